@@ -1,0 +1,407 @@
+//! ESP transforms (RFC 4303): AES-GCM (RFC 4106), AES-CBC (RFC 3602) with HMAC-SHA1-96
+//! (RFC 2404) or HMAC-SHA256-128 (RFC 4868), and NULL (RFC 2410) with HMAC.
+//!
+//! A [`Session`] holds one SA's prepared keys and is shared read-only by all lcores; an
+//! [`Engine`] is one lcore's mutable state and takes whole bursts, so that the multi-buffer
+//! backend (intel-ipsec-mb) can spread the packets of a burst over its SIMD lanes.
+//! Backends: RustCrypto (every transform; the reference), ring and aws-lc-rs (AES-GCM;
+//! aws-lc-rs also AES-CBC + HMAC), intel-ipsec-mb (every transform, multi-buffer).
+
+mod awslc;
+#[cfg(feature = "ipsec-mb")]
+mod ipsecmb;
+mod ring_backend;
+mod rustcrypto;
+#[cfg(test)]
+mod tests;
+
+use aes::cipher::{BlockEncrypt, KeyInit};
+
+/// Encryption algorithm of an SA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EncAlg {
+    AesGcm16_128,
+    AesGcm16_256,
+    AesCbc128,
+    AesCbc256,
+    Null,
+}
+
+/// Integrity algorithm of an SA. `None` only with GCM (which has its own ICV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IntegAlg {
+    None,
+    HmacSha1_96,
+    HmacSha256_128,
+}
+
+/// Crypto implementation. Not all backends do all transforms; `Auto` picks the fastest one
+/// measured (see [`auto_order`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Auto,
+    RustCrypto,
+    Ring,
+    AwsLc,
+    IpsecMb,
+}
+
+/// An SA's keying material. For GCM, `enc_key` is key || 4-byte salt (RFC 4106 §8.1) and
+/// `auth_key` is ignored.
+#[derive(Clone)]
+pub struct TransformKeys {
+    pub enc: EncAlg,
+    pub integ: IntegAlg,
+    pub enc_key: Vec<u8>,
+    pub auth_key: Vec<u8>,
+}
+
+// Debug without key bytes, so SAs can be logged.
+impl std::fmt::Debug for TransformKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransformKeys")
+            .field("enc", &self.enc)
+            .field("integ", &self.integ)
+            .field("enc_key", &format_args!("<{} bytes>", self.enc_key.len()))
+            .field("auth_key", &format_args!("<{} bytes>", self.auth_key.len()))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("enc", &self.enc)
+            .field("integ", &self.integ)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a transform or a packet was refused.
+#[derive(thiserror::Error, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("key length does not match the algorithm")]
+    BadKeyLength,
+    #[error("transform not supported (by this backend)")]
+    Unsupported,
+    #[error("packet length does not fit the transform")]
+    BadLength,
+    #[error("integrity check failed")]
+    IcvMismatch,
+}
+
+/// One backend's prepared keys.
+enum Imp {
+    RustCrypto(rustcrypto::Keys),
+    Ring(Box<ring_backend::Keys>),
+    AwsLc(Box<awslc::Keys>),
+    #[cfg(feature = "ipsec-mb")]
+    IpsecMb(ipsecmb::Keys),
+}
+
+/// One SA's prepared keys; immutable after creation, shared by all lcores.
+pub struct Session {
+    enc: EncAlg,
+    integ: IntegAlg,
+    backend: Backend,
+    salt: [u8; 4],
+    /// CBC only: the key that turns the per-packet counter into an unpredictable IV.
+    iv_key: Option<aes::Aes128>,
+    imp: Imp,
+}
+
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Session>();
+};
+
+/// Where the parts of an ESP packet are: `[SPI][Seq][IV][ciphertext][ICV]`.
+#[derive(Clone, Copy)]
+struct Frame {
+    /// Start of the ciphertext (8 + IV length).
+    ct: usize,
+    /// Start of the ICV (end of the ciphertext).
+    icv: usize,
+}
+
+fn is_gcm(e: EncAlg) -> bool {
+    matches!(e, EncAlg::AesGcm16_128 | EncAlg::AesGcm16_256)
+}
+
+/// The order in which `Backend::Auto` tries backends for a transform (first that can wins).
+///
+/// Measured with `cargo run --release -p bench --bin crypto` (1 core, bursts of 32; see the
+/// bench for the table): see the comments in the body for the numbers behind each choice.
+pub fn auto_order(enc: EncAlg, _integ: IntegAlg) -> &'static [Backend] {
+    if is_gcm(enc) {
+        // AES-128-GCM seal Mpps at 64/512/1400 B (AVX-512+VAES host, ipsec-mb arch Avx512):
+        // ipsec-mb 6.6/5.1/3.4, aws-lc-rs 4.9/3.5/2.5, ring 6.1/3.1/2.3, RustCrypto 4.3/1.0/0.5;
+        // open ranks the same. AES-256-GCM: ipsec-mb ahead at 512 and 1400 B, a tie at 64 B.
+        &[
+            Backend::IpsecMb,
+            Backend::AwsLc,
+            Backend::Ring,
+            Backend::RustCrypto,
+        ]
+    } else {
+        // AES-128-CBC + HMAC-SHA1-96 seal Mpps at 64/512/1400 B: ipsec-mb 3.2/2.1/1.3 (its
+        // multi-buffer lanes; CBC encryption and HMAC are serial within a packet), aws-lc-rs
+        // 1.6/0.64/0.31, RustCrypto 1.3/0.79/0.32; open 1.6-2.7x in favour of ipsec-mb too.
+        &[Backend::IpsecMb, Backend::AwsLc, Backend::RustCrypto]
+    }
+}
+
+impl Session {
+    /// Prepares `keys` for `backend`.
+    pub fn new(keys: &TransformKeys, backend: Backend) -> Result<Session, CryptoError> {
+        check_keys(keys)?;
+        if backend == Backend::Auto {
+            let mut last = CryptoError::Unsupported;
+            for &b in auto_order(keys.enc, keys.integ) {
+                match Session::new(keys, b) {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = e,
+                }
+            }
+            return Err(last);
+        }
+        let imp = match backend {
+            Backend::RustCrypto => Imp::RustCrypto(rustcrypto::Keys::new(keys)?),
+            Backend::Ring => Imp::Ring(Box::new(ring_backend::Keys::new(keys)?)),
+            Backend::AwsLc => Imp::AwsLc(Box::new(awslc::Keys::new(keys)?)),
+            #[cfg(feature = "ipsec-mb")]
+            Backend::IpsecMb => Imp::IpsecMb(ipsecmb::Keys::new(keys)?),
+            _ => return Err(CryptoError::Unsupported),
+        };
+        let mut salt = [0u8; 4];
+        if is_gcm(keys.enc) {
+            salt.copy_from_slice(&keys.enc_key[keys.enc_key.len() - 4..]);
+        }
+        let iv_key = match keys.enc {
+            EncAlg::AesCbc128 | EncAlg::AesCbc256 => {
+                let mut k = [0u8; 16];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
+                    .map_err(|_| CryptoError::Unsupported)?;
+                Some(aes::Aes128::new(&k.into()))
+            }
+            _ => None,
+        };
+        Ok(Session {
+            enc: keys.enc,
+            integ: keys.integ,
+            backend,
+            salt,
+            iv_key,
+            imp,
+        })
+    }
+
+    pub fn enc(&self) -> EncAlg {
+        self.enc
+    }
+
+    pub fn integ(&self) -> IntegAlg {
+        self.integ
+    }
+
+    /// 8 for GCM, 16 for CBC, 0 for NULL.
+    pub fn iv_len(&self) -> usize {
+        match self.enc {
+            EncAlg::AesGcm16_128 | EncAlg::AesGcm16_256 => 8,
+            EncAlg::AesCbc128 | EncAlg::AesCbc256 => 16,
+            EncAlg::Null => 0,
+        }
+    }
+
+    /// 16 for GCM and HMAC-SHA256-128, 12 for HMAC-SHA1-96.
+    pub fn icv_len(&self) -> usize {
+        match (self.enc, self.integ) {
+            (EncAlg::AesGcm16_128 | EncAlg::AesGcm16_256, _) => 16,
+            (_, IntegAlg::HmacSha1_96) => 12,
+            (_, IntegAlg::HmacSha256_128) => 16,
+            (_, IntegAlg::None) => 0,
+        }
+    }
+
+    /// Alignment of payload || padding || pad length || next header: 16 for CBC, else 4.
+    pub fn block_len(&self) -> usize {
+        match self.enc {
+            EncAlg::AesCbc128 | EncAlg::AesCbc256 => 16,
+            _ => 4,
+        }
+    }
+
+    /// The backend actually in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Writes this packet's IV (`iv_len` bytes; nothing if `iv` is shorter). GCM: the counter
+    /// big-endian (RFC 4106 only needs uniqueness). CBC: AES-ECB of (counter || 0s) under a
+    /// random per-session key, so the IV is unpredictable (RFC 3602 §2) yet never repeats.
+    pub fn write_iv(&self, counter: u64, iv: &mut [u8]) {
+        let Some(iv) = iv.get_mut(..self.iv_len()) else {
+            return;
+        };
+        match &self.iv_key {
+            Some(k) => {
+                let mut block = [0u8; 16];
+                block[..8].copy_from_slice(&counter.to_be_bytes());
+                let mut b = block.into();
+                k.encrypt_block(&mut b);
+                iv.copy_from_slice(&b);
+            }
+            None if iv.len() == 8 => iv.copy_from_slice(&counter.to_be_bytes()),
+            None => {}
+        }
+    }
+
+    /// Checks the packet length against the transform: a non-empty ciphertext of whole blocks.
+    fn frame(&self, len: usize) -> Result<Frame, CryptoError> {
+        let ct = 8 + self.iv_len();
+        let icv = len
+            .checked_sub(self.icv_len())
+            .filter(|&i| i > ct)
+            .ok_or(CryptoError::BadLength)?;
+        // At least one block: the trailer (pad length, next header) is never absent.
+        #[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV (1.80)
+        if (icv - ct) % self.block_len() != 0 {
+            return Err(CryptoError::BadLength);
+        }
+        Ok(Frame { ct, icv })
+    }
+
+    /// GCM nonce: salt || IV (RFC 4106 §4).
+    fn gcm_nonce(&self, esp: &[u8]) -> [u8; 12] {
+        let mut n = [0u8; 12];
+        n[..4].copy_from_slice(&self.salt);
+        n[4..].copy_from_slice(&esp[8..16]);
+        n
+    }
+}
+
+/// GCM AAD (RFC 4106 §5): SPI || SeqLo, or SPI || SeqHi || SeqLo with ESN. Returns it and its length.
+fn gcm_aad(esp: &[u8], esn_hi: Option<u32>) -> ([u8; 12], usize) {
+    let mut a = [0u8; 12];
+    a[..4].copy_from_slice(&esp[..4]);
+    match esn_hi {
+        Some(hi) => {
+            a[4..8].copy_from_slice(&hi.to_be_bytes());
+            a[8..].copy_from_slice(&esp[4..8]);
+            (a, 12)
+        }
+        None => {
+            a[4..8].copy_from_slice(&esp[4..8]);
+            (a, 8)
+        }
+    }
+}
+
+/// Constant-time equality of two ICVs (no early exit on the first differing byte).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let d = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
+    std::hint::black_box(d) == 0
+}
+
+fn check_keys(k: &TransformKeys) -> Result<(), CryptoError> {
+    let enc_len = match k.enc {
+        EncAlg::AesGcm16_128 => 20,
+        EncAlg::AesGcm16_256 => 36,
+        EncAlg::AesCbc128 => 16,
+        EncAlg::AesCbc256 => 32,
+        EncAlg::Null => 0,
+    };
+    if k.enc_key.len() != enc_len {
+        return Err(CryptoError::BadKeyLength);
+    }
+    match (is_gcm(k.enc), k.integ) {
+        (true, IntegAlg::None) => Ok(()),
+        // GCM already authenticates; CBC or NULL without integrity is not offered.
+        (true, _) | (false, IntegAlg::None) => Err(CryptoError::Unsupported),
+        (false, _) if k.auth_key.is_empty() => Err(CryptoError::BadKeyLength),
+        (false, _) => Ok(()),
+    }
+}
+
+/// One packet of a burst. `esp` is the packet from the ESP header on, `result` is set by the engine.
+pub struct CryptoOp<'a> {
+    pub session: &'a Session,
+    pub esp: &'a mut [u8],
+    pub esn_hi: Option<u32>,
+    pub result: Result<(), CryptoError>,
+}
+
+/// Per-lcore crypto state (an intel-ipsec-mb manager). Send, not Sync.
+pub struct Engine {
+    #[cfg(feature = "ipsec-mb")]
+    mb: Option<ipsec_mb::Mgr>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            #[cfg(feature = "ipsec-mb")]
+            mb: ipsec_mb::Mgr::new(),
+        }
+    }
+
+    /// Encrypts and computes the ICV of every op (the IV and the plaintext trailer are in place).
+    pub fn seal_burst(&mut self, ops: &mut [CryptoOp<'_>]) {
+        self.burst(ops, true)
+    }
+
+    /// Verifies the ICV of every op (constant time), then decrypts. On `Err(IcvMismatch)` the
+    /// ciphertext is either left as it was or overwritten (backends differ): drop the packet.
+    pub fn open_burst(&mut self, ops: &mut [CryptoOp<'_>]) {
+        self.burst(ops, false)
+    }
+
+    fn burst(&mut self, ops: &mut [CryptoOp<'_>], seal: bool) {
+        for op in ops.iter_mut() {
+            op.result = match &op.session.imp {
+                #[cfg(feature = "ipsec-mb")]
+                Imp::IpsecMb(_) => continue,
+                imp => one(op.session, imp, op.esp, op.esn_hi, seal),
+            };
+        }
+        #[cfg(feature = "ipsec-mb")]
+        match &mut self.mb {
+            Some(m) => ipsecmb::burst(m, ops, seal),
+            None => ops
+                .iter_mut()
+                .filter(|op| matches!(op.session.imp, Imp::IpsecMb(_)))
+                .for_each(|op| op.result = Err(CryptoError::Unsupported)),
+        }
+    }
+}
+
+/// One packet through a one-at-a-time backend.
+fn one(
+    s: &Session,
+    imp: &Imp,
+    esp: &mut [u8],
+    esn_hi: Option<u32>,
+    seal: bool,
+) -> Result<(), CryptoError> {
+    let f = s.frame(esp.len())?;
+    match (imp, seal) {
+        (Imp::RustCrypto(k), true) => k.seal(s, f, esp, esn_hi),
+        (Imp::RustCrypto(k), false) => k.open(s, f, esp, esn_hi),
+        (Imp::Ring(k), true) => k.seal(s, f, esp, esn_hi),
+        (Imp::Ring(k), false) => k.open(s, f, esp, esn_hi),
+        (Imp::AwsLc(k), true) => k.seal(s, f, esp, esn_hi),
+        (Imp::AwsLc(k), false) => k.open(s, f, esp, esn_hi),
+        #[cfg(feature = "ipsec-mb")]
+        (Imp::IpsecMb(_), _) => Err(CryptoError::Unsupported),
+    }
+}

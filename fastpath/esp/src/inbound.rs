@@ -1,0 +1,329 @@
+//! Inbound processing (RFC 4303 §3.4): for a burst of received IP packets, find the ESP ones
+//! (plain, or UDP-encapsulated per RFC 3948), look up their SA by SPI, check the replay
+//! window, verify and decrypt the whole burst at once, then update the window (only now that
+//! the ICV checked out), check the padding and the SA's selectors, and strip ESP off.
+
+use crate::buf::PacketBuf;
+use crate::counters::DropReason;
+use crate::crypto::{CryptoError, CryptoOp};
+use crate::ecn;
+use crate::lcore::Lcore;
+use crate::outbound::fix_lengths;
+use crate::replay::{esn_reconstruct, ReplayError};
+use crate::sa::{Mode, Sa, SaId, SaState};
+use crate::sad::Sad;
+use crate::spd::FlowKey;
+use crate::verdict::{read_trailer, Verdict, MAX_BURST};
+use crate::wire::ip::{set_tos, IpHeader, IpVersion};
+use crate::wire::{be16, be32, proto, ESP_HEADER_LEN, NAT_T_PORT, UDP_HEADER_LEN};
+use arrayvec::ArrayVec;
+
+/// What the first pass learnt of an ESP packet.
+#[derive(Debug, Clone, Copy)]
+struct Parsed {
+    sa: SaId,
+    outer: IpHeader,
+    esp_at: usize,
+    seq: u64,
+}
+
+/// Where an ESP packet starts inside an IP packet, if it is one for us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classified {
+    /// ESP at this offset (after the IP header, and the UDP header when encapsulated).
+    Esp { esp_at: usize, udp: bool },
+    /// Not ESP: IKE (non-ESP marker), NAT keepalive, or other traffic.
+    NotEsp,
+    /// An outer fragment: reassemble first.
+    Fragment,
+}
+
+/// Finds ESP in an outer IP packet (RFC 3948 §2.2: on port 4500, a payload that starts with
+/// four zero bytes is IKE, and a single 0xFF byte is a NAT keepalive).
+pub fn classify(packet: &[u8], outer: &IpHeader) -> Classified {
+    if outer.fragment {
+        return Classified::Fragment;
+    }
+    match outer.protocol {
+        proto::ESP => Classified::Esp {
+            esp_at: outer.header_len,
+            udp: false,
+        },
+        proto::UDP => {
+            let at = outer.header_len;
+            let Some(udp) = packet.get(at..outer.total_len) else {
+                return Classified::NotEsp;
+            };
+            if udp.len() < UDP_HEADER_LEN + ESP_HEADER_LEN || be16(udp, 2) != NAT_T_PORT {
+                return Classified::NotEsp;
+            }
+            if be32(udp, UDP_HEADER_LEN) == 0 {
+                return Classified::NotEsp;
+            }
+            Classified::Esp {
+                esp_at: at + UDP_HEADER_LEN,
+                udp: true,
+            }
+        }
+        _ => Classified::NotEsp,
+    }
+}
+
+/// Decrypts `pkts` (each an IP packet from its outer IP header on); `verdicts[i]` says what
+/// became of each. On `Forward` the buffer holds the inner packet (tunnel mode) or the
+/// rebuilt IP packet (transport mode).
+pub fn decrypt_burst<P: PacketBuf>(
+    lc: &mut Lcore,
+    sad: &mut Sad,
+    pkts: &mut [P],
+    verdicts: &mut [Verdict],
+    now_ns: u64,
+) {
+    let n = pkts.len().min(verdicts.len());
+    let mut start = 0;
+    while start < n {
+        let end = (start + MAX_BURST).min(n);
+        decrypt_chunk(
+            lc,
+            sad,
+            &mut pkts[start..end],
+            &mut verdicts[start..end],
+            now_ns,
+        );
+        start = end;
+    }
+}
+
+fn decrypt_chunk<P: PacketBuf>(
+    lc: &mut Lcore,
+    sad: &mut Sad,
+    pkts: &mut [P],
+    verdicts: &mut [Verdict],
+    now_ns: u64,
+) {
+    let mut parsed: [Option<Parsed>; MAX_BURST] = [None; MAX_BURST];
+    for (i, pkt) in pkts.iter_mut().enumerate() {
+        verdicts[i] = match parse(sad, pkt) {
+            Ok(p) => {
+                parsed[i] = Some(p);
+                Verdict::Forward
+            }
+            Err(v) => v,
+        };
+    }
+
+    let mut results: [Result<(), CryptoError>; MAX_BURST] = [Ok(()); MAX_BURST];
+    {
+        let sad_ro: &Sad = sad;
+        let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
+        let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
+        for (i, pkt) in pkts.iter_mut().enumerate() {
+            let Some(p) = parsed[i] else { continue };
+            let Some(sa) = sad_ro.get(p.sa) else { continue };
+            ops.push(CryptoOp {
+                session: &sa.session,
+                esp: &mut pkt.data_mut()[p.esp_at..p.outer.total_len],
+                esn_hi: sa.config.esn.then_some((p.seq >> 32) as u32),
+                result: Ok(()),
+            });
+            index.push(i);
+        }
+        lc.engine.open_burst(&mut ops);
+        for (op, &i) in ops.iter().zip(index.iter()) {
+            results[i] = op.result;
+        }
+    }
+
+    for (i, pkt) in pkts.iter_mut().enumerate() {
+        let Some(p) = parsed[i] else { continue };
+        let Some(sa) = sad.get_mut(p.sa) else {
+            continue;
+        };
+        verdicts[i] = match results[i] {
+            Err(CryptoError::IcvMismatch) => Verdict::Drop(DropReason::IcvFailure),
+            Err(_) => Verdict::Drop(DropReason::TooShort),
+            Ok(()) => finish(lc, sa, pkt, &p, now_ns),
+        };
+        if let Verdict::Drop(reason) = verdicts[i] {
+            sa.count_drop(reason);
+        }
+    }
+    for v in verdicts.iter() {
+        match v {
+            Verdict::Forward => lc.counters.decrypted += 1,
+            Verdict::Dummy => lc.counters.dummy += 1,
+            Verdict::Drop(reason) => lc.counters.drop(*reason),
+            _ => {}
+        }
+    }
+}
+
+/// The first pass: headers, SA, lengths, and the replay pre-check.
+fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
+    let outer = IpHeader::parse(pkt.data()).map_err(|_| Verdict::Drop(DropReason::Malformed))?;
+    let (esp_at, udp) = match classify(pkt.data(), &outer) {
+        Classified::Esp { esp_at, udp } => (esp_at, udp),
+        Classified::NotEsp => return Err(Verdict::Exception),
+        Classified::Fragment => return Err(Verdict::Fragment),
+    };
+    let extra = pkt.len() - outer.total_len;
+    pkt.trim(extra);
+    let data = pkt.data();
+    if data.len() < esp_at + ESP_HEADER_LEN {
+        return Err(Verdict::Drop(DropReason::TooShort));
+    }
+    let spi = be32(data, esp_at);
+    let seq_lo = be32(data, esp_at + 4);
+    let id = sad
+        .lookup_inbound(spi)
+        .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
+    let sa = sad
+        .get_mut(id)
+        .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
+    let fail = |sa: &mut Sa, reason: DropReason| {
+        sa.count_drop(reason);
+        Verdict::Drop(reason)
+    };
+    if let Mode::Tunnel { local, .. } = sa.config.mode {
+        if outer.dst != local {
+            return Err(Verdict::Drop(DropReason::UnknownSpi));
+        }
+    }
+    let _ = udp;
+    match sa.state {
+        SaState::Active => {}
+        SaState::Standby => return Err(fail(sa, DropReason::SaInactive)),
+        SaState::Expired => return Err(fail(sa, DropReason::HardLifetime)),
+    }
+    let esp_len = outer.total_len - esp_at;
+    let fixed = ESP_HEADER_LEN + sa.session.iv_len() + sa.session.icv_len();
+    let block = sa.session.block_len().max(4);
+    if esp_len < fixed + block || (esp_len - fixed) % block != 0 {
+        return Err(fail(sa, DropReason::TooShort));
+    }
+    let seq = if sa.config.esn {
+        esn_reconstruct(seq_lo, sa.window.top(), sa.window.size())
+    } else {
+        seq_lo as u64
+    };
+    if let Err(e) = sa.window.check(seq) {
+        return Err(fail(sa, replay_reason(e)));
+    }
+    Ok(Parsed {
+        sa: id,
+        outer,
+        esp_at,
+        seq,
+    })
+}
+
+fn replay_reason(e: ReplayError) -> DropReason {
+    match e {
+        ReplayError::Duplicate => DropReason::Replay,
+        ReplayError::TooOld => DropReason::OutsideWindow,
+    }
+}
+
+/// The last pass, once the ICV checked out: window, trailer, decapsulation, selectors.
+fn finish<P: PacketBuf>(
+    lc: &mut Lcore,
+    sa: &mut Sa,
+    pkt: &mut P,
+    p: &Parsed,
+    now_ns: u64,
+) -> Verdict {
+    if let Err(e) = sa.window.update(p.seq) {
+        return Verdict::Drop(replay_reason(e));
+    }
+    let verdict = decapsulate(sa, pkt, p);
+    if verdict == Verdict::Forward {
+        if let Some(ev) = sa.hard_limit_reached(pkt.len() as u64) {
+            lc.raise(sa, ev);
+            return Verdict::Drop(DropReason::HardLifetime);
+        }
+        if let Some(ev) = sa.account(pkt.len() as u64, now_ns) {
+            lc.raise(sa, ev);
+        }
+    } else {
+        sa.last_used_ns = now_ns;
+    }
+    lc.maybe_snapshot(sa, now_ns);
+    verdict
+}
+
+/// Strips the outer headers and the ESP header, IV, trailer and ICV.
+fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
+    let iv_len = sa.session.iv_len();
+    let icv_len = sa.session.icv_len();
+    let pt_at = p.esp_at + ESP_HEADER_LEN + iv_len;
+    let pt_end = p.outer.total_len - icv_len;
+    let Some((payload_len, next_header)) = read_trailer(&pkt.data()[pt_at..pt_end]) else {
+        return Verdict::Drop(DropReason::BadPadding);
+    };
+    if next_header == proto::NO_NEXT {
+        return Verdict::Dummy;
+    }
+    match sa.config.mode {
+        Mode::Tunnel { .. } => {
+            let want = match next_header {
+                proto::IPV4 => IpVersion::V4,
+                proto::IPV6 => IpVersion::V6,
+                _ => return Verdict::Drop(DropReason::BadNextHeader),
+            };
+            let data = pkt.data_mut();
+            let payload = &mut data[pt_at..pt_at + payload_len];
+            let inner = match IpHeader::parse(payload) {
+                Ok(h) if h.version == want => h,
+                Ok(_) => return Verdict::Drop(DropReason::BadNextHeader),
+                Err(_) => return Verdict::Drop(DropReason::Malformed),
+            };
+            if !sa.selectors_allow(&flow_key(&inner, payload)) {
+                return Verdict::Drop(DropReason::PolicyMismatch);
+            }
+            match ecn::decapsulate(inner.tos, p.outer.tos) {
+                None => return Verdict::Drop(DropReason::EcnDrop),
+                Some(e) if e != inner.tos & 3 => {
+                    set_tos(payload, inner.version, (inner.tos & 0xfc) | e)
+                }
+                Some(_) => {}
+            }
+            // TFC padding (RFC 4303 §2.7) may follow the inner packet: drop it too.
+            let tail = pkt.len() - (pt_at + inner.total_len);
+            pkt.trim(tail);
+            pkt.adj(pt_at);
+            Verdict::Forward
+        }
+        Mode::Transport => {
+            let hl = p.outer.header_len;
+            let shift = pt_at - hl;
+            let data = pkt.data_mut();
+            data.copy_within(0..hl, shift);
+            data[shift + p.outer.protocol_at] = next_header;
+            let tail = pkt.len() - (pt_at + payload_len);
+            pkt.trim(tail);
+            pkt.adj(shift);
+            let total = pkt.len();
+            let data = pkt.data_mut();
+            fix_lengths(&mut data[..hl], p.outer.version, total);
+            let Ok(rebuilt) = IpHeader::parse(data) else {
+                return Verdict::Drop(DropReason::Malformed);
+            };
+            if !sa.selectors_allow(&flow_key(&rebuilt, data)) {
+                return Verdict::Drop(DropReason::PolicyMismatch);
+            }
+            Verdict::Forward
+        }
+    }
+}
+
+/// The RFC 4301 selector fields of a packet.
+pub fn flow_key(h: &IpHeader, packet: &[u8]) -> FlowKey {
+    let (sport, dport) = h.ports(packet);
+    FlowKey {
+        src: h.src,
+        dst: h.dst,
+        proto: h.protocol,
+        sport,
+        dport,
+    }
+}

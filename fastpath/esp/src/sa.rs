@@ -1,0 +1,416 @@
+//! A security association (RFC 4301 §4.4.2): its configuration, and the state its one writer
+//! (the worker that owns it) changes per packet: sequence numbers, replay window, counters,
+//! lifetimes, and the marks of its last HA snapshot.
+
+use crate::counters::DropReason;
+use crate::crypto::{Backend, CryptoError, Session, TransformKeys};
+use crate::replay::{ReplayWindow, WindowSnapshot};
+use crate::snapshot::{SeqSnapshot, SyncPolicy};
+use crate::spd::{FlowKey, Selector};
+use std::net::IpAddr;
+
+/// Where an SA sits in the SAD: chosen by the control plane, stable for the SA's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SaId(pub u32);
+
+/// Which traffic an SA protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// RFC 4301 §4.1: tunnel mode carries whole IP packets between the two gateways' addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Tunnel { local: IpAddr, remote: IpAddr },
+    Transport,
+}
+
+/// RFC 3948 UDP encapsulation (NAT traversal): the ports of the outer UDP header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpEncap {
+    pub local_port: u16,
+    pub remote_port: u16,
+}
+
+/// RFC 4301 §5.1.2.1: the outer DSCP is copied from the inner header or set by the SA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DscpMode {
+    Copy,
+    Set(u8),
+}
+
+/// RFC 4301 §8.1: the outer DF bit is copied, set or cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DfMode {
+    Copy,
+    Set,
+    Clear,
+}
+
+/// Byte and packet lifetimes (RFC 4301 §4.4.2.1); 0 means none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifetime {
+    pub soft_bytes: u64,
+    pub hard_bytes: u64,
+    pub soft_packets: u64,
+    pub hard_packets: u64,
+}
+
+/// Everything needed to install an SA. Its `Debug` leaves the keys out.
+#[derive(Clone)]
+pub struct SaConfig {
+    pub spi: u32,
+    pub direction: Direction,
+    pub mode: Mode,
+    pub keys: TransformKeys,
+    pub backend: Backend,
+    /// RFC 4304 extended sequence numbers.
+    pub esn: bool,
+    /// Anti-replay window in packets (inbound); 0 disables anti-replay.
+    pub replay_window: u32,
+    pub encap: Option<UdpEncap>,
+    pub lifetime: Lifetime,
+    pub dscp: DscpMode,
+    pub df: DfMode,
+    /// TTL / hop limit of the outer header in tunnel mode.
+    pub outer_ttl: u8,
+    /// Inbound: the traffic selectors the decrypted packets must match (empty: any).
+    pub selectors: Vec<Selector>,
+    /// The IV generation this node sends under (see [`Sa::iv_counter`]).
+    pub iv_generation: u16,
+    /// False on an HA standby: installed, kept in sync, but not used until activated.
+    pub active: bool,
+}
+
+impl SaConfig {
+    /// A tunnel-mode SA with the defaults an operator would expect: no ESN, a 1024-packet
+    /// window, no lifetimes, DSCP and DF copied, outer TTL 64, active.
+    pub fn tunnel(
+        spi: u32,
+        direction: Direction,
+        local: IpAddr,
+        remote: IpAddr,
+        keys: TransformKeys,
+    ) -> Self {
+        SaConfig {
+            spi,
+            direction,
+            mode: Mode::Tunnel { local, remote },
+            keys,
+            backend: Backend::Auto,
+            esn: false,
+            replay_window: 1024,
+            encap: None,
+            lifetime: Lifetime::default(),
+            dscp: DscpMode::Copy,
+            df: DfMode::Copy,
+            outer_ttl: 64,
+            selectors: Vec::new(),
+            iv_generation: 0,
+            active: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for SaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaConfig")
+            .field("spi", &format_args!("{:#x}", self.spi))
+            .field("direction", &self.direction)
+            .field("mode", &self.mode)
+            .field("enc", &self.keys.enc)
+            .field("integ", &self.keys.integ)
+            .field("esn", &self.esn)
+            .field("replay_window", &self.replay_window)
+            .field("encap", &self.encap)
+            .field("lifetime", &self.lifetime)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where an SA is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaState {
+    Active,
+    /// HA standby: receives snapshots, processes nothing.
+    Standby,
+    /// Hard lifetime reached or sequence numbers exhausted: drops everything.
+    Expired,
+}
+
+/// What an SA tells the control plane (through the lcore's event queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaEventKind {
+    /// Soft lifetime reached: rekey now (raised once).
+    SoftLifetime,
+    /// Hard lifetime reached: the SA no longer passes traffic.
+    HardLifetime,
+    /// Sequence numbers exhausted (32-bit without ESN): the SA stopped sending; rekey.
+    SequenceOverflow,
+}
+
+/// An event about one SA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaEvent {
+    pub sa: SaId,
+    pub spi: u32,
+    pub kind: SaEventKind,
+}
+
+/// Per-SA traffic counters (inner bytes, as lifetimes count them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub drops: [u64; DropReason::ALL.len()],
+}
+
+/// Bits of the IV counter left for the sequence number: the top 16 carry the generation.
+pub const IV_SEQ_BITS: u32 = 48;
+
+/// One security association and its per-packet state.
+pub struct Sa {
+    pub id: SaId,
+    pub config: SaConfig,
+    pub session: Session,
+    pub state: SaState,
+    /// Outbound: the last sequence number used (0: none yet).
+    pub oseq: u64,
+    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
+    pub window: ReplayWindow,
+    pub counters: SaCounters,
+    /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
+    pub last_used_ns: u64,
+    generation: u16,
+    soft_raised: bool,
+    overflow_raised: bool,
+    sync_mark: SyncMark,
+}
+
+impl std::fmt::Debug for Sa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sa")
+            .field("id", &self.id)
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("oseq", &self.oseq)
+            .field("window_top", &self.window.top())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the last snapshot carried, to know when the next one is due.
+#[derive(Debug, Clone, Copy, Default)]
+struct SyncMark {
+    oseq: u64,
+    top: u64,
+    at_ns: u64,
+}
+
+/// Why an SA could not be created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SaError {
+    #[error("crypto: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("replay window size out of range (0 or 32..=65536)")]
+    BadWindow,
+    #[error("SPI 0..=255 is reserved (RFC 4303 §2.1)")]
+    ReservedSpi,
+    #[error("tunnel endpoints must be of one address family")]
+    MixedFamilies,
+}
+
+impl Sa {
+    /// Prepares an SA: key schedules, window; `now_ns` starts its sync clock.
+    pub fn new(id: SaId, config: SaConfig, now_ns: u64) -> Result<Sa, SaError> {
+        if config.spi < 256 {
+            return Err(SaError::ReservedSpi);
+        }
+        if let Mode::Tunnel { local, remote } = config.mode {
+            if local.is_ipv4() != remote.is_ipv4() {
+                return Err(SaError::MixedFamilies);
+            }
+        }
+        let session = Session::new(&config.keys, config.backend)?;
+        let window = ReplayWindow::new(config.replay_window).ok_or(SaError::BadWindow)?;
+        Ok(Sa {
+            id,
+            state: if config.active {
+                SaState::Active
+            } else {
+                SaState::Standby
+            },
+            generation: config.iv_generation,
+            config,
+            session,
+            oseq: 0,
+            window,
+            counters: SaCounters::default(),
+            last_used_ns: now_ns,
+            soft_raised: false,
+            overflow_raised: false,
+            sync_mark: SyncMark {
+                at_ns: now_ns,
+                ..SyncMark::default()
+            },
+        })
+    }
+
+    /// The highest sequence number this SA may send: 2^32-1 without ESN (RFC 4303 §3.3.3:
+    /// never cycle), and 2^48-1 with ESN, the bound of the IV counter's sequence field.
+    pub fn max_seq(&self) -> u64 {
+        if self.config.esn {
+            (1u64 << IV_SEQ_BITS) - 1
+        } else {
+            u32::MAX as u64
+        }
+    }
+
+    /// The next outbound sequence number, or `None` when exhausted (then an event is due).
+    pub fn next_seq(&mut self) -> Option<u64> {
+        if self.oseq >= self.max_seq() {
+            return None;
+        }
+        self.oseq += 1;
+        Some(self.oseq)
+    }
+
+    /// The per-packet IV counter (invariant 3 of DESIGN.md): the top 16 bits are the
+    /// activation generation, the low 48 the sequence number. Each activation of an SA on a
+    /// node takes a generation neither node has used for it (the HA layer hands out even ones
+    /// to one node and odd ones to the other, and raises it on every takeover), so even if both
+    /// nodes send the same sequence number after a failover with a stale snapshot, their
+    /// (key, nonce) pairs differ.
+    pub fn iv_counter(&self, seq: u64) -> u64 {
+        ((self.generation as u64) << IV_SEQ_BITS) | (seq & ((1u64 << IV_SEQ_BITS) - 1))
+    }
+
+    /// The generation this SA sends under now.
+    pub fn generation(&self) -> u16 {
+        self.generation
+    }
+
+    /// Counts a drop against this SA.
+    pub fn count_drop(&mut self, reason: DropReason) {
+        self.counters.drops[reason as usize] += 1;
+    }
+
+    /// Checks the hard lifetime before a packet of `bytes` is processed; on reaching it the
+    /// SA expires and an event is returned.
+    pub fn hard_limit_reached(&mut self, bytes: u64) -> Option<SaEventKind> {
+        let lt = &self.config.lifetime;
+        let over = (lt.hard_packets != 0 && self.counters.packets >= lt.hard_packets)
+            || (lt.hard_bytes != 0 && self.counters.bytes + bytes > lt.hard_bytes);
+        if over && self.state != SaState::Expired {
+            self.state = SaState::Expired;
+            return Some(SaEventKind::HardLifetime);
+        }
+        None
+    }
+
+    /// Counts a packet that went through, and returns the soft-lifetime event the first time
+    /// the soft limit is crossed.
+    pub fn account(&mut self, bytes: u64, now_ns: u64) -> Option<SaEventKind> {
+        self.counters.packets += 1;
+        self.counters.bytes += bytes;
+        self.last_used_ns = now_ns;
+        let lt = &self.config.lifetime;
+        let soft = (lt.soft_packets != 0 && self.counters.packets >= lt.soft_packets)
+            || (lt.soft_bytes != 0 && self.counters.bytes >= lt.soft_bytes);
+        if soft && !self.soft_raised {
+            self.soft_raised = true;
+            return Some(SaEventKind::SoftLifetime);
+        }
+        None
+    }
+
+    /// Marks the sequence space exhausted; returns the event the first time.
+    pub fn sequence_exhausted(&mut self) -> Option<SaEventKind> {
+        if self.overflow_raised {
+            return None;
+        }
+        self.overflow_raised = true;
+        Some(SaEventKind::SequenceOverflow)
+    }
+
+    /// Whether the decrypted packet's flow is allowed by this SA's selectors.
+    pub fn selectors_allow(&self, flow: &FlowKey) -> bool {
+        self.config.selectors.is_empty() || self.config.selectors.iter().any(|s| s.matches(flow))
+    }
+
+    /// Whether a snapshot is due: the SA moved at least `period_packets` since the last one,
+    /// or `period_ns` passed and it moved at all (0 disables each trigger).
+    pub fn snapshot_due(&self, policy: &SyncPolicy, now_ns: u64) -> bool {
+        let moved = self
+            .oseq
+            .saturating_sub(self.sync_mark.oseq)
+            .max(self.window.top().saturating_sub(self.sync_mark.top));
+        if moved == 0 {
+            return false;
+        }
+        (policy.period_packets != 0 && moved >= policy.period_packets)
+            || (policy.period_ns != 0
+                && now_ns.saturating_sub(self.sync_mark.at_ns) >= policy.period_ns)
+    }
+
+    /// The snapshot record of this SA now (does not mark it taken).
+    pub fn snapshot(&self, now_ns: u64) -> SeqSnapshot {
+        SeqSnapshot {
+            sa: self.id,
+            spi: self.config.spi,
+            direction: self.config.direction,
+            oseq: self.oseq,
+            window: self.window.snapshot(),
+            generation: self.generation,
+            at_ns: now_ns,
+        }
+    }
+
+    /// Records that `snap` was handed to the sync ring.
+    pub fn mark_synced(&mut self, snap: &SeqSnapshot) {
+        self.sync_mark = SyncMark {
+            oseq: snap.oseq,
+            top: snap.window.top,
+            at_ns: snap.at_ns,
+        };
+    }
+
+    /// Standby side: applies a synced snapshot. Sequence numbers and the window only move
+    /// forward, so records that arrive late or twice change nothing.
+    pub fn apply_snapshot(&mut self, snap: &SeqSnapshot) {
+        self.oseq = self.oseq.max(snap.oseq);
+        self.window.merge(&snap.window);
+        self.generation = self.generation.max(snap.generation);
+    }
+
+    /// Takeover (invariants 2, 3, 4): outbound continues at the last synced sequence number
+    /// plus `oseq_shift`, so the peer's window never sees a number the old master used; the
+    /// IV generation changes to `generation`; the inbound window starts at the synced top.
+    pub fn activate(&mut self, oseq_shift: u64, generation: u16) {
+        if self.config.direction == Direction::Outbound {
+            self.oseq = self.oseq.saturating_add(oseq_shift).min(self.max_seq());
+        }
+        let synced = self.window.snapshot();
+        self.window.restore(&synced);
+        self.generation = generation;
+        if self.state == SaState::Standby {
+            self.state = SaState::Active;
+        }
+    }
+
+    /// Back to standby (this node lost mastership).
+    pub fn deactivate(&mut self) {
+        if self.state == SaState::Active {
+            self.state = SaState::Standby;
+        }
+    }
+
+    /// The window snapshot as synced (for tests and the control socket).
+    pub fn window_snapshot(&self) -> WindowSnapshot {
+        self.window.snapshot()
+    }
+}

@@ -1,0 +1,102 @@
+//! What became of each packet of a burst.
+
+use crate::counters::DropReason;
+
+/// The most packets one call processes; longer bursts are taken in chunks of this size.
+pub const MAX_BURST: usize = 64;
+
+/// The outcome for one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Processed: send it on.
+    Forward,
+    /// Not ESP for us (IKE, NAT keepalive, other traffic): give it to the kernel.
+    Exception,
+    /// An outer fragment: reassemble it, then submit the whole packet again.
+    Fragment,
+    /// An RFC 4303 dummy packet (next header 59): accepted by the window, then discarded.
+    Dummy,
+    /// Dropped, and counted.
+    Drop(DropReason),
+}
+
+/// The ESP trailer fields (RFC 4303 §2.4-2.6) of a plaintext of `payload_len` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrailerLayout {
+    pub pad_len: usize,
+    /// Payload, padding, pad length and next header: the length that is encrypted.
+    pub ciphertext_len: usize,
+}
+
+impl TrailerLayout {
+    /// Pads so that payload || padding || pad length || next header fills whole blocks.
+    pub fn new(payload_len: usize, block: usize) -> TrailerLayout {
+        let block = block.max(4);
+        let unpadded = payload_len + crate::wire::ESP_TRAILER_LEN;
+        let ciphertext_len = unpadded.div_ceil(block) * block;
+        TrailerLayout {
+            pad_len: ciphertext_len - unpadded,
+            ciphertext_len,
+        }
+    }
+}
+
+/// Writes padding 1, 2, 3, ..., the pad length and the next header into `tail`
+/// (`pad_len + 2` bytes).
+pub fn write_trailer(tail: &mut [u8], pad_len: usize, next_header: u8) {
+    for (i, b) in tail[..pad_len].iter_mut().enumerate() {
+        *b = (i + 1) as u8;
+    }
+    tail[pad_len] = pad_len as u8;
+    tail[pad_len + 1] = next_header;
+}
+
+/// Reads and checks the trailer at the end of a decrypted `plaintext`: returns the payload
+/// length and next header, or `None` for bad padding.
+pub fn read_trailer(plaintext: &[u8]) -> Option<(usize, u8)> {
+    let n = plaintext.len();
+    if n < 2 {
+        return None;
+    }
+    let pad_len = plaintext[n - 2] as usize;
+    let next_header = plaintext[n - 1];
+    let payload_len = n.checked_sub(2 + pad_len)?;
+    let pad = &plaintext[payload_len..n - 2];
+    if pad.iter().enumerate().any(|(i, &b)| b != (i + 1) as u8) {
+        return None;
+    }
+    Some((payload_len, next_header))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailer_round_trips_for_every_length_and_block() {
+        for block in [4, 16] {
+            for len in 0..100 {
+                let t = TrailerLayout::new(len, block);
+                assert_eq!(t.ciphertext_len % block, 0);
+                assert!(t.pad_len < block);
+                let mut pt = vec![0xaa; t.ciphertext_len];
+                write_trailer(&mut pt[len..], t.pad_len, 4);
+                assert_eq!(read_trailer(&pt), Some((len, 4)));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_padding_is_refused() {
+        let mut pt = vec![0u8; 16];
+        write_trailer(&mut pt[10..], 4, 4);
+        let mut bad = pt.clone();
+        bad[11] = 9;
+        assert_eq!(read_trailer(&bad), None);
+        let mut overrun = pt.clone();
+        overrun[14] = 15;
+        assert_eq!(read_trailer(&overrun), None);
+        assert_eq!(read_trailer(&[1]), None);
+        assert_eq!(read_trailer(&pt), Some((10, 4)));
+    }
+}

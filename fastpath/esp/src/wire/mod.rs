@@ -1,0 +1,52 @@
+//! Checked views of the headers ESP touches. Every accessor is bounds-checked up front by a
+//! `parse`/`new_checked`, so malformed input is an error, never a panic.
+
+pub mod checksum;
+pub mod ip;
+
+/// IP protocol numbers used here (IANA).
+pub mod proto {
+    pub const IPV4: u8 = 4;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const IPV6: u8 = 41;
+    pub const IPV6_ROUTE: u8 = 43;
+    pub const IPV6_FRAG: u8 = 44;
+    pub const ESP: u8 = 50;
+    pub const ICMP: u8 = 1;
+    pub const ICMPV6: u8 = 58;
+    /// RFC 4303 dummy packet ("no next header").
+    pub const NO_NEXT: u8 = 59;
+    pub const HOP_BY_HOP: u8 = 0;
+    pub const SCTP: u8 = 132;
+}
+
+/// The UDP port of IKE and of UDP-encapsulated ESP (RFC 3948).
+pub const NAT_T_PORT: u16 = 4500;
+
+pub const IPV4_HEADER_LEN: usize = 20;
+pub const IPV6_HEADER_LEN: usize = 40;
+pub const UDP_HEADER_LEN: usize = 8;
+/// SPI and sequence number.
+pub const ESP_HEADER_LEN: usize = 8;
+/// Pad length and next header.
+pub const ESP_TRAILER_LEN: usize = 2;
+
+/// Why a packet could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("packet too short")]
+    Truncated,
+    #[error("malformed header")]
+    Malformed,
+}
+
+/// Reads a big-endian u16 at `at`; the caller has checked the length.
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// Reads a big-endian u32 at `at`; the caller has checked the length.
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}

@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests: a small deterministic PRNG and packet builders.
+#![allow(dead_code)]
+
+use std::net::IpAddr;
+
+/// xorshift64*: deterministic, so a failing case can be replayed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+fn checksum(data: &[u8], mut acc: u32) -> u16 {
+    for c in data.chunks(2) {
+        acc += u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32;
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// An IPv4 or IPv6 UDP packet with a valid checksum and `len` random payload bytes.
+pub fn udp_packet(
+    src: &str,
+    dst: &str,
+    sport: u16,
+    dport: u16,
+    len: usize,
+    rng: &mut Rng,
+) -> Vec<u8> {
+    let src: IpAddr = src.parse().unwrap();
+    let dst: IpAddr = dst.parse().unwrap();
+    let mut udp = Vec::with_capacity(8 + len);
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&((8 + len) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&rng.bytes(len));
+    let (s, d): (Vec<u8>, Vec<u8>) = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => (s.octets().to_vec(), d.octets().to_vec()),
+        (IpAddr::V6(s), IpAddr::V6(d)) => (s.octets().to_vec(), d.octets().to_vec()),
+        _ => panic!("mixed families"),
+    };
+    let mut pseudo = 0u32;
+    for c in s.chunks(2).chain(d.chunks(2)) {
+        pseudo += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    pseudo += 17 + udp.len() as u32;
+    let c = match checksum(&udp, pseudo) {
+        0 => 0xffff,
+        c => c,
+    };
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut p = Vec::new();
+    if src.is_ipv4() {
+        let total = 20 + udp.len();
+        p.extend_from_slice(&[0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0]);
+        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        p.extend_from_slice(&s);
+        p.extend_from_slice(&d);
+        let c = checksum(&p, 0);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p.extend_from_slice(&[0x60, 0, 0, 0]);
+        p.extend_from_slice(&(udp.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[17, 64]);
+        p.extend_from_slice(&s);
+        p.extend_from_slice(&d);
+    }
+    p.extend_from_slice(&udp);
+    p
+}

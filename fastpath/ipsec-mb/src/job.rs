@@ -1,0 +1,180 @@
+//! One crypto job: a buffer, what to cipher and hash in it, and where the tag goes.
+//! Jobs are plain data checked by [`Job::validate`] before they reach the library, so that no
+//! job can make it read or write out of bounds.
+
+use crate::keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
+use crate::sys;
+
+/// Cipher direction. Encrypt runs cipher then hash; decrypt runs hash then cipher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dir {
+    #[default]
+    Encrypt,
+    Decrypt,
+}
+
+/// The cipher of a job. The IV and AAD are copied into the job so they stay put while it runs.
+#[derive(Clone, Copy, Default)]
+pub enum Cipher<'a> {
+    #[default]
+    Null,
+    AesCbc {
+        keys: &'a AesKeys,
+        iv: [u8; 16],
+    },
+    /// AES-GCM; its GMAC covers the cipher range, the hash range and `Auth` are ignored.
+    AesGcm {
+        key: &'a GcmKey,
+        iv: [u8; 12],
+        aad: [u8; 16],
+        aad_len: usize,
+    },
+}
+
+/// The authentication of a non-GCM job.
+#[derive(Clone, Copy, Default)]
+pub enum Auth<'a> {
+    #[default]
+    Null,
+    Hmac(&'a HmacKey),
+}
+
+/// Where a job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JobStatus {
+    #[default]
+    New,
+    Pending,
+    /// Completed; for encryption `tag` holds the tag, for decryption the computed tag to compare.
+    Done,
+    /// The library reported an error.
+    Failed,
+    /// Rejected by [`Job::validate`]; nothing was touched.
+    Invalid,
+}
+
+/// A job on `buf`: cipher `buf[cipher_off..][..cipher_len]` in place, hash
+/// `buf[hash_off..][..hash_len]`, and write `tag_len` bytes of tag to `tag`.
+#[derive(Default)]
+pub struct Job<'a> {
+    pub buf: &'a mut [u8],
+    pub dir: Dir,
+    pub cipher: Cipher<'a>,
+    pub auth: Auth<'a>,
+    pub cipher_off: usize,
+    pub cipher_len: usize,
+    pub hash_off: usize,
+    pub hash_len: usize,
+    pub tag_len: usize,
+    pub tag: [u8; 32],
+    pub status: JobStatus,
+}
+
+fn in_bounds(off: usize, len: usize, total: usize) -> bool {
+    off.checked_add(len).is_some_and(|end| end <= total)
+}
+
+impl Job<'_> {
+    /// Whether the job can be handed to the library: ranges inside `buf`, CBC on whole blocks,
+    /// and a tag length the algorithm supports.
+    pub fn validate(&self) -> bool {
+        let n = self.buf.len();
+        if !in_bounds(self.cipher_off, self.cipher_len, n) {
+            return false;
+        }
+        match self.cipher {
+            Cipher::AesGcm { aad_len, .. } => aad_len <= 16 && matches!(self.tag_len, 8 | 12 | 16),
+            Cipher::AesCbc { .. } | Cipher::Null => {
+                if matches!(self.cipher, Cipher::AesCbc { .. }) && self.cipher_len % 16 != 0 {
+                    return false;
+                }
+                match self.auth {
+                    Auth::Null => self.tag_len == 0,
+                    Auth::Hmac(k) => {
+                        in_bounds(self.hash_off, self.hash_len, n)
+                            && match k.alg {
+                                HmacAlg::Sha1 => matches!(self.tag_len, 12 | 20),
+                                HmacAlg::Sha256 => matches!(self.tag_len, 16 | 32),
+                            }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes this job into a library job slot.
+    ///
+    /// # Safety
+    /// `self` must have passed [`Job::validate`], and must neither move nor be accessed except
+    /// through raw pointers until the library returns the slot as completed.
+    pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, idx: usize) {
+        let buf = self.buf.as_mut_ptr();
+        raw.__bindgen_anon_1.src = buf;
+        // dst is where the ciphered range goes (not the buffer start): in place means src + offset.
+        raw.__bindgen_anon_2.dst = buf.wrapping_add(self.cipher_off);
+        raw.__bindgen_anon_3.cipher_start_src_offset_in_bytes = self.cipher_off as u64;
+        raw.__bindgen_anon_4.msg_len_to_cipher_in_bytes = self.cipher_len as u64;
+        raw.hash_start_src_offset_in_bytes = self.hash_off as u64;
+        raw.__bindgen_anon_5.msg_len_to_hash_in_bytes = self.hash_len as u64;
+        raw.auth_tag_output = self.tag.as_mut_ptr();
+        raw.auth_tag_output_len_in_bytes = self.tag_len as u64;
+        raw.user_data = idx as *mut _;
+        raw.user_data2 = std::ptr::null_mut();
+        raw.sgl_state = Default::default();
+        let (dir, order) = match self.dir {
+            Dir::Encrypt => (sys::IMB_DIR_ENCRYPT, sys::IMB_ORDER_CIPHER_HASH),
+            Dir::Decrypt => (sys::IMB_DIR_DECRYPT, sys::IMB_ORDER_HASH_CIPHER),
+        };
+        raw.cipher_direction = dir;
+        raw.chain_order = order;
+        raw.hash_alg = sys::IMB_AUTH_NULL;
+        match &self.cipher {
+            Cipher::Null => {
+                raw.cipher_mode = sys::IMB_CIPHER_NULL;
+                raw.enc_keys = std::ptr::null();
+                raw.dec_keys = std::ptr::null();
+                raw.key_len_in_bytes = 0;
+                raw.iv = std::ptr::null();
+                raw.iv_len_in_bytes = 0;
+            }
+            Cipher::AesCbc { keys, iv } => {
+                raw.cipher_mode = sys::IMB_CIPHER_CBC;
+                raw.enc_keys = keys.enc.as_ptr().cast();
+                raw.dec_keys = keys.dec.as_ptr().cast();
+                raw.key_len_in_bytes = keys.key_len as u64;
+                raw.iv = iv.as_ptr();
+                raw.iv_len_in_bytes = 16;
+            }
+            Cipher::AesGcm {
+                key,
+                iv,
+                aad,
+                aad_len,
+            } => {
+                raw.cipher_mode = sys::IMB_CIPHER_GCM;
+                raw.hash_alg = sys::IMB_AUTH_AES_GMAC;
+                let k: *const sys::gcm_key_data = &key.data;
+                raw.enc_keys = k.cast();
+                raw.dec_keys = k.cast();
+                raw.key_len_in_bytes = key.key_len as u64;
+                raw.iv = iv.as_ptr();
+                raw.iv_len_in_bytes = 12;
+                raw.hash_start_src_offset_in_bytes = self.cipher_off as u64;
+                raw.__bindgen_anon_5.msg_len_to_hash_in_bytes = self.cipher_len as u64;
+                // (the header's `#define GCM IMB_CIPHER_GCM` renames the union member)
+                raw.u.IMB_CIPHER_GCM.aad = aad.as_ptr().cast();
+                raw.u.IMB_CIPHER_GCM.aad_len_in_bytes = *aad_len as u64;
+                raw.u.IMB_CIPHER_GCM.ctx = std::ptr::null_mut();
+                return;
+            }
+        }
+        if let Auth::Hmac(k) = self.auth {
+            raw.hash_alg = match k.alg {
+                HmacAlg::Sha1 => sys::IMB_AUTH_HMAC_SHA_1,
+                HmacAlg::Sha256 => sys::IMB_AUTH_HMAC_SHA_256,
+            };
+            raw.u.HMAC._hashed_auth_key_xor_ipad = k.ipad.as_ptr();
+            raw.u.HMAC._hashed_auth_key_xor_opad = k.opad.as_ptr();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Prepared key material in the layout the job API expects: expanded AES keys, GCM hash-key
+//! tables, HMAC inner/outer hash states. Built once per SA, then shared read-only by all lcores.
+
+use crate::mgr::Mgr;
+use crate::sys;
+use std::ffi::c_void;
+use std::sync::OnceLock;
+
+type KeyExp = unsafe extern "C" fn(*const c_void, *mut c_void, *mut c_void);
+type OneBlock = unsafe extern "C" fn(*const c_void, *mut c_void);
+type GcmPre = unsafe extern "C" fn(*const c_void, *mut sys::gcm_key_data);
+
+/// The key-preparation functions of the arch that `init_mb_mgr_auto` picks. They do not touch
+/// manager state, so one copy serves all threads. The GCM tables depend on the arch, which is the
+/// same for every manager on this CPU (all use `init_mb_mgr_auto` with the same flags).
+struct KeyFns {
+    keyexp_128: KeyExp,
+    keyexp_256: KeyExp,
+    sha1_one_block: OneBlock,
+    sha256_one_block: OneBlock,
+    gcm128_pre: GcmPre,
+    gcm256_pre: GcmPre,
+}
+
+fn fns() -> Option<&'static KeyFns> {
+    static FNS: OnceLock<Option<KeyFns>> = OnceLock::new();
+    FNS.get_or_init(|| {
+        let m = Mgr::new()?;
+        let r = m.raw();
+        Some(KeyFns {
+            keyexp_128: r.keyexp_128?,
+            keyexp_256: r.keyexp_256?,
+            sha1_one_block: r.sha1_one_block?,
+            sha256_one_block: r.sha256_one_block?,
+            gcm128_pre: r.gcm128_pre?,
+            gcm256_pre: r.gcm256_pre?,
+        })
+    })
+    .as_ref()
+}
+
+/// Expanded AES encryption and decryption round keys (16-byte aligned, as required).
+#[repr(C, align(64))]
+pub struct AesKeys {
+    pub(crate) enc: [u8; 256],
+    pub(crate) dec: [u8; 256],
+    pub(crate) key_len: usize,
+}
+
+impl AesKeys {
+    /// Expands a 16- or 32-byte AES key; `None` for other lengths or if the library is unusable.
+    pub fn new(key: &[u8]) -> Option<Box<AesKeys>> {
+        let f = fns()?;
+        let exp = match key.len() {
+            16 => f.keyexp_128,
+            32 => f.keyexp_256,
+            _ => return None,
+        };
+        let mut k = Box::new(AesKeys {
+            enc: [0; 256],
+            dec: [0; 256],
+            key_len: key.len(),
+        });
+        // SAFETY: key holds key_len bytes; enc and dec hold 256 >= 15*16 bytes, 16-byte aligned.
+        unsafe {
+            exp(
+                key.as_ptr().cast(),
+                k.enc.as_mut_ptr().cast(),
+                k.dec.as_mut_ptr().cast(),
+            )
+        };
+        Some(k)
+    }
+}
+
+/// AES-GCM key: expanded key plus the precomputed GHASH key powers.
+#[repr(C, align(64))]
+pub struct GcmKey {
+    pub(crate) data: sys::gcm_key_data,
+    pub(crate) key_len: usize,
+}
+
+impl GcmKey {
+    /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt).
+    pub fn new(key: &[u8]) -> Option<Box<GcmKey>> {
+        let f = fns()?;
+        let pre = match key.len() {
+            16 => f.gcm128_pre,
+            32 => f.gcm256_pre,
+            _ => return None,
+        };
+        let mut k = Box::new(GcmKey {
+            data: sys::gcm_key_data::default(),
+            key_len: key.len(),
+        });
+        // SAFETY: key holds key_len bytes; data is a properly aligned gcm_key_data.
+        unsafe { pre(key.as_ptr().cast(), &mut k.data) };
+        Some(k)
+    }
+}
+
+/// HMAC hash function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HmacAlg {
+    Sha1,
+    Sha256,
+}
+
+/// HMAC key as the job API wants it: the hash states after one block of key^ipad and key^opad.
+#[repr(C, align(64))]
+pub struct HmacKey {
+    pub(crate) ipad: [u8; 64],
+    pub(crate) opad: [u8; 64],
+    pub(crate) alg: HmacAlg,
+}
+
+impl HmacKey {
+    /// Prepares an HMAC key of at most 64 bytes (the block size of SHA-1 and SHA-256; longer
+    /// keys must be hashed first, RFC 2104 §2, which the caller does).
+    pub fn new(alg: HmacAlg, key: &[u8]) -> Option<Box<HmacKey>> {
+        let f = fns()?;
+        if key.len() > 64 {
+            return None;
+        }
+        let one_block = match alg {
+            HmacAlg::Sha1 => f.sha1_one_block,
+            HmacAlg::Sha256 => f.sha256_one_block,
+        };
+        let mut k = Box::new(HmacKey {
+            ipad: [0; 64],
+            opad: [0; 64],
+            alg,
+        });
+        let mut block = [0u8; 64];
+        for (pad, byte) in [(&mut k.ipad, 0x36u8), (&mut k.opad, 0x5c)] {
+            block.fill(byte);
+            block.iter_mut().zip(key).for_each(|(b, k)| *b ^= k);
+            // SAFETY: block is one 64-byte hash block; pad holds 64 >= 32 bytes of state output.
+            unsafe { one_block(block.as_ptr().cast(), pad.as_mut_ptr().cast()) };
+        }
+        block.fill(0);
+        Some(k)
+    }
+
+    /// The hash function.
+    pub fn alg(&self) -> HmacAlg {
+        self.alg
+    }
+}

@@ -1,0 +1,36 @@
+//! A small safe layer over intel-ipsec-mb 1.3 (Debian `libipsec-mb-dev`).
+//!
+//! - [`Mgr`]: one multi-buffer manager (per lcore), running a burst of [`Job`]s through the job API
+//!   so that packets of a burst share the SIMD lanes (AES-CBC encryption and HMAC are serial within
+//!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
+//! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
+//!
+//! All `unsafe` of the crypto stack lives in this crate.
+
+mod job;
+mod keys;
+mod mgr;
+
+pub use job::{Auth, Cipher, Dir, Job, JobStatus};
+pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
+pub use mgr::{Arch, Mgr};
+
+/// Raw bindgen output (only the items the safe layer uses).
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unnecessary_transmutes,
+    clippy::all
+)]
+pub mod sys {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
+
+/// The library's version string, e.g. "1.3.0".
+pub fn version() -> &'static str {
+    // SAFETY: imb_get_version_str returns a pointer to a static NUL-terminated string.
+    let c = unsafe { std::ffi::CStr::from_ptr(sys::imb_get_version_str()) };
+    c.to_str().unwrap_or("?")
+}
