@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! port 0 protected   peer-mac 02:00:00:00:00:01
-//! port 1 unprotected peer-mac 02:00:00:00:00:02
+//! port 1 unprotected peer-mac 02:00:00:00:00:02 exception 2   # port 2: a net_tap to the kernel
 //! sa 1 out spi 0x1005 aes128gcm16 key 2b7e...cafebabe tunnel 192.0.2.1 192.0.2.2 esn window 1024
 //! sa 2 in  spi 0x2005 aes128-sha1 key 2b7e... auth-key 0102... tunnel 192.0.2.1 192.0.2.2 natt 4500:4500
 //! sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24 proto udp dport 5001
@@ -37,6 +37,8 @@ pub struct PortConfig {
     pub role: PortRole,
     /// The next hop's MAC address on this port (until neighbour resolution does it).
     pub peer_mac: [u8; 6],
+    /// The port (a net_tap) that is this port's exception path to the kernel.
+    pub exception: Option<u16>,
 }
 
 /// One SP statement.
@@ -76,8 +78,11 @@ impl Config {
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError { file: file.clone(), line: 0, reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
         Config::parse(&text, &file)
     }
 
@@ -90,7 +95,11 @@ impl Config {
                 continue;
             }
             let words: Vec<&str> = line.split_whitespace().collect();
-            let err = |reason: String| ConfigError { file: file.to_string(), line: n + 1, reason };
+            let err = |reason: String| ConfigError {
+                file: file.to_string(),
+                line: n + 1,
+                reason,
+            };
             match words[0] {
                 "port" => cfg.ports.push(parse_port(&words[1..]).map_err(err)?),
                 "sa" => {
@@ -103,21 +112,38 @@ impl Config {
                 "sp" => {
                     let sp = parse_sp(&words[1..]).map_err(err)?;
                     if let Action::Protect(b) = &sp.action {
-                        for id in b.iter() {
+                        for &id in b.as_slice() {
                             if !cfg.sas.iter().any(|(i, _)| i.0 == id) {
-                                return Err(err(format!("sp protects SA {id}, which is not defined above")));
+                                return Err(err(format!(
+                                    "sp protects SA {id}, which is not defined above"
+                                )));
                             }
                         }
                     }
                     cfg.sps.push(sp);
                 }
-                w => return Err(err(format!("unknown statement `{w}` (want port, sa or sp)"))),
+                w => {
+                    return Err(err(format!(
+                        "unknown statement `{w}` (want port, sa or sp)"
+                    )))
+                }
             }
+        }
+        let roles = |r| cfg.ports.iter().filter(|p| p.role == r).count();
+        if !cfg.ports.is_empty()
+            && (roles(PortRole::Protected) != 1 || roles(PortRole::Unprotected) != 1)
+        {
+            let reason = "want exactly one protected and one unprotected port".to_string();
+            return Err(ConfigError {
+                file: file.to_string(),
+                line: text.lines().count(),
+                reason,
+            });
         }
         // Inbound SPs also say what a decrypted packet may be: they become the SA's selectors.
         for sp in &cfg.sps {
             if let (Direction::Inbound, Action::Protect(b)) = (sp.direction, &sp.action) {
-                for id in b.iter() {
+                for &id in b.as_slice() {
                     if let Some((_, sa)) = cfg.sas.iter_mut().find(|(i, _)| i.0 == id) {
                         sa.selectors.push(sp.selector);
                     }
@@ -139,7 +165,11 @@ impl<'a> Words<'a> {
         Words { words, at: 0 }
     }
     fn next(&mut self, what: &str) -> Result<&'a str, String> {
-        let w = self.words.get(self.at).copied().ok_or_else(|| format!("missing {what}"))?;
+        let w = self
+            .words
+            .get(self.at)
+            .copied()
+            .ok_or_else(|| format!("missing {what}"))?;
         self.at += 1;
         Ok(w)
     }
@@ -157,14 +187,24 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
         r => return Err(format!("port role `{r}`: want protected or unprotected")),
     };
     let mut peer_mac = [0xff; 6];
+    let mut exception = None;
     while let Some(key) = w.peek() {
         w.at += 1;
         match key {
             "peer-mac" => peer_mac = parse_mac(w.next("MAC address")?)?,
+            "exception" => exception = Some(parse_num(w.next("exception port id")?)? as u16),
             k => return Err(format!("unknown port option `{k}`")),
         }
     }
-    Ok(PortConfig { port, role, peer_mac })
+    if exception == Some(port) {
+        return Err("a port cannot be its own exception port".into());
+    }
+    Ok(PortConfig {
+        port,
+        role,
+        peer_mac,
+        exception,
+    })
 }
 
 fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
@@ -206,7 +246,10 @@ fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
         }
     }
     if enc_key.len() != key_len {
-        return Err(format!("key is {} bytes; this transform wants {key_len}", enc_key.len()));
+        return Err(format!(
+            "key is {} bytes; this transform wants {key_len}",
+            enc_key.len()
+        ));
     }
     let auth_len = match integ {
         IntegAlg::None => 0,
@@ -214,10 +257,18 @@ fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
         IntegAlg::HmacSha256_128 => 32,
     };
     if auth_key.len() != auth_len {
-        return Err(format!("auth-key is {} bytes; this transform wants {auth_len}", auth_key.len()));
+        return Err(format!(
+            "auth-key is {} bytes; this transform wants {auth_len}",
+            auth_key.len()
+        ));
     }
     let mode = mode.ok_or("missing `tunnel LOCAL REMOTE` or `transport`")?;
-    let keys = TransformKeys { enc, integ, enc_key, auth_key };
+    let keys = TransformKeys {
+        enc,
+        integ,
+        enc_key,
+        auth_key,
+    };
     let unspecified: IpAddr = "0.0.0.0".parse().expect("literal address");
     let mut sa = SaConfig::tunnel(spi, direction, unspecified, unspecified, keys);
     sa.mode = mode;
@@ -228,20 +279,36 @@ fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
             "window" => sa.replay_window = parse_num(value)? as u32,
             "natt" => {
                 let (l, r) = parse_pair(value)?;
-                sa.encap = Some(UdpEncap { local_port: l as u16, remote_port: r as u16 });
+                sa.encap = Some(UdpEncap {
+                    local_port: l as u16,
+                    remote_port: r as u16,
+                });
             }
             "lifetime-bytes" => {
                 let (soft, hard) = parse_pair(value)?;
-                sa.lifetime = Lifetime { soft_bytes: soft, hard_bytes: hard, ..sa.lifetime };
+                sa.lifetime = Lifetime {
+                    soft_bytes: soft,
+                    hard_bytes: hard,
+                    ..sa.lifetime
+                };
             }
             "lifetime-packets" => {
                 let (soft, hard) = parse_pair(value)?;
-                sa.lifetime = Lifetime { soft_packets: soft, hard_packets: hard, ..sa.lifetime };
+                sa.lifetime = Lifetime {
+                    soft_packets: soft,
+                    hard_packets: hard,
+                    ..sa.lifetime
+                };
             }
             "dscp" => {
                 sa.dscp = match value {
                     "copy" => DscpMode::Copy,
-                    v => DscpMode::Set(parse_num(v).ok().filter(|d| *d < 64).ok_or("dscp: want copy or 0..63")? as u8),
+                    v => DscpMode::Set(
+                        parse_num(v)
+                            .ok()
+                            .filter(|d| *d < 64)
+                            .ok_or("dscp: want copy or 0..63")? as u8,
+                    ),
                 }
             }
             "df" => {
@@ -252,7 +319,12 @@ fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
                     _ => return Err("df: want copy, set or clear".into()),
                 }
             }
-            _ => sa.outer_ttl = parse_num(value).ok().filter(|t| (1..=255).contains(t)).ok_or("ttl: want 1..255")? as u8,
+            _ => {
+                sa.outer_ttl = parse_num(value)
+                    .ok()
+                    .filter(|t| (1..=255).contains(t))
+                    .ok_or("ttl: want 1..255")? as u8
+            }
         }
     }
     Ok((id, sa))
@@ -267,7 +339,9 @@ fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
             for part in w.next("SA id")?.split(',') {
                 ids.push(parse_num(part)? as u32);
             }
-            Action::Protect(SaBundle::new(&ids).ok_or("protect takes 1 to 4 SA ids, comma-separated")?)
+            Action::Protect(
+                SaBundle::new(&ids).ok_or("protect takes 1 to 4 SA ids, comma-separated")?,
+            )
         }
         "bypass" => Action::Bypass,
         "discard" => Action::Discard,
@@ -297,7 +371,13 @@ fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
     Ok(SpConfig {
         direction,
         priority: priority.ok_or("missing `pri N`")?,
-        selector: Selector { src, dst, proto, sport, dport },
+        selector: Selector {
+            src,
+            dst,
+            proto,
+            sport,
+            dport,
+        },
         action,
     })
 }
@@ -334,7 +414,9 @@ fn parse_num(s: &str) -> Result<u64, String> {
 }
 
 fn parse_pair(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = s.split_once(':').ok_or_else(|| format!("`{s}`: want A:B"))?;
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: want A:B"))?;
     Ok((parse_num(a)?, parse_num(b)?))
 }
 
@@ -349,7 +431,10 @@ fn parse_range(s: &str) -> Result<PortRange, String> {
     if lo > hi || hi > u16::MAX as u64 {
         return Err(format!("port range `{s}` is not LO:HI within 0..65535"));
     }
-    Ok(PortRange { lo: lo as u16, hi: hi as u16 })
+    Ok(PortRange {
+        lo: lo as u16,
+        hi: hi as u16,
+    })
 }
 
 fn parse_proto(s: &str) -> Result<Option<u8>, String> {
@@ -371,7 +456,9 @@ fn parse_ip(s: &str) -> Result<IpAddr, String> {
 fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
     match s.parse::<ipnet::IpNet>() {
         Ok(n) => Ok(n.trunc()),
-        Err(_) => parse_ip(s).map(ipnet::IpNet::from).map_err(|_| format!("`{s}` is not a prefix")),
+        Err(_) => parse_ip(s)
+            .map(ipnet::IpNet::from)
+            .map_err(|_| format!("`{s}` is not a prefix")),
     }
 }
 
@@ -382,7 +469,9 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
     let bytes = parse_hex(s)?;
-    bytes.try_into().map_err(|_| format!("`{s}` is not a MAC address"))
+    bytes
+        .try_into()
+        .map_err(|_| format!("`{s}` is not a MAC address"))
 }
 
 #[cfg(test)]
@@ -411,10 +500,20 @@ sp out bypass pri 1 src 0.0.0.0/0 dst 192.0.2.0/24 proto udp dport 500:500
         assert!(sa.esn && sa.active);
         assert_eq!(sa.replay_window, 2048);
         let (_, sa2) = &c.sas[1];
-        assert_eq!(sa2.encap, Some(UdpEncap { local_port: 4500, remote_port: 4500 }));
+        assert_eq!(
+            sa2.encap,
+            Some(UdpEncap {
+                local_port: 4500,
+                remote_port: 4500
+            })
+        );
         assert_eq!(sa2.lifetime.hard_packets, 200);
         assert!(!sa2.active);
-        assert_eq!(sa2.selectors.len(), 1, "the inbound SP became the SA's selector");
+        assert_eq!(
+            sa2.selectors.len(),
+            1,
+            "the inbound SP became the SA's selector"
+        );
         assert_eq!(c.sps.len(), 3);
         assert_eq!(c.sps[0].selector.proto, Some(17));
         assert_eq!(c.sps[0].selector.dport, PortRange { lo: 5001, hi: 5001 });

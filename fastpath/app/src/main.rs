@@ -1,1 +1,316 @@
-fn main() {}
+//! `fastpath`: the DPDK fast path process.
+//!
+//! ```text
+//! fastpath --config lab.conf [--idle-sleep-us 50] [--duration 10] -- -l 0,1 --no-huge -m 512 \
+//!     --file-prefix fp1 --no-pci --vdev net_pcap0,rx_pcap=plain.pcap,infinite_rx=1 --vdev net_null0
+//! ```
+//! The main lcore sets up ports and tables, launches one worker per worker lcore, prints live
+//! counters, and stops the workers on SIGINT/SIGTERM, at `--duration`, or (with
+//! `--until-idle`) when the input is drained.
+
+use clap::Parser;
+use dpdk::eal::Eal;
+use dpdk::ethdev::{Port, PortConfig as EthConfig};
+use dpdk::mempool::Mempool;
+use esp::lcore::Lcore;
+use esp::snapshot::SyncPolicy;
+use fastpath::config::{Config, PortRole};
+use fastpath::stats::{SharedStats, StatsSnapshot};
+use fastpath::tables::Tables;
+use fastpath::worker::{PortIo, PortJob, StopWhen, Worker};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fastpath",
+    about = "DPDK IPsec fast path",
+    trailing_var_arg = true
+)]
+struct Args {
+    /// The configuration file (ports, SAs, SPs).
+    #[arg(long)]
+    config: PathBuf,
+    /// Workers sleep this many microseconds after a run of empty polls (0: busy-poll).
+    #[arg(long, default_value_t = 0)]
+    idle_sleep_us: u64,
+    /// Stop after this many seconds (0: run until SIGINT/SIGTERM).
+    #[arg(long, default_value_t = 0.0)]
+    duration: f64,
+    /// Stop once no packet has arrived for this many milliseconds (pcap files, tests).
+    #[arg(long)]
+    until_idle_ms: Option<u64>,
+    /// Print counters every this many milliseconds (0: only at the end).
+    #[arg(long, default_value_t = 1000)]
+    stats_ms: u64,
+    /// Print counters as JSON lines (for the benchmark harness) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// HA seqnum sync: packets an SA moves between snapshots (0 disables).
+    #[arg(long, default_value_t = 2)]
+    sync_period_packets: u64,
+    /// HA seqnum sync: milliseconds between snapshots of an SA that moved (0 disables).
+    #[arg(long, default_value_t = 10_000)]
+    sync_period_ms: u64,
+    /// HA: how far outbound sequence numbers jump when this node takes over.
+    #[arg(long, default_value_t = 65536)]
+    oseq_shift: u64,
+    /// Mbufs in the pool (sized for `-m 512` without hugepages).
+    #[arg(long, default_value_t = 16383)]
+    mbufs: u32,
+    /// EAL arguments (after `--`).
+    eal: Vec<String>,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("fastpath: {e}");
+        std::process::exit(2);
+    }
+}
+
+type Error = Box<dyn std::error::Error>;
+
+fn run(args: Args) -> Result<(), Error> {
+    let cfg = Config::load(&args.config)?;
+    let eal = Eal::init(&args.eal)?;
+    let workers: Vec<u32> = eal.workers().collect();
+    if workers.is_empty() {
+        return Err(
+            "give EAL at least two lcores (-l MAIN,WORKER...): workers run on the others".into(),
+        );
+    }
+    let n = workers.len();
+    let pool = Mempool::pktmbuf(&eal, "fastpath_pool", args.mbufs, 256, 2048 + 128, -1)?;
+
+    // Ports: the configured ones, each with one RX and one TX queue per worker.
+    let mut ports: Vec<(u16, PortJob, Port)> = Vec::new();
+    let port_index =
+        |id: u16, job: PortJob, ports: &mut Vec<(u16, PortJob, Port)>| -> Result<usize, Error> {
+            if let Some(i) = ports.iter().position(|(p, _, _)| *p == id) {
+                return Ok(i);
+            }
+            let port = Port::configure(
+                &eal,
+                id,
+                &EthConfig {
+                    n_rxq: n as u16,
+                    n_txq: n as u16,
+                    rss: n > 1,
+                    ..EthConfig::default()
+                },
+            )
+            .map_err(|e| format!("port {id}: {e}"))?;
+            ports.push((id, job, port));
+            Ok(ports.len() - 1)
+        };
+    let mut exception_of = Vec::new();
+    for pc in &cfg.ports {
+        let i = port_index(pc.port, pc.role.into(), &mut ports)?;
+        if let Some(tap) = pc.exception {
+            let t = port_index(tap, PortJob::Exception { of: i }, &mut ports)?;
+            exception_of.push((i, t));
+        }
+    }
+    let find = |role| {
+        cfg.ports
+            .iter()
+            .find(|p| p.role == role)
+            .map(|p| p.port)
+            .ok_or("config has no ports")
+    };
+    let protected = ports
+        .iter()
+        .position(|(p, _, _)| *p == find(PortRole::Protected).unwrap_or(u16::MAX))
+        .ok_or("no protected port")?;
+    let unprotected = ports
+        .iter()
+        .position(|(p, _, _)| *p == find(PortRole::Unprotected).unwrap_or(u16::MAX))
+        .ok_or("no unprotected port")?;
+
+    let mut queues: Vec<Vec<PortIo>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, (id, job, port)) in ports.iter().enumerate() {
+        let peer_mac = cfg
+            .ports
+            .iter()
+            .find(|p| p.port == *id)
+            .map_or([0xff; 6], |p| p.peer_mac);
+        let mac = port.mac()?;
+        for (w, q) in queues.iter_mut().enumerate() {
+            q.push(PortIo {
+                port: *id,
+                job: *job,
+                rx: port.rx_queue_setup(w as u16, 1024, &pool)?,
+                tx: port.tx_queue_setup(w as u16, 1024)?,
+                mac,
+                peer_mac,
+                exception: exception_of.iter().find(|(p, _)| *p == i).map(|(_, t)| *t),
+            });
+        }
+    }
+    for (_, _, port) in &ports {
+        port.start()?;
+        let _ = port.set_promiscuous(true);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    let sync = SyncPolicy {
+        period_packets: args.sync_period_packets,
+        period_ns: args.sync_period_ms * 1_000_000,
+        oseq_shift: args.oseq_shift,
+    };
+    let stop_when = args.until_idle_ms.map_or(StopWhen::Told, |ms| {
+        StopWhen::IdleFor(Duration::from_millis(ms))
+    });
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut shared = Vec::new();
+    let now_ns = dpdk::timer::cycles_to_ns(dpdk::timer::tsc(), dpdk::timer::tsc_hz());
+    for (w, (lcore, q)) in workers.iter().zip(queues).enumerate() {
+        let stats = Arc::new(SharedStats::default());
+        shared.push(Arc::clone(&stats));
+        let worker = Worker {
+            index: w,
+            ports: q,
+            protected,
+            unprotected,
+            tables: Tables::build(&cfg, w, n, now_ns)?,
+            esp: Lcore::new(sync, 4096, 65536),
+            counters: Default::default(),
+            shared: stats,
+            stop: Arc::clone(&stop),
+            idle_sleep: Duration::from_micros(args.idle_sleep_us),
+            stop_when,
+        };
+        let finished = Arc::clone(&finished);
+        eal.launch(*lcore, move || {
+            let rc = worker.run();
+            finished.fetch_add(1, Ordering::Release);
+            rc
+        })?;
+    }
+    tracing::info!(
+        workers = n,
+        sas = cfg.sas.len(),
+        sps = cfg.sps.len(),
+        "fast path running"
+    );
+
+    // The main lcore: live counters until told to stop or the workers finish.
+    let start = Instant::now();
+    let mut last = (Instant::now(), StatsSnapshot::default());
+    let interval = Duration::from_millis(if args.stats_ms == 0 {
+        100
+    } else {
+        args.stats_ms
+    });
+    loop {
+        std::thread::sleep(interval.min(Duration::from_millis(100)));
+        let done = stop.load(Ordering::Relaxed)
+            || (args.duration > 0.0 && start.elapsed().as_secs_f64() >= args.duration)
+            || finished.load(Ordering::Acquire) == n;
+        if args.stats_ms > 0 && last.0.elapsed() >= interval {
+            let now = sum(&shared);
+            print_stats(&args, start, &last, &now, &ports);
+            last = (Instant::now(), now);
+        }
+        if done {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    eal.wait_all();
+    let total = sum(&shared);
+    print_final(&args, start, &total, &ports);
+    Ok(())
+}
+
+fn sum(shared: &[Arc<SharedStats>]) -> StatsSnapshot {
+    let mut t = StatsSnapshot::default();
+    for s in shared {
+        t.add(&s.read());
+    }
+    t
+}
+
+fn print_stats(
+    args: &Args,
+    start: Instant,
+    last: &(Instant, StatsSnapshot),
+    now: &StatsSnapshot,
+    ports: &[(u16, PortJob, Port)],
+) {
+    let dt = last.0.elapsed().as_secs_f64().max(1e-9);
+    let rate = |a: u64, b: u64| (a - b) as f64 / dt;
+    let (p, l) = (&now.port, &last.1.port);
+    if args.json {
+        print_json(start, now, ports, "interval");
+        return;
+    }
+    println!(
+        "[{:7.1}s] rx {:6.3} Mpps {:6.2} Gbit/s | tx {:6.3} Mpps {:6.2} Gbit/s | encrypted {:6.3} Mpps decrypted {:6.3} Mpps | drops {} | exception {}",
+        start.elapsed().as_secs_f64(),
+        rate(p.rx_packets, l.rx_packets) / 1e6,
+        rate(p.rx_bytes, l.rx_bytes) * 8.0 / 1e9,
+        rate(p.tx_packets, l.tx_packets) / 1e6,
+        rate(p.tx_bytes, l.tx_bytes) * 8.0 / 1e9,
+        rate(now.esp.encrypted, last.1.esp.encrypted) / 1e6,
+        rate(now.esp.decrypted, last.1.esp.decrypted) / 1e6,
+        now.drops() - last.1.drops(),
+        p.exception - l.exception,
+    );
+}
+
+fn print_json(start: Instant, s: &StatsSnapshot, ports: &[(u16, PortJob, Port)], kind: &str) {
+    let drops: serde_json::Map<String, serde_json::Value> = esp::counters::DropReason::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), s.esp.drops_of(*r).into()))
+        .collect();
+    let port_stats: Vec<serde_json::Value> = ports
+        .iter()
+        .filter_map(|(id, _, p)| p.stats().ok().map(|st| serde_json::json!({"port": id, "ipackets": st.ipackets, "opackets": st.opackets, "ibytes": st.ibytes, "obytes": st.obytes, "imissed": st.imissed, "rx_nombuf": st.rx_nombuf})))
+        .collect();
+    let line = serde_json::json!({
+        "kind": kind,
+        "t": start.elapsed().as_secs_f64(),
+        "rx_packets": s.port.rx_packets, "rx_bytes": s.port.rx_bytes,
+        "tx_packets": s.port.tx_packets, "tx_bytes": s.port.tx_bytes, "tx_full": s.port.tx_full,
+        "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
+        "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed,
+        "drops": drops, "ports": port_stats,
+    });
+    println!("{line}");
+}
+
+fn print_final(args: &Args, start: Instant, s: &StatsSnapshot, ports: &[(u16, PortJob, Port)]) {
+    if args.json {
+        print_json(start, s, ports, "final");
+        return;
+    }
+    println!(
+        "total: rx {} tx {} encrypted {} decrypted {} dummy {} exception {} (no exception port: {}) bypassed {} tx-full {}",
+        s.port.rx_packets, s.port.tx_packets, s.esp.encrypted, s.esp.decrypted, s.esp.dummy, s.port.exception, s.port.exception_dropped, s.port.bypassed, s.port.tx_full
+    );
+    let drops: Vec<String> = esp::counters::DropReason::ALL
+        .iter()
+        .filter(|r| s.esp.drops_of(**r) > 0)
+        .map(|r| format!("{}={}", r.name(), s.esp.drops_of(*r)))
+        .collect();
+    println!(
+        "drops: {}",
+        if drops.is_empty() {
+            "none".to_string()
+        } else {
+            drops.join(" ")
+        }
+    );
+}

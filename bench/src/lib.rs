@@ -1,0 +1,3 @@
+//! Shared pieces of the benchmarks: frame and pcap generation, statistics.
+
+pub mod pcap;

@@ -1,0 +1,8 @@
+//! The fast path process: DPDK ports and worker lcores around the ESP core (`esp`).
+//! The pieces that need no DPDK (configuration, framing, tables) are testable on their own.
+
+pub mod config;
+pub mod ether;
+pub mod stats;
+pub mod tables;
+pub mod worker;

@@ -1,0 +1,160 @@
+//! Counters a worker publishes for the main lcore: each worker counts in plain integers on
+//! its own, and now and then stores them into its own atomics (one writer, relaxed stores,
+//! no locks); readers sum the workers.
+
+use esp::counters::{DropReason, LcoreCounters};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a worker counts besides the ESP core's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Packets the TX queue did not take (freed).
+    pub tx_full: u64,
+    /// Non-ESP, non-IP or node-local packets for the kernel (exception path).
+    pub exception: u64,
+    /// Exception packets dropped because no exception port is configured.
+    pub exception_dropped: u64,
+    /// Plaintext forwarded by a bypass policy.
+    pub bypassed: u64,
+    /// Poll iterations that found nothing, and the idle sleeps taken.
+    pub idle_polls: u64,
+}
+
+const PORT_FIELDS: usize = 9;
+const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
+
+/// One worker's published counters.
+#[derive(Debug)]
+pub struct SharedStats {
+    port: [AtomicU64; PORT_FIELDS],
+    esp: [AtomicU64; ESP_FIELDS],
+}
+
+impl Default for SharedStats {
+    fn default() -> Self {
+        SharedStats {
+            port: std::array::from_fn(|_| AtomicU64::new(0)),
+            esp: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// A consistent-enough copy of the counters (each field is exact; fields may be a poll apart).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub port: PortCounters,
+    pub esp: LcoreCounters,
+}
+
+impl SharedStats {
+    /// Stores the worker's counters (the worker is the only writer).
+    pub fn publish(&self, port: &PortCounters, esp: &LcoreCounters) {
+        let p = [
+            port.rx_packets,
+            port.rx_bytes,
+            port.tx_packets,
+            port.tx_bytes,
+            port.tx_full,
+            port.exception,
+            port.exception_dropped,
+            port.bypassed,
+            port.idle_polls,
+        ];
+        for (a, v) in self.port.iter().zip(p) {
+            a.store(v, Ordering::Relaxed);
+        }
+        let e = [esp.encrypted, esp.decrypted, esp.dummy];
+        for (a, v) in self.esp.iter().zip(e.iter().chain(esp.drops.iter())) {
+            a.store(*v, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads what was last published.
+    pub fn read(&self) -> StatsSnapshot {
+        let p: [u64; PORT_FIELDS] = std::array::from_fn(|i| self.port[i].load(Ordering::Relaxed));
+        let e: [u64; ESP_FIELDS] = std::array::from_fn(|i| self.esp[i].load(Ordering::Relaxed));
+        let mut esp = LcoreCounters {
+            encrypted: e[0],
+            decrypted: e[1],
+            dummy: e[2],
+            ..LcoreCounters::default()
+        };
+        esp.drops.copy_from_slice(&e[3..]);
+        StatsSnapshot {
+            port: PortCounters {
+                rx_packets: p[0],
+                rx_bytes: p[1],
+                tx_packets: p[2],
+                tx_bytes: p[3],
+                tx_full: p[4],
+                exception: p[5],
+                exception_dropped: p[6],
+                bypassed: p[7],
+                idle_polls: p[8],
+            },
+            esp,
+        }
+    }
+}
+
+impl StatsSnapshot {
+    /// Adds another worker's snapshot.
+    pub fn add(&mut self, o: &StatsSnapshot) {
+        let (a, b) = (&mut self.port, &o.port);
+        a.rx_packets += b.rx_packets;
+        a.rx_bytes += b.rx_bytes;
+        a.tx_packets += b.tx_packets;
+        a.tx_bytes += b.tx_bytes;
+        a.tx_full += b.tx_full;
+        a.exception += b.exception;
+        a.exception_dropped += b.exception_dropped;
+        a.bypassed += b.bypassed;
+        a.idle_polls += b.idle_polls;
+        self.esp.add(&o.esp);
+    }
+
+    /// Total drops over every reason.
+    pub fn drops(&self) -> u64 {
+        self.esp.drops.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_then_read_gives_the_same_counters() {
+        let s = SharedStats::default();
+        let port = PortCounters {
+            rx_packets: 1,
+            rx_bytes: 2,
+            tx_packets: 3,
+            tx_bytes: 4,
+            tx_full: 5,
+            exception: 6,
+            exception_dropped: 7,
+            bypassed: 8,
+            idle_polls: 9,
+        };
+        let mut esp = LcoreCounters {
+            encrypted: 10,
+            decrypted: 11,
+            dummy: 12,
+            ..Default::default()
+        };
+        esp.drop(DropReason::Replay);
+        s.publish(&port, &esp);
+        let r = s.read();
+        assert_eq!(r.port, port);
+        assert_eq!(r.esp, esp);
+        let mut sum = r.clone();
+        sum.add(&r);
+        assert_eq!(sum.port.rx_packets, 2);
+        assert_eq!(sum.drops(), 2);
+    }
+}

@@ -1,0 +1,345 @@
+//! The worker lcore's poll loop, run to completion: receive a burst, classify, look up the
+//! SPD/SAD, encrypt or decrypt the whole burst, frame, transmit. Nothing here allocates,
+//! locks or makes a syscall per packet (the idle sleep is per empty poll, and off by default).
+
+use crate::config::PortRole;
+use crate::ether;
+use crate::stats::{PortCounters, SharedStats};
+use crate::tables::Tables;
+use arrayvec::ArrayVec;
+use dpdk::ethdev::{RxQueue, TxQueue};
+use dpdk::mbuf::{Mbuf, MbufBurst};
+use dpdk::timer;
+use esp::buf::PacketBuf;
+use esp::counters::DropReason;
+use esp::inbound::{decrypt_burst, flow_key};
+use esp::lcore::Lcore;
+use esp::outbound::encrypt_burst;
+use esp::sa::SaId;
+use esp::spd::{Action, Spd};
+use esp::verdict::Verdict;
+use esp::wire::ip::IpHeader;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Packets per receive burst (as ipsec-secgw).
+pub const BURST: usize = 32;
+
+/// What a worker does with packets of one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortJob {
+    /// Plaintext side: outbound SPD, encrypt, send on the unprotected port.
+    Protected,
+    /// ESP side: decrypt, send on the protected port.
+    Unprotected,
+    /// The kernel's side (a TAP): what it sends goes out of the port at this index.
+    Exception { of: usize },
+}
+
+impl From<PortRole> for PortJob {
+    fn from(r: PortRole) -> Self {
+        match r {
+            PortRole::Protected => PortJob::Protected,
+            PortRole::Unprotected => PortJob::Unprotected,
+        }
+    }
+}
+
+/// One port as a worker sees it: its own RX and TX queue, and the framing it needs.
+pub struct PortIo {
+    pub port: u16,
+    pub job: PortJob,
+    pub rx: RxQueue,
+    pub tx: TxQueue,
+    pub mac: [u8; 6],
+    pub peer_mac: [u8; 6],
+    /// Index of this port's exception (TAP) port, if it has one.
+    pub exception: Option<usize>,
+}
+
+/// When a worker stops by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWhen {
+    /// Only when told (the stop flag).
+    Told,
+    /// When the input is drained: no packet for this long (pcap files, tests).
+    IdleFor(Duration),
+}
+
+/// A worker and everything it owns.
+pub struct Worker {
+    pub index: usize,
+    pub ports: Vec<PortIo>,
+    /// Indices in `ports` of the protected and the unprotected port.
+    pub protected: usize,
+    pub unprotected: usize,
+    pub tables: Tables,
+    pub esp: Lcore,
+    pub counters: PortCounters,
+    pub shared: Arc<SharedStats>,
+    pub stop: Arc<AtomicBool>,
+    /// Sleep this long after a run of empty polls (0: busy-poll, the default).
+    pub idle_sleep: Duration,
+    pub stop_when: StopWhen,
+}
+
+/// An mbuf seen as the ESP core's packet buffer.
+struct View<'a>(&'a mut Mbuf);
+
+impl PacketBuf for View<'_> {
+    fn data(&self) -> &[u8] {
+        self.0.data()
+    }
+    fn data_mut(&mut self) -> &mut [u8] {
+        self.0.data_mut()
+    }
+    fn prepend(&mut self, len: usize) -> bool {
+        u16::try_from(len).is_ok_and(|l| self.0.prepend(l).is_some())
+    }
+    fn append(&mut self, len: usize) -> bool {
+        u16::try_from(len).is_ok_and(|l| self.0.append(l).is_some())
+    }
+    fn adj(&mut self, len: usize) -> bool {
+        u16::try_from(len).is_ok_and(|l| self.0.adj(l))
+    }
+    fn trim(&mut self, len: usize) -> bool {
+        u16::try_from(len).is_ok_and(|l| self.0.trim(l))
+    }
+}
+
+/// Where the outbound classifier sends a packet.
+enum Outbound {
+    Protect(SaId),
+    Bypass,
+    Exception,
+    Drop(DropReason),
+}
+
+/// Empty polls before the idle sleep starts (keeps bursts of traffic on the busy path).
+const IDLE_POLLS_BEFORE_SLEEP: u32 = 64;
+
+impl Worker {
+    /// The poll loop; returns when stopped.
+    pub fn run(mut self) -> i32 {
+        let hz = timer::tsc_hz().max(1);
+        let publish_every = hz / 1000;
+        let mut rx = MbufBurst::<BURST>::default();
+        let mut last_publish = timer::tsc();
+        let mut last_packet = last_publish;
+        let mut idle_streak = 0u32;
+        while !self.stop.load(Ordering::Relaxed) {
+            let now = timer::tsc();
+            let now_ns = timer::cycles_to_ns(now, hz);
+            let mut got = 0;
+            for p in 0..self.ports.len() {
+                let n = self.ports[p].rx.rx_burst(&mut rx);
+                if n == 0 {
+                    continue;
+                }
+                got += n;
+                self.counters.rx_packets += n as u64;
+                self.counters.rx_bytes += rx
+                    .as_slice()
+                    .iter()
+                    .map(|m| m.pkt_len() as u64)
+                    .sum::<u64>();
+                match self.ports[p].job {
+                    PortJob::Protected => self.outbound(p, &mut rx, now_ns),
+                    PortJob::Unprotected => self.inbound(p, &mut rx, now_ns),
+                    PortJob::Exception { of } => self.transmit(of, &mut rx),
+                }
+            }
+            if got > 0 {
+                idle_streak = 0;
+                last_packet = now;
+            } else {
+                self.counters.idle_polls += 1;
+                idle_streak = idle_streak.saturating_add(1);
+                if let StopWhen::IdleFor(d) = self.stop_when {
+                    if timer::cycles_to_ns(now - last_packet, hz) >= d.as_nanos() as u64 {
+                        break;
+                    }
+                }
+                if !self.idle_sleep.is_zero() && idle_streak > IDLE_POLLS_BEFORE_SLEEP {
+                    std::thread::sleep(self.idle_sleep);
+                }
+            }
+            if now - last_publish >= publish_every {
+                self.esp.sweep_snapshots(&mut self.tables.sad, now_ns, 256);
+                self.shared.publish(&self.counters, &self.esp.counters);
+                last_publish = now;
+            }
+        }
+        self.shared.publish(&self.counters, &self.esp.counters);
+        0
+    }
+
+    /// Plaintext from the protected port: SPD, encrypt, frame, send.
+    fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
+        let mut enc = MbufBurst::<BURST>::default();
+        let mut enc_sa = [SaId(0); BURST];
+        let mut bypass = MbufBurst::<BURST>::default();
+        for mut m in rx.take_all() {
+            match classify_outbound(&self.tables.spd_out, &mut m) {
+                Outbound::Protect(sa) => {
+                    enc_sa[enc.len()] = sa;
+                    let _ = enc.push(m);
+                }
+                Outbound::Bypass => {
+                    let _ = bypass.push(m);
+                }
+                Outbound::Exception => self.exception(from, m),
+                Outbound::Drop(reason) => self.esp.counters.drop(reason),
+            }
+        }
+        let n = enc.len();
+        if n > 0 {
+            let mut verdicts = [Verdict::Forward; BURST];
+            {
+                let mut views: ArrayVec<View<'_>, BURST> =
+                    enc.as_mut_slice().iter_mut().map(View).collect();
+                encrypt_burst(
+                    &mut self.esp,
+                    &mut self.tables.sad,
+                    &mut views,
+                    &enc_sa[..n],
+                    &mut verdicts[..n],
+                    now_ns,
+                );
+            }
+            let mut i = 0;
+            enc.retain(|_| {
+                i += 1;
+                verdicts[i - 1] == Verdict::Forward
+            });
+            self.frame_and_send(self.unprotected, &mut enc);
+        }
+        if !bypass.is_empty() {
+            self.counters.bypassed += bypass.len() as u64;
+            self.frame_and_send(self.unprotected, &mut bypass);
+        }
+    }
+
+    /// ESP (and anything else) from the unprotected port: decrypt, frame, send.
+    fn inbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
+        let mut ip = MbufBurst::<BURST>::default();
+        for mut m in rx.take_all() {
+            if is_ip(&m) && m.adj(ether::HEADER_LEN as u16) {
+                let _ = ip.push(m);
+            } else {
+                self.exception(from, m);
+            }
+        }
+        let n = ip.len();
+        if n == 0 {
+            return;
+        }
+        let mut verdicts = [Verdict::Forward; BURST];
+        {
+            let mut views: ArrayVec<View<'_>, BURST> =
+                ip.as_mut_slice().iter_mut().map(View).collect();
+            decrypt_burst(
+                &mut self.esp,
+                &mut self.tables.sad,
+                &mut views,
+                &mut verdicts[..n],
+                now_ns,
+            );
+        }
+        let mut out = MbufBurst::<BURST>::default();
+        for (m, v) in ip.take_all().zip(verdicts) {
+            match v {
+                Verdict::Forward => {
+                    let _ = out.push(m);
+                }
+                Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &m) {
+                    Some(Action::Bypass) => {
+                        self.counters.bypassed += 1;
+                        let _ = out.push(m);
+                    }
+                    Some(Action::Discard) => self.esp.counters.drop(DropReason::PolicyDiscard),
+                    // Unprotected traffic that a protect policy covers must not pass in clear.
+                    Some(Action::Protect(_)) => self.esp.counters.drop(DropReason::PolicyMismatch),
+                    None => {
+                        let mut m = m;
+                        let _ = m.prepend(ether::HEADER_LEN as u16);
+                        self.exception(from, m);
+                    }
+                },
+                // Outer reassembly is not wired in yet: counted as malformed.
+                Verdict::Fragment => self.esp.counters.drop(DropReason::Malformed),
+                Verdict::Dummy | Verdict::Drop(_) => {}
+            }
+        }
+        self.frame_and_send(self.protected, &mut out);
+    }
+
+    /// Writes the Ethernet header for port `to` on each packet and sends them.
+    fn frame_and_send(&mut self, to: usize, burst: &mut MbufBurst<BURST>) {
+        let (dst, src) = (self.ports[to].peer_mac, self.ports[to].mac);
+        for m in burst.as_mut_slice() {
+            let version = m.data().first().map_or(4, |b| b >> 4);
+            if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
+                ether::write_header(h, dst, src, version);
+            }
+        }
+        self.transmit(to, burst);
+    }
+
+    /// Sends a burst on port `to`; what the queue does not take is freed and counted.
+    fn transmit(&mut self, to: usize, burst: &mut MbufBurst<BURST>) {
+        let bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
+        let n = self.ports[to].tx.tx_burst(burst);
+        let unsent_bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
+        self.counters.tx_packets += n as u64;
+        self.counters.tx_bytes += bytes - unsent_bytes;
+        self.counters.tx_full += burst.len() as u64;
+        burst.clear();
+    }
+
+    /// Hands a frame to the kernel through the port's TAP, or drops it if there is none.
+    fn exception(&mut self, from: usize, m: Mbuf) {
+        match self.ports[from].exception {
+            Some(tap) => {
+                self.counters.exception += 1;
+                let mut one = MbufBurst::<BURST>::default();
+                let _ = one.push(m);
+                self.transmit(tap, &mut one);
+            }
+            None => self.counters.exception_dropped += 1,
+        }
+    }
+}
+
+fn is_ip(m: &Mbuf) -> bool {
+    matches!(
+        ether::ethertype(m.data()),
+        Some(ether::ETHERTYPE_IPV4 | ether::ETHERTYPE_IPV6)
+    )
+}
+
+/// Strips the Ethernet header of an IP frame and looks it up in the outbound SPD.
+fn classify_outbound(spd: &Spd, m: &mut Mbuf) -> Outbound {
+    if !is_ip(m) {
+        return Outbound::Exception;
+    }
+    m.adj(ether::HEADER_LEN as u16);
+    let Ok(h) = IpHeader::parse(m.data()) else {
+        return Outbound::Drop(DropReason::Malformed);
+    };
+    match spd.lookup(&flow_key(&h, m.data())) {
+        Some((_, p)) => match p.action {
+            Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first())),
+            Action::Bypass => Outbound::Bypass,
+            Action::Discard => Outbound::Drop(DropReason::PolicyDiscard),
+        },
+        None => Outbound::Drop(DropReason::NoPolicy),
+    }
+}
+
+/// The inbound SPD's verdict on a plaintext (non-ESP) packet from the unprotected side.
+fn plaintext_policy(spd: &Spd, m: &Mbuf) -> Option<Action> {
+    let h = IpHeader::parse(m.data()).ok()?;
+    spd.lookup(&flow_key(&h, m.data())).map(|(_, p)| p.action)
+}
