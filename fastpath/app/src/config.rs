@@ -39,6 +39,9 @@ pub struct PortConfig {
     pub peer_mac: [u8; 6],
     /// The port (a net_tap) that is this port's exception path to the kernel.
     pub exception: Option<u16>,
+    /// Only send on this port, never poll it (a sink such as net_null, which would
+    /// otherwise also be an endless source).
+    pub tx_only: bool,
 }
 
 /// One SP statement.
@@ -188,10 +191,12 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
     };
     let mut peer_mac = [0xff; 6];
     let mut exception = None;
+    let mut tx_only = false;
     while let Some(key) = w.peek() {
         w.at += 1;
         match key {
             "peer-mac" => peer_mac = parse_mac(w.next("MAC address")?)?,
+            "tx-only" => tx_only = true,
             "exception" => exception = Some(parse_num(w.next("exception port id")?)? as u16),
             k => return Err(format!("unknown port option `{k}`")),
         }
@@ -204,6 +209,7 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
         role,
         peer_mac,
         exception,
+        tx_only,
     })
 }
 

@@ -48,6 +48,9 @@ struct Args {
     /// Print counters as JSON lines (for the benchmark harness) instead of text.
     #[arg(long)]
     json: bool,
+    /// Take HA seqnum snapshots (for a standby node to take over from this one).
+    #[arg(long)]
+    ha_sync: bool,
     /// HA seqnum sync: packets an SA moves between snapshots (0 disables).
     #[arg(long, default_value_t = 2)]
     sync_period_packets: u64,
@@ -137,11 +140,9 @@ fn run(args: Args) -> Result<(), Error> {
 
     let mut queues: Vec<Vec<PortIo>> = (0..n).map(|_| Vec::new()).collect();
     for (i, (id, job, port)) in ports.iter().enumerate() {
-        let peer_mac = cfg
-            .ports
-            .iter()
-            .find(|p| p.port == *id)
-            .map_or([0xff; 6], |p| p.peer_mac);
+        let pc = cfg.ports.iter().find(|p| p.port == *id);
+        let peer_mac = pc.map_or([0xff; 6], |p| p.peer_mac);
+        let tx_only = pc.is_some_and(|p| p.tx_only);
         let mac = port.mac()?;
         for (w, q) in queues.iter_mut().enumerate() {
             q.push(PortIo {
@@ -152,6 +153,7 @@ fn run(args: Args) -> Result<(), Error> {
                 mac,
                 peer_mac,
                 exception: exception_of.iter().find(|(p, _)| *p == i).map(|(_, t)| *t),
+                tx_only,
             });
         }
     }
@@ -164,9 +166,10 @@ fn run(args: Args) -> Result<(), Error> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
+    // Without a standby to feed, snapshots would only fill the rings.
     let sync = SyncPolicy {
-        period_packets: args.sync_period_packets,
-        period_ns: args.sync_period_ms * 1_000_000,
+        period_packets: if args.ha_sync { args.sync_period_packets } else { 0 },
+        period_ns: if args.ha_sync { args.sync_period_ms * 1_000_000 } else { 0 },
         oseq_shift: args.oseq_shift,
     };
     let stop_when = args.until_idle_ms.map_or(StopWhen::Told, |ms| {

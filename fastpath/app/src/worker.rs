@@ -56,6 +56,8 @@ pub struct PortIo {
     pub peer_mac: [u8; 6],
     /// Index of this port's exception (TAP) port, if it has one.
     pub exception: Option<usize>,
+    /// Never polled (a pure sink).
+    pub tx_only: bool,
 }
 
 /// When a worker stops by itself.
@@ -133,6 +135,9 @@ impl Worker {
             let now_ns = timer::cycles_to_ns(now, hz);
             let mut got = 0;
             for p in 0..self.ports.len() {
+                if self.ports[p].tx_only {
+                    continue;
+                }
                 let n = self.ports[p].rx.rx_burst(&mut rx);
                 if n == 0 {
                     continue;

@@ -345,6 +345,9 @@ impl Sa {
     /// Whether a snapshot is due: the SA moved at least `period_packets` since the last one,
     /// or `period_ns` passed and it moved at all (0 disables each trigger).
     pub fn snapshot_due(&self, policy: &SyncPolicy, now_ns: u64) -> bool {
+        if policy.period_packets == 0 && policy.period_ns == 0 {
+            return false;
+        }
         let moved = self
             .oseq
             .saturating_sub(self.sync_mark.oseq)

@@ -1,0 +1,11 @@
+//! Tests of the ESP pipeline (`encrypt_burst` / `decrypt_burst`) through the public API, with
+//! a fake clock: round trips, bursts, anti-replay, every drop reason and its counters, dummy
+//! packets, NAT-T classification, the outer header fields, the HA failover invariants of
+//! DESIGN.md, and random input.
+
+mod common;
+#[path = "pipeline/util.rs"]
+mod util;
+
+#[path = "pipeline/roundtrip.rs"]
+mod roundtrip;

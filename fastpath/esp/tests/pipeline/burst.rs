@@ -1,0 +1,276 @@
+//! Bursts mixing SAs, transforms and good and bad packets: each verdict belongs to its packet,
+//! a duplicate inside one burst is a replay, and bursts longer than MAX_BURST work.
+
+use crate::common::Rng;
+use crate::util::*;
+use esp::buf::VecBuf;
+use esp::counters::DropReason;
+use esp::sa::SaId;
+use esp::verdict::{Verdict, MAX_BURST};
+
+/// Sender and receiver with six SA pairs of different transforms, modes, ESN and NAT-T.
+fn setup(rng: &mut Rng) -> (Node, Node, Vec<(SaId, SaId, ModeKind)>) {
+    let mut tx = Node::quiet();
+    let mut rx = Node::quiet();
+    let tfs = transforms();
+    let mut sas = Vec::new();
+    for (k, &mode) in MODES.iter().enumerate() {
+        let tf = tfs[(k * 3) % tfs.len()];
+        let keys = tf.keys(rng);
+        let (o, i) = sa_pair(0x3000 + k as u32, &keys, mode, k % 2 == 1, k % 3 == 2);
+        sas.push((tx.add(k as u32, o), rx.add(10 + k as u32, i), mode));
+    }
+    (tx, rx, sas)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Good,
+    BadIcv,
+    UnknownSpi,
+    TooShort,
+    /// A copy of an earlier packet of the same burst.
+    DupInBurst,
+    /// A packet already received in an earlier burst.
+    OldReplay,
+    Ike,
+    NotIp,
+    Fragment,
+}
+
+fn mixed_inbound_burst(n: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let (mut tx, mut rx, sas) = setup(&mut rng);
+    // Some packets received in an earlier burst, to replay.
+    let earlier: Vec<Vec<u8>> = (0..6)
+        .map(|k| {
+            let (o, _, mode) = sas[k];
+            tx.seal(&inner_packet(mode, 40, 1, &mut rng), o)
+        })
+        .collect();
+    assert!(rx.verdicts(&earlier).iter().all(|v| *v == Verdict::Forward));
+    let base = rx.lc.counters.clone();
+
+    let mut pkts: Vec<Vec<u8>> = Vec::new();
+    let mut want: Vec<(Verdict, Option<Vec<u8>>)> = Vec::new();
+    let mut goods: Vec<usize> = Vec::new();
+    for i in 0..n {
+        let kind = match rng.next_u64() % 12 {
+            _ if i < 3 => Kind::Good,
+            0 => Kind::BadIcv,
+            1 => Kind::UnknownSpi,
+            2 => Kind::TooShort,
+            3 if !goods.is_empty() => Kind::DupInBurst,
+            4 => Kind::OldReplay,
+            5 => Kind::Ike,
+            6 => Kind::NotIp,
+            7 => Kind::Fragment,
+            _ => Kind::Good,
+        };
+        let (o, _, mode) = sas[rng.next_u64() as usize % sas.len()];
+        let plain = inner_packet(mode, rng.next_u64() as usize % 1400, i as u16, &mut rng);
+        let (p, v, out) = match kind {
+            Kind::Good => {
+                goods.push(i);
+                let e = tx.seal(&plain, o);
+                let back = if mode.tunnel() {
+                    ttl_decremented(&plain)
+                } else {
+                    plain
+                };
+                (e, Verdict::Forward, Some(back))
+            }
+            Kind::BadIcv => {
+                let mut e = tx.seal(&plain, o);
+                let last = e.len() - 1;
+                e[last] ^= 0x80;
+                (e, Verdict::Drop(DropReason::IcvFailure), None)
+            }
+            Kind::UnknownSpi => {
+                let mut e = tx.seal(&plain, o);
+                let at = esp_offset(&e);
+                e[at..at + 4].copy_from_slice(&0xdead_0000u32.to_be_bytes());
+                (e, Verdict::Drop(DropReason::UnknownSpi), None)
+            }
+            Kind::TooShort => {
+                let e = tx.seal(&plain, o);
+                let cut = esp_offset(&e) + 8 + (rng.next_u64() % 8) as usize;
+                (truncated(&e, cut), Verdict::Drop(DropReason::TooShort), None)
+            }
+            Kind::DupInBurst => {
+                let j = goods[rng.next_u64() as usize % goods.len()];
+                (pkts[j].clone(), Verdict::Drop(DropReason::Replay), None)
+            }
+            Kind::OldReplay => {
+                let e = earlier[rng.next_u64() as usize % earlier.len()].clone();
+                (e, Verdict::Drop(DropReason::Replay), None)
+            }
+            Kind::Ike => {
+                let mut ike = vec![0u8; 4];
+                ike.extend(rng.bytes(28));
+                let (a, b) = mode.outer_addrs();
+                (wrap_ip(a, b, 17, Some((500, 4500)), &ike), Verdict::Exception, None)
+            }
+            Kind::NotIp => (rng.bytes(30).into_iter().map(|b| b & 0x3f).collect(), Verdict::Drop(DropReason::Malformed), None),
+            Kind::Fragment => {
+                let mut e = tx.seal(&plain, o);
+                if is_v6(&e) {
+                    // An IPv6 fragment header (first fragment, more to come) before ESP.
+                    let mut f = e[..40].to_vec();
+                    f.extend_from_slice(&[e[6], 0, 0, 1, 0, 0, 0, 9]);
+                    f[6] = 44;
+                    f.extend_from_slice(&e[40..]);
+                    fix_lengths(&mut f);
+                    e = f;
+                } else {
+                    e[6] |= 0x20; // MF
+                    fix_ipv4_checksum(&mut e);
+                }
+                (e, Verdict::Fragment, None)
+            }
+        };
+        pkts.push(p);
+        want.push((v, out));
+    }
+    let got = rx.decrypt(&pkts);
+    for (i, ((v, bytes), (wv, wbytes))) in got.iter().zip(&want).enumerate() {
+        assert_eq!(v, wv, "burst of {n}: packet {i}");
+        if let Some(w) = wbytes {
+            assert_eq!(bytes, w, "burst of {n}: packet {i} bytes");
+        }
+    }
+    // The counters say the same as the verdicts.
+    let c = &rx.lc.counters;
+    let count = |f: &dyn Fn(&Verdict) -> bool| want.iter().filter(|(v, _)| f(v)).count() as u64;
+    assert_eq!(
+        c.decrypted - base.decrypted,
+        count(&|v| *v == Verdict::Forward)
+    );
+    for r in DropReason::ALL {
+        assert_eq!(
+            c.drops_of(r) - base.drops_of(r),
+            count(&|v| *v == Verdict::Drop(r)),
+            "burst of {n}: {r:?}"
+        );
+    }
+    // Per SA: drops counted against the SA they were for (unknown SPI has none).
+    let per_sa: u64 = sas
+        .iter()
+        .map(|&(_, i, _)| rx.sad.get(i).unwrap().counters.drops.iter().sum::<u64>())
+        .sum();
+    let unknown = c.drops_of(DropReason::UnknownSpi) + c.drops_of(DropReason::Malformed);
+    assert_eq!(per_sa, c.drops.iter().sum::<u64>() - unknown);
+}
+
+#[test]
+fn inbound_burst_of_64_mixed_good_and_bad() {
+    mixed_inbound_burst(MAX_BURST, 0xb0_0064);
+    for seed in 1..20 {
+        mixed_inbound_burst(MAX_BURST, seed);
+    }
+}
+
+#[test]
+fn inbound_burst_of_100_more_than_max_burst() {
+    mixed_inbound_burst(100, 0xb0_0100);
+    for seed in 100..120 {
+        mixed_inbound_burst(100 + seed as usize % 90, seed);
+    }
+}
+
+/// Two copies of one packet in a burst: the first goes through, the second is a replay,
+/// whichever SA and wherever they sit (same chunk or across the MAX_BURST boundary).
+#[test]
+fn duplicate_in_the_same_burst_is_a_replay() {
+    let mut rng = Rng::new(0xd0b);
+    for (first, second, n) in [(0, 1, 2), (3, 60, 64), (10, 90, 100), (63, 64, 100)] {
+        let (mut tx, mut rx, sas) = setup(&mut rng);
+        let mut pkts = Vec::new();
+        for k in 0..n {
+            let (o, _, mode) = sas[k % sas.len()];
+            pkts.push(tx.seal(&inner_packet(mode, k, k as u16, &mut rng), o));
+        }
+        pkts[second] = pkts[first].clone();
+        let v = rx.verdicts(&pkts);
+        for (k, v) in v.iter().enumerate() {
+            let want = if k == second {
+                Verdict::Drop(DropReason::Replay)
+            } else {
+                Verdict::Forward
+            };
+            assert_eq!(*v, want, "copies at {first} and {second} of {n}: packet {k}");
+        }
+        assert_eq!(rx.drops(DropReason::Replay), 1);
+        let (_, i, _) = sas[first % sas.len()];
+        assert_eq!(rx.sa_drops(i, DropReason::Replay), 1);
+    }
+}
+
+/// An outbound burst mixing SAs, an unknown SA id, a standby SA, malformed packets, TTL 1 and
+/// a packet without headroom: each verdict is its packet's, and the good ones decrypt.
+#[test]
+fn outbound_burst_mixed_verdicts_line_up() {
+    for n in [MAX_BURST, 100, 130] {
+        let mut rng = Rng::new(0x0b + n as u64);
+        let (mut tx, mut rx, sas) = setup(&mut rng);
+        let keys = GCM128.keys(&mut rng);
+        let (mut standby, _) = sa_pair(0x3999, &keys, ModeKind::T44, false, false);
+        standby.active = false;
+        let standby = tx.add(99, standby);
+        let mut bufs = Vec::new();
+        let mut ids = Vec::new();
+        let mut want = Vec::new();
+        let mut plains = Vec::new();
+        for k in 0..n {
+            let (o, _, mode) = sas[k % sas.len()];
+            let mut p = inner_packet(mode, (k * 13) % 1500, k as u16, &mut rng);
+            let (id, v, head) = match rng.next_u64() % 8 {
+                0 => (SaId(12345), Verdict::Drop(DropReason::UnknownSpi), HEADROOM),
+                1 => (standby, Verdict::Drop(DropReason::SaInactive), HEADROOM),
+                2 => {
+                    p[0] = 0x15;
+                    (o, Verdict::Drop(DropReason::Malformed), HEADROOM)
+                }
+                3 if mode.tunnel() => {
+                    set_ttl(&mut p, 1);
+                    (o, Verdict::Drop(DropReason::TtlExceeded), HEADROOM)
+                }
+                4 => (o, Verdict::Drop(DropReason::NoRoom), 4),
+                _ => (o, Verdict::Forward, HEADROOM),
+            };
+            bufs.push(VecBuf::new(&p, head, TAILROOM));
+            ids.push(id);
+            want.push(v);
+            plains.push((p, mode));
+        }
+        let out = tx.encrypt_bufs(bufs, &ids);
+        let verdicts: Vec<Verdict> = out.iter().map(|(v, _)| *v).collect();
+        assert_eq!(verdicts, want, "burst of {n}");
+        let fwd: Vec<Vec<u8>> = out
+            .iter()
+            .filter(|(v, _)| *v == Verdict::Forward)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let back = rx.decrypt(&fwd);
+        let mut k = 0;
+        for (i, w) in want.iter().enumerate() {
+            if *w != Verdict::Forward {
+                continue;
+            }
+            let (p, mode) = &plains[i];
+            let exp = if mode.tunnel() {
+                ttl_decremented(p)
+            } else {
+                p.clone()
+            };
+            assert_eq!(back[k], (Verdict::Forward, exp), "burst of {n}: packet {i}");
+            k += 1;
+        }
+        for r in DropReason::ALL {
+            let c = want.iter().filter(|v| **v == Verdict::Drop(r)).count() as u64;
+            assert_eq!(tx.drops(r), c, "burst of {n}: {r:?}");
+        }
+        let fwd_count = want.iter().filter(|v| **v == Verdict::Forward).count() as u64;
+        assert_eq!(tx.lc.counters.encrypted, fwd_count);
+    }
+}
