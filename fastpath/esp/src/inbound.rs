@@ -198,7 +198,7 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
     let esp_len = outer.total_len - esp_at;
     let fixed = ESP_HEADER_LEN + sa.session.iv_len() + sa.session.icv_len();
     let block = sa.session.block_len().max(4);
-    if esp_len < fixed + block || (esp_len - fixed) % block != 0 {
+    if esp_len < fixed + block || !(esp_len - fixed).is_multiple_of(block) {
         return Err(fail(sa, DropReason::TooShort));
     }
     let seq = if sa.config.esn {

@@ -218,7 +218,7 @@ pub enum SaError {
     Crypto(#[from] CryptoError),
     #[error("replay window size out of range (0 or 32..=65536)")]
     BadWindow,
-    #[error("SPI 0..=255 is reserved (RFC 4303 §2.1)")]
+    #[error("SPI 0 is reserved for local use (RFC 4303 §2.1)")]
     ReservedSpi,
     #[error("tunnel endpoints must be of one address family")]
     MixedFamilies,
@@ -227,7 +227,9 @@ pub enum SaError {
 impl Sa {
     /// Prepares an SA: key schedules, window; `now_ns` starts its sync clock.
     pub fn new(id: SaId, config: SaConfig, now_ns: u64) -> Result<Sa, SaError> {
-        if config.spi < 256 {
+        // 1..=255 are IANA-reserved and IKE never picks them, but static labs (ipsec-secgw's
+        // examples among them) use them: only 0, which never appears on the wire, is refused.
+        if config.spi == 0 {
             return Err(SaError::ReservedSpi);
         }
         if let Mode::Tunnel { local, remote } = config.mode {

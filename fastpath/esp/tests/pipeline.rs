@@ -9,3 +9,11 @@ mod util;
 
 #[path = "pipeline/roundtrip.rs"]
 mod roundtrip;
+#[path = "pipeline/burst.rs"]
+mod burst;
+#[path = "pipeline/replay.rs"]
+mod replay;
+#[path = "pipeline/drops.rs"]
+mod drops;
+#[path = "pipeline/headers.rs"]
+mod headers;

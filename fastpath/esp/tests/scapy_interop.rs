@@ -83,8 +83,11 @@ fn transforms() -> Vec<Transform> {
     ]
 }
 
-/// (outer local, outer remote) for tunnel mode, or None for transport; and the inner family.
-fn modes() -> Vec<(&'static str, Option<(IpAddr, IpAddr)>, bool)> {
+/// A mode's name, (outer local, outer remote) for tunnel mode or None for transport, and
+/// whether the inner packet is IPv6.
+type ModeCase = (&'static str, Option<(IpAddr, IpAddr)>, bool);
+
+fn modes() -> Vec<ModeCase> {
     let v4 = |a: &str| a.parse::<IpAddr>().unwrap();
     vec![
         ("tunnel44", Some((v4("192.0.2.1"), v4("192.0.2.2"))), false),

@@ -216,8 +216,11 @@ fn cbc_rfc3602_all_backends() {
     }
 }
 
-// RFC 2202 (HMAC-SHA1) and RFC 4231 (HMAC-SHA256): key, message, full MAC.
-fn hmac_vectors() -> Vec<(IntegAlg, Vec<u8>, Vec<u8>, Vec<u8>)> {
+/// An HMAC vector: algorithm, key, message, full MAC.
+type HmacVector = (IntegAlg, Vec<u8>, Vec<u8>, Vec<u8>);
+
+// RFC 2202 (HMAC-SHA1) and RFC 4231 (HMAC-SHA256).
+fn hmac_vectors() -> Vec<HmacVector> {
     let s1 = IntegAlg::HmacSha1_96;
     let s2 = IntegAlg::HmacSha256_128;
     let big = b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec();
@@ -579,7 +582,7 @@ fn bad_lengths_are_errors_not_panics() {
             let s = Session::new(&keys, b).unwrap();
             let min = 8 + s.iv_len() + s.icv_len();
             for len in 0..min + 3 * s.block_len() {
-                let ok = len > min && (len - min) % s.block_len() == 0;
+                let ok = len > min && (len - min).is_multiple_of(s.block_len());
                 for esn in [None, Some(1)] {
                     let mut p = rng.bytes(len);
                     let r = seal(&s, &mut p, esn);
