@@ -459,6 +459,12 @@ thread_local! {
     });
 }
 
+/// FUZZ_DEBUG=1 prints every input's verdicts (to see what a seed or a crash reaches).
+fn debug() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("FUZZ_DEBUG").is_some())
+}
+
 fn counted(c: &LcoreCounters) -> u64 {
     c.decrypted + c.dummy + c.drops.iter().sum::<u64>()
 }
@@ -571,6 +577,10 @@ fuzz_target!(|data: &[u8]| {
         let mut verdicts = vec![unset; bufs.len()];
         decrypt_burst(lc, sad, &mut bufs, &mut verdicts, now_ns);
 
+        if debug() {
+            eprintln!("verdicts: {verdicts:?}");
+            eprintln!("round trips checked: {}", oracle.iter().flatten().count());
+        }
         let mut expect_counted = 0;
         for (i, v) in verdicts.iter().enumerate() {
             assert_ne!(*v, unset, "packet {i} got no verdict");

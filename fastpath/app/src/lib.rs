@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod ether;
+pub mod latency;
 pub mod stats;
 pub mod tables;
 pub mod worker;

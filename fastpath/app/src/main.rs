@@ -12,12 +12,16 @@ use clap::Parser;
 use dpdk::eal::Eal;
 use dpdk::ethdev::{Port, PortConfig as EthConfig};
 use dpdk::mempool::Mempool;
+use dpdk::ring::{Ring, RingFlags};
 use esp::lcore::Lcore;
+use esp::sa::Direction;
 use esp::snapshot::SyncPolicy;
 use fastpath::config::{Config, PortRole};
 use fastpath::stats::{SharedStats, StatsSnapshot};
+use fastpath::tables::owner;
 use fastpath::tables::Tables;
-use fastpath::worker::{PortIo, PortJob, StopWhen, Worker};
+use fastpath::worker::{Handoff, PortIo, PortJob, StopWhen, Worker};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -60,6 +64,10 @@ struct Args {
     /// HA: how far outbound sequence numbers jump when this node takes over.
     #[arg(long, default_value_t = 65536)]
     oseq_shift: u64,
+    /// Record each worker's per-burst processing latency (TSC, HDR histogram) and print
+    /// p50/p99/p99.9/max at the end.
+    #[arg(long)]
+    latency: bool,
     /// Mbufs in the pool (sized for `-m 512` without hugepages).
     #[arg(long, default_value_t = 16383)]
     mbufs: u32,
@@ -168,13 +176,23 @@ fn run(args: Args) -> Result<(), Error> {
     }
     // Without a standby to feed, snapshots would only fill the rings.
     let sync = SyncPolicy {
-        period_packets: if args.ha_sync { args.sync_period_packets } else { 0 },
-        period_ns: if args.ha_sync { args.sync_period_ms * 1_000_000 } else { 0 },
+        period_packets: if args.ha_sync {
+            args.sync_period_packets
+        } else {
+            0
+        },
+        period_ns: if args.ha_sync {
+            args.sync_period_ms * 1_000_000
+        } else {
+            0
+        },
         oseq_shift: args.oseq_shift,
     };
     let stop_when = args.until_idle_ms.map_or(StopWhen::Told, |ms| {
         StopWhen::IdleFor(Duration::from_millis(ms))
     });
+    let mut handoffs = handoff_rings(&eal, &cfg, n)?;
+    let latency_sink: fastpath::latency::Sink = Default::default();
     let finished = Arc::new(AtomicUsize::new(0));
     let mut shared = Vec::new();
     let now_ns = dpdk::timer::cycles_to_ns(dpdk::timer::tsc(), dpdk::timer::tsc_hz());
@@ -193,6 +211,12 @@ fn run(args: Args) -> Result<(), Error> {
             stop: Arc::clone(&stop),
             idle_sleep: Duration::from_micros(args.idle_sleep_us),
             stop_when,
+            handoff: handoffs.as_mut().map(|h| h.remove(0)),
+            latency: if args.latency {
+                Some(fastpath::latency::Recorder::new(w, &latency_sink)?)
+            } else {
+                None
+            },
         };
         let finished = Arc::clone(&finished);
         eal.launch(*lcore, move || {
@@ -234,7 +258,71 @@ fn run(args: Args) -> Result<(), Error> {
     eal.wait_all();
     let total = sum(&shared);
     print_final(&args, start, &total, &ports);
+    if args.latency {
+        print_latency(&args, &latency_sink);
+    }
     Ok(())
+}
+
+/// With several workers: one ring per worker and direction (many producers, one consumer)
+/// that carries packets to the owner of their SA.
+fn handoff_rings(eal: &Eal, cfg: &Config, n: usize) -> Result<Option<Vec<Handoff>>, Error> {
+    if n < 2 {
+        return Ok(None);
+    }
+    let flags = RingFlags {
+        single_producer: false,
+        single_consumer: true,
+    };
+    let mut rings = Vec::new();
+    for v in 0..n {
+        let out = Ring::create(eal, &format!("handoff_out_{v}"), 4096, flags, -1)?;
+        let inb = Ring::create(eal, &format!("handoff_in_{v}"), 4096, flags, -1)?;
+        rings.push((out, inb));
+    }
+    let spi_owner: Arc<HashMap<u32, usize>> = Arc::new(
+        cfg.sas
+            .iter()
+            .filter(|(_, sa)| sa.direction == Direction::Inbound)
+            .map(|(id, sa)| (sa.spi, owner(*id, n)))
+            .collect(),
+    );
+    let mut handoffs = Vec::new();
+    for w in 0..n {
+        let mut to = Vec::new();
+        for (v, (out, inb)) in rings.iter().enumerate() {
+            to.push(if v == w {
+                None
+            } else {
+                Some((out.producer()?, inb.producer()?))
+            });
+        }
+        let from = (rings[w].0.consumer()?, rings[w].1.consumer()?);
+        handoffs.push(Handoff::new(to, from, Arc::clone(&spi_owner)));
+    }
+    Ok(Some(handoffs))
+}
+
+/// `--latency`: one line per worker (JSON with `--json`).
+fn print_latency(args: &Args, sink: &fastpath::latency::Sink) {
+    let hz = dpdk::timer::tsc_hz();
+    let mut hists = sink.lock().map(|v| v.clone()).unwrap_or_default();
+    hists.sort_by_key(|(w, _)| *w);
+    for (w, h) in &hists {
+        let (n, p50, p99, p999, max, mean) = fastpath::latency::summary_ns(h, hz);
+        if args.json {
+            let line = serde_json::json!({
+                "kind": "latency", "worker": w, "bursts": n, "mean_ns": mean.round(),
+                "p50_ns": p50, "p99_ns": p99, "p99_9_ns": p999, "max_ns": max,
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "latency worker {w}: {n} bursts, per burst (rx to tx) p50 {:.2} us p99 {:.2} us p99.9 {:.2} us max {:.2} us (mean {:.2} us)",
+                p50 as f64 / 1e3, p99 as f64 / 1e3, p999 as f64 / 1e3, max as f64 / 1e3, mean / 1e3
+            );
+        }
+    }
 }
 
 fn sum(shared: &[Arc<SharedStats>]) -> StatsSnapshot {

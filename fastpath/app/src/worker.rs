@@ -5,20 +5,23 @@
 use crate::config::PortRole;
 use crate::ether;
 use crate::stats::{PortCounters, SharedStats};
+use crate::tables::owner;
 use crate::tables::Tables;
 use arrayvec::ArrayVec;
 use dpdk::ethdev::{RxQueue, TxQueue};
 use dpdk::mbuf::{Mbuf, MbufBurst};
+use dpdk::ring::{RingConsumer, RingProducer};
 use dpdk::timer;
 use esp::buf::PacketBuf;
 use esp::counters::DropReason;
-use esp::inbound::{decrypt_burst, flow_key};
+use esp::inbound::{classify, decrypt_burst, flow_key, Classified};
 use esp::lcore::Lcore;
 use esp::outbound::encrypt_burst;
 use esp::sa::SaId;
 use esp::spd::{Action, Spd};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +72,39 @@ pub enum StopWhen {
     IdleFor(Duration),
 }
 
+/// Rings that carry a packet to the worker that owns its SA, so that each SA has one writer
+/// (its sequence numbers and replay window are exact with any number of workers).
+pub struct Handoff {
+    /// Producers toward each worker (outbound, inbound); `None` for this worker itself.
+    pub to: Vec<Option<(RingProducer, RingProducer)>>,
+    /// What other workers hand to this one (outbound, inbound).
+    pub from: (RingConsumer, RingConsumer),
+    /// Inbound SPI -> owning worker.
+    pub spi_owner: Arc<HashMap<u32, usize>>,
+    /// Packets waiting for the next enqueue, per worker and direction (allocated once).
+    pending: Vec<(MbufBurst<BURST>, MbufBurst<BURST>)>,
+}
+
+impl Handoff {
+    pub fn new(
+        to: Vec<Option<(RingProducer, RingProducer)>>,
+        from: (RingConsumer, RingConsumer),
+        spi_owner: Arc<HashMap<u32, usize>>,
+    ) -> Handoff {
+        let pending = (0..to.len()).map(|_| Default::default()).collect();
+        Handoff {
+            to,
+            from,
+            spi_owner,
+            pending,
+        }
+    }
+
+    fn workers(&self) -> usize {
+        self.to.len()
+    }
+}
+
 /// A worker and everything it owns.
 pub struct Worker {
     pub index: usize,
@@ -84,6 +120,10 @@ pub struct Worker {
     /// Sleep this long after a run of empty polls (0: busy-poll, the default).
     pub idle_sleep: Duration,
     pub stop_when: StopWhen,
+    /// With more than one worker: the rings to the SAs' owners.
+    pub handoff: Option<Handoff>,
+    /// `--latency`: per-burst processing time (None: not measured).
+    pub latency: Option<crate::latency::Recorder>,
 }
 
 /// An mbuf seen as the ESP core's packet buffer.
@@ -142,6 +182,11 @@ impl Worker {
                 if n == 0 {
                     continue;
                 }
+                let t0 = if self.latency.is_some() {
+                    timer::tsc()
+                } else {
+                    0
+                };
                 got += n;
                 self.counters.rx_packets += n as u64;
                 self.counters.rx_bytes += rx
@@ -154,7 +199,11 @@ impl Worker {
                     PortJob::Unprotected => self.inbound(p, &mut rx, now_ns),
                     PortJob::Exception { of } => self.transmit(of, &mut rx),
                 }
+                if let Some(l) = self.latency.as_mut() {
+                    l.record(timer::tsc().wrapping_sub(t0));
+                }
             }
+            got += self.poll_handoff(&mut rx, now_ns);
             if got > 0 {
                 idle_streak = 0;
                 last_packet = now;
@@ -187,10 +236,17 @@ impl Worker {
         let mut bypass = MbufBurst::<BURST>::default();
         for mut m in rx.take_all() {
             match classify_outbound(&self.tables.spd_out, &mut m) {
-                Outbound::Protect(sa) => {
-                    enc_sa[enc.len()] = sa;
-                    let _ = enc.push(m);
-                }
+                Outbound::Protect(sa) => match self.foreign_owner(sa) {
+                    Some(v) => {
+                        // The owner classifies it again: give it the frame as received.
+                        let _ = m.prepend(ether::HEADER_LEN as u16);
+                        self.hand_off(v, false, m);
+                    }
+                    None => {
+                        enc_sa[enc.len()] = sa;
+                        let _ = enc.push(m);
+                    }
+                },
                 Outbound::Bypass => {
                     let _ = bypass.push(m);
                 }
@@ -198,6 +254,7 @@ impl Worker {
                 Outbound::Drop(reason) => self.esp.counters.drop(reason),
             }
         }
+        self.flush_handoff();
         let n = enc.len();
         if n > 0 {
             let mut verdicts = [Verdict::Forward; BURST];
@@ -230,12 +287,18 @@ impl Worker {
     fn inbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut ip = MbufBurst::<BURST>::default();
         for mut m in rx.take_all() {
-            if is_ip(&m) && m.adj(ether::HEADER_LEN as u16) {
-                let _ = ip.push(m);
-            } else {
+            if !is_ip(&m) {
                 self.exception(from, m);
+                continue;
             }
+            if let Some(v) = self.spi_foreign_owner(&m) {
+                self.hand_off(v, true, m);
+                continue;
+            }
+            m.adj(ether::HEADER_LEN as u16);
+            let _ = ip.push(m);
         }
+        self.flush_handoff();
         let n = ip.len();
         if n == 0 {
             return;
@@ -278,6 +341,72 @@ impl Worker {
             }
         }
         self.frame_and_send(self.protected, &mut out);
+    }
+
+    /// The worker that owns `sa`, if it is not this one.
+    fn foreign_owner(&self, sa: SaId) -> Option<usize> {
+        let h = self.handoff.as_ref()?;
+        let v = owner(sa, h.workers());
+        (v != self.index).then_some(v)
+    }
+
+    /// The worker that owns the inbound SA of an ESP frame, if it is not this one.
+    fn spi_foreign_owner(&self, m: &Mbuf) -> Option<usize> {
+        let h = self.handoff.as_ref()?;
+        let ip = m.data().get(ether::HEADER_LEN..)?;
+        let outer = IpHeader::parse(ip).ok()?;
+        let Classified::Esp { esp_at, .. } = classify(ip, &outer) else {
+            return None;
+        };
+        let spi = u32::from_be_bytes(ip.get(esp_at..esp_at + 4)?.try_into().ok()?);
+        let v = *h.spi_owner.get(&spi)?;
+        (v != self.index).then_some(v)
+    }
+
+    /// Queues a frame for worker `v` (sent at the end of the burst).
+    fn hand_off(&mut self, v: usize, inbound: bool, m: Mbuf) {
+        if let Some(h) = self.handoff.as_mut() {
+            let (out, inb) = &mut h.pending[v];
+            let q = if inbound { inb } else { out };
+            if q.push(m).is_err() {
+                self.counters.tx_full += 1;
+            }
+        }
+    }
+
+    /// Enqueues the frames waiting for other workers; what a full ring refuses is dropped.
+    fn flush_handoff(&mut self) {
+        let Some(h) = self.handoff.as_mut() else {
+            return;
+        };
+        for (v, (out, inb)) in h.pending.iter_mut().enumerate() {
+            if let Some((po, pi)) = h.to[v].as_mut() {
+                po.enqueue_burst(out);
+                pi.enqueue_burst(inb);
+            }
+            self.counters.tx_full += (out.len() + inb.len()) as u64;
+            out.clear();
+            inb.clear();
+        }
+    }
+
+    /// Processes what other workers handed to this one.
+    fn poll_handoff(&mut self, rx: &mut MbufBurst<BURST>, now_ns: u64) -> usize {
+        let Some(h) = self.handoff.as_mut() else {
+            return 0;
+        };
+        let n_out = h.from.0.dequeue_burst(rx);
+        if n_out > 0 {
+            self.outbound(self.protected, rx, now_ns);
+        }
+        let Some(h) = self.handoff.as_mut() else {
+            return n_out;
+        };
+        let n_in = h.from.1.dequeue_burst(rx);
+        if n_in > 0 {
+            self.inbound(self.unprotected, rx, now_ns);
+        }
+        n_out + n_in
     }
 
     /// Writes the Ethernet header for port `to` on each packet and sends them.

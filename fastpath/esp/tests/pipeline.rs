@@ -17,3 +17,7 @@ mod replay;
 mod drops;
 #[path = "pipeline/headers.rs"]
 mod headers;
+#[path = "pipeline/ha.rs"]
+mod ha;
+#[path = "pipeline/fuzz.rs"]
+mod fuzz;

@@ -466,16 +466,23 @@ pub fn esp_spi(p: &[u8]) -> u32 {
     u32::from_be_bytes(p[at..at + 4].try_into().unwrap())
 }
 
-/// Rewrites the IP (and UDP) length fields for the packet's current length.
-pub fn fix_lengths(p: &mut [u8]) {
+/// Rewrites the IP length field for the packet's current length.
+pub fn fix_ip_length(p: &mut [u8]) {
     let n = p.len();
-    let h = ip_header_len(p);
     if is_v6(p) {
         p[4..6].copy_from_slice(&((n - 40) as u16).to_be_bytes());
     } else {
         p[2..4].copy_from_slice(&(n as u16).to_be_bytes());
         fix_ipv4_checksum(p);
     }
+}
+
+/// Rewrites the IP and UDP length fields of an ESP (maybe in UDP) packet for its current
+/// length (the UDP checksum is recomputed over IPv6, zero over IPv4).
+pub fn fix_lengths(p: &mut [u8]) {
+    let n = p.len();
+    let h = ip_header_len(p);
+    fix_ip_length(p);
     if ip_proto(p) == 17 && n >= h + 8 {
         p[h + 4..h + 6].copy_from_slice(&((n - h) as u16).to_be_bytes());
         p[h + 6..h + 8].copy_from_slice(&[0, 0]);
@@ -552,7 +559,11 @@ pub fn wrap_ip(
         _ => panic!("mixed families"),
     };
     p.extend_from_slice(&body);
-    fix_lengths(&mut p);
+    if udp_ports.is_some() {
+        fix_lengths(&mut p);
+    } else {
+        fix_ip_length(&mut p);
+    }
     p
 }
 

@@ -1,0 +1,69 @@
+//! `fastpath --latency`: per-burst processing latency of each worker, in TSC cycles, into an
+//! HDR histogram. One burst is timed from just after `rx_burst` returned packets to just after
+//! the last `tx_burst` of its processing (SPD, crypto, framing, transmit). The worker only
+//! pays for it when the option is on: without it the recorder is `None` and the poll loop
+//! tests that once per non-empty burst.
+
+use hdrhistogram::Histogram;
+use std::sync::{Arc, Mutex};
+
+/// The largest value recorded exactly: 10 s at 5 GHz; longer bursts saturate.
+const MAX_CYCLES: u64 = 50_000_000_000;
+
+/// One worker's histogram. When the worker is done (the recorder is dropped with it), the
+/// histogram goes to the shared [`Sink`] for the main lcore to print.
+pub struct Recorder {
+    worker: usize,
+    hist: Histogram<u64>,
+    sink: Sink,
+}
+
+/// Where the workers' histograms end up, by worker index.
+pub type Sink = Arc<Mutex<Vec<(usize, Histogram<u64>)>>>;
+
+impl Recorder {
+    /// A recorder for worker `worker` (3 significant digits).
+    pub fn new(worker: usize, sink: &Sink) -> Result<Recorder, String> {
+        let hist = Histogram::new_with_bounds(1, MAX_CYCLES, 3).map_err(|e| e.to_string())?;
+        Ok(Recorder {
+            worker,
+            hist,
+            sink: Arc::clone(sink),
+        })
+    }
+
+    /// Records one burst that took `cycles` TSC cycles.
+    #[inline]
+    pub fn record(&mut self, cycles: u64) {
+        self.hist.saturating_record(cycles.max(1));
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let hist = std::mem::replace(
+            &mut self.hist,
+            Histogram::new(1).expect("an empty histogram"),
+        );
+        if let Ok(mut v) = self.sink.lock() {
+            v.push((self.worker, hist));
+        }
+    }
+}
+
+/// Summary of one histogram in nanoseconds: (bursts, p50, p99, p99.9, max, mean).
+pub fn summary_ns(h: &Histogram<u64>, hz: u64) -> (u64, u64, u64, u64, u64, f64) {
+    let ns = |c: u64| dpdk::timer::cycles_to_ns(c, hz);
+    (
+        h.len(),
+        ns(h.value_at_quantile(0.50)),
+        ns(h.value_at_quantile(0.99)),
+        ns(h.value_at_quantile(0.999)),
+        ns(h.max()),
+        if hz == 0 {
+            0.0
+        } else {
+            h.mean() * 1e9 / hz as f64
+        },
+    )
+}
