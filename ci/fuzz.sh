@@ -9,7 +9,7 @@
 # ships the ASan runtime, so the default sanitizer (address) works. FUZZ_SANITIZER=none
 # builds without ASan (about twice the executions per second; the Rust code is checked anyway).
 # The corpus (fuzz/corpus/<target>, not in git) starts from the seeds in fuzz/seeds/<target>
-# (in git; fuzz/seeds/gen.py writes them).
+# (in git; fuzz/seeds/gen.py writes them), with fuzz/dict/<target>.dict when there is one.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -39,9 +39,11 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   seeds=()
   [ -d "seeds/$t" ] && seeds=("seeds/$t")
+  extra=()
+  [ -f "dict/$t.dict" ] && extra=("-dict=dict/$t.dict")
   # New inputs go to the first directory only: the seeds stay as they are.
   if cargo fuzz run --sanitizer "$sanitizer" "$t" "corpus/$t" "${seeds[@]}" -- \
-    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
     >"$logs/$t.log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$t.log")
     echo "   ok: ${runs:-?} runs, corpus $(find "corpus/$t" -type f | wc -l) inputs"

@@ -5,6 +5,8 @@
 //! ```text
 //! port 0 protected   peer-mac 02:00:00:00:00:01
 //! port 1 unprotected peer-mac 02:00:00:00:00:02 exception 2   # port 2: a net_tap to the kernel
+//! port 1 unprotected exception 2 next-hop 192.0.2.2            # MAC from the kernel's neighbours
+//! local 192.0.2.1 10.0.1.254                                    # the node's addresses (to the kernel)
 //! sa 1 out spi 0x1005 aes128gcm16 key 2b7e...cafebabe tunnel 192.0.2.1 192.0.2.2 esn window 1024
 //! sa 2 in  spi 0x2005 aes128-sha1 key 2b7e... auth-key 0102... tunnel 192.0.2.1 192.0.2.2 natt 4500:4500
 //! sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24 proto udp dport 5001
@@ -42,6 +44,9 @@ pub struct PortConfig {
     /// Only send on this port, never poll it (a sink such as net_null, which would
     /// otherwise also be an endless source).
     pub tx_only: bool,
+    /// The next hop on this port, whose MAC address is taken from the kernel's neighbour
+    /// table (through the exception port) instead of `peer-mac`.
+    pub next_hop: Option<IpAddr>,
 }
 
 /// One SP statement.
@@ -57,6 +62,8 @@ pub struct SpConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub ports: Vec<PortConfig>,
+    /// The node's own addresses: packets to them go to the kernel (exception path).
+    pub locals: Vec<IpAddr>,
     pub sas: Vec<(SaId, SaConfig)>,
     pub sps: Vec<SpConfig>,
 }
@@ -105,6 +112,11 @@ impl Config {
             };
             match words[0] {
                 "port" => cfg.ports.push(parse_port(&words[1..]).map_err(err)?),
+                "local" => {
+                    for w in &words[1..] {
+                        cfg.locals.push(parse_ip(w).map_err(err)?);
+                    }
+                }
                 "sa" => {
                     let (id, sa) = parse_sa(&words[1..]).map_err(err)?;
                     if cfg.sas.iter().any(|(i, _)| *i == id) {
@@ -127,7 +139,7 @@ impl Config {
                 }
                 w => {
                     return Err(err(format!(
-                        "unknown statement `{w}` (want port, sa or sp)"
+                        "unknown statement `{w}` (want port, local, sa or sp)"
                     )))
                 }
             }
@@ -192,11 +204,13 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
     let mut peer_mac = [0xff; 6];
     let mut exception = None;
     let mut tx_only = false;
+    let mut next_hop = None;
     while let Some(key) = w.peek() {
         w.at += 1;
         match key {
             "peer-mac" => peer_mac = parse_mac(w.next("MAC address")?)?,
             "tx-only" => tx_only = true,
+            "next-hop" => next_hop = Some(parse_ip(w.next("next-hop address")?)?),
             "exception" => exception = Some(parse_num(w.next("exception port id")?)? as u16),
             k => return Err(format!("unknown port option `{k}`")),
         }
@@ -210,6 +224,7 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
         peer_mac,
         exception,
         tx_only,
+        next_hop,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod ether;
 pub mod latency;
+pub mod neighbour;
 pub mod stats;
 pub mod tables;
 pub mod worker;

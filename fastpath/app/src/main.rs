@@ -147,11 +147,35 @@ fn run(args: Args) -> Result<(), Error> {
         .ok_or("no unprotected port")?;
 
     let mut queues: Vec<Vec<PortIo>> = (0..n).map(|_| Vec::new()).collect();
+    let mut next_hops = Vec::new();
     for (i, (id, job, port)) in ports.iter().enumerate() {
         let pc = cfg.ports.iter().find(|p| p.port == *id);
         let peer_mac = pc.map_or([0xff; 6], |p| p.peer_mac);
         let tx_only = pc.is_some_and(|p| p.tx_only);
-        let mac = port.mac()?;
+        // A port with an exception TAP speaks with the TAP's MAC, so that the kernel's ARP/ND
+        // answers and the fast path's frames agree.
+        let tap = exception_of.iter().find(|(p, _)| *p == i).map(|(_, t)| *t);
+        let mac = match tap {
+            Some(t) => ports[t].2.mac()?,
+            None => port.mac()?,
+        };
+        let next_hop_mac = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if let (Some(addr), Some(t)) = (pc.and_then(|p| p.next_hop), tap) {
+            let tap_mac = ports[t].2.mac()?;
+            let ifname = fastpath::neighbour::ifname_by_mac(tap_mac).ok_or_else(|| {
+                format!("port {id}: no kernel interface has the exception TAP's MAC")
+            })?;
+            next_hops.push(fastpath::neighbour::NextHop {
+                ifname,
+                addr,
+                mac: Arc::clone(&next_hop_mac),
+            });
+        } else if pc.and_then(|p| p.next_hop).is_some() {
+            return Err(format!(
+                "port {id}: next-hop needs an exception port (the kernel resolves it)"
+            )
+            .into());
+        }
         for (w, q) in queues.iter_mut().enumerate() {
             q.push(PortIo {
                 port: *id,
@@ -160,8 +184,9 @@ fn run(args: Args) -> Result<(), Error> {
                 tx: port.tx_queue_setup(w as u16, 1024)?,
                 mac,
                 peer_mac,
-                exception: exception_of.iter().find(|(p, _)| *p == i).map(|(_, t)| *t),
+                exception: tap,
                 tx_only,
+                next_hop_mac: Arc::clone(&next_hop_mac),
             });
         }
     }
@@ -191,6 +216,8 @@ fn run(args: Args) -> Result<(), Error> {
     let stop_when = args.until_idle_ms.map_or(StopWhen::Told, |ms| {
         StopWhen::IdleFor(Duration::from_millis(ms))
     });
+    let resolver = fastpath::neighbour::spawn_resolver(next_hops, Arc::clone(&stop));
+    let locals: Arc<[std::net::IpAddr]> = cfg.locals.clone().into();
     let mut handoffs = handoff_rings(&eal, &cfg, n)?;
     let latency_sink: fastpath::latency::Sink = Default::default();
     let finished = Arc::new(AtomicUsize::new(0));
@@ -217,6 +244,7 @@ fn run(args: Args) -> Result<(), Error> {
             } else {
                 None
             },
+            locals: Arc::clone(&locals),
         };
         let finished = Arc::clone(&finished);
         eal.launch(*lcore, move || {
@@ -256,6 +284,9 @@ fn run(args: Args) -> Result<(), Error> {
     }
     stop.store(true, Ordering::Relaxed);
     eal.wait_all();
+    if let Some(r) = resolver {
+        let _ = r.join();
+    }
     let total = sum(&shared);
     print_final(&args, start, &total, &ports);
     if args.latency {

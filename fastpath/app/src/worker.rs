@@ -22,7 +22,8 @@ use esp::spd::{Action, Spd};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +62,9 @@ pub struct PortIo {
     pub exception: Option<usize>,
     /// Never polled (a pure sink).
     pub tx_only: bool,
+    /// The next hop's MAC as the resolver last saw it in the kernel's neighbour table
+    /// (48 bits; 0 while unresolved, and then `peer_mac` is used).
+    pub next_hop_mac: Arc<AtomicU64>,
 }
 
 /// When a worker stops by itself.
@@ -124,6 +128,8 @@ pub struct Worker {
     pub handoff: Option<Handoff>,
     /// `--latency`: per-burst processing time (None: not measured).
     pub latency: Option<crate::latency::Recorder>,
+    /// The node's own addresses: traffic to them (and multicast) goes to the kernel.
+    pub locals: Arc<[IpAddr]>,
 }
 
 /// An mbuf seen as the ESP core's packet buffer.
@@ -235,7 +241,7 @@ impl Worker {
         let mut enc_sa = [SaId(0); BURST];
         let mut bypass = MbufBurst::<BURST>::default();
         for mut m in rx.take_all() {
-            match classify_outbound(&self.tables.spd_out, &mut m) {
+            match classify_outbound(&self.tables.spd_out, &self.locals, &mut m) {
                 Outbound::Protect(sa) => match self.foreign_owner(sa) {
                     Some(v) => {
                         // The owner classifies it again: give it the frame as received.
@@ -321,19 +327,25 @@ impl Worker {
                 Verdict::Forward => {
                     let _ = out.push(m);
                 }
-                Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &m) {
-                    Some(Action::Bypass) => {
-                        self.counters.bypassed += 1;
-                        let _ = out.push(m);
-                    }
-                    Some(Action::Discard) => self.esp.counters.drop(DropReason::PolicyDiscard),
-                    // Unprotected traffic that a protect policy covers must not pass in clear.
-                    Some(Action::Protect(_)) => self.esp.counters.drop(DropReason::PolicyMismatch),
-                    None => {
+                Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &self.locals, &m)
+                {
+                    Plaintext::ForNode => {
                         let mut m = m;
                         let _ = m.prepend(ether::HEADER_LEN as u16);
                         self.exception(from, m);
                     }
+                    Plaintext::Policy(Action::Bypass) => {
+                        self.counters.bypassed += 1;
+                        let _ = out.push(m);
+                    }
+                    Plaintext::Policy(Action::Discard) => {
+                        self.esp.counters.drop(DropReason::PolicyDiscard)
+                    }
+                    // Unprotected traffic that a protect policy covers must not pass in clear.
+                    Plaintext::Policy(Action::Protect(_)) => {
+                        self.esp.counters.drop(DropReason::PolicyMismatch)
+                    }
+                    Plaintext::NoPolicy => self.esp.counters.drop(DropReason::NoPolicy),
                 },
                 // Outer reassembly is not wired in yet: counted as malformed.
                 Verdict::Fragment => self.esp.counters.drop(DropReason::Malformed),
@@ -411,7 +423,13 @@ impl Worker {
 
     /// Writes the Ethernet header for port `to` on each packet and sends them.
     fn frame_and_send(&mut self, to: usize, burst: &mut MbufBurst<BURST>) {
-        let (dst, src) = (self.ports[to].peer_mac, self.ports[to].mac);
+        let resolved = self.ports[to].next_hop_mac.load(Ordering::Relaxed);
+        let dst = if resolved != 0 {
+            mac_from_u64(resolved)
+        } else {
+            self.ports[to].peer_mac
+        };
+        let src = self.ports[to].mac;
         for m in burst.as_mut_slice() {
             let version = m.data().first().map_or(4, |b| b >> 4);
             if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
@@ -453,8 +471,28 @@ fn is_ip(m: &Mbuf) -> bool {
     )
 }
 
-/// Strips the Ethernet header of an IP frame and looks it up in the outbound SPD.
-fn classify_outbound(spd: &Spd, m: &mut Mbuf) -> Outbound {
+/// A MAC address packed in the low 48 bits of a u64 (for atomic publication).
+pub fn mac_to_u64(mac: [u8; 6]) -> u64 {
+    let mut b = [0u8; 8];
+    b[2..].copy_from_slice(&mac);
+    u64::from_be_bytes(b)
+}
+
+/// The inverse of [`mac_to_u64`].
+pub fn mac_from_u64(v: u64) -> [u8; 6] {
+    let b = v.to_be_bytes();
+    [b[2], b[3], b[4], b[5], b[6], b[7]]
+}
+
+/// Whether the kernel should have a packet to `dst`: one of the node's addresses, or
+/// multicast / broadcast (VRRP, ND, DHCP...).
+fn for_node(locals: &[IpAddr], dst: IpAddr) -> bool {
+    dst.is_multicast() || matches!(dst, IpAddr::V4(a) if a.is_broadcast()) || locals.contains(&dst)
+}
+
+/// Strips the Ethernet header of an IP frame and looks it up in the outbound SPD; frames
+/// that are not IP or are for the node go to the kernel as they came.
+fn classify_outbound(spd: &Spd, locals: &[IpAddr], m: &mut Mbuf) -> Outbound {
     if !is_ip(m) {
         return Outbound::Exception;
     }
@@ -462,6 +500,10 @@ fn classify_outbound(spd: &Spd, m: &mut Mbuf) -> Outbound {
     let Ok(h) = IpHeader::parse(m.data()) else {
         return Outbound::Drop(DropReason::Malformed);
     };
+    if for_node(locals, h.dst) {
+        let _ = m.prepend(ether::HEADER_LEN as u16);
+        return Outbound::Exception;
+    }
     match spd.lookup(&flow_key(&h, m.data())) {
         Some((_, p)) => match p.action {
             Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first())),
@@ -472,8 +514,22 @@ fn classify_outbound(spd: &Spd, m: &mut Mbuf) -> Outbound {
     }
 }
 
-/// The inbound SPD's verdict on a plaintext (non-ESP) packet from the unprotected side.
-fn plaintext_policy(spd: &Spd, m: &Mbuf) -> Option<Action> {
-    let h = IpHeader::parse(m.data()).ok()?;
-    spd.lookup(&flow_key(&h, m.data())).map(|(_, p)| p.action)
+/// What becomes of a plaintext (non-ESP) packet from the unprotected side.
+enum Plaintext {
+    ForNode,
+    Policy(Action),
+    NoPolicy,
+}
+
+fn plaintext_policy(spd: &Spd, locals: &[IpAddr], m: &Mbuf) -> Plaintext {
+    let Ok(h) = IpHeader::parse(m.data()) else {
+        return Plaintext::NoPolicy;
+    };
+    if for_node(locals, h.dst) {
+        return Plaintext::ForNode;
+    }
+    match spd.lookup(&flow_key(&h, m.data())) {
+        Some((_, p)) => Plaintext::Policy(p.action),
+        None => Plaintext::NoPolicy,
+    }
 }

@@ -274,3 +274,27 @@ fn outbound_burst_mixed_verdicts_line_up() {
         assert_eq!(tx.lc.counters.encrypted, fwd_count);
     }
 }
+
+/// A forged copy (bad ICV) of a packet ahead of the real one in the same burst: the forgery
+/// is dropped and does not make the real one a replay.
+#[test]
+fn forged_copy_before_the_real_one_in_a_burst() {
+    let mut rng = Rng::new(0xf0e);
+    let (mut tx, mut rx, sas) = setup(&mut rng);
+    let mut pkts = Vec::new();
+    let mut want = Vec::new();
+    for k in 0..MAX_BURST + 20 {
+        let (o, _, mode) = sas[k % sas.len()];
+        let e = tx.seal(&inner_packet(mode, k, k as u16, &mut rng), o);
+        if k % 5 == 0 {
+            let mut forged = e.clone();
+            let n = forged.len();
+            forged[n - 3] ^= 0x10;
+            pkts.push(forged);
+            want.push(Verdict::Drop(DropReason::IcvFailure));
+        }
+        pkts.push(e);
+        want.push(Verdict::Forward);
+    }
+    assert_eq!(rx.verdicts(&pkts), want);
+}

@@ -592,3 +592,21 @@ fn dummy_packets_move_the_window_and_are_discarded() {
         }
     }
 }
+
+/// RFC 4303 §2.7 TFC padding after the inner packet in tunnel mode is removed on decap.
+#[test]
+fn tfc_padding_after_the_inner_packet_is_removed() {
+    let mut rng = Rng::new(16);
+    for tf in transforms() {
+        for mode in [ModeKind::T44, ModeKind::T66] {
+            let mut l = link(tf, mode);
+            let inner = inner_packet(mode, 40, 1, &mut rng);
+            let mut payload = inner.clone();
+            payload.extend(rng.bytes(37));
+            let nh = if mode.inner_v6() { 41 } else { 4 };
+            let c = crafted(&l.keys, SPI, 1, mode, false, &plaintext(&payload, block_of(&l.keys), nh));
+            assert_eq!(l.rx.open(&c), (Verdict::Forward, inner.clone()), "{tf:?} {mode:?}");
+            assert_eq!(l.rx.sad.get(l.i).unwrap().counters.bytes, inner.len() as u64);
+        }
+    }
+}
