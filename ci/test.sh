@@ -11,3 +11,5 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee target/test.log
+echo "== netns: two fast path nodes between two hosts"
+bash ci/netns_ping.sh
