@@ -12,6 +12,11 @@
       [--imix-alias 9999] [--summary OUT.jsonl]
       Median Mpps and Gbit/s per cell for both, and the ratio ours/theirs.
   vs_secgw.py pcapinfo F     prints "count mean_len min_len max_len" of a classic pcap.
+  vs_secgw.py capframes IN OUT CAP
+      Copies a pcap of Ethernet/IPv4/UDP frames, shortening every frame longer than CAP bytes
+      to CAP (UDP payload cut, IP and UDP lengths and checksums recomputed). ipsec-secgw
+      (no --mtu in the anchor: 1500) drops an ESP packet above the MTU, so an IMIX whose
+      largest frame is 1518 B cannot go through it without fragmentation.
 
 Gbit/s = Mpps x mean input frame bytes x 8 (pcap record length: no FCS, preamble or IFG),
 for both implementations from the same pcap files: the plain frame for `out`, the ESP frame
@@ -46,6 +51,49 @@ def pcap_lengths(path):
         lens.append(wirelen)
         at += 16 + caplen
     return lens
+
+
+def csum16(data):
+    if len(data) % 2:
+        data += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while t >> 16:
+        t = (t & 0xFFFF) + (t >> 16)
+    return (~t) & 0xFFFF
+
+
+def cap_frame(f, cap):
+    if len(f) <= cap:
+        return f
+    if f[12:14] != b"\x08\x00" or f[23] != 17:
+        raise ValueError("capframes: only Ethernet/IPv4/UDP frames can be shortened")
+    ihl = (f[14] & 0x0F) * 4
+    f = bytearray(f[:cap])
+    ip_len = cap - 14
+    udp_len = ip_len - ihl
+    struct.pack_into("!H", f, 16, ip_len)
+    struct.pack_into("!H", f, 24, 0)
+    struct.pack_into("!H", f, 24, csum16(bytes(f[14:14 + ihl])))
+    u = 14 + ihl
+    struct.pack_into("!HH", f, u + 4, udp_len, 0)
+    pseudo = bytes(f[26:34]) + struct.pack("!BBH", 0, 17, udp_len)
+    struct.pack_into("!H", f, u + 6, csum16(pseudo + bytes(f[u:])) or 0xFFFF)
+    return bytes(f)
+
+
+def capframes(src, dst, cap):
+    with open(src, "rb") as fh:
+        data = fh.read()
+    if data[:4] != b"\xd4\xc3\xb2\xa1":
+        raise ValueError("capframes: want a little-endian microsecond pcap")
+    out, at = [data[:24]], 24
+    while at + 16 <= len(data):
+        sec, usec, caplen, _ = struct.unpack("<IIII", data[at:at + 16])
+        f = cap_frame(data[at + 16:at + 16 + caplen], cap)
+        out.append(struct.pack("<IIII", sec, usec, len(f), len(f)) + f)
+        at += 16 + caplen
+    with open(dst, "wb") as fh:
+        fh.write(b"".join(out))
 
 
 def pcap_mean(path):
@@ -241,6 +289,10 @@ def table(a):
         cells.setdefault(k, {"fastpath": [], "ipsec-secgw": [], "bad": {"fastpath": 0, "ipsec-secgw": 0}})
         if r.get("ok"):
             cells[k][r["impl"]].append(r["pps"] / 1e6)
+            if r.get("lcore_cpu_share"):
+                cells[k].setdefault("cpu_" + r["impl"], []).append(r["lcore_cpu_share"])
+                cells[k].setdefault("norm_" + r["impl"], []).append(
+                    r["pps"] / 1e6 / min(1.0, r["lcore_cpu_share"]))
         else:
             cells[k]["bad"][r["impl"]] += 1
 
@@ -254,36 +306,53 @@ def table(a):
 
     order = lambda k: (k[0] != "out", k[1], 99999 if k[2] == "imix" else int(k[2]))
     out = []
-    hdr = "%-4s %-16s %5s %8s | %7s %7s %6s %8s | %7s %7s %6s %8s | %6s" % (
-        "dir", "cipher", "frame", "in_B", "ours", "Gbit/s", "n", "range",
-        "secgw", "Gbit/s", "n", "range", "ratio")
-    print("median Mpps over the repetitions (n = ok runs; range = min-max Mpps)")
+    hdr = "%-4s %-16s %5s %7s | %7s %6s %2s %11s %4s | %7s %6s %2s %11s %4s | %5s" % (
+        "dir", "cipher", "frame", "in_B", "ours", "Gbit/s", "n", "range", "cpu",
+        "secgw", "Gbit/s", "n", "range", "cpu", "ratio") + " | %6s %6s %5s" % (
+        "ours/c", "secgw/c", "ratio")
+    print("median Mpps over the repetitions (n = ok runs; range = min-max Mpps; cpu = median "
+          "CPU share of the worker lcore's thread in the window, < 1 = preempted;\n"
+          "x/c = median of Mpps / cpu share per run: the rate per CPU-second of the worker, "
+          "less sensitive to preemption, but not to cache and SMT sharing)")
     print(hdr)
     print("-" * len(hdr))
     for k in sorted(cells, key=order):
         d, c, s = k
         fb = frame_bytes(d, c, s)
         row = {"dir": d, "cipher": c, "size": s, "in_frame": round(fb, 2)}
-        txt = "%-4s %-16s %5s %8.1f" % (d, c, s, fb)
+        txt = "%-4s %-16s %5s %7.1f" % (d, c, s, fb)
         for impl in ("fastpath", "ipsec-secgw"):
             v = cells[k][impl]
             nbad = cells[k]["bad"][impl]
             if v:
                 m = statistics.median(v)
+                cpu = cells[k].get("cpu_" + impl)
+                cpu = statistics.median(cpu) if cpu else None
                 row[impl] = {"mpps": round(m, 4), "gbps": round(m * fb * 8 / 1000, 3),
                              "n": len(v), "failed": nbad, "min": round(min(v), 4),
-                             "max": round(max(v), 4)}
-                txt += " | %7.3f %7.2f %4d%s %8s" % (
-                    m, m * fb * 8 / 1000, len(v), ("/%d!" % nbad) if nbad else "  ",
-                    "%.2f-%.2f" % (min(v), max(v)))
+                             "max": round(max(v), 4), "cpu_share": cpu}
+                txt += " | %7.3f %6.2f %2d %11s %4s" % (
+                    m, m * fb * 8 / 1000, len(v), "%.2f-%.2f" % (min(v), max(v)),
+                    "-" if cpu is None else "%.2f" % cpu)
             else:
                 row[impl] = {"n": 0, "failed": nbad}
-                txt += " | %7s %7s %4d%s %8s" % ("-", "-", 0, ("/%d!" % nbad) if nbad else "  ", "")
+                txt += " | %7s %6s %2d %11s %4s" % ("-", "-", 0, "", "")
+            if nbad:
+                txt += "!"
         if cells[k]["fastpath"] and cells[k]["ipsec-secgw"]:
             row["ratio"] = round(row["fastpath"]["mpps"] / row["ipsec-secgw"]["mpps"], 3)
-            txt += " | %6.2f" % row["ratio"]
+            txt += " | %5.2f" % row["ratio"]
         else:
-            txt += " | %6s" % "-"
+            txt += " | %5s" % "-"
+        no, nt = cells[k].get("norm_fastpath"), cells[k].get("norm_ipsec-secgw")
+        no = statistics.median(no) if no else None
+        nt = statistics.median(nt) if nt else None
+        fmt = lambda x: "-" if x is None else "%.3f" % x
+        txt += " | %6s %6s" % (fmt(no), fmt(nt))
+        if no and nt:
+            row["per_cpu_mpps"] = {"fastpath": round(no, 4), "ipsec-secgw": round(nt, 4)}
+            row["per_cpu_ratio"] = round(no / nt, 3)
+            txt += " %5.2f" % (no / nt)
         print(txt)
         out.append(row)
     # our per-burst latency (median over repetitions of each percentile)
@@ -307,8 +376,12 @@ def table(a):
                     row["fastpath_latency_us"] = {p: round(med(p + "_ns"), 3) for p in
                                                   ("p50", "p99", "p99_9", "max")}
     nfail = sum(c["bad"]["fastpath"] + c["bad"]["ipsec-secgw"] for c in cells.values())
-    print("\n%d cells, %d failed runs (a failed run is not in the medians; '/N!' marks them)"
-          % (len(cells), nfail))
+    print("\n%d cells, %d failed runs (a failed run is not in the medians; '!' marks a cell "
+          "with one)" % (len(cells), nfail))
+    for k in sorted(cells, key=order):
+        for impl in ("fastpath", "ipsec-secgw"):
+            if cells[k]["bad"][impl]:
+                print("  failed: %s %s %s %s x%d" % (impl, k[0], k[1], k[2], cells[k]["bad"][impl]))
     if a.summary:
         with open(a.summary, "w") as f:
             for row in out:
@@ -342,7 +415,14 @@ def main():
     t.add_argument("--summary")
     p = sub.add_parser("pcapinfo")
     p.add_argument("pcap")
+    c = sub.add_parser("capframes")
+    c.add_argument("src")
+    c.add_argument("dst")
+    c.add_argument("cap", type=int)
     a = ap.parse_args()
+    if a.what == "capframes":
+        capframes(a.src, a.dst, a.cap)
+        return 0
     if a.what == "ours":
         try:
             r = run_ours(a)

@@ -23,6 +23,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
+/// The highest SA id: a SAD has a slot for every id up to its highest, so an id of 4e9 would
+/// have it allocate 32 GB (found by fuzz/fuzz_targets/config_parse.rs).
+pub const MAX_SA_ID: u32 = (1 << 20) - 1;
+
 /// Which side of the gateway a port faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortRole {
@@ -228,9 +232,16 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
     })
 }
 
-fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
+/// Parses the words of an `sa` statement after the keyword (the control socket takes the
+/// same syntax as the file).
+pub fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
     let mut w = Words::new(words);
-    let id = SaId(parse_num(w.next("SA id")?)? as u32);
+    let id = parse_num(w.next("SA id")?)?;
+    let id = u32::try_from(id)
+        .ok()
+        .filter(|&id| id <= MAX_SA_ID)
+        .map(SaId)
+        .ok_or_else(|| format!("SA id {id} is over {MAX_SA_ID}"))?;
     let direction = parse_direction(w.next("direction")?)?;
     if w.next("`spi`")? != "spi" {
         return Err("want `spi N` after the direction".into());
@@ -351,7 +362,8 @@ fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
     Ok((id, sa))
 }
 
-fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
+/// Parses the words of an `sp` statement after the keyword.
+pub fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
     let mut w = Words::new(words);
     let direction = parse_direction(w.next("direction")?)?;
     let action = match w.next("action")? {
@@ -552,6 +564,7 @@ sp out bypass pri 1 src 0.0.0.0/0 dst 192.0.2.0/24 proto udp dport 500:500
             ("sp out bypass pri 1 src 10.0.0.0/8 dst 10.0.0.0/8 dport 9:1", "port range"),
             ("sp sideways bypass pri 1", "direction"),
             ("frobnicate", "unknown statement"),
+            ("sa 4000000000 out spi 0x1005 aes999", "SA id 4000000000 is over"),
             ("port 0 inside", "port role"),
         ];
         for (line, want) in cases {

@@ -2,6 +2,7 @@
 //! The pieces that need no DPDK (configuration, framing, tables) are testable on their own.
 
 pub mod config;
+pub mod control;
 pub mod ether;
 pub mod latency;
 pub mod neighbour;

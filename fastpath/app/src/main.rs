@@ -49,6 +49,9 @@ struct Args {
     /// Print counters every this many milliseconds (0: only at the end).
     #[arg(long, default_value_t = 1000)]
     stats_ms: u64,
+    /// The control socket (a Unix stream socket) for the slow path and `fastpath-ctl`.
+    #[arg(long)]
+    control: Option<PathBuf>,
     /// Print counters as JSON lines (for the benchmark harness) instead of text.
     #[arg(long)]
     json: bool,
@@ -221,6 +224,7 @@ fn run(args: Args) -> Result<(), Error> {
     let mut handoffs = handoff_rings(&eal, &cfg, n)?;
     let latency_sink: fastpath::latency::Sink = Default::default();
     let finished = Arc::new(AtomicUsize::new(0));
+    let (mut inboxes, mut event_queues) = (Vec::new(), Vec::new());
     let mut shared = Vec::new();
     let now_ns = dpdk::timer::cycles_to_ns(dpdk::timer::tsc(), dpdk::timer::tsc_hz());
     for (w, (lcore, q)) in workers.iter().zip(queues).enumerate() {
@@ -245,7 +249,10 @@ fn run(args: Args) -> Result<(), Error> {
                 None
             },
             locals: Arc::clone(&locals),
+            inbox: Arc::new(crossbeam_queue::ArrayQueue::new(64)),
         };
+        inboxes.push(Arc::clone(&worker.inbox));
+        event_queues.push(Arc::clone(&worker.esp.events));
         let finished = Arc::clone(&finished);
         eal.launch(*lcore, move || {
             let rc = worker.run();
@@ -253,6 +260,25 @@ fn run(args: Args) -> Result<(), Error> {
             rc
         })?;
     }
+    let control_threads = match &args.control {
+        Some(path) => {
+            let port_facts = cfg
+                .ports
+                .iter()
+                .map(|p| serde_json::json!({"port": p.port, "role": format!("{:?}", p.role), "exception": p.exception, "next_hop": p.next_hop}))
+                .collect();
+            let control = fastpath::control::server::Control {
+                inboxes,
+                events: event_queues,
+                stats: shared.clone(),
+                ports: port_facts,
+                stop: Arc::clone(&stop),
+            };
+            fastpath::control::server::spawn(path, control)
+                .map_err(|e| format!("control socket {}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
     tracing::info!(
         workers = n,
         sas = cfg.sas.len(),
@@ -287,6 +313,9 @@ fn run(args: Args) -> Result<(), Error> {
     if let Some(r) = resolver {
         let _ = r.join();
     }
+    for t in control_threads {
+        let _ = t.join();
+    }
     let total = sum(&shared);
     print_final(&args, start, &total, &ports);
     if args.latency {
@@ -311,13 +340,12 @@ fn handoff_rings(eal: &Eal, cfg: &Config, n: usize) -> Result<Option<Vec<Handoff
         let inb = Ring::create(eal, &format!("handoff_in_{v}"), 4096, flags, -1)?;
         rings.push((out, inb));
     }
-    let spi_owner: Arc<HashMap<u32, usize>> = Arc::new(
-        cfg.sas
-            .iter()
-            .filter(|(_, sa)| sa.direction == Direction::Inbound)
-            .map(|(id, sa)| (sa.spi, owner(*id, n)))
-            .collect(),
-    );
+    let spi_owner: HashMap<u32, usize> = cfg
+        .sas
+        .iter()
+        .filter(|(_, sa)| sa.direction == Direction::Inbound)
+        .map(|(id, sa)| (sa.spi, owner(*id, n)))
+        .collect();
     let mut handoffs = Vec::new();
     for w in 0..n {
         let mut to = Vec::new();
@@ -329,7 +357,7 @@ fn handoff_rings(eal: &Eal, cfg: &Config, n: usize) -> Result<Option<Vec<Handoff
             });
         }
         let from = (rings[w].0.consumer()?, rings[w].1.consumer()?);
-        handoffs.push(Handoff::new(to, from, Arc::clone(&spi_owner)));
+        handoffs.push(Handoff::new(to, from, spi_owner.clone()));
     }
     Ok(Some(handoffs))
 }

@@ -3,6 +3,7 @@
 //! locks or makes a syscall per packet (the idle sleep is per empty poll, and off by default).
 
 use crate::config::PortRole;
+use crate::control::command::{apply, Inbox};
 use crate::ether;
 use crate::stats::{PortCounters, SharedStats};
 use crate::tables::owner;
@@ -83,8 +84,8 @@ pub struct Handoff {
     pub to: Vec<Option<(RingProducer, RingProducer)>>,
     /// What other workers hand to this one (outbound, inbound).
     pub from: (RingConsumer, RingConsumer),
-    /// Inbound SPI -> owning worker.
-    pub spi_owner: Arc<HashMap<u32, usize>>,
+    /// Inbound SPI -> owning worker (this worker's copy; the control socket updates it).
+    pub spi_owner: HashMap<u32, usize>,
     /// Packets waiting for the next enqueue, per worker and direction (allocated once).
     pending: Vec<(MbufBurst<BURST>, MbufBurst<BURST>)>,
 }
@@ -93,7 +94,7 @@ impl Handoff {
     pub fn new(
         to: Vec<Option<(RingProducer, RingProducer)>>,
         from: (RingConsumer, RingConsumer),
-        spi_owner: Arc<HashMap<u32, usize>>,
+        spi_owner: HashMap<u32, usize>,
     ) -> Handoff {
         let pending = (0..to.len()).map(|_| Default::default()).collect();
         Handoff {
@@ -130,6 +131,8 @@ pub struct Worker {
     pub latency: Option<crate::latency::Recorder>,
     /// The node's own addresses: traffic to them (and multicast) goes to the kernel.
     pub locals: Arc<[IpAddr]>,
+    /// Requests from the control socket, served between bursts.
+    pub inbox: Inbox,
 }
 
 /// An mbuf seen as the ESP core's packet buffer.
@@ -227,6 +230,7 @@ impl Worker {
             }
             if now - last_publish >= publish_every {
                 self.esp.sweep_snapshots(&mut self.tables.sad, now_ns, 256);
+                self.serve_commands(now_ns);
                 self.shared.publish(&self.counters, &self.esp.counters);
                 last_publish = now;
             }
@@ -353,6 +357,17 @@ impl Worker {
             }
         }
         self.frame_and_send(self.protected, &mut out);
+    }
+
+    /// Carries out what the control socket asked (a few per call, so a burst of requests
+    /// cannot stall the data path).
+    fn serve_commands(&mut self, now_ns: u64) {
+        for _ in 0..16 {
+            let Some(req) = self.inbox.pop() else { return };
+            let spi_owner = self.handoff.as_mut().map(|h| &mut h.spi_owner);
+            let reply = apply(req.command, &mut self.tables, spi_owner, self.index, now_ns);
+            let _ = req.reply.send(reply);
+        }
     }
 
     /// The worker that owns `sa`, if it is not this one.

@@ -7,17 +7,17 @@ mod common;
 #[path = "pipeline/util.rs"]
 mod util;
 
-#[path = "pipeline/roundtrip.rs"]
-mod roundtrip;
 #[path = "pipeline/burst.rs"]
 mod burst;
-#[path = "pipeline/replay.rs"]
-mod replay;
 #[path = "pipeline/drops.rs"]
 mod drops;
-#[path = "pipeline/headers.rs"]
-mod headers;
-#[path = "pipeline/ha.rs"]
-mod ha;
 #[path = "pipeline/fuzz.rs"]
 mod fuzz;
+#[path = "pipeline/ha.rs"]
+mod ha;
+#[path = "pipeline/headers.rs"]
+mod headers;
+#[path = "pipeline/replay.rs"]
+mod replay;
+#[path = "pipeline/roundtrip.rs"]
+mod roundtrip;

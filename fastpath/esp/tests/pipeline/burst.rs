@@ -95,7 +95,11 @@ fn mixed_inbound_burst(n: usize, seed: u64) {
             Kind::TooShort => {
                 let e = tx.seal(&plain, o);
                 let cut = esp_offset(&e) + 8 + (rng.next_u64() % 8) as usize;
-                (truncated(&e, cut), Verdict::Drop(DropReason::TooShort), None)
+                (
+                    truncated(&e, cut),
+                    Verdict::Drop(DropReason::TooShort),
+                    None,
+                )
             }
             Kind::DupInBurst => {
                 let j = goods[rng.next_u64() as usize % goods.len()];
@@ -109,9 +113,17 @@ fn mixed_inbound_burst(n: usize, seed: u64) {
                 let mut ike = vec![0u8; 4];
                 ike.extend(rng.bytes(28));
                 let (a, b) = mode.outer_addrs();
-                (wrap_ip(a, b, 17, Some((500, 4500)), &ike), Verdict::Exception, None)
+                (
+                    wrap_ip(a, b, 17, Some((500, 4500)), &ike),
+                    Verdict::Exception,
+                    None,
+                )
             }
-            Kind::NotIp => (rng.bytes(30).into_iter().map(|b| b & 0x3f).collect(), Verdict::Drop(DropReason::Malformed), None),
+            Kind::NotIp => (
+                rng.bytes(30).into_iter().map(|b| b & 0x3f).collect(),
+                Verdict::Drop(DropReason::Malformed),
+                None,
+            ),
             Kind::Fragment => {
                 let mut e = tx.seal(&plain, o);
                 if is_v6(&e) {
@@ -198,7 +210,10 @@ fn duplicate_in_the_same_burst_is_a_replay() {
             } else {
                 Verdict::Forward
             };
-            assert_eq!(*v, want, "copies at {first} and {second} of {n}: packet {k}");
+            assert_eq!(
+                *v, want,
+                "copies at {first} and {second} of {n}: packet {k}"
+            );
         }
         assert_eq!(rx.drops(DropReason::Replay), 1);
         let (_, i, _) = sas[first % sas.len()];
@@ -286,7 +301,7 @@ fn forged_copy_before_the_real_one_in_a_burst() {
     for k in 0..MAX_BURST + 20 {
         let (o, _, mode) = sas[k % sas.len()];
         let e = tx.seal(&inner_packet(mode, k, k as u16, &mut rng), o);
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             let mut forged = e.clone();
             let n = forged.len();
             forged[n - 3] ^= 0x10;

@@ -19,7 +19,12 @@ struct Link {
     keys: esp::crypto::TransformKeys,
 }
 
-fn link_with(tf: Tf, mode: ModeKind, natt: bool, edit: impl Fn(&mut SaConfig, &mut SaConfig)) -> Link {
+fn link_with(
+    tf: Tf,
+    mode: ModeKind,
+    natt: bool,
+    edit: impl Fn(&mut SaConfig, &mut SaConfig),
+) -> Link {
     let mut rng = Rng::new(0xd409 + tf.key_len as u64);
     let keys = tf.keys(&mut rng);
     let (mut o, mut i) = sa_pair(SPI, &keys, mode, false, natt);
@@ -38,7 +43,12 @@ fn link(tf: Tf, mode: ModeKind) -> Link {
 /// Asserts that exactly `n` drops were counted, all for `reason`, on the lcore and the SA.
 fn only_drops(node: &Node, sa: Option<SaId>, reason: DropReason, n: u64) {
     assert_eq!(node.drops(reason), n, "lcore {reason:?}");
-    assert_eq!(node.total_drops(), n, "lcore drops other than {reason:?}: {:?}", node.lc.counters);
+    assert_eq!(
+        node.total_drops(),
+        n,
+        "lcore drops other than {reason:?}: {:?}",
+        node.lc.counters
+    );
     if let Some(sa) = sa {
         let c = &node.sad.get(sa).unwrap().counters;
         assert_eq!(c.drops[reason as usize], n, "SA {reason:?}");
@@ -54,7 +64,8 @@ fn drop_of(r: DropReason) -> Verdict {
 fn unknown_spi() {
     let mut rng = Rng::new(1);
     let mut l = link(GCM128, ModeKind::T44);
-    let e = l.tx.seal(&inner_packet(ModeKind::T44, 20, 1, &mut rng), l.o);
+    let e =
+        l.tx.seal(&inner_packet(ModeKind::T44, 20, 1, &mut rng), l.o);
     let mut other = e.clone();
     other[20..24].copy_from_slice(&0x9999u32.to_be_bytes());
     assert_eq!(l.rx.open(&other).0, drop_of(DropReason::UnknownSpi));
@@ -66,7 +77,8 @@ fn unknown_spi() {
     only_drops(&l.rx, None, DropReason::UnknownSpi, 2);
     assert_eq!(l.rx.open(&e).0, Verdict::Forward);
     // Outbound: an SA id with nothing installed.
-    let r = l.tx.encrypt(&[inner_packet(ModeKind::T44, 20, 1, &mut rng)], &[SaId(77)]);
+    let r =
+        l.tx.encrypt(&[inner_packet(ModeKind::T44, 20, 1, &mut rng)], &[SaId(77)]);
     assert_eq!(r[0].0, drop_of(DropReason::UnknownSpi));
     assert_eq!(l.tx.drops(DropReason::UnknownSpi), 1);
 }
@@ -167,7 +179,8 @@ fn too_short() {
     for tf in transforms() {
         for natt in [false, true] {
             let mut l = link_with(tf, ModeKind::T64, natt, |_, _| {});
-            let e = l.tx.seal(&inner_packet(ModeKind::T64, 64, 1, &mut rng), l.o);
+            let e =
+                l.tx.seal(&inner_packet(ModeKind::T64, 64, 1, &mut rng), l.o);
             let at = esp_offset(&e);
             let iv = match tf.enc {
                 esp::crypto::EncAlg::Null => 0,
@@ -199,7 +212,11 @@ fn too_short() {
                     assert_eq!(v, Verdict::Exception, "{tf:?} case {k}");
                     continue;
                 }
-                assert_eq!(v, drop_of(DropReason::TooShort), "{tf:?} natt={natt} case {k}");
+                assert_eq!(
+                    v,
+                    drop_of(DropReason::TooShort),
+                    "{tf:?} natt={natt} case {k}"
+                );
                 lcore += 1;
                 // Without a whole ESP header there is no SPI, so no SA to count it on.
                 if c.len() >= at + 8 {
@@ -227,7 +244,8 @@ fn policy_mismatch_in_tunnel_and_transport_mode() {
     });
     let ok = inner_packet(ModeKind::T44, 10, 1, &mut rng);
     let other_dst = crate::common::udp_packet("198.51.100.10", "10.9.9.9", 1, 5001, 10, &mut rng);
-    let other_port = crate::common::udp_packet("198.51.100.10", "203.0.113.5", 1, 5002, 10, &mut rng);
+    let other_port =
+        crate::common::udp_packet("198.51.100.10", "203.0.113.5", 1, 5002, 10, &mut rng);
     let e_ok = l.tx.seal(&ok, l.o);
     let e1 = l.tx.seal(&other_dst, l.o);
     let e2 = l.tx.seal(&other_port, l.o);
@@ -246,13 +264,14 @@ fn policy_mismatch_in_tunnel_and_transport_mode() {
 
     // Transport, IPv6: the selector names the peer's address.
     let mut l = link_with(GCM128, ModeKind::Tr6, false, |_, i| {
-        i.selectors = vec![Selector::between(net(&format!("{}/128", IN6.0)), net("::/0"))];
+        i.selectors = vec![Selector::between(
+            net(&format!("{}/128", IN6.0)),
+            net("::/0"),
+        )];
     });
     let ok = inner_packet(ModeKind::Tr6, 10, 1, &mut rng);
     let bad = crate::common::udp_packet("2001:db8:1::11", IN6.1, 1, 5001, 10, &mut rng);
-    let v = l
-        .rx
-        .verdicts(&[l.tx.seal(&ok, l.o), l.tx.seal(&bad, l.o)]);
+    let v = l.rx.verdicts(&[l.tx.seal(&ok, l.o), l.tx.seal(&bad, l.o)]);
     assert_eq!(v, [Verdict::Forward, drop_of(DropReason::PolicyMismatch)]);
     only_drops(&l.rx, Some(l.i), DropReason::PolicyMismatch, 1);
 }
@@ -304,13 +323,23 @@ fn sequence_overflow_with_esn_at_the_iv_bound() {
     let pkts: Vec<Vec<u8>> = (0..3)
         .map(|k| inner_packet(ModeKind::T44, 10, k, &mut rng))
         .collect();
-    let v: Vec<Verdict> = l.tx.encrypt(&pkts, &[l.o; 3]).into_iter().map(|x| x.0).collect();
+    let v: Vec<Verdict> =
+        l.tx.encrypt(&pkts, &[l.o; 3])
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
     let ovf = drop_of(DropReason::SequenceOverflow);
     assert_eq!(v, [Verdict::Forward, ovf, ovf]);
     assert_eq!(l.tx.events().len(), 1);
 }
 
-fn lifetime_case(dir_out: bool, lt: Lifetime, sizes: &[usize], want: &[Verdict], events: &[SaEventKind]) {
+fn lifetime_case(
+    dir_out: bool,
+    lt: Lifetime,
+    sizes: &[usize],
+    want: &[Verdict],
+    events: &[SaEventKind],
+) {
     let mut rng = Rng::new(8);
     let mut l = link_with(CBC128_SHA1, ModeKind::T44, false, |o, i| {
         if dir_out {
@@ -412,21 +441,28 @@ fn byte_lifetimes_soft_once_and_hard_stops_the_sa() {
 fn standby_sa_is_inactive_both_ways() {
     let mut rng = Rng::new(9);
     let mut l = link(GCM128, ModeKind::T66);
-    let e = l.tx.seal(&inner_packet(ModeKind::T66, 10, 1, &mut rng), l.o);
+    let e =
+        l.tx.seal(&inner_packet(ModeKind::T66, 10, 1, &mut rng), l.o);
     l.rx.sad.get_mut(l.i).unwrap().deactivate();
     l.tx.sad.get_mut(l.o).unwrap().deactivate();
     assert_eq!(l.rx.open(&e).0, drop_of(DropReason::SaInactive));
     only_drops(&l.rx, Some(l.i), DropReason::SaInactive, 1);
-    let r = l.tx.encrypt(&[inner_packet(ModeKind::T66, 10, 1, &mut rng)], &[l.o]);
+    let r =
+        l.tx.encrypt(&[inner_packet(ModeKind::T66, 10, 1, &mut rng)], &[l.o]);
     assert_eq!(r[0].0, drop_of(DropReason::SaInactive));
     only_drops(&l.tx, Some(l.o), DropReason::SaInactive, 1);
-    assert_eq!(l.tx.sad.get(l.o).unwrap().oseq, 1, "a standby consumed a sequence number");
+    assert_eq!(
+        l.tx.sad.get(l.o).unwrap().oseq,
+        1,
+        "a standby consumed a sequence number"
+    );
     // Installed inactive from the start.
     let mut l = link_with(GCM128, ModeKind::T44, false, |o, i| {
         o.active = false;
         i.active = false;
     });
-    let r = l.tx.encrypt(&[inner_packet(ModeKind::T44, 10, 1, &mut rng)], &[l.o]);
+    let r =
+        l.tx.encrypt(&[inner_packet(ModeKind::T44, 10, 1, &mut rng)], &[l.o]);
     assert_eq!(r[0].0, drop_of(DropReason::SaInactive));
     let pt = plaintext(&inner_packet(ModeKind::T44, 10, 1, &mut rng), 4, 4);
     let c = crafted(&l.keys, SPI, 1, ModeKind::T44, false, &pt);
@@ -446,17 +482,37 @@ fn malformed() {
     ihl[0] = 0x44;
     let bad = vec![vec![0x00; 40], longer, ihl, vec![], good[..10].to_vec()];
     let r = l.tx.encrypt(&bad, &[l.o; 5]);
-    assert!(r.iter().all(|x| x.0 == drop_of(DropReason::Malformed)), "{r:?}");
+    assert!(
+        r.iter().all(|x| x.0 == drop_of(DropReason::Malformed)),
+        "{r:?}"
+    );
     only_drops(&l.tx, Some(l.o), DropReason::Malformed, 5);
     assert_eq!(l.tx.sad.get(l.o).unwrap().oseq, 0);
     // Inbound: the same, and (with a valid ICV) a tunnel payload that is not an IPv4 packet.
     let v = l.rx.verdicts(&bad);
-    assert!(v.iter().all(|x| *x == drop_of(DropReason::Malformed)), "{v:?}");
+    assert!(
+        v.iter().all(|x| *x == drop_of(DropReason::Malformed)),
+        "{v:?}"
+    );
     let mut junk = good.clone();
     junk[3] = 200; // claims more than the payload
-    let c = crafted(&l.keys, SPI, 1, ModeKind::T44, false, &plaintext(&junk, 4, 4));
+    let c = crafted(
+        &l.keys,
+        SPI,
+        1,
+        ModeKind::T44,
+        false,
+        &plaintext(&junk, 4, 4),
+    );
     assert_eq!(l.rx.open(&c).0, drop_of(DropReason::Malformed));
-    let c = crafted(&l.keys, SPI, 2, ModeKind::T44, false, &plaintext(&[0x45, 0, 0], 4, 4));
+    let c = crafted(
+        &l.keys,
+        SPI,
+        2,
+        ModeKind::T44,
+        false,
+        &plaintext(&[0x45, 0, 0], 4, 4),
+    );
     assert_eq!(l.rx.open(&c).0, drop_of(DropReason::Malformed));
     assert_eq!(l.rx.drops(DropReason::Malformed), 7);
     assert_eq!(l.rx.sa_drops(l.i, DropReason::Malformed), 2);
@@ -480,7 +536,11 @@ fn bad_next_header_in_tunnel_mode() {
         ];
         for (k, pt) in cases.iter().enumerate() {
             let c = crafted(&l.keys, SPI, k as u64 + 1, mode, false, pt);
-            assert_eq!(rx.open(&c).0, drop_of(DropReason::BadNextHeader), "{mode:?} {k}");
+            assert_eq!(
+                rx.open(&c).0,
+                drop_of(DropReason::BadNextHeader),
+                "{mode:?} {k}"
+            );
         }
         only_drops(&rx, Some(l.i), DropReason::BadNextHeader, 3);
         let c = crafted(&l.keys, SPI, 10, mode, false, &plaintext(&inner, 4, right));
@@ -501,7 +561,11 @@ fn ttl_exceeded_on_encap() {
         set_ttl(&mut p2, 2);
         let r = l.tx.encrypt(&[p0, p1, p2.clone()], &[l.o; 3]);
         let ttl_x = drop_of(DropReason::TtlExceeded);
-        assert_eq!([r[0].0, r[1].0, r[2].0], [ttl_x, ttl_x, Verdict::Forward], "{mode:?}");
+        assert_eq!(
+            [r[0].0, r[1].0, r[2].0],
+            [ttl_x, ttl_x, Verdict::Forward],
+            "{mode:?}"
+        );
         only_drops(&l.tx, Some(l.o), DropReason::TtlExceeded, 2);
         assert_eq!(l.rx.open(&r[2].1), (Verdict::Forward, ttl_decremented(&p2)));
     }
@@ -544,17 +608,23 @@ fn no_room() {
         ];
         let r = l.tx.encrypt_bufs(bufs, &[l.o; 4]);
         let nr = drop_of(DropReason::NoRoom);
-        assert_eq!([r[0].0, r[1].0, r[2].0, r[3].0], [nr, nr, nr, Verdict::Forward]);
+        assert_eq!(
+            [r[0].0, r[1].0, r[2].0, r[3].0],
+            [nr, nr, nr, Verdict::Forward]
+        );
         only_drops(&l.tx, Some(l.o), DropReason::NoRoom, 3);
-        let want = if mode.tunnel() { ttl_decremented(&p) } else { p };
+        let want = if mode.tunnel() {
+            ttl_decremented(&p)
+        } else {
+            p
+        };
         assert_eq!(l.rx.open(&r[3].1), (Verdict::Forward, want));
     }
     // An inner packet so big that the ESP packet would not fit an IP length field.
     let mut l = link(GCM128, ModeKind::T44);
     let big = inner_packet(ModeKind::T44, 65535 - 28, 1, &mut rng);
-    let r = l
-        .tx
-        .encrypt_bufs(vec![VecBuf::new(&big, HEADROOM, TAILROOM)], &[l.o]);
+    let r =
+        l.tx.encrypt_bufs(vec![VecBuf::new(&big, HEADROOM, TAILROOM)], &[l.o]);
     assert_eq!(r[0].0, drop_of(DropReason::NoRoom));
     assert_eq!(r[0].1, big, "a refused packet is left as it was");
 }
@@ -570,7 +640,14 @@ fn dummy_packets_move_the_window_and_are_discarded() {
             let block = block_of(&l.keys);
             let real = l.tx.seal_many(mode, l.o, 3, &mut rng);
             assert_eq!(l.rx.open(&real[0].1).0, Verdict::Forward);
-            let dummy = crafted(&l.keys, SPI, 5, mode, false, &plaintext(&rng.bytes(21), block, 59));
+            let dummy = crafted(
+                &l.keys,
+                SPI,
+                5,
+                mode,
+                false,
+                &plaintext(&rng.bytes(21), block, 59),
+            );
             let empty = crafted(&l.keys, SPI, 6, mode, false, &plaintext(&[], block, 59));
             let v = l.rx.verdicts(&[dummy.clone(), empty]);
             assert_eq!(v, [Verdict::Dummy, Verdict::Dummy], "{tf:?} {mode:?}");
@@ -604,9 +681,23 @@ fn tfc_padding_after_the_inner_packet_is_removed() {
             let mut payload = inner.clone();
             payload.extend(rng.bytes(37));
             let nh = if mode.inner_v6() { 41 } else { 4 };
-            let c = crafted(&l.keys, SPI, 1, mode, false, &plaintext(&payload, block_of(&l.keys), nh));
-            assert_eq!(l.rx.open(&c), (Verdict::Forward, inner.clone()), "{tf:?} {mode:?}");
-            assert_eq!(l.rx.sad.get(l.i).unwrap().counters.bytes, inner.len() as u64);
+            let c = crafted(
+                &l.keys,
+                SPI,
+                1,
+                mode,
+                false,
+                &plaintext(&payload, block_of(&l.keys), nh),
+            );
+            assert_eq!(
+                l.rx.open(&c),
+                (Verdict::Forward, inner.clone()),
+                "{tf:?} {mode:?}"
+            );
+            assert_eq!(
+                l.rx.sad.get(l.i).unwrap().counters.bytes,
+                inner.len() as u64
+            );
         }
     }
 }

@@ -30,8 +30,14 @@ fn setup(rng: &mut Rng) -> (Node, Node, Vec<(SaId, ModeKind)>) {
         for (j, &mode) in MODES.iter().enumerate() {
             let id = (k * MODES.len() + j) as u32;
             let keys = tf.keys(rng);
-            let (o, mut i) = sa_pair(0x8000 + id, &keys, mode, id % 2 == 0, id % 3 == 0);
-            if id % 5 == 0 {
+            let (o, mut i) = sa_pair(
+                0x8000 + id,
+                &keys,
+                mode,
+                id.is_multiple_of(2),
+                id.is_multiple_of(3),
+            );
+            if id.is_multiple_of(5) {
                 i.replay_window = 64;
             }
             tx.add(id, o);
@@ -44,23 +50,23 @@ fn setup(rng: &mut Rng) -> (Node, Node, Vec<(SaId, ModeKind)>) {
 
 /// A random IPv4 or IPv6 packet: random fields, options, extension headers and payload.
 fn random_ip(rng: &mut Rng) -> Vec<u8> {
-    if rng.next_u64() % 2 == 0 {
+    if rng.next_u64().is_multiple_of(2) {
         let ihl = 5 + below(rng, 11);
         let total = ihl * 4 + below(rng, 300);
         let mut p = rng.bytes(total);
         p[0] = 0x40 | ihl as u8;
         p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        if rng.next_u64() % 2 == 0 {
+        if rng.next_u64().is_multiple_of(2) {
             p[6] &= 0x40; // mostly unfragmented
             p[7] = 0;
         }
-        if rng.next_u64() % 3 == 0 {
+        if rng.next_u64().is_multiple_of(3) {
             p[9] = [50, 17, 6, 59, 4, 41][below(rng, 6)];
         }
-        if rng.next_u64() % 2 == 0 {
+        if rng.next_u64().is_multiple_of(2) {
             fix_ipv4_checksum(&mut p);
         }
-        if rng.next_u64() % 4 == 0 {
+        if rng.next_u64().is_multiple_of(4) {
             p.extend(some_bytes(rng, 20)); // link padding
         }
         p
@@ -74,12 +80,16 @@ fn random_ip(rng: &mut Rng) -> Vec<u8> {
             if !matches!(kind, 0 | 43 | 44) {
                 break;
             }
-            let len = if kind == 44 { 8 } else { 8 * (1 + below(rng, 3)) };
+            let len = if kind == 44 {
+                8
+            } else {
+                8 * (1 + below(rng, 3))
+            };
             let at = p.len();
             p.extend(rng.bytes(len));
             if kind != 44 {
                 p[at + 1] = (len / 8 - 1) as u8;
-            } else if rng.next_u64() % 2 == 0 {
+            } else if rng.next_u64().is_multiple_of(2) {
                 p[at + 2] = 0;
                 p[at + 3] = 0;
             }
@@ -87,7 +97,7 @@ fn random_ip(rng: &mut Rng) -> Vec<u8> {
         }
         p.extend(some_bytes(rng, 300));
         fix_ip_length(&mut p);
-        if rng.next_u64() % 6 == 0 {
+        if rng.next_u64().is_multiple_of(6) {
             p[4..6].copy_from_slice(&(rng.next_u64() as u16).to_be_bytes());
         }
         p
@@ -116,7 +126,7 @@ fn mutate(valid: &[u8], rng: &mut Rng) -> Vec<u8> {
             // IP length fields.
             if is_v6(&p) {
                 p[4..6].copy_from_slice(&(rng.next_u64() as u16).to_be_bytes());
-            } else if rng.next_u64() % 2 == 0 {
+            } else if rng.next_u64().is_multiple_of(2) {
                 p[2..4].copy_from_slice(&(rng.next_u64() as u16).to_be_bytes());
                 fix_ipv4_checksum(&mut p);
             } else {
@@ -137,7 +147,7 @@ fn mutate(valid: &[u8], rng: &mut Rng) -> Vec<u8> {
             // Bytes added at the end, with or without the lengths fixed.
             p.push(rng.next_u64() as u8);
             p.extend(some_bytes(rng, 40));
-            if rng.next_u64() % 2 == 0 {
+            if rng.next_u64().is_multiple_of(2) {
                 fix_lengths(&mut p);
             }
         }
@@ -205,7 +215,10 @@ fn decrypt_burst_survives_random_and_mutated_packets() {
             .iter()
             .filter(|(v, _)| !matches!(v, Verdict::Exception | Verdict::Fragment))
             .count() as u64;
-        assert_eq!(counted, expect, "round {round}: counters and verdicts disagree");
+        assert_eq!(
+            counted, expect,
+            "round {round}: counters and verdicts disagree"
+        );
         total += n;
     }
     eprintln!("{total} packets: {verdict_kinds:?}");
@@ -221,7 +234,7 @@ fn decrypt_burst_survives_pure_garbage() {
         let n = 1 + below(&mut rng, 100);
         let bufs: Vec<VecBuf> = (0..n)
             .map(|_| {
-                let p = if rng.next_u64() % 2 == 0 {
+                let p = if rng.next_u64().is_multiple_of(2) {
                     some_bytes(&mut rng, 120)
                 } else {
                     // IP with ESP or UDP 4500 and a known SPI: deeper into the pipeline.
@@ -229,7 +242,11 @@ fn decrypt_burst_survives_pure_garbage() {
                     if p.len() > 80 {
                         let h = ip_header_len(&p).min(60);
                         if !is_v6(&p) {
-                            p[9] = if rng.next_u64() % 2 == 0 { 50 } else { 17 };
+                            p[9] = if rng.next_u64().is_multiple_of(2) {
+                                50
+                            } else {
+                                17
+                            };
                             p[6] = 0;
                             p[7] = 0;
                             fix_ipv4_checksum(&mut p);
@@ -277,18 +294,26 @@ fn encrypt_burst_survives_random_packets() {
         let mut ids = Vec::new();
         let mut inputs = Vec::new();
         for _ in 0..n {
-            let p = if rng.next_u64() % 4 == 0 {
+            let p = if rng.next_u64().is_multiple_of(4) {
                 some_bytes(&mut rng, 100)
             } else {
                 random_ip(&mut rng)
             };
-            let (sa, mode) = if rng.next_u64() % 20 == 0 {
+            let (sa, mode) = if rng.next_u64().is_multiple_of(20) {
                 (SaId(999), ModeKind::T44)
             } else {
                 sas[below(&mut rng, sas.len())]
             };
-            let head = if rng.next_u64() % 8 == 0 { below(&mut rng, 40) } else { HEADROOM };
-            let tail = if rng.next_u64() % 8 == 0 { below(&mut rng, 20) } else { TAILROOM };
+            let head = if rng.next_u64().is_multiple_of(8) {
+                below(&mut rng, 40)
+            } else {
+                HEADROOM
+            };
+            let tail = if rng.next_u64().is_multiple_of(8) {
+                below(&mut rng, 20)
+            } else {
+                TAILROOM
+            };
             bufs.push(VecBuf::new(&p, head, tail));
             ids.push(sa);
             inputs.push((p, mode));

@@ -51,10 +51,7 @@ impl Ha {
                     local: remote,
                     remote: local,
                 };
-                i.mode = esp::sa::Mode::Tunnel {
-                    local,
-                    remote,
-                };
+                i.mode = esp::sa::Mode::Tunnel { local, remote };
             }
             (o, i)
         };
@@ -147,11 +144,21 @@ fn snapshots_follow_the_sync_policy() {
     assert_eq!(ring_oseqs(&ha.master), [4, 8]);
     ha.master.now += 1_000_000_000_000;
     ha.master_sends(1, &mut rng);
-    ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
-    assert_eq!(ring_oseqs(&ha.master), [] as [u64; 0], "no timer: time alone does nothing");
+    ha.master
+        .lc
+        .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+    assert_eq!(
+        ring_oseqs(&ha.master),
+        [] as [u64; 0],
+        "no timer: time alone does nothing"
+    );
     // Inbound: the window top moving counts the same.
     let from_peer = send(&mut ha.peer, 9, &mut rng);
-    assert!(ha.master.verdicts(&from_peer).iter().all(|v| *v == Verdict::Forward));
+    assert!(ha
+        .master
+        .verdicts(&from_peer)
+        .iter()
+        .all(|v| *v == Verdict::Forward));
     let tops: Vec<u64> = std::iter::from_fn(|| ha.master.lc.snapshots.pop())
         .map(|s| {
             assert_eq!(s.sa, IN);
@@ -177,11 +184,19 @@ fn snapshots_follow_the_sync_policy() {
     assert_eq!(ring_oseqs(&ha.master), [] as [u64; 0]);
     // The SA goes quiet: only the sweep catches its last packets.
     ha.master.now += 10_000;
-    ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+    ha.master
+        .lc
+        .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
     assert_eq!(ring_oseqs(&ha.master), [6]);
     ha.master.now += 10_000;
-    ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
-    assert_eq!(ring_oseqs(&ha.master), [] as [u64; 0], "an SA that did not move");
+    ha.master
+        .lc
+        .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+    assert_eq!(
+        ring_oseqs(&ha.master),
+        [] as [u64; 0],
+        "an SA that did not move"
+    );
 
     // Both triggers off: never a record.
     let off = SyncPolicy {
@@ -193,7 +208,9 @@ fn snapshots_follow_the_sync_policy() {
     for _ in 0..5 {
         ha.master_sends(50, &mut rng);
         ha.master.now += 1_000_000_000;
-        ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+        ha.master
+            .lc
+            .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
     }
     assert!(ha.master.lc.snapshots.is_empty());
 
@@ -206,10 +223,14 @@ fn snapshots_follow_the_sync_policy() {
     let mut ha = Ha::new(GCM128, both, &mut rng);
     ha.master_sends(3, &mut rng);
     ha.master.now += 500;
-    ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+    ha.master
+        .lc
+        .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
     assert_eq!(ring_oseqs(&ha.master), [] as [u64; 0]);
     ha.master.now += 500;
-    ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+    ha.master
+        .lc
+        .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
     assert_eq!(ring_oseqs(&ha.master), [3]);
 }
 
@@ -278,7 +299,9 @@ fn takeover_continues_above_everything_the_master_sent() {
             for round in 0..7 {
                 sent.extend(ha.master_sends(37 + round, &mut rng));
                 ha.master.now += 400_000;
-                ha.master.lc.sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
+                ha.master
+                    .lc
+                    .sweep_snapshots(&mut ha.master.sad, ha.master.now, 16);
                 ha.sync();
             }
             ha.master.now += 2_000_000;
@@ -303,7 +326,11 @@ fn takeover_continues_above_everything_the_master_sent() {
             let master_max = ha.master.sad.get(OUT).unwrap().oseq;
             assert_eq!(master_max, last_snap + policy.oseq_shift - 1);
             // The peer got everything but the unsynced ones so far.
-            assert!(ha.peer.verdicts(&sent).iter().all(|v| *v == Verdict::Forward));
+            assert!(ha
+                .peer
+                .verdicts(&sent)
+                .iter()
+                .all(|v| *v == Verdict::Forward));
 
             ha.take_over(1);
             assert_eq!(ha.standby.sad.get(OUT).unwrap().state, SaState::Active);
@@ -313,9 +340,15 @@ fn takeover_continues_above_everything_the_master_sent() {
             }
             // The standby's packets, then the old master's late ones: all accepted.
             let v = ha.peer.verdicts(&fresh);
-            assert!(v.iter().all(|v| *v == Verdict::Forward), "{policy:?} {tf:?}: {v:?}");
+            assert!(
+                v.iter().all(|v| *v == Verdict::Forward),
+                "{policy:?} {tf:?}: {v:?}"
+            );
             let v = ha.peer.verdicts(&unsynced);
-            assert!(v.iter().all(|v| *v == Verdict::Forward), "{policy:?} {tf:?}: {v:?}");
+            assert!(
+                v.iter().all(|v| *v == Verdict::Forward),
+                "{policy:?} {tf:?}: {v:?}"
+            );
             assert_eq!(ha.peer.total_drops(), 0);
             // The old master, now standby, sends nothing.
             let r = ha
@@ -346,7 +379,10 @@ fn gcm_ivs_never_repeat_across_nodes() {
                     let at = esp_offset(e);
                     let iv: [u8; 8] = e[at + 8..at + 16].try_into().unwrap();
                     assert_eq!(u16::from_be_bytes([iv[0], iv[1]]), generation);
-                    assert!(ivs.insert(iv), "{tf:?} shift {stale_shift}: IV {iv:02x?} reused");
+                    assert!(
+                        ivs.insert(iv),
+                        "{tf:?} shift {stale_shift}: IV {iv:02x?} reused"
+                    );
                 }
             };
             // The master sends 25 and the standby hears of 20 only (a stale snapshot).
@@ -410,7 +446,11 @@ fn new_master_drops_replays_older_than_the_last_snapshot() {
             .map(|(_, e)| e.clone())
             .collect();
         for chunk in delivered.chunks(50) {
-            assert!(ha.master.verdicts(chunk).iter().all(|v| *v == Verdict::Forward));
+            assert!(ha
+                .master
+                .verdicts(chunk)
+                .iter()
+                .all(|v| *v == Verdict::Forward));
             ha.sync();
         }
         let synced_top = ha.standby.top(IN);
@@ -506,7 +546,7 @@ fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
         let mut s = o.clone();
         s.active = false;
         standby.add(id, s);
-        if id % 2 == 0 {
+        if id.is_multiple_of(2) {
             w1.add(id, o);
         } else {
             w2.add(id, o);
@@ -515,13 +555,17 @@ fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
     let mut c = Coalescer::new();
     for round in 0..10u32 {
         for id in 0..6u32 {
-            let w = if id % 2 == 0 { &mut w1 } else { &mut w2 };
+            let w = if id.is_multiple_of(2) {
+                &mut w1
+            } else {
+                &mut w2
+            };
             for _ in 0..(id + round) % 7 {
                 w.seal(&inner_packet(MODE, 10, 1, &mut rng), SaId(id));
             }
         }
         // Drain in a varying order, and only part of the time.
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             c.drain(&w2.lc.snapshots, usize::MAX);
             c.drain(&w1.lc.snapshots, usize::MAX);
         } else if round % 3 == 1 {
@@ -534,9 +578,12 @@ fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
         standby.sad.get_mut(snap.sa).unwrap().apply_snapshot(&snap);
     }
     for id in 0..6u32 {
-        let w = if id % 2 == 0 { &w1 } else { &w2 };
+        let w = if id.is_multiple_of(2) { &w1 } else { &w2 };
         let sent = w.sad.get(SaId(id)).unwrap().oseq;
         let synced = standby.sad.get(SaId(id)).unwrap().oseq;
-        assert!(synced <= sent && sent - synced < policy.period_packets, "SA {id}: {synced} of {sent}");
+        assert!(
+            synced <= sent && sent - synced < policy.period_packets,
+            "SA {id}: {synced} of {sent}"
+        );
     }
 }

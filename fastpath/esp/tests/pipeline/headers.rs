@@ -7,7 +7,12 @@ use esp::counters::DropReason;
 use esp::sa::{DfMode, DscpMode, SaConfig, SaId};
 use esp::verdict::Verdict;
 
-fn link_with(tf: Tf, mode: ModeKind, natt: bool, edit: impl Fn(&mut SaConfig)) -> (Node, Node, SaId, SaId) {
+fn link_with(
+    tf: Tf,
+    mode: ModeKind,
+    natt: bool,
+    edit: impl Fn(&mut SaConfig),
+) -> (Node, Node, SaId, SaId) {
     let mut rng = Rng::new(0x4ead);
     let keys = tf.keys(&mut rng);
     let (mut o, i) = sa_pair(0x6000, &keys, mode, false, natt);
@@ -50,7 +55,10 @@ fn nat_t_classification() {
         let got = rx.decrypt(&exceptions);
         for (k, ((v, bytes), p)) in got.iter().zip(&exceptions).enumerate() {
             assert_eq!(*v, Verdict::Exception, "{mode:?} case {k}");
-            assert_eq!(bytes, p, "{mode:?} case {k}: an exception is passed on untouched");
+            assert_eq!(
+                bytes, p,
+                "{mode:?} case {k}: an exception is passed on untouched"
+            );
         }
         assert_eq!(rx.total_drops(), 0);
         // The ESP packet itself, after all that, is accepted.
@@ -122,7 +130,12 @@ fn ipv6_nat_t_udp_checksum_is_valid() {
 fn dscp_copy_and_set_and_ecn_copied_on_encap() {
     let mut rng = Rng::new(0xd5c);
     for mode in [ModeKind::T44, ModeKind::T64, ModeKind::T46, ModeKind::T66] {
-        for dscp in [DscpMode::Copy, DscpMode::Set(10), DscpMode::Set(0), DscpMode::Set(63)] {
+        for dscp in [
+            DscpMode::Copy,
+            DscpMode::Set(10),
+            DscpMode::Set(0),
+            DscpMode::Set(63),
+        ] {
             let (mut tx, mut rx, o, _) = link_with(GCM128, mode, false, |c| c.dscp = dscp);
             for inner_dscp in [0u8, 46, 8] {
                 for ecn in 0..4u8 {
@@ -212,7 +225,11 @@ fn decap_combines_ecn() {
                     None => assert_eq!(v, Verdict::Drop(DropReason::EcnDrop)),
                     Some(w) => {
                         assert_eq!(v, Verdict::Forward, "{mode:?} {inner} {outer}");
-                        assert_eq!(tos(&got), (26 << 2) | w, "{mode:?} inner {inner} outer {outer}");
+                        assert_eq!(
+                            tos(&got),
+                            (26 << 2) | w,
+                            "{mode:?} inner {inner} outer {outer}"
+                        );
                         if !is_v6(&got) {
                             assert!(ipv4_checksum_ok(&got));
                         }

@@ -49,12 +49,19 @@ fn older_than_the_window_is_outside_window() {
     }
     assert_eq!(rx.top(i), 200);
     // 137 = 200 - 63 is the oldest one the window still holds; 136 is left of it.
-    assert_eq!(rx.open(&pkts[136].1).0, Verdict::Forward, "never received, in window");
+    assert_eq!(
+        rx.open(&pkts[136].1).0,
+        Verdict::Forward,
+        "never received, in window"
+    );
     assert_eq!(
         rx.open(&pkts[135].1).0,
         Verdict::Drop(DropReason::OutsideWindow)
     );
-    assert_eq!(rx.open(&pkts[10].1).0, Verdict::Drop(DropReason::OutsideWindow));
+    assert_eq!(
+        rx.open(&pkts[10].1).0,
+        Verdict::Drop(DropReason::OutsideWindow)
+    );
     assert_eq!(rx.open(&pkts[150].1).0, Verdict::Drop(DropReason::Replay));
     assert_eq!(rx.drops(DropReason::OutsideWindow), 2);
     assert_eq!(rx.sa_drops(i, DropReason::OutsideWindow), 2);
@@ -98,7 +105,12 @@ fn forged_high_sequence_number_does_not_move_the_window() {
             assert_eq!(rx.open(&bad).0, Verdict::Drop(DropReason::IcvFailure));
             assert_eq!(rx.top(i), n, "{tf:?} esn={esn}: the window moved");
             for (k, (_, e)) in pkts[10..].iter().enumerate() {
-                assert_eq!(rx.open(e).0, Verdict::Forward, "{tf:?} esn={esn}: N+{}", k + 1);
+                assert_eq!(
+                    rx.open(e).0,
+                    Verdict::Forward,
+                    "{tf:?} esn={esn}: N+{}",
+                    k + 1
+                );
             }
             assert_eq!(rx.sa_drops(i, DropReason::IcvFailure), 2);
             assert_eq!(rx.drops(DropReason::IcvFailure), 2);
@@ -124,7 +136,11 @@ fn esn_high_half_rolls_over() {
             // Out of order across the boundary: 2^32+1, then 2^32-3, then the rest in a burst.
             assert_eq!(rx.open(&pkts[6].1).0, Verdict::Forward);
             assert_eq!(rx.top(i), (1u64 << 32) + 1);
-            assert_eq!(rx.open(&pkts[2].1).0, Verdict::Forward, "{tf:?}: older subspace");
+            assert_eq!(
+                rx.open(&pkts[2].1).0,
+                Verdict::Forward,
+                "{tf:?}: older subspace"
+            );
             let rest: Vec<Vec<u8>> = pkts
                 .iter()
                 .enumerate()
@@ -140,7 +156,11 @@ fn esn_high_half_rolls_over() {
             for (v, b) in got {
                 assert_eq!(v, Verdict::Forward, "{tf:?} {mode:?}");
                 let p = plain.next().unwrap();
-                let want = if mode.tunnel() { ttl_decremented(&p) } else { p };
+                let want = if mode.tunnel() {
+                    ttl_decremented(&p)
+                } else {
+                    p
+                };
                 assert_eq!(b, want);
             }
             assert_eq!(rx.top(i), start + 12);
@@ -149,7 +169,10 @@ fn esn_high_half_rolls_over() {
             assert_eq!(rx.open(&pkts[7].1).0, Verdict::Drop(DropReason::Replay));
             // The ICV covers the high half: the same packet taken 2^32 later fails.
             rx.set_top(i, start + (1u64 << 32));
-            assert_eq!(rx.open(&pkts[11].1).0, Verdict::Drop(DropReason::IcvFailure));
+            assert_eq!(
+                rx.open(&pkts[11].1).0,
+                Verdict::Drop(DropReason::IcvFailure)
+            );
         }
     }
 }

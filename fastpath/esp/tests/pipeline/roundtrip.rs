@@ -169,7 +169,10 @@ fn round_trip(
         .map(|(k, &n)| {
             let mut p = inner_packet(mode, n, 1000 + k as u16, rng);
             // Vary DSCP/ECT so that copying is seen too (ECN ECT(0) on some).
-            set_tos(&mut p, ((k as u8 % 8) << 2) | if k % 3 == 0 { 2 } else { 0 });
+            set_tos(
+                &mut p,
+                ((k as u8 % 8) << 2) | if k.is_multiple_of(3) { 2 } else { 0 },
+            );
             p
         })
         .collect();
@@ -184,9 +187,16 @@ fn round_trip(
         }
     }
     assert_eq!(tx.lc.counters.encrypted, plain.len() as u64, "{what}");
-    assert_eq!(tx.sad.get(out).unwrap().counters.packets, plain.len() as u64);
+    assert_eq!(
+        tx.sad.get(out).unwrap().counters.packets,
+        plain.len() as u64
+    );
     let bytes: u64 = plain.iter().map(|p| p.len() as u64).sum();
-    assert_eq!(tx.sad.get(out).unwrap().counters.bytes, bytes, "{what}: SA bytes");
+    assert_eq!(
+        tx.sad.get(out).unwrap().counters.bytes,
+        bytes,
+        "{what}: SA bytes"
+    );
 
     let wire: Vec<Vec<u8>> = sealed.into_iter().map(|(_, e)| e).collect();
     let opened = rx.decrypt(&wire);
@@ -252,7 +262,13 @@ fn round_trip_many_sas_interleaved() {
         for (j, &mode) in MODES.iter().enumerate() {
             let id = (k * MODES.len() + j) as u32;
             let keys = tf.keys(&mut rng);
-            let (o, i) = sa_pair(0x2000 + id, &keys, mode, id % 2 == 0, id % 3 == 0);
+            let (o, i) = sa_pair(
+                0x2000 + id,
+                &keys,
+                mode,
+                id.is_multiple_of(2),
+                id.is_multiple_of(3),
+            );
             sas.push((tx.add(id, o), rx.add(100 + id, i), mode));
         }
     }

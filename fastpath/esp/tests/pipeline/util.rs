@@ -245,7 +245,14 @@ impl Node {
 
     pub fn encrypt_bufs(&mut self, mut bufs: Vec<VecBuf>, sas: &[SaId]) -> Vec<(Verdict, Vec<u8>)> {
         let mut v = vec![UNSET; bufs.len()];
-        encrypt_burst(&mut self.lc, &mut self.sad, &mut bufs, sas, &mut v, self.now);
+        encrypt_burst(
+            &mut self.lc,
+            &mut self.sad,
+            &mut bufs,
+            sas,
+            &mut v,
+            self.now,
+        );
         v.into_iter()
             .zip(bufs)
             .map(|(v, b)| (v, b.data().to_vec()))
@@ -598,7 +605,10 @@ pub fn seal_esp(keys: &TransformKeys, spi: u32, seq: u64, esn: bool, pt: &[u8]) 
     let mut esp = vec![0u8; 8 + iv + pt.len() + icv];
     esp[0..4].copy_from_slice(&spi.to_be_bytes());
     esp[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
-    s.write_iv((0xffffu64 << 48) | (seq & 0xffff_ffff_ffff), &mut esp[8..8 + iv]);
+    s.write_iv(
+        (0xffffu64 << 48) | (seq & 0xffff_ffff_ffff),
+        &mut esp[8..8 + iv],
+    );
     esp[8 + iv..8 + iv + pt.len()].copy_from_slice(pt);
     let mut ops = [CryptoOp {
         session: &s,
