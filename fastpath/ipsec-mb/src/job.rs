@@ -85,7 +85,9 @@ impl Job<'_> {
         match self.cipher {
             Cipher::AesGcm { aad_len, .. } => aad_len <= 16 && matches!(self.tag_len, 8 | 12 | 16),
             Cipher::AesCbc { .. } | Cipher::Null => {
-                if matches!(self.cipher, Cipher::AesCbc { .. }) && !self.cipher_len.is_multiple_of(16) {
+                if matches!(self.cipher, Cipher::AesCbc { .. })
+                    && !self.cipher_len.is_multiple_of(16)
+                {
                     return false;
                 }
                 match self.auth {
