@@ -164,14 +164,17 @@ def gen(doc, d):
         outs = [plaintext(c["out"], n, rng) for n in c["out"]["sizes"]] if c["out"] else []
         ins = [plaintext(c["in"], n, rng) for n in c["in"]["sizes"]]
         sa = make_sa(c, c["in_spi"], inbound=True)
-        CURRENT_ESN = (c["esn"], 0)
         wire = []
-        for k, p in enumerate(ins):
-            e = sa.encrypt(ip_of(c["in"]["src"])(p), seq_num=k + 1, esn_en=c["esn"], esn=0)
+        for p, seq in zip(ins, c["in"]["seqs"]):
+            lo, hi = seq & 0xFFFFFFFF, seq >> 32
+            CURRENT_ESN = (c["esn"], hi)
+            # scapy takes a sequence number (or ESN high half) of 0 for "its own": set both.
+            sa.seq_num, sa.esn = lo, hi
+            e = sa.encrypt(ip_of(c["in"]["src"])(p), seq_num=lo, esn_en=c["esn"], esn=hi)
             wire.append(bytes(fix_udp6_checksum(e)))
         if c.get("negative"):
-            # seq 1..n-1, then a copy of the last with one ciphertext bit flipped (ICV
-            # failure: it must not move the window), the real last one, then seq 2 again.
+            # All but the last, then a copy of the last with one ciphertext bit flipped (ICV
+            # failure: it must not move the window), the real last one, then the second again.
             bad = bytearray(wire[-1])
             bad[len(bad) - 20] ^= 0x10
             wire = wire[:-1] + [bytes(bad), wire[-1], wire[1]]

@@ -4,9 +4,9 @@
 //! - direction 1: scapy writes plaintext frames into the protected port's input pcap, the
 //!   binary encrypts them out of the unprotected port, and scapy decrypts each ESP frame and
 //!   compares it with the frame it came from (and checks the framing and outer headers);
-//! - direction 2: scapy encrypts plaintext into ESP frames (seq 1..N) for the unprotected port's
-//!   input, the binary decrypts them out of the protected port, and each must come out once,
-//!   byte for byte what scapy encrypted;
+//! - direction 2: scapy encrypts plaintext into ESP frames (seq 1..N, or across 2^32 with
+//!   ESN) for the unprotected port's input, the binary decrypts them out of the protected
+//!   port, and each must come out once, byte for byte what scapy encrypted;
 //!
 //! for every transform, tunnel 4-in-4, 6-in-6, 4-in-6 and 6-in-4 and transport over IPv4 and
 //! IPv6, ESN on and off, NAT-T on and off: all of it as distinct SAs and policies in one
@@ -180,6 +180,8 @@ struct Case {
     /// outbound SA) and of the plaintext scapy encrypts (direction 2).
     out_sizes: Vec<usize>,
     in_sizes: Vec<usize>,
+    /// The sequence numbers scapy gives them.
+    in_seqs: Vec<u64>,
     /// Direction 2 also gets a tampered and a replayed frame.
     negative: bool,
 }
@@ -293,6 +295,12 @@ impl Case {
     fn json(&self) -> Value {
         let (out_flow, in_flow) = self.flows();
         let flow = |f: &Flow, sizes: &[usize]| json!({"src": f.0, "dst": f.1, "sport": f.2, "dport": f.3, "sizes": sizes});
+        let mut in_json = flow(&in_flow, &self.in_sizes);
+        in_json["seqs"] = json!(self.in_seqs);
+        let tunnel = self.mode.tunnel_v6.map(|v6| {
+            let (local, remote) = gateways(v6);
+            json!([local, remote])
+        });
         json!({
             "name": self.name,
             "crypt_algo": self.transform.scapy_crypt,
@@ -300,12 +308,12 @@ impl Case {
             "crypt_key": hex::encode(&self.enc_key),
             "auth_key": (!self.auth_key.is_empty()).then(|| hex::encode(&self.auth_key)),
             "esn": self.esn,
-            "tunnel": self.mode.tunnel_v6.map(|v6| { let (l, r) = gateways(v6); json!([l, r]) }),
+            "tunnel": tunnel,
             "natt": self.natt_ports().map(|(l, r)| json!([l, r])),
             "out_spi": self.out_spi(),
             "in_spi": self.in_spi(),
             "out": (!self.out_sizes.is_empty()).then(|| flow(&out_flow, &self.out_sizes)),
-            "in": flow(&in_flow, &self.in_sizes),
+            "in": in_json,
             "negative": self.negative,
         })
     }
@@ -331,6 +339,16 @@ fn new_case(
         auth_key: rng.bytes(transform.auth_key_len),
         out_sizes: vec![0, pick(0), pick(1), 1400],
         in_sizes: vec![pick(2), 1400, 0, pick(5)],
+        // With ESN, across 2^32 (the high half goes into the ICV or the AAD, and the gateway
+        // infers it from its window, RFC 4303 A2.1): 2^31 first, as a jump from 0 straight to
+        // 2^32 - 1 would be taken for an old packet. The SAs' packets are interleaved, so
+        // (with 32 SAs or more) no two of one SA share a receive burst, whose window checks
+        // all see the window as it was before the burst.
+        in_seqs: if esn {
+            vec![1 << 31, (1 << 32) - 1, 1 << 32, (1 << 32) + 1]
+        } else {
+            vec![1, 2, 3, 4]
+        },
         negative: false,
     }
 }
@@ -543,6 +561,7 @@ fn tampered_and_replayed_frames_are_dropped_and_counted() {
         c.negative = true;
         c.out_sizes.clear();
         c.in_sizes = vec![10, 200, 30, 400];
+        c.in_seqs = vec![1, 2, 3, 4];
     }
     let s = Scratch::new("negative");
     let (stats, mut failures) = interop(&s, &cases);

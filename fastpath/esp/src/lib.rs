@@ -22,5 +22,6 @@ pub mod sa;
 pub mod sad;
 pub mod snapshot;
 pub mod spd;
+pub mod tunnel;
 pub mod verdict;
 pub mod wire;

@@ -14,7 +14,6 @@ use crate::wire::checksum;
 use crate::wire::ip::{decrement_ttl, IpHeader, IpVersion};
 use crate::wire::{proto, ESP_HEADER_LEN, IPV4_HEADER_LEN, IPV6_HEADER_LEN, UDP_HEADER_LEN};
 use arrayvec::ArrayVec;
-use std::net::IpAddr;
 
 /// Where a prepared packet's ESP header starts, and what sealing it needs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -210,25 +209,17 @@ fn prepare<P: PacketBuf>(
     );
     let esp_at = outer_len + udp_len;
     match sa.config.mode {
-        Mode::Tunnel { local, remote } => {
+        Mode::Tunnel { .. } => {
             let tos = outer_tos(sa.config.dscp, inner.tos);
             let df = match sa.config.df {
                 DfMode::Copy => inner.dont_fragment,
                 DfMode::Set => true,
                 DfMode::Clear => false,
             };
-            let protocol = if udp_len > 0 { proto::UDP } else { proto::ESP };
-            write_outer(
-                &mut data[..outer_len],
-                local,
-                remote,
-                tos,
-                df,
-                sa.config.outer_ttl,
-                protocol,
-                total,
-                seq as u16,
-            );
+            // Sa::new builds the template for every tunnel-mode SA.
+            if let Some(t) = &sa.outer {
+                t.write(&mut data[..outer_len], tos, df, total, seq as u16);
+            }
         }
         Mode::Transport => {
             // Move the IP header to the front and point it at ESP (or UDP).
@@ -270,48 +261,6 @@ fn outer_tos(dscp: DscpMode, inner_tos: u8) -> u8 {
         DscpMode::Set(d) => d << 2,
     };
     dscp_bits | ecn::encapsulate(inner_tos)
-}
-
-/// Writes a tunnel-mode outer header for a packet of `total` bytes.
-#[allow(clippy::too_many_arguments)]
-fn write_outer(
-    h: &mut [u8],
-    src: IpAddr,
-    dst: IpAddr,
-    tos: u8,
-    df: bool,
-    ttl: u8,
-    protocol: u8,
-    total: usize,
-    id: u16,
-) {
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            h[0] = 0x45;
-            h[1] = tos;
-            h[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-            h[4..6].copy_from_slice(&id.to_be_bytes());
-            h[6..8].copy_from_slice(&(if df { 0x4000u16 } else { 0 }).to_be_bytes());
-            h[8] = ttl;
-            h[9] = protocol;
-            h[10..12].copy_from_slice(&[0, 0]);
-            h[12..16].copy_from_slice(&s.octets());
-            h[16..20].copy_from_slice(&d.octets());
-            let c = checksum::checksum(&h[..IPV4_HEADER_LEN]);
-            h[10..12].copy_from_slice(&c.to_be_bytes());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let first = 0x6000_0000u32 | ((tos as u32) << 20);
-            h[0..4].copy_from_slice(&first.to_be_bytes());
-            h[4..6].copy_from_slice(&((total - IPV6_HEADER_LEN) as u16).to_be_bytes());
-            h[6] = protocol;
-            h[7] = ttl;
-            h[8..24].copy_from_slice(&s.octets());
-            h[24..40].copy_from_slice(&d.octets());
-        }
-        // Sa::new refuses tunnels whose endpoints differ in family.
-        _ => {}
-    }
 }
 
 /// Sets the length fields of a transport-mode IP header for a packet of `total` bytes.

@@ -182,6 +182,8 @@ pub struct Sa {
     /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
     pub window: ReplayWindow,
     pub counters: SaCounters,
+    /// Tunnel mode: the outer header, built once.
+    pub outer: Option<crate::tunnel::OuterTemplate>,
     /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
     pub last_used_ns: u64,
     generation: u16,
@@ -239,7 +241,19 @@ impl Sa {
         }
         let session = Session::new(&config.keys, config.backend)?;
         let window = ReplayWindow::new(config.replay_window).ok_or(SaError::BadWindow)?;
+        let outer = match config.mode {
+            Mode::Tunnel { local, remote } => {
+                let protocol = if config.encap.is_some() {
+                    crate::wire::proto::UDP
+                } else {
+                    crate::wire::proto::ESP
+                };
+                crate::tunnel::OuterTemplate::new(local, remote, config.outer_ttl, protocol)
+            }
+            Mode::Transport => None,
+        };
         Ok(Sa {
+            outer,
             id,
             state: if config.active {
                 SaState::Active
