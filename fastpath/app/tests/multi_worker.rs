@@ -24,6 +24,9 @@ impl Drop for Dir {
     }
 }
 
+/// The frames sent on one port's two TX queues (one per worker).
+type QueueFrames = [Vec<Vec<u8>>; 2];
+
 /// Runs the fast path with two workers over `port0` (two RX queues) and `port1` inputs;
 /// returns the final JSON line and the frames sent on each port's two TX queues.
 fn run(
@@ -31,7 +34,7 @@ fn run(
     tag: &str,
     port0: [&[Vec<u8>]; 2],
     port1: [&[Vec<u8>]; 2],
-) -> (serde_json::Value, [Vec<Vec<u8>>; 2], [Vec<Vec<u8>>; 2]) {
+) -> (serde_json::Value, QueueFrames, QueueFrames) {
     let p = |name: &str| dir.join(format!("{tag}-{name}.pcap"));
     let files = ["in0a", "in0b", "in1a", "in1b"];
     for (name, frames) in files.iter().zip(port0.iter().chain(port1.iter())) {
