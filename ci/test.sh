@@ -13,3 +13,7 @@ echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee target/test.log
 echo "== netns: two fast path nodes between two hosts"
 bash ci/netns_ping.sh
+echo "== interop with DPDK's ipsec-secgw (built from dpdk-doc by the anchor harness)"
+bash ci/interop_secgw.sh
+echo "== fuzz: every target, 20 s each"
+bash ci/fuzz.sh 20

@@ -97,13 +97,23 @@ const SPECS: [Spec; 10] = [
         esn: true,
         window: 64,
         top: NEAR_WRAP,
-        ..spec(0x1001, EncAlg::AesCbc128, IntegAlg::HmacSha1_96, Backend::Auto)
+        ..spec(
+            0x1001,
+            EncAlg::AesCbc128,
+            IntegAlg::HmacSha1_96,
+            Backend::Auto,
+        )
     },
     // NULL + HMAC-SHA256-128, transport (either family).
     Spec {
         tunnel_v6: None,
         window: 32,
-        ..spec(0x1002, EncAlg::Null, IntegAlg::HmacSha256_128, Backend::Auto)
+        ..spec(
+            0x1002,
+            EncAlg::Null,
+            IntegAlg::HmacSha256_128,
+            Backend::Auto,
+        )
     },
     // AES-GCM-256 over NAT-T, ESN, selectors, ring.
     Spec {
@@ -111,8 +121,18 @@ const SPECS: [Spec; 10] = [
         natt: true,
         top: NEAR_WRAP,
         selectors: &[
-            ("203.0.113.0/24", "198.51.100.0/24", Some(proto::UDP), (0, 65535)),
-            ("203.0.113.0/24", "198.51.100.0/24", Some(proto::ICMP), (8, 8)),
+            (
+                "203.0.113.0/24",
+                "198.51.100.0/24",
+                Some(proto::UDP),
+                (0, 65535),
+            ),
+            (
+                "203.0.113.0/24",
+                "198.51.100.0/24",
+                Some(proto::ICMP),
+                (8, 8),
+            ),
         ],
         ..spec(0x1003, EncAlg::AesGcm16_256, IntegAlg::None, Backend::Ring)
     },
@@ -123,24 +143,44 @@ const SPECS: [Spec; 10] = [
         window: 0,
         natt: true,
         top: 5,
-        ..spec(0x1004, EncAlg::AesCbc256, IntegAlg::HmacSha256_128, Backend::AwsLc)
+        ..spec(
+            0x1004,
+            EncAlg::AesCbc256,
+            IntegAlg::HmacSha256_128,
+            Backend::AwsLc,
+        )
     },
     // AES-GCM-128, tunnel over IPv6, RustCrypto, a hard lifetime of 3 packets.
     Spec {
         tunnel_v6: Some(true),
         hard_packets: 3,
-        ..spec(0x1005, EncAlg::AesGcm16_128, IntegAlg::None, Backend::RustCrypto)
+        ..spec(
+            0x1005,
+            EncAlg::AesGcm16_128,
+            IntegAlg::None,
+            Backend::RustCrypto,
+        )
     },
     // NULL + HMAC-SHA1-96, tunnel over IPv4, IPv6-only selectors, the largest window.
     Spec {
         window: 65536,
         selectors: &[("2001:db8:1::/48", "::/0", None, (0, 65535))],
-        ..spec(0x1006, EncAlg::Null, IntegAlg::HmacSha1_96, Backend::RustCrypto)
+        ..spec(
+            0x1006,
+            EncAlg::Null,
+            IntegAlg::HmacSha1_96,
+            Backend::RustCrypto,
+        )
     },
     // AES-CBC-128 + HMAC-SHA256-128, an HA standby.
     Spec {
         standby: true,
-        ..spec(0x1007, EncAlg::AesCbc128, IntegAlg::HmacSha256_128, Backend::Auto)
+        ..spec(
+            0x1007,
+            EncAlg::AesCbc128,
+            IntegAlg::HmacSha256_128,
+            Backend::Auto,
+        )
     },
     // AES-GCM-128, transport, ESN, RustCrypto, port selectors in both families.
     Spec {
@@ -152,13 +192,23 @@ const SPECS: [Spec; 10] = [
             ("198.51.100.0/24", "0.0.0.0/0", Some(proto::TCP), (0, 65535)),
             ("::/0", "2001:db8:2::/48", Some(proto::UDP), (5000, 5001)),
         ],
-        ..spec(0x1008, EncAlg::AesGcm16_128, IntegAlg::None, Backend::RustCrypto)
+        ..spec(
+            0x1008,
+            EncAlg::AesGcm16_128,
+            IntegAlg::None,
+            Backend::RustCrypto,
+        )
     },
     // AES-CBC-256 + HMAC-SHA1-96 over NAT-T on IPv6, intel-ipsec-mb.
     Spec {
         tunnel_v6: Some(true),
         natt: true,
-        ..spec(0x1009, EncAlg::AesCbc256, IntegAlg::HmacSha1_96, Backend::Auto)
+        ..spec(
+            0x1009,
+            EncAlg::AesCbc256,
+            IntegAlg::HmacSha1_96,
+            Backend::Auto,
+        )
     },
 ];
 
@@ -183,8 +233,12 @@ fn keys(s: &Spec) -> TransformKeys {
     TransformKeys {
         enc: s.enc,
         integ: s.integ,
-        enc_key: (0..enc_len).map(|i| k ^ (i as u8).wrapping_mul(7)).collect(),
-        auth_key: (0..auth_len).map(|i| k ^ (i as u8).wrapping_mul(13)).collect(),
+        enc_key: (0..enc_len)
+            .map(|i| k ^ (i as u8).wrapping_mul(7))
+            .collect(),
+        auth_key: (0..auth_len)
+            .map(|i| k ^ (i as u8).wrapping_mul(13))
+            .collect(),
     }
 }
 
@@ -513,7 +567,9 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 2 => {
-                    let [sa, flags, inner @ ..] = body else { continue };
+                    let [sa, flags, inner @ ..] = body else {
+                        continue;
+                    };
                     slots.push(Slot::Outbound(out_bufs.len(), *flags));
                     out_bufs.push(VecBuf::new(inner, ROOM, ROOM));
                     out_sas.push(SaId(*sa as u32 % SPECS.len() as u32));
@@ -524,7 +580,14 @@ fuzz_target!(|data: &[u8]| {
         }
 
         let mut out_verdicts = vec![Verdict::Exception; out_bufs.len()];
-        encrypt_burst(lc, out_sad, &mut out_bufs, &out_sas, &mut out_verdicts, now_ns);
+        encrypt_burst(
+            lc,
+            out_sad,
+            &mut out_bufs,
+            &out_sas,
+            &mut out_verdicts,
+            now_ns,
+        );
 
         // The inbound burst, and for each packet the round trip it must make, if any.
         let mut bufs = Vec::new();
@@ -589,7 +652,11 @@ fuzz_target!(|data: &[u8]| {
                     expect_counted += 1;
                     let d = bufs[i].data();
                     let h = IpHeader::parse(d).expect("a forwarded packet parses");
-                    assert_eq!(h.total_len, d.len(), "a forwarded packet is one whole packet");
+                    assert_eq!(
+                        h.total_len,
+                        d.len(),
+                        "a forwarded packet is one whole packet"
+                    );
                 }
                 Verdict::Dummy | Verdict::Drop(_) => expect_counted += 1,
                 Verdict::Exception | Verdict::Fragment => {}
@@ -606,7 +673,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(got, want, "round trip of packet {i}");
             }
         }
-        assert_eq!(counted(&lc.counters) - before, expect_counted, "counters vs verdicts");
+        assert_eq!(
+            counted(&lc.counters) - before,
+            expect_counted,
+            "counters vs verdicts"
+        );
         for sa in sad.iter() {
             if sa.state == SaState::Expired {
                 assert!(sa.config.lifetime.hard_packets != 0);

@@ -64,6 +64,9 @@ struct Args {
     /// HA seqnum sync: milliseconds between snapshots of an SA that moved (0 disables).
     #[arg(long, default_value_t = 10_000)]
     sync_period_ms: u64,
+    /// HA seqnum sync: microseconds between passes of the sync thread over the workers' rings.
+    #[arg(long, default_value_t = 1000)]
+    sync_drain_us: u64,
     /// HA: how far outbound sequence numbers jump when this node takes over.
     #[arg(long, default_value_t = 65536)]
     oseq_shift: u64,
@@ -224,7 +227,7 @@ fn run(args: Args) -> Result<(), Error> {
     let mut handoffs = handoff_rings(&eal, &cfg, n)?;
     let latency_sink: fastpath::latency::Sink = Default::default();
     let finished = Arc::new(AtomicUsize::new(0));
-    let (mut inboxes, mut event_queues) = (Vec::new(), Vec::new());
+    let (mut inboxes, mut event_queues, mut snapshot_rings) = (Vec::new(), Vec::new(), Vec::new());
     let mut shared = Vec::new();
     let now_ns = dpdk::timer::cycles_to_ns(dpdk::timer::tsc(), dpdk::timer::tsc_hz());
     for (w, (lcore, q)) in workers.iter().zip(queues).enumerate() {
@@ -253,6 +256,7 @@ fn run(args: Args) -> Result<(), Error> {
         };
         inboxes.push(Arc::clone(&worker.inbox));
         event_queues.push(Arc::clone(&worker.esp.events));
+        snapshot_rings.push(Arc::clone(&worker.esp.snapshots));
         let finished = Arc::clone(&finished);
         eal.launch(*lcore, move || {
             let rc = worker.run();
@@ -260,6 +264,25 @@ fn run(args: Args) -> Result<(), Error> {
             rc
         })?;
     }
+    let sync_subscribers: fastpath::control::sync::SyncSubscribers = Arc::default();
+    let sync_counters = Arc::new(fastpath::control::sync::SyncCounters::default());
+    let sync_thread = if args.ha_sync {
+        let (subs, counters, stop) = (
+            Arc::clone(&sync_subscribers),
+            Arc::clone(&sync_counters),
+            Arc::clone(&stop),
+        );
+        let period = Duration::from_micros(args.sync_drain_us.max(100));
+        Some(
+            std::thread::Builder::new()
+                .name("sync".into())
+                .spawn(move || {
+                    fastpath::control::sync::run(snapshot_rings, subs, counters, period, stop)
+                })?,
+        )
+    } else {
+        None
+    };
     let control_threads = match &args.control {
         Some(path) => {
             let port_facts = cfg
@@ -273,6 +296,8 @@ fn run(args: Args) -> Result<(), Error> {
                 stats: shared.clone(),
                 ports: port_facts,
                 stop: Arc::clone(&stop),
+                sync_subscribers,
+                sync_counters,
             };
             fastpath::control::server::spawn(path, control)
                 .map_err(|e| format!("control socket {}: {e}", path.display()))?
@@ -313,7 +338,7 @@ fn run(args: Args) -> Result<(), Error> {
     if let Some(r) = resolver {
         let _ = r.join();
     }
-    for t in control_threads {
+    for t in control_threads.into_iter().chain(sync_thread) {
         let _ = t.join();
     }
     let total = sum(&shared);

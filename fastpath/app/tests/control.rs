@@ -1,141 +1,26 @@
 //! The control socket against the real binary: SAs and SPs installed, read, changed and removed
 //! while traffic flows; SA events streamed; bad requests answered with errors; `fastpath-ctl`.
 
+mod common;
+
+use common::{plain_pcap, start_node, wait_until, Client, KEY};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3ccafebabe";
-
-struct Node {
-    child: Child,
-    dir: PathBuf,
-    prefix: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{}", self.prefix));
-    }
-}
-
-fn start() -> (Node, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("fp-ctl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let frames: Vec<Vec<u8>> = (0..64)
-        .map(|i| bench::pcap::udp_frame(200, i, false))
-        .collect();
-    let input = dir.join("plain.pcap");
-    bench::pcap::write(&input, &frames).unwrap();
-    // No SA or SP at start: everything arrives through the socket.
-    let conf = dir.join("fp.conf");
-    std::fs::write(&conf, "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03\n").unwrap();
-    let sock = dir.join("ctl.sock");
-    let prefix = format!("fpctl{}", std::process::id());
-    let child = Command::new(env!("CARGO_BIN_EXE_fastpath"))
-        .arg("--config")
-        .arg(&conf)
-        .arg("--control")
-        .arg(&sock)
-        .args([
-            "--idle-sleep-us",
-            "200",
-            "--stats-ms",
-            "0",
-            "--duration",
-            "60",
-            "--",
-        ])
-        .args([
-            "-l",
-            "0,1",
-            "--no-huge",
-            "-m",
-            "256",
-            "--no-pci",
-            "--log-level=error",
-            "--file-prefix",
-            &prefix,
-        ])
-        .arg(format!(
-            "--vdev=net_pcap0,rx_pcap={},infinite_rx=1,tx_pcap=/dev/null",
-            input.display()
-        ))
-        .arg("--vdev=net_ring0")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start fastpath");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "control socket never appeared");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Node { child, dir, prefix }, sock)
-}
-
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    next: u64,
-}
-
-impl Client {
-    fn connect(sock: &Path) -> Client {
-        let s = UnixStream::connect(sock).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Client {
-            writer: s.try_clone().unwrap(),
-            reader: BufReader::new(s),
-            next: 1,
-        }
-    }
-
-    fn raw(&mut self, line: &str) -> Value {
-        writeln!(self.writer, "{line}").unwrap();
-        let mut reply = String::new();
-        self.reader.read_line(&mut reply).unwrap();
-        serde_json::from_str(&reply).unwrap()
-    }
-
-    fn call(&mut self, mut req: Value) -> Value {
-        req["v"] = json!(1);
-        req["id"] = json!(self.next);
-        self.next += 1;
-        let reply = self.raw(&req.to_string());
-        assert_eq!(reply["id"], req["id"], "{reply}");
-        reply
-    }
-
-    fn ok(&mut self, req: Value) -> Value {
-        let reply = self.call(req.clone());
-        assert_eq!(reply["ok"], json!(true), "{req} -> {reply}");
-        reply["result"].clone()
-    }
-
-    fn err(&mut self, req: Value) -> String {
-        let reply = self.call(req.clone());
-        assert_eq!(reply["ok"], json!(false), "{req} -> {reply}");
-        reply["error"].as_str().unwrap().to_string()
-    }
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use std::io::BufRead;
+use std::process::Command;
 
 #[test]
 fn control_socket_drives_a_running_fast_path() {
-    let (_node, sock) = start();
+    // No SA or SP at start: everything arrives through the socket. Port 1 is a net_ring: what
+    // it sends comes back in.
+    let conf = "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03\n";
+    let vdevs = [
+        "net_pcap0,rx_pcap={dir}/plain.pcap,infinite_rx=1,tx_pcap=/dev/null".to_string(),
+        "net_ring0".to_string(),
+    ];
+    let node = start_node("ctl", conf, &[], &vdevs, |dir| {
+        plain_pcap(&dir.join("plain.pcap"), 64, 200)
+    });
+    let sock = node.sock.clone();
     let mut c = Client::connect(&sock);
 
     // Bad input gets an error reply, and the connection stays usable.

@@ -254,6 +254,59 @@ fn prepare<P: PacketBuf>(
     })
 }
 
+/// The outer header (tunnel: the SA's; transport: the inner one) and UDP lengths, and the
+/// payload that is encrypted, for an inner packet of `inner_packet_len` bytes.
+fn encap_parts(sa: &Sa, inner_packet_len: usize, inner_header_len: usize) -> (usize, usize) {
+    let udp = if sa.config.encap.is_some() {
+        UDP_HEADER_LEN
+    } else {
+        0
+    };
+    let fixed = udp + ESP_HEADER_LEN + sa.session.iv_len() + sa.session.icv_len();
+    match sa.config.mode {
+        Mode::Tunnel { local, .. } => {
+            let outer = if local.is_ipv6() {
+                IPV6_HEADER_LEN
+            } else {
+                IPV4_HEADER_LEN
+            };
+            (outer + fixed, inner_packet_len)
+        }
+        Mode::Transport => (
+            inner_header_len + fixed,
+            inner_packet_len.saturating_sub(inner_header_len),
+        ),
+    }
+}
+
+/// The length of the ESP packet (from its outer IP header on) that [`encrypt_burst`] makes of
+/// an inner packet of `inner_packet_len` bytes with this SA: outer header (tunnel) or the
+/// inner header (transport; `inner_header_len` is its [`IpHeader::header_len`], ignored in
+/// tunnel mode), UDP if NAT-T, ESP header, IV, padded ciphertext, ICV.
+pub fn encapsulated_len(sa: &Sa, inner_packet_len: usize, inner_header_len: usize) -> usize {
+    let (fixed, payload) = encap_parts(sa, inner_packet_len, inner_header_len);
+    fixed + TrailerLayout::new(payload, sa.session.block_len()).ciphertext_len
+}
+
+/// The largest inner packet whose ESP packet with this SA fits in `mtu` bytes (the MTU to
+/// report in ICMP fragmentation needed / packet too big); 0 if none does. In transport mode
+/// the result counts the `inner_header_len` bytes of the header.
+pub fn max_inner_len(sa: &Sa, mtu: usize, inner_header_len: usize) -> usize {
+    let (fixed, _) = encap_parts(sa, 0, inner_header_len);
+    let transport_header = match sa.config.mode {
+        Mode::Tunnel { .. } => 0,
+        Mode::Transport => inner_header_len,
+    };
+    let block = sa.session.block_len().max(4);
+    let Some(room) = mtu.checked_sub(fixed) else {
+        return 0;
+    };
+    match (room / block * block).checked_sub(crate::wire::ESP_TRAILER_LEN) {
+        Some(payload) => payload + transport_header,
+        None => 0,
+    }
+}
+
 /// RFC 4301 §5.1.2.1: DSCP copied or set; ECN per RFC 6040 normal mode.
 fn outer_tos(dscp: DscpMode, inner_tos: u8) -> u8 {
     let dscp_bits = match dscp {
@@ -293,4 +346,146 @@ fn fill_udp6_checksum(data: &mut [u8]) {
         c => c,
     };
     data[at + 6..at + 8].copy_from_slice(&c.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::VecBuf;
+    use crate::crypto::{Backend, EncAlg, IntegAlg, TransformKeys};
+    use crate::sa::{Direction, SaConfig, UdpEncap};
+    use crate::snapshot::SyncPolicy;
+    use crate::wire::fragment::tests::{ipv4_packet, ipv6_packet};
+    use std::net::IpAddr;
+
+    fn transforms() -> Vec<TransformKeys> {
+        let k = |enc, integ, e: usize, a: usize| TransformKeys {
+            enc,
+            integ,
+            enc_key: (0..e as u8).collect(),
+            auth_key: (0..a as u8).map(|b| b ^ 0x5a).collect(),
+        };
+        vec![
+            k(EncAlg::AesGcm16_128, IntegAlg::None, 20, 0),
+            k(EncAlg::AesGcm16_256, IntegAlg::None, 36, 0),
+            k(EncAlg::AesCbc128, IntegAlg::HmacSha1_96, 16, 20),
+            k(EncAlg::AesCbc128, IntegAlg::HmacSha256_128, 16, 32),
+            k(EncAlg::AesCbc256, IntegAlg::HmacSha1_96, 32, 20),
+            k(EncAlg::AesCbc256, IntegAlg::HmacSha256_128, 32, 32),
+            k(EncAlg::Null, IntegAlg::HmacSha1_96, 0, 20),
+            k(EncAlg::Null, IntegAlg::HmacSha256_128, 0, 32),
+        ]
+    }
+
+    /// (tunnel outer addresses or None for transport, inner IPv6, inner extension header).
+    type Tunnel = Option<(IpAddr, IpAddr)>;
+
+    fn modes() -> Vec<(Tunnel, bool, bool)> {
+        let v4: (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let v6: (IpAddr, IpAddr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        vec![
+            (Some(v4), false, false),
+            (Some(v4), true, false),
+            (Some(v6), false, false),
+            (Some(v6), true, true),
+            (None, false, false),
+            (None, true, false),
+            (None, true, true),
+        ]
+    }
+
+    fn inner(v6: bool, ext: bool, len: usize) -> Option<Vec<u8>> {
+        let hdr = if v6 { 40 + if ext { 8 } else { 0 } } else { 20 };
+        let payload = len.checked_sub(hdr)?;
+        Some(if v6 {
+            ipv6_packet(if ext { &[(0, 8)] } else { &[] }, payload)
+        } else {
+            ipv4_packet(&[], payload, false, len as u16)
+        })
+    }
+
+    #[test]
+    fn encapsulated_len_matches_encrypt_burst_and_max_inner_len_is_tight() {
+        let mut lc = Lcore::new(
+            SyncPolicy {
+                period_packets: 0,
+                period_ns: 0,
+                oseq_shift: 0,
+            },
+            64,
+            64,
+        );
+        let mut sad = Sad::new();
+        let mut id = 0;
+        let mut checked = 0;
+        for keys in transforms() {
+            for (tunnel, v6, ext) in modes() {
+                for natt in [false, true] {
+                    let (local, remote) = tunnel.unwrap_or_else(|| {
+                        let a = if v6 { "2001:db8::1" } else { "192.0.2.1" };
+                        let b = if v6 { "2001:db8::2" } else { "192.0.2.2" };
+                        (a.parse().unwrap(), b.parse().unwrap())
+                    });
+                    let mut cfg = SaConfig::tunnel(
+                        0x100 + id,
+                        Direction::Outbound,
+                        local,
+                        remote,
+                        keys.clone(),
+                    );
+                    cfg.backend = Backend::RustCrypto;
+                    if tunnel.is_none() {
+                        cfg.mode = Mode::Transport;
+                    }
+                    cfg.encap = natt.then_some(UdpEncap {
+                        local_port: 4500,
+                        remote_port: 4500,
+                    });
+                    let sa_id = SaId(id);
+                    sad.insert(sa_id, cfg, 0).unwrap();
+                    id += 1;
+                    let pkts: Vec<Vec<u8>> = (0..=1500).filter_map(|n| inner(v6, ext, n)).collect();
+                    let hdr = IpHeader::parse(&pkts[0]).unwrap().header_len;
+                    for chunk in pkts.chunks(64) {
+                        let mut bufs: Vec<VecBuf> =
+                            chunk.iter().map(|p| VecBuf::new(p, 128, 128)).collect();
+                        let sas = vec![sa_id; bufs.len()];
+                        let mut v = vec![Verdict::Exception; bufs.len()];
+                        encrypt_burst(&mut lc, &mut sad, &mut bufs, &sas, &mut v, 0);
+                        let sa = sad.get(sa_id).unwrap();
+                        for ((p, b), v) in chunk.iter().zip(&bufs).zip(&v) {
+                            assert_eq!(*v, Verdict::Forward);
+                            assert_eq!(
+                                encapsulated_len(sa, p.len(), hdr),
+                                b.len(),
+                                "{:?} len {}",
+                                sa.config,
+                                p.len()
+                            );
+                            checked += 1;
+                        }
+                    }
+                    let sa = sad.get(sa_id).unwrap();
+                    let min = if tunnel.is_some() { 0 } else { hdr };
+                    for mtu in 0..1600 {
+                        let m = max_inner_len(sa, mtu, hdr);
+                        let fits = |l: usize| encapsulated_len(sa, l, hdr) <= mtu;
+                        if m == 0 {
+                            assert!(!fits(min), "mtu {mtu}: something fits");
+                        } else {
+                            assert!(m >= min);
+                            assert!(fits(m), "mtu {mtu} max {m}");
+                            // Lengths grow with the packet: nothing larger fits.
+                            assert!(!fits(m + 1), "mtu {mtu} max {m}");
+                            assert!((m + 1..m + 20).all(|l| !fits(l)));
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 8 * 2 * (3 * 1481 + 2 * 1461 + 2 * 1453));
+    }
 }

@@ -305,6 +305,45 @@ pub struct Spd {
     last_id: u32,
     /// Insertion counter, for the tie rule.
     next_seq: u64,
+    /// While the SPD holds at most [`SMALL_SPD`] policies: all of them by rank, compiled for
+    /// a linear scan, which beats hashing the address pair when there are only a few
+    /// (the common gateway with a handful of policies). Empty otherwise.
+    small: Vec<Compiled>,
+}
+
+/// Up to this many policies, lookups scan [`Spd::small`] instead of the tuple space.
+pub const SMALL_SPD: usize = 8;
+
+/// A policy in the linear list: its addresses as masked numbers.
+#[derive(Clone, Copy, Debug)]
+struct Compiled {
+    rank: Rank,
+    id: u32,
+    pair: u8,
+    src_net: u128,
+    src_mask: u128,
+    dst_net: u128,
+    dst_mask: u128,
+    policy: Policy,
+}
+
+impl Compiled {
+    fn new(rank: Rank, id: u32, policy: Policy) -> Compiled {
+        let (src_v6, src) = addr_bits(policy.selector.src.network());
+        let (dst_v6, dst) = addr_bits(policy.selector.dst.network());
+        let src_mask = prefix_mask(src_v6, policy.selector.src.prefix_len());
+        let dst_mask = prefix_mask(dst_v6, policy.selector.dst.prefix_len());
+        Compiled {
+            rank,
+            id,
+            pair: family_pair(src_v6, dst_v6) as u8,
+            src_net: src & src_mask,
+            src_mask,
+            dst_net: dst & dst_mask,
+            dst_mask,
+            policy,
+        }
+    }
 }
 
 impl Spd {
@@ -371,7 +410,26 @@ impl Spd {
                 rank,
             },
         );
+        self.rebuild_small();
         PolicyId(id)
+    }
+
+    /// Keeps the linear list in step with the tuple space (only while the SPD is small).
+    fn rebuild_small(&mut self) {
+        self.small.clear();
+        if self.index.len() > SMALL_SPD {
+            return;
+        }
+        let mut small: Vec<Compiled> = self
+            .index
+            .iter()
+            .filter_map(|(&id, loc)| {
+                self.entry(loc)
+                    .map(|e| Compiled::new(loc.rank, id, e.policy))
+            })
+            .collect();
+        small.sort_by_key(|c| c.rank);
+        self.small = small;
     }
 
     /// Removes a policy and gives it back; `None` if there is no such policy.
@@ -398,6 +456,7 @@ impl Spd {
             let (dst_v6, _) = addr_bits(entry.policy.selector.dst.network());
             self.reposition(family_pair(src_v6, dst_v6), loc.group);
         }
+        self.rebuild_small();
         Some(entry.policy)
     }
 
@@ -413,6 +472,19 @@ impl Spd {
     pub fn lookup(&self, key: &FlowKey) -> Option<(PolicyId, &Policy)> {
         let (src_v6, src) = addr_bits(key.src);
         let (dst_v6, dst) = addr_bits(key.dst);
+        if !self.small.is_empty() {
+            let pair = family_pair(src_v6, dst_v6) as u8;
+            return self
+                .small
+                .iter()
+                .find(|c| {
+                    c.pair == pair
+                        && src & c.src_mask == c.src_net
+                        && dst & c.dst_mask == c.dst_net
+                        && c.policy.selector.matches_next_layer(key)
+                })
+                .map(|c| (PolicyId(c.id), &c.policy));
+        }
         let mut found: Option<&Entry> = None;
         let mut found_rank = NO_RANK;
         for &gi in &self.order[family_pair(src_v6, dst_v6)] {

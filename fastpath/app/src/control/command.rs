@@ -25,6 +25,8 @@ pub enum Command {
         id: SaId,
     },
     ListSa,
+    /// HA standby: apply synced seqnum snapshots to the SAs this worker owns.
+    ApplySnapshots(Arc<Vec<esp::snapshot::SeqSnapshot>>),
     AddSp {
         direction: Direction,
         policy: Policy,
@@ -245,6 +247,19 @@ pub fn apply(
             {
                 sa.activate(oseq_shift, generation);
                 n += 1;
+            }
+            Reply::Count(n)
+        }
+        Command::ApplySnapshots(snaps) => {
+            let mut n = 0;
+            for snap in snaps.iter() {
+                if let Some(sa) = tables.sad.get_mut(snap.sa) {
+                    // The record must describe this SA, not an old one that had its id.
+                    if sa.config.spi == snap.spi && sa.config.direction == snap.direction {
+                        sa.apply_snapshot(snap);
+                        n += 1;
+                    }
+                }
             }
             Reply::Count(n)
         }

@@ -29,6 +29,9 @@ pub struct Control {
     /// Static port facts (id, role, MAC) for `ports`.
     pub ports: Vec<Value>,
     pub stop: Arc<AtomicBool>,
+    /// Where the sync thread sends snapshot batches (`sync_subscribe`).
+    pub sync_subscribers: super::sync::SyncSubscribers,
+    pub sync_counters: Arc<super::sync::SyncCounters>,
 }
 
 type Subscribers = Arc<Mutex<Vec<UnixStream>>>;
@@ -94,17 +97,40 @@ fn serve(stream: UnixStream, control: &Control, subscribers: &Subscribers) {
         let (id, reply) = match request {
             Ok(req) => {
                 let id = req.get("id").cloned().unwrap_or(Value::Null);
-                if req.get("op").and_then(Value::as_str) == Some("subscribe") {
-                    if let Ok(s) = out.try_clone() {
+                let op = req.get("op").and_then(Value::as_str);
+                if op == Some("subscribe") || op == Some("sync_subscribe") {
+                    // The confirmation goes out before the stream can start.
+                    let stream = out.try_clone();
+                    let msg = match &stream {
+                        Ok(_) => {
+                            json!({"v": VERSION, "id": id, "ok": true, "result": "subscribed"})
+                        }
+                        Err(e) => {
+                            json!({"v": VERSION, "id": id, "ok": false, "error": e.to_string()})
+                        }
+                    };
+                    if writeln!(out, "{msg}").is_err() {
+                        return;
+                    }
+                    let Ok(s) = stream else { continue };
+                    if op == Some("subscribe") {
                         subscribers
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .push(s);
+                        continue;
                     }
-                    (id, Ok(json!("subscribed")))
-                } else {
-                    (id, handle(control, &req))
+                    // The sync stream owns the connection from here (non-blocking writes).
+                    if let Ok(sub) = super::sync::SyncSubscriber::new(s) {
+                        control
+                            .sync_subscribers
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(sub);
+                    }
+                    return;
                 }
+                (id, handle(control, &req))
             }
             Err(e) => (Value::Null, Err(format!("not JSON: {e}"))),
         };
@@ -274,6 +300,31 @@ pub fn handle(control: &Control, req: &Value) -> Result<Value, String> {
             }))
         }
         "ports" => Ok(json!(control.ports)),
+        "sa_sync" => {
+            let records = req
+                .get("sync")
+                .and_then(Value::as_array)
+                .ok_or("sa_sync wants \"sync\": [records]")?;
+            let snaps: Vec<_> = records
+                .iter()
+                .map(super::sync::from_json)
+                .collect::<Option<_>>()
+                .ok_or("a sync record is malformed")?;
+            let snaps = Arc::new(snaps);
+            let replies = broadcast(control, |_| Command::ApplySnapshots(Arc::clone(&snaps)))?;
+            let n: usize = replies
+                .iter()
+                .map(|r| if let Reply::Count(c) = r { *c } else { 0 })
+                .sum();
+            Ok(json!({"applied": n, "records": snaps.len()}))
+        }
+        "sync_stats" => {
+            let c = &control.sync_counters;
+            Ok(json!({
+                "drained": c.drained.load(Ordering::Relaxed), "coalesced": c.coalesced.load(Ordering::Relaxed),
+                "sent": c.sent.load(Ordering::Relaxed), "batches": c.batches.load(Ordering::Relaxed),
+            }))
+        }
         other => Err(format!("unknown op {other:?}")),
     }
 }

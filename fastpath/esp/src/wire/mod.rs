@@ -2,6 +2,7 @@
 //! `parse`/`new_checked`, so malformed input is an error, never a panic.
 
 pub mod checksum;
+pub mod fragment;
 pub mod ip;
 
 /// IP protocol numbers used here (IANA).

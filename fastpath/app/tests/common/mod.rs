@@ -1,0 +1,163 @@
+//! Helpers for the tests that run the real `fastpath` binary with a control socket.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3ccafebabe";
+
+/// A running fast path; killed, and its files removed, when dropped.
+pub struct Node {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub prefix: String,
+    pub sock: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{}", self.prefix));
+    }
+}
+
+/// Starts the fast path named `tag` with `config`, `extra` options and the given vdevs
+/// (`{dir}` in a vdev is replaced by the node's directory); waits for its control socket.
+pub fn start_node(
+    tag: &str,
+    config: &str,
+    extra: &[&str],
+    vdevs: &[String],
+    setup: impl FnOnce(&Path),
+) -> Node {
+    let dir = std::env::temp_dir().join(format!("fp-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    setup(&dir);
+    let conf = dir.join("fp.conf");
+    std::fs::write(&conf, config).unwrap();
+    let sock = dir.join("ctl.sock");
+    let prefix = format!("fp{tag}{}", std::process::id());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fastpath"));
+    cmd.arg("--config").arg(&conf).arg("--control").arg(&sock);
+    cmd.args([
+        "--idle-sleep-us",
+        "200",
+        "--stats-ms",
+        "0",
+        "--duration",
+        "60",
+    ])
+    .args(extra)
+    .arg("--");
+    cmd.args([
+        "-l",
+        "0,1",
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-pci",
+        "--log-level=error",
+        "--file-prefix",
+        &prefix,
+    ]);
+    for v in vdevs {
+        cmd.arg(format!(
+            "--vdev={}",
+            v.replace("{dir}", &dir.display().to_string())
+        ));
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start fastpath");
+    let node = Node {
+        child,
+        dir,
+        prefix,
+        sock,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !node.sock.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "control socket of {tag} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    node
+}
+
+/// A control socket connection.
+pub struct Client {
+    pub reader: BufReader<UnixStream>,
+    pub writer: UnixStream,
+    next: u64,
+}
+
+impl Client {
+    pub fn connect(sock: &Path) -> Client {
+        let s = UnixStream::connect(sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Client {
+            writer: s.try_clone().unwrap(),
+            reader: BufReader::new(s),
+            next: 1,
+        }
+    }
+
+    pub fn raw(&mut self, line: &str) -> Value {
+        writeln!(self.writer, "{line}").unwrap();
+        self.read()
+    }
+
+    /// The next line the server sends, as JSON.
+    pub fn read(&mut self) -> Value {
+        let mut reply = String::new();
+        self.reader.read_line(&mut reply).unwrap();
+        serde_json::from_str(&reply).unwrap()
+    }
+
+    pub fn call(&mut self, mut req: Value) -> Value {
+        req["v"] = json!(1);
+        req["id"] = json!(self.next);
+        self.next += 1;
+        let reply = self.raw(&req.to_string());
+        assert_eq!(reply["id"], req["id"], "{reply}");
+        reply
+    }
+
+    pub fn ok(&mut self, req: Value) -> Value {
+        let reply = self.call(req.clone());
+        assert_eq!(reply["ok"], json!(true), "{req} -> {reply}");
+        reply["result"].clone()
+    }
+
+    pub fn err(&mut self, req: Value) -> String {
+        let reply = self.call(req.clone());
+        assert_eq!(reply["ok"], json!(false), "{req} -> {reply}");
+        reply["error"].as_str().unwrap().to_string()
+    }
+}
+
+/// Polls `f` until it holds (10 s at most).
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes a pcap of `n` plain UDP frames of `size` bytes (the protected side's traffic).
+pub fn plain_pcap(path: &Path, n: usize, size: usize) {
+    let frames: Vec<Vec<u8>> = (0..n)
+        .map(|i| bench::pcap::udp_frame(size, i, false))
+        .collect();
+    bench::pcap::write(path, &frames).unwrap();
+}
