@@ -51,6 +51,8 @@ pub struct PortConfig {
     /// The next hop on this port, whose MAC address is taken from the kernel's neighbour
     /// table (through the exception port) instead of `peer-mac`.
     pub next_hop: Option<IpAddr>,
+    /// The port's MTU (the largest IP packet it sends); the driver's when not given.
+    pub mtu: Option<u16>,
 }
 
 /// One SP statement.
@@ -209,12 +211,22 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
     let mut exception = None;
     let mut tx_only = false;
     let mut next_hop = None;
+    let mut mtu = None;
     while let Some(key) = w.peek() {
         w.at += 1;
         match key {
             "peer-mac" => peer_mac = parse_mac(w.next("MAC address")?)?,
             "tx-only" => tx_only = true,
             "next-hop" => next_hop = Some(parse_ip(w.next("next-hop address")?)?),
+            "mtu" => {
+                let v = parse_num(w.next("MTU")?)?;
+                mtu = Some(
+                    u16::try_from(v)
+                        .ok()
+                        .filter(|m| *m >= 576)
+                        .ok_or("mtu: want 576..65535")?,
+                );
+            }
             "exception" => exception = Some(parse_num(w.next("exception port id")?)? as u16),
             k => return Err(format!("unknown port option `{k}`")),
         }
@@ -229,6 +241,7 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
         exception,
         tx_only,
         next_hop,
+        mtu,
     })
 }
 

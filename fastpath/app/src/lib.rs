@@ -5,6 +5,7 @@ pub mod config;
 pub mod control;
 pub mod ether;
 pub mod latency;
+pub mod mtu;
 pub mod neighbour;
 pub mod stats;
 pub mod tables;

@@ -106,6 +106,10 @@ fn run(args: Args) -> Result<(), Error> {
     }
     let n = workers.len();
     let pool = Mempool::pktmbuf(&eal, "fastpath_pool", args.mbufs, 256, 2048 + 128, -1)?;
+    // Fragments and ICMP errors come from their own pool, reassembled packets from one of
+    // large buffers, so that neither can starve the receive queues.
+    let frag_pool = Mempool::pktmbuf(&eal, "fastpath_frag", 2047, 64, 2048 + 128, -1)?;
+    let big_pool = Mempool::pktmbuf(&eal, "fastpath_big", 255, 16, 9216 + 128, -1)?;
 
     // Ports: the configured ones, each with one RX and one TX queue per worker.
     let mut ports: Vec<(u16, PortJob, Port)> = Vec::new();
@@ -158,6 +162,14 @@ fn run(args: Args) -> Result<(), Error> {
         let pc = cfg.ports.iter().find(|p| p.port == *id);
         let peer_mac = pc.map_or([0xff; 6], |p| p.peer_mac);
         let tx_only = pc.is_some_and(|p| p.tx_only);
+        let mtu = match pc.and_then(|p| p.mtu) {
+            Some(m) => {
+                // Vdevs may not take an MTU; ours applies to what we send either way.
+                let _ = port.set_mtu(m);
+                m as usize
+            }
+            None => port.mtu().map_or(1500, usize::from),
+        };
         // A port with an exception TAP speaks with the TAP's MAC, so that the kernel's ARP/ND
         // answers and the fast path's frames agree.
         let tap = exception_of.iter().find(|(p, _)| *p == i).map(|(_, t)| *t);
@@ -192,6 +204,7 @@ fn run(args: Args) -> Result<(), Error> {
                 peer_mac,
                 exception: tap,
                 tx_only,
+                mtu,
                 next_hop_mac: Arc::clone(&next_hop_mac),
             });
         }
@@ -253,6 +266,12 @@ fn run(args: Args) -> Result<(), Error> {
             },
             locals: Arc::clone(&locals),
             inbox: Arc::new(crossbeam_queue::ArrayQueue::new(64)),
+            mtu: fastpath::mtu::MtuPath::new(
+                frag_pool.clone(),
+                big_pool.clone(),
+                esp::reassembly::Reassembler::new(esp::reassembly::Config::default()),
+                w,
+            ),
         };
         inboxes.push(Arc::clone(&worker.inbox));
         event_queues.push(Arc::clone(&worker.esp.events));
@@ -461,6 +480,8 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[(u16, PortJob, Port)],
         "tx_packets": s.port.tx_packets, "tx_bytes": s.port.tx_bytes, "tx_full": s.port.tx_full,
         "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed,
+        "mtu": {"fragmented": s.port.mtu.fragmented, "fragments_out": s.port.mtu.fragments_out, "icmp_too_big": s.port.mtu.icmp_too_big,
+                "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped},
         "drops": drops, "ports": port_stats,
     });
     println!("{line}");

@@ -22,9 +22,11 @@ pub struct PortCounters {
     pub bypassed: u64,
     /// Poll iterations that found nothing, and the idle sleeps taken.
     pub idle_polls: u64,
+    /// Fragmentation, ICMP too-big and reassembly.
+    pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 9;
+const PORT_FIELDS: usize = 15;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -63,6 +65,12 @@ impl SharedStats {
             port.exception_dropped,
             port.bypassed,
             port.idle_polls,
+            port.mtu.fragmented,
+            port.mtu.fragments_out,
+            port.mtu.icmp_too_big,
+            port.mtu.fragments_in,
+            port.mtu.reassembled,
+            port.mtu.dropped,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -95,6 +103,14 @@ impl SharedStats {
                 exception_dropped: p[6],
                 bypassed: p[7],
                 idle_polls: p[8],
+                mtu: crate::mtu::MtuCounters {
+                    fragmented: p[9],
+                    fragments_out: p[10],
+                    icmp_too_big: p[11],
+                    fragments_in: p[12],
+                    reassembled: p[13],
+                    dropped: p[14],
+                },
             },
             esp,
         }
@@ -114,6 +130,12 @@ impl StatsSnapshot {
         a.exception_dropped += b.exception_dropped;
         a.bypassed += b.bypassed;
         a.idle_polls += b.idle_polls;
+        a.mtu.fragmented += b.mtu.fragmented;
+        a.mtu.fragments_out += b.mtu.fragments_out;
+        a.mtu.icmp_too_big += b.mtu.icmp_too_big;
+        a.mtu.fragments_in += b.mtu.fragments_in;
+        a.mtu.reassembled += b.mtu.reassembled;
+        a.mtu.dropped += b.mtu.dropped;
         self.esp.add(&o.esp);
     }
 
@@ -140,6 +162,14 @@ mod tests {
             exception_dropped: 7,
             bypassed: 8,
             idle_polls: 9,
+            mtu: crate::mtu::MtuCounters {
+                fragmented: 13,
+                fragments_out: 14,
+                icmp_too_big: 15,
+                fragments_in: 16,
+                reassembled: 17,
+                dropped: 18,
+            },
         };
         let mut esp = LcoreCounters {
             encrypted: 10,

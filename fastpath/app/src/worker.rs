@@ -5,6 +5,7 @@
 use crate::config::PortRole;
 use crate::control::command::{apply, Inbox};
 use crate::ether;
+use crate::mtu::{Fit, MtuPath};
 use crate::stats::{PortCounters, SharedStats};
 use crate::tables::owner;
 use crate::tables::Tables;
@@ -30,6 +31,11 @@ use std::time::Duration;
 
 /// Packets per receive burst (as ipsec-secgw).
 pub const BURST: usize = 32;
+
+/// Room for the fragments of a burst's oversized ESP packets, flushed as it fills.
+const FRAGMENT_BURST: usize = 64;
+/// Fragments one ESP packet can take (a 9216-byte packet over a 576-byte MTU).
+const FRAGMENTS_PER_PACKET: usize = 18;
 
 /// What a worker does with packets of one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,8 @@ pub struct PortIo {
     pub exception: Option<usize>,
     /// Never polled (a pure sink).
     pub tx_only: bool,
+    /// The largest IP packet the port sends (its MTU).
+    pub mtu: usize,
     /// The next hop's MAC as the resolver last saw it in the kernel's neighbour table
     /// (48 bits; 0 while unresolved, and then `peer_mac` is used).
     pub next_hop_mac: Arc<AtomicU64>,
@@ -133,6 +141,8 @@ pub struct Worker {
     pub locals: Arc<[IpAddr]>,
     /// Requests from the control socket, served between bursts.
     pub inbox: Inbox,
+    /// Fragmentation, ICMP too-big and reassembly.
+    pub mtu: MtuPath,
 }
 
 /// An mbuf seen as the ESP core's packet buffer.
@@ -231,10 +241,13 @@ impl Worker {
             if now - last_publish >= publish_every {
                 self.esp.sweep_snapshots(&mut self.tables.sad, now_ns, 256);
                 self.serve_commands(now_ns);
+                self.mtu.reassembler.expire(now_ns);
+                self.counters.mtu = self.mtu.counters.clone();
                 self.shared.publish(&self.counters, &self.esp.counters);
                 last_publish = now;
             }
         }
+        self.counters.mtu = self.mtu.counters.clone();
         self.shared.publish(&self.counters, &self.esp.counters);
         0
     }
@@ -243,6 +256,7 @@ impl Worker {
     fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut enc = MbufBurst::<BURST>::default();
         let mut enc_sa = [SaId(0); BURST];
+        let mut too_big = MbufBurst::<BURST>::default();
         let mut bypass = MbufBurst::<BURST>::default();
         for mut m in rx.take_all() {
             match classify_outbound(&self.tables.spd_out, &self.locals, &mut m) {
@@ -253,8 +267,21 @@ impl Worker {
                         self.hand_off(v, false, m);
                     }
                     None => {
-                        enc_sa[enc.len()] = sa;
-                        let _ = enc.push(m);
+                        let mtu = self.ports[self.unprotected].mtu;
+                        let fit = match self.tables.sad.get(sa) {
+                            Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
+                            None => Fit::Fits,
+                        };
+                        match fit {
+                            Fit::Fits | Fit::FragmentAfter => {
+                                enc_sa[enc.len()] = sa;
+                                let _ = enc.push(m);
+                            }
+                            Fit::TooBig(Some(icmp)) => {
+                                let _ = too_big.push(icmp);
+                            }
+                            Fit::TooBig(None) => self.mtu.counters.dropped += 1,
+                        }
                     }
                 },
                 Outbound::Bypass => {
@@ -285,12 +312,39 @@ impl Worker {
                 i += 1;
                 verdicts[i - 1] == Verdict::Forward
             });
+            self.fragment_oversized(&mut enc);
             self.frame_and_send(self.unprotected, &mut enc);
         }
         if !bypass.is_empty() {
             self.counters.bypassed += bypass.len() as u64;
             self.frame_and_send(self.unprotected, &mut bypass);
         }
+        if !too_big.is_empty() {
+            self.frame_and_send(self.protected, &mut too_big);
+        }
+    }
+
+    /// Replaces each ESP packet of `enc` larger than the unprotected port's MTU by its
+    /// fragments (sent at once); the others stay.
+    fn fragment_oversized(&mut self, enc: &mut MbufBurst<BURST>) {
+        let mtu = self.ports[self.unprotected].mtu;
+        if enc.as_slice().iter().all(|m| m.pkt_len() as usize <= mtu) {
+            return;
+        }
+        let mut keep = MbufBurst::<BURST>::default();
+        let mut fragments = MbufBurst::<FRAGMENT_BURST>::default();
+        for m in enc.take_all() {
+            if m.pkt_len() as usize <= mtu {
+                let _ = keep.push(m);
+                continue;
+            }
+            if fragments.spare() < FRAGMENTS_PER_PACKET {
+                self.frame_and_send(self.unprotected, &mut fragments);
+            }
+            self.mtu.fragment(m, mtu, &mut fragments);
+        }
+        self.frame_and_send(self.unprotected, &mut fragments);
+        *enc = keep;
     }
 
     /// ESP (and anything else) from the unprotected port: decrypt, frame, send.
@@ -309,10 +363,38 @@ impl Worker {
             let _ = ip.push(m);
         }
         self.flush_handoff();
-        let n = ip.len();
-        if n == 0 {
+        if ip.is_empty() {
             return;
         }
+        let mut out = MbufBurst::<BURST>::default();
+        let mut fragments = MbufBurst::<BURST>::default();
+        self.decrypt_and_dispatch(from, &mut ip, &mut out, &mut fragments, now_ns);
+        // Outer fragments: whole packets once reassembled, then decrypted like the others.
+        let mut whole = MbufBurst::<BURST>::default();
+        for m in fragments.take_all() {
+            if let Some(w) = self.mtu.reassemble(m, now_ns) {
+                let _ = whole.push(w);
+            }
+        }
+        if !whole.is_empty() {
+            let mut nested = MbufBurst::<BURST>::default();
+            self.decrypt_and_dispatch(from, &mut whole, &mut out, &mut nested, now_ns);
+            self.mtu.counters.dropped += nested.len() as u64;
+        }
+        self.frame_and_send(self.protected, &mut out);
+    }
+
+    /// Decrypts a burst of IP packets: what is forwarded goes into `out`, outer fragments into
+    /// `fragments`, the rest to the kernel or away.
+    fn decrypt_and_dispatch(
+        &mut self,
+        from: usize,
+        ip: &mut MbufBurst<BURST>,
+        out: &mut MbufBurst<BURST>,
+        fragments: &mut MbufBurst<BURST>,
+        now_ns: u64,
+    ) {
+        let n = ip.len();
         let mut verdicts = [Verdict::Forward; BURST];
         {
             let mut views: ArrayVec<View<'_>, BURST> =
@@ -325,7 +407,6 @@ impl Worker {
                 now_ns,
             );
         }
-        let mut out = MbufBurst::<BURST>::default();
         for (m, v) in ip.take_all().zip(verdicts) {
             match v {
                 Verdict::Forward => {
@@ -351,12 +432,12 @@ impl Worker {
                     }
                     Plaintext::NoPolicy => self.esp.counters.drop(DropReason::NoPolicy),
                 },
-                // Outer reassembly is not wired in yet: counted as malformed.
-                Verdict::Fragment => self.esp.counters.drop(DropReason::Malformed),
+                Verdict::Fragment => {
+                    let _ = fragments.push(m);
+                }
                 Verdict::Dummy | Verdict::Drop(_) => {}
             }
         }
-        self.frame_and_send(self.protected, &mut out);
     }
 
     /// Carries out what the control socket asked (a few per call, so a burst of requests
@@ -437,7 +518,7 @@ impl Worker {
     }
 
     /// Writes the Ethernet header for port `to` on each packet and sends them.
-    fn frame_and_send(&mut self, to: usize, burst: &mut MbufBurst<BURST>) {
+    fn frame_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
         let resolved = self.ports[to].next_hop_mac.load(Ordering::Relaxed);
         let dst = if resolved != 0 {
             mac_from_u64(resolved)
@@ -455,7 +536,7 @@ impl Worker {
     }
 
     /// Sends a burst on port `to`; what the queue does not take is freed and counted.
-    fn transmit(&mut self, to: usize, burst: &mut MbufBurst<BURST>) {
+    fn transmit<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
         let bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
         let n = self.ports[to].tx.tx_burst(burst);
         let unsent_bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();

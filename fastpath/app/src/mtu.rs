@@ -1,0 +1,162 @@
+//! MTU handling around the ESP core (RFC 4301 §8): an ESP packet larger than the port's MTU is
+//! fragmented after encryption, unless the inner packet may not be (IPv4 with DF, or IPv6), in
+//! which case its sender gets ICMP fragmentation-needed / packet-too-big with the MTU left for
+//! it; outer fragments that arrive are reassembled before decryption. The pure parts live in
+//! the ESP core (`esp::wire::fragment`, `esp::reassembly`, `esp::icmp`); this module moves
+//! their bytes in and out of mbufs.
+
+use dpdk::mbuf::{Mbuf, MbufBurst};
+use dpdk::mempool::Mempool;
+use esp::outbound::{encapsulated_len, max_inner_len};
+use esp::reassembly::{Insert, Reassembler};
+use esp::sa::Sa;
+use esp::wire::fragment::Fragmenter;
+use esp::wire::ip::{IpHeader, IpVersion};
+use std::net::IpAddr;
+
+/// The smallest MTU IPv6 allows (RFC 8200 §5): below it, the outer packet is fragmented
+/// rather than asking an IPv6 sender to go lower.
+const IPV6_MIN_MTU: usize = 1280;
+
+/// Counters of the MTU path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MtuCounters {
+    /// ESP packets fragmented after encryption, and the fragments sent.
+    pub fragmented: u64,
+    pub fragments_out: u64,
+    /// ICMP too-big errors sent back to senders.
+    pub icmp_too_big: u64,
+    /// Outer fragments received, and whole packets rebuilt from them.
+    pub fragments_in: u64,
+    pub reassembled: u64,
+    /// Packets or fragments dropped: no mbuf, no source address for the ICMP error, or
+    /// refused by the reassembler (malformed, overlapping, too big, timed out).
+    pub dropped: u64,
+}
+
+/// What the MTU path of one worker owns.
+pub struct MtuPath {
+    /// Mbufs for fragments and ICMP errors.
+    pub pool: Mempool,
+    /// Mbufs large enough for a reassembled packet.
+    pub big_pool: Mempool,
+    pub reassembler: Reassembler,
+    pub counters: MtuCounters,
+    next_ipv6_id: u32,
+}
+
+/// What to do with an outbound packet that is about to be encrypted.
+pub enum Fit {
+    Fits,
+    /// Encrypt, then fragment the ESP packet.
+    FragmentAfter,
+    /// Do not encrypt: the sender must send smaller packets (this ICMP error tells it).
+    TooBig(Option<Mbuf>),
+}
+
+impl MtuPath {
+    pub fn new(
+        pool: Mempool,
+        big_pool: Mempool,
+        reassembler: Reassembler,
+        worker: usize,
+    ) -> MtuPath {
+        MtuPath {
+            pool,
+            big_pool,
+            reassembler,
+            counters: MtuCounters::default(),
+            next_ipv6_id: (worker as u32) << 24,
+        }
+    }
+
+    /// Decides for `packet` (an inner IP packet) protected by `sa` on a port of `mtu` bytes;
+    /// builds the ICMP error from the first of `locals` of the right family when one is due.
+    pub fn check(&mut self, sa: &Sa, packet: &[u8], mtu: usize, locals: &[IpAddr]) -> Fit {
+        let Ok(h) = IpHeader::parse(packet) else {
+            return Fit::Fits;
+        };
+        if encapsulated_len(sa, h.total_len, h.header_len) <= mtu {
+            return Fit::Fits;
+        }
+        let room = max_inner_len(sa, mtu, h.header_len);
+        let must_not_fragment = match h.version {
+            IpVersion::V4 => h.dont_fragment,
+            IpVersion::V6 => room >= IPV6_MIN_MTU,
+        };
+        if !must_not_fragment {
+            return Fit::FragmentAfter;
+        }
+        let src = locals
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == (h.version == IpVersion::V4));
+        Fit::TooBig(src.and_then(|src| self.icmp(src, packet, room)))
+    }
+
+    fn icmp(&mut self, src: IpAddr, offending: &[u8], mtu: usize) -> Option<Mbuf> {
+        let mut m = self.pool.alloc()?;
+        let room = m.tailroom().min(IPV6_MIN_MTU as u16);
+        let out = m.append(room)?;
+        let len = esp::icmp::too_big(src, offending, mtu, out)?;
+        m.trim(room - len as u16);
+        self.counters.icmp_too_big += 1;
+        Some(m)
+    }
+
+    /// Splits an ESP packet (IP, no Ethernet) into fragments of at most `mtu` bytes, pushed
+    /// into `out` as far as it has room; the original is consumed.
+    pub fn fragment<const N: usize>(&mut self, m: Mbuf, mtu: usize, out: &mut MbufBurst<N>) {
+        self.next_ipv6_id = self.next_ipv6_id.wrapping_add(1);
+        let Ok(frag) = Fragmenter::new(m.data(), mtu, self.next_ipv6_id) else {
+            self.counters.dropped += 1;
+            return;
+        };
+        if frag.count() > out.spare() {
+            self.counters.dropped += 1;
+            return;
+        }
+        for k in 0..frag.count() {
+            let len = frag.fragment_len(k);
+            let Some(mut f) = self.pool.alloc() else {
+                self.counters.dropped += 1;
+                return;
+            };
+            let Some(buf) = u16::try_from(len).ok().and_then(|l| f.append(l)) else {
+                self.counters.dropped += 1;
+                return;
+            };
+            if frag.write(k, buf).is_err() {
+                self.counters.dropped += 1;
+                return;
+            }
+            let _ = out.push(f);
+            self.counters.fragments_out += 1;
+        }
+        self.counters.fragmented += 1;
+    }
+
+    /// Adds an outer fragment (IP, no Ethernet); returns the whole packet once it is complete.
+    pub fn reassemble(&mut self, m: Mbuf, now_ns: u64) -> Option<Mbuf> {
+        self.counters.fragments_in += 1;
+        match self.reassembler.insert(m.data(), now_ns) {
+            Insert::Complete(len) => {
+                drop(m);
+                let mut whole = self.big_pool.alloc()?;
+                let buf = u16::try_from(len).ok().and_then(|l| whole.append(l));
+                let Some(buf) = buf else {
+                    self.counters.dropped += 1;
+                    return None;
+                };
+                buf.copy_from_slice(self.reassembler.reassembled());
+                self.counters.reassembled += 1;
+                Some(whole)
+            }
+            Insert::Incomplete | Insert::NotFragment => None,
+            Insert::Dropped(_) => {
+                self.counters.dropped += 1;
+                None
+            }
+        }
+    }
+}

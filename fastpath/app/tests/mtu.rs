@@ -1,0 +1,173 @@
+//! MTU through the real binary: ESP packets over the unprotected port's MTU are fragmented after
+//! encryption and reassembled before decryption by the peer; an IPv4 packet with DF set gets
+//! its sender an ICMP fragmentation-needed with the MTU left for it instead.
+
+use bench::pcap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3ccafebabe";
+const MTU: usize = 1000;
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One run-to-completion pass: port 0 (protected) and port 1 (unprotected) read `in0`/`in1`
+/// and write `out0`/`out1`; returns the final JSON line.
+fn run(dir: &Path, tag: &str, conf: &str, in0: &[Vec<u8>], in1: &[Vec<u8>]) -> serde_json::Value {
+    let p = |n: &str| dir.join(format!("{tag}-{n}.pcap"));
+    pcap::write(&p("in0"), in0).unwrap();
+    pcap::write(&p("in1"), in1).unwrap();
+    let conf_path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&conf_path, conf).unwrap();
+    let prefix = format!("fpmtu{}{tag}", std::process::id());
+    let out = Command::new("timeout")
+        .args(["-k", "5", "60", env!("CARGO_BIN_EXE_fastpath"), "--config"])
+        .arg(&conf_path)
+        .args([
+            "--until-idle-ms",
+            "500",
+            "--idle-sleep-us",
+            "100",
+            "--stats-ms",
+            "0",
+            "--json",
+            "--",
+        ])
+        .args([
+            "-l",
+            "0,1",
+            "--no-huge",
+            "-m",
+            "256",
+            "--no-pci",
+            "--log-level=error",
+            "--file-prefix",
+            &prefix,
+        ])
+        .arg(format!(
+            "--vdev=net_pcap0,rx_pcap={},tx_pcap={}",
+            p("in0").display(),
+            p("out0").display()
+        ))
+        .arg(format!(
+            "--vdev=net_pcap1,rx_pcap={},tx_pcap={}",
+            p("in1").display(),
+            p("out1").display()
+        ))
+        .output()
+        .expect("run fastpath");
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+fn ipv4(frame: &[u8]) -> &[u8] {
+    &frame[14..]
+}
+
+#[test]
+fn big_esp_is_fragmented_and_reassembled_and_df_gets_icmp() {
+    let dir = Dir(std::env::temp_dir().join(format!("fp-mtu-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let gw = format!(
+        "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03 mtu {MTU}\nlocal 198.51.100.254\n\
+         sa 1 out spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.1 192.0.2.2\n\
+         sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24\n"
+    );
+    // 20 small frames, 20 big ones with DF clear, 10 big ones with DF set.
+    let mut plain = Vec::new();
+    for i in 0..50 {
+        let mut f = pcap::udp_frame(if i < 20 { 300 } else { 1400 }, i, false);
+        if (20..40).contains(&i) {
+            f[14 + 6] = 0; // DF clear
+            let c = !checksum(&{
+                let mut h = f[14..34].to_vec();
+                h[10] = 0;
+                h[11] = 0;
+                h
+            });
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+        }
+        plain.push(f);
+    }
+    let json = run(&dir.0, "enc", &gw, &plain, &[]);
+    assert_eq!(json["encrypted"], 40, "{json}");
+    assert_eq!(json["mtu"]["fragmented"], 20, "{json}");
+    assert_eq!(json["mtu"]["icmp_too_big"], 10, "{json}");
+    let esp = pcap::read(&dir.0.join("enc-out1.pcap")).unwrap();
+    assert_eq!(
+        esp.len(),
+        20 + 20 * 2,
+        "the small ones whole, the big ones in two fragments"
+    );
+    assert!(
+        esp.iter().all(|f| ipv4(f).len() <= MTU),
+        "every fragment fits the MTU"
+    );
+    // The ICMP errors go back to the sender on the protected side, from the gateway's address.
+    let icmp = pcap::read(&dir.0.join("enc-out0.pcap")).unwrap();
+    assert_eq!(icmp.len(), 10);
+    for f in &icmp {
+        let ip = ipv4(f);
+        assert_eq!(
+            (ip[9], ip[20], ip[21]),
+            (1, 3, 4),
+            "ICMP fragmentation needed"
+        );
+        assert_eq!(&ip[12..16], &[198, 51, 100, 254]);
+        assert_eq!(&ip[16..20], &[198, 51, 100, 1]);
+        let mtu = u16::from_be_bytes([ip[26], ip[27]]) as usize;
+        assert!(
+            mtu < MTU && mtu > MTU - 100,
+            "next-hop MTU {mtu} leaves room for ESP"
+        );
+        assert_eq!(checksum(&ip[..20]), 0xffff);
+    }
+
+    // The peer reassembles the fragments and decrypts them.
+    let peer = format!(
+        "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03\n\
+         sa 1 in spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1\n\
+         sp in protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24\n"
+    );
+    let json = run(&dir.0, "dec", &peer, &[], &esp);
+    assert_eq!(json["decrypted"], 40, "{json}");
+    assert_eq!(json["mtu"]["reassembled"], 20, "{json}");
+    let back = pcap::read(&dir.0.join("dec-out0.pcap")).unwrap();
+    let comparable = |f: &Vec<u8>| {
+        let mut ip = ipv4(f).to_vec();
+        ip[8] = 0;
+        ip[10..12].copy_from_slice(&[0, 0]);
+        ip
+    };
+    let mut got: Vec<Vec<u8>> = back.iter().map(comparable).collect();
+    let mut want: Vec<Vec<u8>> = plain[..40].iter().map(comparable).collect();
+    got.sort();
+    want.sort();
+    assert!(
+        got == want,
+        "what was encrypted comes back, big ones included"
+    );
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut acc: u32 = data
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32)
+        .sum();
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
