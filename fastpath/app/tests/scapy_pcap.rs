@@ -472,7 +472,7 @@ fn interop(s: &Scratch, cases: &[Case]) -> (Value, Vec<String>) {
     eprintln!("scapy gen {:.2?}", t.elapsed());
 
     let mut config = format!(
-        "port 0 protected   peer-mac {PROTECTED_PEER_MAC}\nport 1 unprotected peer-mac {UNPROTECTED_PEER_MAC}\n"
+        "port 0 protected   peer-mac {PROTECTED_PEER_MAC}\nport 1 unprotected peer-mac {UNPROTECTED_PEER_MAC} mtu 9000\n"
     );
     for c in cases {
         config += &c.config();
