@@ -12,8 +12,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee target/test.log
 echo "== netns: two fast path nodes between two hosts"
-bash ci/netns_ping.sh
+bash ci/netns_ping.sh 2>&1 | tee target/netns.log
 echo "== interop with DPDK's ipsec-secgw (built from dpdk-doc by the anchor harness)"
-bash ci/interop_secgw.sh
+bash ci/interop_secgw.sh 2>&1 | tee target/interop.log
 echo "== fuzz: every target, 20 s each"
 bash ci/fuzz.sh 20
+
+# One closing line over everything above (each step already failed the script if it failed).
+cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
+script_passed=$(cat target/netns.log target/interop.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"
