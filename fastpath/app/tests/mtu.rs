@@ -2,20 +2,13 @@
 //! encryption and reassembled before decryption by the peer; an IPv4 packet with DF set gets
 //! its sender an ICMP fragmentation-needed with the MTU left for it instead.
 
+mod common;
+
 use bench::pcap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{run_until_idle, TempDir, KEY};
+use std::path::Path;
 
-const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3ccafebabe";
 const MTU: usize = 1000;
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One run-to-completion pass: port 0 (protected) and port 1 (unprotected) read `in0`/`in1`
 /// and write `out0`/`out1`; returns the final JSON line.
@@ -25,51 +18,19 @@ fn run(dir: &Path, tag: &str, conf: &str, in0: &[Vec<u8>], in1: &[Vec<u8>]) -> s
     pcap::write(&p("in1"), in1).unwrap();
     let conf_path = dir.join(format!("{tag}.conf"));
     std::fs::write(&conf_path, conf).unwrap();
-    let prefix = format!("fpmtu{}{tag}", std::process::id());
-    let out = Command::new("timeout")
-        .args(["-k", "5", "60", env!("CARGO_BIN_EXE_fastpath"), "--config"])
-        .arg(&conf_path)
-        .args([
-            "--until-idle-ms",
-            "500",
-            "--idle-sleep-us",
-            "100",
-            "--stats-ms",
-            "0",
-            "--json",
-            "--",
-        ])
-        .args([
-            "-l",
-            "0,1",
-            "--no-huge",
-            "-m",
-            "256",
-            "--no-pci",
-            "--log-level=error",
-            "--file-prefix",
-            &prefix,
-        ])
-        .arg(format!(
-            "--vdev=net_pcap0,rx_pcap={},tx_pcap={}",
+    let vdevs = [
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
             p("in0").display(),
             p("out0").display()
-        ))
-        .arg(format!(
-            "--vdev=net_pcap1,rx_pcap={},tx_pcap={}",
+        ),
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
             p("in1").display(),
             p("out1").display()
-        ))
-        .output()
-        .expect("run fastpath");
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+        ),
+    ];
+    run_until_idle(tag, &conf_path, 500, &["-l", "0,1"], &vdevs)
 }
 
 fn ipv4(frame: &[u8]) -> &[u8] {
@@ -78,8 +39,7 @@ fn ipv4(frame: &[u8]) -> &[u8] {
 
 #[test]
 fn big_esp_is_fragmented_and_reassembled_and_df_gets_icmp() {
-    let dir = Dir(std::env::temp_dir().join(format!("fp-mtu-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("mtu");
     let gw = format!(
         "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03 mtu {MTU}\nlocal 198.51.100.254\n\
          sa 1 out spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.1 192.0.2.2\n\

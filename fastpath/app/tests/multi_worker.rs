@@ -3,9 +3,11 @@
 //! replay window stays exact. Runs the real binary on pcap vdevs with two RX queues (one per
 //! worker), two workers sharing one CPU in idle-sleep mode.
 
+mod common;
+
 use bench::pcap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{run_until_idle, TempDir};
+use std::path::Path;
 
 const CONF: &str = "\
 port 0 protected peer-mac 02:00:00:00:00:02
@@ -15,14 +17,6 @@ sa 2 in spi 0x2005 aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe tunn
 sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24
 sp in protect 2 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24
 ";
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The frames sent on one port's two TX queues (one per worker).
 type QueueFrames = [Vec<Vec<u8>>; 2];
@@ -42,7 +36,6 @@ fn run(
     }
     let conf = dir.join("fp.conf");
     std::fs::write(&conf, CONF.replace("0x2005", "0x1005")).unwrap();
-    let prefix = format!("mwtest{}{tag}", std::process::id());
     let vdev = |port: usize, a: &str, b: &str, oa: &str, ob: &str| {
         format!(
             "net_pcap{port},rx_pcap={},rx_pcap={},tx_pcap={},tx_pcap={}",
@@ -52,42 +45,11 @@ fn run(
             p(ob).display()
         )
     };
-    let out = Command::new("timeout")
-        .args(["-k", "5", "60", env!("CARGO_BIN_EXE_fastpath"), "--config"])
-        .arg(&conf)
-        .args([
-            "--until-idle-ms",
-            "700",
-            "--idle-sleep-us",
-            "100",
-            "--stats-ms",
-            "0",
-            "--json",
-            "--",
-        ])
-        .args([
-            "--lcores",
-            "(0)@0,(1)@1,(2)@1",
-            "--no-huge",
-            "-m",
-            "256",
-            "--no-pci",
-            "--log-level=error",
-        ])
-        .args(["--file-prefix", &prefix])
-        .args(["--vdev", &vdev(0, "in0a", "in0b", "out0a", "out0b")])
-        .args(["--vdev", &vdev(1, "in1a", "in1b", "out1a", "out1b")])
-        .output()
-        .expect("run fastpath");
-    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "fastpath failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("a final JSON line");
-    let json: serde_json::Value = serde_json::from_str(last).unwrap();
+    let vdevs = [
+        vdev(0, "in0a", "in0b", "out0a", "out0b"),
+        vdev(1, "in1a", "in1b", "out1a", "out1b"),
+    ];
+    let json = run_until_idle(tag, &conf, 700, &["--lcores", "(0)@0,(1)@1,(2)@1"], &vdevs);
     let read = |n: &str| pcap::read(&p(n)).unwrap();
     (
         json,
@@ -104,8 +66,7 @@ fn esp_seq(frame: &[u8]) -> u32 {
 
 #[test]
 fn two_workers_keep_one_writer_per_sa() {
-    let dir = Dir(std::env::temp_dir().join(format!("fp-mw-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("mw");
     let plain_a: Vec<Vec<u8>> = (0..600)
         .map(|i| pcap::udp_frame(100 + i % 300, i, false))
         .collect();

@@ -161,3 +161,67 @@ pub fn plain_pcap(path: &Path, n: usize, size: usize) {
         .collect();
     bench::pcap::write(path, &frames).unwrap();
 }
+
+/// A temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("fp-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the fast path to completion (`--until-idle-ms`) with `conf`, the EAL lcore arguments
+/// and the given vdevs; bounded by a timeout; returns its final JSON line.
+pub fn run_until_idle(
+    tag: &str,
+    conf: &Path,
+    idle_ms: u64,
+    lcores: &[&str],
+    vdevs: &[String],
+) -> Value {
+    let prefix = format!("fprun{}{tag}", std::process::id());
+    let idle = idle_ms.to_string();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "60", env!("CARGO_BIN_EXE_fastpath"), "--config"])
+        .arg(conf);
+    cmd.args([
+        "--until-idle-ms",
+        &idle,
+        "--idle-sleep-us",
+        "100",
+        "--stats-ms",
+        "0",
+        "--json",
+        "--",
+    ]);
+    cmd.args(lcores).args([
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-pci",
+        "--log-level=error",
+        "--file-prefix",
+        &prefix,
+    ]);
+    for v in vdevs {
+        cmd.arg(format!("--vdev={v}"));
+    }
+    let out = cmd.output().expect("run fastpath");
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "fastpath failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().expect("a final JSON line")).unwrap()
+}
