@@ -201,7 +201,7 @@ impl<'a> Words<'a> {
 
 fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
     let mut w = Words::new(words);
-    let port = parse_num(w.next("port id")?)? as u16;
+    let port = parse_u16(w.next("port id")?)?;
     let role = match w.next("port role")? {
         "protected" => PortRole::Protected,
         "unprotected" => PortRole::Unprotected,
@@ -227,7 +227,7 @@ fn parse_port(words: &[&str]) -> Result<PortConfig, String> {
                         .ok_or("mtu: want 576..65535")?,
                 );
             }
-            "exception" => exception = Some(parse_num(w.next("exception port id")?)? as u16),
+            "exception" => exception = Some(parse_u16(w.next("exception port id")?)?),
             k => return Err(format!("unknown port option `{k}`")),
         }
     }
@@ -321,12 +321,14 @@ pub fn parse_sa(words: &[&str]) -> Result<(SaId, SaConfig), String> {
     sa.active = !standby;
     for (key, value) in cfg_opts {
         match key {
-            "window" => sa.replay_window = parse_num(value)? as u32,
+            "window" => sa.replay_window = parse_u32(value)?,
             "natt" => {
                 let (l, r) = parse_pair(value)?;
                 sa.encap = Some(UdpEncap {
-                    local_port: l as u16,
-                    remote_port: r as u16,
+                    local_port: u16::try_from(l)
+                        .map_err(|_| format!("natt port {l} is over 65535"))?,
+                    remote_port: u16::try_from(r)
+                        .map_err(|_| format!("natt port {r} is over 65535"))?,
                 });
             }
             "lifetime-bytes" => {
@@ -383,7 +385,7 @@ pub fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
         "protect" => {
             let mut ids = Vec::new();
             for part in w.next("SA id")?.split(',') {
-                ids.push(parse_num(part)? as u32);
+                ids.push(parse_u32(part)?);
             }
             Action::Protect(
                 SaBundle::new(&ids).ok_or("protect takes 1 to 4 SA ids, comma-separated")?,
@@ -400,7 +402,7 @@ pub fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
     while let Some(key) = w.peek() {
         w.at += 1;
         match key {
-            "pri" => priority = Some(parse_num(w.next("priority")?)? as u32),
+            "pri" => priority = Some(parse_u32(w.next("priority")?)?),
             "src" => src = Some(parse_net(w.next("source prefix")?)?),
             "dst" => dst = Some(parse_net(w.next("destination prefix")?)?),
             "proto" => proto = parse_proto(w.next("protocol")?)?,
@@ -457,6 +459,16 @@ fn parse_num(s: &str) -> Result<u64, String> {
         None => s.parse(),
     };
     r.map_err(|_| format!("`{s}` is not a number"))
+}
+
+/// A number that must fit in 16 bits (never silently truncated).
+fn parse_u16(s: &str) -> Result<u16, String> {
+    u16::try_from(parse_num(s)?).map_err(|_| format!("`{s}` is over 65535"))
+}
+
+/// A number that must fit in 32 bits.
+fn parse_u32(s: &str) -> Result<u32, String> {
+    u32::try_from(parse_num(s)?).map_err(|_| format!("`{s}` is over 4294967295"))
 }
 
 fn parse_pair(s: &str) -> Result<(u64, u64), String> {
@@ -577,6 +589,9 @@ sp out bypass pri 1 src 0.0.0.0/0 dst 192.0.2.0/24 proto udp dport 500:500
             ("sp out bypass pri 1 src 10.0.0.0/8 dst 10.0.0.0/8 dport 9:1", "port range"),
             ("sp sideways bypass pri 1", "direction"),
             ("frobnicate", "unknown statement"),
+            ("port 65536 protected", "over 65535"),
+            ("sa 1 out spi 0x1005 aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe tunnel 192.0.2.1 192.0.2.2 window 4294967328", "over 4294967295"),
+            ("sa 1 out spi 0x1005 aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe tunnel 192.0.2.1 192.0.2.2 natt 70000:4500", "over 65535"),
             ("sa 4000000000 out spi 0x1005 aes999", "SA id 4000000000 is over"),
             ("port 0 inside", "port role"),
         ];

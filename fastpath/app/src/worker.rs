@@ -32,6 +32,9 @@ use std::time::Duration;
 /// Packets per receive burst (as ipsec-secgw).
 pub const BURST: usize = 32;
 
+/// Poll iterations between two polls of the exception (TAP) ports.
+const EXCEPTION_POLL_EVERY: u32 = 16;
+
 /// Room for the fragments of a burst's oversized ESP packets, flushed as it fills.
 const FRAGMENT_BURST: usize = 64;
 /// Fragments one ESP packet can take (a 9216-byte packet over a 576-byte MTU).
@@ -189,12 +192,18 @@ impl Worker {
         let mut last_publish = timer::tsc();
         let mut last_packet = last_publish;
         let mut idle_streak = 0u32;
+        let mut polls = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let now = timer::tsc();
             let now_ns = timer::cycles_to_ns(now, hz);
             let mut got = 0;
+            // A TAP's receive is a read() system call: poll the kernel's side only now and then.
+            polls = polls.wrapping_add(1);
+            let poll_exception = polls % EXCEPTION_POLL_EVERY == 0;
             for p in 0..self.ports.len() {
-                if self.ports[p].tx_only {
+                if self.ports[p].tx_only
+                    || (!poll_exception && matches!(self.ports[p].job, PortJob::Exception { .. }))
+                {
                     continue;
                 }
                 let n = self.ports[p].rx.rx_burst(&mut rx);

@@ -131,3 +131,54 @@ fn checksum(data: &[u8]) -> u16 {
     }
     acc as u16
 }
+
+#[test]
+fn ipv6_sender_gets_packet_too_big() {
+    let dir = TempDir::new("mtu6");
+    let gw = format!(
+        "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03 mtu 1400\nlocal 2001:db8:1::fe\n\
+         sa 1 out spi 0x1006 aes128gcm16 key {KEY} tunnel 192.0.2.1 192.0.2.2\n\
+         sp out protect 1 pri 10 src 2001:db8:1::/48 dst 2001:db8:2::/48\n"
+    );
+    // IPv6 is never fragmented on the way: the big ones must come back as packet-too-big.
+    let plain: Vec<Vec<u8>> = (0..20)
+        .map(|i| pcap::udp_frame(if i < 10 { 1000 } else { 1400 }, i, true))
+        .collect();
+    let json = run(&dir.0, "enc6", &gw, &plain, &[]);
+    assert_eq!(json["encrypted"], 10, "{json}");
+    assert_eq!(json["mtu"]["icmp_too_big"], 10, "{json}");
+    assert_eq!(json["mtu"]["fragmented"], 0, "{json}");
+    let ptb = pcap::read(&dir.0.join("enc6-out0.pcap")).unwrap();
+    assert_eq!(ptb.len(), 10);
+    for f in &ptb {
+        let ip = &f[14..];
+        assert_eq!(
+            (ip[0] >> 4, ip[6], ip[40]),
+            (6, 58, 2),
+            "ICMPv6 packet too big"
+        );
+        assert_eq!(
+            &ip[8..24],
+            &"2001:db8:1::fe"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        assert_eq!(
+            &ip[24..40],
+            &"2001:db8:1::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        let mtu = u32::from_be_bytes(ip[44..48].try_into().unwrap()) as usize;
+        assert!((1280..1400).contains(&mtu), "reported MTU {mtu}");
+        // The inner packet of that size fits once encrypted; one byte more would not.
+        assert!(
+            mtu + 20 + 8 + 8 + 16 <= 1400,
+            "reported MTU {mtu} leaves room for ESP"
+        );
+    }
+    let esp = pcap::read(&dir.0.join("enc6-out1.pcap")).unwrap();
+    assert!(esp.len() == 10 && esp.iter().all(|f| f.len() - 14 <= 1400));
+}
