@@ -199,7 +199,7 @@ impl Worker {
             let mut got = 0;
             // A TAP's receive is a read() system call: poll the kernel's side only now and then.
             polls = polls.wrapping_add(1);
-            let poll_exception = polls % EXCEPTION_POLL_EVERY == 0;
+            let poll_exception = polls.is_multiple_of(EXCEPTION_POLL_EVERY);
             for p in 0..self.ports.len() {
                 if self.ports[p].tx_only
                     || (!poll_exception && matches!(self.ports[p].job, PortJob::Exception { .. }))
