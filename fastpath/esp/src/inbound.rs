@@ -40,6 +40,7 @@ pub enum Classified {
 
 /// Finds ESP in an outer IP packet (RFC 3948 §2.2: on port 4500, a payload that starts with
 /// four zero bytes is IKE, and a single 0xFF byte is a NAT keepalive).
+#[inline]
 pub fn classify(packet: &[u8], outer: &IpHeader) -> Classified {
     if outer.fragment {
         return Classified::Fragment;
@@ -317,6 +318,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
 }
 
 /// The RFC 4301 selector fields of a packet.
+#[inline]
 pub fn flow_key(h: &IpHeader, packet: &[u8]) -> FlowKey {
     let (sport, dport) = h.ports(packet);
     FlowKey {

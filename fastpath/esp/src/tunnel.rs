@@ -70,6 +70,7 @@ impl OuterTemplate {
     }
 
     /// Writes the header of a packet of `total` bytes into `h` (at least `len()` bytes).
+    #[inline]
     pub fn write(&self, h: &mut [u8], tos: u8, df: bool, total: usize, id: u16) {
         if self.v6 {
             h[..IPV6_HEADER_LEN].copy_from_slice(&self.bytes);

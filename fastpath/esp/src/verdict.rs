@@ -30,6 +30,7 @@ pub struct TrailerLayout {
 
 impl TrailerLayout {
     /// Pads so that payload || padding || pad length || next header fills whole blocks.
+    #[inline]
     pub fn new(payload_len: usize, block: usize) -> TrailerLayout {
         let block = block.max(4);
         let unpadded = payload_len + crate::wire::ESP_TRAILER_LEN;
@@ -43,6 +44,7 @@ impl TrailerLayout {
 
 /// Writes padding 1, 2, 3, ..., the pad length and the next header into `tail`
 /// (`pad_len + 2` bytes).
+#[inline]
 pub fn write_trailer(tail: &mut [u8], pad_len: usize, next_header: u8) {
     for (i, b) in tail[..pad_len].iter_mut().enumerate() {
         *b = (i + 1) as u8;
@@ -53,6 +55,7 @@ pub fn write_trailer(tail: &mut [u8], pad_len: usize, next_header: u8) {
 
 /// Reads and checks the trailer at the end of a decrypted `plaintext`: returns the payload
 /// length and next header, or `None` for bad padding.
+#[inline]
 pub fn read_trailer(plaintext: &[u8]) -> Option<(usize, u8)> {
     let n = plaintext.len();
     if n < 2 {

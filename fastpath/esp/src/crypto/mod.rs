@@ -206,6 +206,7 @@ impl Session {
     }
 
     /// 8 for GCM, 16 for CBC, 0 for NULL.
+    #[inline]
     pub fn iv_len(&self) -> usize {
         match self.enc {
             EncAlg::AesGcm16_128 | EncAlg::AesGcm16_256 => 8,
@@ -215,6 +216,7 @@ impl Session {
     }
 
     /// 16 for GCM and HMAC-SHA256-128, 12 for HMAC-SHA1-96.
+    #[inline]
     pub fn icv_len(&self) -> usize {
         match (self.enc, self.integ) {
             (EncAlg::AesGcm16_128 | EncAlg::AesGcm16_256, _) => 16,
@@ -225,6 +227,7 @@ impl Session {
     }
 
     /// Alignment of payload || padding || pad length || next header: 16 for CBC, else 4.
+    #[inline]
     pub fn block_len(&self) -> usize {
         match self.enc {
             EncAlg::AesCbc128 | EncAlg::AesCbc256 => 16,
@@ -240,6 +243,7 @@ impl Session {
     /// Writes this packet's IV (`iv_len` bytes; nothing if `iv` is shorter). GCM: the counter
     /// big-endian (RFC 4106 only needs uniqueness). CBC: AES-ECB of (counter || 0s) under a
     /// random per-session key, so the IV is unpredictable (RFC 3602 §2) yet never repeats.
+    #[inline]
     pub fn write_iv(&self, counter: u64, iv: &mut [u8]) {
         let Some(iv) = iv.get_mut(..self.iv_len()) else {
             return;

@@ -1,6 +1,7 @@
 //! The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
 
 /// Adds `data` to a running one's-complement sum (not yet folded).
+#[inline]
 pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
@@ -13,6 +14,7 @@ pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
 }
 
 /// Folds a running sum into the final 16-bit checksum (complemented).
+#[inline]
 pub fn finish(mut acc: u32) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -26,6 +28,7 @@ pub fn checksum(data: &[u8]) -> u16 {
 }
 
 /// RFC 1624 eqn. 3: the new checksum after a 16-bit field changes from `old` to `new`.
+#[inline]
 pub fn update16(check: u16, old: u16, new: u16) -> u16 {
     let acc = (!check as u32) + (!old as u32) + new as u32;
     finish(acc)

@@ -41,6 +41,7 @@ pub struct IpHeader {
 impl IpHeader {
     /// Parses the IP header at the start of `packet`. The packet may be longer than the header
     /// claims (Ethernet padding); it must not be shorter.
+    #[inline]
     pub fn parse(packet: &[u8]) -> Result<IpHeader, WireError> {
         match packet.first().map(|b| b >> 4) {
             Some(4) => Self::parse_v4(packet),
@@ -50,6 +51,7 @@ impl IpHeader {
         }
     }
 
+    #[inline]
     fn parse_v4(p: &[u8]) -> Result<IpHeader, WireError> {
         if p.len() < IPV4_HEADER_LEN {
             return Err(WireError::Truncated);
@@ -144,6 +146,7 @@ impl IpHeader {
 
     /// The upper-layer ports (TCP, UDP, SCTP) or ICMP type and code, as RFC 4301 selectors use
     /// them; zeros when absent (later fragments, other protocols, short packets).
+    #[inline]
     pub fn ports(&self, packet: &[u8]) -> (u16, u16) {
         if self.later_fragment {
             return (0, 0);
@@ -161,6 +164,7 @@ impl IpHeader {
 }
 
 /// Writes the traffic class / TOS byte of an IP header in place (IPv4 checksum updated).
+#[inline]
 pub fn set_tos(packet: &mut [u8], version: IpVersion, tos: u8) {
     match version {
         IpVersion::V4 => {
@@ -179,6 +183,7 @@ pub fn set_tos(packet: &mut [u8], version: IpVersion, tos: u8) {
 
 /// Decrements the TTL / hop limit in place (IPv4 checksum updated); `false` if it would
 /// reach zero, and then nothing is changed.
+#[inline]
 pub fn decrement_ttl(packet: &mut [u8], version: IpVersion) -> bool {
     match version {
         IpVersion::V4 => {
