@@ -387,6 +387,14 @@ pub fn parse_sp(words: &[&str]) -> Result<SpConfig, String> {
             for part in w.next("SA id")?.split(',') {
                 ids.push(parse_u32(part)?);
             }
+            // The SPD holds bundles, but the fast path applies one SA per packet for now:
+            // refuse a bundle rather than apply only its first SA.
+            if ids.len() > 1 {
+                return Err(
+                    "SA bundles (protect A,B) are not applied by the fast path yet: protect one SA"
+                        .into(),
+                );
+            }
             Action::Protect(
                 SaBundle::new(&ids).ok_or("protect takes 1 to 4 SA ids, comma-separated")?,
             )
@@ -589,6 +597,7 @@ sp out bypass pri 1 src 0.0.0.0/0 dst 192.0.2.0/24 proto udp dport 500:500
             ("sp out bypass pri 1 src 10.0.0.0/8 dst 10.0.0.0/8 dport 9:1", "port range"),
             ("sp sideways bypass pri 1", "direction"),
             ("frobnicate", "unknown statement"),
+            ("sp out protect 1,2 pri 1 src 10.0.0.0/8 dst 10.0.0.0/8", "bundles"),
             ("port 65536 protected", "over 65535"),
             ("sa 1 out spi 0x1005 aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe tunnel 192.0.2.1 192.0.2.2 window 4294967328", "over 4294967295"),
             ("sa 1 out spi 0x1005 aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe tunnel 192.0.2.1 192.0.2.2 natt 70000:4500", "over 65535"),
