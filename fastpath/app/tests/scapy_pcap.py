@@ -16,6 +16,7 @@ Sequence numbers identify packets: the gateway's k-th ESP frame of an SA (seq k)
 the k-th plaintext frame that SA's policy selected.
 """
 import json
+import os
 import random
 import struct
 import sys
@@ -26,44 +27,15 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation
 from scapy.packet import Raw
 
+# The ESN patch for scapy's HMAC transforms, shared with the ESP core's interop test.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "esp", "tests"))
+import scapy_esn  # noqa: E402
+
 # The gateway's own port MACs do not matter (its ports are promiscuous).
 SENDER_MAC = "02:00:00:00:00:aa"
 GATEWAY_MAC = "02:00:00:00:00:bb"
 
 
-def esn_aware_hmac():
-    """scapy 2.5 leaves the ESN high half out of the ESP ICV of non-AEAD transforms, which
-    RFC 4303 §2.8 / RFC 4304 put at the end of the MAC input. Add it, for ESP only (as
-    fastpath/esp/tests/scapy_esp.py does). Every sequence number here is below 2^32, so the
-    high half is 0: still four more bytes in the MAC input."""
-    sign, verify = ipsec.AuthAlgo.sign, ipsec.AuthAlgo.verify
-
-    def sign_esn(self, pkt, key, esn_en=False, esn=0):
-        esn_en = CURRENT_ESN[0]
-        if not (self.mac and esn_en and pkt.haslayer(ESP)):
-            return sign(self, pkt, key, esn_en, esn)
-        mac = self.new_mac(key)
-        mac.update(bytes(pkt[ESP]) + struct.pack("!L", CURRENT_ESN[1]))
-        pkt[ESP].data += mac.finalize()[: self.icv_size]
-        return pkt
-
-    def verify_esn(self, pkt, key, esn_en=False, esn=0):
-        esn_en = CURRENT_ESN[0]
-        if not (self.mac and self.icv_size and esn_en and isinstance(pkt, ESP)):
-            return verify(self, pkt, key, esn_en, esn)
-        icv = pkt.data[len(pkt.data) - self.icv_size:]
-        clone = pkt.copy()
-        clone.data = clone.data[: len(clone.data) - self.icv_size]
-        mac = self.new_mac(key)
-        mac.update(bytes(clone) + struct.pack("!L", CURRENT_ESN[1]))
-        if mac.finalize()[: self.icv_size] != icv:
-            raise ipsec.IPSecIntegrityError("ICV mismatch (ESN)")
-
-    ipsec.AuthAlgo.sign = sign_esn
-    ipsec.AuthAlgo.verify = verify_esn
-
-
-CURRENT_ESN = (False, 0)
 
 
 def ip_of(addr):
@@ -157,7 +129,6 @@ def fix_udp6_checksum(pkt):
 
 def gen(doc, d):
     cases = doc["cases"]
-    global CURRENT_ESN
     queues_out, queues_in, expect = [], [], []
     for i, c in enumerate(cases):
         rng = random.Random(1000 + i)
@@ -167,7 +138,7 @@ def gen(doc, d):
         wire = []
         for p, seq in zip(ins, c["in"]["seqs"]):
             lo, hi = seq & 0xFFFFFFFF, seq >> 32
-            CURRENT_ESN = (c["esn"], hi)
+            scapy_esn.use(c["esn"], hi)
             # scapy takes a sequence number (or ESN high half) of 0 for "its own": set both.
             sa.seq_num, sa.esn = lo, hi
             e = sa.encrypt(ip_of(c["in"]["src"])(p), seq_num=lo, esn_en=c["esn"], esn=hi)
@@ -218,12 +189,11 @@ def comparable(raw, tunnel):
 
 def check_outbound(c, want, frames, mac):
     """The gateway's ESP frames of one SA: framing, outer headers, then scapy decrypts."""
-    global CURRENT_ESN
     errors = []
     if len(frames) != len(want):
         errors.append(f"{len(frames)} ESP frames out, want {len(want)}")
     sa = make_sa(c, c["out_spi"], inbound=False)
-    CURRENT_ESN = (c["esn"], 0)
+    scapy_esn.use(c["esn"], 0)
     seen = set()
     for dst_mac, ether_type, raw in frames:
         hl, at, udp = esp_offset(raw)
@@ -337,7 +307,7 @@ def check(doc, d, out_path):
 
 
 def main():
-    esn_aware_hmac()
+    scapy_esn.install()
     doc = json.load(open(sys.argv[2]))
     if sys.argv[1] == "gen":
         gen(doc, sys.argv[3])

@@ -8,46 +8,15 @@ encrypts its own, and writes the results for the Rust side to decrypt.
 Usage: scapy_esp.py CASES.json RESULTS.json
 """
 import json
-import struct
 import sys
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
-from scapy.layers import ipsec
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
-
-def esn_aware_hmac():
-    """scapy 2.5 leaves the ESN high half out of the ESP ICV of non-AEAD transforms, which
-    RFC 4303 §2.8 / RFC 4304 put at the end of the MAC input. Add it, for ESP only."""
-    sign, verify = ipsec.AuthAlgo.sign, ipsec.AuthAlgo.verify
-
-    def sign_esn(self, pkt, key, esn_en=False, esn=0):
-        esn_en, esn = CURRENT_ESN
-        if not (self.mac and esn_en and pkt.haslayer(ESP)):
-            return sign(self, pkt, key, esn_en, esn)
-        mac = self.new_mac(key)
-        mac.update(bytes(pkt[ESP]) + struct.pack("!L", esn))
-        pkt[ESP].data += mac.finalize()[: self.icv_size]
-        return pkt
-
-    def verify_esn(self, pkt, key, esn_en=False, esn=0):
-        esn_en, esn = CURRENT_ESN
-        if not (self.mac and self.icv_size and esn_en and isinstance(pkt, ESP)):
-            return verify(self, pkt, key, esn_en, esn)
-        icv = pkt.data[len(pkt.data) - self.icv_size:]
-        clone = pkt.copy()
-        clone.data = clone.data[: len(clone.data) - self.icv_size]
-        mac = self.new_mac(key)
-        mac.update(bytes(clone) + struct.pack("!L", esn))
-        if mac.finalize()[: self.icv_size] != icv:
-            raise ipsec.IPSecIntegrityError("ICV mismatch (ESN)")
-
-    ipsec.AuthAlgo.sign = sign_esn
-    ipsec.AuthAlgo.verify = verify_esn
+import scapy_esn
 
 
-CURRENT_ESN = (False, 0)
 
 
 def make_sa(c):
@@ -87,11 +56,10 @@ def comparable(pkt, tunnel):
 
 
 def check_ours(sa, c):
-    global CURRENT_ESN
     errors = []
     for i, p in enumerate(c["ours"]):
         seq = p["seq"]
-        CURRENT_ESN = (c["esn"], seq >> 32)
+        scapy_esn.use(c["esn"], seq >> 32)
         sa.esn = seq >> 32
         outer = parse_ip(bytes.fromhex(p["esp"]))
         if ESP not in outer:
@@ -119,11 +87,10 @@ def check_ours(sa, c):
 
 
 def encrypt_theirs(sa, c):
-    global CURRENT_ESN
     out = []
     for p in c["theirs"]:
         seq = p["seq"]
-        CURRENT_ESN = (c["esn"], seq >> 32)
+        scapy_esn.use(c["esn"], seq >> 32)
         pkt = parse_ip(bytes.fromhex(p["plain"]))
         esp = sa.encrypt(pkt, seq_num=seq & 0xFFFFFFFF, esn_en=c["esn"], esn=seq >> 32)
         out.append(bytes(esp).hex())
@@ -131,7 +98,7 @@ def encrypt_theirs(sa, c):
 
 
 def main():
-    esn_aware_hmac()
+    scapy_esn.install()
     cases = json.load(open(sys.argv[1]))
     results = []
     for c in cases:
