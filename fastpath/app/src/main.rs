@@ -16,7 +16,7 @@ use dpdk::ring::{Ring, RingFlags};
 use esp::lcore::Lcore;
 use esp::sa::Direction;
 use esp::snapshot::SyncPolicy;
-use fastpath::config::{Config, PortRole};
+use fastpath::config::Config;
 use fastpath::stats::{SharedStats, StatsSnapshot};
 use fastpath::tables::owner;
 use fastpath::tables::Tables;
@@ -140,21 +140,9 @@ fn run(args: Args) -> Result<(), Error> {
             exception_of.push((i, t));
         }
     }
-    let find = |role| {
-        cfg.ports
-            .iter()
-            .find(|p| p.role == role)
-            .map(|p| p.port)
-            .ok_or("config has no ports")
-    };
-    let protected = ports
-        .iter()
-        .position(|(p, _, _)| *p == find(PortRole::Protected).unwrap_or(u16::MAX))
-        .ok_or("no protected port")?;
-    let unprotected = ports
-        .iter()
-        .position(|(p, _, _)| *p == find(PortRole::Unprotected).unwrap_or(u16::MAX))
-        .ok_or("no unprotected port")?;
+    let index_of = |job: PortJob| ports.iter().position(|(_, j, _)| *j == job);
+    let protected = index_of(PortJob::Protected).ok_or("no protected port")?;
+    let unprotected = index_of(PortJob::Unprotected).ok_or("no unprotected port")?;
 
     let mut queues: Vec<Vec<PortIo>> = (0..n).map(|_| Vec::new()).collect();
     let mut next_hops = Vec::new();
