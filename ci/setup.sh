@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # DPDK 22.11 and what bindgen needs to read its headers
   dpdk dpdk-dev libdpdk-dev dpdk-doc clang libclang-dev pkg-config libnuma-dev libpcap-dev
+  # OpenSSL, the IKE key exchange and signatures in the slow path
+  libssl-dev
   # intel-ipsec-mb, the multi-buffer crypto library (also DPDK's crypto_ipsec_mb PMD)
   libipsec-mb-dev
   # the build of DPDK's ipsec-secgw example, for the side-by-side benchmark and interop

@@ -1,0 +1,1 @@
+//! IKEv2 cryptography: transforms, key exchange, key derivation, SK payload protection, AUTH.

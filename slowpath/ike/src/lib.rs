@@ -1,0 +1,3 @@
+//! IKEv2 protocol core: no I/O, time is an input.
+pub mod crypto;
+pub mod message;

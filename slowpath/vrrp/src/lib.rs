@@ -1,0 +1,1 @@
+//! VRRP protocol core: no I/O, time is an input.
