@@ -221,6 +221,21 @@ impl Default for PortConfig {
     }
 }
 
+/// The link state of port `id`, without waiting (`rte_eth_link_get_nowait`); for the control
+/// thread, which does not own the ports. An unknown id is an error, not undefined behaviour.
+pub fn link_of(id: u16) -> Result<Link> {
+    let mut l = sys::rte_eth_link::default();
+    // SAFETY: valid out pointer; DPDK checks the port id and returns -ENODEV for a bad one.
+    check("rte_eth_link_get_nowait", unsafe {
+        sys::rte_eth_link_get_nowait(id, &mut l)
+    })?;
+    Ok(Link {
+        up: u32::from(l.link_status()) == sys::RTE_ETH_LINK_UP,
+        speed_mbps: l.link_speed,
+        full_duplex: u32::from(l.link_duplex()) == sys::RTE_ETH_LINK_FULL_DUPLEX,
+    })
+}
+
 /// Link state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Link {
@@ -419,16 +434,7 @@ impl Port {
 
     /// Current link state, without waiting (`rte_eth_link_get_nowait`).
     pub fn link(&self) -> Result<Link> {
-        let mut l = sys::rte_eth_link::default();
-        // SAFETY: valid out pointer.
-        check("rte_eth_link_get_nowait", unsafe {
-            sys::rte_eth_link_get_nowait(self.id(), &mut l)
-        })?;
-        Ok(Link {
-            up: u32::from(l.link_status()) == sys::RTE_ETH_LINK_UP,
-            speed_mbps: l.link_speed,
-            full_duplex: u32::from(l.link_duplex()) == sys::RTE_ETH_LINK_FULL_DUPLEX,
-        })
+        link_of(self.id())
     }
 
     /// Basic counters (`rte_eth_stats_get`).

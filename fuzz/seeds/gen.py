@@ -152,6 +152,43 @@ sp out discard pri 99 src ::/0 dst ::/0 proto 47
           b"sa 4000000000 in spi 0x2005 aes128gcm16 key " + b"2b" * 20 + b" tunnel 192.0.2.1 192.0.2.2\n")
 
 
+def vrrp_frame():
+    """Ethernet frames of VRRP adverts as keepalived sends them (TOS 0xc0, TTL/hop limit 255,
+    to 224.0.0.18 / ff02::12, source MAC the virtual MAC), built here apart from the Rust code."""
+    def advert(version, vrid, prio, interval, addrs, src, dst, v6):
+        a = b"".join((ipaddress.IPv6Address if v6 else ipaddress.IPv4Address)(x).packed for x in addrs)
+        if version == 3:
+            m = struct.pack("!BBBBHH", 0x31, vrid, prio, len(addrs), interval & 0x0FFF, 0) + a
+            if v6:
+                pseudo = (ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
+                          + struct.pack("!I3xB", len(m), 112))
+            else:
+                pseudo = (ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed
+                          + struct.pack("!xBH", 112, len(m)))
+        else:
+            m = struct.pack("!BBBBBBH", 0x21, vrid, prio, len(addrs), 0, interval // 100, 0) + a + bytes(8)
+            pseudo = b""
+        return m[:6] + struct.pack("!H", csum(pseudo + m)) + m[8:]
+
+    def eth(dst, vrid, v6, ethertype):
+        return bytes(dst) + bytes([0, 0, 0x5E, 0, 2 if v6 else 1, vrid]) + struct.pack("!H", ethertype)
+
+    src4, grp4 = "192.168.1.1", "224.0.0.18"
+    m = advert(3, 51, 100, 100, ["192.168.1.254"], src4, grp4, False)
+    write("vrrp_frame", "v3-ipv4",
+          eth([1, 0, 0x5E, 0, 0, 0x12], 51, False, 0x0800) + ip4(src4, grp4, 112, m, tos=0xC0, flags=0, ttl=255))
+    src6, grp6 = "fe80::1", "ff02::12"
+    m = advert(3, 52, 200, 50, ["fe80::52", "2001:db8::52"], src6, grp6, True)
+    write("vrrp_frame", "v3-ipv6",
+          eth([0x33, 0x33, 0, 0, 0, 0x12], 52, True, 0x86DD) + ip6(src6, grp6, 112, m, tc=0xC0, hlim=255))
+    m = advert(2, 53, 255, 300, ["10.0.0.53", "10.0.0.54"], "10.0.0.1", grp4, False)
+    # Ethernet padding after a short packet.
+    write("vrrp_frame", "v2-ipv4",
+          eth([1, 0, 0x5E, 0, 0, 0x12], 53, False, 0x0800)
+          + ip4("10.0.0.1", grp4, 112, m, tos=0xC0, flags=0, ttl=255) + bytes(6))
+
+
 inbound_esp()
 wire_ip()
 config_parse()
+vrrp_frame()

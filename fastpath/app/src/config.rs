@@ -533,7 +533,7 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     hex::decode(clean.strip_prefix("0x").unwrap_or(&clean)).map_err(|_| format!("`{s}` is not hex"))
 }
 
-fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+pub(crate) fn parse_mac(s: &str) -> Result<[u8; 6], String> {
     let bytes = parse_hex(s)?;
     bytes
         .try_into()

@@ -189,6 +189,7 @@ fn run(args: Args) -> Result<(), Error> {
                 rx: port.rx_queue_setup(w as u16, 1024, &pool)?,
                 tx: port.tx_queue_setup(w as u16, 1024)?,
                 mac,
+                own_mac: mac,
                 peer_mac,
                 exception: tap,
                 tx_only,
@@ -305,6 +306,7 @@ fn run(args: Args) -> Result<(), Error> {
                 stop: Arc::clone(&stop),
                 sync_subscribers,
                 sync_counters,
+                locals: std::sync::Mutex::new(cfg.locals.clone()),
             };
             fastpath::control::server::spawn(path, control)
                 .map_err(|e| format!("control socket {}: {e}", path.display()))?

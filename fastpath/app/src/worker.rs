@@ -3,7 +3,7 @@
 //! locks or makes a syscall per packet (the idle sleep is per empty poll, and off by default).
 
 use crate::config::PortRole;
-use crate::control::command::{apply, Inbox};
+use crate::control::command::{apply, Command, Inbox, Reply};
 use crate::ether;
 use crate::mtu::{Fit, MtuPath};
 use crate::stats::{PortCounters, SharedStats};
@@ -66,7 +66,10 @@ pub struct PortIo {
     pub job: PortJob,
     pub rx: RxQueue,
     pub tx: TxQueue,
+    /// The source MAC of the frames the fast path builds (`own_mac`, or a VRRP virtual MAC).
     pub mac: [u8; 6],
+    /// The MAC the port speaks with by itself (its TAP's, when it has one).
+    pub own_mac: [u8; 6],
     pub peer_mac: [u8; 6],
     /// Index of this port's exception (TAP) port, if it has one.
     pub exception: Option<usize>,
@@ -454,8 +457,28 @@ impl Worker {
     fn serve_commands(&mut self, now_ns: u64) {
         for _ in 0..16 {
             let Some(req) = self.inbox.pop() else { return };
-            let spi_owner = self.handoff.as_mut().map(|h| &mut h.spi_owner);
-            let reply = apply(req.command, &mut self.tables, spi_owner, self.index, now_ns);
+            let reply = match req.command {
+                Command::SetLocals(locals) => {
+                    self.locals = locals;
+                    Reply::Done
+                }
+                Command::SetSourceMac { port, mac } => {
+                    let mut found = false;
+                    for p in self.ports.iter_mut().filter(|p| p.port == port) {
+                        p.mac = mac.unwrap_or(p.own_mac);
+                        found = true;
+                    }
+                    if found {
+                        Reply::Done
+                    } else {
+                        Reply::Failed(format!("no port {port}"))
+                    }
+                }
+                command => {
+                    let spi_owner = self.handoff.as_mut().map(|h| &mut h.spi_owner);
+                    apply(command, &mut self.tables, spi_owner, self.index, now_ns)
+                }
+            };
             let _ = req.reply.send(reply);
         }
     }

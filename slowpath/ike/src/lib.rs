@@ -1,3 +1,21 @@
 //! IKEv2 protocol core: no I/O, time is an input.
+//!
+//! `message` and `crypto` are the codec and the cryptography; `sa` the IKE SA and CHILD SA
+//! state machines (one file per exchange in `sa::exchange`); `responder` the stateless
+//! handling of IKE_SA_INIT (cookies); `engine` the caller's entry point; `config`, `action`,
+//! `pool`, `timers`, `retransmit` and `rng` what they say.
+pub mod action;
+pub mod config;
 pub mod crypto;
+pub mod engine;
 pub mod message;
+pub mod pool;
+pub mod responder;
+pub mod retransmit;
+pub mod rng;
+pub mod rng_openssl;
+pub mod sa;
+pub mod timers;
+
+#[cfg(test)]
+mod tests;

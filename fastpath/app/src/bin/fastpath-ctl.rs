@@ -1,7 +1,7 @@
 //! `fastpath-ctl`: the operator's view of a running fast path, through its control socket.
 //!
 //! ```text
-//! fastpath-ctl -s /run/fastpath.sock stats | ports
+//! fastpath-ctl -s /run/fastpath.sock stats | ports | locals
 //! fastpath-ctl -s SOCK sa list | sa show ID | sa del ID
 //! fastpath-ctl -s SOCK sa add 9 out spi 0x1009 aes128gcm16 key ... tunnel 192.0.2.1 192.0.2.2
 //! fastpath-ctl -s SOCK sa activate all --oseq-shift 65536 --generation 3 | sa deactivate all
@@ -33,8 +33,10 @@ struct Args {
 enum Cmd {
     /// Counters summed over the workers.
     Stats,
-    /// The configured ports.
+    /// The configured ports, with their links.
     Ports,
+    /// The node's own addresses (traffic to them goes to the kernel).
+    Locals,
     /// Security associations.
     Sa {
         #[command(subcommand)]
@@ -102,6 +104,7 @@ fn main() {
     let request = match &args.cmd {
         Cmd::Stats => json!({"op": "stats"}),
         Cmd::Ports => json!({"op": "ports"}),
+        Cmd::Locals => json!({"op": "locals"}),
         Cmd::Events => json!({"op": "subscribe"}),
         Cmd::Sa { cmd } => match cmd {
             SaCmd::List => json!({"op": "sa_list"}),

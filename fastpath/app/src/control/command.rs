@@ -47,6 +47,15 @@ pub enum Command {
     Deactivate {
         id: Option<SaId>,
     },
+    /// The node's own addresses changed (a VRRP virtual address came or went): the whole
+    /// new set, so each worker swaps its copy at once.
+    SetLocals(Arc<[std::net::IpAddr]>),
+    /// The source MAC of the frames the fast path builds on a port (the VRRP virtual MAC
+    /// while master), or back to the port's own with None.
+    SetSourceMac {
+        port: u16,
+        mac: Option<[u8; 6]>,
+    },
 }
 
 /// A worker's answer.
@@ -167,6 +176,9 @@ pub fn apply(
     now_ns: u64,
 ) -> Reply {
     match cmd {
+        Command::SetLocals(_) | Command::SetSourceMac { .. } => {
+            Reply::Failed("a worker carries this out on itself".into())
+        }
         Command::AddSa { id, config, owner } => {
             if config.direction == Direction::Inbound {
                 if let Some(map) = spi_owner {

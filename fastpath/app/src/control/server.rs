@@ -32,6 +32,8 @@ pub struct Control {
     /// Where the sync thread sends snapshot batches (`sync_subscribe`).
     pub sync_subscribers: super::sync::SyncSubscribers,
     pub sync_counters: Arc<super::sync::SyncCounters>,
+    /// The node's own addresses as the workers have them (`local_add` / `local_del`).
+    pub locals: Mutex<Vec<std::net::IpAddr>>,
 }
 
 type Subscribers = Arc<Mutex<Vec<UnixStream>>>;
@@ -299,7 +301,64 @@ pub fn handle(control: &Control, req: &Value) -> Result<Value, String> {
                 "encrypted": total.esp.encrypted, "decrypted": total.esp.decrypted, "dummy": total.esp.dummy, "drops": drops,
             }))
         }
-        "ports" => Ok(json!(control.ports)),
+        "ports" => {
+            // The static facts, and each port's link as the driver has it now.
+            let mut ports = control.ports.clone();
+            for p in &mut ports {
+                let link = p
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|id| u16::try_from(id).ok())
+                    .and_then(|id| dpdk::ethdev::link_of(id).ok());
+                p["link_up"] = json!(link.as_ref().map(|l| l.up));
+                p["speed_mbps"] = json!(link.as_ref().map(|l| l.speed_mbps));
+            }
+            Ok(json!(ports))
+        }
+        "locals" => Ok(json!(*control
+            .locals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()))),
+        "local_add" | "local_del" => {
+            let addr: std::net::IpAddr = req
+                .get("addr")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .ok_or(format!("{op} wants \"addr\": an IP address"))?;
+            // Held across the broadcast so that two changes cannot interleave.
+            let mut locals = control.locals.lock().unwrap_or_else(|e| e.into_inner());
+            let present = locals.contains(&addr);
+            let changed = match (op, present) {
+                ("local_add", false) => {
+                    locals.push(addr);
+                    true
+                }
+                ("local_del", true) => {
+                    locals.retain(|a| *a != addr);
+                    true
+                }
+                _ => false,
+            };
+            if changed {
+                let set: Arc<[std::net::IpAddr]> = locals.clone().into();
+                broadcast(control, |_| Command::SetLocals(Arc::clone(&set)))?;
+            }
+            Ok(json!({"changed": changed, "locals": *locals}))
+        }
+        "port_mac" => {
+            let port = u16::try_from(u32_field(req, "port")?).map_err(|_| "port: 0..65535")?;
+            let mac = match req.get("mac") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(crate::config::parse_mac(s)?),
+                Some(_) => return Err("mac: a string or null".into()),
+            };
+            for r in broadcast(control, |_| Command::SetSourceMac { port, mac })? {
+                if let Reply::Failed(e) = r {
+                    return Err(e);
+                }
+            }
+            Ok(json!({"port": port, "mac": mac.map(crate::neighbour::format_mac)}))
+        }
         "sa_sync" => {
             let records = req
                 .get("sync")

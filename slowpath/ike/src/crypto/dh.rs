@@ -211,6 +211,71 @@ impl KeyExchange {
     }
 }
 
+/// Exportable private values (additive, for the exchange state machine): a half-done exchange
+/// is kept as plain bytes in the IKE SA state, so that HA sync can copy it and the caller's
+/// randomness source (not OpenSSL's) can make it.
+impl KeyExchange {
+    /// How many random octets `from_private` wants for a fresh private value of `group`.
+    /// MODP exponents are short (twice the group's security strength, as RFC 3526 allows),
+    /// ECP scalars get 8 extra octets so that the reduction modulo the order is unbiased.
+    pub fn private_len(group: u16) -> Result<usize> {
+        Ok(match group {
+            MODP_1024 | MODP_2048 => 32,
+            MODP_3072 => 48,
+            ECP_256 => 40,
+            ECP_384 => 56,
+            ECP_521 => 74,
+            CURVE25519 => 32,
+            _ => {
+                return Err(CryptoError::Unsupported {
+                    kind: "D-H group",
+                    id: group,
+                })
+            }
+        })
+    }
+
+    /// Builds our half from a private value: random octets (`private_len` of them) or what
+    /// `private_bytes` gave. The same bytes always give the same public value.
+    pub fn from_private(group: u16, private: &[u8]) -> Result<Self> {
+        dh_info(group)?;
+        if group == CURVE25519 {
+            return Self::from_x25519(PKey::private_key_from_raw_bytes(private, Id::X25519)?);
+        }
+        if let Some(nid) = ec_curve(group) {
+            let ec = EcGroup::from_curve_name(nid)?;
+            let mut ctx = BigNumContext::new()?;
+            let mut order = BigNum::new()?;
+            ec.order(&mut order, &mut ctx)?;
+            let mut d = BigNum::new()?;
+            let raw = BigNum::from_slice(private)?;
+            d.nnmod(&raw, &order, &mut ctx)?;
+            if d.num_bits() == 0 {
+                return Err(invalid(group, "zero private scalar"));
+            }
+            let mut q = EcPoint::new(&ec)?;
+            q.mul_generator2(&ec, &d, &mut ctx)?;
+            let key = EcKey::from_private_components(&ec, &d, &q)?;
+            return Self::from_ec_key(group, ec, key);
+        }
+        let x = BigNum::from_slice(private)?;
+        if x <= BigNum::from_u32(1)? {
+            return Err(invalid(group, "private exponent too small"));
+        }
+        let params = Dh::from_pqg(modp_prime(group)?, None, BigNum::from_u32(2)?)?;
+        Self::from_dh(group, params.set_private_key(x)?)
+    }
+
+    /// The private value, for `from_private` (e.g. on the standby node).
+    pub fn private_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        Ok(Zeroizing::new(match &self.secret {
+            Secret::Modp(key, _) => key.dh()?.private_key().to_vec(),
+            Secret::Ecp(_, key) => key.ec_key()?.private_key().to_vec(),
+            Secret::X25519(key) => key.raw_private_key()?,
+        }))
+    }
+}
+
 fn derive<T: openssl::pkey::HasPublic>(
     mine: &PKey<Private>,
     theirs: &PKey<T>,

@@ -194,3 +194,24 @@ fn debug_shows_only_the_group() {
     let kx = KeyExchange::generate(ECP_256).unwrap();
     assert_eq!(format!("{kx:?}"), "KeyExchange { group: 19, .. }");
 }
+
+#[test]
+fn from_private_round_trips_and_agrees() {
+    for group in [MODP_1024, MODP_2048, ECP_256, ECP_384, ECP_521, CURVE25519] {
+        let raw: Vec<u8> = (0..KeyExchange::private_len(group).unwrap())
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(7))
+            .collect();
+        let a = KeyExchange::from_private(group, &raw).unwrap();
+        let again = KeyExchange::from_private(group, &a.private_bytes().unwrap()).unwrap();
+        assert_eq!(a.public_value(), again.public_value(), "{group}");
+        let b = KeyExchange::generate(group).unwrap();
+        assert_eq!(
+            *a.compute_shared(b.public_value()).unwrap(),
+            *b.compute_shared(a.public_value()).unwrap(),
+            "{group}"
+        );
+    }
+    assert!(KeyExchange::from_private(MODP_2048, &[1]).is_err());
+    assert!(KeyExchange::from_private(ECP_256, &[0; 40]).is_err());
+    assert!(KeyExchange::private_len(5).is_err());
+}

@@ -6,7 +6,7 @@ pub mod psk;
 pub mod scheme;
 pub mod signature;
 #[cfg(test)]
-mod test_pki;
+pub(crate) mod test_pki;
 
 // Authentication Method (RFC 7296 3.8, RFC 4754, RFC 7427).
 pub const AUTH_RSA_SIG: u8 = 1;

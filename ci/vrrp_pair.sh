@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Two gateway nodes of ours (fast path + slow path each) on two bridges, VRRP through the
+# fast path's exception path, with 100 ms adverts:
+#
+#                 observer O (192.0.2.9, captures ARP)
+#                        |
+#   outside bridge  ----+-----------+------------   (VRID 51, VIP 192.0.2.100)
+#                  A: port 1 (aO)   B: port 1 (bO)
+#                  A: port 0 (aI)   B: port 0 (bI)
+#   inside bridge   ----+-----------+------------   (VRID 52, VIP 10.1.0.1)
+#
+# Each node: `fastpath` with af_packet ports on the veths and a net_tap per port (tapO, tapI,
+# where the kernel holds the node's addresses), and `slowpath` running VRRP on the TAPs, with
+# the two instances in one sync group, virtual MACs (macvlans), accept mode, and the fast path
+# told to send from the virtual MAC. A has priority 200 (preempt delay 1 s), B 100. A tracks
+# its outside veth's carrier (the outside link failing takes the inside instance along).
+#
+#   1. A is master of both, B backup of both; O reaches the VIP at the virtual MAC.
+#   2. A's slow path is killed (SIGKILL): B becomes master of both.
+#   3. A's slow path comes back: after its preempt delay it takes both back.
+#   4. A's outside link is cut: A faults, B becomes master of both.
+#   5. The link comes back: A is master of both again.
+# After each step exactly one node is master of each VRID. The time from each fault to the
+# other node's master state, and to the first gratuitous ARP for the VIP seen by O, is printed
+# (figures, not assertions: bench/vrrp_failover.sh repeats them). Traffic stays in the test's
+# namespaces; every wait is bounded; everything is cleaned up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release}
+[ -x "$BIN/fastpath" ] || cargo build --release --quiet -p fastpath
+[ -x "$BIN/slowpath" ] || cargo build --release --quiet -p slowpath
+t=vp$$
+work=$(mktemp -d /tmp/vrrp-pair.XXXXXX)
+declare -A fp_pid sp_pid
+dump_pid=""
+pass=0
+fail=0
+FIGURES=${FIGURES:-$work/figures}
+
+cleanup() {
+  for n in A B; do
+    [ -n "${sp_pid[$n]:-}" ] && kill -INT "${sp_pid[$n]}" 2>/dev/null || true
+  done
+  sleep 0.3
+  for n in A B; do
+    [ -n "${fp_pid[$n]:-}" ] && kill -INT "${fp_pid[$n]}" 2>/dev/null || true
+  done
+  [ -n "$dump_pid" ] && kill "$dump_pid" 2>/dev/null || true
+  for n in A B O; do
+    local end=$((SECONDS + 10))
+    while [ -n "$(ip netns pids "$t$n" 2>/dev/null)" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
+    ip netns pids "$t$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
+  for n in S A B O; do ip netns del "$t$n" 2>/dev/null || true; done
+  rm -rf "/var/run/dpdk/${t}A" "/var/run/dpdk/${t}B"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() { # name, command...
+  local name=$1; shift
+  if "$@"; then echo "ok: $name"; pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
+}
+
+wait_for() { # seconds, command...
+  local secs=$1; shift
+  local end=$((SECONDS + secs))
+  while [ $SECONDS -lt $end ]; do
+    if "$@"; then return 0; fi
+    sleep 0.05
+  done
+  "$@"
+}
+
+now_ms() { date +%s%3N; }
+
+for n in S A B O; do ip netns add "$t$n"; done
+for br in brO brI; do
+  ip -n "${t}S" link add $br type bridge
+  ip -n "${t}S" link set $br up
+done
+veth() { # ns, dev, bridge
+  ip link add "$2" netns "$t$1" type veth peer name "s$2" netns "${t}S"
+  ip -n "${t}S" link set "s$2" master "$3" up
+  ip netns exec "$t$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  ip -n "$t$1" link set "$2" up
+}
+veth A aO brO; veth A aI brI
+veth B bO brO; veth B bI brI
+veth O o0 brO
+ip -n "${t}O" addr add 192.0.2.9/24 dev o0
+
+# Node n: fast path on its veths with TAPs, then the slow path on the TAPs.
+start_fastpath() { # node, lower-case prefix, outside addr, inside addr
+  local n=$1 p=$2
+  cat > "$work/fp$n.conf" <<CONF
+port 0 protected   exception 2
+port 1 unprotected exception 3
+local $3 $4
+CONF
+  ip netns exec "$t$n" "$BIN/fastpath" --config "$work/fp$n.conf" --control "$work/fp$n.sock" \
+    --idle-sleep-us 200 --stats-ms 0 -- \
+    -l 0,1 --no-huge -m 256 --file-prefix "$t$n" --no-pci --log-level=error \
+    --vdev "net_af_packet0,iface=${p}I" --vdev "net_af_packet1,iface=${p}O" \
+    --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >"$work/fp$n.log" 2>&1 &
+  fp_pid[$n]=$!
+  wait_for 30 test -S "$work/fp$n.sock" || return 1
+  wait_for 10 ip -n "$t$n" link show tapO >/dev/null 2>&1 || return 1
+  for tap in tapO tapI; do
+    ip netns exec "$t$n" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1"
+  done
+  ip -n "$t$n" addr add "$3/24" dev tapO
+  ip -n "$t$n" addr add "$4/24" dev tapI
+}
+
+start_slowpath() { # node, priority, lower-case prefix
+  local n=$1
+  cat > "$work/sp$n.conf" <<CONF
+control $work/sp$n.sock
+fastpath $work/fp$n.sock
+track outside link ${3}O
+vrrp up   interface tapO vrid 51 priority $2 advert-int 100ms address 192.0.2.100 vmac accept fastpath-port 1 preempt-delay 1s garp 1 garp-rounds 2 garp-interval 500ms track outside
+vrrp down interface tapI vrid 52 priority $2 advert-int 100ms address 10.1.0.1 vmac accept fastpath-port 0 preempt-delay 1s track outside
+group gw up down
+ha-group node vrrp-group gw notify $work/hook.sh
+CONF
+  ip netns exec "$t$n" "$BIN/slowpath" --config "$work/sp$n.conf" >>"$work/sp$n.log" 2>&1 &
+  sp_pid[$n]=$!
+  wait_for 10 test -S "$work/sp$n.sock"
+}
+
+cat > "$work/hook.sh" <<'HOOK'
+#!/bin/sh
+echo "$(date +%s%3N) $*" >> "$(dirname "$0")/hook.log"
+HOOK
+chmod +x "$work/hook.sh"
+
+state() { # node instance
+  "$BIN/slowpath-ctl" -s "$work/sp$1.sock" --json instances 2>/dev/null |
+    python3 -c "import json,sys; print(next(i['state'] for i in json.load(sys.stdin) if i['name']=='$2'))" 2>/dev/null || echo none
+}
+master_of_both() { [ "$(state "$1" up)" = master ] && [ "$(state "$1" down)" = master ]; }
+not_master() { # node: backup or fault of both (or not running)
+  local u d; u=$(state "$1" up); d=$(state "$1" down)
+  [ "$u" != master ] && [ "$d" != master ]
+}
+exactly_one_master() {
+  local n=0
+  for x in A B; do for i in up down; do [ "$(state $x $i)" = master ] && n=$((n + 1)); done; done
+  [ $n -eq 2 ] && { master_of_both A || master_of_both B; }
+}
+
+# When node n's instance `up` last became master (unix ms), from its event log.
+became_master_ms() { # node, after-ms
+  "$BIN/slowpath-ctl" -s "$work/sp$1.sock" --json events 2>/dev/null | python3 -c "
+import json,sys
+ev=[e for e in json.load(sys.stdin) if e.get('event')=='vrrp_state' and e.get('instance')=='up' and e.get('to')=='master' and e['unix_ms']>=$2]
+print(ev[0]['unix_ms'] if ev else '')"
+}
+# The first gratuitous ARP for the VIP from the virtual MAC that O saw after a time (unix ms).
+garp_seen_ms() { # after-ms
+  python3 - "$work/arp.txt" "$1" <<'PY'
+import sys
+after = int(sys.argv[2])
+for line in open(sys.argv[1], errors="replace"):
+    f = line.split()
+    if len(f) > 2 and f[1] == "00:00:5e:00:01:33" and "who-has 192.0.2.100" in line and "tell 192.0.2.100" in line:
+        ms = int(float(f[0]) * 1000)
+        if ms >= after:
+            print(ms); break
+PY
+}
+figure() { # label, fault ms, node that takes over
+  local m g
+  m=$(became_master_ms "$3" "$2")
+  g=$(garp_seen_ms "$2")
+  echo "figure: $1: master after $(( ${m:-0} - $2 )) ms, GARP seen after $(( ${g:-0} - $2 )) ms" | tee -a "$FIGURES"
+  [ -n "$m" ] && [ -n "$g" ]
+}
+
+ip netns exec "${t}O" tcpdump -i o0 -l -n -tt -e arp >"$work/arp.txt" 2>/dev/null &
+dump_pid=$!
+
+start_fastpath A a 192.0.2.11 10.1.0.11
+start_fastpath B b 192.0.2.12 10.1.0.12
+start_slowpath A 200 a
+start_slowpath B 100 b
+
+echo "== 1. election"
+check "A master of both" wait_for 10 master_of_both A
+check "B backup of both" wait_for 10 not_master B
+check "exactly one master" exactly_one_master
+check "O pings the VIP" ip netns exec "${t}O" ping -c 2 -i 0.2 -W 2 -q 192.0.2.100
+check "O resolved the VIP to the virtual MAC" sh -c "ip -n ${t}O neigh show 192.0.2.100 | grep -q 00:00:5e:00:01:33"
+check "A's fast path has the VIPs as its own" sh -c "'$BIN/fastpath-ctl' -s '$work/fpA.sock' --json locals 2>/dev/null | grep -q 192.0.2.100"
+
+echo "== 2. A's slow path killed"
+t0=$(now_ms)
+kill -9 "${sp_pid[A]}"; wait "${sp_pid[A]}" 2>/dev/null || true; sp_pid[A]=""
+check "B master of both" wait_for 10 master_of_both B
+check "takeover measured" figure "kill A's slow path" "$t0" B
+check "O pings the VIP through B" ip netns exec "${t}O" ping -c 2 -i 0.2 -W 2 -q 192.0.2.100
+
+echo "== 3. A's slow path back: preempts after 1 s"
+t1=$(now_ms)
+start_slowpath A 200 a
+check "A master of both again" wait_for 10 master_of_both A
+check "B backup of both again" wait_for 10 not_master B
+check "A waited its preempt delay" python3 -c "import sys; sys.exit(0 if int(sys.argv[1]) - $t1 >= 1000 else 1)" "$(became_master_ms A "$t1")"
+check "exactly one master" exactly_one_master
+
+echo "== 4. A's outside link cut"
+t2=$(now_ms)
+ip -n "${t}S" link set saO down
+check "B master of both" wait_for 10 master_of_both B
+check "A in fault of both" wait_for 10 not_master A
+check "takeover measured" figure "cut A's outside link" "$t2" B
+check "exactly one master" exactly_one_master
+
+echo "== 5. link back"
+ip -n "${t}S" link set saO up
+check "A master of both again" wait_for 15 master_of_both A
+check "B backup of both again" wait_for 10 not_master B
+sleep 1
+check "exactly one master when settled" exactly_one_master
+check "the HA hook ran on role changes" sh -c "grep -q 'node standby active' '$work/hook.log'"
+
+echo "vrrp_pair: $pass passed, $fail failed"
+if [ "$fail" -gt 0 ]; then
+  for f in spA.log spB.log fpA.log fpB.log; do echo "--- $f"; tail -20 "$work/$f"; done
+  exit 1
+fi

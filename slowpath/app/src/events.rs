@@ -1,0 +1,112 @@
+//! What happened, for operators: a bounded log of recent events, a line per event to every
+//! subscriber of the control socket, and the operators' hook scripts on HA role changes.
+
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::{Child, Command};
+
+/// How many past events `events` shows.
+const KEPT: usize = 256;
+
+#[derive(Default)]
+pub struct EventLog {
+    recent: VecDeque<Value>,
+    /// Events not yet written to subscribers.
+    pending: Vec<Value>,
+    hooks: Vec<Child>,
+    pub hooks_run: u64,
+    pub hooks_failed: u64,
+}
+
+impl EventLog {
+    /// Records an event (`kind` plus fields) stamped with the daemon's clock in ms.
+    pub fn push(&mut self, at_ms: u128, kind: &str, mut fields: Value) {
+        fields["event"] = json!(kind);
+        fields["at_ms"] = json!(at_ms as u64);
+        // Wall-clock too, so that scripts can line events up with captures and kills.
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        fields["unix_ms"] = json!(unix.as_millis() as u64);
+        tracing::info!(target: "event", "{fields}");
+        if self.recent.len() == KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(fields.clone());
+        self.pending.push(fields);
+    }
+
+    pub fn recent(&self) -> Vec<Value> {
+        self.recent.iter().cloned().collect()
+    }
+
+    pub fn take_pending(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Starts an operator's hook without waiting for it (it must not stall VRRP).
+    pub fn run_hook(&mut self, script: &Path, args: &[&str]) {
+        self.reap();
+        match Command::new(script).args(args).spawn() {
+            Ok(child) => {
+                self.hooks_run += 1;
+                self.hooks.push(child);
+            }
+            Err(e) => {
+                self.hooks_failed += 1;
+                tracing::warn!("hook {}: {e}", script.display());
+            }
+        }
+    }
+
+    /// Collects finished hooks, so none stays a zombie.
+    pub fn reap(&mut self) {
+        let mut failed = 0;
+        self.hooks.retain_mut(|c| match c.try_wait() {
+            Ok(Some(status)) => {
+                if !status.success() {
+                    failed += 1;
+                }
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        });
+        self.hooks_failed += failed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_events_and_hands_each_out_once() {
+        let mut log = EventLog::default();
+        for i in 0..(KEPT + 10) {
+            log.push(i as u128, "tick", json!({"i": i}));
+        }
+        let recent = log.recent();
+        assert_eq!(recent.len(), KEPT);
+        assert_eq!(recent[0]["i"], json!(10));
+        assert_eq!(recent[0]["event"], json!("tick"));
+        assert_eq!(log.take_pending().len(), KEPT + 10);
+        assert!(log.take_pending().is_empty());
+    }
+
+    #[test]
+    fn hooks_run_and_are_reaped() {
+        let mut log = EventLog::default();
+        log.run_hook(Path::new("/bin/false"), &["g", "standby", "active"]);
+        log.run_hook(Path::new("/nonexistent/hook"), &[]);
+        assert_eq!(log.hooks_run, 1);
+        assert_eq!(log.hooks_failed, 1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !log.hooks.is_empty() && std::time::Instant::now() < deadline {
+            log.reap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(log.hooks_failed, 2, "/bin/false exits 1");
+    }
+}

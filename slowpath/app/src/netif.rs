@@ -1,0 +1,209 @@
+//! The kernel interfaces VRRP speaks on: their index, MAC, addresses and carrier, and the
+//! virtual addresses (and virtual-MAC macvlans) put on them while master. Rare, slow-path
+//! work: it goes through /sys and iproute2.
+
+use serde_json::Value;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::Command;
+
+fn sys(ifname: &str, attr: &str) -> io::Result<String> {
+    if ifname.contains('/') || ifname.is_empty() {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    Ok(
+        std::fs::read_to_string(format!("/sys/class/net/{ifname}/{attr}"))?
+            .trim()
+            .to_string(),
+    )
+}
+
+pub fn ifindex(ifname: &str) -> io::Result<u32> {
+    sys(ifname, "ifindex")?
+        .parse()
+        .map_err(|_| io::ErrorKind::InvalidData.into())
+}
+
+pub fn mac(ifname: &str) -> io::Result<[u8; 6]> {
+    parse_mac(&sys(ifname, "address")?).ok_or(io::ErrorKind::InvalidData.into())
+}
+
+/// Whether the interface is up with a carrier (an interface that is down has none).
+pub fn carrier(ifname: &str) -> bool {
+    sys(ifname, "carrier").is_ok_and(|c| c == "1")
+}
+
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+pub fn format_mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The interface's addresses as iproute2 lists them, with their prefix lengths.
+fn addresses(ifname: &str) -> io::Result<Vec<(IpAddr, u8)>> {
+    let out = Command::new("ip")
+        .args(["-j", "addr", "show", "dev", ifname])
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(io::Error::other)?;
+    let mut found = Vec::new();
+    for link in v.as_array().into_iter().flatten() {
+        for a in link
+            .get("addr_info")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ip = a
+                .get("local")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            let len = a.get("prefixlen").and_then(Value::as_u64);
+            if let (Some(ip), Some(len)) = (ip, len) {
+                found.push((ip, len as u8));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The address VRRP sends from: the interface's first IPv4 address that is not one of the
+/// virtual ones (with a host prefix, those are ours), or its IPv6 link-local address.
+pub fn primary_address(ifname: &str, ipv6: bool, virtual_addrs: &[IpAddr]) -> io::Result<IpAddr> {
+    let addrs = addresses(ifname)?;
+    let pick = addrs.iter().map(|(a, _)| *a).find(|a| match a {
+        IpAddr::V4(_) => !ipv6 && !virtual_addrs.contains(a),
+        IpAddr::V6(v6) => ipv6 && is_link_local(v6) && !virtual_addrs.contains(a),
+    });
+    pick.ok_or_else(|| {
+        io::Error::other(format!(
+            "{ifname} has no {} address yet",
+            if ipv6 { "IPv6 link-local" } else { "IPv4" }
+        ))
+    })
+}
+
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+fn ip(args: &[&str]) -> io::Result<()> {
+    let out = Command::new("ip").args(args).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Puts a virtual address on an interface (a host route's worth: /32 or /128, no DAD so
+/// that it is usable at once).
+pub fn add_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
+    if addresses(ifname)?.iter().any(|(a, _)| *a == addr) {
+        return Ok(());
+    }
+    match addr {
+        IpAddr::V4(a) => ip(&["addr", "add", &format!("{a}/32"), "dev", ifname]),
+        IpAddr::V6(a) => ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{a}/128"),
+            "dev",
+            ifname,
+            "nodad",
+        ]),
+    }
+}
+
+pub fn del_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
+    if !addresses(ifname)?.iter().any(|(a, _)| *a == addr) {
+        return Ok(());
+    }
+    let len = if addr.is_ipv4() { 32 } else { 128 };
+    ip(&["addr", "del", &format!("{addr}/{len}"), "dev", ifname])
+}
+
+/// A macvlan with the virtual MAC on `parent` (as keepalived's use_vmac), so that the kernel
+/// answers ARP/ND for the virtual addresses with the virtual MAC. The parent then answers ARP
+/// only for its own addresses (arp_ignore=1), or it would answer for the macvlan's too.
+pub fn ensure_vmac(parent: &str, name: &str, vmac: [u8; 6]) -> io::Result<()> {
+    if sys(name, "ifindex").is_err() {
+        ip(&[
+            "link", "add", "link", parent, "name", name, "type", "macvlan", "mode", "private",
+        ])?;
+    }
+    ip(&["link", "set", "dev", name, "address", &format_mac(&vmac)])?;
+    ip(&["link", "set", "dev", name, "up"])?;
+    for (iface, key, val) in [
+        (parent, "arp_ignore", "1"),
+        (name, "arp_ignore", "1"),
+        (name, "accept_local", "1"),
+    ] {
+        let _ = std::fs::write(format!("/proc/sys/net/ipv4/conf/{iface}/{key}"), val);
+    }
+    Ok(())
+}
+
+pub fn remove_link(name: &str) {
+    let _ = ip(&["link", "del", "dev", name]);
+}
+
+/// The name of the macvlan of a VRID: keepalived's `vrrp.N` scheme, with the family.
+pub fn vmac_name(vrid: u8, ipv6: bool) -> String {
+    format!("vrrp{}.{vrid}", if ipv6 { "6" } else { "" })
+}
+
+/// An address as the VRRP core wants it when the interface has none of that family.
+pub fn unspecified(ipv6: bool) -> IpAddr {
+    if ipv6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs() {
+        assert_eq!(
+            parse_mac("00:00:5e:00:01:33"),
+            Some([0, 0, 0x5e, 0, 1, 0x33])
+        );
+        assert_eq!(parse_mac("00:00:5e:00:01"), None);
+        assert_eq!(parse_mac("00:00:5e:00:01:33:44"), None);
+        assert_eq!(parse_mac("zz:00:5e:00:01:33"), None);
+        assert_eq!(format_mac(&[0, 0, 0x5e, 0, 2, 0xff]), "00:00:5e:00:02:ff");
+    }
+
+    #[test]
+    fn loopback_is_readable_and_names_are_checked() {
+        assert_eq!(ifindex("lo").unwrap(), 1);
+        assert!(ifindex("../lo").is_err());
+        assert_eq!(vmac_name(51, false), "vrrp.51");
+        assert_eq!(vmac_name(51, true), "vrrp6.51");
+        assert!(is_link_local(&"fe80::1".parse().unwrap()));
+        assert!(!is_link_local(&"2001:db8::1".parse().unwrap()));
+    }
+}

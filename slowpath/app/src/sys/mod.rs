@@ -1,0 +1,3 @@
+//! The few system calls the slow path makes that std does not offer. `unsafe` stays here.
+pub mod packet;
+pub mod poll;

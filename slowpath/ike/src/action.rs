@@ -1,0 +1,262 @@
+//! What the state machines ask the caller to do, drained with `poll_action()`: datagrams to
+//! send, SAs to install in or remove from the fast path, and events for logs and counters.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::config::{Identity, Mode};
+use crate::crypto::keys::SecretBytes;
+use crate::crypto::transform::Suite;
+use crate::message::{NotifyType, TrafficSelector};
+
+/// The engine's handle of one IKE SA (stable across IKE SA rekeys).
+pub type IkeSaId = u64;
+/// The handle of one CHILD SA within its IKE SA (a rekey makes a new one).
+pub type ChildId = u32;
+
+/// One action for the caller.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Send `bytes` as one UDP datagram (the non-ESP marker is already in front on port 4500).
+    Send {
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    IkeSaUp(IkeSaInfo),
+    IkeSaDown {
+        sa: IkeSaId,
+        reason: DownReason,
+    },
+    /// Install both directions.
+    ChildSaUp(Box<ChildSaInfo>),
+    /// Install `new` (both directions) and send with it from now on; keep `old` inbound until
+    /// its `ChildSaDown`, which follows when the peer confirmed the delete.
+    ChildSaRekeyed {
+        old: ChildRef,
+        new: Box<ChildSaInfo>,
+    },
+    /// Remove both directions.
+    ChildSaDown {
+        child: ChildRef,
+        reason: DownReason,
+    },
+    Event {
+        sa: Option<IkeSaId>,
+        event: Event,
+    },
+}
+
+/// Which CHILD SA an action is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildRef {
+    pub sa: IkeSaId,
+    pub id: ChildId,
+    pub spi_in: u32,
+    pub spi_out: u32,
+}
+
+/// An IKE SA that just became usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeSaInfo {
+    pub sa: IkeSaId,
+    pub config: String,
+    pub spi_i: u64,
+    pub spi_r: u64,
+    pub initiator: bool,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub remote_id: Identity,
+    /// The virtual IP we were given (initiator) or gave (responder).
+    pub virtual_ip: Option<IpAddr>,
+}
+
+/// UDP encapsulation of ESP (RFC 3948): the ports on our side and on the peer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UdpEncap {
+    pub local_port: u16,
+    pub remote_port: u16,
+}
+
+/// Everything the fast path needs for one CHILD SA (both directions).
+#[derive(Clone)]
+pub struct ChildSaInfo {
+    pub child: ChildRef,
+    pub config: String,
+    pub mode: Mode,
+    /// Tunnel endpoints (and the outer addresses in transport mode).
+    pub local_addr: IpAddr,
+    pub remote_addr: IpAddr,
+    pub local_ts: Vec<TrafficSelector>,
+    pub remote_ts: Vec<TrafficSelector>,
+    /// ESP transform: cipher, key size, integrity (`None` for AEAD), ESN in `esn`.
+    pub suite: Suite,
+    pub esn: bool,
+    /// Encryption key with the salt appended for AES-GCM (RFC 4106), inbound.
+    pub encr_key_in: SecretBytes,
+    pub integ_key_in: SecretBytes,
+    pub encr_key_out: SecretBytes,
+    pub integ_key_out: SecretBytes,
+    pub soft_bytes: u64,
+    pub hard_bytes: u64,
+    pub soft_packets: u64,
+    pub hard_packets: u64,
+    /// When the control plane will rekey and delete it (absolute, caller's clock).
+    pub rekey_at: Option<Duration>,
+    pub expire_at: Option<Duration>,
+    pub encap: Option<UdpEncap>,
+}
+
+// Keys never printed.
+impl std::fmt::Debug for ChildSaInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildSaInfo")
+            .field("child", &self.child)
+            .field("config", &self.config)
+            .field("mode", &self.mode)
+            .field("local_ts", &self.local_ts)
+            .field("remote_ts", &self.remote_ts)
+            .field("suite", &self.suite)
+            .field("encap", &self.encap)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an SA went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownReason {
+    /// We deleted it (operator, hard lifetime, rekey done).
+    Deleted,
+    DeletedByPeer,
+    /// Retransmissions ran out.
+    PeerDead,
+    AuthenticationFailed,
+    NoProposalChosen,
+    TsUnacceptable,
+    /// The peer answered a request with this error.
+    PeerError(NotifyType),
+    /// Our side could not go on (a crypto or encoding failure).
+    LocalError,
+    /// A half-open SA that never completed.
+    Timeout,
+    /// Replaced by a rekey.
+    Rekeyed,
+    /// The IKE SA it belonged to went down.
+    IkeSaDown,
+    /// Hard lifetime.
+    Expired,
+}
+
+/// Things worth a log line or a counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Dropped(DropReason),
+    Retransmitted {
+        message_id: u32,
+        sent: u32,
+    },
+    NatDetected {
+        local_behind_nat: bool,
+        remote_behind_nat: bool,
+    },
+    IkeSaRekeyed {
+        old: (u64, u64),
+        new: (u64, u64),
+    },
+    /// A CHILD SA could not be made (the IKE SA stays).
+    ChildFailed {
+        config: String,
+        notify: NotifyType,
+    },
+    /// A rekey collision (RFC 7296 2.8.1) was resolved; `we_won` says whose SA stays.
+    RekeyCollision {
+        ike: bool,
+        we_won: bool,
+    },
+    /// The peer sent an error notify in a response.
+    PeerNotify(NotifyType),
+    CookieRequested,
+    InvalidKeRetry {
+        group: u16,
+    },
+    DpdSent,
+}
+
+macro_rules! drop_reasons {
+    ($($v:ident => $n:literal,)*) => {
+        /// Why a received datagram was dropped without changing any state.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DropReason { $($v,)* }
+
+        impl DropReason {
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$v,)*];
+            pub fn name(self) -> &'static str {
+                match self { $(DropReason::$v => $n,)* }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    Malformed => "malformed",
+    UnknownSpi => "unknown_spi",
+    BadIcv => "bad_icv",
+    UnexpectedResponse => "unexpected_response",
+    OldRequest => "old_request",
+    FutureRequest => "future_request",
+    Unprotected => "unprotected",
+    WrongState => "wrong_state",
+    BadFlags => "bad_flags",
+    BadCookie => "bad_cookie",
+    HalfOpenLimit => "half_open_limit",
+    NoConfig => "no_config",
+    Fragment => "fragment",
+    NotIke => "not_ike",
+}
+
+/// Drop counters, per reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub drops: Vec<(DropReason, u64)>,
+    pub retransmits: u64,
+    pub requests_answered_from_cache: u64,
+}
+
+impl Counters {
+    pub fn drop(&mut self, r: DropReason) {
+        match self.drops.iter_mut().find(|(d, _)| *d == r) {
+            Some((_, n)) => *n += 1,
+            None => self.drops.push((r, 1)),
+        }
+    }
+
+    pub fn dropped(&self, r: DropReason) -> u64 {
+        self.drops
+            .iter()
+            .find(|(d, _)| *d == r)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn total_dropped(&self) -> u64 {
+        self.drops.iter().map(|(_, n)| n).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters() {
+        let mut c = Counters::default();
+        c.drop(DropReason::BadIcv);
+        c.drop(DropReason::BadIcv);
+        c.drop(DropReason::UnknownSpi);
+        assert_eq!(c.dropped(DropReason::BadIcv), 2);
+        assert_eq!(c.dropped(DropReason::Malformed), 0);
+        assert_eq!(c.total_dropped(), 3);
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|d| d.name()).collect();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::ALL.len());
+    }
+}

@@ -1,0 +1,454 @@
+//! The caller's entry point: all IKE SAs of a node, found by our SPI, fed datagrams and time,
+//! and one queue of actions. No I/O, no clock, no threads: the caller passes `now` (its own
+//! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
+//! calls `handle_timeout` at `poll_timeout`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
+use crate::config::IkeConfig;
+use crate::message::{classify_port_4500, with_non_esp_marker, ExchangeType, Message, Port4500};
+use crate::pool::{Pool, PoolConfig, Pools};
+use crate::responder::{CookieConfig, InitDecision, Responder};
+use crate::rng::RngSource;
+use crate::sa::export::IkeSaExport;
+use crate::sa::ike_sa::NATT_PORT;
+use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
+
+/// Node-wide settings.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    pub cookies: CookieConfig,
+    /// Unix time (seconds) at the caller's `now` = 0, for certificate validity.
+    pub unix_epoch_offset: i64,
+}
+
+/// Which keys of the maps an SA holds, to update them after each call.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    ike: Vec<u64>,
+    esp: Vec<u32>,
+    half_open: Option<(IpAddr, u64)>,
+}
+
+/// Everything of an engine, for the HA peer.
+#[derive(Debug, Clone)]
+pub struct EngineExport {
+    pub sas: Vec<IkeSaExport>,
+    pub pools: Pools,
+    pub next_id: IkeSaId,
+    pub responder: Responder,
+}
+
+pub struct Engine {
+    configs: Vec<Arc<IkeConfig>>,
+    settings: EngineSettings,
+    pools: Pools,
+    sas: BTreeMap<IkeSaId, IkeSa>,
+    by_spi: HashMap<u64, IkeSaId>,
+    half_open: HashMap<(IpAddr, u64), IkeSaId>,
+    held: HashMap<IkeSaId, Held>,
+    spis: SpiAllocator,
+    responder: Responder,
+    actions: VecDeque<Action>,
+    counters: Counters,
+    next_id: IkeSaId,
+}
+
+impl Engine {
+    pub fn new(
+        configs: Vec<IkeConfig>,
+        pools: Vec<PoolConfig>,
+        settings: EngineSettings,
+        rng: &mut dyn RngSource,
+        now: Duration,
+    ) -> Engine {
+        Engine {
+            configs: configs.into_iter().map(Arc::new).collect(),
+            responder: Responder::new(settings.cookies, rng, now),
+            settings,
+            pools: pools
+                .into_iter()
+                .map(|p| (p.name.clone(), Pool::new(p)))
+                .collect(),
+            sas: BTreeMap::new(),
+            by_spi: HashMap::new(),
+            half_open: HashMap::new(),
+            held: HashMap::new(),
+            spis: SpiAllocator::default(),
+            actions: VecDeque::new(),
+            counters: Counters::default(),
+            next_id: 1,
+        }
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn sa(&self, id: IkeSaId) -> Option<&IkeSa> {
+        self.sas.get(&id)
+    }
+
+    pub fn sa_ids(&self) -> Vec<IkeSaId> {
+        self.sas.keys().copied().collect()
+    }
+
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    pub fn status(&self, now: Duration) -> Vec<IkeSaStatus> {
+        self.sas.values().map(|s| s.status(now)).collect()
+    }
+
+    /// When `handle_timeout` is next needed.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.sas
+            .values()
+            .filter_map(|s| s.next_deadline(&self.configs))
+            .min()
+    }
+
+    /// Starts connection `config` as initiator; `child` names the CHILD SA for IKE_AUTH.
+    pub fn initiate(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        config: &str,
+        child: Option<&str>,
+    ) -> Option<IkeSaId> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut ctx = Ctx {
+            now,
+            unix_time: self.unix_time(now),
+            rng,
+            configs: &self.configs,
+            pools: &mut self.pools,
+            spis: &mut self.spis,
+        };
+        let sa = IkeSa::new_initiator(id, &mut ctx, config, child)?;
+        self.after(id, sa);
+        Some(id)
+    }
+
+    fn unix_time(&self, now: Duration) -> i64 {
+        self.settings
+            .unix_epoch_offset
+            .saturating_add(now.as_secs() as i64)
+    }
+
+    /// Runs `f` on SA `id` with a context, then collects its output and keys.
+    pub fn with_sa(
+        &mut self,
+        id: IkeSaId,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        f: impl FnOnce(&mut IkeSa, &mut Ctx),
+    ) -> bool {
+        let Some(mut sa) = self.sas.remove(&id) else {
+            return false;
+        };
+        let unix_time = self.unix_time(now);
+        let mut ctx = Ctx {
+            now,
+            unix_time,
+            rng,
+            configs: &self.configs,
+            pools: &mut self.pools,
+            spis: &mut self.spis,
+        };
+        f(&mut sa, &mut ctx);
+        self.after(id, sa);
+        true
+    }
+
+    /// Moves the SA's actions to ours, updates the SPI maps, keeps or forgets it.
+    fn after(&mut self, id: IkeSaId, mut sa: IkeSa) {
+        while let Some(a) = sa.poll_action() {
+            self.actions.push_back(a);
+        }
+        let old = self.held.remove(&id).unwrap_or_default();
+        for s in &old.ike {
+            if self.by_spi.get(s) == Some(&id) {
+                self.by_spi.remove(s);
+            }
+            self.spis.ike.remove(s);
+        }
+        for s in &old.esp {
+            self.spis.esp.remove(s);
+        }
+        if let Some(k) = old.half_open {
+            self.half_open.remove(&k);
+        }
+        let keep = !sa.is_closed();
+        let new = if keep {
+            Held {
+                ike: sa.local_spis(),
+                esp: sa.esp_spis(),
+                half_open: (sa.state == IkeState::HalfOpen)
+                    .then(|| sa.init.as_ref().map(|i| (sa.remote.ip(), i.spi_i)))
+                    .flatten(),
+            }
+        } else {
+            Held::default()
+        };
+        for s in &new.ike {
+            self.by_spi.insert(*s, id);
+            self.spis.ike.insert(*s);
+        }
+        for s in &new.esp {
+            self.spis.esp.insert(*s);
+        }
+        if let Some(k) = new.half_open {
+            self.half_open.insert(k, id);
+        }
+        for s in std::mem::take(&mut self.spis.fresh_ike) {
+            if !self.by_spi.contains_key(&s) {
+                self.spis.ike.remove(&s);
+            }
+        }
+        for s in std::mem::take(&mut self.spis.fresh_esp) {
+            if !new.esp.contains(&s) {
+                self.spis.esp.remove(&s);
+            }
+        }
+        if keep {
+            self.held.insert(id, new);
+            self.sas.insert(id, sa);
+        }
+    }
+
+    fn drop_datagram(&mut self, r: DropReason) {
+        self.counters.drop(r);
+    }
+
+    /// One UDP datagram received on `local` from `remote` (on port 4500 with its marker).
+    pub fn handle_datagram(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: &[u8],
+    ) {
+        let raw = if local.port() == NATT_PORT {
+            match classify_port_4500(datagram) {
+                Some(Port4500::Ike(r)) => r,
+                Some(Port4500::Keepalive) => return,
+                _ => return self.drop_datagram(DropReason::NotIke),
+            }
+        } else {
+            datagram
+        };
+        let Ok((msg, range)) = Message::parse_with_sk_range(raw) else {
+            return self.drop_datagram(DropReason::Malformed);
+        };
+        let h = msg.header;
+        if h.exchange == ExchangeType::IKE_SA_INIT && h.is_request() && h.spi_r == 0 {
+            if let Some(&id) = self.half_open.get(&(remote.ip(), h.spi_i)) {
+                self.with_sa(id, now, rng, |sa, ctx| {
+                    sa.on_datagram(ctx, local, remote, raw, &msg, range)
+                });
+                return;
+            }
+            return self.new_responder(now, rng, local, remote, raw, &msg);
+        }
+        // The sender's I flag says which SPI is ours.
+        let ours = if h.flags.initiator { h.spi_r } else { h.spi_i };
+        let Some(&id) = self.by_spi.get(&ours) else {
+            return self.drop_datagram(DropReason::UnknownSpi);
+        };
+        self.with_sa(id, now, rng, |sa, ctx| {
+            sa.on_datagram(ctx, local, remote, raw, &msg, range)
+        });
+    }
+
+    fn new_responder(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        local: SocketAddr,
+        remote: SocketAddr,
+        raw: &[u8],
+        msg: &Message,
+    ) {
+        let total = self.half_open.len();
+        let peer = self
+            .half_open
+            .keys()
+            .filter(|(ip, _)| *ip == remote.ip())
+            .count();
+        match self
+            .responder
+            .check(now, rng, &self.configs, total, peer, local, remote, msg)
+        {
+            InitDecision::Drop(r) => self.drop_datagram(r),
+            InitDecision::Reply(bytes) => {
+                let bytes = if local.port() == NATT_PORT {
+                    with_non_esp_marker(&bytes)
+                } else {
+                    bytes
+                };
+                self.actions.push_back(Action::Send {
+                    from: local,
+                    to: remote,
+                    bytes,
+                });
+            }
+            InitDecision::Accept { config, selected } => {
+                let id = self.next_id;
+                let unix_time = self.unix_time(now);
+                let mut ctx = Ctx {
+                    now,
+                    unix_time,
+                    rng,
+                    configs: &self.configs,
+                    pools: &mut self.pools,
+                    spis: &mut self.spis,
+                };
+                match IkeSa::new_responder(
+                    id, &mut ctx, &config, local, remote, raw, msg, &selected,
+                ) {
+                    Some(sa) => {
+                        self.next_id += 1;
+                        self.after(id, sa);
+                    }
+                    None => {
+                        self.spis.fresh_ike.clear();
+                        self.drop_datagram(DropReason::Malformed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every timer that is due.
+    pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
+        let due: Vec<IkeSaId> = self
+            .sas
+            .iter()
+            .filter(|(_, s)| s.next_deadline(&self.configs).is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.with_sa(id, now, rng, |sa, ctx| sa.on_timer(ctx));
+        }
+    }
+
+    pub fn create_child(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        sa: IkeSaId,
+        config: &str,
+    ) -> bool {
+        self.with_sa(sa, now, rng, |s, ctx| s.create_child(ctx, config))
+    }
+
+    /// Rekeys a CHILD SA now (the fast path's soft lifetime, or the operator).
+    pub fn rekey_child(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        sa: IkeSaId,
+        child: ChildId,
+    ) -> bool {
+        let mut ok = false;
+        self.with_sa(sa, now, rng, |s, ctx| ok = s.rekey_child(ctx, child));
+        ok
+    }
+
+    /// The fast path's hard lifetime of a CHILD SA.
+    pub fn expire_child(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        sa: IkeSaId,
+        child: ChildId,
+    ) -> bool {
+        self.with_sa(sa, now, rng, |s, ctx| s.expire_child(ctx, child))
+    }
+
+    pub fn delete_child(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        sa: IkeSaId,
+        child: ChildId,
+    ) -> bool {
+        let mut ok = false;
+        self.with_sa(sa, now, rng, |s, ctx| ok = s.delete_child(ctx, child));
+        ok
+    }
+
+    pub fn rekey_ike(&mut self, now: Duration, rng: &mut dyn RngSource, sa: IkeSaId) -> bool {
+        self.with_sa(sa, now, rng, |s, ctx| s.rekey_ike(ctx))
+    }
+
+    pub fn delete_ike(&mut self, now: Duration, rng: &mut dyn RngSource, sa: IkeSaId) -> bool {
+        self.with_sa(sa, now, rng, |s, ctx| s.delete(ctx))
+    }
+
+    /// ESP was received on a CHILD SA of `sa` at `at` (no DPD needed while traffic flows).
+    pub fn traffic_received(&mut self, sa: IkeSaId, at: Duration) {
+        if let Some(s) = self.sas.get_mut(&sa) {
+            s.traffic_received(at);
+        }
+    }
+
+    /// Traffic needs connection `config`: held SAs of it initiate again; if it has none,
+    /// a new one starts.
+    pub fn on_traffic_needs_sa(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngSource,
+        config: &str,
+    ) -> Option<IkeSaId> {
+        let existing: Vec<(IkeSaId, IkeState)> = self
+            .sas
+            .iter()
+            .filter(|(_, s)| s.config == config)
+            .map(|(id, s)| (*id, s.state))
+            .collect();
+        if let Some((id, _)) = existing.iter().find(|(_, st)| *st == IkeState::Held) {
+            let id = *id;
+            self.with_sa(id, now, rng, |s, ctx| s.on_traffic_needs_sa(ctx));
+            return Some(id);
+        }
+        match existing.first() {
+            Some((id, _)) => Some(*id),
+            None => self.initiate(now, rng, config, None),
+        }
+    }
+
+    /// Everything, for the HA peer (drain `poll_action` first).
+    pub fn export(&self) -> EngineExport {
+        EngineExport {
+            sas: self.sas.values().map(IkeSa::export).collect(),
+            pools: self.pools.clone(),
+            next_id: self.next_id,
+            responder: self.responder.clone(),
+        }
+    }
+
+    /// Takes over an exported engine's SAs (see `IkeSa::import` for `seal_counter_shift`).
+    pub fn import(&mut self, export: EngineExport, seal_counter_shift: u64) {
+        self.pools = export.pools;
+        self.next_id = self.next_id.max(export.next_id);
+        self.responder = export.responder;
+        for x in export.sas {
+            let sa = IkeSa::import(x, seal_counter_shift);
+            let id = sa.id;
+            self.after(id, sa);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What every call into an IKE SA gets from its caller: the time, randomness, the
+//! configuration, the pools and the SPI allocator (SPIs are unique across the engine).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::IkeConfig;
+use crate::pool::Pools;
+use crate::rng::{random_u32, random_u64, RngSource};
+
+pub struct Ctx<'a> {
+    /// The caller's clock.
+    pub now: Duration,
+    /// Seconds since the Unix epoch, for certificate validity.
+    pub unix_time: i64,
+    pub rng: &'a mut dyn RngSource,
+    pub configs: &'a [Arc<IkeConfig>],
+    pub pools: &'a mut Pools,
+    pub spis: &'a mut SpiAllocator,
+}
+
+impl Ctx<'_> {
+    pub fn config(&self, name: &str) -> Option<Arc<IkeConfig>> {
+        self.configs.iter().find(|c| c.name == name).cloned()
+    }
+
+    pub fn ike_spi(&mut self) -> u64 {
+        self.spis.ike(self.rng)
+    }
+
+    pub fn esp_spi(&mut self) -> u32 {
+        self.spis.esp(self.rng)
+    }
+}
+
+/// SPIs in use on this node: our IKE SPIs (how datagrams find their IKE SA) and our inbound
+/// ESP SPIs (how the fast path finds its SA). The engine keeps it in step with its SAs.
+#[derive(Debug, Clone, Default)]
+pub struct SpiAllocator {
+    pub ike: HashSet<u64>,
+    pub esp: HashSet<u32>,
+    /// Allocated during the current call: the engine frees those no SA ended up using.
+    pub fresh_ike: Vec<u64>,
+    pub fresh_esp: Vec<u32>,
+}
+
+impl SpiAllocator {
+    pub fn ike(&mut self, rng: &mut dyn RngSource) -> u64 {
+        loop {
+            let s = random_u64(rng);
+            if s != 0 && self.ike.insert(s) {
+                self.fresh_ike.push(s);
+                return s;
+            }
+        }
+    }
+
+    /// 1 to 255 are reserved (RFC 4303 2.1).
+    pub fn esp(&mut self, rng: &mut dyn RngSource) -> u32 {
+        loop {
+            let s = random_u32(rng);
+            if s > 255 && self.esp.insert(s) {
+                self.fresh_esp.push(s);
+                return s;
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Engine tests: two engines talking in memory, with a fake clock and a deterministic
+//! randomness source.
+
+mod harness;
+
+mod certs;
+mod child_sa;
+mod cookies;
+mod establish;
+mod fragments;
+mod ha;
+mod informational;
+mod nat;
+mod rekey;
+mod robustness;
+mod vip;
