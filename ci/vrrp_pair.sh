@@ -83,6 +83,9 @@ veth() { # ns, dev, bridge
   ip link add "$2" netns "$t$1" type veth peer name "s$2" netns "${t}S"
   ip -n "${t}S" link set "s$2" master "$3" up
   ip netns exec "$t$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  # A node's veth is a fast path port (af_packet): the node's kernel must not answer ARP on
+  # it too, as it would for any of its addresses (a NIC bound to DPDK has no kernel side).
+  [ "$1" = O ] || ip netns exec "$t$1" sysctl -qw "net.ipv4.conf.$2.arp_ignore=8"
   ip -n "$t$1" link set "$2" up
 }
 veth A aO brO; veth A aI brI
@@ -194,6 +197,7 @@ check "O pings the VIP" ip netns exec "${t}O" ping -c 2 -i 0.2 -W 2 -q 192.0.2.1
 check "O resolved the VIP to the virtual MAC" sh -c "ip -n ${t}O neigh show 192.0.2.100 | grep -q 00:00:5e:00:01:33"
 check "A's fast path has the VIPs as its own" sh -c "'$BIN/fastpath-ctl' -s '$work/fpA.sock' --json locals 2>/dev/null | grep -q 192.0.2.100"
 
+[ -n "${PAUSE:-}" ] && sleep "$PAUSE"
 echo "== 2. A's slow path killed"
 t0=$(now_ms)
 kill -9 "${sp_pid[A]}"; wait "${sp_pid[A]}" 2>/dev/null || true; sp_pid[A]=""

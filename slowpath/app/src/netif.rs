@@ -152,10 +152,17 @@ pub fn ensure_vmac(parent: &str, name: &str, vmac: [u8; 6]) -> io::Result<()> {
         ])?;
     }
     ip(&["link", "set", "dev", name, "address", &format_mac(&vmac)])?;
+    // Both nodes have this MAC: a link-local address made from it fails DAD on one of them.
+    // IPv6 VRRP speaks from the parent's link-local address, so the macvlan needs none.
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/addr_gen_mode"), "1");
     ip(&["link", "set", "dev", name, "up"])?;
+    // arp_announce=2: the parent's own ARP requests carry its own address as sender, not a
+    // virtual one (whose owner, for the neighbours, is the virtual MAC).
     for (iface, key, val) in [
         (parent, "arp_ignore", "1"),
+        (parent, "arp_announce", "2"),
         (name, "arp_ignore", "1"),
+        (name, "arp_announce", "2"),
         (name, "accept_local", "1"),
     ] {
         let _ = std::fs::write(format!("/proc/sys/net/ipv4/conf/{iface}/{key}"), val);

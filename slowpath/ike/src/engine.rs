@@ -117,6 +117,26 @@ impl Engine {
             .min()
     }
 
+    /// Initiates every connection that has a peer address and a CHILD SA with start action
+    /// `Start` (what a daemon does when it loads its configuration).
+    pub fn start(&mut self, now: Duration, rng: &mut dyn RngSource) -> Vec<IkeSaId> {
+        let names: Vec<String> = self
+            .configs
+            .iter()
+            .filter(|c| !c.remote_addr.ip().is_unspecified())
+            .filter(|c| {
+                c.children
+                    .iter()
+                    .any(|ch| ch.start_action == crate::config::StartAction::Start)
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        names
+            .iter()
+            .filter_map(|n| self.initiate(now, rng, n, None))
+            .collect()
+    }
+
     /// Starts connection `config` as initiator; `child` names the CHILD SA for IKE_AUTH.
     pub fn initiate(
         &mut self,
@@ -229,6 +249,10 @@ impl Engine {
 
     fn drop_datagram(&mut self, r: DropReason) {
         self.counters.drop(r);
+        self.actions.push_back(Action::Event {
+            sa: None,
+            event: crate::action::Event::Dropped(r),
+        });
     }
 
     /// One UDP datagram received on `local` from `remote` (on port 4500 with its marker).

@@ -71,8 +71,9 @@ pub enum Opened {
         first: PayloadType,
         plaintext: Vec<u8>,
     },
-    /// Authentic, but the inner chain does not parse: INVALID_SYNTAX for a request.
-    BadChain,
+    /// Authentic, but the inner chain does not parse: answered (for a request) with the
+    /// error's notify (INVALID_SYNTAX, UNSUPPORTED_CRITICAL_PAYLOAD).
+    BadChain(crate::message::ParseError),
 }
 
 impl SaCore {
@@ -186,7 +187,7 @@ impl SaCore {
                 ..
             }) => Ok(match parse_payload_chain(*inner_first_payload, &plain) {
                 Ok(p) => Opened::Whole(p),
-                Err(_) => Opened::BadChain,
+                Err(e) => Opened::BadChain(e),
             }),
             Some(Payload::Skf {
                 fragment_number,

@@ -167,10 +167,11 @@ impl IkeSa {
         }
         let payloads = match opened {
             Opened::Whole(p) => p,
-            Opened::BadChain => {
+            Opened::BadChain(e) => {
                 if h.is_request() {
                     self.bump_peer_id(which);
-                    let n = [Payload::notify(NotifyType::INVALID_SYNTAX, vec![])];
+                    let t = e.notify().unwrap_or(NotifyType::INVALID_SYNTAX);
+                    let n = [Payload::notify(t, e.notify_data())];
                     self.respond(ctx, which, h.exchange, h.message_id, &n);
                 } else {
                     self.dropped(DropReason::Malformed);

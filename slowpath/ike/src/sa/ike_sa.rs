@@ -22,6 +22,8 @@ pub const NATT_PORT: u16 = 4500;
 pub const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a rekeyed IKE SA waits for the peer's delete.
 pub const RETIRING_TIMEOUT: Duration = Duration::from_secs(60);
+/// NAT-keepalive interval (strongSwan's default).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 
 /// Where the IKE SA is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,8 @@ pub struct IkeSa {
     /// The last sign of life from the peer (an authenticated message, or ESP traffic).
     pub last_heard: Duration,
     pub peer_fragmentation: bool,
+    /// Behind a NAT: when to send the next NAT-keepalive (RFC 3948 2.3).
+    pub keepalive_at: Option<Duration>,
     /// RFC 7427 hash algorithms the peer announced.
     pub peer_hash_algorithms: Vec<u16>,
     pub virtual_ip: Option<IpAddr>,
@@ -116,6 +120,7 @@ impl IkeSa {
             half_open_expire: None,
             last_heard: now,
             peer_fragmentation: false,
+            keepalive_at: None,
             peer_hash_algorithms: Vec::new(),
             virtual_ip: None,
             vip_pool: None,

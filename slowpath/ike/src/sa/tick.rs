@@ -10,7 +10,7 @@ use crate::retransmit::Expiry;
 use crate::sa::child_sa::ChildState;
 use crate::sa::ctx::Ctx;
 use crate::sa::exchange::Task;
-use crate::sa::ike_sa::{IkeSa, IkeState};
+use crate::sa::ike_sa::{IkeSa, IkeState, KEEPALIVE_INTERVAL};
 use crate::timers::{due, earliest};
 
 impl IkeSa {
@@ -46,6 +46,7 @@ impl IkeSa {
         }
         if self.state == IkeState::Established {
             d = earliest(d, self.rekey_at);
+            d = earliest(d, self.keepalive_at);
             for c in &self.children {
                 if c.state == ChildState::Installed {
                     d = earliest(d, c.rekey_at);
@@ -158,6 +159,15 @@ impl IkeSa {
 
     fn tick_established(&mut self, ctx: &mut Ctx, cfg: &IkeConfig) {
         let now = ctx.now;
+        if due(self.keepalive_at, now) {
+            // One 0xFF octet, without the non-ESP marker (RFC 3948 2.3).
+            self.actions.push_back(crate::action::Action::Send {
+                from: self.local,
+                to: self.remote,
+                bytes: vec![0xff],
+            });
+            self.keepalive_at = Some(now + KEEPALIVE_INTERVAL);
+        }
         if due(self.rekey_at, now) {
             self.rekey_at = None;
             if !self.tasks.contains(&Task::RekeyIke) {

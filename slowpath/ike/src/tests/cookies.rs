@@ -1,1 +1,74 @@
-//! TODO
+//! Cookies (RFC 7296 2.6) and half-open limits.
+
+use std::time::Duration;
+
+use super::harness::*;
+use crate::action::{DropReason, Event};
+use crate::engine::EngineSettings;
+use crate::responder::CookieConfig;
+
+fn settings(threshold: usize, per_peer_limit: usize) -> EngineSettings {
+    EngineSettings {
+        cookies: CookieConfig {
+            threshold,
+            per_peer_limit,
+            secret_lifetime: Duration::from_secs(60),
+        },
+        unix_epoch_offset: 0,
+    }
+}
+
+#[test]
+fn cookie_round_trip() {
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::with(a, b, vec![], settings(0, 10));
+    w.establish();
+    assert!(w.a.has_event(|e| *e == Event::CookieRequested));
+    assert_eq!((w.a.ike_up.len(), w.b.ike_up.len()), (1, 1));
+    w.assert_children_match();
+    // B kept nothing for the first request: its answer was the COOKIE alone.
+    assert!(w.b.sent[0].bytes.len() < 100);
+    // The retried request starts with the COOKIE notify.
+    let retry = &w.a.sent[1].bytes;
+    assert_eq!(retry[16], 41);
+    assert_eq!(&retry[34..36], &16390u16.to_be_bytes());
+}
+
+#[test]
+fn forged_cookie_is_refused() {
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::with(a, b, vec![], settings(0, 10));
+    w.initiate();
+    let first = w.wire.pop_front().unwrap();
+    w.deliver(first);
+    let cookie_reply = w.wire.pop_front().unwrap();
+    w.deliver(cookie_reply);
+    let mut retry = w.wire.pop_front().unwrap();
+    retry.bytes[40] ^= 1;
+    w.deliver(retry);
+    // Another COOKIE demand, no SA.
+    assert!(w.b.engine.sa_ids().is_empty());
+    assert_eq!(w.wire.len(), 1);
+    assert!(w.wire[0].bytes.len() < 100);
+}
+
+#[test]
+fn half_open_limit_per_peer() {
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::with(a, b, vec![], settings(usize::MAX, 2));
+    for _ in 0..3 {
+        w.initiate();
+    }
+    // Deliver the three IKE_SA_INIT requests only.
+    let reqs: Vec<_> = w.wire.drain(..).collect();
+    for r in reqs {
+        w.deliver(r);
+    }
+    assert_eq!(w.b.engine.sa_ids().len(), 2);
+    assert_eq!(w.b.engine.counters().dropped(DropReason::HalfOpenLimit), 1);
+    // Half-open SAs time out silently.
+    w.wire.clear();
+    w.advance(Duration::from_secs(31));
+    assert!(w.b.engine.sa_ids().is_empty());
+    assert!(w.b.ike_down.is_empty());
+}

@@ -253,3 +253,22 @@ fn lost_init_request_is_retransmitted_then_gives_up() {
     assert_eq!(w.a.ike_down, vec![(1, DownReason::PeerDead)]);
     assert!(w.a.engine.sa_ids().is_empty());
 }
+
+#[test]
+fn engine_start_initiates_start_connections_and_extra_children() {
+    let (mut a, mut b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let extra = |l: &str, r: &str| {
+        crate::config::ChildConfig::new("net2", vec![ts(l, 16)], vec![ts(r, 16)])
+    };
+    a.children.push(extra("10.3.0.0", "10.4.0.0"));
+    b.children.push(extra("10.4.0.0", "10.3.0.0"));
+    let mut w = World::new(a, b);
+    let ids = w.a.engine.start(w.now, &mut w.rng);
+    assert_eq!(ids.len(), 1);
+    // B's connection has no peer address: it only responds.
+    assert!(w.b.engine.start(w.now, &mut w.rng).is_empty());
+    w.run();
+    // The first child in IKE_AUTH, the second with CREATE_CHILD_SA right after.
+    assert_eq!(w.a.fast_path.len(), 2);
+    w.assert_children_match();
+}

@@ -17,10 +17,26 @@ fn initiator_behind_nat() {
     w.nat = true;
     w.establish();
     assert_eq!((w.a.ike_up.len(), w.b.ike_up.len()), (1, 1));
-    assert!(w.a.has_event(|e| *e == Event::NatDetected { local_behind_nat: true, remote_behind_nat: false }));
+    assert!(w.a.has_event(|e| *e
+        == Event::NatDetected {
+            local_behind_nat: true,
+            remote_behind_nat: false
+        }));
     w.assert_children_match();
-    assert_eq!(w.a.only_child().encap, Some(UdpEncap { local_port: 4500, remote_port: 4500 }));
-    assert_eq!(w.b.only_child().encap, Some(UdpEncap { local_port: 4500, remote_port: 5500 }));
+    assert_eq!(
+        w.a.only_child().encap,
+        Some(UdpEncap {
+            local_port: 4500,
+            remote_port: 4500
+        })
+    );
+    assert_eq!(
+        w.b.only_child().encap,
+        Some(UdpEncap {
+            local_port: 4500,
+            remote_port: 5500
+        })
+    );
     // IKE_AUTH went from port 4500 with the marker.
     let auth = &w.a.sent[1];
     assert_eq!((auth.from.port(), auth.to.port()), (4500, 4500));
@@ -34,6 +50,15 @@ fn initiator_behind_nat() {
     assert!(w.b.has_event(|e| *e == Event::DpdSent));
     assert!(w.b.sent.last().unwrap().to == nat);
     assert!(w.a.ike_down.is_empty() && w.b.ike_down.is_empty());
+    // A, behind the NAT, keeps the mapping alive; B ignores the keepalives.
+    w.pass(Duration::from_secs(20));
+    assert!(w
+        .a
+        .sent
+        .iter()
+        .any(|p| p.bytes == [0xff] && p.from.port() == 4500));
+    assert!(!w.b.sent.iter().any(|p| p.bytes == [0xff]));
+    assert_eq!(w.b.engine.counters().total_dropped(), 0);
 }
 
 #[test]
@@ -43,8 +68,20 @@ fn forced_encapsulation_without_nat() {
     let mut w = World::new(a, b);
     w.establish();
     w.assert_children_match();
-    assert_eq!(w.a.only_child().encap, Some(UdpEncap { local_port: 4500, remote_port: 4500 }));
-    assert_eq!(w.b.only_child().encap, Some(UdpEncap { local_port: 4500, remote_port: 4500 }));
+    assert_eq!(
+        w.a.only_child().encap,
+        Some(UdpEncap {
+            local_port: 4500,
+            remote_port: 4500
+        })
+    );
+    assert_eq!(
+        w.b.only_child().encap,
+        Some(UdpEncap {
+            local_port: 4500,
+            remote_port: 4500
+        })
+    );
     assert!(!w.a.has_event(|e| matches!(e, Event::NatDetected { .. })));
 }
 
@@ -53,6 +90,10 @@ fn no_nat_stays_on_500() {
     let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
     let mut w = World::new(a, b);
     w.establish();
-    assert!(w.a.sent.iter().all(|p| p.from.port() == 500 && p.to.port() == 500));
+    assert!(w
+        .a
+        .sent
+        .iter()
+        .all(|p| p.from.port() == 500 && p.to.port() == 500));
     assert!(w.a.only_child().encap.is_none());
 }

@@ -28,7 +28,12 @@ fn flipped_bytes_in_ike_auth_request_are_dropped() {
     assert!(w.b.ike_up.is_empty());
     let id = w.b.sa_id();
     assert_eq!(w.b.engine.sa(id).unwrap().state, IkeState::HalfOpen);
-    let sa_drops = w.b.engine.sa(id).unwrap().counters.dropped(DropReason::BadIcv);
+    let sa_drops =
+        w.b.engine
+            .sa(id)
+            .unwrap()
+            .counters
+            .dropped(DropReason::BadIcv);
     assert!(sa_drops > 100, "{sa_drops}");
     // The genuine message still works.
     w.deliver(auth);
@@ -122,8 +127,45 @@ fn response_to_nothing_and_replayed_requests() {
     assert_eq!(w.a.ike_down.len(), 0);
     // Unknown SPIs are counted at the engine.
     let mut u = w.a.sent[1].bytes.clone();
-    u[0] ^= 0xff;
+    u[8] ^= 0xff;
     let (from, to) = (w.a.sent[1].from, w.a.sent[1].to);
     w.deliver(Packet { from, to, bytes: u });
     assert_eq!(w.b.engine.counters().dropped(DropReason::UnknownSpi), 1);
+}
+
+/// An authentic request with an unknown critical payload is answered with
+/// UNSUPPORTED_CRITICAL_PAYLOAD naming its type (RFC 7296 2.5), and changes nothing else.
+#[test]
+fn unsupported_critical_payload_is_answered() {
+    use crate::message::{ExchangeType, Message, NotifyType, Payload, PayloadType, Payloads};
+    use crate::sa::core::Opened;
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::new(a, b);
+    let id = w.establish();
+    // Speak as A with A's own keys.
+    let mut core = w.a.engine.sa(id).unwrap().core.clone().unwrap();
+    let header = core.header(ExchangeType::INFORMATIONAL, false, core.next_request);
+    let odd = Payload::Unknown {
+        ptype: PayloadType(200),
+        critical: true,
+        body: vec![1, 2, 3],
+    };
+    let req = core.protect(&header, &[odd], None).unwrap().remove(0);
+    let (from, to) = (w.a.sent[1].from, w.a.sent[1].to);
+    w.deliver(Packet {
+        from,
+        to,
+        bytes: req,
+    });
+    let resp = w.wire.pop_front().unwrap();
+    let (msg, range) = Message::parse_with_sk_range(&resp.bytes).unwrap();
+    let Opened::Whole(p) = core.open(&resp.bytes, &msg, range.unwrap()).unwrap() else {
+        panic!("not a whole message");
+    };
+    let n = p
+        .find_notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD)
+        .unwrap();
+    assert_eq!(n.data, &[200]);
+    assert_eq!(w.b.fast_path.len(), 1);
+    assert!(w.b.ike_down.is_empty());
 }

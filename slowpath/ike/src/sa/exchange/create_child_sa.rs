@@ -157,6 +157,11 @@ impl IkeSa {
         if mode == Mode::Transport {
             out.push(Payload::notify(NotifyType::USE_TRANSPORT_MODE, vec![]));
         }
+        // Our fast path does no TFC padding (RFC 7296 1.3.1): say so; the peer's is ignored.
+        out.push(Payload::notify(
+            NotifyType::ESP_TFC_PADDING_NOT_SUPPORTED,
+            vec![],
+        ));
         out.push(Payload::Sa(vec![proposals::accepted(
             &sel,
             ProtocolId::ESP,

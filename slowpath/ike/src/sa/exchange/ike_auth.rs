@@ -301,6 +301,17 @@ impl IkeSa {
             && signed_octets(prf, &init.response, &init.ni, &core.keys.sk_pr, &idr_body)
                 .is_ok_and(|o| verify_peer(&cfg, prf, &o, p, (idr_type, idr), ctx.unix_time));
         if !ok {
+            // RFC 7296 2.21.2: tell the responder, which considers the SA up, and go.
+            let p = vec![
+                Payload::notify(NotifyType::AUTHENTICATION_FAILED, vec![]),
+                super::ike_rekey::delete_ike(),
+            ];
+            self.start_request(
+                ctx,
+                ExchangeType::INFORMATIONAL,
+                p,
+                Pending::Informational(super::InfoRequest::DeleteIke),
+            );
             return self.close(ctx, DownReason::AuthenticationFailed);
         }
         self.remote_identity = Some(crate::config::Identity {
@@ -340,6 +351,10 @@ impl IkeSa {
         self.half_open_expire = None;
         self.init = None;
         self.rekey_at = deadline(ctx.now, jittered(cfg.rekey_time, cfg.rekey_jitter, ctx.rng));
+        self.keepalive_at = self
+            .nat
+            .local_behind_nat
+            .then(|| ctx.now + crate::sa::ike_sa::KEEPALIVE_INTERVAL);
         self.ike_sa_up();
     }
 }
@@ -351,6 +366,10 @@ pub(crate) fn child_payloads(req: &ChildRequest, in_auth: bool) -> Vec<Payload> 
     if req.mode == Mode::Transport {
         p.push(Payload::notify(NotifyType::USE_TRANSPORT_MODE, vec![]));
     }
+    p.push(Payload::notify(
+        NotifyType::ESP_TFC_PADDING_NOT_SUPPORTED,
+        vec![],
+    ));
     p.push(Payload::Sa(proposals::offer(
         ProtocolId::ESP,
         &req.spi_in.to_be_bytes(),

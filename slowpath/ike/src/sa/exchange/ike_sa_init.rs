@@ -15,7 +15,7 @@ use crate::message::{
 };
 use crate::retransmit::Retransmit;
 use crate::rng::random_vec;
-use crate::sa::core::{CachedResponse, SaCore};
+use crate::sa::core::SaCore;
 use crate::sa::ctx::Ctx;
 use crate::sa::dh::DhPrivate;
 use crate::sa::ike_sa::{IkeSa, IkeState, HALF_OPEN_TIMEOUT};
@@ -422,10 +422,8 @@ impl IkeSa {
             next_request: 0,
             outstanding: None,
             peer_next_request: 1,
-            last_response: Some(CachedResponse {
-                message_id: 0,
-                datagrams: vec![bytes.clone()],
-            }),
+            // IKE_SA_INIT retransmissions are answered from `init.response`.
+            last_response: None,
         });
         sa.state = IkeState::HalfOpen;
         sa.half_open_expire = Some(ctx.now + HALF_OPEN_TIMEOUT);
