@@ -20,6 +20,12 @@
 #   3. A's slow path comes back: after its preempt delay it takes both back.
 #   4. A's outside link is cut: A faults, B becomes master of both.
 #   5. The link comes back: A is master of both again.
+#   6. Split brain: A is cut off from both bridges without losing its carrier, so both nodes
+#      are master; when the link heals, the split brain is reported and RFC 5798's rules
+#      leave exactly one master (A, the higher priority).
+#   7. The operator makes A step down for 3 s (switchover): B is master, then A again.
+#   8. A's fast path is killed: its TAPs vanish, A's slow path faults, B takes over; the
+#      fast path comes back with new TAPs, the slow path reopens them and A is master again.
 # After each step exactly one node is master of each VRID. The time from each fault to the
 # other node's master state, and to the first gratuitous ARP for the VIP seen by O, is printed
 # (figures, not assertions: bench/vrrp_failover.sh repeats them). Traffic stays in the test's
@@ -173,6 +179,15 @@ for line in open(sys.argv[1], errors="replace"):
             print(ms); break
 PY
 }
+# Whether both nodes' event logs together have every given kind of event after a time.
+has_events() { # after-ms kind...
+  local after=$1; shift
+  { "$BIN/slowpath-ctl" -s "$work/spA.sock" --json events; "$BIN/slowpath-ctl" -s "$work/spB.sock" --json events; } 2>/dev/null |
+    python3 -c "
+import json,sys
+kinds={e['event'] for line in sys.stdin for e in json.loads(line) if e['unix_ms']>=$after}
+sys.exit(0 if set(sys.argv[1:]) <= kinds else 1)" "$@"
+}
 figure() { # label, fault ms, node that takes over
   local m g
   m=$(became_master_ms "$3" "$2")
@@ -228,6 +243,41 @@ check "B backup of both again" wait_for 10 not_master B
 sleep 1
 check "exactly one master when settled" exactly_one_master
 check "the HA hook ran on role changes" sh -c "grep -q 'node standby active' '$work/hook.log'"
+
+echo "== 6. split brain: A cut off from both bridges (its carrier stays up: no track fires)"
+t3=$(now_ms)
+ip -n "${t}S" link set saO nomaster
+ip -n "${t}S" link set saI nomaster
+check "B master of both" wait_for 10 master_of_both B
+check "A still master of both: two masters" master_of_both A
+ip -n "${t}S" link set saO master brO
+ip -n "${t}S" link set saI master brI
+check "healed: A master of both" wait_for 10 master_of_both A
+check "healed: B backup of both" wait_for 10 not_master B
+check "split brain reported and resolved" has_events "$t3" split_brain split_brain_resolved
+sleep 1
+check "exactly one master when settled" exactly_one_master
+
+echo "== 7. operator switchover: A steps down for 3 s"
+"$BIN/slowpath-ctl" -s "$work/spA.sock" switchover gw --hold-ms 3000 >/dev/null
+check "B master of both" wait_for 5 master_of_both B
+check "A backup of both while held" not_master A
+check "A master again after the hold and its preempt delay" wait_for 10 master_of_both A
+sleep 1
+check "exactly one master when settled" exactly_one_master
+
+echo "== 8. A's fast path killed (its TAPs vanish), then started again"
+t4=$(now_ms)
+kill -9 "${fp_pid[A]}"; wait "${fp_pid[A]}" 2>/dev/null || true
+check "B master of both" wait_for 10 master_of_both B
+check "takeover measured" figure "kill A's fast path" "$t4" B
+check "A's slow path saw its interfaces go: fault" wait_for 5 sh -c "[ \"\$('$BIN/slowpath-ctl' -s '$work/spA.sock' --json groups | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"state\"])')\" = Fault ]"
+start_fastpath A a 192.0.2.11 10.1.0.11
+check "A master of both again on the new TAPs" wait_for 15 master_of_both A
+check "B backup of both again" wait_for 10 not_master B
+check "O pings the VIP through A's new fast path" ip netns exec "${t}O" ping -c 2 -i 0.2 -W 2 -q 192.0.2.100
+sleep 1
+check "exactly one master when settled" exactly_one_master
 
 echo "vrrp_pair: $pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then
