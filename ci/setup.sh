@@ -16,7 +16,7 @@ PACKAGES=(
   python3-scapy python3-cryptography
   # real peers for the interop tests, and the tools the netns tests use
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
-  keepalived iproute2 iputils-ping tcpdump procps
+  keepalived iproute2 iputils-ping tcpdump procps ethtool
 )
 
 missing=()

@@ -95,6 +95,8 @@ pub struct Config {
     /// Every instance is in exactly one group after parsing (implicit ones added).
     pub groups: Vec<GroupConfig>,
     pub ha_groups: Vec<HaGroupConfig>,
+    /// Secrets, pools, IKE connections and their children.
+    pub ike: crate::ike::IkeSettings,
 }
 
 /// A refused line.
@@ -200,6 +202,9 @@ impl Config {
                     }
                     cfg.ha_groups.push(h);
                 }
+                w if crate::ike::IkeSettings::is_statement(w) => {
+                    cfg.ike.parse_statement(&words).map_err(err)?
+                }
                 w => return Err(err(format!("unknown statement `{w}`"))),
             }
         }
@@ -227,6 +232,11 @@ impl Config {
                 }
             }
         }
+        cfg.ike.finish().map_err(|reason| ConfigError {
+            file: file.to_string(),
+            line: last_line,
+            reason,
+        })?;
         Ok(cfg)
     }
 }

@@ -72,6 +72,8 @@ pub struct Daemon {
     events: EventLog,
     last_link_check: Duration,
     stop: Arc<AtomicBool>,
+    /// IKEv2, when the config has connections.
+    ike: Option<crate::ike::IkeRunner>,
 }
 
 impl Daemon {
@@ -213,7 +215,17 @@ impl Daemon {
                 }
             }
         }
+        let ike = if cfg.ike.is_empty() {
+            None
+        } else {
+            Some(crate::ike::IkeRunner::new(
+                cfg.ike.clone(),
+                cfg.fastpath.as_deref(),
+                epoch.elapsed(),
+            )?)
+        };
         Ok(Daemon {
+            ike,
             epoch,
             interfaces,
             groups,
@@ -264,6 +276,9 @@ impl Daemon {
             if let Some(c) = &self.control {
                 fds.extend(c.fds());
             }
+            if let Some(i) = &self.ike {
+                fds.extend(i.fds());
+            }
             poll::readable(&fds, wait).map_err(|e| format!("poll: {e}"))?;
             self.receive_frames();
             self.receive_probes();
@@ -273,6 +288,9 @@ impl Daemon {
         let now = self.now();
         for g in &mut self.groups {
             g.shutdown(now);
+        }
+        if let Some(i) = self.ike.as_mut() {
+            i.shutdown(now);
         }
         self.step();
         for m in &self.members {
@@ -291,6 +309,9 @@ impl Daemon {
             if let Some(d) = g.next_deadline() {
                 next = next.min(d);
             }
+        }
+        if let Some(d) = self.ike.as_ref().and_then(|i| i.next_deadline()) {
+            next = next.min(d);
         }
         for t in &self.tracks {
             if let Some((p, _)) = &t.probe {
@@ -316,6 +337,10 @@ impl Daemon {
             }
         }
         self.update_ha(now);
+        if let Some(i) = self.ike.as_mut() {
+            i.step(now);
+        }
+        self.collect_ike_events(now);
         self.events.reap();
         let pending = self.events.take_pending();
         if let Some(c) = &mut self.control {
@@ -446,6 +471,14 @@ impl Daemon {
         }
         if let Some(port) = port {
             let _ = fp.port_mac(port, None);
+        }
+    }
+
+    fn collect_ike_events(&mut self, now: Duration) {
+        let Some(i) = self.ike.as_mut() else { return };
+        for ev in i.events() {
+            let kind = ev["event"].as_str().unwrap_or("ike").to_string();
+            self.events.push(now.as_millis(), &kind, ev);
         }
     }
 
@@ -677,6 +710,10 @@ impl Daemon {
             .get("op")
             .and_then(Value::as_str)
             .ok_or("wants \"op\"")?;
+        if let Some(r) = self.ike.as_mut().and_then(|i| i.handle(now, op, req)) {
+            self.collect_ike_events(now);
+            return r;
+        }
         match op {
             "instances" => Ok(Value::Array(
                 self.members

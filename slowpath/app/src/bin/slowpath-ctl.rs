@@ -5,6 +5,8 @@
 //! slowpath-ctl -s SOCK switchover GROUP [--hold-ms 60000]   # this node steps down
 //! slowpath-ctl -s SOCK ha-set NAME active|standby           # the operator sets the role
 //! slowpath-ctl -s SOCK follow                               # streams events until interrupted
+//! slowpath-ctl -s SOCK ike-sas | child-sas | ike-counters
+//! slowpath-ctl -s SOCK initiate CONN [CHILD] | terminate CONN|ID | rekey ID [CHILD] | flush
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,20 @@ enum Cmd {
     },
     /// Set an HA group's role by hand.
     HaSet { name: String, role: String },
+    /// IKE SAs: state, SPIs, peer, algorithms, established time, rekey in.
+    IkeSas,
+    /// CHILD SAs: SPIs, selectors, and the fast path's packets, bytes and sequence numbers.
+    ChildSas,
+    /// IKE drop counters.
+    IkeCounters,
+    /// Start a connection (and one of its children).
+    Initiate { conn: String, child: Option<String> },
+    /// Delete the IKE SAs of a connection (or one IKE SA by its id).
+    Terminate { which: String },
+    /// Rekey an IKE SA (by id), or one of its CHILD SAs.
+    Rekey { ike_sa: u64, child: Option<u64> },
+    /// Delete every IKE SA.
+    Flush,
 }
 
 fn main() {
@@ -68,6 +84,16 @@ fn main() {
             json!({"op": "switchover", "group": group, "hold_ms": hold_ms})
         }
         Cmd::HaSet { name, role } => json!({"op": "ha_set", "ha_group": name, "role": role}),
+        Cmd::IkeSas => json!({"op": "ike_sas"}),
+        Cmd::ChildSas => json!({"op": "child_sas"}),
+        Cmd::IkeCounters => json!({"op": "ike_counters"}),
+        Cmd::Initiate { conn, child } => json!({"op": "initiate", "conn": conn, "child": child}),
+        Cmd::Terminate { which } => match which.parse::<u64>() {
+            Ok(id) => json!({"op": "terminate", "ike_sa": id}),
+            Err(_) => json!({"op": "terminate", "conn": which}),
+        },
+        Cmd::Rekey { ike_sa, child } => json!({"op": "rekey", "ike_sa": ike_sa, "child": child}),
+        Cmd::Flush => json!({"op": "flush"}),
     };
     if let Err(e) = run(&args, request) {
         eprintln!("slowpath-ctl: {e}");
