@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, formatting, lints, unit and integration tests (with scapy as
-# an independent ESP peer, keepalived as a VRRP peer), and a short run of every fuzz target.
+# an independent ESP peer, keepalived as a VRRP peer, strongSwan as an IKE peer), and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
@@ -19,10 +19,12 @@ echo "== VRRP interop with keepalived (v3 IPv4, v3 IPv6, v2) in network namespac
 bash ci/vrrp_keepalived.sh 2>&1 | tee target/vrrp_keepalived.log
 echo "== VRRP: two of our nodes (fast path + slow path) failing over"
 bash ci/vrrp_pair.sh 2>&1 | tee target/vrrp_pair.log
+echo "== IKEv2 interop with strongSwan (charon, kernel-libipsec), ESP through our fast path"
+bash ci/ike_strongswan.sh 2>&1 | tee target/ike_strongswan.log
 echo "== fuzz: every target, 20 s each"
 bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"
