@@ -55,6 +55,12 @@ fn control_socket_drives_a_running_fast_path() {
     assert!(c.err(json!({"op": "sa_add", "line": format!("sa 2 in spi 0x1006 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1")})).contains("in use"));
     let mut events = Client::connect(&sock);
     assert_eq!(events.ok(json!({"op": "subscribe"})), json!("subscribed"));
+    // A dead peer detector's stream: inbound SAs' last-received times every 100 ms.
+    let mut activity = Client::connect(&sock);
+    assert_eq!(
+        activity.ok(json!({"op": "subscribe", "activity_ms": 100})),
+        json!("subscribed")
+    );
     let sp = c.ok(json!({"op": "sp_add", "line": "sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24"}));
     c.ok(json!({"op": "sp_add", "line": "sp in protect 2 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24"}));
     assert_eq!(
@@ -69,6 +75,26 @@ fn control_socket_drives_a_running_fast_path() {
         let s = c.ok(json!({"op": "stats"}));
         s["encrypted"].as_u64().unwrap() > 5000 && s["decrypted"].as_u64().unwrap() > 5000
     });
+    // Reports come every 100 ms; the first ones may predate the traffic (empty lists).
+    let mut saw_inbound = false;
+    for _ in 0..50 {
+        let ev = activity.read();
+        if ev["event"] != "sa_activity" {
+            continue; // the SA events of the stream (soft lifetime...)
+        }
+        let sas = ev["sas"].as_array().unwrap();
+        assert!(
+            sas.iter().all(|a| a["sa"] == 2),
+            "only the inbound SA: {ev}"
+        );
+        if let Some(a) = sas.first() {
+            assert!(a["idle_ms"].as_u64().unwrap() <= 100, "{ev}");
+            assert!(a["last_used_ns"].as_u64().unwrap() > 0, "{ev}");
+            saw_inbound = true;
+            break;
+        }
+    }
+    assert!(saw_inbound, "no sa_activity report named the inbound SA");
     let out = c.ok(json!({"op": "sa_get", "sa": 1}));
     assert_eq!(out["direction"], "out");
     assert!(out["oseq"].as_u64().unwrap() > 5000, "{out}");

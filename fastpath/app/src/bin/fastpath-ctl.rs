@@ -6,7 +6,7 @@
 //! fastpath-ctl -s SOCK sa add 9 out spi 0x1009 aes128gcm16 key ... tunnel 192.0.2.1 192.0.2.2
 //! fastpath-ctl -s SOCK sa activate all --oseq-shift 65536 --generation 3 | sa deactivate all
 //! fastpath-ctl -s SOCK sp list out | sp add out protect 9 pri 5 src ... dst ... | sp del out 3
-//! fastpath-ctl -s SOCK events          # streams SA events until interrupted
+//! fastpath-ctl -s SOCK events [--activity-ms 1000]   # streams SA events until interrupted
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -48,7 +48,11 @@ enum Cmd {
         cmd: SpCmd,
     },
     /// Stream SA events (soft/hard lifetime, sequence overflow).
-    Events,
+    Events {
+        /// Also report the inbound SAs' last-received times every N ms (dead peer detection).
+        #[arg(long)]
+        activity_ms: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,7 +109,7 @@ fn main() {
         Cmd::Stats => json!({"op": "stats"}),
         Cmd::Ports => json!({"op": "ports"}),
         Cmd::Locals => json!({"op": "locals"}),
-        Cmd::Events => json!({"op": "subscribe"}),
+        Cmd::Events { activity_ms } => json!({"op": "subscribe", "activity_ms": activity_ms}),
         Cmd::Sa { cmd } => match cmd {
             SaCmd::List => json!({"op": "sa_list"}),
             SaCmd::Show { id } => json!({"op": "sa_get", "sa": id}),
@@ -138,7 +142,7 @@ fn run(args: &Args, mut request: Value) -> Result<(), String> {
     request["v"] = json!(1);
     request["id"] = json!(1);
     writeln!(stream, "{request}").map_err(|e| e.to_string())?;
-    let events = matches!(args.cmd, Cmd::Events);
+    let events = matches!(args.cmd, Cmd::Events { .. });
     if !events {
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))

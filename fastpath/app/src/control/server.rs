@@ -36,7 +36,16 @@ pub struct Control {
     pub locals: Mutex<Vec<std::net::IpAddr>>,
 }
 
-type Subscribers = Arc<Mutex<Vec<UnixStream>>>;
+/// A client of the event stream.
+struct Subscriber {
+    stream: UnixStream,
+    /// `subscribe {"activity_ms": N}`: every N ms, the inbound SAs that received since the
+    /// last report and when (dead peer detection without polling every SA).
+    activity: Option<Duration>,
+    last_report: std::time::Instant,
+}
+
+type Subscribers = Arc<Mutex<Vec<Subscriber>>>;
 
 /// Listens on `path` until `stop`; returns the listener and event-pump threads.
 pub fn spawn(path: &Path, control: Control) -> std::io::Result<Vec<JoinHandle<()>>> {
@@ -116,10 +125,19 @@ fn serve(stream: UnixStream, control: &Control, subscribers: &Subscribers) {
                     }
                     let Ok(s) = stream else { continue };
                     if op == Some("subscribe") {
+                        let activity = req
+                            .get("activity_ms")
+                            .and_then(Value::as_u64)
+                            .filter(|ms| *ms > 0)
+                            .map(|ms| Duration::from_millis(ms.max(10)));
                         subscribers
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .push(s);
+                            .push(Subscriber {
+                                stream: s,
+                                activity,
+                                last_report: std::time::Instant::now(),
+                            });
                         continue;
                     }
                     // The sync stream owns the connection from here (non-blocking writes).
@@ -437,7 +455,8 @@ fn broadcast(control: &Control, make: impl Fn(usize) -> Command) -> Result<Vec<R
         .collect()
 }
 
-/// Moves SA events from the workers' queues to every subscriber, until stopped.
+/// Moves SA events from the workers' queues to every subscriber, and the inbound SAs'
+/// last-received times to the subscribers that asked for them, until stopped.
 fn pump_events(control: &Control, subscribers: &Subscribers) {
     while !control.stop.load(Ordering::Relaxed) {
         let mut lines = Vec::new();
@@ -451,10 +470,54 @@ fn pump_events(control: &Control, subscribers: &Subscribers) {
                 lines.push(json!({"v": VERSION, "event": kind, "sa": ev.sa.0, "spi": format!("{:#010x}", ev.spi)}).to_string());
             }
         }
-        if !lines.is_empty() {
-            let mut subs = subscribers.lock().unwrap_or_else(|e| e.into_inner());
-            subs.retain_mut(|s| lines.iter().all(|l| writeln!(s, "{l}").is_ok()));
-        }
+        let now = std::time::Instant::now();
+        let due = {
+            let subs = subscribers.lock().unwrap_or_else(|e| e.into_inner());
+            subs.iter()
+                .any(|s| s.activity.is_some_and(|p| now - s.last_report >= p))
+        };
+        // Asked of the workers outside the lock: a slow answer must not hold up the stream.
+        let inbound = if due {
+            inbound_activity(control)
+        } else {
+            Vec::new()
+        };
+        let mut subs = subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain_mut(|s| {
+            let mut ok = lines.iter().all(|l| writeln!(s.stream, "{l}").is_ok());
+            if let Some(period) = s.activity {
+                if due && now - s.last_report >= period {
+                    let since = now - s.last_report;
+                    let sas: Vec<&Value> = inbound
+                        .iter()
+                        .filter(|a| {
+                            a["idle_ms"]
+                                .as_u64()
+                                .is_some_and(|i| u128::from(i) <= since.as_millis())
+                        })
+                        .collect();
+                    let line = json!({"v": VERSION, "event": "sa_activity", "sas": sas});
+                    ok = ok && writeln!(s.stream, "{line}").is_ok();
+                    s.last_report = now;
+                }
+            }
+            ok
+        });
+        drop(subs);
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Each inbound SA's last-received time (the worker's clock) and how long ago that was.
+fn inbound_activity(control: &Control) -> Vec<Value> {
+    let Ok(replies) = broadcast(control, |_| Command::ListSa) else {
+        return Vec::new();
+    };
+    replies
+        .into_iter()
+        .filter_map(|r| if let Reply::Sas(v) = r { Some(v) } else { None })
+        .flatten()
+        .filter(|sa| sa.direction == "in" && sa.packets > 0)
+        .map(|sa| json!({"sa": sa.id, "spi": sa.spi, "last_used_ns": sa.last_used_ns, "idle_ms": sa.idle_ms, "packets": sa.packets}))
+        .collect()
 }
