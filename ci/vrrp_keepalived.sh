@@ -13,6 +13,7 @@
 # only inside its own namespaces; every wait is bounded; cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib/checks.sh
 BIN=${BIN:-target/release}
 [ -x "$BIN/slowpath" ] || cargo build --release --quiet -p slowpath
 t=vk$$
@@ -31,21 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then echo "ok: $name"; pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
-}
 
-# Polls a condition for up to $1 seconds.
-wait_for() {
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
-  while [ $SECONDS -lt $end ]; do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  "$@"
-}
 
 for n in S U K; do ip netns add "$t$n"; done
 ip -n "${t}S" link add br0 type bridge

@@ -32,6 +32,7 @@
 # namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib/checks.sh
 BIN=${BIN:-target/release}
 [ -x "$BIN/fastpath" ] || cargo build --release --quiet -p fastpath
 [ -x "$BIN/slowpath" ] || cargo build --release --quiet -p slowpath
@@ -52,33 +53,15 @@ cleanup() {
     [ -n "${fp_pid[$n]:-}" ] && kill -INT "${fp_pid[$n]}" 2>/dev/null || true
   done
   [ -n "$dump_pid" ] && kill "$dump_pid" 2>/dev/null || true
-  for n in A B O; do
-    local end=$((SECONDS + 10))
-    while [ -n "$(ip netns pids "$t$n" 2>/dev/null)" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
-    ip netns pids "$t$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  done
+  reap_netns "${t}A" "${t}B" "${t}O"
   for n in S A B O; do ip netns del "$t$n" 2>/dev/null || true; done
   rm -rf "/var/run/dpdk/${t}A" "/var/run/dpdk/${t}B"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then echo "ok: $name"; pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
-}
 
-wait_for() { # seconds, command...
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
-  while [ $SECONDS -lt $end ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  "$@"
-}
 
-now_ms() { date +%s%3N; }
 
 for n in S A B O; do ip netns add "$t$n"; done
 for br in brO brI; do
