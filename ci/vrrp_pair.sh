@@ -26,6 +26,8 @@
 #   7. The operator makes A step down for 3 s (switchover): B is master, then A again.
 #   8. A's fast path is killed: its TAPs vanish, A's slow path faults, B takes over; the
 #      fast path comes back with new TAPs, the slow path reopens them and A is master again.
+#   9. A's reachability probe (ICMP echo to O, weight 150 on both instances) fails: B takes
+#      over; when O answers again A takes back.
 # After each step exactly one node is master of each VRID. The time from each fault to the
 # other node's master state, and to the first gratuitous ARP for the VIP seen by O, is printed
 # (figures, not assertions: bench/vrrp_failover.sh repeats them). Traffic stays in the test's
@@ -111,8 +113,9 @@ start_slowpath() { # node, priority, lower-case prefix
 control $work/sp$n.sock
 fastpath $work/fp$n.sock
 track outside link ${3}O
-vrrp up   interface tapO vrid 51 priority $2 advert-int 100ms address 192.0.2.100 vmac accept fastpath-port 1 preempt-delay 1s garp 1 garp-rounds 2 garp-interval 500ms track outside
-vrrp down interface tapI vrid 52 priority $2 advert-int 100ms address 10.1.0.1 vmac accept fastpath-port 0 preempt-delay 1s track outside
+track gw probe 192.0.2.9 interval 100ms timeout 100ms fail 3 rise 2
+vrrp up   interface tapO vrid 51 priority $2 advert-int 100ms address 192.0.2.100 vmac accept fastpath-port 1 preempt-delay 1s garp 1 garp-rounds 2 garp-interval 500ms track outside track gw weight 150
+vrrp down interface tapI vrid 52 priority $2 advert-int 100ms address 10.1.0.1 vmac accept fastpath-port 0 preempt-delay 1s track outside track gw weight 150
 group gw up down
 ha-group node vrrp-group gw notify $work/hook.sh
 CONF
@@ -259,6 +262,17 @@ start_fastpath A a 192.0.2.11 10.1.0.11
 check "A master of both again on the new TAPs" wait_for 15 master_of_both A
 check "B backup of both again" wait_for 10 not_master B
 check "O pings the VIP through A's new fast path" ip netns exec "${t}O" ping -c 2 -i 0.2 -W 2 -q 192.0.2.100
+sleep 1
+check "exactly one master when settled" exactly_one_master
+
+echo "== 9. A's reachability probe of the outside gateway (O) fails: priority 200 - 150 < 100"
+ip -n "${t}O" route add prohibit 192.0.2.11/32
+check "B master of both" wait_for 10 master_of_both B
+check "A backup of both" wait_for 10 not_master A
+check "A's effective priority is 50" sh -c "'$BIN/slowpath-ctl' -s '$work/spA.sock' --json instances | grep -q '\"effective_priority\":50'"
+ip -n "${t}O" route del prohibit 192.0.2.11/32
+check "the probe answers again: A master of both" wait_for 10 master_of_both A
+check "B backup of both again" wait_for 10 not_master B
 sleep 1
 check "exactly one master when settled" exactly_one_master
 
