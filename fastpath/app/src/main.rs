@@ -67,6 +67,10 @@ struct Args {
     /// HA seqnum sync: microseconds between passes of the sync thread over the workers' rings.
     #[arg(long, default_value_t = 1000)]
     sync_drain_us: u64,
+    /// HA seqnum sync: drain on the last EAL lcore (a sync lcore, not a worker) instead of a
+    /// thread of the main lcore. Give EAL one lcore more for it.
+    #[arg(long, requires = "ha_sync")]
+    sync_lcore: bool,
     /// HA: how far outbound sequence numbers jump when this node takes over.
     #[arg(long, default_value_t = 65536)]
     oseq_shift: u64,
@@ -98,7 +102,18 @@ type Error = Box<dyn std::error::Error>;
 fn run(args: Args) -> Result<(), Error> {
     let cfg = Config::load(&args.config)?;
     let eal = Eal::init(&args.eal)?;
-    let workers: Vec<u32> = eal.workers().collect();
+    let mut workers: Vec<u32> = eal.workers().collect();
+    let sync_lcore = if args.sync_lcore {
+        if workers.len() < 2 {
+            return Err(
+                "--sync-lcore takes the last EAL lcore: give at least two besides the main one"
+                    .into(),
+            );
+        }
+        workers.pop()
+    } else {
+        None
+    };
     if workers.is_empty() {
         return Err(
             "give EAL at least two lcores (-l MAIN,WORKER...): workers run on the others".into(),
@@ -281,13 +296,23 @@ fn run(args: Args) -> Result<(), Error> {
             Arc::clone(&stop),
         );
         let period = Duration::from_micros(args.sync_drain_us.max(100));
-        Some(
-            std::thread::Builder::new()
-                .name("sync".into())
-                .spawn(move || {
-                    fastpath::control::sync::run(snapshot_rings, subs, counters, period, stop)
-                })?,
-        )
+        let drain =
+            move || fastpath::control::sync::run(snapshot_rings, subs, counters, period, stop);
+        match sync_lcore {
+            // The sync lcore: an EAL lcore of its own, waited for with the workers.
+            Some(lcore) => {
+                eal.launch(lcore, move || {
+                    drain();
+                    0
+                })?;
+                None
+            }
+            None => Some(
+                std::thread::Builder::new()
+                    .name("sync".into())
+                    .spawn(drain)?,
+            ),
+        }
     } else {
         None
     };

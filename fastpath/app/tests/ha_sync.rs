@@ -27,22 +27,36 @@ sp in protect 2 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24
 
 #[test]
 fn standby_takes_over_above_every_sequence_number_the_master_used() {
+    takeover(false);
+}
+
+/// The same with the master draining its snapshot rings on a sync lcore of its own.
+#[test]
+fn standby_takes_over_with_a_sync_lcore() {
+    takeover(true);
+}
+
+fn takeover(sync_lcore: bool) {
     // The shift must exceed what the master can send during the worst sync lag: at ~2 Mpps on
     // a loaded 2-core machine with a test relay in between, that is well over the 65536 default.
     let shift = 1u64 << 20;
     // The master loops its ESP back in (net_ring), so both of its SAs move.
+    let mut options = vec![
+        "--ha-sync",
+        "--sync-period-packets",
+        "64",
+        "--sync-period-ms",
+        "100",
+        "--sync-drain-us",
+        "500",
+    ];
+    if sync_lcore {
+        options.push("--sync-lcore");
+    }
     let master = start_node(
-        "hamaster",
+        if sync_lcore { "hamasterl" } else { "hamaster" },
         &sas(false),
-        &[
-            "--ha-sync",
-            "--sync-period-packets",
-            "64",
-            "--sync-period-ms",
-            "100",
-            "--sync-drain-us",
-            "500",
-        ],
+        &options,
         &[
             "net_pcap0,rx_pcap={dir}/plain.pcap,infinite_rx=1,tx_pcap=/dev/null".to_string(),
             "net_ring0".to_string(),
@@ -51,7 +65,11 @@ fn standby_takes_over_above_every_sequence_number_the_master_used() {
     );
     // The standby has the same SAs, inactive, and no traffic (two rings nobody feeds).
     let standby = start_node(
-        "hastandby",
+        if sync_lcore {
+            "hastandbyl"
+        } else {
+            "hastandby"
+        },
         &sas(true),
         &[],
         &["net_ring0".to_string(), "net_ring1".to_string()],

@@ -55,9 +55,15 @@ pub fn start_node(
     ])
     .args(extra)
     .arg("--");
+    // A sync lcore is a third EAL lcore; these machines have two CPUs, so it shares the
+    // worker's (which sleeps when idle here).
+    let lcores: &[&str] = if extra.contains(&"--sync-lcore") {
+        &["--lcores", "0@0,1@1,2@1"]
+    } else {
+        &["-l", "0,1"]
+    };
+    cmd.args(lcores);
     cmd.args([
-        "-l",
-        "0,1",
         "--no-huge",
         "-m",
         "256",
