@@ -24,11 +24,11 @@ fail=0
 
 cleanup() {
   [ -n "$ours" ] && kill -9 "$ours" 2>/dev/null || true
-  for n in U K; do
+  for n in S U K; do
     ip netns pids "$t$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   done
   for n in S U K; do ip netns del "$t$n" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -151,6 +151,8 @@ k_master_alone() { # vip
 }
 
 echo "== 1. keepalived (100) is master alone; ours (200) starts and preempts it"
+# Everything on the bridge, to check our gratuitous ARPs and unsolicited NAs.
+ip netns exec "${t}S" tcpdump -i br0 -l -n -e 'arp or icmp6' >"$work/br0.txt" 2>/dev/null &
 start_keepalived 100
 check "keepalived alone: master of v4" wait_for 10 k_master_alone $VIP4
 check "keepalived alone: master of v6" wait_for 10 k_master_alone $VIP6
@@ -194,6 +196,10 @@ import json,sys
 drops=json.loads(sys.argv[1])[0]['drops']; sys.exit(0 if drops.get('$c',0) >= 1 else 1)" "$ifs"
 done
 check "still master after the bad adverts" ours_master v4 $VIP4
+
+umac=$(ip netns exec "${t}U" cat /sys/class/net/u0/address)
+check "our gratuitous ARP for the v3 VIP was on the wire" grep -q "^.* $umac > ff:ff:ff:ff:ff:ff.*Request who-has $VIP4 .*tell $VIP4" "$work/br0.txt"
+check "our unsolicited NA for the IPv6 VIP was on the wire" grep -q "^.* $umac > 33:33:00:00:00:01.*neighbor advertisement, tgt is $VIP6" "$work/br0.txt"
 
 counters=$("$BIN/slowpath-ctl" -s "$work/sp.sock" --json instances)
 check "our adverts were accepted both ways (no parse drops)" python3 -c "
