@@ -17,97 +17,12 @@
 # Traffic stays in the test's namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-target/release}
-[ -x "$BIN/fastpath" ] || cargo build --release --quiet -p fastpath
-[ -x "$BIN/slowpath" ] || cargo build --release --quiet -p slowpath
-t=ik$$
-work=$(mktemp -d /tmp/ike-strongswan.XXXXXX)
-fp="" sp="" charon=""
-pass=0
-fail=0
-
-cleanup() {
-  [ -n "$sp" ] && kill -INT "$sp" 2>/dev/null || true
-  sleep 0.3
-  [ -n "$fp" ] && kill -INT "$fp" 2>/dev/null || true
-  for n in G S L; do
-    local end=$((SECONDS + 10))
-    while [ -n "$(ip netns pids "$t$n" 2>/dev/null)" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
-    ip netns pids "$t$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  done
-  for n in G S L; do ip netns del "$t$n" 2>/dev/null || true; done
-  rm -rf "/var/run/dpdk/${t}G"
-  [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then echo "ok: $name"; pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
-}
-
-wait_for() { # seconds, command...
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
-  while [ $SECONDS -lt $end ]; do
-    if "$@"; then return 0; fi
-    sleep 0.2
-  done
-  "$@"
-}
-
-for n in G S L; do ip netns add "$t$n"; done
-ip link add l0 netns "${t}L" type veth peer name gI netns "${t}G"
-ip link add gO netns "${t}G" type veth peer name s0 netns "${t}S"
-for pair in L:l0 G:gI G:gO S:s0; do
-  ns=$t${pair%%:*}; dev=${pair#*:}
-  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
-  ip -n "$ns" link set "$dev" up
-done
-# A veth leaves UDP checksums to be filled in by a NIC that is not there (TX offload); the fast
-# path reads those frames raw through af_packet and G's kernel would drop them as corrupt. A
-# real peer's NIC fills them in: so do the peers' veths here.
-ip netns exec "${t}S" ethtool -K s0 tx off >/dev/null
-ip netns exec "${t}L" ethtool -K l0 tx off >/dev/null
-# G's veths are fast path ports: G's kernel must not answer ARP on them too.
-for dev in gI gO; do ip netns exec "${t}G" sysctl -qw "net.ipv4.conf.$dev.arp_ignore=8"; done
-ip -n "${t}L" addr add 10.1.0.10/16 dev l0
-ip -n "${t}L" route add default via 10.1.0.1
-ip -n "${t}S" addr add 192.0.2.2/24 dev s0
-ip -n "${t}S" addr add 10.2.0.1/32 dev lo
-ip -n "${t}S" link set lo up
+source ci/lib/ike_topology.sh
+ike_topology_up ike-strongswan
 
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-cat > "$work/fp.conf" <<CONF
-port 0 protected   exception 2 next-hop 10.1.0.10
-port 1 unprotected exception 3 next-hop 192.0.2.2
-local 10.1.0.1 192.0.2.1
-CONF
-ip netns exec "${t}G" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
-  --idle-sleep-us 200 --stats-ms 0 -- \
-  -l 0,1 --no-huge -m 256 --file-prefix "${t}G" --no-pci --log-level=error \
-  --vdev "net_af_packet0,iface=gI" --vdev "net_af_packet1,iface=gO" \
-  --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >"$work/fp.log" 2>&1 &
-fp=$!
-wait_for 30 test -S "$work/fp.sock"
-wait_for 10 ip -n "${t}G" link show tapO >/dev/null 2>&1
-for tap in tapI tapO; do ip netns exec "${t}G" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1"; done
-ip -n "${t}G" addr add 10.1.0.1/16 dev tapI
-ip -n "${t}G" addr add 192.0.2.1/24 dev tapO
-
-# strongSwan: charon in S with its own /run, a vici socket and a log in the work dir.
-cat > "$work/strongswan.conf" <<CONF
-charon {
-  load = kdf random nonce aes sha1 sha2 hmac gmp gcm openssl kernel-libipsec kernel-netlink socket-default vici updown
-  install_routes = yes
-  plugins { vici { socket = unix://$work/charon.vici } }
-  filelog { f { path = $work/charon.log
-    default = 1
-    ike = 2
-    cfg = 2 } }
-}
-CONF
+write_strongswan_conf
 cat > "$work/swanctl.conf" <<CONF
 connections {
   cbc {
@@ -159,14 +74,6 @@ secrets { ike-gw { id-1 = 192.0.2.1
     secret = $PSK } }
 CONF
 
-start_charon() {
-  ip netns exec "${t}S" unshare -m sh -c "mount -t tmpfs tmpfs /run; STRONGSWAN_CONF=$work/strongswan.conf exec /usr/lib/ipsec/charon" >>"$work/charon.out" 2>&1 &
-  charon=$!
-  wait_for 15 test -S "$work/charon.vici"
-  wait_for 10 swan --load-all --file "$work/swanctl.conf" >/dev/null
-}
-swan() { local cmd=$1; shift; ip netns exec "${t}S" swanctl "$cmd" --uri "unix://$work/charon.vici" "$@"; }
-
 cat > "$work/sp.conf" <<CONF
 control $work/sp.sock
 fastpath $work/fp.sock
@@ -178,23 +85,8 @@ child gnet conn gcm local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128gcm16-e
 conn x25519 local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id ip:192.0.2.2 auth psk gw ike aes256gcm16-prfsha384-curve25519 encap add
 child xnet conn x25519 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes256gcm16
 CONF
-ip netns exec "${t}G" "$BIN/slowpath" --config "$work/sp.conf" >"$work/sp.log" 2>&1 &
-sp=$!
-wait_for 10 test -S "$work/sp.sock"
+start_slowpath
 start_charon
-
-ctl() { "$BIN/slowpath-ctl" -s "$work/sp.sock" --json "$@"; }
-# How many IKE SAs of ours are established.
-our_ike_up() { ctl ike-sas 2>/dev/null | python3 -c "import json,sys; sys.exit(0 if sum(1 for s in json.load(sys.stdin) if s['state']=='Established') >= 1 else 1)"; }
-our_ike_none() { ctl ike-sas 2>/dev/null | python3 -c "import json,sys; sys.exit(0 if not json.load(sys.stdin) else 1)"; }
-swan_has() { swan --list-sas 2>/dev/null | grep -q "$1"; }
-fp_sas() { "$BIN/fastpath-ctl" -s "$work/fp.sock" --json sa list 2>/dev/null | python3 -c "import json,sys; print(len(json.load(sys.stdin)))"; }
-fp_sas_at_least() { [ "$(fp_sas)" -ge "$1" ]; }
-fp_sas_none() { [ "$(fp_sas)" -eq 0 ]; }
-# swanctl lists a CHILD SA's inbound SA as `in  c1234567(-, 0x..),    252 bytes,     3 packets`.
-swan_counted() { swan --list-sas 2>/dev/null | grep -E '^ +in ' | grep -qE ' [1-9][0-9]* packets'; }
-swan_no_ike() { ! swan --list-sas 2>/dev/null | grep -q ESTABLISHED; }
-ping_through() { ip netns exec "${t}L" ping -c 3 -i 0.2 -W 2 -q 10.2.0.1 >/dev/null; }
 
 case_up() { # label, strongSwan conn
   check "$1: IKE SA established on our side" wait_for 15 our_ike_up
@@ -237,9 +129,4 @@ ip netns pids "${t}S" | xargs -r kill -9
 check "our DPD clears the IKE SA" wait_for 15 our_ike_none
 check "and the fast path SAs" wait_for 5 fp_sas_none
 
-echo "ike_strongswan: $pass passed, $fail failed"
-if [ "$fail" -gt 0 ]; then
-  echo "--- sp.log"; tail -40 "$work/sp.log"
-  echo "--- charon.log"; tail -40 "$work/charon.log"
-  exit 1
-fi
+ike_summary ike_strongswan

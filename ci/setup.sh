@@ -17,6 +17,8 @@ PACKAGES=(
   # real peers for the interop tests, and the tools the netns tests use
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   keepalived iproute2 iputils-ping tcpdump procps ethtool
+  # the certificates of the IKE interop tests are made with its command line tool
+  openssl
 )
 
 missing=()

@@ -100,8 +100,9 @@ mod tests {
         let mut log = EventLog::default();
         log.run_hook(Path::new("/bin/false"), &["g", "standby", "active"]);
         log.run_hook(Path::new("/nonexistent/hook"), &[]);
+        // The missing hook failed at once; /bin/false may already have been reaped too.
         assert_eq!(log.hooks_run, 1);
-        assert_eq!(log.hooks_failed, 1);
+        assert!((1..=2).contains(&log.hooks_failed));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !log.hooks.is_empty() && std::time::Instant::now() < deadline {
             log.reap();

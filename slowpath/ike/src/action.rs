@@ -30,11 +30,15 @@ pub enum Action {
     },
     /// Install both directions.
     ChildSaUp(Box<ChildSaInfo>),
-    /// Install `new` (both directions) and send with it from now on; keep `old` inbound until
-    /// its `ChildSaDown`, which follows when the peer confirmed the delete.
+    /// Install `new` (both directions) and keep `old` inbound until its `ChildSaDown`, which
+    /// follows when the delete of `old` is done. Outbound traffic moves to `new` at once,
+    /// unless `defer_outbound`: then we answered the peer's rekey, and the peer installs
+    /// `new` only when our answer arrives (this action comes before that answer is sent);
+    /// `old` keeps sending until its `ChildSaDown` (the peer deletes it once `new` is in).
     ChildSaRekeyed {
         old: ChildRef,
         new: Box<ChildSaInfo>,
+        defer_outbound: bool,
     },
     /// Remove both directions.
     ChildSaDown {

@@ -154,6 +154,7 @@ impl Engine {
             configs: &self.configs,
             pools: &mut self.pools,
             spis: &mut self.spis,
+            others: &self.sas,
         };
         let sa = IkeSa::new_initiator(id, &mut ctx, config, child)?;
         self.after(id, sa);
@@ -185,6 +186,7 @@ impl Engine {
             configs: &self.configs,
             pools: &mut self.pools,
             spis: &mut self.spis,
+            others: &self.sas,
         };
         f(&mut sa, &mut ctx);
         self.after(id, sa);
@@ -338,6 +340,7 @@ impl Engine {
                     configs: &self.configs,
                     pools: &mut self.pools,
                     spis: &mut self.spis,
+                    others: &self.sas,
                 };
                 match IkeSa::new_responder(
                     id, &mut ctx, &config, local, remote, raw, msg, &selected,

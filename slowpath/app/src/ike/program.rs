@@ -9,7 +9,10 @@
 //! the new outbound policies have the old ones' priority and come after them, so the old SA
 //! protects until the moment its policy goes and the new one from then on; no packet meets an
 //! SPD without its policy. The old SAs stay (inbound traffic still in flight) until the
-//! engine's `ChildSaDown` for them.
+//! engine's `ChildSaDown` for them. When we answered the peer's rekey (`defer_outbound`), the
+//! new pair is installed before our answer leaves and the old outbound policies stay: the
+//! peer has the new SA only once the answer arrives, and deletes the old one after that, so
+//! outbound traffic moves over with the `ChildSaDown` of the old SA.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -466,16 +469,21 @@ impl SaTable {
         Ok(self.children.entry(key).or_insert(e))
     }
 
-    /// `new` replaces `old`: installed first, then outbound traffic moves to it. `old`
-    /// stays (inbound) until `remove`. Without `old` in the table, `new` is just installed.
+    /// `new` replaces `old`: installed first, then outbound traffic moves to it (with
+    /// `defer_outbound`, only when `old` is removed). `old` stays (inbound) until `remove`.
+    /// Without `old` in the table, `new` is just installed.
     pub fn rekey(
         &mut self,
         fp: &mut dyn FastpathOps,
         old: &ChildRef,
         new: &ChildSaInfo,
         replay_window: Option<u32>,
+        defer_outbound: bool,
     ) -> Result<(), String> {
         self.install(fp, new, replay_window)?;
+        if defer_outbound {
+            return Ok(());
+        }
         let mut errors = Vec::new();
         if let Some(e) = self.children.get_mut(&(old.sa, old.id)) {
             for p in std::mem::take(&mut e.policies_out) {
@@ -881,7 +889,7 @@ mod tests {
         fp.log.clear();
         // Rekey: the new pair and its policies, then the old outbound policy goes.
         let b = info(1, 2, 0x200, true);
-        t.rekey(&mut fp, &a.child, &b, None).unwrap();
+        t.rekey(&mut fp, &a.child, &b, None, false).unwrap();
         assert_eq!(
             fp.log,
             vec![
@@ -908,6 +916,80 @@ mod tests {
         assert!(t.remove_all(&mut fp).is_empty());
         assert!(t.is_empty());
         assert_eq!(fp.log.len(), 8);
+    }
+
+    /// A fast path whose outbound SPD is the real one: which SA protects 10.1/16 -> 10.2/16.
+    #[derive(Default)]
+    struct OutboundSpd {
+        spd: esp::spd::Spd,
+    }
+
+    impl OutboundSpd {
+        fn protecting(&self) -> Option<u32> {
+            let key = esp::spd::FlowKey {
+                src: "10.1.0.10".parse().unwrap(),
+                dst: "10.2.0.1".parse().unwrap(),
+                proto: 1,
+                sport: 8,
+                dport: 0,
+            };
+            match self.spd.lookup(&key)?.1.action {
+                Action::Protect(b) => Some(b.as_slice()[0]),
+                _ => None,
+            }
+        }
+    }
+
+    impl FastpathOps for OutboundSpd {
+        fn request(&mut self, req: Value) -> Result<Value, String> {
+            match req["op"].as_str().unwrap() {
+                "sp_add" => {
+                    let sp = parse_sp(&words(req["line"].as_str().unwrap())).unwrap();
+                    if sp.direction == Direction::Inbound {
+                        return Ok(json!({"policy": 0}));
+                    }
+                    let id = self.spd.insert(esp::spd::Policy {
+                        priority: sp.priority,
+                        selector: sp.selector,
+                        action: sp.action,
+                    });
+                    Ok(json!({"policy": id.0}))
+                }
+                "sp_del" if req["dir"] == "out" => {
+                    let id = esp::spd::PolicyId(req["policy"].as_u64().unwrap() as u32);
+                    self.spd
+                        .remove(id)
+                        .map(|_| json!({}))
+                        .ok_or("no policy".into())
+                }
+                _ => Ok(json!({})),
+            }
+        }
+    }
+
+    #[test]
+    fn outbound_moves_at_rekey_or_with_the_old_sa_when_deferred() {
+        for defer in [false, true] {
+            let mut fp = OutboundSpd::default();
+            let mut t = SaTable::default();
+            let a = info(1, 1, 0x100, true);
+            t.install(&mut fp, &a, None).unwrap();
+            let old_out = t.get(1, 1).unwrap().sa_out;
+            assert_eq!(fp.protecting(), Some(old_out));
+            let b = info(1, 2, 0x200, true);
+            t.rekey(&mut fp, &a.child, &b, None, defer).unwrap();
+            let new_out = t.get(1, 2).unwrap().sa_out;
+            if defer {
+                // We answered the peer's rekey: the old SA sends until it goes.
+                assert_eq!(fp.protecting(), Some(old_out));
+                assert_eq!(t.get(1, 1).unwrap().policies_out.len(), 1);
+            } else {
+                assert_eq!(fp.protecting(), Some(new_out));
+            }
+            t.remove(&mut fp, &a.child).unwrap();
+            assert_eq!(fp.protecting(), Some(new_out), "defer {defer}");
+            assert_eq!(fp.spd.len(), 1);
+        }
     }
 
     #[test]

@@ -548,10 +548,17 @@ impl IkeRunner {
                     Err(err) => self.install_failed(&info, &err),
                 }
             }
-            Action::ChildSaRekeyed { old, new } => {
+            Action::ChildSaRekeyed {
+                old,
+                new,
+                defer_outbound,
+            } => {
                 let window = self.window_of(new.child.sa, &new.config);
                 let was_absent = self.table.get(new.child.sa, new.child.id).is_none();
-                match self.table.rekey(self.fp.as_mut(), &old, &new, window) {
+                match self
+                    .table
+                    .rekey(self.fp.as_mut(), &old, &new, window, defer_outbound)
+                {
                     Ok(()) => {}
                     Err(err)
                         if was_absent && self.table.get(new.child.sa, new.child.id).is_none() =>

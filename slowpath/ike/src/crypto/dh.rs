@@ -171,8 +171,9 @@ impl KeyExchange {
         let theirs =
             Dh::from_pqg(BigNumRef::to_owned(p)?, None, BigNum::from_u32(2)?)?.set_public_key(y)?;
         // Through EVP, not DhRef::compute_key: that one returns a short result with
-        // trailing zeros instead of leading ones (openssl crate 0.10.82).
-        let raw = derive(key, &PKey::from_dh(theirs)?)?;
+        // trailing zeros instead of leading ones (openssl crate 0.10.82). The range check
+        // above is all a safe-prime group needs (RFC 6989 2.2).
+        let raw = derive_checked(key, &PKey::from_dh(theirs)?)?;
         // RFC 7296 2.14: g^ir is left-padded with zeros to the modulus length.
         let pad = len
             .checked_sub(raw.len())
@@ -203,11 +204,10 @@ impl KeyExchange {
         if !point.is_on_curve(ec, &mut ctx)? {
             return Err(invalid(self.group, "point not on the curve"));
         }
+        // On the curve is all a curve of prime order needs (RFC 6989 2.3): no multiplication
+        // by the order (EC_KEY_check_key), which costs more than the D-H itself.
         let theirs = EcKey::from_public_key(ec, &point)?;
-        theirs
-            .check_key()
-            .map_err(|_| invalid(self.group, "invalid point"))?;
-        derive(key, &PKey::from_ec_key(theirs)?)
+        derive_checked(key, &PKey::from_ec_key(theirs)?)
     }
 }
 
@@ -282,6 +282,19 @@ fn derive<T: openssl::pkey::HasPublic>(
 ) -> Result<Zeroizing<Vec<u8>>> {
     let mut deriver = Deriver::new(mine)?;
     deriver.set_peer(theirs)?;
+    Ok(Zeroizing::new(deriver.derive_to_vec()?))
+}
+
+/// `derive` for a peer value the caller has checked as RFC 6989 asks (MODP: in range, ECP: on
+/// the curve), without OpenSSL's own full check on top: for the RFC 3526 primes, which
+/// OpenSSL 3 knows as named groups with their q, that is y^q mod p with a 2047- or 3071-bit
+/// exponent (about 7 times the D-H itself); for ECP a multiplication by the order.
+fn derive_checked<T: openssl::pkey::HasPublic>(
+    mine: &PKey<Private>,
+    theirs: &PKey<T>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let mut deriver = Deriver::new(mine)?;
+    deriver.set_peer_ex(theirs, false)?;
     Ok(Zeroizing::new(deriver.derive_to_vec()?))
 }
 

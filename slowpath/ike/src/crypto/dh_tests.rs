@@ -149,6 +149,39 @@ fn modp_rejects_bad_values() {
     }
 }
 
+/// RFC 6989 2.2: in a safe-prime group, 1 < y < p-1 is the whole check, the same in every
+/// MODP group. p-2 (of order 2q, not in the subgroup of g) is in range: OpenSSL's own full
+/// check (y^q = 1) refused it for MODP 2048 and 3072 only, the primes it knows with their q.
+#[test]
+fn modp_checks_the_range_in_every_group() {
+    for (group, p) in [
+        (MODP_1024, BigNum::get_rfc2409_prime_1024().unwrap()),
+        (MODP_2048, BigNum::get_rfc3526_prime_2048().unwrap()),
+        (MODP_3072, BigNum::get_rfc3526_prime_3072().unwrap()),
+    ] {
+        let len = dh_info(group).unwrap().public_len as i32;
+        let padded = |n: &BigNum| n.to_vec_padded(len).unwrap();
+        let minus = |w: u32| {
+            let mut n = p.to_owned().unwrap();
+            n.sub_word(w).unwrap();
+            padded(&n)
+        };
+        let kx = KeyExchange::generate(group).unwrap();
+        assert!(kx.compute_shared(&minus(2)).is_ok(), "group {group}: p-2");
+        assert!(kx
+            .compute_shared(&padded(&BigNum::from_u32(2).unwrap()))
+            .is_ok());
+        for bad in [minus(1), minus(0), padded(&BigNum::from_u32(1).unwrap())] {
+            assert!(rejected(&kx, &bad), "group {group}");
+        }
+        let mine = crate::sa::dh::DhPrivate::generate(group, &mut crate::rng::TestRng::new(3));
+        assert!(
+            mine.unwrap().shared(&minus(2)).is_ok(),
+            "group {group}: p-2"
+        );
+    }
+}
+
 #[test]
 fn modp_secret_is_left_padded() {
     // x = 1000 and g^r = 2: g^ir = 2^1000 < p, whose top two bytes of 128 are zero.

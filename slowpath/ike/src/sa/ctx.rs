@@ -1,13 +1,15 @@
 //! What every call into an IKE SA gets from its caller: the time, randomness, the
 //! configuration, the pools and the SPI allocator (SPIs are unique across the engine).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::action::IkeSaId;
 use crate::config::IkeConfig;
 use crate::pool::Pools;
 use crate::rng::{random_u32, random_u64, RngSource};
+use crate::sa::IkeSa;
 
 pub struct Ctx<'a> {
     /// The caller's clock.
@@ -18,6 +20,8 @@ pub struct Ctx<'a> {
     pub configs: &'a [Arc<IkeConfig>],
     pub pools: &'a mut Pools,
     pub spis: &'a mut SpiAllocator,
+    /// The engine's other IKE SAs (not the one called), to look at only.
+    pub others: &'a BTreeMap<IkeSaId, IkeSa>,
 }
 
 impl Ctx<'_> {

@@ -241,8 +241,20 @@ impl IkeSa {
         }
     }
 
-    /// Installs a new CHILD SA in the fast path (or as the rekey of `replaces`).
+    /// Installs a new CHILD SA in the fast path (or as the rekey of `replaces`, outbound
+    /// traffic moving to it at once).
     pub(crate) fn install_child(&mut self, id: ChildId) {
+        self.push_install(id, false);
+    }
+
+    /// A CHILD SA that replaces another at the peer's request, before the answer goes out:
+    /// outbound traffic stays on the old SA until that one's delete (the peer has the new SA
+    /// only once our answer arrives).
+    pub(crate) fn install_child_for_peer_rekey(&mut self, id: ChildId) {
+        self.push_install(id, true);
+    }
+
+    fn push_install(&mut self, id: ChildId, defer_outbound: bool) {
         let encap = self.nat.any();
         let (sa, local, remote) = (self.id, self.local, self.remote);
         let Some(c) = self.child_mut(id) else { return };
@@ -254,7 +266,11 @@ impl IkeSa {
             .and_then(|o| self.child(o))
             .map(|o| o.child_ref(sa));
         self.actions.push_back(match old {
-            Some(old) => Action::ChildSaRekeyed { old, new: info },
+            Some(old) => Action::ChildSaRekeyed {
+                old,
+                new: info,
+                defer_outbound,
+            },
             None => Action::ChildSaUp(info),
         });
     }

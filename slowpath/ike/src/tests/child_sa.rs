@@ -177,3 +177,33 @@ fn hard_lifetime_deletes() {
     assert_eq!(w.a.child_down, vec![(c, DownReason::Expired)]);
     assert!(w.b.fast_path.is_empty());
 }
+
+/// A responder has a new CHILD SA in the fast path before its answer leaves (the initiator
+/// may send on it as soon as the answer arrives): the one of IKE_AUTH and one of
+/// CREATE_CHILD_SA.
+#[test]
+fn responder_installs_before_answering() {
+    let (mut a, mut b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    second_child(&mut a, &mut b);
+    let mut w = World::new(a, b);
+    let id = w.initiate();
+    // IKE_SA_INIT, then IKE_AUTH.
+    let req = w.wire.pop_front().unwrap();
+    w.deliver(req);
+    let resp = w.wire.pop_front().unwrap();
+    w.deliver(resp);
+    let auth = w.wire.pop_front().unwrap();
+    w.b.log.clear();
+    w.deliver(auth);
+    assert_eq!(w.b.log, vec!["ike_up", "child_up", "send"]);
+    w.run();
+    assert!(w.a.engine.create_child(w.now, &mut w.rng, id, "net2"));
+    w.collect();
+    let req = w.wire.pop_front().unwrap();
+    w.b.log.clear();
+    w.deliver(req);
+    assert_eq!(w.b.log, vec!["child_up", "send"]);
+    w.run();
+    assert_eq!(w.a.fast_path.len(), 2);
+    w.assert_children_match();
+}

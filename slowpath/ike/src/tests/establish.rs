@@ -272,3 +272,54 @@ fn engine_start_initiates_start_connections_and_extra_children() {
     assert_eq!(w.a.fast_path.len(), 2);
     w.assert_children_match();
 }
+
+/// Whether A's last IKE_AUTH request carried INITIAL_CONTACT (read with the keys of B's IKE SA
+/// that received it).
+fn last_auth_has_initial_contact(w: &World) -> bool {
+    use crate::message::{ExchangeType, Message, Payloads};
+    use crate::sa::core::Opened;
+    let raw =
+        &w.a.sent
+            .iter()
+            .rev()
+            .find(|p| {
+                let h = Message::parse(&p.bytes).unwrap().header;
+                h.exchange == ExchangeType::IKE_AUTH && h.is_request()
+            })
+            .expect("an IKE_AUTH request")
+            .bytes;
+    let (msg, range) = Message::parse_with_sk_range(raw).unwrap();
+    let core =
+        w.b.engine
+            .sa_ids()
+            .into_iter()
+            .filter_map(|id| w.b.engine.sa(id).and_then(|s| s.core.clone()))
+            .find(|c| c.local_spi() == msg.header.spi_r)
+            .expect("B's IKE SA");
+    let Opened::Whole(p) = core.open(raw, &msg, range.unwrap()).unwrap() else {
+        panic!("not a whole message");
+    };
+    p.find_notify(NotifyType::INITIAL_CONTACT).is_some()
+}
+
+/// INITIAL_CONTACT (RFC 7296 2.4) says the IKE SA is the only one between the two identities:
+/// it goes in the IKE_AUTH of the first IKE SA with a peer, not in one set up beside it (a
+/// peer that believes it, as strongSwan does, destroys the first one without a delete).
+#[test]
+fn initial_contact_only_for_the_only_ike_sa() {
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::new(a, b);
+    let first = w.establish();
+    assert!(last_auth_has_initial_contact(&w), "the first IKE SA");
+    let second = w.establish();
+    assert_eq!((w.a.ike_up.len(), w.b.ike_up.len()), (2, 2));
+    assert!(!last_auth_has_initial_contact(&w), "beside the first");
+    // Alone again once both are gone.
+    for id in [first, second] {
+        assert!(w.a.engine.delete_ike(w.now, &mut w.rng, id));
+        w.run();
+    }
+    assert!(w.a.engine.sa_ids().is_empty() && w.b.engine.sa_ids().is_empty());
+    w.establish();
+    assert!(last_auth_has_initial_contact(&w), "alone again");
+}

@@ -159,6 +159,9 @@ pub struct Node {
     pub rekeyed: Vec<(ChildRef, ChildSaInfo)>,
     pub events: Vec<Event>,
     pub sent: Vec<Packet>,
+    /// Every action but events, in the order the engine gave them: `send`, `ike_up`,
+    /// `ike_down`, `child_up`, `child_rekeyed`, `child_rekeyed_deferred`, `child_down`.
+    pub log: Vec<&'static str>,
 }
 
 impl Node {
@@ -172,6 +175,7 @@ impl Node {
             rekeyed: vec![],
             events: vec![],
             sent: vec![],
+            log: vec![],
         }
     }
 
@@ -242,6 +246,22 @@ impl World {
             let mut out = Vec::new();
             let node = self.node(&side);
             while let Some(a) = node.engine.poll_action() {
+                let kind = match &a {
+                    Action::Send { .. } => "send",
+                    Action::IkeSaUp(_) => "ike_up",
+                    Action::IkeSaDown { .. } => "ike_down",
+                    Action::ChildSaUp(_) => "child_up",
+                    Action::ChildSaRekeyed {
+                        defer_outbound: false,
+                        ..
+                    } => "child_rekeyed",
+                    Action::ChildSaRekeyed { .. } => "child_rekeyed_deferred",
+                    Action::ChildSaDown { .. } => "child_down",
+                    Action::Event { .. } => "",
+                };
+                if !kind.is_empty() {
+                    node.log.push(kind);
+                }
                 match a {
                     Action::Send { from, to, bytes } => {
                         let p = Packet { from, to, bytes };
@@ -253,7 +273,7 @@ impl World {
                     Action::ChildSaUp(info) => {
                         assert!(node.fast_path.insert(info.child.spi_in, *info).is_none());
                     }
-                    Action::ChildSaRekeyed { old, new } => {
+                    Action::ChildSaRekeyed { old, new, .. } => {
                         assert!(
                             node.fast_path.contains_key(&old.spi_in),
                             "rekey of an unknown SA"

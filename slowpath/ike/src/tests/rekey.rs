@@ -163,3 +163,52 @@ fn ike_rekey_collision() {
         assert_eq!(w.b.rekeyed.len(), 1);
     }
 }
+
+/// Delivers the one datagram on the wire and returns what the receiver did about it.
+fn deliver_one(w: &mut World, to_b: bool) -> Vec<&'static str> {
+    w.collect();
+    assert_eq!(w.wire.len(), 1, "one message in flight");
+    let p = w.wire.pop_front().unwrap();
+    let n = if to_b { &mut w.b } else { &mut w.a };
+    n.log.clear();
+    w.deliver(p);
+    let n = if to_b { &w.b } else { &w.a };
+    n.log.clone()
+}
+
+/// The responder of a CHILD SA rekey installs the new SA before its answer leaves (the
+/// initiator sends on it as soon as the answer arrives), and keeps sending on the old one
+/// (the initiator has the new one only once the answer arrives); the initiator moves its
+/// outbound traffic at once. The old SA goes on both sides with its delete.
+#[test]
+fn child_rekey_responder_installs_before_answering() {
+    for by_a in [true, false] {
+        let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+        let mut w = World::new(a, b);
+        let id = w.establish();
+        let old = w.a.only_child().child;
+        if by_a {
+            w.a.engine.rekey_child(w.now, &mut w.rng, id, old.id);
+        } else {
+            let c = w.b.only_child().child;
+            let bid = w.b.sa_id();
+            w.b.engine.rekey_child(w.now, &mut w.rng, bid, c.id);
+        }
+        // The request reaches the responder: install first (outbound deferred), then answer.
+        let responder = deliver_one(&mut w, by_a);
+        assert_eq!(
+            responder,
+            vec!["child_rekeyed_deferred", "send"],
+            "rekey by {}",
+            if by_a { "A" } else { "B" }
+        );
+        // The answer reaches the initiator: installed with outbound at once, then the
+        // delete of the old SA.
+        let initiator = deliver_one(&mut w, !by_a);
+        assert_eq!(initiator, vec!["child_rekeyed", "send"]);
+        w.run();
+        assert_eq!(w.a.fast_path.len(), 1);
+        assert!(!w.a.fast_path.contains_key(&old.spi_in));
+        w.assert_children_match();
+    }
+}

@@ -363,12 +363,14 @@ impl IkeSa {
             }
         };
         let nr = random_vec(ctx.rng, NONCE_LEN);
+        // The new SA goes into the fast path before the answer goes out: the peer may send
+        // on it as soon as the answer arrives.
         match self.negotiate_child(ctx, &cfg, p, &ni, &nr, false, rekey) {
             Err((n, data)) => answer(self, ctx, &[Payload::notify(n, data)]),
             Ok((id, out)) => {
-                answer(self, ctx, &out);
                 let Some(old) = rekey else {
-                    return self.install_child(id);
+                    self.install_child(id);
+                    return answer(self, ctx, &out);
                 };
                 if let Some(c) = self.our_rekey_of(old) {
                     // Both sides rekey the same SA: decided when our answer comes.
@@ -380,13 +382,14 @@ impl IkeSa {
                     if let Some(ch) = self.child_mut(id) {
                         ch.state = ChildState::Shadow;
                     }
-                    return;
+                    return answer(self, ctx, &out);
                 }
                 if let Some(ch) = self.child_mut(id) {
                     ch.replaces = Some(old);
                 }
-                self.install_child(id);
+                self.install_child_for_peer_rekey(id);
                 self.retire_child(old);
+                answer(self, ctx, &out);
             }
         }
     }

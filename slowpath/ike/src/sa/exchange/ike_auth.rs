@@ -23,6 +23,23 @@ pub(crate) fn host_ts(addr: IpAddr) -> TrafficSelector {
 }
 
 impl IkeSa {
+    /// Whether another IKE SA of ours, up or being authenticated, is with the same peer
+    /// address under the same local identity. INITIAL_CONTACT says that this IKE SA is the
+    /// only one between the two identities (RFC 7296 2.4): sent beside another one, it has
+    /// the peer drop that other one (strongSwan destroys it without a delete, so our side
+    /// would keep it and its CHILD SAs, unanswered).
+    fn peer_has_another(&self, ctx: &Ctx, cfg: &IkeConfig) -> bool {
+        ctx.others.values().any(|s| {
+            s.id != self.id
+                && matches!(s.state, IkeState::AuthSent | IkeState::Established)
+                && s.remote.ip() == self.remote.ip()
+                && (s.config == cfg.name
+                    || ctx
+                        .config(&s.config)
+                        .is_some_and(|c| c.local_id == cfg.local_id))
+        })
+    }
+
     /// The initiator's IKE_AUTH request, right after IKE_SA_INIT.
     pub(crate) fn send_auth_request(&mut self, ctx: &mut Ctx) {
         let (Some(cfg), Some(core), Some(init)) =
@@ -55,7 +72,7 @@ impl IkeSa {
             });
         }
         p.push(auth);
-        if cfg.initial_contact {
+        if cfg.initial_contact && !self.peer_has_another(ctx, &cfg) {
             p.push(Payload::notify(NotifyType::INITIAL_CONTACT, vec![]));
         }
         let vip_requested = cfg.virtual_ip.request;
@@ -220,11 +237,13 @@ impl IkeSa {
                 }
             }
         }
-        self.respond(ctx, None, ExchangeType::IKE_AUTH, message_id, &out);
+        // Up, and the CHILD SA in the fast path, before the answer goes out: the initiator
+        // may send on it as soon as the answer arrives.
         self.established(ctx, &cfg);
         if let Some(id) = child {
             self.install_child(id);
         }
+        self.respond(ctx, None, ExchangeType::IKE_AUTH, message_id, &out);
     }
 
     /// The connection for the identities of IKE_AUTH: one whose addresses fit, whose remote

@@ -1,0 +1,144 @@
+# What the strongSwan interop tests share (sourced by ci/ike_strongswan.sh and
+# ci/ike_strongswan_more.sh, after `set -euo pipefail` and a cd to the repository):
+#
+#   host L (10.1.0.10) --veth-- [G: port 0 | port 1] --veth-- strongSwan S (192.0.2.2, 10.2.0.1)
+#                               G: fastpath (af_packet + net_tap) and slowpath (IKE)
+#
+# `ike_topology_up TAG` builds the namespaces (named ik<pid>G/S/L), starts the fast path in G
+# and installs the cleanup trap; then the caller writes `$work/swanctl.conf` and `$work/sp.conf`
+# and calls `write_strongswan_conf`, `start_slowpath` and `start_charon`. `check` counts
+# (ci/lib/checks.sh), `ike_summary` prints the tally and fails the script on any failure.
+# Every wait is bounded; the trap stops every process of the namespaces, deletes them and
+# DPDK's runtime directory, and the work directory unless KEEP=1.
+
+. ci/lib/checks.sh
+# Conditions here ask slowpath-ctl or swanctl and parse their JSON: not too often.
+WAIT_STEP=${WAIT_STEP:-0.2}
+BIN=${BIN:-target/release}
+[ -x "$BIN/fastpath" ] || cargo build --release --quiet -p fastpath
+[ -x "$BIN/slowpath" ] || cargo build --release --quiet -p slowpath
+t=ik$$
+work=""
+fp="" sp="" charon=""
+pass=0
+fail=0
+
+ike_cleanup() {
+  [ -n "$sp" ] && kill -INT "$sp" 2>/dev/null || true
+  [ -n "$charon" ] && kill -TERM "$charon" 2>/dev/null || true
+  sleep 0.3
+  [ -n "$fp" ] && kill -INT "$fp" 2>/dev/null || true
+  reap_netns "${t}G" "${t}S" "${t}L"
+  for n in G S L; do ip netns del "$t$n" 2>/dev/null || true; done
+  rm -rf "/var/run/dpdk/${t}G"
+  if [ -n "$work" ]; then
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+  fi
+}
+
+ike_topology_up() { # tag (names the work directory)
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap ike_cleanup EXIT
+  for n in G S L; do ip netns add "$t$n"; done
+  ip link add l0 netns "${t}L" type veth peer name gI netns "${t}G"
+  ip link add gO netns "${t}G" type veth peer name s0 netns "${t}S"
+  local pair ns dev
+  for pair in L:l0 G:gI G:gO S:s0; do
+    ns=$t${pair%%:*}; dev=${pair#*:}
+    ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+    ip -n "$ns" link set "$dev" up
+  done
+  # A veth leaves UDP checksums to be filled in by a NIC that is not there (TX offload); the
+  # fast path reads those frames raw through af_packet and G's kernel would drop them as
+  # corrupt. A real peer's NIC fills them in: so do the peers' veths here.
+  ip netns exec "${t}S" ethtool -K s0 tx off >/dev/null
+  ip netns exec "${t}L" ethtool -K l0 tx off >/dev/null
+  # G's veths are fast path ports: G's kernel must not answer ARP on them too.
+  for dev in gI gO; do ip netns exec "${t}G" sysctl -qw "net.ipv4.conf.$dev.arp_ignore=8"; done
+  ip -n "${t}L" addr add 10.1.0.10/16 dev l0
+  ip -n "${t}L" route add default via 10.1.0.1
+  ip -n "${t}S" addr add 192.0.2.2/24 dev s0
+  ip -n "${t}S" addr add 10.2.0.1/32 dev lo
+  ip -n "${t}S" link set lo up
+
+  cat > "$work/fp.conf" <<CONF
+port 0 protected   exception 2 next-hop 10.1.0.10
+port 1 unprotected exception 3 next-hop 192.0.2.2
+local 10.1.0.1 192.0.2.1
+CONF
+  ip netns exec "${t}G" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
+    --idle-sleep-us 200 --stats-ms 0 -- \
+    -l 0,1 --no-huge -m 256 --file-prefix "${t}G" --no-pci --log-level=error \
+    --vdev "net_af_packet0,iface=gI" --vdev "net_af_packet1,iface=gO" \
+    --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >"$work/fp.log" 2>&1 &
+  fp=$!
+  wait_for 30 test -S "$work/fp.sock"
+  wait_for 10 ip -n "${t}G" link show tapO >/dev/null 2>&1
+  local tap
+  for tap in tapI tapO; do ip netns exec "${t}G" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1"; done
+  ip -n "${t}G" addr add 10.1.0.1/16 dev tapI
+  ip -n "${t}G" addr add 192.0.2.1/24 dev tapO
+}
+
+# strongSwan's charon.conf: its own vici socket and a log in the work dir; extra plugins as
+# arguments (x509 pem ... for certificates).
+write_strongswan_conf() {
+  cat > "$work/strongswan.conf" <<CONF
+charon {
+  load = kdf random nonce aes sha1 sha2 hmac gmp gcm openssl kernel-libipsec kernel-netlink socket-default vici updown $*
+  install_routes = yes
+  plugins { vici { socket = unix://$work/charon.vici } }
+  filelog { f { path = $work/charon.log
+    flush_line = yes
+    default = 1
+    ike = 2
+    cfg = 2 } }
+}
+CONF
+}
+
+swan() { local cmd=$1; shift; ip netns exec "${t}S" swanctl "$cmd" --uri "unix://$work/charon.vici" "$@" 2> >(grep -v "^plugin '" >&2); }
+
+# charon in S with its own /run, then `swanctl --load-all` of a swanctl.conf ($work/swanctl.conf
+# unless given): swanctl takes credentials from the directories beside that file (x509,
+# x509ca, private, ...), and says so on stderr (kept in $work/swanctl.out) for each it lacks.
+start_charon() { # [swanctl.conf]
+  local conf=${1:-$work/swanctl.conf}
+  ip netns exec "${t}S" unshare -m sh -c "mount -t tmpfs tmpfs /run; STRONGSWAN_CONF=$work/strongswan.conf exec /usr/lib/ipsec/charon" >>"$work/charon.out" 2>&1 &
+  charon=$!
+  wait_for 15 test -S "$work/charon.vici"
+  if ! wait_for 10 swan --load-all --file "$conf" >"$work/swanctl.out" 2>&1; then
+    cat "$work/swanctl.out" >&2
+    return 1
+  fi
+}
+
+start_slowpath() {
+  ip netns exec "${t}G" "$BIN/slowpath" --config "$work/sp.conf" >"$work/sp.log" 2>&1 &
+  sp=$!
+  wait_for 10 test -S "$work/sp.sock"
+}
+
+ctl() { "$BIN/slowpath-ctl" -s "$work/sp.sock" --json "$@"; }
+# Whether an IKE SA of ours is established.
+our_ike_up() { ctl ike-sas 2>/dev/null | python3 -c "import json,sys; sys.exit(0 if sum(1 for s in json.load(sys.stdin) if s['state']=='Established') >= 1 else 1)"; }
+our_ike_none() { ctl ike-sas 2>/dev/null | python3 -c "import json,sys; sys.exit(0 if not json.load(sys.stdin) else 1)"; }
+swan_has() { swan --list-sas 2>/dev/null | grep -q "$1"; }
+fp_sas() { "$BIN/fastpath-ctl" -s "$work/fp.sock" --json sa list 2>/dev/null | python3 -c "import json,sys; print(len(json.load(sys.stdin)))"; }
+fp_sas_at_least() { [ "$(fp_sas)" -ge "$1" ]; }
+fp_sas_none() { [ "$(fp_sas)" -eq 0 ]; }
+fp_sas_is() { [ "$(fp_sas)" -eq "$1" ]; }
+# swanctl lists a CHILD SA's inbound SA as `in  c1234567(-, 0x..),    252 bytes,     3 packets`.
+swan_counted() { swan --list-sas 2>/dev/null | grep -E '^ +in ' | grep -qE ' [1-9][0-9]* packets'; }
+swan_no_ike() { ! swan --list-sas 2>/dev/null | grep -q ESTABLISHED; }
+ping_to() { ip netns exec "${t}L" ping -c 3 -i 0.2 -W 2 -q "$1" >/dev/null; }
+ping_through() { ping_to 10.2.0.1; }
+
+ike_summary() { # script name
+  echo "$1: $pass passed, $fail failed"
+  if [ "$fail" -gt 0 ]; then
+    echo "--- sp.log"; tail -40 "$work/sp.log"
+    echo "--- charon.log"; tail -40 "$work/charon.log"
+    exit 1
+  fi
+}
