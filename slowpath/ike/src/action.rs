@@ -244,6 +244,18 @@ impl Counters {
     pub fn total_dropped(&self) -> u64 {
         self.drops.iter().map(|(_, n)| n).sum()
     }
+
+    /// Adds another set of counters to these (an SA's, when it closes or for a total).
+    pub fn absorb(&mut self, other: &Counters) {
+        for &(r, n) in &other.drops {
+            match self.drops.iter_mut().find(|(d, _)| *d == r) {
+                Some((_, m)) => *m += n,
+                None => self.drops.push((r, n)),
+            }
+        }
+        self.retransmits += other.retransmits;
+        self.requests_answered_from_cache += other.requests_answered_from_cache;
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +271,22 @@ mod tests {
         assert_eq!(c.dropped(DropReason::BadIcv), 2);
         assert_eq!(c.dropped(DropReason::Malformed), 0);
         assert_eq!(c.total_dropped(), 3);
+        let mut total = Counters {
+            retransmits: 1,
+            ..Counters::default()
+        };
+        total.drop(DropReason::BadIcv);
+        total.absorb(&Counters {
+            retransmits: 2,
+            requests_answered_from_cache: 3,
+            ..c.clone()
+        });
+        assert_eq!(total.dropped(DropReason::BadIcv), 3);
+        assert_eq!(total.dropped(DropReason::UnknownSpi), 1);
+        assert_eq!(
+            (total.retransmits, total.requests_answered_from_cache),
+            (3, 3)
+        );
         let mut names: Vec<_> = DropReason::ALL.iter().map(|d| d.name()).collect();
         names.dedup();
         assert_eq!(names.len(), DropReason::ALL.len());

@@ -89,8 +89,18 @@ impl Engine {
         self.actions.pop_front()
     }
 
+    /// Messages dropped before they reached an SA, plus what closed SAs counted.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Everything counted since the start: the engine's, closed SAs' and live SAs' counters.
+    pub fn total_counters(&self) -> Counters {
+        let mut total = self.counters.clone();
+        for sa in self.sas.values() {
+            total.absorb(&sa.counters);
+        }
+        total
     }
 
     pub fn sa(&self, id: IkeSaId) -> Option<&IkeSa> {
@@ -246,6 +256,9 @@ impl Engine {
         if keep {
             self.held.insert(id, new);
             self.sas.insert(id, sa);
+        } else {
+            // What it counted stays in the totals after it is gone.
+            self.counters.absorb(&sa.counters);
         }
     }
 

@@ -349,7 +349,7 @@ impl IkeRunner {
     }
 
     fn counters(&self) -> Value {
-        let c = self.engine.counters();
+        let c = self.engine.total_counters();
         let drops: BTreeMap<&str, u64> = c.drops.iter().map(|(r, n)| (r.name(), *n)).collect();
         let s = &self.stats;
         json!({

@@ -224,6 +224,9 @@ fn lost_response_is_retransmitted_and_answered_from_cache() {
     assert_eq!(w.b.events.len(), before);
     let sa = w.b.engine.sa(w.b.sa_id()).unwrap();
     assert_eq!(sa.counters.requests_answered_from_cache, 1);
+    // The operator's totals (`ike-counters`) include what the SAs counted.
+    assert_eq!(w.b.engine.total_counters().requests_answered_from_cache, 1);
+    assert_eq!(w.a.engine.total_counters().retransmits, 1);
     w.assert_children_match();
     // The retransmission was the very same datagram.
     let auth: Vec<_> =
