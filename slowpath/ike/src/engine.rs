@@ -157,16 +157,7 @@ impl Engine {
     ) -> Option<IkeSaId> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut ctx = Ctx {
-            now,
-            unix_time: self.unix_time(now),
-            rng,
-            configs: &self.configs,
-            pools: &mut self.pools,
-            spis: &mut self.spis,
-            others: &self.sas,
-        };
-        let sa = IkeSa::new_initiator(id, &mut ctx, config, child)?;
+        let sa = IkeSa::new_initiator(id, &mut self.ctx(now, rng), config, child)?;
         self.after(id, sa);
         Some(id)
     }
@@ -188,19 +179,23 @@ impl Engine {
         let Some(mut sa) = self.sas.remove(&id) else {
             return false;
         };
-        let unix_time = self.unix_time(now);
-        let mut ctx = Ctx {
+        f(&mut sa, &mut self.ctx(now, rng));
+        self.after(id, sa);
+        true
+    }
+
+    /// What an SA's handlers may reach of the engine besides the SA itself (which the
+    /// caller has taken out of `sas`).
+    fn ctx<'a>(&'a mut self, now: Duration, rng: &'a mut dyn RngSource) -> Ctx<'a> {
+        Ctx {
             now,
-            unix_time,
+            unix_time: self.unix_time(now),
             rng,
             configs: &self.configs,
             pools: &mut self.pools,
             spis: &mut self.spis,
             others: &self.sas,
-        };
-        f(&mut sa, &mut ctx);
-        self.after(id, sa);
-        true
+        }
     }
 
     /// Moves the SA's actions to ours, updates the SPI maps, keeps or forgets it.
@@ -345,16 +340,7 @@ impl Engine {
             }
             InitDecision::Accept { config, selected } => {
                 let id = self.next_id;
-                let unix_time = self.unix_time(now);
-                let mut ctx = Ctx {
-                    now,
-                    unix_time,
-                    rng,
-                    configs: &self.configs,
-                    pools: &mut self.pools,
-                    spis: &mut self.spis,
-                    others: &self.sas,
-                };
+                let mut ctx = self.ctx(now, rng);
                 match IkeSa::new_responder(
                     id, &mut ctx, &config, local, remote, raw, msg, &selected,
                 ) {
