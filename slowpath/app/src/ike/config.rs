@@ -888,6 +888,39 @@ pub fn parse_proposals(s: &str, kind: Kind) -> Result<(Vec<Suite>, EsnWords), St
     Ok((suites, esn))
 }
 
+/// strongSwan's proposal keywords and their IANA transform ids: what `ike` and `esp` lists are
+/// parsed with, and what the operator's views print (`keyword_of`).
+pub const INTEG_KEYWORDS: &[(&str, u16)] = &[
+    ("sha1", AUTH_HMAC_SHA1_96),
+    ("sha256", AUTH_HMAC_SHA2_256_128),
+    ("sha384", AUTH_HMAC_SHA2_384_192),
+    ("sha512", AUTH_HMAC_SHA2_512_256),
+];
+pub const PRF_KEYWORDS: &[(&str, u16)] = &[
+    ("prfsha1", PRF_HMAC_SHA1),
+    ("prfsha256", PRF_HMAC_SHA2_256),
+    ("prfsha384", PRF_HMAC_SHA2_384),
+    ("prfsha512", PRF_HMAC_SHA2_512),
+];
+/// Curve25519 is also accepted as `x25519` (strongSwan's older name).
+pub const GROUP_KEYWORDS: &[(&str, u16)] = &[
+    ("modp1024", MODP_1024),
+    ("modp2048", MODP_2048),
+    ("modp3072", MODP_3072),
+    ("ecp256", ECP_256),
+    ("ecp384", ECP_384),
+    ("curve25519", CURVE25519),
+];
+
+fn id_of(table: &[(&str, u16)], keyword: &str) -> Option<u16> {
+    table.iter().find(|(k, _)| *k == keyword).map(|(_, id)| *id)
+}
+
+/// The keyword of a transform id, if the table has it.
+pub fn keyword_of(table: &[(&'static str, u16)], id: u16) -> Option<&'static str> {
+    table.iter().find(|(_, i)| *i == id).map(|(k, _)| *k)
+}
+
 fn parse_proposal(p: &str, kind: Kind) -> Result<(Vec<Suite>, Option<bool>), String> {
     let (mut encr, mut integ, mut prf, mut dh) = (vec![], vec![], vec![], vec![]);
     let mut esn = None;
@@ -897,25 +930,15 @@ fn parse_proposal(p: &str, kind: Kind) -> Result<(Vec<Suite>, Option<bool>), Str
             "aes256" => encr.push((ENCR_AES_CBC, 256)),
             "aes128gcm16" => encr.push((ENCR_AES_GCM_16, 128)),
             "aes256gcm16" => encr.push((ENCR_AES_GCM_16, 256)),
-            "sha1" => integ.push(AUTH_HMAC_SHA1_96),
-            "sha256" => integ.push(AUTH_HMAC_SHA2_256_128),
             "sha384" | "sha512" if kind == Kind::Esp => {
                 return Err(format!(
                     "{t}: the fast path has HMAC-SHA1-96 and HMAC-SHA2-256-128 (sha1, sha256)"
                 ))
             }
-            "sha384" => integ.push(AUTH_HMAC_SHA2_384_192),
-            "sha512" => integ.push(AUTH_HMAC_SHA2_512_256),
-            "prfsha1" => prf.push(PRF_HMAC_SHA1),
-            "prfsha256" => prf.push(PRF_HMAC_SHA2_256),
-            "prfsha384" => prf.push(PRF_HMAC_SHA2_384),
-            "prfsha512" => prf.push(PRF_HMAC_SHA2_512),
-            "modp1024" => dh.push(MODP_1024),
-            "modp2048" => dh.push(MODP_2048),
-            "modp3072" => dh.push(MODP_3072),
-            "ecp256" => dh.push(ECP_256),
-            "ecp384" => dh.push(ECP_384),
-            "curve25519" | "x25519" => dh.push(CURVE25519),
+            _ if id_of(INTEG_KEYWORDS, t).is_some() => integ.extend(id_of(INTEG_KEYWORDS, t)),
+            _ if id_of(PRF_KEYWORDS, t).is_some() => prf.extend(id_of(PRF_KEYWORDS, t)),
+            "x25519" => dh.push(CURVE25519),
+            _ if id_of(GROUP_KEYWORDS, t).is_some() => dh.extend(id_of(GROUP_KEYWORDS, t)),
             "esn" | "noesn" if kind == Kind::Esp => {
                 let e = t == "esn";
                 if esn.is_some_and(|x| x != e) {

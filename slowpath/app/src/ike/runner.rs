@@ -24,7 +24,9 @@ use ike::rng_openssl::OpenSslRng;
 use ike::sa::IkeSaStatus;
 use serde_json::{json, Value};
 
-use super::config::{ChildExtra, IkeSettings};
+use super::config::{
+    keyword_of, ChildExtra, IkeSettings, GROUP_KEYWORDS, INTEG_KEYWORDS, PRF_KEYWORDS,
+};
 use super::program::{
     range_to_prefixes, sa_get_request, transform_name, FastpathOps, LogOnly, SaTable,
 };
@@ -893,15 +895,10 @@ pub fn ts_string(t: &TrafficSelector) -> String {
 }
 
 fn group_name(g: u16) -> String {
-    match g {
-        MODP_1024 => "modp1024".into(),
-        MODP_2048 => "modp2048".into(),
-        MODP_3072 => "modp3072".into(),
-        ECP_256 => "ecp256".into(),
-        ECP_384 => "ecp384".into(),
-        ECP_521 => "ecp521".into(),
-        CURVE25519 => "curve25519".into(),
-        g => format!("group{g}"),
+    match keyword_of(GROUP_KEYWORDS, g) {
+        Some(k) => k.into(),
+        None if g == ECP_521 => "ecp521".into(),
+        None => format!("group{g}"),
     }
 }
 
@@ -913,22 +910,10 @@ pub fn suite_name(s: &Suite) -> String {
         (e, b) => format!("encr{e}/{b}"),
     }];
     if let Some(i) = s.integ {
-        parts.push(match i {
-            AUTH_HMAC_SHA1_96 => "sha1".into(),
-            AUTH_HMAC_SHA2_256_128 => "sha256".into(),
-            AUTH_HMAC_SHA2_384_192 => "sha384".into(),
-            AUTH_HMAC_SHA2_512_256 => "sha512".into(),
-            i => format!("integ{i}"),
-        });
+        parts.push(keyword_of(INTEG_KEYWORDS, i).map_or(format!("integ{i}"), String::from));
     }
     if let Some(p) = s.prf {
-        parts.push(match p {
-            PRF_HMAC_SHA1 => "prfsha1".into(),
-            PRF_HMAC_SHA2_256 => "prfsha256".into(),
-            PRF_HMAC_SHA2_384 => "prfsha384".into(),
-            PRF_HMAC_SHA2_512 => "prfsha512".into(),
-            p => format!("prf{p}"),
-        });
+        parts.push(keyword_of(PRF_KEYWORDS, p).map_or(format!("prf{p}"), String::from));
     }
     if let Some(g) = s.dh {
         parts.push(group_name(g));
@@ -961,6 +946,17 @@ mod tests {
             esn: None,
         };
         assert_eq!(suite_name(&s), "aes128-sha1-prfsha1-modp1024");
+        let gcm = Suite {
+            encr: ENCR_AES_GCM_16,
+            encr_key_bits: 256,
+            integ: None,
+            prf: Some(PRF_HMAC_SHA2_384),
+            dh: Some(CURVE25519),
+            esn: Some(true),
+        };
+        assert_eq!(suite_name(&gcm), "aes256gcm16-prfsha384-curve25519-esn");
+        assert_eq!(group_name(ECP_521), "ecp521");
+        assert_eq!(group_name(99), "group99");
         assert_eq!(identity_string(&Identity::fqdn("gw")), "fqdn:gw");
         assert_eq!(
             identity_string(&Identity::ip("192.0.2.1".parse().unwrap())),
