@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::process::Command;
 
 fn sys(ifname: &str, attr: &str) -> io::Result<String> {
@@ -177,15 +177,6 @@ pub fn remove_link(name: &str) {
 /// The name of the macvlan of a VRID: keepalived's `vrrp.N` scheme, with the family.
 pub fn vmac_name(vrid: u8, ipv6: bool) -> String {
     format!("vrrp{}.{vrid}", if ipv6 { "6" } else { "" })
-}
-
-/// An address as the VRRP core wants it when the interface has none of that family.
-pub fn unspecified(ipv6: bool) -> IpAddr {
-    if ipv6 {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    }
 }
 
 #[cfg(test)]
