@@ -628,7 +628,7 @@ fn classify_outbound(spd: &Spd, locals: &[IpAddr], m: &mut Mbuf) -> Outbound {
     let Ok(h) = IpHeader::parse(m.data()) else {
         return Outbound::Drop(DropReason::Malformed);
     };
-    if for_node(locals, h.dst) {
+    if for_node(locals, h.dst(m.data())) {
         let _ = m.prepend(ether::HEADER_LEN as u16);
         return Outbound::Exception;
     }
@@ -653,7 +653,7 @@ fn plaintext_policy(spd: &Spd, locals: &[IpAddr], m: &Mbuf) -> Plaintext {
     let Ok(h) = IpHeader::parse(m.data()) else {
         return Plaintext::NoPolicy;
     };
-    if for_node(locals, h.dst) {
+    if for_node(locals, h.dst(m.data())) {
         return Plaintext::ForNode;
     }
     match spd.lookup(&flow_key(&h, m.data())) {

@@ -246,8 +246,8 @@ mod tests {
             assert_eq!(h.version, IpVersion::V4);
             assert_eq!(h.protocol, proto::ICMP);
             assert_eq!(h.total_len, m.len());
-            assert_eq!(h.src, IpAddr::V4(GW4));
-            assert_eq!(h.dst, "198.51.100.1".parse::<IpAddr>().unwrap());
+            assert_eq!(h.src(&m), IpAddr::V4(GW4));
+            assert_eq!(h.dst(&m), "198.51.100.1".parse::<IpAddr>().unwrap());
             assert_eq!(h.ttl, ERROR_TTL);
             assert_eq!(m[20..22], [3, 4]);
             assert_eq!(m[24..26], [0, 0]);
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(h.version, IpVersion::V6);
         assert_eq!(h.protocol, proto::ICMPV6);
         assert_eq!(h.total_len, m.len());
-        assert_eq!(h.src, IpAddr::V6(GW6));
+        assert_eq!(h.src(m), IpAddr::V6(GW6));
         assert_eq!(m[24..40], offending[8..24]);
         assert_eq!(h.ttl, ERROR_TTL);
         let acc = checksum::pseudo_header(&m[8..24], &m[24..40], 58, (m.len() - 40) as u32);

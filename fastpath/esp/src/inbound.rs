@@ -18,13 +18,19 @@ use crate::wire::ip::{set_tos, IpHeader, IpVersion};
 use crate::wire::{be16, be32, proto, ESP_HEADER_LEN, NAT_T_PORT, UDP_HEADER_LEN};
 use arrayvec::ArrayVec;
 
-/// What the first pass learnt of an ESP packet.
+/// What the first pass learnt of an ESP packet: the outer header's fields the later passes
+/// need, copied one by one (not the whole `IpHeader`, whose copy as a block right after it
+/// was written a field at a time stalls store forwarding).
 #[derive(Debug, Clone, Copy)]
 struct Parsed {
     sa: SaId,
-    outer: IpHeader,
     esp_at: usize,
     seq: u64,
+    outer_total_len: usize,
+    outer_header_len: usize,
+    outer_protocol_at: usize,
+    outer_version: IpVersion,
+    outer_tos: u8,
 }
 
 /// Where an ESP packet starts inside an IP packet, if it is one for us.
@@ -123,7 +129,7 @@ fn decrypt_chunk<P: PacketBuf>(
             let Some(sa) = sad_ro.get(p.sa) else { continue };
             ops.push(CryptoOp {
                 session: &sa.session,
-                esp: &mut pkt.data_mut()[p.esp_at..p.outer.total_len],
+                esp: &mut pkt.data_mut()[p.esp_at..p.outer_total_len],
                 esn_hi: sa.config.esn.then_some((p.seq >> 32) as u32),
                 result: Ok(()),
             });
@@ -186,7 +192,7 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
         Verdict::Drop(reason)
     };
     if let Mode::Tunnel { local, .. } = sa.config.mode {
-        if outer.dst != local {
+        if outer.dst(pkt.data()) != local {
             return Err(Verdict::Drop(DropReason::UnknownSpi));
         }
     }
@@ -212,9 +218,13 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
     }
     Ok(Parsed {
         sa: id,
-        outer,
         esp_at,
         seq,
+        outer_total_len: outer.total_len,
+        outer_header_len: outer.header_len,
+        outer_protocol_at: outer.protocol_at,
+        outer_version: outer.version,
+        outer_tos: outer.tos,
     })
 }
 
@@ -257,7 +267,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
     let iv_len = sa.session.iv_len();
     let icv_len = sa.session.icv_len();
     let pt_at = p.esp_at + ESP_HEADER_LEN + iv_len;
-    let pt_end = p.outer.total_len - icv_len;
+    let pt_end = p.outer_total_len - icv_len;
     let Some((payload_len, next_header)) = read_trailer(&pkt.data()[pt_at..pt_end]) else {
         return Verdict::Drop(DropReason::BadPadding);
     };
@@ -273,15 +283,16 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
             };
             let data = pkt.data_mut();
             let payload = &mut data[pt_at..pt_at + payload_len];
-            let inner = match IpHeader::parse(payload) {
+            let parsed = IpHeader::parse(payload);
+            let inner = match &parsed {
                 Ok(h) if h.version == want => h,
                 Ok(_) => return Verdict::Drop(DropReason::BadNextHeader),
                 Err(_) => return Verdict::Drop(DropReason::Malformed),
             };
-            if !sa.config.selectors.is_empty() && !sa.selectors_allow(&flow_key(&inner, payload)) {
+            if !sa.config.selectors.is_empty() && !sa.selectors_allow(&flow_key(inner, payload)) {
                 return Verdict::Drop(DropReason::PolicyMismatch);
             }
-            match ecn::decapsulate(inner.tos, p.outer.tos) {
+            match ecn::decapsulate(inner.tos, p.outer_tos) {
                 None => return Verdict::Drop(DropReason::EcnDrop),
                 Some(e) if e != inner.tos & 3 => {
                     set_tos(payload, inner.version, (inner.tos & 0xfc) | e)
@@ -295,17 +306,17 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
             Verdict::Forward
         }
         Mode::Transport => {
-            let hl = p.outer.header_len;
+            let hl = p.outer_header_len;
             let shift = pt_at - hl;
             let data = pkt.data_mut();
             data.copy_within(0..hl, shift);
-            data[shift + p.outer.protocol_at] = next_header;
+            data[shift + p.outer_protocol_at] = next_header;
             let tail = pkt.len() - (pt_at + payload_len);
             pkt.trim(tail);
             pkt.adj(shift);
             let total = pkt.len();
             let data = pkt.data_mut();
-            fix_lengths(&mut data[..hl], p.outer.version, total);
+            fix_lengths(&mut data[..hl], p.outer_version, total);
             let Ok(rebuilt) = IpHeader::parse(data) else {
                 return Verdict::Drop(DropReason::Malformed);
             };
@@ -322,8 +333,8 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
 pub fn flow_key(h: &IpHeader, packet: &[u8]) -> FlowKey {
     let (sport, dport) = h.ports(packet);
     FlowKey {
-        src: h.src,
-        dst: h.dst,
+        src: h.src(packet),
+        dst: h.dst(packet),
         proto: h.protocol,
         sport,
         dport,

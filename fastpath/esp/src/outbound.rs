@@ -4,7 +4,7 @@
 
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
-use crate::crypto::CryptoOp;
+use crate::crypto::{finish_ivs, CryptoOp};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::sa::{DfMode, DscpMode, Mode, Sa, SaId, SaState};
@@ -95,6 +95,7 @@ fn encrypt_chunk<P: PacketBuf>(
         });
         index.push(i);
     }
+    finish_ivs(&mut ops);
     lc.engine.seal_burst(&mut ops);
     for (op, &i) in ops.iter().zip(index.iter()) {
         if op.result.is_err() {
@@ -202,8 +203,9 @@ fn prepare<P: PacketBuf>(
 
     let data = pkt.data_mut();
     let ct_end = data.len() - icv_len;
+    // (with the ICV's room after it, which the seal overwrites)
     write_trailer(
-        &mut data[ct_end - trailer.pad_len - 2..ct_end],
+        &mut data[ct_end - trailer.pad_len - 2..],
         trailer.pad_len,
         next_header,
     );
@@ -240,8 +242,9 @@ fn prepare<P: PacketBuf>(
     esp[0..4].copy_from_slice(&sa.config.spi.to_be_bytes());
     esp[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
     let counter = sa.iv_counter(seq);
+    // CBC IVs are finished a burst at a time (crypto::finish_ivs).
     sa.session
-        .write_iv(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
+        .write_iv_seed(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
 
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);

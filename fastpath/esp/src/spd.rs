@@ -87,7 +87,9 @@ impl Selector {
 
     /// Whether the flow matches this selector.
     pub fn matches(&self, key: &FlowKey) -> bool {
-        self.src.contains(&key.src) && self.dst.contains(&key.dst) && self.matches_next_layer(key)
+        net_contains(&self.src, &key.src)
+            && net_contains(&self.dst, &key.dst)
+            && self.matches_next_layer(key)
     }
 
     /// The protocol and port part of [`Selector::matches`].
@@ -202,6 +204,27 @@ fn family_pair(src_v6: bool, dst_v6: bool) -> usize {
 }
 
 /// An address as a number (IPv4 in the low 32 bits) and whether it is IPv6.
+/// Whether `net` holds `addr`. As `IpNet::contains`, but the address is read by reference
+/// and by its own width: copying a just-built `IpAddr` whole stalls store forwarding.
+#[inline]
+fn net_contains(net: &IpNet, addr: &IpAddr) -> bool {
+    match (net, addr) {
+        (IpNet::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - n.prefix_len() as u32)
+                .unwrap_or(0);
+            (u32::from(*a) ^ u32::from(n.addr())) & mask == 0
+        }
+        (IpNet::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - n.prefix_len() as u32)
+                .unwrap_or(0);
+            (u128::from(*a) ^ u128::from(n.addr())) & mask == 0
+        }
+        _ => false,
+    }
+}
+
 fn addr_bits(addr: IpAddr) -> (bool, u128) {
     match addr {
         IpAddr::V4(a) => (false, u128::from(u32::from(a))),
@@ -587,6 +610,52 @@ mod tests {
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn net_contains_agrees_with_ipnet() {
+        let mut rng = Rng(99);
+        for _ in 0..20_000 {
+            let r = rng.next();
+            let v6 = r & 1 == 1;
+            let near = r & 2 == 2; // an address in or next to the net, not just anywhere
+            let (net, addr): (IpNet, IpAddr) = if v6 {
+                let a = (rng.next() as u128) << 64 | rng.next() as u128;
+                let len = (rng.next() % 129) as u8;
+                let b = if near {
+                    a ^ (1u128 << (rng.next() % 128))
+                } else {
+                    (rng.next() as u128) << 64
+                };
+                (
+                    Ipv6Net::new(Ipv6Addr::from(a), len).unwrap().into(),
+                    IpAddr::V6(Ipv6Addr::from(b)),
+                )
+            } else {
+                let a = rng.next() as u32;
+                let len = (rng.next() % 33) as u8;
+                let b = if near {
+                    a ^ (1u32 << (rng.next() % 32))
+                } else {
+                    rng.next() as u32
+                };
+                (
+                    Ipv4Net::new(Ipv4Addr::from(a), len).unwrap().into(),
+                    IpAddr::V4(Ipv4Addr::from(b)),
+                )
+            };
+            assert_eq!(
+                net_contains(&net, &addr),
+                net.contains(&addr),
+                "{net} {addr}"
+            );
+            let other: IpAddr = if v6 {
+                Ipv4Addr::LOCALHOST.into()
+            } else {
+                Ipv6Addr::LOCALHOST.into()
+            };
+            assert!(!net_contains(&net, &other));
+        }
     }
 
     fn ip(s: &str) -> IpAddr {

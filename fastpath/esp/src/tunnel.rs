@@ -138,7 +138,7 @@ mod tests {
         t.write(&mut h, 0xb9, true, 100, 0);
         let p = IpHeader::parse(&h).unwrap();
         assert_eq!((p.tos, p.protocol, p.ttl, p.total_len), (0xb9, 17, 9, 100));
-        assert_eq!(p.src, "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(p.src(&h), "2001:db8::1".parse::<IpAddr>().unwrap());
         assert!(OuterTemplate::new(
             "2001:db8::1".parse().unwrap(),
             "192.0.2.1".parse().unwrap(),

@@ -43,18 +43,17 @@ pub enum Auth<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum JobStatus {
     #[default]
-    New,
     Pending,
-    /// Completed; for encryption `tag` holds the tag, for decryption the computed tag to compare.
+    /// Completed; the tag (for encryption) or the computed tag to compare (decryption) is
+    /// written where the job said.
     Done,
     /// The library reported an error.
     Failed,
-    /// Rejected by [`Job::validate`]; nothing was touched.
-    Invalid,
 }
 
 /// A job on `buf`: cipher `buf[cipher_off..][..cipher_len]` in place, hash
-/// `buf[hash_off..][..hash_len]`, and write `tag_len` bytes of tag to `tag`.
+/// `buf[hash_off..][..hash_len]`, and write `tag_len` bytes of tag into `buf` at `tag_at`, or,
+/// when `tag_at` is `None`, into the burst's slot for the job (see `Completed::tag`).
 #[derive(Default)]
 pub struct Job<'a> {
     pub buf: &'a mut [u8],
@@ -66,8 +65,28 @@ pub struct Job<'a> {
     pub hash_off: usize,
     pub hash_len: usize,
     pub tag_len: usize,
-    pub tag: [u8; 32],
-    pub status: JobStatus,
+    pub tag_at: Option<usize>,
+}
+
+/// What the library reads and writes of a job besides its buffer, kept in the manager (not on
+/// the caller's stack) so that it stays put until the job completes.
+#[repr(C, align(64))]
+pub(crate) struct Slot {
+    pub(crate) iv: [u8; 16],
+    pub(crate) aad: [u8; 16],
+    pub(crate) tag: [u8; 32],
+    pub(crate) status: JobStatus,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            iv: [0; 16],
+            aad: [0; 16],
+            tag: [0; 32],
+            status: JobStatus::Pending,
+        }
+    }
 }
 
 fn in_bounds(off: usize, len: usize, total: usize) -> bool {
@@ -77,9 +96,17 @@ fn in_bounds(off: usize, len: usize, total: usize) -> bool {
 impl Job<'_> {
     /// Whether the job can be handed to the library: ranges inside `buf`, CBC on whole blocks,
     /// and a tag length the algorithm supports.
+    #[inline(always)]
     pub fn validate(&self) -> bool {
         let n = self.buf.len();
         if !in_bounds(self.cipher_off, self.cipher_len, n) {
+            return false;
+        }
+        if self.tag_len > 32
+            || self
+                .tag_at
+                .is_some_and(|at| !in_bounds(at, self.tag_len, n))
+        {
             return false;
         }
         match self.cipher {
@@ -104,13 +131,18 @@ impl Job<'_> {
         }
     }
 
-    /// Writes this job into a library job slot.
+    /// Writes this job into a library job slot, its IV, AAD (and tag, unless it goes into the
+    /// buffer) into `slot`.
     ///
     /// # Safety
-    /// `self` must have passed [`Job::validate`], and must neither move nor be accessed except
-    /// through raw pointers until the library returns the slot as completed.
-    pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, idx: usize) {
+    /// `self` must have passed [`Job::validate`]; its buffer and keys must stay borrowed, and
+    /// `slot` must stay in place and untouched, until the library returns the job as completed.
+    #[inline(always)]
+    pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, slot: *mut Slot, idx: usize) {
         let buf = self.buf.as_mut_ptr();
+        // SAFETY: the caller passes a valid slot that nothing else accesses meanwhile.
+        let slot = unsafe { &mut *slot };
+        slot.status = JobStatus::Pending;
         raw.__bindgen_anon_1.src = buf;
         // dst is where the ciphered range goes (not the buffer start): in place means src + offset.
         raw.__bindgen_anon_2.dst = buf.wrapping_add(self.cipher_off);
@@ -118,7 +150,10 @@ impl Job<'_> {
         raw.__bindgen_anon_4.msg_len_to_cipher_in_bytes = self.cipher_len as u64;
         raw.hash_start_src_offset_in_bytes = self.hash_off as u64;
         raw.__bindgen_anon_5.msg_len_to_hash_in_bytes = self.hash_len as u64;
-        raw.auth_tag_output = self.tag.as_mut_ptr();
+        raw.auth_tag_output = match self.tag_at {
+            Some(at) => buf.wrapping_add(at),
+            None => slot.tag.as_mut_ptr(),
+        };
         raw.auth_tag_output_len_in_bytes = self.tag_len as u64;
         raw.user_data = idx as *mut _;
         raw.user_data2 = std::ptr::null_mut();
@@ -144,7 +179,8 @@ impl Job<'_> {
                 raw.enc_keys = keys.enc.as_ptr().cast();
                 raw.dec_keys = keys.dec.as_ptr().cast();
                 raw.key_len_in_bytes = keys.key_len as u64;
-                raw.iv = iv.as_ptr();
+                slot.iv = *iv;
+                raw.iv = slot.iv.as_ptr();
                 raw.iv_len_in_bytes = 16;
             }
             Cipher::AesGcm {
@@ -159,12 +195,14 @@ impl Job<'_> {
                 raw.enc_keys = k.cast();
                 raw.dec_keys = k.cast();
                 raw.key_len_in_bytes = key.key_len as u64;
-                raw.iv = iv.as_ptr();
+                slot.iv[..12].copy_from_slice(iv);
+                raw.iv = slot.iv.as_ptr();
                 raw.iv_len_in_bytes = 12;
                 raw.hash_start_src_offset_in_bytes = self.cipher_off as u64;
                 raw.__bindgen_anon_5.msg_len_to_hash_in_bytes = self.cipher_len as u64;
                 // (the header's `#define GCM IMB_CIPHER_GCM` renames the union member)
-                raw.u.IMB_CIPHER_GCM.aad = aad.as_ptr().cast();
+                slot.aad = *aad;
+                raw.u.IMB_CIPHER_GCM.aad = slot.aad.as_ptr().cast();
                 raw.u.IMB_CIPHER_GCM.aad_len_in_bytes = *aad_len as u64;
                 raw.u.IMB_CIPHER_GCM.ctx = std::ptr::null_mut();
                 return;

@@ -1,6 +1,6 @@
 //! A small safe layer over intel-ipsec-mb 1.3 (Debian `libipsec-mb-dev`).
 //!
-//! - [`Mgr`]: one multi-buffer manager (per lcore), running a burst of [`Job`]s through the job API
+//! - [`Mgr`]: one multi-buffer manager (per lcore), running a [`Burst`] of [`Job`]s through the job API
 //!   so that packets of a burst share the SIMD lanes (AES-CBC encryption and HMAC are serial within
 //!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
@@ -13,7 +13,7 @@ mod mgr;
 
 pub use job::{Auth, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
-pub use mgr::{Arch, Mgr};
+pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
 
 /// Raw bindgen output (only the items the safe layer uses).
 #[allow(

@@ -1,7 +1,8 @@
 //! The multi-buffer manager: allocation, architecture selection, and running a burst of jobs.
 
-use crate::job::{Job, JobStatus};
+use crate::job::{Job, JobStatus, Slot};
 use crate::sys;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// The code path intel-ipsec-mb selected for this CPU (`init_mb_mgr_auto`).
@@ -27,10 +28,23 @@ impl Arch {
     }
 }
 
-/// One `IMB_MGR`: per-lcore mutable state (job queue, lane state). Send, not Sync.
+/// The library's job functions for the selected code path.
+struct Fns {
+    get_next: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
+    submit: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
+    completed: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
+    flush: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
+}
+
+/// One `IMB_MGR`: per-lcore mutable state (job queue, lane state), and the slots its jobs'
+/// IVs, AADs and tags live in while they run. Send, not Sync.
 pub struct Mgr {
     ptr: NonNull<sys::IMB_MGR>,
     arch: Arch,
+    fns: Fns,
+    /// `MAX_BURST` slots from a leaked Box (freed on drop), only ever accessed through this
+    /// raw pointer, since the library holds pointers into the slots of running jobs.
+    slots: NonNull<Slot>,
 }
 
 // SAFETY: the manager is plain memory owned by this value; it is only ever used through &mut self.
@@ -45,9 +59,38 @@ impl Mgr {
         let mut arch: sys::IMB_ARCH = sys::IMB_ARCH_NONE;
         // SAFETY: ptr is a freshly allocated manager; arch is a valid out-pointer.
         unsafe { sys::init_mb_mgr_auto(ptr.as_ptr(), &mut arch) };
-        match Arch::from_raw(arch) {
-            Some(arch) => Some(Mgr { ptr, arch }),
-            None => {
+        // SAFETY: ptr is an initialised manager; reading its function pointers.
+        let fns = unsafe {
+            let m = ptr.as_ref();
+            (
+                m.get_next_job,
+                m.submit_job,
+                m.get_completed_job,
+                m.flush_job,
+            )
+        };
+        match (Arch::from_raw(arch), fns) {
+            (Some(arch), (Some(get_next), Some(submit), Some(completed), Some(flush))) => {
+                Some(Mgr {
+                    ptr,
+                    arch,
+                    fns: Fns {
+                        get_next,
+                        submit,
+                        completed,
+                        flush,
+                    },
+                    slots: NonNull::from(Box::leak(Box::new(std::array::from_fn::<
+                        Slot,
+                        MAX_BURST,
+                        _,
+                    >(|_| {
+                        Slot::default()
+                    }))))
+                    .cast(),
+                })
+            }
+            _ => {
                 // SAFETY: ptr came from alloc_mb_mgr and is not used afterwards.
                 unsafe { sys::free_mb_mgr(ptr.as_ptr()) };
                 None
@@ -71,82 +114,262 @@ impl Mgr {
         unsafe { self.ptr.as_ref() }
     }
 
-    /// Runs every job of `jobs` to completion (submit all, then flush) and sets each job's
-    /// `status`. Invalid jobs (see [`Job`]) are not submitted and get [`JobStatus::Invalid`].
-    pub fn run(&mut self, jobs: &mut [Job<'_>]) {
-        let m = self.ptr.as_ptr();
-        // SAFETY: m is a valid initialised manager, so its function pointers are set.
-        let (get_next, submit, completed, flush) = unsafe {
-            (
-                (*m).get_next_job,
-                (*m).submit_job,
-                (*m).get_completed_job,
-                (*m).flush_job,
-            )
-        };
-        let (Some(get_next), Some(submit), Some(completed), Some(flush)) =
-            (get_next, submit, completed, flush)
-        else {
-            jobs.iter_mut().for_each(|j| j.status = JobStatus::Failed);
-            return;
-        };
-        // All access to the jobs below goes through this one raw pointer, since the library
-        // holds raw pointers into them (IV, AAD, tag, buffer) until each job completes.
-        let base = jobs.as_mut_ptr();
-        let n = jobs.len();
-        let finish = |done: *mut sys::IMB_JOB| {
-            // SAFETY: done is a job the library returned as completed; user_data is the index we set.
-            let (idx, st) = unsafe { ((*done).user_data as usize, (*done).status) };
-            if idx < n {
-                // SAFETY: idx < n, and the library no longer touches that job's memory.
-                unsafe {
-                    (*base.add(idx)).status = if st == sys::IMB_STATUS_COMPLETED {
-                        JobStatus::Done
-                    } else {
-                        JobStatus::Failed
-                    }
-                };
-            }
-        };
-        for i in 0..n {
-            // SAFETY: i < n.
-            let job = unsafe { &mut *base.add(i) };
-            if !job.validate() {
-                job.status = JobStatus::Invalid;
-                continue;
-            }
-            job.status = JobStatus::Pending;
-            // SAFETY: m is valid; get_next_job always returns a usable job slot of the queue.
-            let raw = unsafe { get_next(m) };
-            // SAFETY: raw points to a job slot owned by the manager, writable until submitted;
-            // the job was validated, so every pointer and length written covers memory of `job`
-            // that stays in place (borrowed by `jobs`) until it completes below.
-            unsafe {
-                job.fill(&mut *raw, i);
-            }
-            // SAFETY: the slot from get_next_job was filled; submit/get_completed return
-            // completed jobs or NULL.
-            let mut done = unsafe { submit(m) };
+    /// Starts a burst: jobs pushed into it share the multi-buffer lanes, and all of them are
+    /// complete when it is finished (or dropped).
+    pub fn burst<'a>(&mut self) -> Burst<'_, 'a> {
+        Burst {
+            mgr: Some(self),
+            n: 0,
+            _bufs: PhantomData,
+        }
+    }
+
+    /// Runs one job to completion: its status and the tag slot (the tag, unless it went into
+    /// the buffer). For tests and one-off use; packets go through [`Mgr::burst`].
+    pub fn run_one(&mut self, job: Job<'_>) -> Option<(JobStatus, [u8; 32])> {
+        let mut job = job;
+        let mut b = self.burst();
+        b.push(&mut job)?;
+        let done = b.finish();
+        Some((done.status(0), *done.tag(0)))
+    }
+}
+
+/// Jobs in one burst at most (the library's queue holds 256; a DPDK burst is 32).
+pub const MAX_BURST: usize = 64;
+
+/// A burst of jobs being run. The buffers and keys of its jobs stay borrowed (`'a`) until it
+/// is finished or dropped, which completes every job (the library holds raw pointers into
+/// them until then).
+pub struct Burst<'m, 'a> {
+    /// `None` once finished.
+    mgr: Option<&'m mut Mgr>,
+    n: usize,
+    _bufs: PhantomData<&'a mut [u8]>,
+}
+
+impl<'m, 'a> Burst<'m, 'a> {
+    /// Jobs pushed so far.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Whether no more jobs fit.
+    pub fn is_full(&self) -> bool {
+        self.n == MAX_BURST
+    }
+
+    /// Validates and submits a job; its index in the burst, or `None` (nothing touched) if it
+    /// is invalid (see [`Job::validate`]) or the burst is full. The job is taken by reference
+    /// (a move would copy it, a measurable cost per packet); its buffer stays borrowed for the
+    /// burst either way. Pushing one job twice runs it twice.
+    #[inline(always)]
+    pub fn push(&mut self, job: &mut Job<'a>) -> Option<usize> {
+        let mgr = self.mgr.as_deref_mut()?;
+        if self.n == MAX_BURST || !job.validate() {
+            return None;
+        }
+        let idx = self.n;
+        let m = mgr.ptr.as_ptr();
+        // SAFETY: idx < MAX_BURST, the length of the slot array.
+        let slot = unsafe { mgr.slots.as_ptr().add(idx) };
+        // SAFETY: m is a valid initialised manager, so its function pointers are set (checked
+        // non-null at creation); get_next_job returns a job slot of the queue, writable until
+        // submitted. The job was validated, so every pointer and length written covers memory
+        // borrowed for 'a (buffer, keys) or the manager's slot `idx`, which no other job uses.
+        unsafe {
+            let raw = (mgr.fns.get_next)(m);
+            job.fill(&mut *raw, slot, idx);
+            let mut done = (mgr.fns.submit)(m);
             while !done.is_null() {
-                finish(done);
-                // SAFETY: as above.
-                done = unsafe { completed(m) };
+                mgr.complete(done);
+                done = (mgr.fns.completed)(m);
             }
         }
+        self.n += 1;
+        Some(idx)
+    }
+
+    /// Completes every job of the burst; their status and tags, by index.
+    pub fn finish(mut self) -> Completed<'m> {
+        let n = self.n;
+        let mgr = self.mgr.take().expect("a burst is finished once");
+        mgr.flush();
+        Completed { mgr, n }
+    }
+}
+
+impl Drop for Burst<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.mgr.take() {
+            m.flush();
+        }
+    }
+}
+
+/// The results of a finished burst.
+pub struct Completed<'m> {
+    mgr: &'m Mgr,
+    n: usize,
+}
+
+impl Completed<'_> {
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The status of job `i` (`Failed` past the end).
+    #[inline]
+    pub fn status(&self, i: usize) -> JobStatus {
+        if i >= self.n {
+            return JobStatus::Failed;
+        }
+        // SAFETY: i < n <= MAX_BURST; the burst is finished, so no job uses the slot.
+        unsafe { (*self.mgr.slots.as_ptr().add(i)).status }
+    }
+
+    /// The tag slot of job `i` (where its tag went when its `tag_at` was `None`).
+    #[inline]
+    pub fn tag(&self, i: usize) -> &[u8; 32] {
+        // SAFETY: the index is below MAX_BURST; the burst is finished, so no job uses the slot.
+        unsafe { &(*self.mgr.slots.as_ptr().add(i.min(MAX_BURST - 1))).tag }
+    }
+}
+
+impl Mgr {
+    /// Records a job the library returned as completed.
+    ///
+    /// # Safety
+    /// `done` must be a job the library returned as completed, whose user_data is the index
+    /// of its slot.
+    #[inline]
+    unsafe fn complete(&mut self, done: *mut sys::IMB_JOB) {
+        // SAFETY: per the contract, done is a completed job the library no longer uses.
+        let (idx, st) = unsafe { ((*done).user_data as usize, (*done).status) };
+        if idx < MAX_BURST {
+            let st = if st == sys::IMB_STATUS_COMPLETED {
+                JobStatus::Done
+            } else {
+                JobStatus::Failed
+            };
+            // SAFETY: idx < MAX_BURST; the job of that slot is complete.
+            unsafe { (*self.slots.as_ptr().add(idx)).status = st };
+        }
+    }
+
+    /// Completes every outstanding job.
+    fn flush(&mut self) {
+        let m = self.ptr.as_ptr();
         loop {
-            // SAFETY: flush completes the earliest outstanding job, NULL when none is left.
-            let done = unsafe { flush(m) };
+            // SAFETY: m is valid; flush completes the earliest outstanding job, NULL when none.
+            let done = unsafe { (self.fns.flush)(m) };
             if done.is_null() {
                 break;
             }
-            finish(done);
+            // SAFETY: done was returned as completed by the library.
+            unsafe { self.complete(done) };
         }
     }
 }
 
 impl Drop for Mgr {
     fn drop(&mut self) {
-        // SAFETY: ptr came from alloc_mb_mgr, and no job is outstanding (run always flushes).
-        unsafe { sys::free_mb_mgr(self.ptr.as_ptr()) }
+        // SAFETY: ptr came from alloc_mb_mgr, and no job is outstanding (a burst always
+        // flushes, when finished or dropped, and it borrows the manager until then).
+        unsafe { sys::free_mb_mgr(self.ptr.as_ptr()) };
+        // SAFETY: slots came from Box::leak of a [Slot; MAX_BURST] and is not used afterwards.
+        drop(unsafe { Box::from_raw(self.slots.as_ptr().cast::<[Slot; MAX_BURST]>()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{Auth, Cipher, Dir};
+    use crate::keys::{AesKeys, HmacAlg, HmacKey};
+
+    fn cbc_sha1_job<'a>(keys: &'a AesKeys, h: &'a HmacKey, buf: &'a mut [u8]) -> Job<'a> {
+        let n = buf.len();
+        Job {
+            dir: Dir::Encrypt,
+            cipher: Cipher::AesCbc { keys, iv: [7; 16] },
+            auth: Auth::Hmac(h),
+            cipher_off: 16,
+            cipher_len: n - 16 - 12,
+            hash_len: n - 12,
+            tag_len: 12,
+            tag_at: Some(n - 12),
+            buf,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_burst_matches_one_job_at_a_time_and_refuses_invalid_jobs() {
+        let keys = AesKeys::new(&[1; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[2; 20]).unwrap();
+        let mut mgr = Mgr::new().unwrap();
+        let lens: Vec<usize> = (0..MAX_BURST).map(|i| 16 + 16 * (1 + i % 9) + 12).collect();
+        let mut bufs: Vec<Vec<u8>> = lens.iter().map(|&n| (0..n as u8).collect()).collect();
+        let mut one: Vec<Vec<u8>> = bufs.clone();
+        for b in one.iter_mut() {
+            let (st, _) = mgr.run_one(cbc_sha1_job(&keys, &h, b)).unwrap();
+            assert_eq!(st, JobStatus::Done);
+        }
+        let mut extra = vec![0u8; 60];
+        let mut burst = mgr.burst();
+        for (i, b) in bufs.iter_mut().enumerate() {
+            assert_eq!(burst.push(&mut cbc_sha1_job(&keys, &h, b)), Some(i));
+        }
+        assert!(burst.is_full());
+        assert_eq!(burst.push(&mut cbc_sha1_job(&keys, &h, &mut extra)), None);
+        let done = burst.finish();
+        assert!((0..MAX_BURST).all(|i| done.status(i) == JobStatus::Done));
+        assert_eq!(bufs, one);
+
+        // A tag past the end, a partial CBC block, a bad tag length: refused, nothing written.
+        let mut bufs = [vec![9u8; 60], vec![9u8; 60], vec![9u8; 60]];
+        let [x, y, z] = &mut bufs;
+        let mut b = mgr.burst();
+        let mut j = cbc_sha1_job(&keys, &h, x);
+        j.tag_at = Some(50);
+        assert_eq!(b.push(&mut j), None);
+        let mut j = cbc_sha1_job(&keys, &h, y);
+        j.cipher_len -= 1;
+        assert_eq!(b.push(&mut j), None);
+        let mut j = cbc_sha1_job(&keys, &h, z);
+        j.tag_len = 33;
+        assert_eq!(b.push(&mut j), None);
+        assert!(b.finish().is_empty());
+        assert!(bufs.iter().all(|b| *b == vec![9u8; 60]));
+    }
+
+    #[test]
+    fn dropping_a_burst_completes_its_jobs() {
+        let keys = AesKeys::new(&[1; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[2; 20]).unwrap();
+        let mut mgr = Mgr::new().unwrap();
+        let mut a = vec![3u8; 16 + 64 + 12];
+        let mut want = a.clone();
+        mgr.run_one(cbc_sha1_job(&keys, &h, &mut want)).unwrap();
+        {
+            let mut b = mgr.burst();
+            b.push(&mut cbc_sha1_job(&keys, &h, &mut a)).unwrap();
+        }
+        assert_eq!(a, want);
+        // The manager is clean: the next burst's job 0 is the new job.
+        let mut c = vec![3u8; 16 + 64 + 12];
+        let mut b = mgr.burst();
+        assert_eq!(b.push(&mut cbc_sha1_job(&keys, &h, &mut c)), Some(0));
+        assert_eq!(b.finish().status(0), JobStatus::Done);
+        assert_eq!(c, want);
     }
 }

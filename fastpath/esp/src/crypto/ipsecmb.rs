@@ -2,7 +2,9 @@
 //! packets share the multi-buffer lanes. The unsafe part is all in the `ipsec-mb` crate.
 
 use super::{ct_eq, gcm_aad, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, TransformKeys};
-use ipsec_mb::{AesKeys, Auth, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr};
+use ipsec_mb::{
+    AesKeys, Auth, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
+};
 use sha1::Digest;
 
 enum CipherKey {
@@ -45,82 +47,67 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
     k.ok_or(CryptoError::Unsupported)
 }
 
-/// Jobs per submission round; the library queue holds 256, a DPDK burst is 32.
-const CHUNK: usize = 32;
-
 /// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results.
 pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
-    for chunk in ops.chunks_mut(CHUNK) {
-        // The received ICV (open) to compare against, kept out of the buffer while it runs.
-        let mut saved = [[0u8; 16]; CHUNK];
-        let mut tags = [[0u8; 16]; CHUNK];
-        let mut status = [JobStatus::New; CHUNK];
-        // which op of the chunk each job belongs to (jobs are packed at the front)
-        let mut idx = [0usize; CHUNK];
-        let mut n = 0;
-        {
-            let mut jobs: [Job<'_>; CHUNK] = Default::default();
-            for (k, op) in chunk.iter_mut().enumerate() {
-                let CryptoOp {
-                    session,
-                    esp,
-                    esn_hi,
-                    result,
-                } = op;
-                let Imp::IpsecMb(keys) = &session.imp else {
+    for chunk in ops.chunks_mut(MAX_BURST) {
+        // Which op each job of the burst is, and (open with ESN and HMAC) the 4 bytes of the
+        // received ICV that SeqHi covers while the MAC runs.
+        let mut op_of = [0u8; MAX_BURST];
+        let mut icv_head = [[0u8; 4]; MAX_BURST];
+        let mut b = mgr.burst();
+        for (k, op) in chunk.iter_mut().enumerate() {
+            let Imp::IpsecMb(keys) = &op.session.imp else {
+                continue;
+            };
+            let f = match op.session.frame(op.esp.len()) {
+                Ok(f) => f,
+                Err(e) => {
+                    op.result = Err(e);
                     continue;
-                };
-                match session.frame(esp.len()) {
-                    Ok(f) => {
-                        prepare(
-                            &mut jobs[n],
-                            &mut saved[n],
-                            keys,
-                            session,
-                            f,
-                            esp,
-                            *esn_hi,
-                            seal,
-                        );
-                        idx[n] = k;
-                        n += 1;
-                    }
-                    Err(e) => *result = Err(e),
                 }
-            }
-            mgr.run(&mut jobs[..n]);
-            for (j, job) in jobs[..n].iter().enumerate() {
-                status[j] = job.status;
-                let len = job.tag_len.min(16);
-                tags[j][..len].copy_from_slice(&job.tag[..len]);
+            };
+            let CryptoOp {
+                session,
+                esp,
+                esn_hi,
+                result,
+            } = op;
+            let mut job = prepare(keys, session, esp, *esn_hi, f, &mut icv_head[b.len()], seal);
+            match b.push(&mut job) {
+                Some(j) => op_of[j] = k as u8,
+                None => *result = Err(CryptoError::BadLength),
             }
         }
-        for j in 0..n {
-            let op = &mut chunk[idx[j]];
-            op.result = finish(op, status[j], &tags[j], &saved[j], seal);
+        let done = b.finish();
+        for j in 0..done.len() {
+            let op = &mut chunk[op_of[j] as usize];
+            op.result = finish(op, done.status(j), done.tag(j), &icv_head[j], seal);
         }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The job for one op. Seal writes the ICV straight into the packet; open computes it into
+/// the burst's tag slot, to be compared with the packet's.
+#[inline(always)]
 fn prepare<'a>(
-    job: &mut Job<'a>,
-    saved: &mut [u8; 16],
     keys: &'a Keys,
     s: &super::Session,
-    f: Frame,
     esp: &'a mut [u8],
     esn_hi: Option<u32>,
+    f: Frame,
+    icv_head: &mut [u8; 4],
     seal: bool,
-) {
+) -> Job<'a> {
     let icv_len = esp.len() - f.icv;
-    if !seal {
-        saved[..icv_len].copy_from_slice(&esp[f.icv..]);
-    }
-    job.dir = if seal { Dir::Encrypt } else { Dir::Decrypt };
-    job.cipher_off = f.ct;
-    job.cipher_len = f.icv - f.ct;
-    job.tag_len = icv_len;
+    let mut job = Job {
+        dir: if seal { Dir::Encrypt } else { Dir::Decrypt },
+        cipher_off: f.ct,
+        cipher_len: f.icv - f.ct,
+        tag_len: icv_len,
+        tag_at: seal.then_some(f.icv),
+        ..Default::default()
+    };
     job.cipher = match &keys.cipher {
         CipherKey::Gcm(key) => {
             let (a, n) = gcm_aad(esp, esn_hi);
@@ -147,33 +134,34 @@ fn prepare<'a>(
         // ESN: SeqHi follows the ciphertext in the MAC input (RFC 4303 §2.8); it goes where the
         // ICV will be (ICV >= 12 bytes), which is restored (open) or overwritten (seal) after.
         if let Some(hi) = esn_hi {
+            icv_head.copy_from_slice(&esp[f.icv..f.icv + 4]);
             esp[f.icv..f.icv + 4].copy_from_slice(&hi.to_be_bytes());
             job.hash_len += 4;
         }
     }
     job.buf = esp;
+    job
 }
 
+#[inline(always)]
 fn finish(
     op: &mut CryptoOp<'_>,
     st: JobStatus,
-    tag: &[u8; 16],
-    saved: &[u8; 16],
+    tag: &[u8; 32],
+    icv_head: &[u8; 4],
     seal: bool,
 ) -> Result<(), CryptoError> {
-    let icv = op.esp.len() - op.session.icv_len();
     let n = op.session.icv_len();
-    if !seal {
-        // Put the received ICV back (ESN wrote SeqHi over it).
-        op.esp[icv..].copy_from_slice(&saved[..n]);
+    let icv = op.esp.len() - n;
+    let hmac_esn = op.esn_hi.is_some() && op.session.integ != IntegAlg::None;
+    if !seal && hmac_esn {
+        // Put the received ICV back (SeqHi was written over its first 4 bytes).
+        op.esp[icv..icv + 4].copy_from_slice(icv_head);
     }
     if st != JobStatus::Done {
         return Err(CryptoError::BadLength);
     }
-    if seal {
-        op.esp[icv..].copy_from_slice(&tag[..n]);
-        Ok(())
-    } else if ct_eq(&tag[..n], &saved[..n]) {
+    if seal || ct_eq(&tag[..n], &op.esp[icv..]) {
         Ok(())
     } else {
         Err(CryptoError::IcvMismatch)

@@ -245,19 +245,23 @@ impl Session {
     /// random per-session key, so the IV is unpredictable (RFC 3602 §2) yet never repeats.
     #[inline]
     pub fn write_iv(&self, counter: u64, iv: &mut [u8]) {
+        self.write_iv_seed(counter, iv);
+        if let (Some(k), Some(iv)) = (&self.iv_key, iv.get_mut(..16)) {
+            k.encrypt_block(aes::Block::from_mut_slice(iv));
+        }
+    }
+
+    /// [`Session::write_iv`] in two steps, so that CBC IVs can be encrypted a burst at a time:
+    /// this writes a GCM IV whole, and for CBC the block to encrypt (counter || 0s), which
+    /// [`finish_ivs`] turns into the IV.
+    #[inline]
+    pub fn write_iv_seed(&self, counter: u64, iv: &mut [u8]) {
         let Some(iv) = iv.get_mut(..self.iv_len()) else {
             return;
         };
-        match &self.iv_key {
-            Some(k) => {
-                let mut block = [0u8; 16];
-                block[..8].copy_from_slice(&counter.to_be_bytes());
-                let mut b = block.into();
-                k.encrypt_block(&mut b);
-                iv.copy_from_slice(&b);
-            }
-            None if iv.len() == 8 => iv.copy_from_slice(&counter.to_be_bytes()),
-            None => {}
+        iv.fill(0);
+        if let Some(c) = iv.get_mut(..8) {
+            c.copy_from_slice(&counter.to_be_bytes());
         }
     }
 
@@ -302,12 +306,23 @@ fn gcm_aad(esp: &[u8], esn_hi: Option<u32>) -> ([u8; 12], usize) {
     }
 }
 
-/// Constant-time equality of two ICVs (no early exit on the first differing byte).
+/// Constant-time equality of two ICVs (no early exit on the first differing byte). The
+/// usual lengths (12 and 16 bytes) are compared as two words.
+#[inline]
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let d = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
+    let word = |s: &[u8], at: usize, n: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(&s[at..at + n]);
+        u64::from_ne_bytes(w)
+    };
+    let d = match a.len() {
+        16 => (word(a, 0, 8) ^ word(b, 0, 8)) | (word(a, 8, 8) ^ word(b, 8, 8)),
+        12 => (word(a, 0, 8) ^ word(b, 0, 8)) | (word(a, 8, 4) ^ word(b, 8, 4)),
+        _ => a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) as u64,
+    };
     std::hint::black_box(d) == 0
 }
 
@@ -337,6 +352,42 @@ pub struct CryptoOp<'a> {
     pub esp: &'a mut [u8],
     pub esn_hi: Option<u32>,
     pub result: Result<(), CryptoError>,
+}
+
+/// Finishes the CBC IVs that [`Session::write_iv_seed`] left in the ops' packets (`esp[8..24]`),
+/// with one AES call per run of ops under the same session, so that AES-NI pipelines the
+/// blocks instead of paying a block's latency each. Ops of GCM or NULL sessions are left as
+/// they are.
+pub fn finish_ivs(ops: &mut [CryptoOp<'_>]) {
+    const RUN: usize = 64;
+    let mut i = 0;
+    while i < ops.len() {
+        let session = ops[i].session;
+        let Some(k) = &session.iv_key else {
+            i += 1;
+            continue;
+        };
+        let mut blocks = [aes::Block::default(); RUN];
+        let mut n = 0;
+        let mut end = i;
+        while end < ops.len() && n < RUN && std::ptr::eq(ops[end].session, session) {
+            if let Some(iv) = ops[end].esp.get(8..24) {
+                blocks[n].copy_from_slice(iv);
+                n += 1;
+            }
+            end += 1;
+        }
+        k.encrypt_blocks(&mut blocks[..n]);
+        let mut b = blocks.iter();
+        for op in &mut ops[i..end] {
+            if let Some(iv) = op.esp.get_mut(8..24) {
+                if let Some(block) = b.next() {
+                    iv.copy_from_slice(block);
+                }
+            }
+        }
+        i = end;
+    }
 }
 
 /// Per-lcore crypto state (an intel-ipsec-mb manager). Send, not Sync.

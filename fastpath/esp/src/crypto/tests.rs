@@ -200,7 +200,7 @@ fn cbc_rfc3602_all_backends() {
         {
             let keys = ipsec_mb::AesKeys::new(&key).unwrap();
             let mut c = pt.clone();
-            let mut jobs = [ipsec_mb::Job {
+            let job = ipsec_mb::Job {
                 cipher: ipsec_mb::Cipher::AesCbc {
                     keys: &keys,
                     iv: iv.clone().try_into().unwrap(),
@@ -208,9 +208,9 @@ fn cbc_rfc3602_all_backends() {
                 cipher_len: c.len(),
                 buf: &mut c,
                 ..Default::default()
-            }];
-            ipsec_mb::Mgr::new().unwrap().run(&mut jobs);
-            assert_eq!(jobs[0].status, ipsec_mb::JobStatus::Done);
+            };
+            let (st, _) = ipsec_mb::Mgr::new().unwrap().run_one(job).unwrap();
+            assert_eq!(st, ipsec_mb::JobStatus::Done);
             assert_eq!(c, ct, "ipsec-mb");
         }
     }
@@ -310,16 +310,16 @@ fn hmac_rfc2202_rfc4231_helpers() {
             };
             let k = ipsecmb_hmac_key(a, &key);
             let mut buf = msg.clone();
-            let mut jobs = [ipsec_mb::Job {
+            let job = ipsec_mb::Job {
                 auth: ipsec_mb::Auth::Hmac(&k),
                 hash_len: buf.len(),
                 tag_len: mac.len(),
                 buf: &mut buf,
                 ..Default::default()
-            }];
-            ipsec_mb::Mgr::new().unwrap().run(&mut jobs);
-            assert_eq!(jobs[0].status, ipsec_mb::JobStatus::Done);
-            assert_eq!(jobs[0].tag[..mac.len()], mac[..], "ipsec-mb {alg:?}");
+            };
+            let (st, tag) = ipsec_mb::Mgr::new().unwrap().run_one(job).unwrap();
+            assert_eq!(st, ipsec_mb::JobStatus::Done);
+            assert_eq!(tag[..mac.len()], mac[..], "ipsec-mb {alg:?}");
         }
     }
 }
@@ -653,4 +653,65 @@ fn keys_and_ivs() {
     assert_ne!(ivs[0], other, "IV keys are per session");
     assert_eq!((c1.iv_len(), c1.icv_len(), c1.block_len()), (16, 12, 16));
     assert_eq!((g.iv_len(), g.icv_len(), g.block_len()), (8, 16, 4));
+}
+
+/// IVs finished a burst at a time are the IVs `write_iv` makes one at a time, whatever the
+/// mix of sessions in the burst (runs of one session, GCM ones in between, more than 64).
+#[test]
+fn finish_ivs_matches_write_iv() {
+    let mut rng = Rng(7);
+    let sessions: Vec<Session> = [
+        (EncAlg::AesCbc128, IntegAlg::HmacSha1_96),
+        (EncAlg::AesCbc256, IntegAlg::HmacSha256_128),
+        (EncAlg::AesGcm16_128, IntegAlg::None),
+    ]
+    .iter()
+    .map(|&(e, i)| Session::new(&random_keys(&mut rng, e, i), Backend::Auto).unwrap())
+    .collect();
+    let pick: Vec<usize> = (0..150)
+        .map(|i| if i < 70 { 0 } else { rng.below(3) as usize })
+        .collect();
+    let mut seeded: Vec<Vec<u8>> = Vec::new();
+    let mut want: Vec<Vec<u8>> = Vec::new();
+    for (n, &k) in pick.iter().enumerate() {
+        let s = &sessions[k];
+        let mut p = vec![0xee; 8 + s.iv_len() + 32];
+        s.write_iv_seed(n as u64, &mut p[8..8 + s.iv_len()]);
+        seeded.push(p.clone());
+        s.write_iv(n as u64, &mut p[8..8 + s.iv_len()]);
+        want.push(p);
+    }
+    let mut ops: Vec<CryptoOp<'_>> = seeded
+        .iter_mut()
+        .zip(&pick)
+        .map(|(p, &k)| CryptoOp {
+            session: &sessions[k],
+            esp: p,
+            esn_hi: None,
+            result: Ok(()),
+        })
+        .collect();
+    finish_ivs(&mut ops);
+    drop(ops);
+    assert_eq!(seeded, want);
+    assert!(seeded
+        .iter()
+        .zip(&pick)
+        .any(|(p, &k)| k == 0 && p[8..24] != [0; 16]));
+}
+
+#[test]
+fn ct_eq_finds_any_differing_byte() {
+    for n in [0usize, 1, 8, 12, 16, 20, 32] {
+        let a: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37)).collect();
+        assert!(ct_eq(&a, &a.clone()));
+        for i in 0..n {
+            for bit in 0..8 {
+                let mut b = a.clone();
+                b[i] ^= 1 << bit;
+                assert!(!ct_eq(&a, &b), "len {n} byte {i} bit {bit}");
+            }
+        }
+        assert!(!ct_eq(&a, &[a.as_slice(), &[0]].concat()));
+    }
 }

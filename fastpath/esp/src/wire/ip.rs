@@ -11,12 +11,12 @@ pub enum IpVersion {
     V6,
 }
 
-/// What a parsed IP header says, with the offsets ESP processing needs.
+/// What a parsed IP header says, with the offsets ESP processing needs. The addresses are
+/// read from the packet when asked for ([`IpHeader::src`], [`IpHeader::dst`]): this summary
+/// stays small plain integers, cheap to return and copy on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpHeader {
     pub version: IpVersion,
-    pub src: IpAddr,
-    pub dst: IpAddr,
     /// The upper-layer protocol (after any IPv6 extension headers walked).
     pub protocol: u8,
     /// Bytes from the start of the packet to the upper-layer header (where ESP is inserted in
@@ -41,7 +41,9 @@ pub struct IpHeader {
 impl IpHeader {
     /// Parses the IP header at the start of `packet`. The packet may be longer than the header
     /// claims (Ethernet padding); it must not be shorter.
-    #[inline]
+    // Always inlined (as parse_v4): returned through memory, the summary was written a field
+    // at a time and read back in wider loads, a store-forwarding stall on every packet.
+    #[inline(always)]
     pub fn parse(packet: &[u8]) -> Result<IpHeader, WireError> {
         match packet.first().map(|b| b >> 4) {
             Some(4) => Self::parse_v4(packet),
@@ -51,7 +53,7 @@ impl IpHeader {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_v4(p: &[u8]) -> Result<IpHeader, WireError> {
         if p.len() < IPV4_HEADER_LEN {
             return Err(WireError::Truncated);
@@ -68,8 +70,6 @@ impl IpHeader {
         let offset = frag & 0x1fff;
         Ok(IpHeader {
             version: IpVersion::V4,
-            src: IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15])),
-            dst: IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19])),
             protocol: p[9],
             header_len: ihl,
             protocol_at: 9,
@@ -82,6 +82,7 @@ impl IpHeader {
         })
     }
 
+    #[inline(never)]
     fn parse_v6(p: &[u8]) -> Result<IpHeader, WireError> {
         if p.len() < IPV6_HEADER_LEN {
             return Err(WireError::Truncated);
@@ -124,14 +125,8 @@ impl IpHeader {
                 _ => break,
             }
         }
-        let mut src = [0u8; 16];
-        let mut dst = [0u8; 16];
-        src.copy_from_slice(&p[8..24]);
-        dst.copy_from_slice(&p[24..40]);
         Ok(IpHeader {
             version: IpVersion::V6,
-            src: IpAddr::V6(Ipv6Addr::from(src)),
-            dst: IpAddr::V6(Ipv6Addr::from(dst)),
             protocol: next,
             header_len: at,
             protocol_at: next_at,
@@ -142,6 +137,36 @@ impl IpHeader {
             later_fragment,
             fragment,
         })
+    }
+
+    /// The source address of `packet`, the packet this header was parsed from.
+    #[inline]
+    pub fn src(&self, packet: &[u8]) -> IpAddr {
+        self.addr(packet, 12, 8)
+    }
+
+    /// The destination address of `packet`, the packet this header was parsed from.
+    #[inline]
+    pub fn dst(&self, packet: &[u8]) -> IpAddr {
+        self.addr(packet, 16, 24)
+    }
+
+    #[inline]
+    fn addr(&self, packet: &[u8], v4_at: usize, v6_at: usize) -> IpAddr {
+        match self.version {
+            IpVersion::V4 => match packet.get(v4_at..v4_at + 4) {
+                Some(a) => IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3])),
+                None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            },
+            IpVersion::V6 => match packet.get(v6_at..v6_at + 16) {
+                Some(a) => {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(a);
+                    IpAddr::V6(Ipv6Addr::from(b))
+                }
+                None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            },
+        }
     }
 
     /// The upper-layer ports (TCP, UDP, SCTP) or ICMP type and code, as RFC 4301 selectors use
