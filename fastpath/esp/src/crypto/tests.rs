@@ -669,7 +669,7 @@ fn finish_ivs_matches_write_iv() {
     .map(|&(e, i)| Session::new(&random_keys(&mut rng, e, i), Backend::Auto).unwrap())
     .collect();
     let pick: Vec<usize> = (0..150)
-        .map(|i| if i < 70 { 0 } else { rng.below(3) as usize })
+        .map(|i| if i < 70 { 0 } else { rng.below(3) })
         .collect();
     let mut seeded: Vec<Vec<u8>> = Vec::new();
     let mut want: Vec<Vec<u8>> = Vec::new();
