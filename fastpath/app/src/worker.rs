@@ -319,12 +319,17 @@ impl Worker {
                     now_ns,
                 );
             }
+            let mtu = self.ports[self.unprotected].mtu;
+            let mut oversized = false;
             let mut i = 0;
-            enc.retain(|_| {
+            enc.retain(|m| {
                 i += 1;
+                oversized |= m.pkt_len() as usize > mtu;
                 verdicts[i - 1] == Verdict::Forward
             });
-            self.fragment_oversized(&mut enc);
+            if oversized {
+                self.fragment_oversized(&mut enc);
+            }
             self.frame_and_send(self.unprotected, &mut enc);
         }
         if !bypass.is_empty() {
@@ -571,11 +576,15 @@ impl Worker {
     fn transmit<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
         let bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
         let n = self.ports[to].tx.tx_burst(burst);
-        let unsent_bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
         self.counters.tx_packets += n as u64;
-        self.counters.tx_bytes += bytes - unsent_bytes;
-        self.counters.tx_full += burst.len() as u64;
-        burst.clear();
+        self.counters.tx_bytes += bytes;
+        if !burst.is_empty() {
+            // (rare: the queue was full) what it did not take is not sent
+            let unsent: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
+            self.counters.tx_bytes -= unsent;
+            self.counters.tx_full += burst.len() as u64;
+            burst.clear();
+        }
     }
 
     /// Hands a frame to the kernel through the port's TAP, or drops it if there is none.

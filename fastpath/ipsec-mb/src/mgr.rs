@@ -31,6 +31,7 @@ impl Arch {
 /// The library's job functions for the selected code path.
 struct Fns {
     get_next: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
+    /// `submit_job_nocheck`: [`Job::validate`] does the checking.
     submit: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
     completed: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
     flush: unsafe extern "C" fn(*mut sys::IMB_MGR) -> *mut sys::IMB_JOB,
