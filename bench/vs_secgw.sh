@@ -35,7 +35,7 @@
 #   ANCHOR_SKIP_VERIFY=after-first  the anchor's scapy checks: "after-first" (only in
 #                                   repetition 1), 1 (never) or 0 (every repetition)
 #   LATENCY=1        run our cells with `fastpath --latency` (2 TSC reads and one histogram
-#                    record per burst of up to 32 packets) and report p50/p99/p99.9/max
+#                    record per burst of up to 64 packets) and report p50/p99/p99.9/max
 #   SKIP_CARGO=1     do not build; use target/release/{fastpath,trafgen} as they are
 #   IMIX_ALIAS=9999  the numeric name under which the anchor sees the IMIX pcap
 #   IMIX_CAP=1400    the largest IMIX frame (0: as trafgen makes it, 1518 B)
