@@ -361,7 +361,7 @@ def table(a):
         for l in r.get("latency", []):
             lat.setdefault((r["dir"], r["cipher"], str(r["size"])), []).append(l)
     if lat:
-        print("\nfastpath per-burst latency (rx burst -> tx, up to 32 packets; "
+        print("\nfastpath per-burst latency (rx burst -> tx, up to 64 packets; "
               "median over repetitions, microseconds)")
         print("%-4s %-16s %5s | %8s %8s %8s %9s %8s" % (
             "dir", "cipher", "frame", "p50", "p99", "p99.9", "max", "bursts"))

@@ -11,8 +11,9 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee target/test.log
-echo "== netns: two fast path nodes between two hosts"
+echo "== netns: two fast path nodes between two hosts (one worker, then two with flows spread by fanout hash)"
 bash ci/netns_ping.sh 2>&1 | tee target/netns.log
+WORKERS=2 bash ci/netns_ping.sh 2>&1 | tee target/netns_rss.log
 echo "== interop with DPDK's ipsec-secgw (built from dpdk-doc by the anchor harness)"
 bash ci/interop_secgw.sh 2>&1 | tee target/interop.log
 echo "== VRRP interop with keepalived (v3 IPv4, v3 IPv6, v2) in network namespaces"

@@ -25,7 +25,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = h.ports(data);
     let _ = h.ports(&data[..h.total_len]);
     let key = flow_key(&h, data);
-    assert_eq!((key.src, key.dst, key.proto), (h.src, h.dst, h.protocol));
+    assert_eq!(
+        (key.src, key.dst, key.proto),
+        (h.src(data), h.dst(data), h.protocol)
+    );
+    // The addresses sit inside the header.
+    assert_eq!(key.src.is_ipv4(), h.version == IpVersion::V4);
+    assert_eq!(key.dst.is_ipv4(), h.version == IpVersion::V4);
 
     match classify(data, &h) {
         Classified::Esp { esp_at, udp } => {

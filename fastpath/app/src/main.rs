@@ -377,6 +377,23 @@ fn run(args: Args) -> Result<(), Error> {
     }
     let total = sum(&shared);
     print_final(&args, start, &total, &ports);
+    if args.json {
+        // Each worker's share: how RSS (or the kernel's fanout) spread the flows.
+        let workers: Vec<serde_json::Value> = shared
+            .iter()
+            .enumerate()
+            .map(|(w, s)| {
+                let s = s.read();
+                serde_json::json!({"worker": w, "rx_packets": s.port.rx_packets,
+                    "handed_off": s.port.handed_off, "encrypted": s.esp.encrypted,
+                    "decrypted": s.esp.decrypted, "drops": s.drops()})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"kind": "workers", "workers": workers})
+        );
+    }
     if args.latency {
         print_latency(&args, &latency_sink);
     }
@@ -494,7 +511,7 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[(u16, PortJob, Port)],
         "rx_packets": s.port.rx_packets, "rx_bytes": s.port.rx_bytes,
         "tx_packets": s.port.tx_packets, "tx_bytes": s.port.tx_bytes, "tx_full": s.port.tx_full,
         "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
-        "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed,
+        "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
         "mtu": {"fragmented": s.port.mtu.fragmented, "fragments_out": s.port.mtu.fragments_out, "icmp_too_big": s.port.mtu.icmp_too_big,
                 "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped},
         "drops": drops, "ports": port_stats,

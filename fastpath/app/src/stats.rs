@@ -20,13 +20,15 @@ pub struct PortCounters {
     pub exception_dropped: u64,
     /// Plaintext forwarded by a bypass policy.
     pub bypassed: u64,
+    /// Packets handed to the worker that owns their SA (several workers).
+    pub handed_off: u64,
     /// Poll iterations that found nothing, and the idle sleeps taken.
     pub idle_polls: u64,
     /// Fragmentation, ICMP too-big and reassembly.
     pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 15;
+const PORT_FIELDS: usize = 16;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -71,6 +73,7 @@ impl SharedStats {
             port.mtu.fragments_in,
             port.mtu.reassembled,
             port.mtu.dropped,
+            port.handed_off,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -111,6 +114,7 @@ impl SharedStats {
                     reassembled: p[13],
                     dropped: p[14],
                 },
+                handed_off: p[15],
             },
             esp,
         }
@@ -129,6 +133,7 @@ impl StatsSnapshot {
         a.exception += b.exception;
         a.exception_dropped += b.exception_dropped;
         a.bypassed += b.bypassed;
+        a.handed_off += b.handed_off;
         a.idle_polls += b.idle_polls;
         a.mtu.fragmented += b.mtu.fragmented;
         a.mtu.fragments_out += b.mtu.fragments_out;
@@ -161,6 +166,7 @@ mod tests {
             exception: 6,
             exception_dropped: 7,
             bypassed: 8,
+            handed_off: 19,
             idle_polls: 9,
             mtu: crate::mtu::MtuCounters {
                 fragmented: 13,

@@ -518,6 +518,8 @@ impl Worker {
             let q = if inbound { inb } else { out };
             if q.push(m).is_err() {
                 self.counters.tx_full += 1;
+            } else {
+                self.counters.handed_off += 1;
             }
         }
     }

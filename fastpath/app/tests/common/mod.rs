@@ -229,5 +229,10 @@ pub fn run_until_idle(
         "fastpath failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(stdout.lines().last().expect("a final JSON line")).unwrap()
+    let final_line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"kind\":\"final\""))
+        .expect("a final JSON line");
+    serde_json::from_str(final_line).unwrap()
 }
