@@ -37,6 +37,10 @@
 #   LATENCY=1        run our cells with `fastpath --latency` (2 TSC reads and one histogram
 #                    record per burst of up to 64 packets) and report p50/p99/p99.9/max
 #   SKIP_CARGO=1     do not build; use target/release/{fastpath,trafgen} as they are
+#   INTERLEAVE=rep   rep: each repetition runs all the anchor's cells, then all ours; cell:
+#                    the anchor's cell then ours, cell by cell (the two runs of a cell are
+#                    seconds apart, not minutes: fairer on a host whose speed drifts; each
+#                    anchor call captures its ESP input again, a few seconds more per cell)
 #   IMIX_ALIAS=9999  the numeric name under which the anchor sees the IMIX pcap
 #   IMIX_CAP=1400    the largest IMIX frame (0: as trafgen makes it, 1518 B)
 # Output: the table, and JSON lines in bench/results/<stamp>-{fastpath,secgw,summary}.jsonl.
@@ -56,6 +60,7 @@ LATENCY=${LATENCY:-1}
 IMIX_ALIAS=${IMIX_ALIAS:-9999}
 IMIX_CAP=${IMIX_CAP:-1400}
 ANCHOR_SKIP_VERIFY=${ANCHOR_SKIP_VERIFY:-after-first}
+INTERLEAVE=${INTERLEAVE:-rep}
 PY=$(command -v python3)
 HELPER=$ROOT/bench/vs_secgw.py
 DATA=$WORK/data
@@ -174,21 +179,38 @@ run_ours() {
 ncells=0
 for _ in $DIRS; do for _ in $CIPHERS; do for _ in $SIZES; do ncells=$((ncells + 1)); done; done; done
 anchor_limit=$((600 + ncells * (WARMUP + DURATION + 40)))
-for rep in $(seq 1 "$REPEAT"); do
-    sv=0
-    case "$ANCHOR_SKIP_VERIFY" in after-first) [ "$rep" = 1 ] || sv=1;; 1) sv=1;; esac
-    log "repetition $rep/$REPEAT: ipsec-secgw (anchor bench.sh, REPEAT=1, SIZES=\"$ANCHOR_SIZES\")"
-    alog=$TMP/anchor_$rep.log
-    if WORK=$WORK SKIP_BUILD=1 SKIP_VERIFY=$sv REPEAT=1 DURATION=$DURATION WARMUP=$WARMUP \
-        MEM_MB=$MEM_MB SIZES="$ANCHOR_SIZES" CIPHERS="$CIPHERS" DIRS="$DIRS" \
+# One call of the anchor's bench.sh (REPEAT=1) over the given sizes, ciphers and directions.
+run_anchor() { # rep, tag, sizes, ciphers, dirs, skip-verify
+    local alog=$TMP/anchor_$1_$2.log res
+    if WORK=$WORK SKIP_BUILD=1 SKIP_VERIFY=$6 REPEAT=1 DURATION=$DURATION WARMUP=$WARMUP \
+        MEM_MB=$MEM_MB SIZES="$3" CIPHERS="$4" DIRS="$5" \
         timeout -s KILL "$anchor_limit" bash "$ANCHOR/bench.sh" > "$alog" 2>&1; then
         res=$(sed -n 's/^raw results: //p' "$alog" | tail -1)
         echo "$res" >> "$THEIRS_LIST"
         grep -E '^\[.*\] rep 1 ' "$alog" | sed 's/^\[[^]]*\] rep 1/secgw/' >&2 || true
     else
-        log "anchor bench.sh failed in repetition $rep; its log:"; tail -20 "$alog" >&2
-        cp "$alog" "$RESDIR/$STAMP-anchor-$rep.log"
+        log "anchor bench.sh failed (repetition $1, $2); its log:"; tail -20 "$alog" >&2
+        cp "$alog" "$RESDIR/$STAMP-anchor-$1-$2.log"
     fi
+}
+for rep in $(seq 1 "$REPEAT"); do
+    sv=0
+    case "$ANCHOR_SKIP_VERIFY" in after-first) [ "$rep" = 1 ] || sv=1;; 1) sv=1;; esac
+    if [ "$INTERLEAVE" = cell ]; then
+        # Each cell: the anchor (capturing its own ESP input for the cell first), then ours.
+        log "repetition $rep/$REPEAT: cell by cell, ipsec-secgw then fastpath"
+        for dir in $DIRS; do
+            for c in $CIPHERS; do
+                for s in $SIZES; do
+                    run_anchor "$rep" "${dir}_${c}_$s" "$(name_of "$s")" "$c" "$dir" "$sv"
+                    run_ours "$rep" "$dir" "$c" "$s"
+                done
+            done
+        done
+        continue
+    fi
+    log "repetition $rep/$REPEAT: ipsec-secgw (anchor bench.sh, REPEAT=1, SIZES=\"$ANCHOR_SIZES\")"
+    run_anchor "$rep" all "$ANCHOR_SIZES" "$CIPHERS" "$DIRS" "$sv"
     log "repetition $rep/$REPEAT: fastpath"
     for dir in $DIRS; do
         for c in $CIPHERS; do
