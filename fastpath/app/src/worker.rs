@@ -32,7 +32,7 @@ use std::time::Duration;
 /// Packets per receive burst. ipsec-secgw takes 32, but its crypto device carries unfinished
 /// jobs over to the next burst; ours completes each burst (flushing the multi-buffer lanes),
 /// and 64 packets per flush keep the lanes fuller: about 20 % more packets/s with AES-CBC +
-/// HMAC-SHA1 on IMIX, and no measurable gain at 128 (/tmp A/B with `--latency` p50).
+/// HMAC-SHA1 on IMIX, and no measurable gain at 128 (A/B as in `bench/ab_fastpath.sh`).
 pub const BURST: usize = 64;
 
 /// Poll iterations between two polls of the exception (TAP) ports.
