@@ -65,7 +65,7 @@ impl Mgr {
             let m = ptr.as_ref();
             (
                 m.get_next_job,
-                m.submit_job,
+                m.submit_job_nocheck,
                 m.get_completed_job,
                 m.flush_job,
             )
