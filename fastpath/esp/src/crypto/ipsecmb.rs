@@ -2,6 +2,7 @@
 //! packets share the multi-buffer lanes. The unsafe part is all in the `ipsec-mb` crate.
 
 use super::{ct_eq, gcm_aad, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, TransformKeys};
+use arrayvec::ArrayVec;
 use ipsec_mb::{
     AesKeys, Auth, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
 };
@@ -54,8 +55,13 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
         // received ICV that SeqHi covers while the MAC runs.
         let mut op_of = [0u8; MAX_BURST];
         let mut icv_head = [[0u8; 4]; MAX_BURST];
+        let order = if seal {
+            in_order(chunk)
+        } else {
+            longest_first(chunk)
+        };
         let mut b = mgr.burst();
-        for (k, op) in chunk.iter_mut().enumerate() {
+        for (k, op) in order {
             let Imp::IpsecMb(keys) = &op.session.imp else {
                 continue;
             };
@@ -74,7 +80,7 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
             } = op;
             let mut job = prepare(keys, session, esp, *esn_hi, f, &mut icv_head[b.len()], seal);
             match b.push(&mut job) {
-                Some(j) => op_of[j] = k as u8,
+                Some(j) => op_of[j] = k,
                 None => *result = Err(CryptoError::BadLength),
             }
         }
@@ -84,6 +90,33 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
             op.result = finish(op, done.status(j), done.tag(j), &icv_head[j], seal);
         }
     }
+}
+
+/// A chunk's ops with their indices, in the order they are submitted.
+type Ordered<'c, 'o> = ArrayVec<(u8, &'c mut CryptoOp<'o>), MAX_BURST>;
+
+fn in_order<'c, 'o>(chunk: &'c mut [CryptoOp<'o>]) -> Ordered<'c, 'o> {
+    chunk
+        .iter_mut()
+        .enumerate()
+        .map(|(k, op)| (k as u8, op))
+        .collect()
+}
+
+/// The order in which to submit a chunk's ops to open: longest first. HMAC runs in
+/// multi-buffer lanes until a burst is flushed, and a flush runs the lanes half empty for as
+/// long as the longest job left in them; with the long jobs first, only short ones are left.
+/// On the bench's IMIX order, 64 AES-CBC + HMAC-SHA1 jobs per burst, this takes 5-9 % off the
+/// library's time to decrypt, and nothing measurable to encrypt, which keeps arrival order
+/// (`cargo run --release -p bench --bin lane_order`). Equal lengths keep their order.
+fn longest_first<'c, 'o>(chunk: &'c mut [CryptoOp<'o>]) -> Ordered<'c, 'o> {
+    let mixed = chunk.windows(2).any(|w| w[0].esp.len() != w[1].esp.len());
+    let mut order = in_order(chunk);
+    if mixed {
+        // (unstable sort: no allocation; the index in the key keeps equal lengths in order)
+        order.sort_unstable_by_key(|(k, op)| (std::cmp::Reverse(op.esp.len()), *k));
+    }
+    order
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -165,5 +198,39 @@ fn finish(
         Ok(())
     } else {
         Err(CryptoError::IcvMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Backend, CryptoError, Session};
+
+    #[test]
+    fn longest_first_orders_by_length_then_index() {
+        let keys = TransformKeys {
+            enc: EncAlg::AesCbc128,
+            integ: IntegAlg::HmacSha1_96,
+            enc_key: vec![1; 16],
+            auth_key: vec![2; 20],
+        };
+        let s = Session::new(&keys, Backend::IpsecMb).unwrap();
+        let order_of = |lens: &[usize]| -> Vec<u8> {
+            let mut bufs: Vec<Vec<u8>> = lens.iter().map(|&n| vec![0; n]).collect();
+            let mut ops: Vec<CryptoOp> = bufs
+                .iter_mut()
+                .map(|b| CryptoOp {
+                    session: &s,
+                    esp: b,
+                    esn_hi: None,
+                    result: Err(CryptoError::Unsupported),
+                })
+                .collect();
+            let order: Vec<u8> = longest_first(&mut ops).iter().map(|(k, _)| *k).collect();
+            order
+        };
+        assert_eq!(order_of(&[60, 1400, 60, 600, 1400]), [1, 4, 3, 0, 2]);
+        assert_eq!(order_of(&[60; 5]), [0, 1, 2, 3, 4]);
+        assert_eq!(order_of(&[]), Vec::<u8>::new());
     }
 }
