@@ -8,8 +8,10 @@
 # 192.0.2.2 on B). Between A and B the traffic is ESP (AES-128-GCM, tunnel mode). Checks that
 # L pings A's own address (answered by A's kernel through the exception path), that L and R
 # ping each other through the tunnel with every MAC resolved dynamically (ARP through the
-# exception path, the kernel's neighbour table read by the fast path), and that the nodes'
-# counters saw the ESP. Sends traffic only inside its own namespaces; cleans up after itself.
+# exception path, the kernel's neighbour table read by the fast path), that L and R ping the
+# far node's inside address through the tunnel (decrypted to the node's kernel, its answer
+# protected by the node), and that the nodes' counters saw all of it. Sends traffic only
+# inside its own namespaces; cleans up after itself.
 #
 # WORKERS=2: each node runs two worker lcores (sharing a CPU, with the idle sleep), and its
 # af_packet ports two queue pairs, which the kernel's PACKET_FANOUT_HASH fills by flow hash:
@@ -113,6 +115,14 @@ check "R pings node B's own address (exception path)" ping_until "${t}R" 10.0.2.
 check "L pings R through the ESP tunnel" ping_until "${t}L" 10.0.2.1
 check "10 more pings L -> R, none lost" quiet ip netns exec "${t}L" ping -c 10 -i 0.2 -W 2 10.0.2.1
 check "R pings L through the ESP tunnel" quiet ip netns exec "${t}R" ping -c 5 -i 0.2 -W 2 10.0.1.1
+# The gateways' inside addresses through the tunnel. Each node's kernel routes the far LAN via
+# the far node's outer address on its unprotected TAP (as strongSwan's routes do): B decrypts
+# L's ping to 10.0.2.254 and gives it to its kernel (to_node), and protects the kernel's answer
+# with its outbound SA (from_node); the same for R's ping of 10.0.1.254 on A.
+ip -n "${t}A" route add 10.0.2.0/24 via 192.0.2.2 dev tapA1
+ip -n "${t}B" route add 10.0.1.0/24 via 192.0.2.1 dev tapB1
+check "L pings node B's inside address through the tunnel" ping_until "${t}L" 10.0.2.254
+check "R pings node A's inside address through the tunnel" ping_until "${t}R" 10.0.1.254
 
 if [ "$WORKERS" = 2 ]; then
   # The fast path reads frames off the veth as they are: the UDP checksum must be in them,
@@ -155,6 +165,10 @@ for n in A B; do
   read -r e d x <<<"$enc"
   check "node $n encrypted ($e) and decrypted ($d) at least 15 packets each, exception path used ($x)" \
     test "$e" -ge 15 -a "$d" -ge 15 -a "$x" -gt 0
+  own=$(echo "$last" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["to_node"], j["from_node"])' 2>/dev/null || echo "0 0")
+  read -r tn fn <<<"$own"
+  check "node $n gave decrypted packets for its own address to its kernel ($tn) and protected its answers ($fn)" \
+    test "$tn" -ge 1 -a "$fn" -ge 1
   if [ "$WORKERS" = 2 ]; then
     workers=$(grep '"kind":"workers"' "$work/$n.out" | tail -n 1 || true)
     echo "node $n workers: $workers"

@@ -512,6 +512,7 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[(u16, PortJob, Port)],
         "tx_packets": s.port.tx_packets, "tx_bytes": s.port.tx_bytes, "tx_full": s.port.tx_full,
         "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
+        "to_node": s.port.to_node, "from_node": s.port.from_node,
         "mtu": {"fragmented": s.port.mtu.fragmented, "fragments_out": s.port.mtu.fragments_out, "icmp_too_big": s.port.mtu.icmp_too_big,
                 "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped},
         "drops": drops, "ports": port_stats,
@@ -525,8 +526,8 @@ fn print_final(args: &Args, start: Instant, s: &StatsSnapshot, ports: &[(u16, Po
         return;
     }
     println!(
-        "total: rx {} tx {} encrypted {} decrypted {} dummy {} exception {} (no exception port: {}) bypassed {} tx-full {}",
-        s.port.rx_packets, s.port.tx_packets, s.esp.encrypted, s.esp.decrypted, s.esp.dummy, s.port.exception, s.port.exception_dropped, s.port.bypassed, s.port.tx_full
+        "total: rx {} tx {} encrypted {} decrypted {} dummy {} exception {} (no exception port: {}) bypassed {} tx-full {} to-node {} from-node {}",
+        s.port.rx_packets, s.port.tx_packets, s.esp.encrypted, s.esp.decrypted, s.esp.dummy, s.port.exception, s.port.exception_dropped, s.port.bypassed, s.port.tx_full, s.port.to_node, s.port.from_node
     );
     let drops: Vec<String> = esp::counters::DropReason::ALL
         .iter()

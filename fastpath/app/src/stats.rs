@@ -22,13 +22,17 @@ pub struct PortCounters {
     pub bypassed: u64,
     /// Packets handed to the worker that owns their SA (several workers).
     pub handed_off: u64,
+    /// Decrypted packets for the node's own addresses, given to the kernel.
+    pub to_node: u64,
+    /// The node's own packets (from the kernel) that an outbound policy protected.
+    pub from_node: u64,
     /// Poll iterations that found nothing, and the idle sleeps taken.
     pub idle_polls: u64,
     /// Fragmentation, ICMP too-big and reassembly.
     pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 16;
+const PORT_FIELDS: usize = 18;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -74,6 +78,8 @@ impl SharedStats {
             port.mtu.reassembled,
             port.mtu.dropped,
             port.handed_off,
+            port.to_node,
+            port.from_node,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -115,6 +121,8 @@ impl SharedStats {
                     dropped: p[14],
                 },
                 handed_off: p[15],
+                to_node: p[16],
+                from_node: p[17],
             },
             esp,
         }
@@ -134,6 +142,8 @@ impl StatsSnapshot {
         a.exception_dropped += b.exception_dropped;
         a.bypassed += b.bypassed;
         a.handed_off += b.handed_off;
+        a.to_node += b.to_node;
+        a.from_node += b.from_node;
         a.idle_polls += b.idle_polls;
         a.mtu.fragmented += b.mtu.fragmented;
         a.mtu.fragments_out += b.mtu.fragments_out;
@@ -167,6 +177,8 @@ mod tests {
             exception_dropped: 7,
             bypassed: 8,
             handed_off: 19,
+            to_node: 20,
+            from_node: 21,
             idle_polls: 9,
             mtu: crate::mtu::MtuCounters {
                 fragmented: 13,

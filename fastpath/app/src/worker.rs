@@ -23,6 +23,7 @@ use esp::sa::SaId;
 use esp::spd::{Action, Spd};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
+use esp::wire::{proto, IKE_PORT, NAT_T_PORT};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -231,7 +232,7 @@ impl Worker {
                 match self.ports[p].job {
                     PortJob::Protected => self.outbound(p, &mut rx, now_ns),
                     PortJob::Unprotected => self.inbound(p, &mut rx, now_ns),
-                    PortJob::Exception { of } => self.transmit(of, &mut rx),
+                    PortJob::Exception { of } => self.kernel_sent(of, &mut rx, now_ns),
                 }
                 if let Some(l) = self.latency.as_mut() {
                     l.record(timer::tsc().wrapping_sub(t0));
@@ -267,8 +268,49 @@ impl Worker {
         0
     }
 
+    /// The kernel's frames from the TAP of port `of`: out of that port as they are, except the
+    /// node's own IP traffic that an outbound policy protects (say, the answer to a ping of
+    /// the gateway's inside address through the tunnel), which is encrypted as forwarded
+    /// traffic is. See [`kernel_frame_needs_policy`] for what is never protected.
+    fn kernel_sent(&mut self, of: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
+        let mut protect = MbufBurst::<BURST>::default();
+        let mut as_is = MbufBurst::<BURST>::default();
+        for m in rx.take_all() {
+            let covered = kernel_frame_needs_policy(m.data())
+                && matches!(
+                    policy_of_frame(&self.tables.spd_out, m.data()),
+                    Some(Action::Protect(_))
+                );
+            let _ = if covered {
+                protect.push(m)
+            } else {
+                as_is.push(m)
+            };
+        }
+        if !as_is.is_empty() {
+            self.transmit(of, &mut as_is);
+        }
+        if !protect.is_empty() {
+            self.counters.from_node += protect.len() as u64;
+            self.outbound_from(self.protected, &mut protect, now_ns, true);
+        }
+    }
+
     /// Plaintext from the protected port: SPD, encrypt, frame, send.
     fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
+        self.outbound_from(from, rx, now_ns, false)
+    }
+
+    /// [`Worker::outbound`]; `from_node`: the node's own packets (from the kernel), which are
+    /// fragmented after encryption when too big for the port, since an ICMP error from the
+    /// node's own address would be a martian to the kernel.
+    fn outbound_from(
+        &mut self,
+        from: usize,
+        rx: &mut MbufBurst<BURST>,
+        now_ns: u64,
+        from_node: bool,
+    ) {
         let mut enc = MbufBurst::<BURST>::default();
         let mut enc_sa = [SaId(0); BURST];
         let mut too_big = MbufBurst::<BURST>::default();
@@ -289,6 +331,10 @@ impl Worker {
                         };
                         match fit {
                             Fit::Fits | Fit::FragmentAfter => {
+                                enc_sa[enc.len()] = sa;
+                                let _ = enc.push(m);
+                            }
+                            Fit::TooBig(_) if from_node => {
                                 enc_sa[enc.len()] = sa;
                                 let _ = enc.push(m);
                             }
@@ -427,10 +473,14 @@ impl Worker {
                 now_ns,
             );
         }
+        let mut for_node = MbufBurst::<BURST>::default();
         for (m, v) in ip.take_all().zip(verdicts) {
             match v {
-                Verdict::Forward => {
+                Verdict::Forward if !is_for_node(&self.locals, m.data()) => {
                     let _ = out.push(m);
+                }
+                Verdict::Forward => {
+                    let _ = for_node.push(m);
                 }
                 Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &self.locals, &m)
                 {
@@ -458,6 +508,30 @@ impl Worker {
                 Verdict::Dummy | Verdict::Drop(_) => {}
             }
         }
+        if !for_node.is_empty() {
+            self.counters.to_node += for_node.len() as u64;
+            self.give_to_kernel(from, &mut for_node);
+        }
+    }
+
+    /// Gives IP packets to the kernel through the TAP of port `port`, as frames to the TAP's
+    /// own MAC (as Linux re-injects what it decrypted on the interface the ESP came in on).
+    fn give_to_kernel<const N: usize>(&mut self, port: usize, burst: &mut MbufBurst<N>) {
+        let Some(tap) = self.ports[port].exception else {
+            self.counters.exception_dropped += burst.len() as u64;
+            burst.clear();
+            return;
+        };
+        let dst = self.ports[port].own_mac;
+        let src = self.ports[port].peer_mac;
+        for m in burst.as_mut_slice() {
+            let version = m.data().first().map_or(4, |b| b >> 4);
+            if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
+                ether::write_header(h, dst, src, version);
+            }
+        }
+        self.counters.exception += burst.len() as u64;
+        self.transmit(tap, burst);
     }
 
     /// Carries out what the control socket asked (a few per call, so a burst of requests
@@ -673,5 +747,158 @@ fn plaintext_policy(spd: &Spd, locals: &[IpAddr], m: &Mbuf) -> Plaintext {
     match spd.lookup(&flow_key(&h, m.data())) {
         Some((_, p)) => Plaintext::Policy(p.action),
         None => Plaintext::NoPolicy,
+    }
+}
+
+/// Whether a decrypted packet is for the node itself (one of its unicast addresses).
+fn is_for_node(locals: &[IpAddr], packet: &[u8]) -> bool {
+    if locals.is_empty() {
+        return false;
+    }
+    IpHeader::parse(packet).is_ok_and(|h| locals.contains(&h.dst(packet)))
+}
+
+/// The outbound SPD's action for an Ethernet frame carrying IP, if a policy matches.
+fn policy_of_frame(spd: &Spd, frame: &[u8]) -> Option<Action> {
+    let ip = frame.get(ether::HEADER_LEN..)?;
+    let h = IpHeader::parse(ip).ok()?;
+    spd.lookup(&flow_key(&h, ip)).map(|(_, p)| p.action)
+}
+
+/// Whether a frame the kernel sends may be protected by an outbound policy. Never: what is not
+/// IP, multicast and broadcast, ESP and AH, VRRP, IKE and NAT-T on UDP 500/4500 (the SAs
+/// depend on them: RFC 4301 §5.2 lets IKE bypass), and IPv6 neighbour discovery.
+fn kernel_frame_needs_policy(frame: &[u8]) -> bool {
+    let Some(ip) = frame.get(ether::HEADER_LEN..) else {
+        return false;
+    };
+    if !matches!(
+        ether::ethertype(frame),
+        Some(ether::ETHERTYPE_IPV4 | ether::ETHERTYPE_IPV6)
+    ) {
+        return false;
+    }
+    let Ok(h) = IpHeader::parse(ip) else {
+        return false;
+    };
+    let dst = h.dst(ip);
+    if dst.is_multicast() || matches!(dst, IpAddr::V4(a) if a.is_broadcast()) {
+        return false;
+    }
+    let (sport, dport) = h.ports(ip);
+    match h.protocol {
+        proto::ESP | proto::AH | proto::VRRP => false,
+        proto::UDP => ![sport, dport]
+            .iter()
+            .any(|p| *p == IKE_PORT || *p == NAT_T_PORT),
+        // Router and neighbour solicitation and advertisement, redirect (RFC 4861).
+        proto::ICMPV6 => !(133..=137).contains(&sport),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Ethernet frame with an IPv4 header (`protocol`, to `dst`) and 8 bytes of payload
+    /// starting with `l4` (ports, or ICMP type and code).
+    fn v4_frame(protocol: u8, dst: [u8; 4], l4: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0u8; ether::HEADER_LEN];
+        ether::write_header(&mut f, [1; 6], [2; 6], 4);
+        let mut ip = vec![
+            0x45, 0, 0, 28, 0, 0, 0, 0, 64, protocol, 0, 0, 10, 0, 2, 254,
+        ];
+        ip.extend_from_slice(&dst);
+        let c = esp::wire::checksum::checksum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&l4);
+        f.extend_from_slice(&[0; 4]);
+        f
+    }
+
+    fn v6_frame(protocol: u8, dst: [u8; 16], l4: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0u8; ether::HEADER_LEN];
+        ether::write_header(&mut f, [1; 6], [2; 6], 6);
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 8, protocol, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(4));
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&l4);
+        f.extend_from_slice(&[0; 4]);
+        f
+    }
+
+    #[test]
+    fn the_kernels_control_traffic_is_never_protected() {
+        let peer = [10, 0, 1, 1];
+        let udp = |s: u16, d: u16| {
+            let (s, d) = (s.to_be_bytes(), d.to_be_bytes());
+            v4_frame(proto::UDP, peer, [s[0], s[1], d[0], d[1]])
+        };
+        // What a policy may protect: ICMP echo, TCP, UDP on other ports.
+        assert!(kernel_frame_needs_policy(&v4_frame(
+            proto::ICMP,
+            peer,
+            [8, 0, 0, 0]
+        )));
+        assert!(kernel_frame_needs_policy(&v4_frame(
+            proto::TCP,
+            peer,
+            [0, 22, 4, 0]
+        )));
+        assert!(kernel_frame_needs_policy(&udp(5000, 53)));
+        // IKE and NAT-T either way, ESP, AH, VRRP.
+        for (s, d) in [(500, 500), (4500, 4500), (40000, 500), (4500, 1234)] {
+            assert!(!kernel_frame_needs_policy(&udp(s, d)), "udp {s} -> {d}");
+        }
+        for p in [proto::ESP, proto::AH, proto::VRRP] {
+            assert!(!kernel_frame_needs_policy(&v4_frame(p, peer, [0; 4])));
+        }
+        // Multicast and broadcast.
+        assert!(!kernel_frame_needs_policy(&v4_frame(
+            proto::ICMP,
+            [224, 0, 0, 18],
+            [8, 0, 0, 0]
+        )));
+        assert!(!kernel_frame_needs_policy(&v4_frame(
+            proto::UDP,
+            [255, 255, 255, 255],
+            [0, 68, 0, 67]
+        )));
+        // IPv6: echo may be protected, neighbour discovery (NS 135, NA 136) may not.
+        let v6_peer = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        assert!(kernel_frame_needs_policy(&v6_frame(
+            proto::ICMPV6,
+            v6_peer,
+            [128, 0, 0, 0]
+        )));
+        for ty in [133, 134, 135, 136, 137] {
+            assert!(!kernel_frame_needs_policy(&v6_frame(
+                proto::ICMPV6,
+                v6_peer,
+                [ty, 0, 0, 0]
+            )));
+        }
+        // Not IP, or cut short.
+        let mut arp = v4_frame(proto::ICMP, peer, [8, 0, 0, 0]);
+        arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        assert!(!kernel_frame_needs_policy(&arp));
+        let whole = v4_frame(proto::ICMP, peer, [8, 0, 0, 0]);
+        for n in 0..ether::HEADER_LEN + 20 {
+            assert!(!kernel_frame_needs_policy(&whole[..n]), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn only_the_nodes_own_unicast_addresses_are_for_it() {
+        let frame = v4_frame(proto::ICMP, [10, 0, 2, 254], [8, 0, 0, 0]);
+        let packet = &frame[ether::HEADER_LEN..];
+        let own: IpAddr = "10.0.2.254".parse().unwrap();
+        let other: IpAddr = "10.0.2.1".parse().unwrap();
+        assert!(is_for_node(&[other, own], packet));
+        assert!(!is_for_node(&[other], packet));
+        assert!(!is_for_node(&[], packet));
+        assert!(!is_for_node(&[own], &packet[..10]));
     }
 }

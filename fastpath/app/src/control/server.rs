@@ -316,6 +316,7 @@ pub fn handle(control: &Control, req: &Value) -> Result<Value, String> {
             Ok(json!({
                 "workers": n, "rx_packets": p.rx_packets, "rx_bytes": p.rx_bytes, "tx_packets": p.tx_packets,
                 "tx_bytes": p.tx_bytes, "tx_full": p.tx_full, "exception": p.exception, "bypassed": p.bypassed,
+                "to_node": p.to_node, "from_node": p.from_node,
                 "encrypted": total.esp.encrypted, "decrypted": total.esp.decrypted, "dummy": total.esp.dummy, "drops": drops,
             }))
         }

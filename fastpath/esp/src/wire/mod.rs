@@ -14,16 +14,20 @@ pub mod proto {
     pub const IPV6_ROUTE: u8 = 43;
     pub const IPV6_FRAG: u8 = 44;
     pub const ESP: u8 = 50;
+    pub const AH: u8 = 51;
     pub const ICMP: u8 = 1;
     pub const ICMPV6: u8 = 58;
     /// RFC 4303 dummy packet ("no next header").
     pub const NO_NEXT: u8 = 59;
     pub const HOP_BY_HOP: u8 = 0;
     pub const SCTP: u8 = 132;
+    pub const VRRP: u8 = 112;
 }
 
 /// The UDP port of IKE and of UDP-encapsulated ESP (RFC 3948).
 pub const NAT_T_PORT: u16 = 4500;
+/// The UDP port of IKE (RFC 7296 §2).
+pub const IKE_PORT: u16 = 500;
 
 pub const IPV4_HEADER_LEN: usize = 20;
 pub const IPV6_HEADER_LEN: usize = 40;
