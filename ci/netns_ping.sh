@@ -123,6 +123,15 @@ ip -n "${t}A" route add 10.0.2.0/24 via 192.0.2.2 dev tapA1
 ip -n "${t}B" route add 10.0.1.0/24 via 192.0.2.1 dev tapB1
 check "L pings node B's inside address through the tunnel" ping_until "${t}L" 10.0.2.254
 check "R pings node A's inside address through the tunnel" ping_until "${t}R" 10.0.1.254
+# The node's own packet too big for the port once encrypted, with DF set: its kernel gets the
+# ICMP error, from the tunnel's far end (one from its own address would be a martian to it),
+# and learns the path MTU left inside the tunnel (1500 - 52 bytes of ESP, to a 4-byte
+# boundary, less the 2-byte trailer: 1446); then a 1450-byte ping goes, in fragments.
+quiet ip netns exec "${t}B" ping -c 1 -W 1 -M do -s 1450 -I 10.0.2.254 10.0.1.1 || true
+pmtu() { ip -n "${t}B" route get 10.0.1.1 from 10.0.2.254 | grep -q "mtu 1446"; }
+check "B's kernel learnt the path MTU through the tunnel from the fast path's ICMP error (1446)" pmtu
+check "B's kernel pings L from its inside address with 1450-byte packets, fragmented to fit" \
+  quiet ip netns exec "${t}B" ping -c 3 -i 0.2 -W 2 -s 1450 -I 10.0.2.254 10.0.1.1
 
 if [ "$WORKERS" = 2 ]; then
   # The fast path reads frames off the veth as they are: the UDP checksum must be in them,

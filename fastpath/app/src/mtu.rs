@@ -9,7 +9,7 @@ use dpdk::mbuf::{Mbuf, MbufBurst};
 use dpdk::mempool::Mempool;
 use esp::outbound::{encapsulated_len, max_inner_len};
 use esp::reassembly::{Insert, Reassembler};
-use esp::sa::Sa;
+use esp::sa::{Mode, Sa};
 use esp::wire::fragment::Fragmenter;
 use esp::wire::ip::{IpHeader, IpVersion};
 use std::net::IpAddr;
@@ -56,6 +56,10 @@ pub enum Fit {
     FragmentAfter,
     /// Do not encrypt: the sender must send smaller packets (this ICMP error tells it).
     TooBig(Option<Mbuf>),
+    /// As `TooBig`, for the node's own packet: the ICMP error is for its kernel, and comes
+    /// from the far end (the SA's tunnel peer, or the packet's destination), since one from
+    /// the node's own address would be a martian to it.
+    TooBigFromNode(Option<Mbuf>),
 }
 
 impl MtuPath {
@@ -95,10 +99,15 @@ impl MtuPath {
         if !must_not_fragment {
             return Fit::FragmentAfter;
         }
-        let src = locals
-            .iter()
-            .copied()
-            .find(|a| a.is_ipv4() == (h.version == IpVersion::V4));
+        let v4 = h.version == IpVersion::V4;
+        if locals.contains(&h.src(packet)) {
+            let src = match sa.config.mode {
+                Mode::Tunnel { remote, .. } if remote.is_ipv4() == v4 => remote,
+                _ => h.dst(packet),
+            };
+            return Fit::TooBigFromNode(self.icmp(src, packet, room));
+        }
+        let src = locals.iter().copied().find(|a| a.is_ipv4() == v4);
         Fit::TooBig(src.and_then(|src| self.icmp(src, packet, room)))
     }
 

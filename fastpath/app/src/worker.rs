@@ -292,28 +292,17 @@ impl Worker {
         }
         if !protect.is_empty() {
             self.counters.from_node += protect.len() as u64;
-            self.outbound_from(self.protected, &mut protect, now_ns, true);
+            self.outbound(self.protected, &mut protect, now_ns);
         }
     }
 
-    /// Plaintext from the protected port: SPD, encrypt, frame, send.
+    /// Plaintext from the protected port (or the node's own, from its kernel): SPD, encrypt,
+    /// frame, send.
     fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
-        self.outbound_from(from, rx, now_ns, false)
-    }
-
-    /// [`Worker::outbound`]; `from_node`: the node's own packets (from the kernel), which are
-    /// fragmented after encryption when too big for the port, since an ICMP error from the
-    /// node's own address would be a martian to the kernel.
-    fn outbound_from(
-        &mut self,
-        from: usize,
-        rx: &mut MbufBurst<BURST>,
-        now_ns: u64,
-        from_node: bool,
-    ) {
         let mut enc = MbufBurst::<BURST>::default();
         let mut enc_sa = [SaId(0); BURST];
         let mut too_big = MbufBurst::<BURST>::default();
+        let mut too_big_for_node = MbufBurst::<BURST>::default();
         let mut bypass = MbufBurst::<BURST>::default();
         for mut m in rx.take_all() {
             match classify_outbound(&self.tables.spd_out, &self.locals, &mut m) {
@@ -334,14 +323,15 @@ impl Worker {
                                 enc_sa[enc.len()] = sa;
                                 let _ = enc.push(m);
                             }
-                            Fit::TooBig(_) if from_node => {
-                                enc_sa[enc.len()] = sa;
-                                let _ = enc.push(m);
+                            Fit::TooBigFromNode(Some(icmp)) => {
+                                let _ = too_big_for_node.push(icmp);
                             }
                             Fit::TooBig(Some(icmp)) => {
                                 let _ = too_big.push(icmp);
                             }
-                            Fit::TooBig(None) => self.mtu.counters.dropped += 1,
+                            Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
+                                self.mtu.counters.dropped += 1
+                            }
                         }
                     }
                 },
@@ -387,6 +377,9 @@ impl Worker {
         }
         if !too_big.is_empty() {
             self.frame_and_send(self.protected, &mut too_big);
+        }
+        if !too_big_for_node.is_empty() {
+            self.give_to_kernel(self.unprotected, &mut too_big_for_node);
         }
     }
 
