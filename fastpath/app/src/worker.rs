@@ -515,14 +515,7 @@ impl Worker {
             burst.clear();
             return;
         };
-        let dst = self.ports[port].own_mac;
-        let src = self.ports[port].peer_mac;
-        for m in burst.as_mut_slice() {
-            let version = m.data().first().map_or(4, |b| b >> 4);
-            if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
-                ether::write_header(h, dst, src, version);
-            }
-        }
+        frame(burst, self.ports[port].own_mac, self.ports[port].peer_mac);
         self.counters.exception += burst.len() as u64;
         self.transmit(tap, burst);
     }
@@ -634,13 +627,7 @@ impl Worker {
         } else {
             self.ports[to].peer_mac
         };
-        let src = self.ports[to].mac;
-        for m in burst.as_mut_slice() {
-            let version = m.data().first().map_or(4, |b| b >> 4);
-            if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
-                ether::write_header(h, dst, src, version);
-            }
-        }
+        frame(burst, dst, self.ports[to].mac);
         self.transmit(to, burst);
     }
 
@@ -669,6 +656,16 @@ impl Worker {
                 self.transmit(tap, &mut one);
             }
             None => self.counters.exception_dropped += 1,
+        }
+    }
+}
+
+/// Prepends an Ethernet header to each IP packet of `burst`.
+fn frame<const N: usize>(burst: &mut MbufBurst<N>, dst: [u8; 6], src: [u8; 6]) {
+    for m in burst.as_mut_slice() {
+        let version = m.data().first().map_or(4, |b| b >> 4);
+        if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
+            ether::write_header(h, dst, src, version);
         }
     }
 }
