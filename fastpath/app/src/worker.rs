@@ -271,16 +271,17 @@ impl Worker {
     /// The kernel's frames from the TAP of port `of`: out of that port as they are, except the
     /// node's own IP traffic that an outbound policy protects (say, the answer to a ping of
     /// the gateway's inside address through the tunnel), which is encrypted as forwarded
-    /// traffic is. See [`kernel_frame_needs_policy`] for what is never protected.
+    /// traffic is. See [`protectable_ip`] for what is never protected.
     fn kernel_sent(&mut self, of: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut protect = MbufBurst::<BURST>::default();
         let mut as_is = MbufBurst::<BURST>::default();
         for m in rx.take_all() {
-            let covered = kernel_frame_needs_policy(m.data())
-                && matches!(
-                    policy_of_frame(&self.tables.spd_out, m.data()),
-                    Some(Action::Protect(_))
-                );
+            let covered = protectable_ip(m.data()).is_some_and(|(h, ip)| {
+                matches!(
+                    self.tables.spd_out.lookup(&flow_key(&h, ip)),
+                    Some((_, p)) if matches!(p.action, Action::Protect(_))
+                )
+            });
             let _ = if covered {
                 protect.push(m)
             } else {
@@ -748,35 +749,25 @@ fn is_for_node(locals: &[IpAddr], packet: &[u8]) -> bool {
     IpHeader::parse(packet).is_ok_and(|h| locals.contains(&h.dst(packet)))
 }
 
-/// The outbound SPD's action for an Ethernet frame carrying IP, if a policy matches.
-fn policy_of_frame(spd: &Spd, frame: &[u8]) -> Option<Action> {
+/// The IP packet of a frame the kernel sends, parsed, if an outbound policy may protect it.
+/// Never: what is not IP, multicast and broadcast, ESP and AH, VRRP, IKE and NAT-T on UDP
+/// 500/4500 (the SAs depend on them: RFC 4301 §5.2 lets IKE bypass), and IPv6 neighbour
+/// discovery.
+fn protectable_ip(frame: &[u8]) -> Option<(IpHeader, &[u8])> {
     let ip = frame.get(ether::HEADER_LEN..)?;
-    let h = IpHeader::parse(ip).ok()?;
-    spd.lookup(&flow_key(&h, ip)).map(|(_, p)| p.action)
-}
-
-/// Whether a frame the kernel sends may be protected by an outbound policy. Never: what is not
-/// IP, multicast and broadcast, ESP and AH, VRRP, IKE and NAT-T on UDP 500/4500 (the SAs
-/// depend on them: RFC 4301 §5.2 lets IKE bypass), and IPv6 neighbour discovery.
-fn kernel_frame_needs_policy(frame: &[u8]) -> bool {
-    let Some(ip) = frame.get(ether::HEADER_LEN..) else {
-        return false;
-    };
     if !matches!(
         ether::ethertype(frame),
         Some(ether::ETHERTYPE_IPV4 | ether::ETHERTYPE_IPV6)
     ) {
-        return false;
+        return None;
     }
-    let Ok(h) = IpHeader::parse(ip) else {
-        return false;
-    };
+    let h = IpHeader::parse(ip).ok()?;
     let dst = h.dst(ip);
     if dst.is_multicast() || matches!(dst, IpAddr::V4(a) if a.is_broadcast()) {
-        return false;
+        return None;
     }
     let (sport, dport) = h.ports(ip);
-    match h.protocol {
+    let may = match h.protocol {
         proto::ESP | proto::AH | proto::VRRP => false,
         proto::UDP => ![sport, dport]
             .iter()
@@ -784,12 +775,17 @@ fn kernel_frame_needs_policy(frame: &[u8]) -> bool {
         // Router and neighbour solicitation and advertisement, redirect (RFC 4861).
         proto::ICMPV6 => !(133..=137).contains(&sport),
         _ => true,
-    }
+    };
+    may.then_some((h, ip))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn may_protect(frame: &[u8]) -> bool {
+        protectable_ip(frame).is_some()
+    }
 
     /// An Ethernet frame with an IPv4 header (`protocol`, to `dst`) and 8 bytes of payload
     /// starting with `l4` (ports, or ICMP type and code).
@@ -827,44 +823,36 @@ mod tests {
             v4_frame(proto::UDP, peer, [s[0], s[1], d[0], d[1]])
         };
         // What a policy may protect: ICMP echo, TCP, UDP on other ports.
-        assert!(kernel_frame_needs_policy(&v4_frame(
-            proto::ICMP,
-            peer,
-            [8, 0, 0, 0]
-        )));
-        assert!(kernel_frame_needs_policy(&v4_frame(
-            proto::TCP,
-            peer,
-            [0, 22, 4, 0]
-        )));
-        assert!(kernel_frame_needs_policy(&udp(5000, 53)));
+        assert!(may_protect(&v4_frame(proto::ICMP, peer, [8, 0, 0, 0])));
+        assert!(may_protect(&v4_frame(proto::TCP, peer, [0, 22, 4, 0])));
+        assert!(may_protect(&udp(5000, 53)));
         // IKE and NAT-T either way, ESP, AH, VRRP.
         for (s, d) in [(500, 500), (4500, 4500), (40000, 500), (4500, 1234)] {
-            assert!(!kernel_frame_needs_policy(&udp(s, d)), "udp {s} -> {d}");
+            assert!(!may_protect(&udp(s, d)), "udp {s} -> {d}");
         }
         for p in [proto::ESP, proto::AH, proto::VRRP] {
-            assert!(!kernel_frame_needs_policy(&v4_frame(p, peer, [0; 4])));
+            assert!(!may_protect(&v4_frame(p, peer, [0; 4])));
         }
         // Multicast and broadcast.
-        assert!(!kernel_frame_needs_policy(&v4_frame(
+        assert!(!may_protect(&v4_frame(
             proto::ICMP,
             [224, 0, 0, 18],
             [8, 0, 0, 0]
         )));
-        assert!(!kernel_frame_needs_policy(&v4_frame(
+        assert!(!may_protect(&v4_frame(
             proto::UDP,
             [255, 255, 255, 255],
             [0, 68, 0, 67]
         )));
         // IPv6: echo may be protected, neighbour discovery (NS 135, NA 136) may not.
         let v6_peer = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-        assert!(kernel_frame_needs_policy(&v6_frame(
+        assert!(may_protect(&v6_frame(
             proto::ICMPV6,
             v6_peer,
             [128, 0, 0, 0]
         )));
         for ty in [133, 134, 135, 136, 137] {
-            assert!(!kernel_frame_needs_policy(&v6_frame(
+            assert!(!may_protect(&v6_frame(
                 proto::ICMPV6,
                 v6_peer,
                 [ty, 0, 0, 0]
@@ -873,10 +861,10 @@ mod tests {
         // Not IP, or cut short.
         let mut arp = v4_frame(proto::ICMP, peer, [8, 0, 0, 0]);
         arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
-        assert!(!kernel_frame_needs_policy(&arp));
+        assert!(!may_protect(&arp));
         let whole = v4_frame(proto::ICMP, peer, [8, 0, 0, 0]);
         for n in 0..ether::HEADER_LEN + 20 {
-            assert!(!kernel_frame_needs_policy(&whole[..n]), "{n} bytes");
+            assert!(!may_protect(&whole[..n]), "{n} bytes");
         }
     }
 
