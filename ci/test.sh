@@ -29,5 +29,5 @@ bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/netns_rss.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"
