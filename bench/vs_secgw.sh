@@ -114,28 +114,10 @@ done
 ANCHOR_SIZES=${ANCHOR_SIZES# }
 name_of() { if [ "$1" = imix ]; then echo "$IMIX_ALIAS"; else echo "$1"; fi; }
 
-# Our configs: one per direction and cipher, as the anchor's.
-sa_of() {
-    case "$1" in
-    aes-128-gcm) echo "aes128gcm16 key 2b7e151628aed2a6abf7158809cf4f3ccafebabe";;
-    aes-128-cbc-sha1) echo "aes128-sha1 key 2b7e151628aed2a6abf7158809cf4f3c auth-key 0102030405060708090a0b0c0d0e0f1011121314";;
-    *) echo "unknown cipher $1" >&2; exit 2;;
-    esac
-}
-for c in $CIPHERS; do
-    cat > "$TMP/out_$c.conf" <<EOF
-port 0 protected   peer-mac 02:00:00:00:00:02
-port 1 unprotected peer-mac 00:16:3e:22:a1:d9 tx-only
-sa 1 out spi 5 $(sa_of "$c") tunnel 192.0.2.1 192.0.2.2
-sp out protect 1 pri 1 src 198.51.100.0/24 dst 203.0.113.0/24
-EOF
-    cat > "$TMP/in_$c.conf" <<EOF
-port 0 unprotected peer-mac 02:00:00:00:00:02
-port 1 protected   peer-mac 00:16:3e:7e:94:9a tx-only
-sa 1 in spi 5 $(sa_of "$c") tunnel 192.0.2.2 192.0.2.1 window 0
-sp in protect 1 pri 1 src 198.51.100.0/24 dst 203.0.113.0/24
-EOF
-done
+# shellcheck source=bench/lib/fastpath_configs.sh
+. "$ROOT/bench/lib/fastpath_configs.sh"
+# shellcheck disable=SC2086
+write_fastpath_configs "$TMP" $CIPHERS
 
 {
     echo "date_utc=$STAMP"

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Our `fastpath` and DPDK's ipsec-secgw measured at the same time, one on each CPU, on the
+# harness of bench/vs_secgw.sh: a ratio that the host's slow swings cannot bias.
+#
+#   bash bench/side_by_side.sh                   # every cell, 3 repetitions
+#   SIZES=64 CIPHERS=aes-128-gcm DIRS=out REPEAT=5 bash bench/side_by_side.sh
+#   SELF=1 bash bench/side_by_side.sh            # control: our binary against itself
+#
+# Why: on these shared 2-vCPU machines one binary's rate on one cell swings by up to 60 %
+# over minutes (the same binary measured 3.2-5.5 Mpps on `out GCM 64` within one run), in
+# phases that last tens of seconds, so cells measured one after the other (vs_secgw.sh) can
+# land in different phases. Run together, both see the same phase.
+#
+# How: for each cell and repetition, ipsec-secgw runs with EAL `-l 1` (one lcore, CPU 1: the
+# anchor's LCORES=1 layout, whose main lcore runs the poll loop) under the anchor's
+# measure.py, with the anchor's configs and command line (bench.sh's run_secgw); at the same
+# moment our fastpath runs with `--lcores 0@0,1@0` (its worker lcore 1 on CPU 0, its main
+# lcore, which sleeps, on CPU 0 too) under vs_secgw.py's measurer. The two vCPUs here are not
+# SMT siblings of one another as far as the guest can tell (lscpu: 1 thread per core), and two
+# copies of `bench --bin esp` run together kept their rates. Each side's rate is the delta of
+# its TX port's opackets over DURATION s after WARMUP s from its own start; both start
+# together, so the windows overlap but for their start-up difference (about a second).
+# SELF=1 puts a second copy of our binary on CPU 1 in ipsec-secgw's place: its ratios show the
+# method's own bias (CPU 0 against CPU 1) and spread.
+#
+# Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
+# $WORK/data: run it once first. The ESP inputs are copied before the runs start.
+# Knobs: DURATION=8 WARMUP=3 REPEAT=3 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
+# Output: one line per run, then per cell the median rates and the median of the per-run
+# ratios (ours / theirs); JSON lines in bench/results/<stamp>-side-{fastpath,secgw}.jsonl.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ANCHOR=${ANCHOR:-$(cd "$ROOT/.." && pwd)/shared/anchors/ipsec-secgw}
+WORK=${WORK:-/tmp/ipsec-secgw-anchor}
+DURATION=${DURATION:-8}
+WARMUP=${WARMUP:-3}
+REPEAT=${REPEAT:-3}
+MEM_MB=${MEM_MB:-1024}
+SIZES=${SIZES:-"64 512 1400 imix"}
+CIPHERS=${CIPHERS:-"aes-128-gcm aes-128-cbc-sha1"}
+DIRS=${DIRS:-"out in"}
+SELF=${SELF:-0}
+IMIX_ALIAS=9999
+PY=$(command -v python3)
+HELPER=$ROOT/bench/vs_secgw.py
+DATA=$WORK/data
+BIN=$WORK/src/ipsec-secgw/build/ipsec-secgw
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESDIR=$ROOT/bench/results
+OURS=$RESDIR/$STAMP-side-fastpath.jsonl
+THEIRS=$RESDIR/$STAMP-side-secgw.jsonl
+TMP=$(mktemp -d /tmp/side_by_side.XXXXXX)
+PREFIX_BASE=sbs$$
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+cleanup() { rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true; }
+trap cleanup EXIT
+
+[ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
+name_of() { if [ "$1" = imix ]; then echo "$IMIX_ALIAS"; else echo "$1"; fi; }
+for dir in $DIRS; do for c in $CIPHERS; do
+    [ -s "$DATA/${dir}_$c.cfg" ] || { echo "no $DATA/${dir}_$c.cfg: run bench/vs_secgw.sh once first" >&2; exit 2; }
+    for s in $SIZES; do
+        n=$(name_of "$s")
+        if [ "$dir" = out ]; then f=$DATA/plain_$n.pcap; else f=$DATA/esp_${c}_$n.pcap; fi
+        [ -s "$f" ] || { echo "no $f: run bench/vs_secgw.sh once first" >&2; exit 2; }
+        cp "$f" "$TMP/in_${dir}_${c}_$s.pcap"
+    done
+done; done
+
+if [ "${SKIP_CARGO:-0}" != 1 ]; then
+    (cd "$ROOT" && cargo build --release --quiet -p fastpath)
+fi
+cp "$ROOT/target/release/fastpath" "$TMP/"
+FP=$TMP/fastpath
+mkdir -p "$RESDIR"
+: > "$OURS"
+: > "$THEIRS"
+
+# shellcheck source=bench/lib/fastpath_configs.sh
+. "$ROOT/bench/lib/fastpath_configs.sh"
+# shellcheck disable=SC2086
+write_fastpath_configs "$TMP" $CIPHERS
+
+run=$((WARMUP + DURATION + 1))
+# ours REP DIR CIPHER SIZE CPU IMPL: our binary with its worker lcore on CPU $5.
+ours() {
+    local prefix=${PREFIX_BASE}_$6_$1 other=$((1 - $5))
+    # shellcheck disable=SC2086
+    timeout -s KILL $((run + 60)) "$PY" "$HELPER" ours --dir "$2" --cipher "$3" --size "$4" \
+        --in-pcap "$TMP/in_$2_$3_$4.pcap" --rep "$1" --warmup "$WARMUP" --duration "$DURATION" \
+        --rxport 0 --txport 1 --lcore 1 --harness-cpu "$other" --log "$TMP/$6_$1_$2_$3_$4.log" -- \
+        timeout -k 5 -s INT $((run + 30)) "$FP" --config "$TMP/$2_$3.conf" --json \
+            --stats-ms 500 --duration "$run" -- \
+            --lcores "0@$5,1@$5" --main-lcore 0 --no-huge -m "$MEM_MB" --file-prefix "$prefix" \
+            --no-pci --log-level=warning \
+            --vdev "net_pcap0,rx_pcap=$TMP/in_$2_$3_$4.pcap,infinite_rx=1,tx_pcap=/dev/null" \
+            --vdev net_null0 || true
+    rm -rf "/var/run/dpdk/$prefix"
+}
+# secgw REP DIR CIPHER SIZE: ipsec-secgw on CPU 1, as the anchor's run_secgw with LCORES=1.
+secgw() {
+    local prefix=${PREFIX_BASE}_secgw_$1 v0 v1 rxp txp umask=""
+    local pcapdev="net_pcap0,rx_pcap=$TMP/in_$2_$3_$4.pcap,infinite_rx=1"
+    if [ "$2" = out ]; then v0=$pcapdev; v1=net_null0; rxp=0; txp=1
+    else v0=net_null0; v1=$pcapdev; rxp=1; txp=0; umask="-u 0x2"; fi
+    # shellcheck disable=SC2086
+    timeout -s KILL $((run + 60)) "$PY" "$ANCHOR/measure.py" --prefix "$prefix" \
+        --rxport $rxp --txport $txp --lcore 1 --dir "$2" --warmup "$WARMUP" \
+        --duration "$DURATION" --harness-cpu 0 --log "$TMP/secgw_$1_$2_$3_$4.log" -- \
+        timeout -k 5 -s INT $((run + 40)) "$BIN" -l 1 --no-huge -m "$MEM_MB" \
+            --file-prefix "$prefix" --no-pci \
+            --vdev "$v0" --vdev "$v1" --vdev crypto_aesni_mb0 \
+            -- -p 0x3 -P $umask --config "($rxp,0,1)" -f "$DATA/$2_$3.cfg" || true
+    rm -rf "/var/run/dpdk/$prefix"
+}
+rate() { "$PY" -c 'import json,sys
+try: r=json.loads(sys.stdin.read() or "{}")
+except ValueError: r={}
+print("%.3f" % (r.get("pps", 0) / 1e6) if r.get("ok") else "FAIL")'; }
+tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read() or "{}"); r.update(rep=int(sys.argv[1]), dir=sys.argv[2], cipher=sys.argv[3], size=sys.argv[4], impl=sys.argv[5]); print(json.dumps(r))' "$@"; }
+
+log "side by side: fastpath (worker on CPU 0) and $([ "$SELF" = 1 ] && echo "fastpath again" || echo ipsec-secgw) (CPU 1), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+for rep in $(seq 1 "$REPEAT"); do
+    for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
+        if [ "$SELF" = 1 ]; then
+            ours "$rep" "$dir" "$c" "$s" 1 other > "$TMP/theirs.json" &
+        else
+            secgw "$rep" "$dir" "$c" "$s" > "$TMP/theirs.json" &
+        fi
+        ours "$rep" "$dir" "$c" "$s" 0 ours > "$TMP/ours.json"
+        wait
+        tag "$rep" "$dir" "$c" "$s" fastpath < "$TMP/ours.json" >> "$OURS"
+        tag "$rep" "$dir" "$c" "$s" "$([ "$SELF" = 1 ] && echo fastpath-cpu1 || echo secgw)" < "$TMP/theirs.json" >> "$THEIRS"
+        log "rep $rep $dir $c $s: ours $(rate < "$TMP/ours.json") | theirs $(rate < "$TMP/theirs.json") Mpps"
+    done; done; done
+done
+
+"$PY" - "$OURS" "$THEIRS" <<'EOF'
+import json, statistics, sys
+rows = lambda f: [json.loads(l) for l in open(f) if l.strip()]
+ours, theirs = rows(sys.argv[1]), rows(sys.argv[2])
+key = lambda r: (r["dir"], r["cipher"], r["size"])
+cells = {}
+for o, t in zip(ours, theirs):
+    c = cells.setdefault(key(o), {"o": [], "t": [], "r": []})
+    if o.get("ok") and t.get("ok"):
+        c["o"].append(o["pps"] / 1e6); c["t"].append(t["pps"] / 1e6)
+        c["r"].append(o["pps"] / t["pps"])
+print("\ndir  cipher            size |  ours Mpps  theirs Mpps | ratio (median of per-run ratios, range)  n")
+ahead = 0
+for k in sorted(cells, key=lambda k: (k[0] != "out", k[1], k[2] != "64", k[2] != "512", k[2] != "1400")):
+    c = cells[k]
+    if not c["r"]:
+        print("%-4s %-16s %5s |  no complete pair" % k); continue
+    m = statistics.median(c["r"]); ahead += m > 1
+    print("%-4s %-16s %5s | %9.3f %11.3f  | %5.2f  (%.2f-%.2f)  %d" % (*k, statistics.median(c["o"]),
+          statistics.median(c["t"]), m, min(c["r"]), max(c["r"]), len(c["r"])))
+print("ahead in %d of %d cells; geometric mean of the median ratios %.3f" % (ahead, len(cells),
+      statistics.geometric_mean([statistics.median(c["r"]) for c in cells.values() if c["r"]] or [1])))
+EOF
+echo "raw: $OURS $THEIRS"
