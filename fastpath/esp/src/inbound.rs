@@ -5,7 +5,7 @@
 
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
-use crate::crypto::{CryptoError, CryptoOp};
+use crate::crypto::{CryptoError, CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::outbound::fix_lengths;
@@ -124,18 +124,24 @@ fn decrypt_chunk<P: PacketBuf>(
         let sad_ro: &Sad = sad;
         let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
         let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
+        // GCM nonces and AADs, written a whole burst before the crypto reads them
+        // (crypto::Staged).
+        let mut staged = [Staged::default(); MAX_BURST];
         for (i, pkt) in pkts.iter_mut().enumerate() {
             let Some(p) = parsed[i] else { continue };
             let Some(sa) = sad_ro.get(p.sa) else { continue };
+            let esn_hi = sa.config.esn.then_some((p.seq >> 32) as u32);
+            let esp = &mut pkt.data_mut()[p.esp_at..p.outer_total_len];
+            staged[ops.len()] = sa.session.stage(esp, esn_hi);
             ops.push(CryptoOp {
                 session: &sa.session,
-                esp: &mut pkt.data_mut()[p.esp_at..p.outer_total_len],
-                esn_hi: sa.config.esn.then_some((p.seq >> 32) as u32),
+                esp,
+                esn_hi,
                 result: Ok(()),
             });
             index.push(i);
         }
-        lc.engine.open_burst(&mut ops);
+        lc.engine.open_burst_staged(&mut ops, &staged);
         for (op, &i) in ops.iter().zip(index.iter()) {
             results[i] = op.result;
         }

@@ -4,7 +4,7 @@
 
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
-use crate::crypto::{finish_ivs, CryptoOp};
+use crate::crypto::{finish_ivs, CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::sa::{DfMode, DscpMode, Mode, Sa, SaId, SaState};
@@ -79,6 +79,8 @@ fn encrypt_chunk<P: PacketBuf>(
     let sad_ro: &Sad = sad;
     let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
     let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
+    // GCM nonces and AADs, written a whole burst before the crypto reads them (crypto::Staged).
+    let mut staged = [Staged::default(); MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
         if verdicts[i] != Verdict::Forward {
             continue;
@@ -87,6 +89,9 @@ fn encrypt_chunk<P: PacketBuf>(
             continue;
         };
         let p = prepared[i];
+        if let Some(esp) = pkt.data().get(p.esp_at..) {
+            staged[ops.len()] = sa.session.stage(esp, p.esn_hi);
+        }
         ops.push(CryptoOp {
             session: &sa.session,
             esp: &mut pkt.data_mut()[p.esp_at..],
@@ -96,7 +101,7 @@ fn encrypt_chunk<P: PacketBuf>(
         index.push(i);
     }
     finish_ivs(&mut ops);
-    lc.engine.seal_burst(&mut ops);
+    lc.engine.seal_burst_staged(&mut ops, &staged);
     for (op, &i) in ops.iter().zip(index.iter()) {
         if op.result.is_err() {
             verdicts[i] = Verdict::Drop(DropReason::TooShort);

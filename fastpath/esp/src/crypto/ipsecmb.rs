@@ -1,7 +1,9 @@
 //! intel-ipsec-mb backend: every transform, a burst at a time through the job API, so that
 //! packets share the multi-buffer lanes. The unsafe part is all in the `ipsec-mb` crate.
 
-use super::{ct_eq, gcm_aad, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, TransformKeys};
+use super::{
+    ct_eq, gcm_aad, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, Staged, TransformKeys,
+};
 use arrayvec::ArrayVec;
 use ipsec_mb::{
     AesKeys, Auth, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
@@ -48,9 +50,11 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
     k.ok_or(CryptoError::Unsupported)
 }
 
-/// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results.
-pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
-    for chunk in ops.chunks_mut(MAX_BURST) {
+/// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results; `staged[i]`,
+/// if there, holds the nonce and AAD of `ops[i]`.
+pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], seal: bool) {
+    for (c, chunk) in ops.chunks_mut(MAX_BURST).enumerate() {
+        let staged = staged.get(c * MAX_BURST..).unwrap_or(&[]);
         // Which op each job of the burst is, and (open with ESN and HMAC) the 4 bytes of the
         // received ICV that SeqHi covers while the MAC runs.
         let mut op_of = [0u8; MAX_BURST];
@@ -78,7 +82,17 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], seal: bool) {
                 esn_hi,
                 result,
             } = op;
-            let mut job = prepare(keys, session, esp, *esn_hi, f, &mut icv_head[b.len()], seal);
+            let st = staged.get(k as usize);
+            let mut job = prepare(
+                keys,
+                session,
+                esp,
+                *esn_hi,
+                f,
+                st,
+                &mut icv_head[b.len()],
+                seal,
+            );
             match b.push(&mut job) {
                 Some(j) => op_of[j] = k,
                 None => *result = Err(CryptoError::BadLength),
@@ -133,6 +147,7 @@ fn prepare<'a>(
     esp: &'a mut [u8],
     esn_hi: Option<u32>,
     f: Frame,
+    staged: Option<&'a Staged>,
     icv_head: &mut [u8; 4],
     seal: bool,
 ) -> Job<'a> {
@@ -146,6 +161,15 @@ fn prepare<'a>(
         ..Default::default()
     };
     job.cipher = match &keys.cipher {
+        CipherKey::Gcm(key) if staged.is_some() => {
+            job.iv_aad = staged.map(|st| (&st.nonce, &st.aad));
+            Cipher::AesGcm {
+                key,
+                iv: [0; 12],
+                aad: [0; 16],
+                aad_len: if esn_hi.is_some() { 12 } else { 8 },
+            }
+        }
         CipherKey::Gcm(key) => {
             let (a, n) = gcm_aad(esp, esn_hi);
             let mut aad = [0u8; 16];
