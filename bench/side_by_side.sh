@@ -2,30 +2,35 @@
 # Our `fastpath` and DPDK's ipsec-secgw measured at the same time, one on each CPU, on the
 # harness of bench/vs_secgw.sh: a ratio that the host's slow swings cannot bias.
 #
-#   bash bench/side_by_side.sh                   # every cell, 3 repetitions
+#   bash bench/side_by_side.sh                   # every cell, 4 repetitions
 #   SIZES=64 CIPHERS=aes-128-gcm DIRS=out REPEAT=5 bash bench/side_by_side.sh
 #   SELF=1 bash bench/side_by_side.sh            # control: our binary against itself
+#   SELF=1 OTHER=/tmp/fastpath.old bash bench/side_by_side.sh   # A/B of two of our binaries
 #
 # Why: on these shared 2-vCPU machines one binary's rate on one cell swings by up to 60 %
 # over minutes (the same binary measured 3.2-5.5 Mpps on `out GCM 64` within one run), in
 # phases that last tens of seconds, so cells measured one after the other (vs_secgw.sh) can
 # land in different phases. Run together, both see the same phase.
 #
-# How: for each cell and repetition, ipsec-secgw runs with EAL `-l 1` (one lcore, CPU 1: the
-# anchor's LCORES=1 layout, whose main lcore runs the poll loop) under the anchor's
-# measure.py, with the anchor's configs and command line (bench.sh's run_secgw); at the same
-# moment our fastpath runs with `--lcores 0@0,1@0` (its worker lcore 1 on CPU 0, its main
-# lcore, which sleeps, on CPU 0 too) under vs_secgw.py's measurer. The two vCPUs here are not
+# How: for each cell and repetition, ipsec-secgw runs with one lcore (lcore 1: the anchor's
+# LCORES=1 layout, whose main lcore runs the poll loop) under the anchor's measure.py, with
+# the anchor's configs and command line (bench.sh's run_secgw); at the same moment our
+# fastpath runs with both its lcores (the worker, and the main one, which sleeps) on the other
+# CPU, under vs_secgw.py's measurer. Odd repetitions put ours on CPU 0, even ones on CPU 1: an
+# A/B of two of our binaries found CPU 0 about 3 % faster here, which an even REPEAT cancels. The two vCPUs here are not
 # SMT siblings of one another as far as the guest can tell (lscpu: 1 thread per core), and two
 # copies of `bench --bin esp` run together kept their rates. Each side's rate is the delta of
 # its TX port's opackets over DURATION s after WARMUP s from its own start; both start
 # together, so the windows overlap but for their start-up difference (about a second).
 # SELF=1 puts a second copy of our binary on CPU 1 in ipsec-secgw's place: its ratios show the
-# method's own bias (CPU 0 against CPU 1) and spread.
+# method's own bias (CPU 0 against CPU 1) and spread. With OTHER=BINARY, that second one is
+# another fastpath binary (say, the previous commit's): an A/B that the host's phases cannot
+# bias either (swap the two between runs to cancel the CPUs' own difference).
 #
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
-# Knobs: DURATION=8 WARMUP=3 REPEAT=3 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
+# Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
+#        OTHER
 # Output: one line per run, then per cell the median rates and the median of the per-run
 # ratios (ours / theirs); JSON lines in bench/results/<stamp>-side-{fastpath,secgw}.jsonl.
 set -euo pipefail
@@ -35,7 +40,7 @@ ANCHOR=${ANCHOR:-$(cd "$ROOT/.." && pwd)/shared/anchors/ipsec-secgw}
 WORK=${WORK:-/tmp/ipsec-secgw-anchor}
 DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-3}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-4}
 MEM_MB=${MEM_MB:-1024}
 SIZES=${SIZES:-"64 512 1400 imix"}
 CIPHERS=${CIPHERS:-"aes-128-gcm aes-128-cbc-sha1"}
@@ -75,6 +80,8 @@ if [ "${SKIP_CARGO:-0}" != 1 ]; then
 fi
 cp "$ROOT/target/release/fastpath" "$TMP/"
 FP=$TMP/fastpath
+OTHER_FP=$FP
+if [ -n "${OTHER:-}" ]; then cp "$OTHER" "$TMP/fastpath.other"; OTHER_FP=$TMP/fastpath.other; fi
 mkdir -p "$RESDIR"
 : > "$OURS"
 : > "$THEIRS"
@@ -85,14 +92,15 @@ mkdir -p "$RESDIR"
 write_fastpath_configs "$TMP" $CIPHERS
 
 run=$((WARMUP + DURATION + 1))
-# ours REP DIR CIPHER SIZE CPU IMPL: our binary with its worker lcore on CPU $5.
+# ours REP DIR CIPHER SIZE CPU IMPL [BINARY]: our binary with its worker lcore on CPU $5.
 ours() {
+    local bin=${7:-$FP}
     local prefix=${PREFIX_BASE}_$6_$1 other=$((1 - $5))
     # shellcheck disable=SC2086
     timeout -s KILL $((run + 60)) "$PY" "$HELPER" ours --dir "$2" --cipher "$3" --size "$4" \
         --in-pcap "$TMP/in_$2_$3_$4.pcap" --rep "$1" --warmup "$WARMUP" --duration "$DURATION" \
         --rxport 0 --txport 1 --lcore 1 --harness-cpu "$other" --log "$TMP/$6_$1_$2_$3_$4.log" -- \
-        timeout -k 5 -s INT $((run + 30)) "$FP" --config "$TMP/$2_$3.conf" --json \
+        timeout -k 5 -s INT $((run + 30)) "$bin" --config "$TMP/$2_$3.conf" --json \
             --stats-ms 500 --duration "$run" -- \
             --lcores "0@$5,1@$5" --main-lcore 0 --no-huge -m "$MEM_MB" --file-prefix "$prefix" \
             --no-pci --log-level=warning \
@@ -100,7 +108,8 @@ ours() {
             --vdev net_null0 || true
     rm -rf "/var/run/dpdk/$prefix"
 }
-# secgw REP DIR CIPHER SIZE: ipsec-secgw on CPU 1, as the anchor's run_secgw with LCORES=1.
+# secgw REP DIR CIPHER SIZE CPU: ipsec-secgw's one lcore (lcore 1, as the anchor's run_secgw
+# with LCORES=1) on CPU $5.
 secgw() {
     local prefix=${PREFIX_BASE}_secgw_$1 v0 v1 rxp txp umask=""
     local pcapdev="net_pcap0,rx_pcap=$TMP/in_$2_$3_$4.pcap,infinite_rx=1"
@@ -109,8 +118,8 @@ secgw() {
     # shellcheck disable=SC2086
     timeout -s KILL $((run + 60)) "$PY" "$ANCHOR/measure.py" --prefix "$prefix" \
         --rxport $rxp --txport $txp --lcore 1 --dir "$2" --warmup "$WARMUP" \
-        --duration "$DURATION" --harness-cpu 0 --log "$TMP/secgw_$1_$2_$3_$4.log" -- \
-        timeout -k 5 -s INT $((run + 40)) "$BIN" -l 1 --no-huge -m "$MEM_MB" \
+        --duration "$DURATION" --harness-cpu $((1 - $5)) --log "$TMP/secgw_$1_$2_$3_$4.log" -- \
+        timeout -k 5 -s INT $((run + 40)) "$BIN" --lcores "1@$5" --no-huge -m "$MEM_MB" \
             --file-prefix "$prefix" --no-pci \
             --vdev "$v0" --vdev "$v1" --vdev crypto_aesni_mb0 \
             -- -p 0x3 -P $umask --config "($rxp,0,1)" -f "$DATA/$2_$3.cfg" || true
@@ -122,19 +131,22 @@ except ValueError: r={}
 print("%.3f" % (r.get("pps", 0) / 1e6) if r.get("ok") else "FAIL")'; }
 tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read() or "{}"); r.update(rep=int(sys.argv[1]), dir=sys.argv[2], cipher=sys.argv[3], size=sys.argv[4], impl=sys.argv[5]); print(json.dumps(r))' "$@"; }
 
-log "side by side: fastpath (worker on CPU 0) and $([ "$SELF" = 1 ] && echo "fastpath again" || echo ipsec-secgw) (CPU 1), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw) (CPU 1), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
 for rep in $(seq 1 "$REPEAT"); do
     for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
+        # Odd repetitions: ours on CPU 0; even ones: the other way round (cancels the CPUs'
+        # own difference over an even number of repetitions).
+        mine=$(((rep + 1) % 2)); theirs_cpu=$((1 - mine))
         if [ "$SELF" = 1 ]; then
-            ours "$rep" "$dir" "$c" "$s" 1 other > "$TMP/theirs.json" &
+            ours "$rep" "$dir" "$c" "$s" "$theirs_cpu" other "$OTHER_FP" > "$TMP/theirs.json" &
         else
-            secgw "$rep" "$dir" "$c" "$s" > "$TMP/theirs.json" &
+            secgw "$rep" "$dir" "$c" "$s" "$theirs_cpu" > "$TMP/theirs.json" &
         fi
-        ours "$rep" "$dir" "$c" "$s" 0 ours > "$TMP/ours.json"
+        ours "$rep" "$dir" "$c" "$s" "$mine" ours > "$TMP/ours.json"
         wait
         tag "$rep" "$dir" "$c" "$s" fastpath < "$TMP/ours.json" >> "$OURS"
         tag "$rep" "$dir" "$c" "$s" "$([ "$SELF" = 1 ] && echo fastpath-cpu1 || echo secgw)" < "$TMP/theirs.json" >> "$THEIRS"
-        log "rep $rep $dir $c $s: ours $(rate < "$TMP/ours.json") | theirs $(rate < "$TMP/theirs.json") Mpps"
+        log "rep $rep $dir $c $s: ours (CPU $mine) $(rate < "$TMP/ours.json") | theirs $(rate < "$TMP/theirs.json") Mpps"
     done; done; done
 done
 
