@@ -131,7 +131,7 @@ except ValueError: r={}
 print("%.3f" % (r.get("pps", 0) / 1e6) if r.get("ok") else "FAIL")'; }
 tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read() or "{}"); r.update(rep=int(sys.argv[1]), dir=sys.argv[2], cipher=sys.argv[3], size=sys.argv[4], impl=sys.argv[5]); print(json.dumps(r))' "$@"; }
 
-log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw) (CPU 1), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
 for rep in $(seq 1 "$REPEAT"); do
     for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
         # Odd repetitions: ours on CPU 0; even ones: the other way round (cancels the CPUs'
