@@ -89,12 +89,11 @@ fn encrypt_chunk<P: PacketBuf>(
             continue;
         };
         let p = prepared[i];
-        if let Some(esp) = pkt.data().get(p.esp_at..) {
-            staged[ops.len()] = sa.session.stage(esp, p.esn_hi);
-        }
+        let esp = &mut pkt.data_mut()[p.esp_at..];
+        staged[ops.len()] = sa.session.stage(esp, p.esn_hi);
         ops.push(CryptoOp {
             session: &sa.session,
-            esp: &mut pkt.data_mut()[p.esp_at..],
+            esp,
             esn_hi: p.esn_hi,
             result: Ok(()),
         });

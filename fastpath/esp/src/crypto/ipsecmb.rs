@@ -2,7 +2,8 @@
 //! packets share the multi-buffer lanes. The unsafe part is all in the `ipsec-mb` crate.
 
 use super::{
-    ct_eq, gcm_aad, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, Staged, TransformKeys,
+    ct_eq, gcm_aad, gcm_aad_len, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, Staged,
+    TransformKeys,
 };
 use arrayvec::ArrayVec;
 use ipsec_mb::{
@@ -160,17 +161,17 @@ fn prepare<'a>(
         tag_at: seal.then_some(f.icv),
         ..Default::default()
     };
-    job.cipher = match &keys.cipher {
-        CipherKey::Gcm(key) if staged.is_some() => {
-            job.iv_aad = staged.map(|st| (&st.nonce, &st.aad));
+    job.cipher = match (&keys.cipher, staged) {
+        (CipherKey::Gcm(key), Some(st)) => {
+            job.iv_aad = Some((&st.nonce, &st.aad));
             Cipher::AesGcm {
                 key,
                 iv: [0; 12],
                 aad: [0; 16],
-                aad_len: if esn_hi.is_some() { 12 } else { 8 },
+                aad_len: gcm_aad_len(esn_hi),
             }
         }
-        CipherKey::Gcm(key) => {
+        (CipherKey::Gcm(key), None) => {
             let (a, n) = gcm_aad(esp, esn_hi);
             let mut aad = [0u8; 16];
             aad[..12].copy_from_slice(&a);
@@ -181,12 +182,12 @@ fn prepare<'a>(
                 aad_len: n,
             }
         }
-        CipherKey::Cbc(k) => {
+        (CipherKey::Cbc(k), _) => {
             let mut iv = [0u8; 16];
             iv.copy_from_slice(&esp[8..24]);
             Cipher::AesCbc { keys: k, iv }
         }
-        CipherKey::Null => Cipher::Null,
+        (CipherKey::Null, _) => Cipher::Null,
     };
     if let Some(h) = &keys.hmac {
         job.auth = Auth::Hmac(h);

@@ -309,12 +309,18 @@ fn gcm_aad(esp: &[u8], esn_hi: Option<u32>) -> ([u8; 12], usize) {
         Some(hi) => {
             a[4..8].copy_from_slice(&hi.to_be_bytes());
             a[8..].copy_from_slice(&esp[4..8]);
-            (a, 12)
         }
-        None => {
-            a[4..8].copy_from_slice(&esp[4..8]);
-            (a, 8)
-        }
+        None => a[4..8].copy_from_slice(&esp[4..8]),
+    }
+    (a, gcm_aad_len(esn_hi))
+}
+
+/// The length of the GCM AAD: 12 bytes with ESN (SeqHi included), else 8.
+fn gcm_aad_len(esn_hi: Option<u32>) -> usize {
+    if esn_hi.is_some() {
+        12
+    } else {
+        8
     }
 }
 
@@ -456,6 +462,9 @@ impl Engine {
     }
 
     fn burst(&mut self, ops: &mut [CryptoOp<'_>], staged: &[Staged], seal: bool) {
+        // (only the multi-buffer backend reads staged nonces)
+        #[cfg(not(feature = "ipsec-mb"))]
+        let _ = staged;
         for op in ops.iter_mut() {
             op.result = match &op.session.imp {
                 #[cfg(feature = "ipsec-mb")]
