@@ -64,7 +64,8 @@ trap cleanup EXIT
 
 [ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
-name_of() { if [ "$1" = imix ]; then echo "$IMIX_ALIAS"; else echo "$1"; fi; }
+# shellcheck source=bench/lib/fastpath_configs.sh
+. "$ROOT/bench/lib/fastpath_configs.sh"
 for dir in $DIRS; do for c in $CIPHERS; do
     [ -s "$DATA/${dir}_$c.cfg" ] || { echo "no $DATA/${dir}_$c.cfg: run bench/vs_secgw.sh once first" >&2; exit 2; }
     for s in $SIZES; do
@@ -86,8 +87,6 @@ mkdir -p "$RESDIR"
 : > "$OURS"
 : > "$THEIRS"
 
-# shellcheck source=bench/lib/fastpath_configs.sh
-. "$ROOT/bench/lib/fastpath_configs.sh"
 # shellcheck disable=SC2086
 write_fastpath_configs "$TMP" $CIPHERS
 

@@ -112,10 +112,9 @@ for s in $SIZES; do
     fi
 done
 ANCHOR_SIZES=${ANCHOR_SIZES# }
-name_of() { if [ "$1" = imix ]; then echo "$IMIX_ALIAS"; else echo "$1"; fi; }
-
 # shellcheck source=bench/lib/fastpath_configs.sh
 . "$ROOT/bench/lib/fastpath_configs.sh"
+
 # shellcheck disable=SC2086
 write_fastpath_configs "$TMP" $CIPHERS
 

@@ -1,6 +1,9 @@
-# Sourced by bench/vs_secgw.sh and bench/side_by_side.sh: our fastpath's configs for the
-# cells of the ipsec-secgw harness (the anchor's SA: SPI 5, tunnel 192.0.2.1 -> 192.0.2.2,
+# Sourced by bench/vs_secgw.sh and bench/side_by_side.sh: the names of the harness's inputs,
+# and our fastpath's configs for the cells of the ipsec-secgw harness (the anchor's SA: SPI 5, tunnel 192.0.2.1 -> 192.0.2.2,
 # its keys, anti-replay off; port 1 marked tx-only, or net_null would be polled as a source).
+
+# The name of a size in the anchor's files: IMIX goes by the number $IMIX_ALIAS.
+name_of() { if [ "$1" = imix ]; then echo "$IMIX_ALIAS"; else echo "$1"; fi; }
 
 # The SA transform of a cipher name, in our config's words.
 sa_of() {
