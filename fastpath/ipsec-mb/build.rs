@@ -27,6 +27,7 @@ fn main() {
         .allowlist_type("IMB_HASH_ALG")
         .allowlist_type("IMB_CHAIN_ORDER")
         .allowlist_type("gcm_key_data")
+        .allowlist_type("gcm_context_data")
         .allowlist_function("alloc_mb_mgr")
         .allowlist_function("free_mb_mgr")
         .allowlist_function("init_mb_mgr_auto")

@@ -3,10 +3,13 @@
 //! - [`Mgr`]: one multi-buffer manager (per lcore), running a [`Burst`] of [`Job`]s through the job API
 //!   so that packets of a burst share the SIMD lanes (AES-CBC encryption and HMAC are serial within
 //!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
+//! - [`Mgr::gcm`]: AES-GCM on one buffer through the direct functions, which have no lanes to share
+//!   and skip the job queue's cost.
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
 //!
 //! All `unsafe` of the crypto stack lives in this crate.
 
+mod gcm;
 mod job;
 mod keys;
 mod mgr;

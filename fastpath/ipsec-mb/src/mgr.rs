@@ -1,6 +1,8 @@
 //! The multi-buffer manager: allocation, architecture selection, and running a burst of jobs.
 
-use crate::job::{Job, JobStatus, Slot};
+use crate::gcm::Gcm;
+use crate::job::{Dir, Job, JobStatus, Slot};
+use crate::keys::GcmKey;
 use crate::sys;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -43,6 +45,7 @@ pub struct Mgr {
     ptr: NonNull<sys::IMB_MGR>,
     arch: Arch,
     fns: Fns,
+    gcm: Gcm,
     /// `MAX_BURST` slots from a leaked Box (freed on drop), only ever accessed through this
     /// raw pointer, since the library holds pointers into the slots of running jobs.
     slots: NonNull<Slot>,
@@ -70,27 +73,28 @@ impl Mgr {
                 m.flush_job,
             )
         };
-        match (Arch::from_raw(arch), fns) {
-            (Some(arch), (Some(get_next), Some(submit), Some(completed), Some(flush))) => {
-                Some(Mgr {
-                    ptr,
-                    arch,
-                    fns: Fns {
-                        get_next,
-                        submit,
-                        completed,
-                        flush,
-                    },
-                    slots: NonNull::from(Box::leak(Box::new(std::array::from_fn::<
-                        Slot,
-                        MAX_BURST,
-                        _,
-                    >(|_| {
-                        Slot::default()
-                    }))))
-                    .cast(),
-                })
-            }
+        // SAFETY: as above.
+        let gcm = Gcm::of(unsafe { ptr.as_ref() });
+        match (Arch::from_raw(arch), fns, gcm) {
+            (
+                Some(arch),
+                (Some(get_next), Some(submit), Some(completed), Some(flush)),
+                Some(gcm),
+            ) => Some(Mgr {
+                ptr,
+                arch,
+                fns: Fns {
+                    get_next,
+                    submit,
+                    completed,
+                    flush,
+                },
+                gcm,
+                slots: NonNull::from(Box::leak(Box::new(
+                    std::array::from_fn::<Slot, MAX_BURST, _>(|_| Slot::default()),
+                )))
+                .cast(),
+            }),
             _ => {
                 // SAFETY: ptr came from alloc_mb_mgr and is not used afterwards.
                 unsafe { sys::free_mb_mgr(ptr.as_ptr()) };
@@ -123,6 +127,21 @@ impl Mgr {
             n: 0,
             _bufs: PhantomData,
         }
+    }
+
+    /// AES-GCM on one buffer, at once and outside the lanes: `text` encrypted (decrypted) in
+    /// place, and the tag (the tag to compare with the received one) written into `tag`, 8, 12
+    /// or 16 bytes. `false`, with nothing touched, for an empty text or another tag length.
+    pub fn gcm(
+        &mut self,
+        dir: Dir,
+        key: &GcmKey,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        text: &mut [u8],
+        tag: &mut [u8],
+    ) -> bool {
+        self.gcm.run(dir, key, nonce, aad, text, tag)
     }
 
     /// Runs one job to completion: its status and the tag slot (the tag, unless it went into
@@ -193,6 +212,23 @@ impl<'m, 'a> Burst<'m, 'a> {
         }
         self.n += 1;
         Some(idx)
+    }
+
+    /// [`Mgr::gcm`] while the burst is open: it runs at once, and is not one of the burst's jobs.
+    #[inline(always)]
+    pub fn gcm(
+        &mut self,
+        dir: Dir,
+        key: &GcmKey,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        text: &mut [u8],
+        tag: &mut [u8],
+    ) -> bool {
+        match self.mgr.as_deref_mut() {
+            Some(m) => m.gcm(dir, key, nonce, aad, text, tag),
+            None => false,
+        }
     }
 
     /// Completes every job of the burst; their status and tags, by index.

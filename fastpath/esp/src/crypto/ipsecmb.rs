@@ -1,5 +1,7 @@
-//! intel-ipsec-mb backend: every transform, a burst at a time through the job API, so that
-//! packets share the multi-buffer lanes. The unsafe part is all in the `ipsec-mb` crate.
+//! intel-ipsec-mb backend: a burst at a time through the job API, so that packets share the
+//! multi-buffer lanes (AES-CBC encryption, HMAC); AES-GCM, which has no lanes, through the
+//! library's direct GCM functions, which skip the job queue's cost. The unsafe part is all in
+//! the `ipsec-mb` crate.
 
 use super::{
     ct_eq, gcm_aad, gcm_aad_len, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, Staged,
@@ -7,7 +9,7 @@ use super::{
 };
 use arrayvec::ArrayVec;
 use ipsec_mb::{
-    AesKeys, Auth, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
+    AesKeys, Auth, Burst, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
 };
 use sha1::Digest;
 
@@ -84,6 +86,10 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                 result,
             } = op;
             let st = staged.get(k as usize);
+            if let (CipherKey::Gcm(key), None) = (&keys.cipher, &keys.hmac) {
+                *result = gcm_now(&mut b, key, session, esp, *esn_hi, f, st, seal);
+                continue;
+            }
             let mut job = prepare(
                 keys,
                 session,
@@ -104,6 +110,52 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
             let op = &mut chunk[op_of[j] as usize];
             op.result = finish(op, done.status(j), done.tag(j), &icv_head[j], seal);
         }
+    }
+}
+
+/// Seals or opens one AES-GCM op at once, outside the burst's jobs (`ipsec_mb::Mgr::gcm`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gcm_now(
+    b: &mut Burst<'_, '_>,
+    key: &GcmKey,
+    s: &super::Session,
+    esp: &mut [u8],
+    esn_hi: Option<u32>,
+    f: Frame,
+    staged: Option<&Staged>,
+    seal: bool,
+) -> Result<(), CryptoError> {
+    // The staged nonce and AAD are read where they are: a copy made now would stall the
+    // library's masked loads of them (see `Staged`).
+    let own: ([u8; 12], [u8; 12], usize);
+    let (nonce, aad) = match staged.and_then(|st| Some((st.nonce.first_chunk::<12>()?, st))) {
+        Some((nonce, st)) => (nonce, &st.aad[..gcm_aad_len(esn_hi)]),
+        None => {
+            let (a, n) = gcm_aad(esp, esn_hi);
+            own = (s.gcm_nonce(esp), a, n);
+            (&own.0, &own.1[..own.2])
+        }
+    };
+    let (head, icv) = esp.split_at_mut(f.icv);
+    let text = &mut head[f.ct..];
+    if seal {
+        return match b.gcm(Dir::Encrypt, key, nonce, aad, text, icv) {
+            true => Ok(()),
+            false => Err(CryptoError::BadLength),
+        };
+    }
+    let mut computed = [0u8; 16];
+    let Some(tag) = computed.get_mut(..icv.len()) else {
+        return Err(CryptoError::BadLength);
+    };
+    if !b.gcm(Dir::Decrypt, key, nonce, aad, text, tag) {
+        return Err(CryptoError::BadLength);
+    }
+    if ct_eq(tag, icv) {
+        Ok(())
+    } else {
+        Err(CryptoError::IcvMismatch)
     }
 }
 
