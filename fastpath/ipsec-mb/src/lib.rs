@@ -5,6 +5,8 @@
 //!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
 //! - [`Mgr::gcm`]: AES-GCM on one buffer through the direct functions, which have no lanes to share
 //!   and skip the job queue's cost.
+//! - [`Mgr::sync_burst`]: AES-CBC + HMAC jobs of one kind through the library's synchronous burst
+//!   functions, which feed the lanes without the job queue.
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
 //!
 //! All `unsafe` of the crypto stack lives in this crate.
@@ -13,10 +15,12 @@ mod gcm;
 mod job;
 mod keys;
 mod mgr;
+mod sync;
 
 pub use job::{Auth, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
 pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
+pub use sync::{SyncBurst, SyncKind};
 
 /// Raw bindgen output (only the items the safe layer uses).
 #[allow(

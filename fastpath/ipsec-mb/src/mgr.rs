@@ -3,6 +3,7 @@
 use crate::gcm::Gcm;
 use crate::job::{Dir, Job, JobStatus, Slot};
 use crate::keys::GcmKey;
+use crate::sync::SyncFns;
 use crate::sys;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -46,6 +47,7 @@ pub struct Mgr {
     arch: Arch,
     fns: Fns,
     gcm: Gcm,
+    pub(crate) sync: SyncFns,
     /// `MAX_BURST` slots from a leaked Box (freed on drop), only ever accessed through this
     /// raw pointer, since the library holds pointers into the slots of running jobs.
     slots: NonNull<Slot>,
@@ -75,11 +77,14 @@ impl Mgr {
         };
         // SAFETY: as above.
         let gcm = Gcm::of(unsafe { ptr.as_ref() });
-        match (Arch::from_raw(arch), fns, gcm) {
+        // SAFETY: as above.
+        let sync = SyncFns::of(unsafe { ptr.as_ref() });
+        match (Arch::from_raw(arch), fns, gcm, sync) {
             (
                 Some(arch),
                 (Some(get_next), Some(submit), Some(completed), Some(flush)),
                 Some(gcm),
+                Some(sync),
             ) => Some(Mgr {
                 ptr,
                 arch,
@@ -90,6 +95,7 @@ impl Mgr {
                     flush,
                 },
                 gcm,
+                sync,
                 slots: NonNull::from(Box::leak(Box::new(
                     std::array::from_fn::<Slot, MAX_BURST, _>(|_| Slot::default()),
                 )))
@@ -112,6 +118,17 @@ impl Mgr {
     pub fn features(&self) -> u64 {
         // SAFETY: ptr is a valid, initialised manager.
         unsafe { (*self.ptr.as_ptr()).features }
+    }
+
+    pub(crate) fn raw_ptr(&self) -> *mut sys::IMB_MGR {
+        self.ptr.as_ptr()
+    }
+
+    /// The slot of job `idx` (< MAX_BURST) of a burst.
+    pub(crate) fn slot(&self, idx: usize) -> *mut Slot {
+        debug_assert!(idx < MAX_BURST);
+        // SAFETY: slots points at MAX_BURST slots; the index is clamped to them.
+        unsafe { self.slots.as_ptr().add(idx.min(MAX_BURST - 1)) }
     }
 
     pub(crate) fn raw(&self) -> &sys::IMB_MGR {
@@ -214,23 +231,6 @@ impl<'m, 'a> Burst<'m, 'a> {
         Some(idx)
     }
 
-    /// [`Mgr::gcm`] while the burst is open: it runs at once, and is not one of the burst's jobs.
-    #[inline(always)]
-    pub fn gcm(
-        &mut self,
-        dir: Dir,
-        key: &GcmKey,
-        nonce: &[u8; 12],
-        aad: &[u8],
-        text: &mut [u8],
-        tag: &mut [u8],
-    ) -> bool {
-        match self.mgr.as_deref_mut() {
-            Some(m) => m.gcm(dir, key, nonce, aad, text, tag),
-            None => false,
-        }
-    }
-
     /// Completes every job of the burst; their status and tags, by index.
     pub fn finish(mut self) -> Completed<'m> {
         let n = self.n;
@@ -254,7 +254,11 @@ pub struct Completed<'m> {
     n: usize,
 }
 
-impl Completed<'_> {
+impl<'m> Completed<'m> {
+    pub(crate) fn new(mgr: &'m Mgr, n: usize) -> Completed<'m> {
+        Completed { mgr, n }
+    }
+
     pub fn len(&self) -> usize {
         self.n
     }

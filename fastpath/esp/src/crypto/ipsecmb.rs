@@ -1,7 +1,8 @@
-//! intel-ipsec-mb backend: a burst at a time through the job API, so that packets share the
-//! multi-buffer lanes (AES-CBC encryption, HMAC); AES-GCM, which has no lanes, through the
-//! library's direct GCM functions, which skip the job queue's cost. The unsafe part is all in
-//! the `ipsec-mb` crate.
+//! intel-ipsec-mb backend: a burst at a time, so that packets share the multi-buffer lanes
+//! (AES-CBC encryption, HMAC), through the library's synchronous burst functions where a
+//! burst's ops are of one kind and its job queue otherwise; AES-GCM, which has no lanes,
+//! through the direct GCM functions. Both skip the job queue's cost. The unsafe part is all
+//! in the `ipsec-mb` crate.
 
 use super::{
     ct_eq, gcm_aad, gcm_aad_len, CryptoError, CryptoOp, EncAlg, Frame, Imp, IntegAlg, Staged,
@@ -9,7 +10,8 @@ use super::{
 };
 use arrayvec::ArrayVec;
 use ipsec_mb::{
-    AesKeys, Auth, Burst, Cipher, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
+    AesKeys, Auth, Burst, Cipher, Completed, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr,
+    SyncBurst, SyncKind, MAX_BURST,
 };
 use sha1::Digest;
 
@@ -54,21 +56,18 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
 }
 
 /// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results; `staged[i]`,
-/// if there, holds the nonce and AAD of `ops[i]`.
+/// if there, holds the nonce and AAD of `ops[i]`. Per chunk of up to MAX_BURST ops: AES-GCM
+/// at once through the direct functions; AES-CBC + HMAC ops of the chunk's first such kind in
+/// one synchronous burst; any other op (NULL, other kinds) through the job queue.
 pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], seal: bool) {
     for (c, chunk) in ops.chunks_mut(MAX_BURST).enumerate() {
         let staged = staged.get(c * MAX_BURST..).unwrap_or(&[]);
-        // Which op each job of the burst is, and (open with ESN and HMAC) the 4 bytes of the
-        // received ICV that SeqHi covers while the MAC runs.
-        let mut op_of = [0u8; MAX_BURST];
-        let mut icv_head = [[0u8; 4]; MAX_BURST];
-        let order = if seal {
-            in_order(chunk)
-        } else {
-            longest_first(chunk)
-        };
-        let mut b = mgr.burst();
-        for (k, op) in order {
+        let order = longest_first(chunk);
+        let mut lane = [Lane::Done; MAX_BURST];
+        let mut frames = [None; MAX_BURST];
+        let mut sync_kind = None;
+        for &k in &order {
+            let op = &mut chunk[k as usize];
             let Imp::IpsecMb(keys) = &op.session.imp else {
                 continue;
             };
@@ -79,6 +78,113 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                     continue;
                 }
             };
+            let st = staged.get(k as usize);
+            lane[k as usize] = match (&keys.cipher, &keys.hmac) {
+                (CipherKey::Gcm(key), None) => {
+                    op.result = gcm_now(mgr, key, op.session, op.esp, op.esn_hi, f, st, seal);
+                    continue;
+                }
+                (CipherKey::Cbc(aes), Some(h)) => {
+                    let kind = SyncKind {
+                        dir: if seal { Dir::Encrypt } else { Dir::Decrypt },
+                        cbc_key_len: aes.key_len(),
+                        hmac: h.alg(),
+                    };
+                    match sync_kind {
+                        None => {
+                            sync_kind = Some(kind);
+                            Lane::Sync
+                        }
+                        Some(s) if s == kind => Lane::Sync,
+                        Some(_) => Lane::Queue,
+                    }
+                }
+                _ => Lane::Queue,
+            };
+            frames[k as usize] = Some(f);
+        }
+        if sync_kind.is_some() {
+            run(mgr, sync_kind, chunk, &order, &lane, &frames, staged, seal);
+        }
+        if lane.contains(&Lane::Queue) {
+            run(mgr, None, chunk, &order, &lane, &frames, staged, seal);
+        }
+    }
+}
+
+/// How an op of a chunk is run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Already run (GCM), failed, or not an ipsec-mb op.
+    Done,
+    /// In the chunk's synchronous burst.
+    Sync,
+    /// Through the job queue.
+    Queue,
+}
+
+/// A burst of jobs of either kind.
+enum Lanes<'m, 'a> {
+    Sync(SyncBurst<'m, 'a>),
+    Queue(Burst<'m, 'a>),
+}
+
+impl<'m, 'a> Lanes<'m, 'a> {
+    #[inline(always)]
+    fn push(&mut self, job: &mut Job<'a>) -> Option<usize> {
+        match self {
+            Lanes::Sync(b) => b.push(job),
+            Lanes::Queue(b) => b.push(job),
+        }
+    }
+
+    fn finish(self) -> Completed<'m> {
+        match self {
+            Lanes::Sync(b) => b.finish(),
+            Lanes::Queue(b) => b.finish(),
+        }
+    }
+}
+
+/// Runs the ops of `chunk` in `lane` (`Sync`: a synchronous burst of `kind`), in `order`, and
+/// sets their results.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn run(
+    mgr: &mut Mgr,
+    kind: Option<SyncKind>,
+    chunk: &mut [CryptoOp<'_>],
+    order: &[u8],
+    lanes: &[Lane; MAX_BURST],
+    frames: &[Option<Frame>; MAX_BURST],
+    staged: &[Staged],
+    seal: bool,
+) {
+    let (mut b, lane) = match kind {
+        Some(k) => (Lanes::Sync(mgr.sync_burst(k)), Lane::Sync),
+        None => (Lanes::Queue(mgr.burst()), Lane::Queue),
+    };
+    // Which op each job of the burst is, and (open with ESN and HMAC) the 4 bytes of the
+    // received ICV that SeqHi covers while the MAC runs.
+    let mut op_of = [0u8; MAX_BURST];
+    let mut icv_head = [[0u8; 4]; MAX_BURST];
+    let mut n = 0;
+    {
+        // One &mut per op, in submission order, without aliasing the chunk.
+        let mut ops: [Option<&mut CryptoOp<'_>>; MAX_BURST] = [const { None }; MAX_BURST];
+        for (slot, op) in ops.iter_mut().zip(chunk.iter_mut()) {
+            *slot = Some(op);
+        }
+        for &k in order {
+            if lanes[k as usize] != lane {
+                continue;
+            }
+            let (Some(op), Some(f)) = (ops[k as usize].take(), frames[k as usize]) else {
+                continue;
+            };
+            let Imp::IpsecMb(keys) = &op.session.imp else {
+                continue;
+            };
             let CryptoOp {
                 session,
                 esp,
@@ -86,30 +192,20 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                 result,
             } = op;
             let st = staged.get(k as usize);
-            if let (CipherKey::Gcm(key), None) = (&keys.cipher, &keys.hmac) {
-                *result = gcm_now(&mut b, key, session, esp, *esn_hi, f, st, seal);
-                continue;
-            }
-            let mut job = prepare(
-                keys,
-                session,
-                esp,
-                *esn_hi,
-                f,
-                st,
-                &mut icv_head[b.len()],
-                seal,
-            );
+            let mut job = prepare(keys, session, esp, *esn_hi, f, st, &mut icv_head[n], seal);
             match b.push(&mut job) {
-                Some(j) => op_of[j] = k,
+                Some(j) => {
+                    op_of[j] = k;
+                    n += 1;
+                }
                 None => *result = Err(CryptoError::BadLength),
             }
         }
-        let done = b.finish();
-        for j in 0..done.len() {
-            let op = &mut chunk[op_of[j] as usize];
-            op.result = finish(op, done.status(j), done.tag(j), &icv_head[j], seal);
-        }
+    }
+    let done = b.finish();
+    for j in 0..done.len() {
+        let op = &mut chunk[op_of[j] as usize];
+        op.result = finish(op, done.status(j), done.tag(j), &icv_head[j], seal);
     }
 }
 
@@ -117,7 +213,7 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gcm_now(
-    b: &mut Burst<'_, '_>,
+    mgr: &mut Mgr,
     key: &GcmKey,
     s: &super::Session,
     esp: &mut [u8],
@@ -140,7 +236,7 @@ fn gcm_now(
     let (head, icv) = esp.split_at_mut(f.icv);
     let text = &mut head[f.ct..];
     if seal {
-        return match b.gcm(Dir::Encrypt, key, nonce, aad, text, icv) {
+        return match mgr.gcm(Dir::Encrypt, key, nonce, aad, text, icv) {
             true => Ok(()),
             false => Err(CryptoError::BadLength),
         };
@@ -149,7 +245,7 @@ fn gcm_now(
     let Some(tag) = computed.get_mut(..icv.len()) else {
         return Err(CryptoError::BadLength);
     };
-    if !b.gcm(Dir::Decrypt, key, nonce, aad, text, tag) {
+    if !mgr.gcm(Dir::Decrypt, key, nonce, aad, text, tag) {
         return Err(CryptoError::BadLength);
     }
     if ct_eq(tag, icv) {
@@ -159,33 +255,23 @@ fn gcm_now(
     }
 }
 
-/// A chunk's ops with their indices, in the order they are submitted.
-type Ordered<'c, 'o> = ArrayVec<(u8, &'c mut CryptoOp<'o>), MAX_BURST>;
-
-fn in_order<'c, 'o>(chunk: &'c mut [CryptoOp<'o>]) -> Ordered<'c, 'o> {
-    chunk
-        .iter_mut()
-        .enumerate()
-        .map(|(k, op)| (k as u8, op))
-        .collect()
-}
-
-/// The order in which to submit a chunk's ops to open: longest first. HMAC runs in
-/// multi-buffer lanes until a burst is flushed, and a flush runs the lanes half empty for as
-/// long as the longest job left in them; with the long jobs first, only short ones are left.
-/// On the bench's IMIX order, 64 AES-CBC + HMAC-SHA1 jobs per burst, this takes 5-9 % off the
-/// library's time to decrypt, and nothing measurable to encrypt, which keeps arrival order
-/// (`cargo run --release -p bench --bin lane_order`). Equal lengths keep their order.
-fn longest_first<'c, 'o>(chunk: &'c mut [CryptoOp<'o>]) -> Ordered<'c, 'o> {
-    // Only HMAC runs in lanes when opening (AES-CBC decryption and GCM do not): a chunk
-    // without it is not sorted, which only cost. AES-128-GCM on IMIX, `bench --bin esp`'s
-    // `ceiling open_burst`, alternated runs: 7.55, 6.70, 7.97 Mpps sorted; 8.20, 8.25, 8.62 not.
+/// The order in which to submit a chunk's ops: longest first. HMAC and AES-CBC encryption
+/// run in multi-buffer lanes, and the end of a burst runs the lanes half empty for as long as
+/// the longest job left in them; with the long jobs first, only short ones are left. On the
+/// bench's IMIX order, 64 AES-CBC + HMAC-SHA1 jobs per burst, this takes 5-9 % off the
+/// library's time to decrypt through the job queue (`cargo run --release -p bench --bin
+/// lane_order`), and 10 % to encrypt through a synchronous burst. Equal lengths keep their
+/// order.
+fn longest_first(chunk: &[CryptoOp<'_>]) -> ArrayVec<u8, MAX_BURST> {
+    // Only with lanes (HMAC) is there anything to gain: a chunk without them is not sorted,
+    // which only cost. AES-128-GCM on IMIX, `bench --bin esp`'s `ceiling open_burst`,
+    // alternated runs: 7.55, 6.70, 7.97 Mpps sorted; 8.20, 8.25, 8.62 not.
     let laned = chunk.iter().any(|op| op.session.integ != IntegAlg::None);
     let mixed = laned && chunk.windows(2).any(|w| w[0].esp.len() != w[1].esp.len());
-    let mut order = in_order(chunk);
+    let mut order: ArrayVec<u8, MAX_BURST> = (0..chunk.len().min(MAX_BURST) as u8).collect();
     if mixed {
         // (unstable sort: no allocation; the index in the key keeps equal lengths in order)
-        order.sort_unstable_by_key(|(k, op)| (std::cmp::Reverse(op.esp.len()), *k));
+        order.sort_unstable_by_key(|&k| (std::cmp::Reverse(chunk[k as usize].esp.len()), k));
     }
     order
 }
@@ -289,7 +375,7 @@ mod tests {
 
     fn order_of(s: &Session, lens: &[usize]) -> Vec<u8> {
         let mut bufs: Vec<Vec<u8>> = lens.iter().map(|&n| vec![0; n]).collect();
-        let mut ops: Vec<CryptoOp> = bufs
+        let ops: Vec<CryptoOp> = bufs
             .iter_mut()
             .map(|b| CryptoOp {
                 session: s,
@@ -298,7 +384,7 @@ mod tests {
                 result: Err(CryptoError::Unsupported),
             })
             .collect();
-        let order: Vec<u8> = longest_first(&mut ops).iter().map(|(k, _)| *k).collect();
+        let order: Vec<u8> = longest_first(&ops).to_vec();
         order
     }
 

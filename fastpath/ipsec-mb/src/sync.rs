@@ -1,0 +1,293 @@
+//! Synchronous bursts of AES-CBC + HMAC jobs through the library's burst functions
+//! (`IMB_SUBMIT_CIPHER_BURST_NOCHECK`, `IMB_SUBMIT_HASH_BURST_NOCHECK`, new in 1.3): they feed
+//! the cipher lanes, then the hash lanes (the other way round to decrypt), straight from an
+//! array of jobs, without the job queue, and every job is complete when they return. Jobs of
+//! one burst share the cipher's key length, the hash and the direction (keys may differ).
+//!
+//! Against the job queue with a flush per burst of 64, library alone, one core (medians of 9-11
+//! alternated rounds): AES-128-CBC + HMAC-SHA1 encryption takes 0.86 of the time on 64-byte
+//! payloads, 0.87 on 512 and 0.97 on 1400; decryption 0.84, 0.98 and 0.95. On the bench's IMIX
+//! order, with the jobs of a burst longest first, encryption 0.83 and decryption 0.83 (0.88 of
+//! the queue with the same order).
+
+use crate::job::{Auth, Cipher, Dir, Job, JobStatus};
+use crate::keys::HmacAlg;
+use crate::mgr::{Completed, Mgr, MAX_BURST};
+use crate::sys;
+use std::marker::PhantomData;
+
+type CipherBurst = unsafe extern "C" fn(
+    *mut sys::IMB_MGR,
+    *mut sys::IMB_JOB,
+    u32,
+    sys::IMB_CIPHER_MODE,
+    sys::IMB_CIPHER_DIRECTION,
+    sys::IMB_KEY_SIZE_BYTES,
+) -> u32;
+type HashBurst =
+    unsafe extern "C" fn(*mut sys::IMB_MGR, *mut sys::IMB_JOB, u32, sys::IMB_HASH_ALG) -> u32;
+
+/// The burst functions of a manager's code path, and the array of jobs they run.
+pub(crate) struct SyncFns {
+    cipher: CipherBurst,
+    hash: HashBurst,
+    jobs: Box<[sys::IMB_JOB; MAX_BURST]>,
+}
+
+impl SyncFns {
+    pub(crate) fn of(m: &sys::IMB_MGR) -> Option<SyncFns> {
+        Some(SyncFns {
+            cipher: m.submit_cipher_burst_nocheck?,
+            hash: m.submit_hash_burst_nocheck?,
+            jobs: Box::new(std::array::from_fn(|_| sys::IMB_JOB::default())),
+        })
+    }
+}
+
+/// What every job of a synchronous burst shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncKind {
+    pub dir: Dir,
+    /// AES key length in bytes: 16 or 32.
+    pub cbc_key_len: usize,
+    pub hmac: HmacAlg,
+}
+
+impl SyncKind {
+    /// The kind of a job, if a synchronous burst can run it (AES-CBC with HMAC).
+    pub fn of(job: &Job<'_>) -> Option<SyncKind> {
+        match (&job.cipher, &job.auth) {
+            (Cipher::AesCbc { keys, .. }, Auth::Hmac(h)) => Some(SyncKind {
+                dir: job.dir,
+                cbc_key_len: keys.key_len,
+                hmac: h.alg,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Jobs gathered for one synchronous run. Nothing reaches the library before
+/// [`SyncBurst::finish`], which completes them all; dropped unfinished, the jobs never run.
+pub struct SyncBurst<'m, 'a> {
+    mgr: &'m mut Mgr,
+    kind: SyncKind,
+    n: usize,
+    _bufs: PhantomData<&'a mut [u8]>,
+}
+
+impl Mgr {
+    /// Starts a synchronous burst of jobs of `kind`.
+    pub fn sync_burst<'a>(&mut self, kind: SyncKind) -> SyncBurst<'_, 'a> {
+        SyncBurst {
+            mgr: self,
+            kind,
+            n: 0,
+            _bufs: PhantomData,
+        }
+    }
+}
+
+impl<'m, 'a> SyncBurst<'m, 'a> {
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Takes a job of the burst's kind that passes [`Job::validate`]: its index, or `None`
+    /// (nothing touched) for another kind, an invalid job or a full burst.
+    #[inline(always)]
+    pub fn push(&mut self, job: &mut Job<'a>) -> Option<usize> {
+        if self.n == MAX_BURST || SyncKind::of(job) != Some(self.kind) || !job.validate() {
+            return None;
+        }
+        let idx = self.n;
+        let slot = self.mgr.slot(idx);
+        let raw = &mut self.mgr.sync.jobs[idx];
+        // SAFETY: the job was validated; its buffer and keys stay borrowed for 'a, which
+        // outlives the burst, and finish() (or nothing) runs it while the burst holds the
+        // manager, whose slot `idx` no other job uses.
+        unsafe { job.fill(raw, slot, idx) };
+        self.n += 1;
+        Some(idx)
+    }
+
+    /// Runs every job to completion; their status and tags, by index.
+    pub fn finish(self) -> Completed<'m> {
+        let SyncBurst { mgr, kind, n, .. } = self;
+        if n > 0 {
+            let key = match kind.cbc_key_len {
+                16 => sys::IMB_KEY_128_BYTES,
+                _ => sys::IMB_KEY_256_BYTES,
+            };
+            let hash = match kind.hmac {
+                HmacAlg::Sha1 => sys::IMB_AUTH_HMAC_SHA_1,
+                HmacAlg::Sha256 => sys::IMB_AUTH_HMAC_SHA_256,
+            };
+            let m = mgr.raw_ptr();
+            let (cipher_fn, hash_fn) = (mgr.sync.cipher, mgr.sync.hash);
+            let jobs = &mut mgr.sync.jobs[..n];
+            let mut ok = [true; MAX_BURST];
+            // Encrypt-then-MAC: cipher first to seal, hash first to open.
+            let stages: [bool; 2] = match kind.dir {
+                Dir::Encrypt => [true, false],
+                Dir::Decrypt => [false, true],
+            };
+            for cipher_stage in stages {
+                jobs.iter_mut()
+                    .for_each(|j| j.status = sys::IMB_STATUS_BEING_PROCESSED);
+                let p = jobs.as_mut_ptr();
+                // SAFETY: m is a valid manager; the n jobs were filled from validated jobs of
+                // this kind, whose buffers, keys and slots are still borrowed; both functions
+                // complete every job they take before returning.
+                unsafe {
+                    if cipher_stage {
+                        let dir = match kind.dir {
+                            Dir::Encrypt => sys::IMB_DIR_ENCRYPT,
+                            Dir::Decrypt => sys::IMB_DIR_DECRYPT,
+                        };
+                        cipher_fn(m, p, n as u32, sys::IMB_CIPHER_CBC, dir, key);
+                    } else {
+                        hash_fn(m, p, n as u32, hash);
+                    }
+                }
+                for (ok, j) in ok.iter_mut().zip(jobs.iter()) {
+                    *ok &= j.status == sys::IMB_STATUS_COMPLETED;
+                }
+            }
+            for (i, ok) in ok[..n].iter().enumerate() {
+                let st = if *ok {
+                    JobStatus::Done
+                } else {
+                    JobStatus::Failed
+                };
+                // SAFETY: i < n <= MAX_BURST; the jobs are complete, nothing else uses the slot.
+                unsafe { (*mgr.slot(i)).status = st };
+            }
+        }
+        Completed::new(mgr, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{AesKeys, GcmKey, HmacKey};
+
+    fn job<'a>(
+        dir: Dir,
+        keys: &'a AesKeys,
+        h: &'a HmacKey,
+        tag_len: usize,
+        buf: &'a mut [u8],
+    ) -> Job<'a> {
+        let n = buf.len();
+        Job {
+            dir,
+            cipher: Cipher::AesCbc {
+                keys,
+                iv: [n as u8; 16],
+            },
+            auth: Auth::Hmac(h),
+            cipher_off: 24,
+            cipher_len: n - 24 - tag_len,
+            hash_len: n - tag_len,
+            tag_len,
+            tag_at: (dir == Dir::Encrypt).then_some(n - tag_len),
+            buf,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sync_burst_matches_the_job_queue_for_each_kind_and_direction() {
+        let mut mgr = Mgr::new().unwrap();
+        for (key_len, alg, tag_len) in [
+            (16, HmacAlg::Sha1, 12),
+            (32, HmacAlg::Sha1, 12),
+            (16, HmacAlg::Sha256, 16),
+        ] {
+            let keys = AesKeys::new(&vec![5u8; key_len]).unwrap();
+            let h = HmacKey::new(alg, &[6; 20]).unwrap();
+            // Lengths that differ, so that lanes finish at different times.
+            let lens: Vec<usize> = (0..MAX_BURST)
+                .map(|i| 24 + 16 * (1 + (i * 7) % 90) + tag_len)
+                .collect();
+            let plain: Vec<Vec<u8>> = lens
+                .iter()
+                .map(|&n| (0..n).map(|b| (b * 13 + n) as u8).collect())
+                .collect();
+            for dir in [Dir::Encrypt, Dir::Decrypt] {
+                let mut want = plain.clone();
+                let mut want_tags = Vec::new();
+                for b in want.iter_mut() {
+                    let (st, tag) = mgr.run_one(job(dir, &keys, &h, tag_len, b)).unwrap();
+                    assert_eq!(st, JobStatus::Done);
+                    want_tags.push(tag);
+                }
+                let mut got = plain.clone();
+                let kind = SyncKind {
+                    dir,
+                    cbc_key_len: key_len,
+                    hmac: alg,
+                };
+                let mut b = mgr.sync_burst(kind);
+                for (i, buf) in got.iter_mut().enumerate() {
+                    assert_eq!(b.push(&mut job(dir, &keys, &h, tag_len, buf)), Some(i));
+                }
+                let done = b.finish();
+                assert_eq!(done.len(), MAX_BURST);
+                for (i, want_tag) in want_tags.iter().enumerate() {
+                    assert_eq!(done.status(i), JobStatus::Done);
+                    if dir == Dir::Decrypt {
+                        assert_eq!(done.tag(i)[..tag_len], want_tag[..tag_len], "job {i}");
+                    }
+                }
+                assert_eq!(got, want, "{key_len} {alg:?} {dir:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_sync_burst_refuses_other_kinds_and_runs_nothing_when_dropped() {
+        let mut mgr = Mgr::new().unwrap();
+        let k128 = AesKeys::new(&[1; 16]).unwrap();
+        let k256 = AesKeys::new(&[1; 32]).unwrap();
+        let sha1 = HmacKey::new(HmacAlg::Sha1, &[2; 20]).unwrap();
+        let sha256 = HmacKey::new(HmacAlg::Sha256, &[2; 20]).unwrap();
+        let gcm = GcmKey::new(&[3; 16]).unwrap();
+        let kind = SyncKind {
+            dir: Dir::Encrypt,
+            cbc_key_len: 16,
+            hmac: HmacAlg::Sha1,
+        };
+        let mut bufs: Vec<Vec<u8>> = (0..6).map(|_| vec![9u8; 24 + 64 + 12]).collect();
+        let [a, b, c, d, e, f] = &mut bufs[..] else {
+            unreachable!()
+        };
+        {
+            let mut s = mgr.sync_burst(kind);
+            assert_eq!(s.push(&mut job(Dir::Encrypt, &k256, &sha1, 12, a)), None);
+            assert_eq!(s.push(&mut job(Dir::Encrypt, &k128, &sha256, 12, b)), None);
+            assert_eq!(s.push(&mut job(Dir::Decrypt, &k128, &sha1, 12, c)), None);
+            let mut g = job(Dir::Encrypt, &k128, &sha1, 12, d);
+            g.cipher = Cipher::AesGcm {
+                key: &gcm,
+                iv: [0; 12],
+                aad: [0; 16],
+                aad_len: 8,
+            };
+            assert_eq!(s.push(&mut g), None);
+            let mut short = job(Dir::Encrypt, &k128, &sha1, 12, e);
+            short.cipher_len -= 1;
+            assert_eq!(s.push(&mut short), None);
+            assert!(s.is_empty());
+            assert_eq!(s.push(&mut job(Dir::Encrypt, &k128, &sha1, 12, f)), Some(0));
+            // Dropped unfinished.
+        }
+        assert!(bufs.iter().all(|b| b.iter().all(|&x| x == 9)));
+    }
+}
