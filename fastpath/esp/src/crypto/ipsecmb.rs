@@ -268,12 +268,21 @@ fn longest_first(chunk: &[CryptoOp<'_>]) -> ArrayVec<u8, MAX_BURST> {
     // alternated runs: 7.55, 6.70, 7.97 Mpps sorted; 8.20, 8.25, 8.62 not.
     let laned = chunk.iter().any(|op| op.session.integ != IntegAlg::None);
     let mixed = laned && chunk.windows(2).any(|w| w[0].esp.len() != w[1].esp.len());
-    let mut order: ArrayVec<u8, MAX_BURST> = (0..chunk.len().min(MAX_BURST) as u8).collect();
-    if mixed {
-        // (unstable sort: no allocation; the index in the key keeps equal lengths in order)
-        order.sort_unstable_by_key(|&k| (std::cmp::Reverse(chunk[k as usize].esp.len()), k));
+    let n = chunk.len().min(MAX_BURST);
+    if !mixed {
+        return (0..n as u8).collect();
     }
-    order
+    // One u32 per op, the length's complement above the index, sorted as plain integers. A
+    // comparison that read the lengths through the chunk took 4 % of the process's time on CBC
+    // IMIX inbound (perf, in units of the pcap port's receive); this takes 1.6 %. (Unstable
+    // sort: no allocation; the index keeps equal lengths in order.)
+    let mut keys: ArrayVec<u32, MAX_BURST> = chunk[..n]
+        .iter()
+        .enumerate()
+        .map(|(k, op)| (u32::from(u16::MAX - op.esp.len().min(0xffff) as u16) << 8) | k as u32)
+        .collect();
+    keys.sort_unstable();
+    keys.iter().map(|&key| key as u8).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
