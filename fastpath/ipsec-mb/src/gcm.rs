@@ -1,8 +1,8 @@
 //! AES-GCM on one buffer through the library's direct functions (`IMB_AES128_GCM_ENC` and
 //! kin), not the job queue. GCM has no multi-buffer lanes to share, so a job buys nothing and
-//! costs its queue: on this machine's AVX-512 code path, one core, the direct call takes 0.65
-//! of the job's time on 64-byte payloads, 0.80 on 512 and 0.88 on 1400 (medians of 15
-//! alternated rounds; the job side fills the same fields as [`crate::Job`]).
+//! costs its queue: on this machine's AVX-512 code path, one core, the direct call takes 0.64
+//! of the job's time to encrypt 64-byte payloads, 0.78 at 512 and 0.88 at 1400; to decrypt,
+//! 0.59, 0.73 and 0.82 (`bench/c/mb_paths.c`, medians of 9 alternated rounds).
 
 use crate::job::Dir;
 use crate::keys::GcmKey;

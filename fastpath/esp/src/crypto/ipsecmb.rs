@@ -260,8 +260,8 @@ fn gcm_now(
 /// the longest job left in them; with the long jobs first, only short ones are left. On the
 /// bench's IMIX order, 64 AES-CBC + HMAC-SHA1 jobs per burst, this takes 5-9 % off the
 /// library's time to decrypt through the job queue (`cargo run --release -p bench --bin
-/// lane_order`), and 10 % to encrypt through a synchronous burst. Equal lengths keep their
-/// order.
+/// lane_order`), and 9-14 % off a synchronous burst's (`bench/c/mb_paths.c`). Equal lengths
+/// keep their order.
 fn longest_first(chunk: &[CryptoOp<'_>]) -> ArrayVec<u8, MAX_BURST> {
     // Only with lanes (HMAC) is there anything to gain: a chunk without them is not sorted,
     // which only cost. AES-128-GCM on IMIX, `bench --bin esp`'s `ceiling open_burst`,
