@@ -6,6 +6,7 @@
 
 use crate::job::Dir;
 use crate::keys::GcmKey;
+use crate::mgr::Mgr;
 use crate::sys;
 
 type EncDec = unsafe extern "C" fn(
@@ -40,16 +41,19 @@ impl Gcm {
             ctx: Default::default(),
         })
     }
+}
 
-    /// Whether the library takes these lengths: some text, and a tag length ESP uses (RFC 4106).
-    fn lengths_ok(text: usize, tag: usize) -> bool {
-        text > 0 && matches!(tag, 8 | 12 | 16)
-    }
+/// Whether the library takes these lengths: some text, and a tag length ESP uses (RFC 4106).
+fn lengths_ok(text: usize, tag: usize) -> bool {
+    text > 0 && matches!(tag, 8 | 12 | 16)
+}
 
-    /// Runs AES-GCM over `text` in place: `Encrypt` encrypts it and writes the tag into `tag`,
-    /// `Decrypt` decrypts it and writes the tag it computes into `tag` (for the caller to compare
-    /// with the received one). `false`, with nothing touched, for an empty text or a tag not of 8, 12 or 16 bytes.
-    pub(crate) fn run(
+impl Mgr {
+    /// AES-GCM on one buffer, at once and outside the lanes: `Encrypt` encrypts `text` in place
+    /// and writes the tag into `tag`; `Decrypt` decrypts it and writes the tag it computes into
+    /// `tag`, for the caller to compare with the received one. `false`, with nothing touched,
+    /// for an empty text or a tag not of 8, 12 or 16 bytes.
+    pub fn gcm(
         &mut self,
         dir: Dir,
         key: &GcmKey,
@@ -58,14 +62,15 @@ impl Gcm {
         text: &mut [u8],
         tag: &mut [u8],
     ) -> bool {
-        if !Self::lengths_ok(text.len(), tag.len()) {
+        if !lengths_ok(text.len(), tag.len()) {
             return false;
         }
+        let g = &mut self.gcm;
         let f = match (dir, key.key_len) {
-            (Dir::Encrypt, 16) => self.enc128,
-            (Dir::Decrypt, 16) => self.dec128,
-            (Dir::Encrypt, _) => self.enc256,
-            (Dir::Decrypt, _) => self.dec256,
+            (Dir::Encrypt, 16) => g.enc128,
+            (Dir::Decrypt, 16) => g.dec128,
+            (Dir::Encrypt, _) => g.enc256,
+            (Dir::Decrypt, _) => g.dec256,
         };
         let p = text.as_mut_ptr();
         // SAFETY: the key was prepared for its length (GcmKey::new takes 16 or 32 bytes); the
@@ -75,7 +80,7 @@ impl Gcm {
         unsafe {
             f(
                 &key.data,
-                &mut self.ctx,
+                &mut g.ctx,
                 p,
                 p,
                 text.len() as u64,

@@ -1,8 +1,7 @@
 //! The multi-buffer manager: allocation, architecture selection, and running a burst of jobs.
 
 use crate::gcm::Gcm;
-use crate::job::{Dir, Job, JobStatus, Slot};
-use crate::keys::GcmKey;
+use crate::job::{Job, JobStatus, Slot};
 use crate::sync::SyncFns;
 use crate::sys;
 use std::marker::PhantomData;
@@ -46,7 +45,7 @@ pub struct Mgr {
     ptr: NonNull<sys::IMB_MGR>,
     arch: Arch,
     fns: Fns,
-    gcm: Gcm,
+    pub(crate) gcm: Gcm,
     pub(crate) sync: SyncFns,
     /// `MAX_BURST` slots from a leaked Box (freed on drop), only ever accessed through this
     /// raw pointer, since the library holds pointers into the slots of running jobs.
@@ -144,21 +143,6 @@ impl Mgr {
             n: 0,
             _bufs: PhantomData,
         }
-    }
-
-    /// AES-GCM on one buffer, at once and outside the lanes: `text` encrypted (decrypted) in
-    /// place, and the tag (the tag to compare with the received one) written into `tag`, 8, 12
-    /// or 16 bytes. `false`, with nothing touched, for an empty text or another tag length.
-    pub fn gcm(
-        &mut self,
-        dir: Dir,
-        key: &GcmKey,
-        nonce: &[u8; 12],
-        aad: &[u8],
-        text: &mut [u8],
-        tag: &mut [u8],
-    ) -> bool {
-        self.gcm.run(dir, key, nonce, aad, text, tag)
     }
 
     /// Runs one job to completion: its status and the tag slot (the tag, unless it went into
