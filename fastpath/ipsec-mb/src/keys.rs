@@ -48,11 +48,6 @@ pub struct AesKeys {
 }
 
 impl AesKeys {
-    /// The AES key length in bytes (16 or 32).
-    pub fn key_len(&self) -> usize {
-        self.key_len
-    }
-
     /// Expands a 16- or 32-byte AES key; `None` for other lengths or if the library is unusable.
     pub fn new(key: &[u8]) -> Option<Box<AesKeys>> {
         let f = fns()?;

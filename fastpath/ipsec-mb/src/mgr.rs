@@ -123,9 +123,8 @@ impl Mgr {
         self.ptr.as_ptr()
     }
 
-    /// The slot of job `idx` (< MAX_BURST) of a burst.
+    /// The slot of job `idx` of a burst (the last slot past the end).
     pub(crate) fn slot(&self, idx: usize) -> *mut Slot {
-        debug_assert!(idx < MAX_BURST);
         // SAFETY: slots points at MAX_BURST slots; the index is clamped to them.
         unsafe { self.slots.as_ptr().add(idx.min(MAX_BURST - 1)) }
     }
@@ -196,8 +195,7 @@ impl<'m, 'a> Burst<'m, 'a> {
         }
         let idx = self.n;
         let m = mgr.ptr.as_ptr();
-        // SAFETY: idx < MAX_BURST, the length of the slot array.
-        let slot = unsafe { mgr.slots.as_ptr().add(idx) };
+        let slot = mgr.slot(idx);
         // SAFETY: m is a valid initialised manager, so its function pointers are set (checked
         // non-null at creation); get_next_job returns a job slot of the queue, writable until
         // submitted. The job was validated, so every pointer and length written covers memory
@@ -258,14 +256,15 @@ impl<'m> Completed<'m> {
             return JobStatus::Failed;
         }
         // SAFETY: i < n <= MAX_BURST; the burst is finished, so no job uses the slot.
-        unsafe { (*self.mgr.slots.as_ptr().add(i)).status }
+        unsafe { (*self.mgr.slot(i)).status }
     }
 
     /// The tag slot of job `i` (where its tag went when its `tag_at` was `None`).
     #[inline]
     pub fn tag(&self, i: usize) -> &[u8; 32] {
-        // SAFETY: the index is below MAX_BURST; the burst is finished, so no job uses the slot.
-        unsafe { &(*self.mgr.slots.as_ptr().add(i.min(MAX_BURST - 1))).tag }
+        // SAFETY: the slot is in the array (Mgr::slot clamps); the burst is finished, so no job
+        // uses it.
+        unsafe { &(*self.mgr.slot(i)).tag }
     }
 }
 
@@ -286,7 +285,7 @@ impl Mgr {
                 JobStatus::Failed
             };
             // SAFETY: idx < MAX_BURST; the job of that slot is complete.
-            unsafe { (*self.slots.as_ptr().add(idx)).status = st };
+            unsafe { (*self.slot(idx)).status = st };
         }
     }
 

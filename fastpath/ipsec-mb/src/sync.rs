@@ -11,7 +11,7 @@
 //! never flushed, as DPDK's aesni_mb PMD runs it under load: 0.76 and 0.74).
 
 use crate::job::{Auth, Cipher, Dir, Job, JobStatus};
-use crate::keys::HmacAlg;
+use crate::keys::{AesKeys, HmacAlg, HmacKey};
 use crate::mgr::{Completed, Mgr, MAX_BURST};
 use crate::sys;
 use std::marker::PhantomData;
@@ -54,14 +54,19 @@ pub struct SyncKind {
 }
 
 impl SyncKind {
+    /// The kind of AES-CBC jobs with these keys, in `dir`.
+    pub fn new(dir: Dir, cbc: &AesKeys, hmac: &HmacKey) -> SyncKind {
+        SyncKind {
+            dir,
+            cbc_key_len: cbc.key_len,
+            hmac: hmac.alg,
+        }
+    }
+
     /// The kind of a job, if a synchronous burst can run it (AES-CBC with HMAC).
     pub fn of(job: &Job<'_>) -> Option<SyncKind> {
         match (&job.cipher, &job.auth) {
-            (Cipher::AesCbc { keys, .. }, Auth::Hmac(h)) => Some(SyncKind {
-                dir: job.dir,
-                cbc_key_len: keys.key_len,
-                hmac: h.alg,
-            }),
+            (Cipher::AesCbc { keys, .. }, Auth::Hmac(h)) => Some(SyncKind::new(job.dir, keys, h)),
             _ => None,
         }
     }
@@ -175,7 +180,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{AesKeys, GcmKey, HmacKey};
+    use crate::keys::GcmKey;
 
     fn job<'a>(
         dir: Dir,

@@ -15,33 +15,40 @@ use ipsec_mb::{
 };
 use sha1::Digest;
 
-enum CipherKey {
+/// An SA's keys as the library takes them. Sessions never pair GCM with HMAC, nor CBC or
+/// NULL without it (`check_keys`), and this says so in the type.
+pub(super) enum Keys {
+    /// AES-GCM: no lanes; each op runs at once through the direct functions.
     Gcm(Box<GcmKey>),
-    Cbc(Box<AesKeys>),
-    Null,
-}
-
-pub(super) struct Keys {
-    cipher: CipherKey,
-    hmac: Option<Box<HmacKey>>,
+    /// AES-CBC (`cbc`) or NULL (`None`), with HMAC: multi-buffer lanes.
+    Laned {
+        cbc: Option<Box<AesKeys>>,
+        hmac: Box<HmacKey>,
+    },
 }
 
 impl Keys {
     pub(super) fn new(k: &TransformKeys) -> Result<Keys, CryptoError> {
         let e = &k.enc_key;
-        let cipher = match k.enc {
-            EncAlg::AesGcm16_128 => GcmKey::new(&e[..16]).map(CipherKey::Gcm),
-            EncAlg::AesGcm16_256 => GcmKey::new(&e[..32]).map(CipherKey::Gcm),
-            EncAlg::AesCbc128 | EncAlg::AesCbc256 => AesKeys::new(e).map(CipherKey::Cbc),
-            EncAlg::Null => Some(CipherKey::Null),
-        }
-        .ok_or(CryptoError::Unsupported)?;
         let hmac = match k.integ {
             IntegAlg::None => None,
             IntegAlg::HmacSha1_96 => Some(hmac_key(HmacAlg::Sha1, &k.auth_key)?),
             IntegAlg::HmacSha256_128 => Some(hmac_key(HmacAlg::Sha256, &k.auth_key)?),
         };
-        Ok(Keys { cipher, hmac })
+        let gcm = |key: &[u8]| GcmKey::new(key).map(Keys::Gcm);
+        let keys = match (k.enc, hmac) {
+            (EncAlg::AesGcm16_128, None) => gcm(&e[..16]),
+            (EncAlg::AesGcm16_256, None) => gcm(&e[..32]),
+            (EncAlg::AesCbc128 | EncAlg::AesCbc256, Some(hmac)) => {
+                AesKeys::new(e).map(|cbc| Keys::Laned {
+                    cbc: Some(cbc),
+                    hmac,
+                })
+            }
+            (EncAlg::Null, Some(hmac)) => Some(Keys::Laned { cbc: None, hmac }),
+            _ => None,
+        };
+        keys.ok_or(CryptoError::Unsupported)
     }
 }
 
@@ -78,18 +85,18 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                     continue;
                 }
             };
-            let st = staged.get(k as usize);
-            lane[k as usize] = match (&keys.cipher, &keys.hmac) {
-                (CipherKey::Gcm(key), None) => {
+            lane[k as usize] = match keys {
+                Keys::Gcm(key) => {
+                    let st = staged.get(k as usize);
                     op.result = gcm_now(mgr, key, op.session, op.esp, op.esn_hi, f, st, seal);
                     continue;
                 }
-                (CipherKey::Cbc(aes), Some(h)) => {
-                    let kind = SyncKind {
-                        dir: if seal { Dir::Encrypt } else { Dir::Decrypt },
-                        cbc_key_len: aes.key_len(),
-                        hmac: h.alg(),
-                    };
+                Keys::Laned {
+                    cbc: Some(aes),
+                    hmac,
+                } => {
+                    let kind =
+                        SyncKind::new(if seal { Dir::Encrypt } else { Dir::Decrypt }, aes, hmac);
                     match sync_kind {
                         None => {
                             sync_kind = Some(kind);
@@ -99,15 +106,15 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                         Some(_) => Lane::Queue,
                     }
                 }
-                _ => Lane::Queue,
+                Keys::Laned { cbc: None, .. } => Lane::Queue,
             };
             frames[k as usize] = Some(f);
         }
         if sync_kind.is_some() {
-            run(mgr, sync_kind, chunk, &order, &lane, &frames, staged, seal);
+            run(mgr, sync_kind, chunk, &order, &lane, &frames, seal);
         }
         if lane.contains(&Lane::Queue) {
-            run(mgr, None, chunk, &order, &lane, &frames, staged, seal);
+            run(mgr, None, chunk, &order, &lane, &frames, seal);
         }
     }
 }
@@ -157,7 +164,6 @@ fn run(
     order: &[u8],
     lanes: &[Lane; MAX_BURST],
     frames: &[Option<Frame>; MAX_BURST],
-    staged: &[Staged],
     seal: bool,
 ) {
     let (mut b, lane) = match kind {
@@ -182,17 +188,24 @@ fn run(
             let (Some(op), Some(f)) = (ops[k as usize].take(), frames[k as usize]) else {
                 continue;
             };
-            let Imp::IpsecMb(keys) = &op.session.imp else {
+            let Imp::IpsecMb(Keys::Laned { cbc, hmac }) = &op.session.imp else {
                 continue;
             };
             let CryptoOp {
-                session,
                 esp,
                 esn_hi,
                 result,
+                ..
             } = op;
-            let st = staged.get(k as usize);
-            let mut job = prepare(keys, session, esp, *esn_hi, f, st, &mut icv_head[n], seal);
+            let mut job = prepare(
+                cbc.as_deref(),
+                hmac,
+                esp,
+                *esn_hi,
+                f,
+                &mut icv_head[n],
+                seal,
+            );
             match b.push(&mut job) {
                 Some(j) => {
                     op_of[j] = k;
@@ -285,17 +298,15 @@ fn longest_first(chunk: &[CryptoOp<'_>]) -> ArrayVec<u8, MAX_BURST> {
     keys.iter().map(|&key| key as u8).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-/// The job for one op. Seal writes the ICV straight into the packet; open computes it into
-/// the burst's tag slot, to be compared with the packet's.
+/// The job for one laned op (AES-CBC or NULL, with HMAC). Seal writes the ICV straight into
+/// the packet; open computes it into the burst's tag slot, to be compared with the packet's.
 #[inline(always)]
 fn prepare<'a>(
-    keys: &'a Keys,
-    s: &super::Session,
+    cbc: Option<&'a AesKeys>,
+    hmac: &'a HmacKey,
     esp: &'a mut [u8],
     esn_hi: Option<u32>,
     f: Frame,
-    staged: Option<&'a Staged>,
     icv_head: &mut [u8; 4],
     seal: bool,
 ) -> Job<'a> {
@@ -308,45 +319,23 @@ fn prepare<'a>(
         tag_at: seal.then_some(f.icv),
         ..Default::default()
     };
-    job.cipher = match (&keys.cipher, staged) {
-        (CipherKey::Gcm(key), Some(st)) => {
-            job.iv_aad = Some((&st.nonce, &st.aad));
-            Cipher::AesGcm {
-                key,
-                iv: [0; 12],
-                aad: [0; 16],
-                aad_len: gcm_aad_len(esn_hi),
-            }
-        }
-        (CipherKey::Gcm(key), None) => {
-            let (a, n) = gcm_aad(esp, esn_hi);
-            let mut aad = [0u8; 16];
-            aad[..12].copy_from_slice(&a);
-            Cipher::AesGcm {
-                key,
-                iv: s.gcm_nonce(esp),
-                aad,
-                aad_len: n,
-            }
-        }
-        (CipherKey::Cbc(k), _) => {
+    job.cipher = match cbc {
+        Some(k) => {
             let mut iv = [0u8; 16];
             iv.copy_from_slice(&esp[8..24]);
             Cipher::AesCbc { keys: k, iv }
         }
-        (CipherKey::Null, _) => Cipher::Null,
+        None => Cipher::Null,
     };
-    if let Some(h) = &keys.hmac {
-        job.auth = Auth::Hmac(h);
-        job.hash_off = 0;
-        job.hash_len = f.icv;
-        // ESN: SeqHi follows the ciphertext in the MAC input (RFC 4303 §2.8); it goes where the
-        // ICV will be (ICV >= 12 bytes), which is restored (open) or overwritten (seal) after.
-        if let Some(hi) = esn_hi {
-            icv_head.copy_from_slice(&esp[f.icv..f.icv + 4]);
-            esp[f.icv..f.icv + 4].copy_from_slice(&hi.to_be_bytes());
-            job.hash_len += 4;
-        }
+    job.auth = Auth::Hmac(hmac);
+    job.hash_off = 0;
+    job.hash_len = f.icv;
+    // ESN: SeqHi follows the ciphertext in the MAC input (RFC 4303 §2.8); it goes where the ICV
+    // will be (ICV >= 12 bytes), which is restored (open) or overwritten (seal) after.
+    if let Some(hi) = esn_hi {
+        icv_head.copy_from_slice(&esp[f.icv..f.icv + 4]);
+        esp[f.icv..f.icv + 4].copy_from_slice(&hi.to_be_bytes());
+        job.hash_len += 4;
     }
     job.buf = esp;
     job

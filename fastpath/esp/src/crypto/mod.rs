@@ -373,8 +373,8 @@ pub struct CryptoOp<'a> {
 }
 
 /// An op's GCM nonce (salt || IV) and AAD, built by [`Session::stage`] in the ESP core's pass
-/// over the burst, before the crypto runs: the multi-buffer backend points its jobs at them.
-/// Copied into the job just before it is submitted, they stalled every job (the library
+/// over the burst, before the crypto runs: the multi-buffer backend's GCM calls read them
+/// where they are. Copied just before the library reads them, they stalled every packet (it
 /// reads them with masked vector loads, which cannot take their bytes from stores still in
 /// flight): about a tenth of the library's time on 64-byte GCM packets. Other transforms and
 /// backends ignore it.

@@ -602,7 +602,7 @@ fn the_engine_takes_staged_nonces_and_aads() {
         let plain = packet(&s, 1, 2, 2, &rng.bytes(64));
         let mut want = plain.clone();
         seal(&s, &mut want, esn).unwrap();
-        // The staged nonce and AAD are what the job reads: right ones give the right packet,
+        // The staged nonce and AAD are what the GCM call reads: right ones give the right packet,
         // a wrong nonce a different ciphertext, a wrong AAD (SeqHi) a failed ICV.
         let mut p = plain.clone();
         let st = [s.stage(&p, esn)];
