@@ -165,8 +165,8 @@ fn main() {
             }
         }
     }
-    // Each cell's packets were sealed under its own session (same keys, same IV for GCM; for
-    // CBC the IV key differs per session but open reads the IV from the packet).
+    // Each cell's packets were sealed under its own session (same keys; open reads the IV from
+    // the packet).
     for _ in 0..REPS {
         for c in cells.iter_mut() {
             let pps = measure(&mut engine, c);

@@ -104,6 +104,10 @@ struct Args {
     /// ops: encrypt, decrypt, decrypt_fresh, seal, open, copy_pool, copy_plain); for profiling.
     #[arg(long)]
     only: Vec<String>,
+    /// Instead of a time per cell, exactly this many packets (rounded up to whole checks of
+    /// 256): the same work in every run, for counting instructions (`bench/icount.sh`).
+    #[arg(long)]
+    packets: Option<u64>,
 }
 
 /// xorshift64*: keys, SPIs and SA choices without a dependency.
@@ -353,8 +357,26 @@ struct World {
     fresh_n: usize,
 }
 
-/// Runs one cell for about `budget` of timed (wall-clock) work.
-fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
+/// How long a cell runs.
+#[derive(Clone, Copy)]
+enum Budget {
+    /// About this much timed (wall-clock) work.
+    Time(Duration),
+    /// At least this many packets, in whole checks.
+    Packets(u64),
+}
+
+impl Budget {
+    fn spent(self, timed: Duration, packets: u64) -> bool {
+        match self {
+            Budget::Time(t) => timed >= t,
+            Budget::Packets(n) => packets >= n,
+        }
+    }
+}
+
+/// Runs one cell until `budget` is spent.
+fn measure(w: &mut World, c: &mut Cell, budget: Budget) -> Sample {
     let nsizes = w.sizes.len();
     let World {
         lc,
@@ -403,7 +425,7 @@ fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
                     n += BURST as u64;
                 }
                 timed = start.elapsed();
-                if timed >= budget {
+                if budget.spent(timed, n) {
                     break;
                 }
             }
@@ -434,7 +456,7 @@ fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
                     n += BURST as u64;
                 }
                 timed = start.elapsed();
-                if timed >= budget {
+                if budget.spent(timed, n) {
                     break;
                 }
             }
@@ -445,7 +467,7 @@ fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
         }
         Kind::DecryptFresh => {
             // Timed in stretches between re-encryptions of the pool.
-            while timed < budget {
+            while !budget.spent(timed, n) {
                 if pools.fresh_pos == pools.fresh.pkts.len() {
                     fill_pool(
                         lc,
@@ -474,7 +496,7 @@ fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
                     decrypt_burst(lc, &mut set.in1k, bufs, &mut verdicts, NOW_NS);
                     n += BURST as u64;
                     bursts += 1;
-                    if bursts % BURSTS_PER_CHECK == 0 && timed + start.elapsed() >= budget {
+                    if bursts % BURSTS_PER_CHECK == 0 && budget.spent(timed + start.elapsed(), n) {
                         break;
                     }
                 }
@@ -527,7 +549,7 @@ fn measure(w: &mut World, c: &mut Cell, budget: Duration) -> Sample {
                     n += BURST as u64;
                 }
                 timed = start.elapsed();
-                if timed >= budget {
+                if budget.spent(timed, n) {
                     break;
                 }
             }
@@ -737,9 +759,10 @@ fn main() {
     for _ in 0..reps {
         for c in cells.iter_mut() {
             // Copy-only cells are cheap context: a third of the time.
-            let budget = match c.kind {
-                Kind::CopyPlain | Kind::CopyPool => cell / 3,
-                _ => cell,
+            let budget = match (args.packets, c.kind) {
+                (Some(n), _) => Budget::Packets(n),
+                (None, Kind::CopyPlain | Kind::CopyPool) => Budget::Time(cell / 3),
+                (None, _) => Budget::Time(cell),
             };
             let r = measure(&mut world, c, budget);
             c.mpps.push(r.packets as f64 / r.cpu.as_secs_f64() / 1e6);

@@ -7,7 +7,9 @@
 //!   cargo run --release -p bench --bin lane_order -- [--runs 5] [--jobs 400000]
 
 use clap::Parser;
-use ipsec_mb::{AesKeys, Auth, Cipher, Dir, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST};
+use ipsec_mb::{
+    AesKeys, Auth, CbcIv, Cipher, Dir, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,
+};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -55,7 +57,10 @@ fn run(mgr: &mut Mgr, keys: &AesKeys, h: &HmacKey, dir: Dir, how: Order, jobs: u
             let n = len_of(k);
             let mut job = Job {
                 dir,
-                cipher: Cipher::AesCbc { keys, iv: [7; 16] },
+                cipher: Cipher::AesCbc {
+                    keys,
+                    iv: CbcIv::Value([7; 16]),
+                },
                 auth: Auth::Hmac(h),
                 cipher_off: HEAD,
                 cipher_len: n - HEAD - ICV,

@@ -4,7 +4,7 @@
 
 use crate::buf::PacketBuf;
 use crate::counters::DropReason;
-use crate::crypto::{finish_ivs, CryptoOp, Staged};
+use crate::crypto::{CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::sa::{DfMode, DscpMode, Mode, Sa, SaId, SaState};
@@ -99,7 +99,6 @@ fn encrypt_chunk<P: PacketBuf>(
         });
         index.push(i);
     }
-    finish_ivs(&mut ops);
     lc.engine.seal_burst_staged(&mut ops, &staged);
     for (op, &i) in ops.iter().zip(index.iter()) {
         if op.result.is_err() {
@@ -246,9 +245,9 @@ fn prepare<P: PacketBuf>(
     esp[0..4].copy_from_slice(&sa.config.spi.to_be_bytes());
     esp[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
     let counter = sa.iv_counter(seq);
-    // CBC IVs are finished a burst at a time (crypto::finish_ivs).
+    // (CBC: the counter block, which sealing turns into the IV)
     sa.session
-        .write_iv_seed(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
+        .write_iv(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
 
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);

@@ -13,14 +13,15 @@ pub enum Dir {
     Decrypt,
 }
 
-/// The cipher of a job. The IV and AAD are copied into the job so they stay put while it runs.
+/// The cipher of a job. IVs and AAD given by value are copied into the manager's slot for the
+/// job, so that they stay put while it runs.
 #[derive(Clone, Copy, Default)]
 pub enum Cipher<'a> {
     #[default]
     Null,
     AesCbc {
         keys: &'a AesKeys,
-        iv: [u8; 16],
+        iv: CbcIv,
     },
     /// AES-GCM; its GMAC covers the cipher range, the hash range and `Auth` are ignored.
     AesGcm {
@@ -30,6 +31,21 @@ pub enum Cipher<'a> {
         aad_len: usize,
     },
 }
+
+/// Where an AES-CBC job's IV comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CbcIv {
+    /// These bytes, copied into the manager's slot for the job.
+    Value([u8; 16]),
+    /// `buf[at..at + 16]`, read where it is (no copy); it must lie outside the ciphered range.
+    At(usize),
+    /// All zeros. A chain whose first block holds a nonce then begins with E_K(nonce): the IV
+    /// of NIST SP 800-38A, appendix C, made in the lanes with the rest of the chain.
+    Zero,
+}
+
+/// The IV of [`CbcIv::Zero`], read by the library; never written.
+static ZERO_IV: [u8; 16] = [0; 16];
 
 /// The authentication of a non-GCM job.
 #[derive(Clone, Copy, Default)]
@@ -117,10 +133,19 @@ impl Job<'_> {
                 self.cipher_len > 0 && aad_len <= 16 && matches!(self.tag_len, 8 | 12 | 16)
             }
             Cipher::AesCbc { .. } | Cipher::Null => {
-                if matches!(self.cipher, Cipher::AesCbc { .. })
-                    && (self.cipher_len == 0 || !self.cipher_len.is_multiple_of(16))
-                {
-                    return false;
+                if let Cipher::AesCbc { iv, .. } = self.cipher {
+                    if self.cipher_len == 0 || !self.cipher_len.is_multiple_of(16) {
+                        return false;
+                    }
+                    let outside = |at: usize| {
+                        at.checked_add(16).is_some_and(|end| end <= self.cipher_off)
+                            || at >= self.cipher_off + self.cipher_len
+                    };
+                    if let CbcIv::At(at) = iv {
+                        if !in_bounds(at, 16, n) || !outside(at) {
+                            return false;
+                        }
+                    }
                 }
                 match self.auth {
                     Auth::Null => self.tag_len == 0,
@@ -137,17 +162,33 @@ impl Job<'_> {
         }
     }
 
-    /// Writes this job into a library job slot, its IV, AAD (and tag, unless it goes into the
-    /// buffer) into `slot`.
+    /// [`Job::fill`] for a job of a synchronous burst, whose cipher (`keys`, `iv`) and hash
+    /// (`h`) the caller has matched: only what differs from job to job, without the matches
+    /// on the cipher and hash; the burst writes what its kind fixes.
     ///
     /// # Safety
-    /// `self` must have passed [`Job::validate`]; its buffer and keys must stay borrowed, and
-    /// `slot` must stay in place and untouched, until the library returns the job as completed.
+    /// As for [`Job::fill`]; `keys`, `iv` and `h` are the job's own.
     #[inline(always)]
-    pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, slot: *mut Slot, idx: usize) {
-        let buf = self.buf.as_mut_ptr();
+    pub(crate) unsafe fn fill_cbc_hmac(
+        &mut self,
+        raw: &mut sys::IMB_JOB,
+        slot: *mut Slot,
+        keys: &AesKeys,
+        iv: CbcIv,
+        h: &HmacKey,
+    ) {
         // SAFETY: the caller passes a valid slot that nothing else accesses meanwhile.
         let slot = unsafe { &mut *slot };
+        self.fill_ranges(raw, slot);
+        self.fill_cbc_keys(raw, slot, keys, iv);
+        raw.u.HMAC._hashed_auth_key_xor_ipad = h.ipad.as_ptr();
+        raw.u.HMAC._hashed_auth_key_xor_opad = h.opad.as_ptr();
+    }
+
+    /// The buffer, its cipher and hash ranges and where the tag goes.
+    #[inline(always)]
+    fn fill_ranges(&mut self, raw: &mut sys::IMB_JOB, slot: &mut Slot) {
+        let buf = self.buf.as_mut_ptr();
         slot.status = JobStatus::Pending;
         raw.__bindgen_anon_1.src = buf;
         // dst is where the ciphered range goes (not the buffer start): in place means src + offset.
@@ -161,6 +202,42 @@ impl Job<'_> {
             None => slot.tag.as_mut_ptr(),
         };
         raw.auth_tag_output_len_in_bytes = self.tag_len as u64;
+    }
+
+    /// An AES-CBC job's keys and IV.
+    #[inline(always)]
+    fn fill_cbc_keys(
+        &mut self,
+        raw: &mut sys::IMB_JOB,
+        slot: &mut Slot,
+        keys: &AesKeys,
+        iv: CbcIv,
+    ) {
+        raw.enc_keys = keys.enc.as_ptr().cast();
+        raw.dec_keys = keys.dec.as_ptr().cast();
+        raw.key_len_in_bytes = keys.key_len as u64;
+        raw.iv = match iv {
+            CbcIv::Value(v) => {
+                slot.iv = v;
+                slot.iv.as_ptr()
+            }
+            CbcIv::At(at) => self.buf.as_mut_ptr().wrapping_add(at),
+            CbcIv::Zero => ZERO_IV.as_ptr(),
+        };
+        raw.iv_len_in_bytes = 16;
+    }
+
+    /// Writes this job into a library job slot, its IV, AAD (and tag, unless it goes into the
+    /// buffer) into `slot`.
+    ///
+    /// # Safety
+    /// `self` must have passed [`Job::validate`]; its buffer and keys must stay borrowed, and
+    /// `slot` must stay in place and untouched, until the library returns the job as completed.
+    #[inline(always)]
+    pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, slot: *mut Slot, idx: usize) {
+        // SAFETY: the caller passes a valid slot that nothing else accesses meanwhile.
+        let slot = unsafe { &mut *slot };
+        self.fill_ranges(raw, slot);
         raw.user_data = idx as *mut _;
         raw.user_data2 = std::ptr::null_mut();
         raw.sgl_state = Default::default();
@@ -171,7 +248,7 @@ impl Job<'_> {
         raw.cipher_direction = dir;
         raw.chain_order = order;
         raw.hash_alg = sys::IMB_AUTH_NULL;
-        match &self.cipher {
+        match self.cipher {
             Cipher::Null => {
                 raw.cipher_mode = sys::IMB_CIPHER_NULL;
                 raw.enc_keys = std::ptr::null();
@@ -182,12 +259,7 @@ impl Job<'_> {
             }
             Cipher::AesCbc { keys, iv } => {
                 raw.cipher_mode = sys::IMB_CIPHER_CBC;
-                raw.enc_keys = keys.enc.as_ptr().cast();
-                raw.dec_keys = keys.dec.as_ptr().cast();
-                raw.key_len_in_bytes = keys.key_len as u64;
-                slot.iv = *iv;
-                raw.iv = slot.iv.as_ptr();
-                raw.iv_len_in_bytes = 16;
+                self.fill_cbc_keys(raw, slot, keys, iv);
             }
             Cipher::AesGcm {
                 key,
@@ -201,15 +273,15 @@ impl Job<'_> {
                 raw.enc_keys = k.cast();
                 raw.dec_keys = k.cast();
                 raw.key_len_in_bytes = key.key_len as u64;
-                slot.iv[..12].copy_from_slice(iv);
+                slot.iv[..12].copy_from_slice(&iv);
                 raw.iv = slot.iv.as_ptr();
                 raw.iv_len_in_bytes = 12;
                 raw.hash_start_src_offset_in_bytes = self.cipher_off as u64;
                 raw.__bindgen_anon_5.msg_len_to_hash_in_bytes = self.cipher_len as u64;
                 // (the header's `#define GCM IMB_CIPHER_GCM` renames the union member)
-                slot.aad = *aad;
+                slot.aad = aad;
                 raw.u.IMB_CIPHER_GCM.aad = slot.aad.as_ptr().cast();
-                raw.u.IMB_CIPHER_GCM.aad_len_in_bytes = *aad_len as u64;
+                raw.u.IMB_CIPHER_GCM.aad_len_in_bytes = aad_len as u64;
                 raw.u.IMB_CIPHER_GCM.ctx = std::ptr::null_mut();
                 return;
             }

@@ -17,7 +17,7 @@ mod keys;
 mod mgr;
 mod sync;
 
-pub use job::{Auth, Cipher, Dir, Job, JobStatus};
+pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
 pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
 pub use sync::{SyncBurst, SyncKind};

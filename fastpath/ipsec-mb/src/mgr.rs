@@ -317,23 +317,108 @@ impl Drop for Mgr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{Auth, Cipher, Dir};
+    use crate::job::{Auth, CbcIv, Cipher, Dir};
     use crate::keys::{AesKeys, HmacAlg, HmacKey};
+    use crate::sync::SyncKind;
 
     fn cbc_sha1_job<'a>(keys: &'a AesKeys, h: &'a HmacKey, buf: &'a mut [u8]) -> Job<'a> {
+        job(Dir::Encrypt, keys, h, CbcIv::Value([7; 16]), 16, buf)
+    }
+
+    /// A job on `[16-byte IV][text][12-byte tag]` whose IV comes from `iv`; with `from`, the
+    /// cipher range starts there instead of after the IV.
+    fn job<'a>(
+        dir: Dir,
+        keys: &'a AesKeys,
+        h: &'a HmacKey,
+        iv: CbcIv,
+        from: usize,
+        buf: &'a mut [u8],
+    ) -> Job<'a> {
         let n = buf.len();
         Job {
-            dir: Dir::Encrypt,
-            cipher: Cipher::AesCbc { keys, iv: [7; 16] },
+            dir,
+            cipher: Cipher::AesCbc { keys, iv },
             auth: Auth::Hmac(h),
-            cipher_off: 16,
-            cipher_len: n - 16 - 12,
+            cipher_off: from,
+            cipher_len: n - 12 - from,
             hash_len: n - 12,
             tag_len: 12,
             tag_at: Some(n - 12),
             buf,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_iv_read_in_place_or_zero_is_the_iv_given_by_value() {
+        let keys = AesKeys::new(&[4; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[5; 20]).unwrap();
+        let mut mgr = Mgr::new().unwrap();
+        let plain: Vec<u8> = (0..16 + 80 + 12).map(|b| (b * 7) as u8).collect();
+        let iv: [u8; 16] = plain[..16].try_into().unwrap();
+        for dir in [Dir::Encrypt, Dir::Decrypt] {
+            let mut want = plain.clone();
+            mgr.run_one(job(dir, &keys, &h, CbcIv::Value(iv), 16, &mut want))
+                .unwrap();
+            // In place, through the queue and through a synchronous burst.
+            let mut a = plain.clone();
+            mgr.run_one(job(dir, &keys, &h, CbcIv::At(0), 16, &mut a))
+                .unwrap();
+            assert_eq!(a, want, "{dir:?} queue");
+            let mut b = plain.clone();
+            let mut s = mgr.sync_burst(SyncKind::new(dir, &keys, &h));
+            assert_eq!(
+                s.push(&mut job(dir, &keys, &h, CbcIv::At(0), 16, &mut b)),
+                Some(0)
+            );
+            assert_eq!(s.finish().status(0), JobStatus::Done);
+            assert_eq!(b, want, "{dir:?} sync");
+        }
+        // Zero: the same as zeros by value; from a block holding a nonce, the first output
+        // block is E_K(nonce), and the rest is the chain from it.
+        let mut want = plain.clone();
+        mgr.run_one(job(
+            Dir::Encrypt,
+            &keys,
+            &h,
+            CbcIv::Value([0; 16]),
+            0,
+            &mut want,
+        ))
+        .unwrap();
+        let mut z = plain.clone();
+        mgr.run_one(job(Dir::Encrypt, &keys, &h, CbcIv::Zero, 0, &mut z))
+            .unwrap();
+        assert_eq!(z, want);
+        let mut chained = plain.clone();
+        chained[..16].copy_from_slice(&z[..16]);
+        mgr.run_one(job(Dir::Encrypt, &keys, &h, CbcIv::At(0), 16, &mut chained))
+            .unwrap();
+        assert_eq!(chained[16..16 + 80], z[16..16 + 80]);
+    }
+
+    #[test]
+    fn an_iv_in_the_buffer_must_lie_inside_it_and_outside_the_cipher_range() {
+        let keys = AesKeys::new(&[4; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[5; 20]).unwrap();
+        let mut buf = vec![1u8; 16 + 80 + 12];
+        let n = buf.len();
+        for (at, ok) in [
+            (0, true),
+            (n - 12, false),
+            (n - 16, false),
+            (1, false),
+            (16, false),
+            (usize::MAX - 3, false),
+        ] {
+            let j = job(Dir::Decrypt, &keys, &h, CbcIv::At(at), 16, &mut buf);
+            assert_eq!(j.validate(), ok, "at {at}");
+        }
+        // After the cipher range (here the tag's bytes) is allowed too.
+        let mut j = job(Dir::Decrypt, &keys, &h, CbcIv::At(n - 16), 16, &mut buf);
+        j.cipher_len -= 16;
+        assert!(j.validate());
     }
 
     #[test]

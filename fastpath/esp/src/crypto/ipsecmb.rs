@@ -10,8 +10,8 @@ use super::{
 };
 use arrayvec::ArrayVec;
 use ipsec_mb::{
-    AesKeys, Auth, Burst, Cipher, Completed, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus, Mgr,
-    SyncBurst, SyncKind, MAX_BURST,
+    AesKeys, Auth, Burst, CbcIv, Cipher, Completed, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus,
+    Mgr, SyncBurst, SyncKind, MAX_BURST,
 };
 use sha1::Digest;
 
@@ -300,6 +300,9 @@ fn longest_first(chunk: &[CryptoOp<'_>]) -> ArrayVec<u8, MAX_BURST> {
 
 /// The job for one laned op (AES-CBC or NULL, with HMAC). Seal writes the ICV straight into
 /// the packet; open computes it into the burst's tag slot, to be compared with the packet's.
+/// AES-CBC seal ciphers the IV field too, from a zero IV: the counter block that
+/// `Session::write_iv` left there becomes E_K(counter block), the packet's IV, and the chain
+/// goes on from it as from any IV. Open reads the IV where it is in the packet.
 #[inline(always)]
 fn prepare<'a>(
     cbc: Option<&'a AesKeys>,
@@ -319,14 +322,23 @@ fn prepare<'a>(
         tag_at: seal.then_some(f.icv),
         ..Default::default()
     };
-    job.cipher = match cbc {
-        Some(k) => {
-            let mut iv = [0u8; 16];
-            iv.copy_from_slice(&esp[8..24]);
-            Cipher::AesCbc { keys: k, iv }
-        }
-        None => Cipher::Null,
-    };
+    const IV_AT: usize = 8;
+    if let Some(keys) = cbc {
+        job.cipher = match seal {
+            true => {
+                job.cipher_off = IV_AT;
+                job.cipher_len += f.ct - IV_AT;
+                Cipher::AesCbc {
+                    keys,
+                    iv: CbcIv::Zero,
+                }
+            }
+            false => Cipher::AesCbc {
+                keys,
+                iv: CbcIv::At(IV_AT),
+            },
+        };
+    }
     job.auth = Auth::Hmac(hmac);
     job.hash_off = 0;
     job.hash_len = f.icv;

@@ -106,8 +106,10 @@ pub struct Session {
     integ: IntegAlg,
     backend: Backend,
     salt: [u8; 4],
-    /// CBC only: the key that turns the per-packet counter into an unpredictable IV.
-    iv_key: Option<aes::Aes128>,
+    /// CBC on a one-at-a-time backend: the SA's cipher, which turns the counter block that
+    /// [`Session::write_iv`] leaves in the packet into its IV (see [`finish_ivs`]). The
+    /// multi-buffer backend does it in its lanes instead.
+    iv_cipher: Option<Box<IvCipher>>,
     imp: Imp,
 }
 
@@ -178,12 +180,10 @@ impl Session {
         if is_gcm(keys.enc) {
             salt.copy_from_slice(&keys.enc_key[keys.enc_key.len() - 4..]);
         }
-        let iv_key = match keys.enc {
-            EncAlg::AesCbc128 | EncAlg::AesCbc256 => {
-                let mut k = [0u8; 16];
-                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
-                    .map_err(|_| CryptoError::Unsupported)?;
-                Some(aes::Aes128::new(&k.into()))
+        let in_lanes = matches!(backend, Backend::IpsecMb);
+        let iv_cipher = match keys.enc {
+            EncAlg::AesCbc128 | EncAlg::AesCbc256 if !in_lanes => {
+                Some(Box::new(IvCipher::new(&keys.enc_key)?))
             }
             _ => None,
         };
@@ -192,7 +192,7 @@ impl Session {
             integ: keys.integ,
             backend,
             salt,
-            iv_key,
+            iv_cipher,
             imp,
         })
     }
@@ -240,22 +240,13 @@ impl Session {
         self.backend
     }
 
-    /// Writes this packet's IV (`iv_len` bytes; nothing if `iv` is shorter). GCM: the counter
-    /// big-endian (RFC 4106 only needs uniqueness). CBC: AES-ECB of (counter || 0s) under a
-    /// random per-session key, so the IV is unpredictable (RFC 3602 §2) yet never repeats.
+    /// Writes what goes in this packet's IV field before it is sealed (`iv_len` bytes;
+    /// nothing if `iv` is shorter). GCM: the IV itself, the counter big-endian (RFC 4106 only
+    /// needs uniqueness). CBC: the counter block (counter || 0s), which sealing encrypts under
+    /// the SA's key into the IV: the first method of NIST SP 800-38A, appendix C, which makes
+    /// the IV unpredictable (RFC 3602 §2) from a nonce, here unique per SA and activation.
     #[inline]
     pub fn write_iv(&self, counter: u64, iv: &mut [u8]) {
-        self.write_iv_seed(counter, iv);
-        if let (Some(k), Some(iv)) = (&self.iv_key, iv.get_mut(..16)) {
-            k.encrypt_block(aes::Block::from_mut_slice(iv));
-        }
-    }
-
-    /// [`Session::write_iv`] in two steps, so that CBC IVs can be encrypted a burst at a time:
-    /// this writes a GCM IV whole, and for CBC the block to encrypt (counter || 0s), which
-    /// [`finish_ivs`] turns into the IV.
-    #[inline]
-    pub fn write_iv_seed(&self, counter: u64, iv: &mut [u8]) {
         let Some(iv) = iv.get_mut(..self.iv_len()) else {
             return;
         };
@@ -384,16 +375,40 @@ pub struct Staged {
     aad: [u8; 16],
 }
 
-/// Finishes the CBC IVs that [`Session::write_iv_seed`] left in the ops' packets (`esp[8..24]`),
-/// with one AES call per run of ops under the same session, so that AES-NI pipelines the
-/// blocks instead of paying a block's latency each. Ops of GCM or NULL sessions are left as
-/// they are.
-pub fn finish_ivs(ops: &mut [CryptoOp<'_>]) {
+/// The AES of a CBC SA's key, for its IVs on the one-at-a-time backends.
+#[allow(clippy::large_enum_variant)] // boxed whole in the session
+enum IvCipher {
+    Aes128(aes::Aes128),
+    Aes256(aes::Aes256),
+}
+
+impl IvCipher {
+    fn new(key: &[u8]) -> Result<IvCipher, CryptoError> {
+        match key.len() {
+            16 => aes::Aes128::new_from_slice(key).map(IvCipher::Aes128),
+            _ => aes::Aes256::new_from_slice(key).map(IvCipher::Aes256),
+        }
+        .map_err(|_| CryptoError::Unsupported)
+    }
+
+    fn encrypt_blocks(&self, blocks: &mut [aes::Block]) {
+        match self {
+            IvCipher::Aes128(k) => k.encrypt_blocks(blocks),
+            IvCipher::Aes256(k) => k.encrypt_blocks(blocks),
+        }
+    }
+}
+
+/// Turns the CBC counter blocks that [`Session::write_iv`] left in the ops' packets
+/// (`esp[8..24]`) into their IVs, for sessions of the one-at-a-time backends; one AES call per
+/// run of ops under the same session, so that AES-NI pipelines the blocks instead of paying a
+/// block's latency each. Other ops are left as they are.
+fn finish_ivs(ops: &mut [CryptoOp<'_>]) {
     const RUN: usize = 64;
     let mut i = 0;
     while i < ops.len() {
         let session = ops[i].session;
-        let Some(k) = &session.iv_key else {
+        let Some(k) = &session.iv_cipher else {
             i += 1;
             continue;
         };
@@ -440,7 +455,9 @@ impl Engine {
         }
     }
 
-    /// Encrypts and computes the ICV of every op (the IV and the plaintext trailer are in place).
+    /// Encrypts and computes the ICV of every op, whose IV field holds what
+    /// [`Session::write_iv`] wrote (for CBC, the counter block it turns into the IV) and whose
+    /// plaintext trailer is in place.
     pub fn seal_burst(&mut self, ops: &mut [CryptoOp<'_>]) {
         self.burst(ops, &[], true)
     }
@@ -465,6 +482,9 @@ impl Engine {
         // (only the multi-buffer backend reads staged nonces)
         #[cfg(not(feature = "ipsec-mb"))]
         let _ = staged;
+        if seal {
+            finish_ivs(ops);
+        }
         for op in ops.iter_mut() {
             op.result = match &op.session.imp {
                 #[cfg(feature = "ipsec-mb")]

@@ -203,7 +203,7 @@ fn cbc_rfc3602_all_backends() {
             let job = ipsec_mb::Job {
                 cipher: ipsec_mb::Cipher::AesCbc {
                     keys: &keys,
-                    iv: iv.clone().try_into().unwrap(),
+                    iv: ipsec_mb::CbcIv::Value(iv.clone().try_into().unwrap()),
                 },
                 cipher_len: c.len(),
                 buf: &mut c,
@@ -449,10 +449,10 @@ fn backends_agree_and_open_each_other() {
                     s.backend()
                 );
                 assert_eq!(open(s, &mut p, esn), Ok(()), "{:?}", s.backend());
-                assert_eq!(
-                    p[..p.len() - s.icv_len()],
-                    plain[..plain.len() - s.icv_len()]
-                );
+                // The header and IV as sealed, the plaintext as it was.
+                let (iv_end, body) = (8 + s.iv_len(), p.len() - s.icv_len());
+                assert_eq!(p[..iv_end], reference[..iv_end]);
+                assert_eq!(p[iv_end..body], plain[iv_end..body]);
             }
             len += 1 + rng.below(97);
         }
@@ -583,8 +583,10 @@ fn mixed_bursts_match_one_at_a_time() {
         drop(ops);
         for (i, (p, q)) in burst.iter().zip(&plains).enumerate() {
             if i % 3 != 1 {
-                let body = p.len() - picks[i].0.icv_len();
-                assert_eq!(p[..body], q[..body]);
+                let s = picks[i].0;
+                let (iv_end, body) = (8 + s.iv_len(), p.len() - s.icv_len());
+                assert_eq!(p[..iv_end], singles[i][..iv_end]);
+                assert_eq!(p[iv_end..body], q[iv_end..body]);
             }
         }
     }
@@ -703,68 +705,110 @@ fn keys_and_ivs() {
     assert_eq!(iv, [1, 2, 3, 4, 5, 6, 7, 8]);
     g.write_iv(1, &mut [0u8; 3]); // too short: nothing written, no panic
     let c1 = Session::new(&cbc, Backend::Auto).unwrap();
-    let c2 = Session::new(&cbc, Backend::Auto).unwrap();
-    let ivs: Vec<[u8; 16]> = (0..4u64)
-        .map(|n| {
-            let mut iv = [0u8; 16];
-            c1.write_iv(n, &mut iv);
-            iv
-        })
-        .collect();
-    assert!(ivs
-        .iter()
-        .enumerate()
-        .all(|(i, a)| ivs[i + 1..].iter().all(|b| a != b)));
-    let mut other = [0u8; 16];
-    c2.write_iv(0, &mut other);
-    assert_ne!(ivs[0], other, "IV keys are per session");
     assert_eq!((c1.iv_len(), c1.icv_len(), c1.block_len()), (16, 12, 16));
     assert_eq!((g.iv_len(), g.icv_len(), g.block_len()), (8, 16, 4));
 }
 
-/// IVs finished a burst at a time are the IVs `write_iv` makes one at a time, whatever the
-/// mix of sessions in the burst (runs of one session, GCM ones in between, more than 64).
+/// A CBC packet's IV is its counter block encrypted under the SA's key (NIST SP 800-38A,
+/// appendix C), whichever backend seals it (ipsec-mb: in its lanes, as the chain's first
+/// block); and the rest of the packet is plain CBC from that IV.
 #[test]
-fn finish_ivs_matches_write_iv() {
+fn cbc_ivs_are_the_counter_block_under_the_sa_key() {
+    let mut rng = Rng(11);
+    for enc in [EncAlg::AesCbc128, EncAlg::AesCbc256] {
+        let keys = random_keys(&mut rng, enc, IntegAlg::HmacSha1_96);
+        let other = Session::new(
+            &random_keys(&mut rng, enc, IntegAlg::HmacSha1_96),
+            Backend::RustCrypto,
+        )
+        .unwrap();
+        let pt = rng.bytes(64);
+        for b in backends_for(enc) {
+            let s = Session::new(&keys, b).unwrap();
+            let mut ivs = Vec::new();
+            for counter in [0u64, 1, 2, 0x0001_0000_0000_0007] {
+                let mut block = [0u8; 16];
+                block[..8].copy_from_slice(&counter.to_be_bytes());
+                let mut seed = [0xaa; 16];
+                s.write_iv(counter, &mut seed);
+                assert_eq!(seed, block, "{b:?}: write_iv leaves the counter block");
+                let mut want_iv = aes::Block::from(block);
+                IvCipher::new(&keys.enc_key)
+                    .unwrap()
+                    .encrypt_blocks(std::slice::from_mut(&mut want_iv));
+                let mut p = packet(&s, 1, 2, counter, &pt);
+                seal(&s, &mut p, None).unwrap();
+                assert_eq!(p[8..24], want_iv[..], "{enc:?} {b:?} counter {counter}");
+                let mut ct = pt.clone();
+                rustcrypto::cbc_encrypt_raw(&keys.enc_key, &want_iv, &mut ct);
+                assert_eq!(p[24..24 + ct.len()], ct[..], "{enc:?} {b:?}");
+                let mut q = packet(&other, 1, 2, counter, &pt);
+                seal(&other, &mut q, None).unwrap();
+                assert_ne!(p[8..24], q[8..24], "other keys, other IVs");
+                ivs.push(p[8..24].to_vec());
+            }
+            assert!(ivs
+                .iter()
+                .enumerate()
+                .all(|(i, a)| ivs[i + 1..].iter().all(|b| a != b)));
+        }
+    }
+}
+
+/// A burst seals its CBC IVs as packets sealed one at a time do, whatever the mix of sessions
+/// and backends in it (runs of one session longer than 64, GCM and ipsec-mb ones in between).
+#[test]
+fn burst_ivs_match_one_at_a_time() {
     let mut rng = Rng(7);
-    let sessions: Vec<Session> = [
-        (EncAlg::AesCbc128, IntegAlg::HmacSha1_96),
-        (EncAlg::AesCbc256, IntegAlg::HmacSha256_128),
-        (EncAlg::AesGcm16_128, IntegAlg::None),
+    let mut sessions: Vec<Session> = [
+        (
+            EncAlg::AesCbc128,
+            IntegAlg::HmacSha1_96,
+            Backend::RustCrypto,
+        ),
+        (EncAlg::AesCbc256, IntegAlg::HmacSha256_128, Backend::AwsLc),
+        (EncAlg::AesGcm16_128, IntegAlg::None, Backend::Auto),
     ]
     .iter()
-    .map(|&(e, i)| Session::new(&random_keys(&mut rng, e, i), Backend::Auto).unwrap())
+    .map(|&(e, i, b)| Session::new(&random_keys(&mut rng, e, i), b).unwrap())
     .collect();
-    let pick: Vec<usize> = (0..150)
-        .map(|i| if i < 70 { 0 } else { rng.below(3) })
-        .collect();
-    let mut seeded: Vec<Vec<u8>> = Vec::new();
-    let mut want: Vec<Vec<u8>> = Vec::new();
-    for (n, &k) in pick.iter().enumerate() {
-        let s = &sessions[k];
-        let mut p = vec![0xee; 8 + s.iv_len() + 32];
-        s.write_iv_seed(n as u64, &mut p[8..8 + s.iv_len()]);
-        seeded.push(p.clone());
-        s.write_iv(n as u64, &mut p[8..8 + s.iv_len()]);
-        want.push(p);
+    let keys = random_keys(&mut rng, EncAlg::AesCbc128, IntegAlg::HmacSha1_96);
+    if let Ok(s) = Session::new(&keys, Backend::IpsecMb) {
+        sessions.push(s);
     }
-    let mut ops: Vec<CryptoOp<'_>> = seeded
+    let pick: Vec<usize> = (0..150)
+        .map(|i| if i < 70 { 0 } else { rng.below(sessions.len()) })
+        .collect();
+    let plains: Vec<Vec<u8>> = pick
+        .iter()
+        .enumerate()
+        .map(|(n, &k)| packet(&sessions[k], 1, n as u32, n as u64, &[n as u8; 32]))
+        .collect();
+    let mut singles = plains.clone();
+    for (p, &k) in singles.iter_mut().zip(&pick) {
+        seal(&sessions[k], p, None).unwrap();
+    }
+    let mut burst = plains.clone();
+    let mut ops: Vec<CryptoOp<'_>> = burst
         .iter_mut()
         .zip(&pick)
         .map(|(p, &k)| CryptoOp {
             session: &sessions[k],
             esp: p,
             esn_hi: None,
-            result: Ok(()),
+            result: Err(CryptoError::Unsupported),
         })
         .collect();
-    finish_ivs(&mut ops);
+    Engine::new().seal_burst(&mut ops);
+    assert!(ops.iter().all(|o| o.result.is_ok()));
     drop(ops);
-    assert_eq!(seeded, want);
-    assert!(seeded
+    assert_eq!(burst, singles);
+    let cbc = |k: usize| sessions[k].iv_len() == 16;
+    assert!(burst
         .iter()
+        .zip(&plains)
         .zip(&pick)
-        .any(|(p, &k)| k == 0 && p[8..24] != [0; 16]));
+        .all(|((a, b), &k)| (a[8..16] != b[8..16]) == cbc(k)));
 }
 
 #[test]
