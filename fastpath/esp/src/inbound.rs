@@ -132,7 +132,7 @@ fn decrypt_chunk<P: PacketBuf>(
             let Some(sa) = sad_ro.get(p.sa) else { continue };
             let esn_hi = sa.config.esn.then_some((p.seq >> 32) as u32);
             let esp = &mut pkt.data_mut()[p.esp_at..p.outer_total_len];
-            staged[ops.len()] = sa.session.stage(esp, esn_hi);
+            sa.session.stage_into(&mut staged[ops.len()], esp, esn_hi);
             ops.push(CryptoOp {
                 session: &sa.session,
                 esp,
@@ -211,7 +211,8 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
     let esp_len = outer.total_len - esp_at;
     let fixed = ESP_HEADER_LEN + sa.session.iv_len() + sa.session.icv_len();
     let block = sa.session.block_len().max(4);
-    if esp_len < fixed + block || !(esp_len - fixed).is_multiple_of(block) {
+    // (block is a power of two: a mask, not a division)
+    if esp_len < fixed + block || (esp_len - fixed) & (block - 1) != 0 {
         return Err(fail(sa, DropReason::TooShort));
     }
     let seq = if sa.config.esn {

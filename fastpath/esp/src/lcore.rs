@@ -74,7 +74,11 @@ impl Lcore {
             return;
         }
         for _ in 0..max.min(cap) {
-            self.sweep_cursor = (self.sweep_cursor + 1) % cap;
+            self.sweep_cursor = if self.sweep_cursor + 1 >= cap {
+                0
+            } else {
+                self.sweep_cursor + 1
+            };
             if let Some(sa) = sad.get_mut(crate::sa::SaId(self.sweep_cursor as u32)) {
                 self.maybe_snapshot(sa, now_ns);
             }

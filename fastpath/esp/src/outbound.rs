@@ -90,7 +90,7 @@ fn encrypt_chunk<P: PacketBuf>(
         };
         let p = prepared[i];
         let esp = &mut pkt.data_mut()[p.esp_at..];
-        staged[ops.len()] = sa.session.stage(esp, p.esn_hi);
+        sa.session.stage_into(&mut staged[ops.len()], esp, p.esn_hi);
         ops.push(CryptoOp {
             session: &sa.session,
             esp,

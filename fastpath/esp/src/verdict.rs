@@ -29,12 +29,15 @@ pub struct TrailerLayout {
 }
 
 impl TrailerLayout {
-    /// Pads so that payload || padding || pad length || next header fills whole blocks.
+    /// Pads so that payload || padding || pad length || next header fills whole blocks
+    /// (`block`: 4 or 16, or the power of two above it, at least 4).
     #[inline]
     pub fn new(payload_len: usize, block: usize) -> TrailerLayout {
-        let block = block.max(4);
+        // A mask, not a division: a packet's only divisions were this and `Session::frame`'s,
+        // each a run of a DIV's latency per packet.
+        let block = block.max(4).next_power_of_two();
         let unpadded = payload_len + crate::wire::ESP_TRAILER_LEN;
-        let ciphertext_len = unpadded.div_ceil(block) * block;
+        let ciphertext_len = (unpadded + block - 1) & !(block - 1);
         TrailerLayout {
             pad_len: ciphertext_len - unpadded,
             ciphertext_len,
