@@ -1,0 +1,119 @@
+/*
+ * intel-ipsec-mb 1.3's code paths (managers initialised for SSE, AVX, AVX2, AVX-512) on the
+ * synchronous burst functions the ESP backend uses for AES-128-CBC + HMAC-SHA1-96, one core,
+ * library only, 64 jobs per burst: ns per job of the hash burst and of the cipher burst
+ * (decrypt and encrypt), for cipher lengths 48, 496 and 1392 (64, 512 and 1400-byte frames).
+ * The question it answers: would another path than the one init_mb_mgr_auto picks here
+ * (AVX-512) be faster for some stage, e.g. SHA-NI (used by the SSE path) for HMAC-SHA1?
+ * Rounds alternate the paths; medians of ROUNDS rounds.
+ *
+ *   gcc -O2 -o /tmp/mb_arch bench/c/mb_arch.c -lIPSec_MB && taskset -c 1 /tmp/mb_arch [ROUNDS]
+ */
+#include <intel-ipsec-mb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define B 64
+#define NARCH 4
+#define NSTAGE 3
+#define MAXR 31
+
+static uint8_t buf[B][2048] __attribute__((aligned(64)));
+static uint8_t ivs[B][16], tag[B][32];
+static uint8_t ek[16 * 15] __attribute__((aligned(16))), dk[16 * 15] __attribute__((aligned(16)));
+static uint8_t ipad[32] __attribute__((aligned(16))), opad[32] __attribute__((aligned(16)));
+static IMB_JOB jobs[B];
+static const char *arch_names[NARCH] = {"sse", "avx", "avx2", "avx512"};
+static const char *stage_names[NSTAGE] = {"hmac-sha1", "cbc-dec", "cbc-enc"};
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void fill(int len)
+{
+	for (int i = 0; i < B; i++) {
+		IMB_JOB *j = &jobs[i];
+		memset(j, 0, sizeof *j);
+		j->src = buf[i];
+		j->dst = buf[i] + 24;
+		j->cipher_start_src_offset_in_bytes = 24;
+		j->msg_len_to_cipher_in_bytes = len;
+		j->msg_len_to_hash_in_bytes = len + 24;
+		j->auth_tag_output = tag[i];
+		j->auth_tag_output_len_in_bytes = 12;
+		j->enc_keys = ek;
+		j->dec_keys = dk;
+		j->key_len_in_bytes = 16;
+		j->iv = ivs[i];
+		j->iv_len_in_bytes = 16;
+		j->u.HMAC._hashed_auth_key_xor_ipad = ipad;
+		j->u.HMAC._hashed_auth_key_xor_opad = opad;
+		j->cipher_mode = IMB_CIPHER_CBC;
+		j->hash_alg = IMB_AUTH_HMAC_SHA_1;
+	}
+}
+
+/* ns per job of `bursts` bursts of one stage */
+static double run(IMB_MGR *m, int stage, int len, int bursts)
+{
+	fill(len);
+	double t = now();
+	for (int r = 0; r < bursts; r++) {
+		for (int i = 0; i < B; i++)
+			jobs[i].status = IMB_STATUS_BEING_PROCESSED;
+		if (stage == 0)
+			IMB_SUBMIT_HASH_BURST_NOCHECK(m, jobs, B, IMB_AUTH_HMAC_SHA_1);
+		else
+			IMB_SUBMIT_CIPHER_BURST_NOCHECK(m, jobs, B, IMB_CIPHER_CBC,
+							stage == 1 ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT,
+							IMB_KEY_128_BYTES);
+	}
+	return (now() - t) / bursts / B * 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 7;
+	if (rounds < 1 || rounds > MAXR)
+		rounds = 7;
+	IMB_MGR *m[NARCH];
+	for (int a = 0; a < NARCH; a++)
+		m[a] = alloc_mb_mgr(0);
+	init_mb_mgr_sse(m[0]);
+	init_mb_mgr_avx(m[1]);
+	init_mb_mgr_avx2(m[2]);
+	init_mb_mgr_avx512(m[3]);
+	IMB_AES_KEYEXP_128(m[3], ek, ek, dk);
+	printf("SHA-NI in the SSE path: %s\n", (m[0]->features & IMB_FEATURE_SHANI) ? "yes" : "no");
+	const int lens[3] = {48, 496, 1392};
+	for (int l = 0; l < 3; l++) {
+		int bursts = 300000 / (lens[l] + 64);
+		for (int s = 0; s < NSTAGE; s++) {
+			double t[NARCH][MAXR];
+			for (int r = 0; r < rounds; r++)
+				for (int a = 0; a < NARCH; a++)
+					t[a][r] = run(m[a], s, lens[l], bursts);
+			printf("len %4d %-9s ns/job:", lens[l], stage_names[s]);
+			for (int a = 0; a < NARCH; a++) {
+				qsort(t[a], rounds, sizeof(double), cmp_double);
+				printf("  %s %7.1f", arch_names[a], t[a][rounds / 2]);
+			}
+			printf("\n");
+		}
+	}
+	for (int a = 0; a < NARCH; a++)
+		free_mb_mgr(m[a]);
+	return 0;
+}
