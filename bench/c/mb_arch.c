@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 #define B 64
 #define NARCH 4
 #define NSTAGE 3
@@ -27,19 +29,6 @@ static uint8_t ipad[32] __attribute__((aligned(16))), opad[32] __attribute__((al
 static IMB_JOB jobs[B];
 static const char *arch_names[NARCH] = {"sse", "avx", "avx2", "avx512"};
 static const char *stage_names[NSTAGE] = {"hmac-sha1", "cbc-dec", "cbc-enc"};
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static void fill(int len)
 {

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 #define JOBS 2000000L
 #define BUFS 64
 #define HEAD 24 /* ESP header and IV */
@@ -23,13 +25,6 @@
 
 /* ESP lengths (header, IV, padded ciphertext, ICV) of the IMIX pcap's frames, in its order. */
 static const int imix[12] = {100, 596, 100, 1428, 100, 596, 100, 596, 100, 100, 596, 100};
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static long drain(IMB_JOB *job, IMB_MGR *m)
 {

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 #define B 64
 #define HEAD 24 /* ESP header and IV */
 #define BURSTS 1500
@@ -36,19 +38,6 @@ static uint8_t ipad[32] __attribute__((aligned(16))), opad[32] __attribute__((al
 static struct gcm_key_data gcm_key __attribute__((aligned(64)));
 static IMB_JOB jobs[B];
 static int lens[B], order[B];
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static int longest_first(const void *a, const void *b)
 {
