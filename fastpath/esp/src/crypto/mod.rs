@@ -111,7 +111,7 @@ pub struct Session {
     /// multi-buffer backend does it in its lanes instead.
     iv_cipher: Option<Box<IvCipher>>,
     /// The IV, ICV and block lengths, read a few times per packet: kept rather than matched
-    /// from the algorithms each time (30 instructions per packet less, `bench/icount.sh`).
+    /// from the algorithms each time (23-35 instructions per packet less, `bench/icount.sh`).
     lens: Lens,
     imp: Imp,
 }
