@@ -33,8 +33,8 @@ impl TrailerLayout {
     /// (`block`: 4 or 16, or the power of two above it, at least 4).
     #[inline]
     pub fn new(payload_len: usize, block: usize) -> TrailerLayout {
-        // A mask, not a division: a packet's only divisions were this and `Session::frame`'s,
-        // each a run of a DIV's latency per packet.
+        // A mask, not a division: this, `Session::frame`'s and inbound's length checks were a
+        // packet's only divisions, each a DIV's latency per packet.
         let block = block.max(4).next_power_of_two();
         let unpadded = payload_len + crate::wire::ESP_TRAILER_LEN;
         let ciphertext_len = (unpadded + block - 1) & !(block - 1);
