@@ -48,10 +48,11 @@ pub enum WireError {
 
 /// Reads a big-endian u16 at `at`; the caller has checked the length.
 pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+    // One range check for the two bytes (indexing each byte checks each).
+    u16::from_be_bytes(b[at..at + 2].try_into().unwrap_or([0; 2]))
 }
 
 /// Reads a big-endian u32 at `at`; the caller has checked the length.
 pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    u32::from_be_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]))
 }
