@@ -36,7 +36,9 @@
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
 #        OTHER
 # Output: one line per run, then per cell the median rates and the median of the per-run
-# ratios (ours / theirs); JSON lines in bench/results/<stamp>-side-{fastpath,secgw}.jsonl.
+# ratios (ours / theirs), then per cipher and direction the geometric mean of all its runs'
+# ratios with a 95 % bootstrap interval (the figure to read: cells alone are noise); JSON
+# lines in bench/results/<stamp>-side-{fastpath,secgw}.jsonl.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -175,5 +177,20 @@ for k in sorted(cells, key=lambda k: (k[0] != "out", k[1], k[2] != "64", k[2] !=
           statistics.median(c["t"]), m, min(c["r"]), max(c["r"]), len(c["r"])))
 print("ahead in %d of %d cells; geometric mean of the median ratios %.3f" % (ahead, len(cells),
       statistics.geometric_mean([statistics.median(c["r"]) for c in cells.values() if c["r"]] or [1])))
+# Single cells are too noisy to call (header); the runs of a cipher and direction pooled are
+# not: their geometric mean ratio, with a 95 % bootstrap interval (resampled runs, fixed seed).
+import math, random
+random.seed(1)
+groups = {}
+for (d, c, _), cell in cells.items():
+    for g in ((d, c), ("both", c)):
+        groups.setdefault(g, []).extend(math.log(r) for r in cell["r"])
+print("\npooled runs                 | geometric mean ratio (95 % bootstrap interval)  runs")
+for (d, c), x in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0] == "both", g[0][0] != "out")):
+    if len(x) < 2:
+        continue
+    means = sorted(sum(random.choices(x, k=len(x))) / len(x) for _ in range(4000))
+    print("%-4s %-22s | %.3f  (%.3f-%.3f)  %d" % (d, c, math.exp(sum(x) / len(x)),
+          math.exp(means[100]), math.exp(means[3899]), len(x)))
 EOF
 echo "raw: $OURS $THEIRS"
