@@ -34,7 +34,11 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER
+#        OTHER PERF
+# PERF=1 (not with SELF): `perf record -a -e cpu-clock` over the whole run, then
+# bench/perf_units.py: each side's cost per packet in units of its own net_pcap receive, and
+# what that receive costs in each (see its header): which part of a ratio the processes' own
+# work explains. Needs perf (linux-perf); the samples stay in bench/results/<stamp>-side-perf.data.
 # Output: one line per run, then per cell the median rates and the median of the per-run
 # ratios (ours / theirs), then per cipher and direction the geometric mean of all its runs'
 # ratios with a 95 % bootstrap interval (the figure to read: cells alone are noise); JSON
@@ -52,6 +56,8 @@ SIZES=${SIZES:-"64 512 1400 imix"}
 CIPHERS=${CIPHERS:-"aes-128-gcm aes-128-cbc-sha1"}
 DIRS=${DIRS:-"out in"}
 SELF=${SELF:-0}
+PERF=${PERF:-0}
+PERF_FREQ=${PERF_FREQ:-999}
 IMIX_ALIAS=9999
 PY=$(command -v python3)
 HELPER=$ROOT/bench/vs_secgw.py
@@ -61,11 +67,16 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RESDIR=$ROOT/bench/results
 OURS=$RESDIR/$STAMP-side-fastpath.jsonl
 THEIRS=$RESDIR/$STAMP-side-secgw.jsonl
+PERF_DATA=$RESDIR/$STAMP-side-perf.data
 TMP=$(mktemp -d /tmp/side_by_side.XXXXXX)
 PREFIX_BASE=sbs$$
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-cleanup() { rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true; }
+PERF_PID=
+cleanup() {
+    [ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null || true
+    rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true
+}
 trap cleanup EXIT
 
 [ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
@@ -137,6 +148,13 @@ print("%.3f" % (r.get("pps", 0) / 1e6) if r.get("ok") else "FAIL")'; }
 tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read() or "{}"); r.update(rep=int(sys.argv[1]), dir=sys.argv[2], cipher=sys.argv[3], size=sys.argv[4], impl=sys.argv[5]); print(json.dumps(r))' "$@"; }
 
 log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+if [ "$PERF" = 1 ]; then
+    [ "$SELF" != 1 ] || { echo "PERF=1 compares with ipsec-secgw: not with SELF=1" >&2; exit 2; }
+    command -v perf > /dev/null || { echo "PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }
+    perf record -a -q -e cpu-clock -F "$PERF_FREQ" -o "$PERF_DATA" > /dev/null 2>&1 &
+    PERF_PID=$!
+    sleep 1
+fi
 for rep in $(seq 1 "$REPEAT"); do
     for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
         # Odd repetitions: ours on CPU 0; even ones: the other way round (cancels the CPUs'
@@ -147,8 +165,10 @@ for rep in $(seq 1 "$REPEAT"); do
         else
             secgw "$rep" "$dir" "$c" "$s" "$theirs_cpu" > "$TMP/theirs.json" &
         fi
+        theirs_pid=$!
         ours "$rep" "$dir" "$c" "$s" "$mine" ours > "$TMP/ours.json"
-        wait
+        # (that run only: a bare wait would also wait for PERF=1's perf record)
+        wait "$theirs_pid" || true
         tag "$rep" "$dir" "$c" "$s" fastpath < "$TMP/ours.json" >> "$OURS"
         tag "$rep" "$dir" "$c" "$s" "$([ "$SELF" = 1 ] && echo fastpath-cpu1 || echo secgw)" < "$TMP/theirs.json" >> "$THEIRS"
         log "rep $rep $dir $c $s: ours (CPU $mine) $(rate < "$TMP/ours.json") | theirs $(rate < "$TMP/theirs.json") Mpps"
@@ -193,4 +213,9 @@ for (d, c), x in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0] == "both
     print("%-4s %-22s | %.3f  (%.3f-%.3f)  %d" % (d, c, math.exp(sum(x) / len(x)),
           math.exp(means[100]), math.exp(means[3899]), len(x)))
 EOF
-echo "raw: $OURS $THEIRS"
+if [ -n "$PERF_PID" ]; then
+    kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=
+    perf script -i "$PERF_DATA" -F comm,pid,tid,time,ip,dso 2> /dev/null > "$TMP/perf.txt"
+    "$PY" "$ROOT/bench/perf_units.py" "$TMP/perf.txt" "$OURS" "$THEIRS" "$PERF_FREQ" "$WARMUP" "$DURATION"
+fi
+echo "raw: $OURS $THEIRS$([ "$PERF" = 1 ] && echo " $PERF_DATA")"
