@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbc_job.h"
 #include "timing.h"
 
 #define B 64
@@ -33,26 +34,8 @@ static int lens[B];
 static void fill(void)
 {
 	for (int i = 0; i < B; i++) {
-		IMB_JOB *j = &jobs[i];
-		memset(j, 0, sizeof *j);
-		j->src = buf[i];
-		j->dst = buf[i] + 8;
-		j->cipher_start_src_offset_in_bytes = 8;
-		j->msg_len_to_cipher_in_bytes = lens[i];
-		j->msg_len_to_hash_in_bytes = lens[i] + 8;
-		j->auth_tag_output = tag[i];
-		j->auth_tag_output_len_in_bytes = 12;
-		j->enc_keys = ek;
-		j->dec_keys = dk;
-		j->key_len_in_bytes = 16;
-		j->iv = ivs[i];
-		j->iv_len_in_bytes = 16;
-		j->u.HMAC._hashed_auth_key_xor_ipad = ipad;
-		j->u.HMAC._hashed_auth_key_xor_opad = opad;
-		j->cipher_mode = IMB_CIPHER_CBC;
-		j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-		j->cipher_direction = IMB_DIR_ENCRYPT;
-		j->chain_order = IMB_ORDER_CIPHER_HASH;
+		memset(&jobs[i], 0, sizeof jobs[i]);
+		cbc_sha1_job(&jobs[i], buf[i], 8, lens[i], 0, ek, dk, ivs[i], ipad, opad, tag[i]);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cbc_job.h"
 #include "timing.h"
 
 #define B 64
@@ -47,25 +48,7 @@ static int longest_first(const void *a, const void *b)
 
 static void fill_cbc(IMB_JOB *j, int i, int dec)
 {
-	j->cipher_direction = dec ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
-	j->chain_order = dec ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
-	j->cipher_mode = IMB_CIPHER_CBC;
-	j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-	j->enc_keys = enc_keys;
-	j->dec_keys = dec_keys;
-	j->key_len_in_bytes = 16;
-	j->src = buf[i];
-	j->dst = buf[i] + HEAD;
-	j->cipher_start_src_offset_in_bytes = HEAD;
-	j->msg_len_to_cipher_in_bytes = lens[i];
-	j->hash_start_src_offset_in_bytes = 0;
-	j->msg_len_to_hash_in_bytes = lens[i] + HEAD;
-	j->iv = iv[i];
-	j->iv_len_in_bytes = 16;
-	j->u.HMAC._hashed_auth_key_xor_ipad = ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = opad;
-	j->auth_tag_output = tag[i];
-	j->auth_tag_output_len_in_bytes = 12;
+	cbc_sha1_job(j, buf[i], HEAD, lens[i], dec, enc_keys, dec_keys, iv[i], ipad, opad, tag[i]);
 	j->user_data = NULL;
 }
 
