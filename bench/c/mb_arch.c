@@ -15,42 +15,31 @@
 #include <string.h>
 #include <time.h>
 
-#include "cbc_job.h"
+#include "cbc_burst.h"
 #include "timing.h"
 
-#define B 64
+#define B CBC_BURST
 #define NARCH 4
 #define NSTAGE 3
 #define MAXR 31
 
-static uint8_t buf[B][2048] __attribute__((aligned(64)));
-static uint8_t ivs[B][16], tag[B][32];
-static uint8_t ek[16 * 15] __attribute__((aligned(16))), dk[16 * 15] __attribute__((aligned(16)));
-static uint8_t ipad[32] __attribute__((aligned(16))), opad[32] __attribute__((aligned(16)));
-static IMB_JOB jobs[B];
 static const char *arch_names[NARCH] = {"sse", "avx", "avx2", "avx512"};
 static const char *stage_names[NSTAGE] = {"hmac-sha1", "cbc-dec", "cbc-enc"};
-
-static void fill(int len)
-{
-	for (int i = 0; i < B; i++) {
-		memset(&jobs[i], 0, sizeof jobs[i]);
-		cbc_sha1_job(&jobs[i], buf[i], 24, len, 0, ek, dk, ivs[i], ipad, opad, tag[i]);
-	}
-}
 
 /* ns per job of `bursts` bursts of one stage */
 static double run(IMB_MGR *m, int stage, int len, int bursts)
 {
-	fill(len);
+	int lens[B];
+	for (int i = 0; i < B; i++)
+		lens[i] = len;
+	cbc_burst_fill(24, lens);
 	double t = now();
 	for (int r = 0; r < bursts; r++) {
-		for (int i = 0; i < B; i++)
-			jobs[i].status = IMB_STATUS_BEING_PROCESSED;
+		cbc_burst_being_processed();
 		if (stage == 0)
-			IMB_SUBMIT_HASH_BURST_NOCHECK(m, jobs, B, IMB_AUTH_HMAC_SHA_1);
+			IMB_SUBMIT_HASH_BURST_NOCHECK(m, cbc_jobs, B, IMB_AUTH_HMAC_SHA_1);
 		else
-			IMB_SUBMIT_CIPHER_BURST_NOCHECK(m, jobs, B, IMB_CIPHER_CBC,
+			IMB_SUBMIT_CIPHER_BURST_NOCHECK(m, cbc_jobs, B, IMB_CIPHER_CBC,
 							stage == 1 ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT,
 							IMB_KEY_128_BYTES);
 	}
@@ -69,7 +58,7 @@ int main(int argc, char **argv)
 	init_mb_mgr_avx(m[1]);
 	init_mb_mgr_avx2(m[2]);
 	init_mb_mgr_avx512(m[3]);
-	IMB_AES_KEYEXP_128(m[3], ek, ek, dk);
+	IMB_AES_KEYEXP_128(m[3], cbc_enc_keys, cbc_enc_keys, cbc_dec_keys);
 	printf("SHA-NI in the SSE path: %s\n", (m[0]->features & IMB_FEATURE_SHANI) ? "yes" : "no");
 	const int lens[3] = {48, 496, 1392};
 	for (int l = 0; l < 3; l++) {

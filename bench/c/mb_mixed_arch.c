@@ -17,48 +17,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cbc_job.h"
+#include "cbc_burst.h"
 #include "timing.h"
 
-#define B 64
+#define B CBC_BURST
 #define ROUNDS 9
 #define SPLIT_AT 150
 
-static uint8_t buf[B][2048] __attribute__((aligned(64)));
-static uint8_t ivs[B][16], tag[B][32];
-static uint8_t ek[16 * 15] __attribute__((aligned(16))), dk[16 * 15] __attribute__((aligned(16)));
-static uint8_t ipad[32] __attribute__((aligned(16))), opad[32] __attribute__((aligned(16)));
-static IMB_JOB jobs[B];
 static int lens[B];
-
-static void fill(void)
-{
-	for (int i = 0; i < B; i++) {
-		memset(&jobs[i], 0, sizeof jobs[i]);
-		cbc_sha1_job(&jobs[i], buf[i], 8, lens[i], 0, ek, dk, ivs[i], ipad, opad, tag[i]);
-	}
-}
-
-static void being_processed(void)
-{
-	for (int i = 0; i < B; i++)
-		jobs[i].status = IMB_STATUS_BEING_PROCESSED;
-}
 
 /* jobs [0, k) ciphered on `big`, [k, B) on `small`; all hashed on `big` */
 static double run(IMB_MGR *big, IMB_MGR *small, int k, int bursts)
 {
 	double t = now();
 	for (int r = 0; r < bursts; r++) {
-		being_processed();
+		cbc_burst_being_processed();
 		if (k > 0)
-			IMB_SUBMIT_CIPHER_BURST_NOCHECK(big, jobs, k, IMB_CIPHER_CBC, IMB_DIR_ENCRYPT,
+			IMB_SUBMIT_CIPHER_BURST_NOCHECK(big, cbc_jobs, k, IMB_CIPHER_CBC, IMB_DIR_ENCRYPT,
 							IMB_KEY_128_BYTES);
 		if (k < B)
-			IMB_SUBMIT_CIPHER_BURST_NOCHECK(small, jobs + k, B - k, IMB_CIPHER_CBC,
+			IMB_SUBMIT_CIPHER_BURST_NOCHECK(small, cbc_jobs + k, B - k, IMB_CIPHER_CBC,
 							IMB_DIR_ENCRYPT, IMB_KEY_128_BYTES);
-		being_processed();
-		IMB_SUBMIT_HASH_BURST_NOCHECK(big, jobs, B, IMB_AUTH_HMAC_SHA_1);
+		cbc_burst_being_processed();
+		IMB_SUBMIT_HASH_BURST_NOCHECK(big, cbc_jobs, B, IMB_AUTH_HMAC_SHA_1);
 	}
 	return (now() - t) / bursts / B * 1e9;
 }
@@ -92,8 +73,8 @@ int main(int argc, char **argv)
 	IMB_MGR *big = alloc_mb_mgr(0), *small = alloc_mb_mgr(0);
 	init_mb_mgr_avx512(big);
 	init_mb_mgr_sse(small);
-	IMB_AES_KEYEXP_128(big, ek, ek, dk);
-	fill();
+	IMB_AES_KEYEXP_128(big, cbc_enc_keys, cbc_enc_keys, cbc_dec_keys);
+	cbc_burst_fill(8, lens);
 	int bursts = 2000000 / (lens[0] + lens[B - 1] + 128);
 	double t[3][ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
