@@ -217,10 +217,12 @@ impl Worker {
                 if n == 0 {
                     continue;
                 }
-                let t0 = if self.latency.is_some() {
-                    timer::tsc()
-                } else {
-                    0
+                let t0 = match self.latency.as_mut() {
+                    Some(l) => {
+                        l.begin();
+                        timer::tsc()
+                    }
+                    None => 0,
                 };
                 got += n;
                 self.counters.rx_packets += n as u64;

@@ -10,6 +10,7 @@
 //! - [`outbound`] and [`inbound`]: burst processing, ESP encapsulation and decapsulation.
 //! - [`snapshot`]: sequence-number snapshots for HA sync, and their coalescing drain.
 
+pub mod ab;
 pub mod buf;
 pub mod counters;
 pub mod crypto;
