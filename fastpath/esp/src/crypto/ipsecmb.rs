@@ -63,11 +63,16 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
 }
 
 /// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results; `staged[i]`,
-/// if there, holds the nonce and AAD of `ops[i]`. Per chunk of up to MAX_BURST ops: AES-GCM
-/// at once through the direct functions; AES-CBC + HMAC ops of the chunk's first such kind in
-/// one synchronous burst; any other op (NULL, other kinds) through the job queue.
+/// if there, holds the nonce and AAD of `ops[i]`. Per chunk of up to MAX_BURST ops: a chunk
+/// all of one AES-CBC + HMAC kind in one pass into one synchronous burst (`one_cbc_kind`);
+/// in any other chunk, AES-GCM at once through the direct functions, AES-CBC + HMAC ops of the
+/// chunk's first such kind in one synchronous burst, any other op (NULL, other kinds) through
+/// the job queue.
 pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], seal: bool) {
     for (c, chunk) in ops.chunks_mut(MAX_BURST).enumerate() {
+        if one_cbc_kind(mgr, chunk, seal) {
+            continue;
+        }
         let staged = staged.get(c * MAX_BURST..).unwrap_or(&[]);
         let order = longest_first(chunk);
         let mut lane = [Lane::Done; MAX_BURST];
@@ -110,13 +115,51 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
             };
             frames[k as usize] = Some(f);
         }
+        let in_lane = |k: usize, l: Lane| if lane[k] == l { frames[k] } else { None };
         if sync_kind.is_some() {
-            run(mgr, sync_kind, chunk, &order, &lane, &frames, seal);
+            run(mgr, sync_kind, chunk, &order, seal, |k, _| {
+                in_lane(k, Lane::Sync)
+            });
         }
         if lane.contains(&Lane::Queue) {
-            run(mgr, None, chunk, &order, &lane, &frames, seal);
+            run(mgr, None, chunk, &order, seal, |k, _| {
+                in_lane(k, Lane::Queue)
+            });
         }
     }
+}
+
+/// The common case in one pass: every op of `chunk` is AES-CBC + HMAC of one kind (key
+/// length and hash), so all go into one synchronous burst, without a first pass that sorts
+/// them into lanes. `false` (nothing done) for any other chunk. In the real process, bursts
+/// alternated with the two-pass path (`bench/ab_interleaved.sh`), it took 1.0-1.8 % off the
+/// time per burst on AES-CBC + HMAC-SHA1 cells, both directions.
+fn one_cbc_kind(mgr: &mut Mgr, chunk: &mut [CryptoOp<'_>], seal: bool) -> bool {
+    let dir = if seal { Dir::Encrypt } else { Dir::Decrypt };
+    let kind_of = |op: &CryptoOp<'_>| match &op.session.imp {
+        Imp::IpsecMb(Keys::Laned {
+            cbc: Some(aes),
+            hmac,
+        }) => Some(SyncKind::new(dir, aes, hmac)),
+        _ => None,
+    };
+    let Some(kind) = chunk.first().and_then(kind_of) else {
+        return false;
+    };
+    if !chunk.iter().all(|op| kind_of(op) == Some(kind)) {
+        return false;
+    }
+    let order = longest_first(chunk);
+    run(mgr, Some(kind), chunk, &order, seal, |_, op| {
+        match op.session.frame(op.esp.len()) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                op.result = Err(e);
+                None
+            }
+        }
+    });
+    true
 }
 
 /// How an op of a chunk is run.
@@ -153,22 +196,21 @@ impl<'m, 'a> Lanes<'m, 'a> {
     }
 }
 
-/// Runs the ops of `chunk` in `lane` (`Sync`: a synchronous burst of `kind`), in `order`, and
-/// sets their results.
-#[allow(clippy::too_many_arguments)]
+/// Runs the ops of `chunk` that `frame_of` gives a frame (it may set the result of those it
+/// does not), in `order`, in a synchronous burst of `kind` or (`None`) through the job queue,
+/// and sets their results.
 #[inline(always)]
 fn run(
     mgr: &mut Mgr,
     kind: Option<SyncKind>,
     chunk: &mut [CryptoOp<'_>],
     order: &[u8],
-    lanes: &[Lane; MAX_BURST],
-    frames: &[Option<Frame>; MAX_BURST],
     seal: bool,
+    mut frame_of: impl FnMut(usize, &mut CryptoOp<'_>) -> Option<Frame>,
 ) {
-    let (mut b, lane) = match kind {
-        Some(k) => (Lanes::Sync(mgr.sync_burst(k)), Lane::Sync),
-        None => (Lanes::Queue(mgr.burst()), Lane::Queue),
+    let mut b = match kind {
+        Some(k) => Lanes::Sync(mgr.sync_burst(k)),
+        None => Lanes::Queue(mgr.burst()),
     };
     // Which op each job of the burst is, and (open with ESN and HMAC) the 4 bytes of the
     // received ICV that SeqHi covers while the MAC runs.
@@ -182,10 +224,10 @@ fn run(
             *slot = Some(op);
         }
         for &k in order {
-            if lanes[k as usize] != lane {
+            let Some(op) = ops[k as usize].take() else {
                 continue;
-            }
-            let (Some(op), Some(f)) = (ops[k as usize].take(), frames[k as usize]) else {
+            };
+            let Some(f) = frame_of(k as usize, op) else {
                 continue;
             };
             let Imp::IpsecMb(Keys::Laned { cbc, hmac }) = &op.session.imp else {
