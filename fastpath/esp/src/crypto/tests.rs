@@ -496,6 +496,34 @@ fn any_flipped_bit_fails() {
     }
 }
 
+/// One op per packet of `burst`, with the session and ESN high bits of `picks`.
+fn ops_of<'a>(
+    burst: &'a mut [Vec<u8>],
+    picks: &[(&'a Session, Option<u32>)],
+    result: Result<(), CryptoError>,
+) -> Vec<CryptoOp<'a>> {
+    burst
+        .iter_mut()
+        .zip(picks)
+        .map(|(p, &(session, esn_hi))| CryptoOp {
+            session,
+            esp: p,
+            esn_hi,
+            result,
+        })
+        .collect()
+}
+
+/// Flips bits (`mask`) of one random byte in every third packet (1, 4, 7, ...).
+fn tamper_every_third(rng: &mut Rng, burst: &mut [Vec<u8>], mask: u8) {
+    for (i, p) in burst.iter_mut().enumerate() {
+        if i % 3 == 1 {
+            let j = rng.below(p.len());
+            p[j] ^= mask;
+        }
+    }
+}
+
 #[test]
 fn mixed_bursts_match_one_at_a_time() {
     let mut rng = Rng(7);
@@ -523,16 +551,7 @@ fn mixed_bursts_match_one_at_a_time() {
             seal(s, p, *esn).unwrap();
         }
         let mut burst = plains.clone();
-        let mut ops: Vec<CryptoOp> = burst
-            .iter_mut()
-            .zip(&picks)
-            .map(|(p, (s, esn))| CryptoOp {
-                session: s,
-                esp: p,
-                esn_hi: *esn,
-                result: Err(CryptoError::Unsupported),
-            })
-            .collect();
+        let mut ops = ops_of(&mut burst, &picks, Err(CryptoError::Unsupported));
         // Odd rounds with their nonces and AADs staged, as the ESP core does.
         let staged: Vec<Staged> = ops
             .iter()
@@ -547,22 +566,8 @@ fn mixed_bursts_match_one_at_a_time() {
         drop(ops);
         assert_eq!(burst, singles);
         // Tamper every third packet, then open the whole burst.
-        for (i, p) in burst.iter_mut().enumerate() {
-            if i % 3 == 1 {
-                let j = rng.below(p.len());
-                p[j] ^= 0x80;
-            }
-        }
-        let mut ops: Vec<CryptoOp> = burst
-            .iter_mut()
-            .zip(&picks)
-            .map(|(p, (s, esn))| CryptoOp {
-                session: s,
-                esp: p,
-                esn_hi: *esn,
-                result: Ok(()),
-            })
-            .collect();
+        tamper_every_third(&mut rng, &mut burst, 0x80);
+        let mut ops = ops_of(&mut burst, &picks, Ok(()));
         let staged: Vec<Staged> = ops
             .iter()
             .map(|o| o.session.stage(o.esp, o.esn_hi))
@@ -637,16 +642,7 @@ fn one_cbc_kind_bursts_match_one_at_a_time() {
                 assert_eq!(seal(&reference[which[i]], p, *esn).is_ok(), i != bad);
             }
             let mut burst = plains.clone();
-            let mut ops: Vec<CryptoOp> = burst
-                .iter_mut()
-                .zip(&picks)
-                .map(|(p, (s, esn))| CryptoOp {
-                    session: s,
-                    esp: p,
-                    esn_hi: *esn,
-                    result: Ok(()),
-                })
-                .collect();
+            let mut ops = ops_of(&mut burst, &picks, Ok(()));
             engine.seal_burst(&mut ops);
             for (i, o) in ops.iter().enumerate() {
                 assert_eq!(o.result.is_ok(), i != bad, "seal op {i} of {n}");
@@ -656,22 +652,8 @@ fn one_cbc_kind_bursts_match_one_at_a_time() {
                 assert_eq!(burst[i], singles[i], "sealed op {i} of {n}");
             }
             // Tamper every third, then open: the others give back the plaintext.
-            for (i, p) in burst.iter_mut().enumerate() {
-                if i % 3 == 1 {
-                    let j = rng.below(p.len());
-                    p[j] ^= 0x04;
-                }
-            }
-            let mut ops: Vec<CryptoOp> = burst
-                .iter_mut()
-                .zip(&picks)
-                .map(|(p, (s, esn))| CryptoOp {
-                    session: s,
-                    esp: p,
-                    esn_hi: *esn,
-                    result: Ok(()),
-                })
-                .collect();
+            tamper_every_third(&mut rng, &mut burst, 0x04);
+            let mut ops = ops_of(&mut burst, &picks, Ok(()));
             engine.open_burst(&mut ops);
             for (i, o) in ops.iter().enumerate() {
                 let want = match (i == bad, i % 3 == 1) {
