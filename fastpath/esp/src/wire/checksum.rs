@@ -15,10 +15,12 @@ pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
 
 /// Folds a running sum into the final 16-bit checksum (complemented).
 #[inline]
-pub fn finish(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
+pub fn finish(acc: u32) -> u16 {
+    // Two folds always do (the first leaves at most 0x1fffe, the second at most 0xffff):
+    // no loop, no branch. The loop it replaces cost ~20 instructions per packet on the TTL
+    // update alone (callgrind, bench/icount.sh).
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
     !(acc as u16)
 }
 
@@ -45,6 +47,38 @@ pub fn pseudo_header(src: &[u8], dst: &[u8], proto: u8, len: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_folds_are_the_folding_loop() {
+        let by_loop = |mut acc: u32| {
+            while acc > 0xffff {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            !(acc as u16)
+        };
+        let mut x = 0x9e37_79b9u32;
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0x1_ffff,
+            0xffff_0000,
+            u32::MAX,
+        ];
+        for acc in edges.into_iter().chain((0..1_000_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        })) {
+            assert_eq!(finish(acc), by_loop(acc), "{acc:#x}");
+        }
+        for acc in 0..0x4_0000 {
+            assert_eq!(finish(acc), by_loop(acc), "{acc:#x}");
+        }
+    }
 
     #[test]
     fn rfc1071_example() {
