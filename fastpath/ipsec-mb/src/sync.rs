@@ -32,6 +32,9 @@ pub(crate) struct SyncFns {
     cipher: CipherBurst,
     hash: HashBurst,
     jobs: Box<[sys::IMB_JOB; MAX_BURST]>,
+    /// The jobs `..primed.1` hold the fields that kind `primed.0` fixes (the library only
+    /// writes their status): a burst of the same kind writes those fields of new jobs only.
+    primed: (Option<SyncKind>, usize),
 }
 
 impl SyncFns {
@@ -40,6 +43,7 @@ impl SyncFns {
             cipher: m.submit_cipher_burst_nocheck?,
             hash: m.submit_hash_burst_nocheck?,
             jobs: Box::new(std::array::from_fn(|_| sys::IMB_JOB::default())),
+            primed: (None, 0),
         })
     }
 }
@@ -137,13 +141,22 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
             };
             let m = mgr.raw_ptr();
             let (cipher_fn, hash_fn) = (mgr.sync.cipher, mgr.sync.hash);
-            let jobs = &mut mgr.sync.jobs[..n];
             // What the burst's kind fixes, as `Job::fill` would write it for each job.
             let (dir, order) = match kind.dir {
                 Dir::Encrypt => (sys::IMB_DIR_ENCRYPT, sys::IMB_ORDER_CIPHER_HASH),
                 Dir::Decrypt => (sys::IMB_DIR_DECRYPT, sys::IMB_ORDER_HASH_CIPHER),
             };
-            for (i, j) in jobs.iter_mut().enumerate() {
+            // Against writing them every time, bursts alternated in the real process
+            // (bench/ab_interleaved.sh): 0.992, 0.995 and 0.988 of the time per burst (CBC
+            // out 64, in 64, out 1400).
+            let primed = match mgr.sync.primed {
+                (Some(k), primed) if k == kind => primed,
+                _ => 0,
+            };
+            let from = primed.min(n);
+            mgr.sync.primed = (Some(kind), primed.max(n));
+            let jobs = &mut mgr.sync.jobs[..n];
+            for (i, j) in jobs.iter_mut().enumerate().skip(from) {
                 j.cipher_mode = sys::IMB_CIPHER_CBC;
                 j.cipher_direction = dir;
                 j.chain_order = order;
@@ -247,25 +260,29 @@ mod tests {
                     assert_eq!(st, JobStatus::Done);
                     want_tags.push(tag);
                 }
-                let mut got = plain.clone();
                 let kind = SyncKind {
                     dir,
                     cbc_key_len: key_len,
                     hmac: alg,
                 };
-                let mut b = mgr.sync_burst(kind);
-                for (i, buf) in got.iter_mut().enumerate() {
-                    assert_eq!(b.push(&mut job(dir, &keys, &h, tag_len, buf)), Some(i));
-                }
-                let done = b.finish();
-                assert_eq!(done.len(), MAX_BURST);
-                for (i, want_tag) in want_tags.iter().enumerate() {
-                    assert_eq!(done.status(i), JobStatus::Done);
-                    if dir == Dir::Decrypt {
-                        assert_eq!(done.tag(i)[..tag_len], want_tag[..tag_len], "job {i}");
+                // Bursts of this kind one after another, of other sizes: what a burst's kind
+                // fixes is written into a job only when it was not there already.
+                for size in [MAX_BURST, 5, MAX_BURST, 1] {
+                    let mut got = plain[..size].to_vec();
+                    let mut b = mgr.sync_burst(kind);
+                    for (i, buf) in got.iter_mut().enumerate() {
+                        assert_eq!(b.push(&mut job(dir, &keys, &h, tag_len, buf)), Some(i));
                     }
+                    let done = b.finish();
+                    assert_eq!(done.len(), size);
+                    for (i, want_tag) in want_tags[..size].iter().enumerate() {
+                        assert_eq!(done.status(i), JobStatus::Done);
+                        if dir == Dir::Decrypt {
+                            assert_eq!(done.tag(i)[..tag_len], want_tag[..tag_len], "job {i}");
+                        }
+                    }
+                    assert_eq!(got, want[..size], "{key_len} {alg:?} {dir:?} {size}");
                 }
-                assert_eq!(got, want, "{key_len} {alg:?} {dir:?}");
             }
         }
     }
