@@ -189,7 +189,6 @@ impl Job<'_> {
     #[inline(always)]
     fn fill_ranges(&mut self, raw: &mut sys::IMB_JOB, slot: &mut Slot) {
         let buf = self.buf.as_mut_ptr();
-        slot.status = JobStatus::Pending;
         raw.__bindgen_anon_1.src = buf;
         // dst is where the ciphered range goes (not the buffer start): in place means src + offset.
         raw.__bindgen_anon_2.dst = buf.wrapping_add(self.cipher_off);
@@ -237,6 +236,8 @@ impl Job<'_> {
     pub(crate) unsafe fn fill(&mut self, raw: &mut sys::IMB_JOB, slot: *mut Slot, idx: usize) {
         // SAFETY: the caller passes a valid slot that nothing else accesses meanwhile.
         let slot = unsafe { &mut *slot };
+        // (the job queue's status goes into the slot when the job completes)
+        slot.status = JobStatus::Pending;
         self.fill_ranges(raw, slot);
         raw.user_data = idx as *mut _;
         raw.user_data2 = std::ptr::null_mut();

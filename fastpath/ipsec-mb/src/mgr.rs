@@ -218,7 +218,7 @@ impl<'m, 'a> Burst<'m, 'a> {
         let n = self.n;
         let mgr = self.mgr.take().expect("a burst is finished once");
         mgr.flush();
-        Completed { mgr, n }
+        Completed::new(mgr, n)
     }
 }
 
@@ -234,11 +234,22 @@ impl Drop for Burst<'_, '_> {
 pub struct Completed<'m> {
     mgr: &'m Mgr,
     n: usize,
+    /// A synchronous burst's statuses, by index (the job queue's are in the slots).
+    ok: Option<[bool; MAX_BURST]>,
 }
 
 impl<'m> Completed<'m> {
     pub(crate) fn new(mgr: &'m Mgr, n: usize) -> Completed<'m> {
-        Completed { mgr, n }
+        Completed { mgr, n, ok: None }
+    }
+
+    /// The results of a synchronous burst, whose job `i` completed if `ok[i]`.
+    pub(crate) fn of_sync(mgr: &'m Mgr, n: usize, ok: [bool; MAX_BURST]) -> Completed<'m> {
+        Completed {
+            mgr,
+            n,
+            ok: Some(ok),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -254,6 +265,12 @@ impl<'m> Completed<'m> {
     pub fn status(&self, i: usize) -> JobStatus {
         if i >= self.n {
             return JobStatus::Failed;
+        }
+        if let Some(ok) = &self.ok {
+            return match ok[i] {
+                true => JobStatus::Done,
+                false => JobStatus::Failed,
+            };
         }
         // SAFETY: i < n <= MAX_BURST; the burst is finished, so no job uses the slot.
         unsafe { (*self.mgr.slot(i)).status }

@@ -10,7 +10,7 @@
 //! the bench's IMIX order, with the jobs of a burst longest first, 0.82 both ways (the queue
 //! never flushed, as DPDK's aesni_mb PMD runs it under load: 0.76 and 0.74).
 
-use crate::job::{Auth, Cipher, Dir, Job, JobStatus};
+use crate::job::{Auth, Cipher, Dir, Job};
 use crate::keys::{AesKeys, HmacAlg, HmacKey};
 use crate::mgr::{Completed, Mgr, MAX_BURST};
 use crate::sys;
@@ -130,6 +130,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
     /// Runs every job to completion; their status and tags, by index.
     pub fn finish(self) -> Completed<'m> {
         let SyncBurst { mgr, kind, n, .. } = self;
+        let mut ok = [true; MAX_BURST];
         if n > 0 {
             let key = match kind.cbc_key_len {
                 16 => sys::IMB_KEY_128_BYTES,
@@ -165,7 +166,6 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                 j.user_data2 = std::ptr::null_mut();
                 j.sgl_state = Default::default();
             }
-            let mut ok = [true; MAX_BURST];
             // Encrypt-then-MAC: cipher first to seal, hash first to open.
             let stages: [bool; 2] = match kind.dir {
                 Dir::Encrypt => [true, false],
@@ -189,24 +189,20 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                     *ok &= j.status == sys::IMB_STATUS_COMPLETED;
                 }
             }
-            for (i, ok) in ok[..n].iter().enumerate() {
-                let st = if *ok {
-                    JobStatus::Done
-                } else {
-                    JobStatus::Failed
-                };
-                // SAFETY: i < n <= MAX_BURST; the jobs are complete, nothing else uses the slot.
-                unsafe { (*mgr.slot(i)).status = st };
-            }
         }
-        Completed::new(mgr, n)
+        // The statuses go back as an array, not into the jobs' slots: a store to another cache
+        // line per job, where the slot is not otherwise touched (the tag goes into the packet
+        // to seal). Bursts alternated in the real process (bench/ab_interleaved.sh), with the
+        // Pending mark that `Job::fill` writes no longer written here either: 0.991, 0.994,
+        // 0.995 and 0.994 of the time per burst (CBC out 64, in 64, out 1400, in IMIX).
+        Completed::of_sync(mgr, n, ok)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::CbcIv;
+    use crate::job::{CbcIv, JobStatus};
     use crate::keys::GcmKey;
 
     fn job<'a>(
