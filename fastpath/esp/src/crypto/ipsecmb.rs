@@ -83,12 +83,8 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
             let Imp::IpsecMb(keys) = &op.session.imp else {
                 continue;
             };
-            let f = match op.session.frame(op.esp.len()) {
-                Ok(f) => f,
-                Err(e) => {
-                    op.result = Err(e);
-                    continue;
-                }
+            let Some(f) = frame_or_fail(op) else {
+                continue;
             };
             lane[k as usize] = match keys {
                 Keys::Gcm(key) => {
@@ -151,15 +147,21 @@ fn one_cbc_kind(mgr: &mut Mgr, chunk: &mut [CryptoOp<'_>], seal: bool) -> bool {
     }
     let order = longest_first(chunk);
     run(mgr, Some(kind), chunk, &order, seal, |_, op| {
-        match op.session.frame(op.esp.len()) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                op.result = Err(e);
-                None
-            }
-        }
+        frame_or_fail(op)
     });
     true
+}
+
+/// The op's frame, or `None` with the op's result set to why its length does not fit.
+#[inline(always)]
+fn frame_or_fail(op: &mut CryptoOp<'_>) -> Option<Frame> {
+    match op.session.frame(op.esp.len()) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            op.result = Err(e);
+            None
+        }
+    }
 }
 
 /// How an op of a chunk is run.
