@@ -1,0 +1,4 @@
+//! DPDK-free pieces that every process of the gateway shares: the configuration files'
+//! tokenizer and `file:line: reason` errors, one duration grammar, a MAC address type, and
+//! the Internet checksum.
+#![forbid(unsafe_code)]
