@@ -6,9 +6,16 @@
 use crate::sa::{Direction, Sa, SaConfig, SaError, SaId};
 use std::collections::HashMap;
 
+/// The highest SA id a SAD takes. Slots are indexed by id, so the bound is what keeps an id
+/// from the control plane from growing one worker's slot vector to gigabytes (2^20 slots of
+/// one pointer each: 8 MiB at most).
+pub const MAX_SA_ID: u32 = (1 << 20) - 1;
+
 /// Why an SA could not be installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SadError {
+    #[error("SA id {0} is above the highest one, {MAX_SA_ID}")]
+    IdTooLarge(u32),
     #[error("SA id {0} is in use")]
     IdInUse(u32),
     #[error("inbound SPI {0:#x} is in use")]
@@ -30,8 +37,11 @@ impl Sad {
         Sad::default()
     }
 
-    /// Installs an SA at `id`.
+    /// Installs an SA at `id` (at most [`MAX_SA_ID`]).
     pub fn insert(&mut self, id: SaId, config: SaConfig, now_ns: u64) -> Result<(), SadError> {
+        if id.0 > MAX_SA_ID {
+            return Err(SadError::IdTooLarge(id.0));
+        }
         let index = id.0 as usize;
         if self.slots.get(index).is_some_and(|s| s.is_some()) {
             return Err(SadError::IdInUse(id.0));
@@ -95,5 +105,43 @@ impl Sad {
     /// The slot count (ids below it may be in use), for incremental sweeps.
     pub fn capacity(&self) -> usize {
         self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{EncAlg, IntegAlg, TransformKeys};
+
+    fn config(spi: u32) -> SaConfig {
+        let keys = TransformKeys {
+            enc: EncAlg::AesGcm16_128,
+            integ: IntegAlg::None,
+            enc_key: (0..20).collect(),
+            auth_key: Vec::new(),
+        };
+        let (local, remote) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        SaConfig::tunnel(spi, Direction::Inbound, local, remote, keys)
+    }
+
+    #[test]
+    fn an_id_above_the_bound_is_refused_without_growing_the_slots() {
+        let mut sad = Sad::new();
+        for id in [MAX_SA_ID + 1, u32::MAX] {
+            assert_eq!(
+                sad.insert(SaId(id), config(0x100), 0),
+                Err(SadError::IdTooLarge(id))
+            );
+        }
+        assert_eq!((sad.len(), sad.capacity()), (0, 0));
+        assert_eq!(
+            sad.lookup_inbound(0x100),
+            None,
+            "a refused SA leaves no SPI behind"
+        );
+        sad.insert(SaId(MAX_SA_ID), config(0x100), 0).unwrap();
+        assert_eq!(sad.capacity(), MAX_SA_ID as usize + 1);
+        assert_eq!(sad.lookup_inbound(0x100), Some(SaId(MAX_SA_ID)));
+        assert_eq!(sad.get(SaId(MAX_SA_ID)).unwrap().config.spi, 0x100);
     }
 }
