@@ -8,13 +8,12 @@ use crate::counters::DropReason;
 use crate::crypto::{CryptoError, CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
-use crate::outbound::fix_lengths;
 use crate::replay::{esn_reconstruct, ReplayError};
 use crate::sa::{Mode, Sa, SaId, SaState};
 use crate::sad::Sad;
 use crate::spd::FlowKey;
 use crate::verdict::{read_trailer, Verdict, MAX_BURST};
-use crate::wire::ip::{set_tos, IpHeader, IpVersion};
+use crate::wire::ip::{fix_lengths, set_tos, IpHeader, IpVersion};
 use crate::wire::{be16, be32, proto, ESP_HEADER_LEN, NAT_T_PORT, UDP_HEADER_LEN};
 use arrayvec::ArrayVec;
 
@@ -203,7 +202,7 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
         }
     }
     let _ = udp;
-    match sa.state {
+    match sa.state() {
         SaState::Active => {}
         SaState::Standby => return Err(fail(sa, DropReason::SaInactive)),
         SaState::Expired => return Err(fail(sa, DropReason::HardLifetime)),
@@ -216,11 +215,11 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
         return Err(fail(sa, DropReason::TooShort));
     }
     let seq = if sa.config.esn {
-        esn_reconstruct(seq_lo, sa.window.top(), sa.window.size())
+        esn_reconstruct(seq_lo, sa.window().top(), sa.window().size())
     } else {
         seq_lo as u64
     };
-    if let Err(e) = sa.window.check(seq) {
+    if let Err(e) = sa.window().check(seq) {
         return Err(fail(sa, replay_reason(e)));
     }
     Ok(Parsed {
@@ -250,7 +249,7 @@ fn finish<P: PacketBuf>(
     p: &Parsed,
     now_ns: u64,
 ) -> Verdict {
-    if let Err(e) = sa.window.update(p.seq) {
+    if let Err(e) = sa.replay_update(p.seq) {
         return Verdict::Drop(replay_reason(e));
     }
     let verdict = decapsulate(sa, pkt, p);
@@ -263,7 +262,7 @@ fn finish<P: PacketBuf>(
             lc.raise(sa, ev);
         }
     } else {
-        sa.last_used_ns = now_ns;
+        sa.touch(now_ns);
     }
     lc.maybe_snapshot(sa, now_ns);
     verdict

@@ -8,7 +8,10 @@
 //! - [`spd`] and [`sad`]: the security policy and security association databases (RFC 4301).
 //! - [`wire`]: checked views of IPv4, IPv6, UDP and ESP headers that never panic.
 //! - [`outbound`] and [`inbound`]: burst processing, ESP encapsulation and decapsulation.
+//! - [`sa`] and [`ident`]: one SA's configuration and per-packet state, and the types that name it.
 //! - [`snapshot`]: sequence-number snapshots for HA sync, and their coalescing drain.
+
+#![forbid(unsafe_code)]
 
 pub mod ab;
 pub mod buf;
@@ -16,6 +19,7 @@ pub mod counters;
 pub mod crypto;
 pub mod ecn;
 pub mod icmp;
+pub mod ident;
 pub mod inbound;
 pub mod lcore;
 pub mod outbound;

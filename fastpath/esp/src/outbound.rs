@@ -11,7 +11,7 @@ use crate::sa::{DfMode, DscpMode, Mode, Sa, SaId, SaState};
 use crate::sad::Sad;
 use crate::verdict::{write_trailer, TrailerLayout, Verdict, MAX_BURST};
 use crate::wire::checksum;
-use crate::wire::ip::{decrement_ttl, IpHeader, IpVersion};
+use crate::wire::ip::{decrement_ttl, fix_lengths, IpHeader, IpVersion};
 use crate::wire::{proto, ESP_HEADER_LEN, IPV4_HEADER_LEN, IPV6_HEADER_LEN, UDP_HEADER_LEN};
 use arrayvec::ArrayVec;
 
@@ -127,7 +127,7 @@ fn prepare<P: PacketBuf>(
     pkt: &mut P,
     now_ns: u64,
 ) -> Result<Prepared, DropReason> {
-    match sa.state {
+    match sa.state() {
         SaState::Active => {}
         SaState::Standby => return Err(DropReason::SaInactive),
         SaState::Expired => return Err(DropReason::HardLifetime),
@@ -328,21 +328,6 @@ fn outer_tos(dscp: DscpMode, inner_tos: u8) -> u8 {
         DscpMode::Set(d) => d << 2,
     };
     dscp_bits | ecn::encapsulate(inner_tos)
-}
-
-/// Sets the length fields of a transport-mode IP header for a packet of `total` bytes.
-pub(crate) fn fix_lengths(h: &mut [u8], version: IpVersion, total: usize) {
-    match version {
-        IpVersion::V4 => {
-            h[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-            h[10..12].copy_from_slice(&[0, 0]);
-            let c = checksum::checksum(h);
-            h[10..12].copy_from_slice(&c.to_be_bytes());
-        }
-        IpVersion::V6 => {
-            h[4..6].copy_from_slice(&((total - IPV6_HEADER_LEN) as u16).to_be_bytes());
-        }
-    }
 }
 
 /// The UDP checksum of an IPv6 UDP-encapsulated ESP packet (mandatory over IPv6).

@@ -4,21 +4,11 @@
 
 use crate::counters::DropReason;
 use crate::crypto::{Backend, CryptoError, Session, TransformKeys};
-use crate::replay::{ReplayWindow, WindowSnapshot};
+pub use crate::ident::{Direction, SaId};
+use crate::replay::{ReplayError, ReplayWindow, WindowSnapshot};
 use crate::snapshot::{SeqSnapshot, SyncPolicy};
 use crate::spd::{FlowKey, Selector};
 use std::net::IpAddr;
-
-/// Where an SA sits in the SAD: chosen by the control plane, stable for the SA's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SaId(pub u32);
-
-/// Which traffic an SA protects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
 
 /// RFC 4301 §4.1: tunnel mode carries whole IP packets between the two gateways' addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,20 +162,25 @@ pub struct SaCounters {
 pub const IV_SEQ_BITS: u32 = 48;
 
 /// One security association and its per-packet state.
+///
+/// The state a failover carries over (sequence numbers, window, generation, counters, state)
+/// is private: the outbound sequence number and the window only move forward through the
+/// methods below, since a step backward would send a (key, nonce) pair twice or let a replay
+/// through (invariants 2, 3 and 4 of the design).
 pub struct Sa {
     pub id: SaId,
     pub config: SaConfig,
     pub session: Session,
-    pub state: SaState,
-    /// Outbound: the last sequence number used (0: none yet).
-    pub oseq: u64,
-    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
-    pub window: ReplayWindow,
-    pub counters: SaCounters,
     /// Tunnel mode: the outer header, built once.
     pub outer: Option<crate::tunnel::OuterTemplate>,
+    state: SaState,
+    /// Outbound: the last sequence number used (0: none yet).
+    oseq: u64,
+    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
+    window: ReplayWindow,
+    counters: SaCounters,
     /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
-    pub last_used_ns: u64,
+    last_used_ns: u64,
     generation: u16,
     soft_raised: bool,
     overflow_raised: bool,
@@ -211,6 +206,15 @@ struct SyncMark {
     oseq: u64,
     top: u64,
     at_ns: u64,
+}
+
+/// Why the outbound sequence number was not moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SeqError {
+    #[error("sequence number {to} is behind {current}: it would reuse a nonce")]
+    Backward { current: u64, to: u64 },
+    #[error("sequence number {to} is beyond this SA's last one, {max}")]
+    BeyondMax { max: u64, to: u64 },
 }
 
 /// Why an SA could not be created.
@@ -274,6 +278,78 @@ impl Sa {
                 ..SyncMark::default()
             },
         })
+    }
+
+    /// Where the SA is in its life.
+    #[inline]
+    pub fn state(&self) -> SaState {
+        self.state
+    }
+
+    /// Outbound: the last sequence number used (0: none yet).
+    #[inline]
+    pub fn oseq(&self) -> u64 {
+        self.oseq
+    }
+
+    /// Inbound: the anti-replay window, to read (it moves through [`Sa::replay_update`] and
+    /// [`Sa::raise_window`], never backward).
+    #[inline]
+    pub fn window(&self) -> &ReplayWindow {
+        &self.window
+    }
+
+    /// The SA's traffic and drop counters.
+    #[inline]
+    pub fn counters(&self) -> &SaCounters {
+        &self.counters
+    }
+
+    /// When the last packet was accepted (ns, the caller's clock).
+    #[inline]
+    pub fn last_used_ns(&self) -> u64 {
+        self.last_used_ns
+    }
+
+    /// Records that a packet was accepted at `now_ns` without counting it (a dummy packet).
+    #[inline]
+    pub fn touch(&mut self, now_ns: u64) {
+        self.last_used_ns = now_ns;
+    }
+
+    /// Inbound, once the ICV checked out: marks `seq` received in the anti-replay window.
+    #[inline]
+    pub fn replay_update(&mut self, seq: u64) -> Result<(), ReplayError> {
+        self.window.update(seq)
+    }
+
+    /// Moves the outbound sequence number forward to `to` (the next packet sends `to + 1`),
+    /// for a control plane or a test that starts an SA further on. A step backward is
+    /// refused: the sequence number feeds the nonce (invariant 3), and a number sent twice
+    /// under one key and generation repeats a (key, nonce) pair; so is a number past
+    /// [`Sa::max_seq`], which the SA must never send.
+    pub fn advance_oseq(&mut self, to: u64) -> Result<(), SeqError> {
+        if to < self.oseq {
+            return Err(SeqError::Backward {
+                current: self.oseq,
+                to,
+            });
+        }
+        if to > self.max_seq() {
+            return Err(SeqError::BeyondMax {
+                max: self.max_seq(),
+                to,
+            });
+        }
+        self.oseq = to;
+        Ok(())
+    }
+
+    /// Raises the inbound window to at least `snap` (a standby's synced top, or a test that
+    /// starts an SA further on); never lowers it, since a lower window would accept again a
+    /// packet it already refused or took (invariant 4).
+    pub fn raise_window(&mut self, snap: &WindowSnapshot) {
+        self.window.merge(snap);
     }
 
     /// The highest sequence number this SA may send: 2^32-1 without ESN (RFC 4303 §3.3.3:
@@ -399,19 +475,24 @@ impl Sa {
     }
 
     /// Standby side: applies a synced snapshot. Sequence numbers and the window only move
-    /// forward, so records that arrive late or twice change nothing.
+    /// forward, so records that arrive late or twice change nothing: a lower `oseq` would
+    /// resend numbers the old master used (invariants 2, 3), a lower window would accept
+    /// replays of what it took (invariant 4).
     pub fn apply_snapshot(&mut self, snap: &SeqSnapshot) {
         self.oseq = self.oseq.max(snap.oseq);
-        self.window.merge(&snap.window);
+        self.raise_window(&snap.window);
         self.generation = self.generation.max(snap.generation);
     }
 
     /// Takeover (invariants 2, 3, 4): outbound continues at the last synced sequence number
     /// plus `oseq_shift`, so the peer's window never sees a number the old master used; the
     /// IV generation changes to `generation`; the inbound window starts at the synced top.
+    /// The shift saturates at [`Sa::max_seq`] and never lowers `oseq` (one synced past the
+    /// bound stays: the SA is exhausted, and sends nothing).
     pub fn activate(&mut self, oseq_shift: u64, generation: u16) {
         if self.config.direction == Direction::Outbound {
-            self.oseq = self.oseq.saturating_add(oseq_shift).min(self.max_seq());
+            let shifted = self.oseq.saturating_add(oseq_shift).min(self.max_seq());
+            self.oseq = self.oseq.max(shifted);
         }
         let synced = self.window.snapshot();
         self.window.restore(&synced);
@@ -433,3 +514,6 @@ impl Sa {
         self.window.snapshot()
     }
 }
+
+#[cfg(test)]
+mod tests;

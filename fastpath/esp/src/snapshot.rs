@@ -5,8 +5,8 @@
 //! rings, keeps the newest record per SA, and hands out batches. No locks, no syscalls and no
 //! allocation on the worker.
 
+use crate::ident::{Direction, SaId};
 use crate::replay::WindowSnapshot;
-use crate::sa::{Direction, SaId};
 use crossbeam_queue::ArrayQueue;
 use std::collections::HashMap;
 use std::sync::Arc;

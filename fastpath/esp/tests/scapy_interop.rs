@@ -184,7 +184,10 @@ fn scapy_decrypts_ours_and_we_decrypt_scapys() {
                     }
                     sad.insert(SaId(1), cfg, 0).unwrap();
                     if esn {
-                        sad.get_mut(SaId(1)).unwrap().oseq = u32::MAX as u64 - 1;
+                        sad.get_mut(SaId(1))
+                            .unwrap()
+                            .advance_oseq(u32::MAX as u64 - 1)
+                            .unwrap();
                     }
                     let mut lc = Lcore::new(SyncPolicy::default(), 16, 16);
                     let mut ours = Vec::new();
@@ -201,7 +204,7 @@ fn scapy_decrypts_ours_and_we_decrypt_scapys() {
                         let mut v = [Verdict::Forward];
                         encrypt_burst(&mut lc, &mut sad, &mut buf, &[SaId(1)], &mut v, 0);
                         assert_eq!(v[0], Verdict::Forward, "{}", c.name);
-                        let seq = sad.get(SaId(1)).unwrap().oseq;
+                        let seq = sad.get(SaId(1)).unwrap().oseq();
                         ours.push(json!({"plain": hex::encode(&plain), "esp": hex::encode(buf[0].data()), "seq": seq}));
                     }
                     let base: u64 = if esn { (3u64 << 32) - 2 } else { 7 };
@@ -262,7 +265,7 @@ fn scapy_decrypts_ours_and_we_decrypt_scapys() {
             let seq0 = c.json["theirs"][0]["seq"].as_u64().unwrap();
             let mut snap = sad.get(SaId(2)).unwrap().window_snapshot();
             snap.top = seq0 - 1;
-            sad.get_mut(SaId(2)).unwrap().window.restore(&snap);
+            sad.get_mut(SaId(2)).unwrap().raise_window(&snap);
         }
         let mut lc = Lcore::new(SyncPolicy::default(), 16, 16);
         let theirs = r["theirs"].as_array().unwrap();

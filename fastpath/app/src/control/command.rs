@@ -129,29 +129,29 @@ impl SaInfo {
             },
             transform: format!("{:?}/{:?}", c.keys.enc, c.keys.integ),
             backend: format!("{:?}", sa.session.backend()),
-            state: match sa.state {
+            state: match sa.state() {
                 SaState::Active => "active",
                 SaState::Standby => "standby",
                 SaState::Expired => "expired",
             },
             esn: c.esn,
             natt: c.encap.map(|e| (e.local_port, e.remote_port)),
-            oseq: sa.oseq,
-            window_top: sa.window.top(),
-            window_size: sa.window.size(),
-            packets: sa.counters.packets,
-            bytes: sa.counters.bytes,
+            oseq: sa.oseq(),
+            window_top: sa.window().top(),
+            window_size: sa.window().size(),
+            packets: sa.counters().packets,
+            bytes: sa.counters().bytes,
             drops: DropReason::ALL
                 .iter()
-                .filter(|r| sa.counters.drops[**r as usize] > 0)
-                .map(|r| (r.name(), sa.counters.drops[*r as usize]))
+                .filter(|r| sa.counters().drops[**r as usize] > 0)
+                .map(|r| (r.name(), sa.counters().drops[*r as usize]))
                 .collect(),
             soft_bytes: c.lifetime.soft_bytes,
             hard_bytes: c.lifetime.hard_bytes,
             soft_packets: c.lifetime.soft_packets,
             hard_packets: c.lifetime.hard_packets,
-            last_used_ns: sa.last_used_ns,
-            idle_ms: now_ns.saturating_sub(sa.last_used_ns) / 1_000_000,
+            last_used_ns: sa.last_used_ns(),
+            idle_ms: now_ns.saturating_sub(sa.last_used_ns()) / 1_000_000,
             iv_generation: sa.generation(),
         }
     }

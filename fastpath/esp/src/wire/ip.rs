@@ -188,6 +188,22 @@ impl IpHeader {
     }
 }
 
+/// Sets the length fields of a transport-mode IP header for a packet of `total` bytes (both
+/// ESP directions rewrite them: outbound after inserting ESP, inbound after stripping it).
+pub(crate) fn fix_lengths(h: &mut [u8], version: IpVersion, total: usize) {
+    match version {
+        IpVersion::V4 => {
+            h[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let c = super::checksum::checksum(h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+        IpVersion::V6 => {
+            h[4..6].copy_from_slice(&((total - IPV6_HEADER_LEN) as u16).to_be_bytes());
+        }
+    }
+}
+
 /// Writes the traffic class / TOS byte of an IP header in place (IPv4 checksum updated).
 #[inline]
 pub fn set_tos(packet: &mut [u8], version: IpVersion, tos: u8) {

@@ -168,7 +168,7 @@ fn mixed_inbound_burst(n: usize, seed: u64) {
     // Per SA: drops counted against the SA they were for (unknown SPI has none).
     let per_sa: u64 = sas
         .iter()
-        .map(|&(_, i, _)| rx.sad.get(i).unwrap().counters.drops.iter().sum::<u64>())
+        .map(|&(_, i, _)| rx.sad.get(i).unwrap().counters().drops.iter().sum::<u64>())
         .sum();
     let unknown = c.drops_of(DropReason::UnknownSpi) + c.drops_of(DropReason::Malformed);
     assert_eq!(per_sa, c.drops.iter().sum::<u64>() - unknown);

@@ -306,12 +306,12 @@ fn takeover_continues_above_everything_the_master_sent() {
             }
             ha.master.now += 2_000_000;
             // One last record (by packets or timer), synced...
-            let mut last_snap = ha.standby.sad.get(OUT).unwrap().oseq;
+            let mut last_snap = ha.standby.sad.get(OUT).unwrap().oseq();
             let mut k = 0;
-            while last_snap != ha.master.sad.get(OUT).unwrap().oseq || k == 0 {
+            while last_snap != ha.master.sad.get(OUT).unwrap().oseq() || k == 0 {
                 sent.extend(ha.master_sends(1, &mut rng));
                 ha.sync();
-                last_snap = ha.standby.sad.get(OUT).unwrap().oseq;
+                last_snap = ha.standby.sad.get(OUT).unwrap().oseq();
                 k += 1;
                 assert!(k < 1000);
             }
@@ -319,11 +319,11 @@ fn takeover_continues_above_everything_the_master_sent() {
             let unsynced = ha.master_sends(policy.oseq_shift as usize - 1, &mut rng);
             ha.sync();
             assert_eq!(
-                ha.standby.sad.get(OUT).unwrap().oseq,
+                ha.standby.sad.get(OUT).unwrap().oseq(),
                 last_snap,
                 "{policy:?}: a record was taken after all"
             );
-            let master_max = ha.master.sad.get(OUT).unwrap().oseq;
+            let master_max = ha.master.sad.get(OUT).unwrap().oseq();
             assert_eq!(master_max, last_snap + policy.oseq_shift - 1);
             // The peer got everything but the unsynced ones so far.
             assert!(ha
@@ -333,7 +333,7 @@ fn takeover_continues_above_everything_the_master_sent() {
                 .all(|v| *v == Verdict::Forward));
 
             ha.take_over(1);
-            assert_eq!(ha.standby.sad.get(OUT).unwrap().state, SaState::Active);
+            assert_eq!(ha.standby.sad.get(OUT).unwrap().state(), SaState::Active);
             let fresh = send(&mut ha.standby, 20, &mut rng);
             for e in &fresh {
                 assert!(u64::from(esp_seq(e)) > master_max, "{policy:?} {tf:?}");
@@ -393,7 +393,7 @@ fn gcm_ivs_never_repeat_across_nodes() {
             take(&b, 0);
             // (The records of those are lost with the master.)
             while ha.master.lc.snapshots.pop().is_some() {}
-            assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq, 20);
+            assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq(), 20);
             ha.take_over(1);
             let c = send(&mut ha.standby, 150, &mut rng);
             take(&c, 1);
@@ -470,7 +470,7 @@ fn new_master_drops_replays_older_than_the_last_snapshot() {
                 continue;
             }
             let v = ha.standby.open(e).0;
-            let size = ha.standby.sad.get(IN).unwrap().window.size() as u64;
+            let size = ha.standby.sad.get(IN).unwrap().window().size() as u64;
             if synced_top - seq < size {
                 assert_eq!(
                     v,
@@ -517,10 +517,10 @@ fn full_ring_defers_and_the_newest_state_still_gets_through() {
     ha.master_sends(5, &mut rng);
     assert_eq!(ha.master.lc.snapshots_deferred, 3);
     ha.sync();
-    assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq, 2);
+    assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq(), 2);
     ha.master_sends(1, &mut rng);
     ha.sync();
-    assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq, 6);
+    assert_eq!(ha.standby.sad.get(OUT).unwrap().oseq(), 6);
     // Takeover: the shift of 1 is enough for a master that was synced after each packet.
     ha.take_over(1);
     let fresh = send(&mut ha.standby, 1, &mut rng);
@@ -579,8 +579,8 @@ fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
     }
     for id in 0..6u32 {
         let w = if id.is_multiple_of(2) { &w1 } else { &w2 };
-        let sent = w.sad.get(SaId(id)).unwrap().oseq;
-        let synced = standby.sad.get(SaId(id)).unwrap().oseq;
+        let sent = w.sad.get(SaId(id)).unwrap().oseq();
+        let synced = standby.sad.get(SaId(id)).unwrap().oseq();
         assert!(
             synced <= sent && sent - synced < policy.period_packets,
             "SA {id}: {synced} of {sent}"

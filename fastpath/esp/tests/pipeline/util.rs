@@ -317,21 +317,21 @@ impl Node {
     }
 
     pub fn sa_drops(&self, sa: SaId, reason: DropReason) -> u64 {
-        self.sad.get(sa).unwrap().counters.drops[reason as usize]
+        self.sad.get(sa).unwrap().counters().drops[reason as usize]
     }
 
     pub fn top(&self, sa: SaId) -> u64 {
-        self.sad.get(sa).unwrap().window.top()
+        self.sad.get(sa).unwrap().window().top()
     }
 
-    /// Moves an inbound SA's window so that sequence numbers after `top` are expected
+    /// Raises an inbound SA's window so that sequence numbers after `top` are expected
     /// (RFC 4303 A2.1 needs the window near the packets with ESN).
     pub fn set_top(&mut self, sa: SaId, top: u64) {
         let snap = WindowSnapshot {
             top,
             ..WindowSnapshot::default()
         };
-        self.sad.get_mut(sa).unwrap().window.restore(&snap);
+        self.sad.get_mut(sa).unwrap().raise_window(&snap);
     }
 
     /// Sum of every drop counter.
