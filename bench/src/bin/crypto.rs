@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p bench --bin crypto`
 
+#![forbid(unsafe_code)]
+
 use esp::crypto::{Backend, CryptoOp, EncAlg, Engine, IntegAlg, Session, TransformKeys};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

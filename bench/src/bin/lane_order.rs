@@ -6,6 +6,8 @@
 //!
 //!   cargo run --release -p bench --bin lane_order -- [--runs 5] [--jobs 400000]
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use ipsec_mb::{
     AesKeys, Auth, CbcIv, Cipher, Dir, HmacAlg, HmacKey, Job, JobStatus, Mgr, MAX_BURST,

@@ -7,6 +7,8 @@
 //! port), IPv4 /24 to /24, IPv6 /128 and /64 pairs, and a DISCARD catch-all per family. One
 //! flow in ten misses every specific policy and falls to the catch-all.
 
+#![forbid(unsafe_code)]
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};

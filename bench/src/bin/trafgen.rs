@@ -10,6 +10,8 @@
 //! trafgen --out imix.pcap --size imix          # 7:4:1 of 64, 570, 1518 bytes (simple IMIX)
 //! ```
 
+#![forbid(unsafe_code)]
+
 use bench::pcap;
 use clap::Parser;
 use std::path::PathBuf;

@@ -4,6 +4,8 @@
 //! state machines (one file per exchange in `sa::exchange`); `responder` the stateless
 //! handling of IKE_SA_INIT (cookies); `engine` the caller's entry point; `config`, `action`,
 //! `pool`, `timers`, `retransmit` and `rng` what they say.
+
+#![forbid(unsafe_code)]
 pub mod action;
 pub mod config;
 pub mod crypto;

@@ -8,6 +8,8 @@
 //!
 //! Every method takes `now`, a `Duration` since an arbitrary epoch; the caller fires timers by
 //! calling `poll` at `next_deadline` and sends what `poll_action` returns.
+
+#![forbid(unsafe_code)]
 pub mod group;
 pub mod ha_group;
 pub mod instance;
