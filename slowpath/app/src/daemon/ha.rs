@@ -3,9 +3,9 @@
 
 use crate::config::{HaGroupConfig, HaRoleConfig, HaSourceConfig};
 use crate::events::EventLog;
+use crate::northbound::vrrp_events::VrrpEvent;
 use crate::northbound::vrrp_status::HaGroupStatus;
 use crate::status;
-use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 use vrrp::{HaEvent, HaGroup, HaRole, HaSource};
@@ -18,17 +18,16 @@ struct HaEntry {
 
 impl HaEntry {
     fn announce(&self, ev: HaEvent, events: &mut EventLog) {
-        let (from, to) = (
-            status::ha_role(ev.from).name(),
-            status::ha_role(ev.to).name(),
-        );
-        events.push(
-            ev.at.as_millis(),
-            "ha_role",
-            json!({"ha_group": ev.group, "from": from, "to": to, "reason": ev.reason}),
-        );
+        let (from, to) = (status::ha_role(ev.from), status::ha_role(ev.to));
+        let event = VrrpEvent::HaRole {
+            ha_group: ev.group.clone(),
+            from,
+            to,
+            reason: ev.reason,
+        };
+        events.record(ev.at.as_millis(), &event);
         if let Some(script) = &self.notify {
-            events.run_hook(script, &[&ev.group, from, to]);
+            events.run_hook(script, &[&ev.group, from.name(), to.name()]);
         }
     }
 }

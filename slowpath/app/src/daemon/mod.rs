@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::control::ControlServer;
 use crate::events::EventLog;
 use crate::ike::IkeRunner;
+use crate::northbound::vrrp_events::VrrpEvent;
 use crate::sys::poll;
 use ha::HaGroups;
 use southbound::Southbound;
@@ -172,11 +173,11 @@ impl Daemon {
             self.vrrp.link_changed(ifname, change.up);
         }
         self.vrrp.track_update(now, &change.name, change.up);
-        self.events.push(
-            now.as_millis(),
-            "track",
-            serde_json::json!({"track": change.name, "up": change.up}),
-        );
+        let event = VrrpEvent::Track {
+            track: change.name,
+            up: change.up,
+        };
+        self.events.record(now.as_millis(), &event);
     }
 
     fn collect_ike_events(&mut self, now: Duration) {

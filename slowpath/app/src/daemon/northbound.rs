@@ -4,6 +4,7 @@
 use super::error::RequestError;
 use super::Daemon;
 use crate::control::Incoming;
+use crate::northbound::vrrp_events::VrrpEvent;
 use crate::northbound::vrrp_status::{HaRole, SwitchoverStatus};
 use crate::status;
 use serde_json::{json, Value};
@@ -113,14 +114,38 @@ impl Daemon {
             .ok_or_else(|| RequestError::NoGroup(name.to_string()))?;
         let was = status::group_state(g.state());
         g.force_backup(now, hold);
-        self.events.push(
-            now.as_millis(),
-            "switchover",
-            json!({"group": name, "hold_ms": hold.as_millis() as u64}),
-        );
+        let event = VrrpEvent::Switchover {
+            group: name.to_string(),
+            hold_ms: hold.as_millis() as u64,
+        };
+        self.events.record(now.as_millis(), &event);
         Ok(SwitchoverStatus {
             group: name.to_string(),
             was,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_checked_before_they_are_answered() {
+        assert_eq!(
+            request_op(&json!({"v": 1, "op": "groups"})).unwrap(),
+            "groups"
+        );
+        assert_eq!(request_op(&json!({"op": "groups"})).unwrap(), "groups");
+        let e = request_op(&json!({"v": 2, "op": "groups"})).unwrap_err();
+        assert_eq!(e.to_string(), "schema v2 is not spoken here (v1)");
+        let e = request_op(&json!({"v": 1})).unwrap_err();
+        assert_eq!(e.to_string(), "wants \"op\"");
+        let e = text(&json!({"group": 7}), "group").unwrap_err();
+        assert_eq!(e.to_string(), "wants \"group\"");
+        assert_eq!(
+            RequestError::UnknownOp("nope".into()).to_string(),
+            "unknown op \"nope\""
+        );
     }
 }

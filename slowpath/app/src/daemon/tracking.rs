@@ -222,3 +222,64 @@ impl Tracks {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(name: &str, kind: TrackKind) -> TrackConfig {
+        TrackConfig {
+            name: name.into(),
+            kind,
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_missing_link_starts_down_and_a_vrrp_interface_has_its_own_track() {
+        let cfg = [track(
+            "uplink",
+            TrackKind::Link {
+                ifname: "no-such-if0".into(),
+            },
+        )];
+        let t = Tracks::build(&cfg, ["no-such-if1"].into_iter()).unwrap();
+        let down: Vec<&str> = t.down().collect();
+        assert_eq!(down, ["uplink", "link:no-such-if1"]);
+        assert_eq!(t.next_deadline(), Some(LINK_CHECK));
+    }
+
+    #[test]
+    fn a_port_follows_the_fast_path_and_is_down_when_it_does_not_answer() {
+        let cfg = [track("p1", TrackKind::FastpathPort { port: 1 })];
+        let mut t = Tracks::build(&cfg, std::iter::empty()).unwrap();
+        let up = || {
+            vec![
+                PortLink { port: 0, up: false },
+                PortLink { port: 1, up: true },
+            ]
+        };
+        // Up at start: no change when the fast path agrees.
+        assert!(t.check(ms(50), up).is_empty());
+        // Not asked again before the next link check is due.
+        assert!(t.check(ms(60), || panic!("asked too early")).is_empty());
+        let changes = t.check(ms(100), Vec::new);
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].name.as_str(), changes[0].up), ("p1", false));
+        assert_eq!(changes[0].interface, None);
+        let changes = t.check(ms(150), up);
+        assert!(changes[0].up);
+        let s = &t.statuses()[0];
+        assert_eq!((s.up, s.port, s.changes), (true, Some(1), 2));
+    }
+
+    #[test]
+    fn the_fast_path_is_not_asked_when_no_port_is_tracked() {
+        let mut t = Tracks::build(&[], ["no-such-if2"].into_iter()).unwrap();
+        assert!(t.check(ms(50), || panic!("no port is tracked")).is_empty());
+        assert_eq!(t.statuses()[0].link.as_deref(), Some("no-such-if2"));
+    }
+}

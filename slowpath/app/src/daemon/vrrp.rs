@@ -7,10 +7,10 @@ use super::tracking::link_track;
 use crate::config::{Config, VrrpConfig};
 use crate::events::EventLog;
 use crate::netif;
+use crate::northbound::vrrp_events::VrrpEvent;
 use crate::northbound::vrrp_status::{GroupStatus, InstanceStatus, InterfaceStatus};
 use crate::status;
 use crate::sys::packet::{Direction, PacketSocket};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -432,21 +432,27 @@ fn carry_out(
                 fastpath(&change);
             }
             // Stamped once the addresses are in place: failover figures count from here.
-            let (from, to) = (status::instance_state(from), status::instance_state(to));
-            events.push(
-                at,
-                "vrrp_state",
-                json!({"instance": name, "vrid": cfg.vrid, "from": from.name(),
-                       "to": to.name(), "reason": status::reason_name(&reason)}),
-            );
+            let event = VrrpEvent::VrrpState {
+                instance: name.clone(),
+                vrid: cfg.vrid,
+                from: status::instance_state(from),
+                to: status::instance_state(to),
+                reason: status::reason_name(&reason),
+            };
+            events.record(at, &event);
         }
-        Action::SplitBrain { other_master } => events.push(
-            at,
-            "split_brain",
-            json!({"instance": name, "other_master": other_master.to_string()}),
-        ),
+        Action::SplitBrain { other_master } => {
+            let event = VrrpEvent::SplitBrain {
+                instance: name.clone(),
+                other_master,
+            };
+            events.record(at, &event);
+        }
         Action::SplitBrainResolved => {
-            events.push(at, "split_brain_resolved", json!({"instance": name}))
+            let event = VrrpEvent::SplitBrainResolved {
+                instance: name.clone(),
+            };
+            events.record(at, &event);
         }
     }
 }
