@@ -1,6 +1,7 @@
 //! What happened, for operators: a bounded log of recent events, a line per event to every
 //! subscriber of the control socket, and the operators' hook scripts on HA role changes.
 
+use crate::northbound::vrrp_events::VrrpEvent;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -35,6 +36,14 @@ impl EventLog {
         }
         self.recent.push_back(fields.clone());
         self.pending.push(fields);
+    }
+
+    /// Records one of the VRRP side's events.
+    pub fn record(&mut self, at_ms: u128, event: &VrrpEvent) {
+        match serde_json::to_value(event) {
+            Ok(fields) => self.push(at_ms, event.kind(), fields),
+            Err(e) => tracing::warn!("event {}: {e}", event.kind()),
+        }
     }
 
     pub fn recent(&self) -> Vec<Value> {
@@ -93,6 +102,28 @@ mod tests {
         assert_eq!(recent[0]["event"], json!("tick"));
         assert_eq!(log.take_pending().len(), KEPT + 10);
         assert!(log.take_pending().is_empty());
+    }
+
+    #[test]
+    fn a_recorded_event_has_its_kind_and_stamps() {
+        let mut log = EventLog::default();
+        let ev = VrrpEvent::Track {
+            track: "p1".into(),
+            up: true,
+        };
+        log.record(42, &ev);
+        let got = log.take_pending();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (
+                &got[0]["event"],
+                &got[0]["track"],
+                &got[0]["up"],
+                &got[0]["at_ms"]
+            ),
+            (&json!("track"), &json!("p1"), &json!(true), &json!(42))
+        );
+        assert!(got[0]["unix_ms"].as_u64().is_some_and(|t| t > 0));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod events;
 pub mod fastpath;
 pub mod ike;
 pub mod netif;
+pub mod northbound;
 pub mod probe;
 pub mod status;
 pub mod sys;

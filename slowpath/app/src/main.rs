@@ -1,13 +1,17 @@
-//! `slowpath`: runs the VRRP instances, groups and HA groups of a config file until SIGINT or
-//! SIGTERM, then steps down gracefully (priority 0 adverts, virtual addresses removed).
+//! `slowpath`: runs the VRRP instances, groups, HA groups and IKEv2 connections of a config file
+//! until SIGINT or SIGTERM, then steps down gracefully (priority 0 adverts, addresses removed).
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "The IPsec gateway's slow path: VRRP and HA groups")]
+#[command(
+    version,
+    about = "The IPsec gateway's slow path: VRRP, HA groups and IKEv2"
+)]
 struct Args {
     /// The configuration file (see the README: vrrp, group, ha-group, track, control).
     #[arg(long)]
@@ -24,6 +28,8 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a redirected log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
     let cfg = match slowpath::config::Config::load(&args.config) {

@@ -7,25 +7,69 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::process::Command;
 
-fn sys(ifname: &str, attr: &str) -> io::Result<String> {
+#[derive(Debug, thiserror::Error)]
+pub enum NetifError {
+    #[error("{0:?} is not an interface name")]
+    BadName(String),
+    #[error("{ifname}: {attr}: {source}")]
+    Sys {
+        ifname: String,
+        attr: &'static str,
+        source: io::Error,
+    },
+    #[error("{ifname}: {attr} {value:?} is not what it should be")]
+    Malformed {
+        ifname: String,
+        attr: &'static str,
+        value: String,
+    },
+    #[error("ip: {0}")]
+    Spawn(io::Error),
+    #[error("ip {args}: {stderr}")]
+    Ip { args: String, stderr: String },
+    #[error("ip -j addr: {0}")]
+    Listing(serde_json::Error),
+    #[error("{ifname} has no {family} address yet")]
+    NoAddress {
+        ifname: String,
+        family: &'static str,
+    },
+}
+
+fn sys(ifname: &str, attr: &'static str) -> Result<String, NetifError> {
     if ifname.contains('/') || ifname.is_empty() {
-        return Err(io::ErrorKind::InvalidInput.into());
+        return Err(NetifError::BadName(ifname.to_string()));
     }
-    Ok(
-        std::fs::read_to_string(format!("/sys/class/net/{ifname}/{attr}"))?
-            .trim()
-            .to_string(),
-    )
+    match std::fs::read_to_string(format!("/sys/class/net/{ifname}/{attr}")) {
+        Ok(s) => Ok(s.trim().to_string()),
+        Err(source) => Err(NetifError::Sys {
+            ifname: ifname.to_string(),
+            attr,
+            source,
+        }),
+    }
 }
 
-pub fn ifindex(ifname: &str) -> io::Result<u32> {
-    sys(ifname, "ifindex")?
-        .parse()
-        .map_err(|_| io::ErrorKind::InvalidData.into())
+/// A /sys attribute parsed, or the error that names what it held.
+fn sys_parsed<T>(
+    ifname: &str,
+    attr: &'static str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, NetifError> {
+    let value = sys(ifname, attr)?;
+    parse(&value).ok_or_else(|| NetifError::Malformed {
+        ifname: ifname.to_string(),
+        attr,
+        value,
+    })
 }
 
-pub fn mac(ifname: &str) -> io::Result<[u8; 6]> {
-    parse_mac(&sys(ifname, "address")?).ok_or(io::ErrorKind::InvalidData.into())
+pub fn ifindex(ifname: &str) -> Result<u32, NetifError> {
+    sys_parsed(ifname, "ifindex", |s| s.parse().ok())
+}
+
+pub fn mac(ifname: &str) -> Result<[u8; 6], NetifError> {
+    sys_parsed(ifname, "address", parse_mac)
 }
 
 /// Whether the interface is up with a carrier (an interface that is down has none).
@@ -50,16 +94,9 @@ pub fn format_mac(m: &[u8; 6]) -> String {
 }
 
 /// The interface's addresses as iproute2 lists them, with their prefix lengths.
-fn addresses(ifname: &str) -> io::Result<Vec<(IpAddr, u8)>> {
-    let out = Command::new("ip")
-        .args(["-j", "addr", "show", "dev", ifname])
-        .output()?;
-    if !out.status.success() {
-        return Err(io::Error::other(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(io::Error::other)?;
+fn addresses(ifname: &str) -> Result<Vec<(IpAddr, u8)>, NetifError> {
+    let out = ip_output(&["-j", "addr", "show", "dev", ifname])?;
+    let v: Value = serde_json::from_slice(&out).map_err(NetifError::Listing)?;
     let mut found = Vec::new();
     for link in v.as_array().into_iter().flatten() {
         for a in link
@@ -83,17 +120,19 @@ fn addresses(ifname: &str) -> io::Result<Vec<(IpAddr, u8)>> {
 
 /// The address VRRP sends from: the interface's first IPv4 address that is not one of the
 /// virtual ones (with a host prefix, those are ours), or its IPv6 link-local address.
-pub fn primary_address(ifname: &str, ipv6: bool, virtual_addrs: &[IpAddr]) -> io::Result<IpAddr> {
+pub fn primary_address(
+    ifname: &str,
+    ipv6: bool,
+    virtual_addrs: &[IpAddr],
+) -> Result<IpAddr, NetifError> {
     let addrs = addresses(ifname)?;
     let pick = addrs.iter().map(|(a, _)| *a).find(|a| match a {
         IpAddr::V4(_) => !ipv6 && !virtual_addrs.contains(a),
         IpAddr::V6(v6) => ipv6 && is_link_local(v6) && !virtual_addrs.contains(a),
     });
-    pick.ok_or_else(|| {
-        io::Error::other(format!(
-            "{ifname} has no {} address yet",
-            if ipv6 { "IPv6 link-local" } else { "IPv4" }
-        ))
+    pick.ok_or_else(|| NetifError::NoAddress {
+        ifname: ifname.to_string(),
+        family: if ipv6 { "IPv6 link-local" } else { "IPv4" },
     })
 }
 
@@ -101,22 +140,29 @@ pub fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
 }
 
-fn ip(args: &[&str]) -> io::Result<()> {
-    let out = Command::new("ip").args(args).output()?;
+/// Runs iproute2; its standard output, or what it said on failure.
+fn ip_output(args: &[&str]) -> Result<Vec<u8>, NetifError> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(NetifError::Spawn)?;
     if out.status.success() {
-        Ok(())
+        Ok(out.stdout)
     } else {
-        Err(io::Error::other(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+        Err(NetifError::Ip {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
+}
+
+fn ip(args: &[&str]) -> Result<(), NetifError> {
+    ip_output(args).map(drop)
 }
 
 /// Puts a virtual address on an interface (a host route's worth: /32 or /128, no DAD so
 /// that it is usable at once).
-pub fn add_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
+pub fn add_address(ifname: &str, addr: IpAddr) -> Result<(), NetifError> {
     if addresses(ifname)?.iter().any(|(a, _)| *a == addr) {
         return Ok(());
     }
@@ -134,7 +180,7 @@ pub fn add_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
     }
 }
 
-pub fn del_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
+pub fn del_address(ifname: &str, addr: IpAddr) -> Result<(), NetifError> {
     if !addresses(ifname)?.iter().any(|(a, _)| *a == addr) {
         return Ok(());
     }
@@ -145,7 +191,7 @@ pub fn del_address(ifname: &str, addr: IpAddr) -> io::Result<()> {
 /// A macvlan with the virtual MAC on `parent` (as keepalived's use_vmac), so that the kernel
 /// answers ARP/ND for the virtual addresses with the virtual MAC. The parent then answers ARP
 /// only for its own addresses (arp_ignore=1), or it would answer for the macvlan's too.
-pub fn ensure_vmac(parent: &str, name: &str, vmac: [u8; 6]) -> io::Result<()> {
+pub fn ensure_vmac(parent: &str, name: &str, vmac: [u8; 6]) -> Result<(), NetifError> {
     if sys(name, "ifindex").is_err() {
         ip(&[
             "link", "add", "link", parent, "name", name, "type", "macvlan", "mode", "private",
@@ -198,7 +244,14 @@ mod tests {
     #[test]
     fn loopback_is_readable_and_names_are_checked() {
         assert_eq!(ifindex("lo").unwrap(), 1);
-        assert!(ifindex("../lo").is_err());
+        assert!(matches!(ifindex("../lo"), Err(NetifError::BadName(_))));
+        assert!(matches!(
+            ifindex("no-such-if0"),
+            Err(NetifError::Sys {
+                attr: "ifindex",
+                ..
+            })
+        ));
         assert_eq!(vmac_name(51, false), "vrrp.51");
         assert_eq!(vmac_name(51, true), "vrrp6.51");
         assert!(is_link_local(&"fe80::1".parse().unwrap()));
