@@ -1,5 +1,6 @@
 //! Classic pcap files of UDP test frames.
 
+use esp::wire::checksum::{checksum, finish, pseudo_header, sum};
 use std::io::Write;
 use std::path::Path;
 
@@ -9,16 +10,6 @@ pub const IMIX: [usize; 12] = [64, 570, 64, 1518, 64, 570, 64, 570, 64, 64, 570,
 /// The smallest frame: Ethernet + IP + UDP headers.
 pub fn min_frame(ipv6: bool) -> usize {
     14 + if ipv6 { 40 } else { 20 } + 8
-}
-
-fn csum(data: &[u8], mut acc: u32) -> u16 {
-    for c in data.chunks(2) {
-        acc += u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32;
-    }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
 }
 
 /// Frame `i` of length `len` (no FCS): Ethernet 02:..:02 -> 02:..:01, UDP sport 1024+i,
@@ -43,11 +34,8 @@ pub fn udp_frame(len: usize, i: usize, ipv6: bool) -> Vec<u8> {
     udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
     udp.extend_from_slice(&[0, 0]);
     udp.extend((0..udp_len - 8).map(|k| ((i + k) & 0xff) as u8));
-    let mut pseudo = 17u32 + udp_len as u32;
-    for c in src.chunks(2).chain(dst.chunks(2)) {
-        pseudo += u16::from_be_bytes([c[0], c[1]]) as u32;
-    }
-    let c = match csum(&udp, pseudo) {
+    let pseudo = pseudo_header(&src, &dst, 17, udp_len as u32);
+    let c = match finish(sum(pseudo, &udp)) {
         0 => 0xffff,
         c => c,
     };
@@ -67,7 +55,7 @@ pub fn udp_frame(len: usize, i: usize, ipv6: bool) -> Vec<u8> {
         ip.extend_from_slice(&[0x40, 0, 64, 17, 0, 0]);
         ip.extend_from_slice(&src);
         ip.extend_from_slice(&dst);
-        let c = csum(&ip, 0);
+        let c = checksum(&ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         f.extend_from_slice(&[0x08, 0x00]);
         f.extend_from_slice(&ip);
@@ -140,7 +128,7 @@ mod tests {
             let f = udp_frame(len, 7, v6);
             assert_eq!(f.len(), len);
             if !v6 {
-                assert_eq!(csum(&f[14..34], 0), 0, "IPv4 header checksum");
+                assert_eq!(checksum(&f[14..34]), 0, "IPv4 header checksum");
             }
         }
     }

@@ -2,3 +2,11 @@
 //! tokenizer and `file:line: reason` errors, one duration grammar, a MAC address type, and
 //! the Internet checksum.
 #![forbid(unsafe_code)]
+
+pub mod checksum;
+pub mod config;
+pub mod duration;
+pub mod mac;
+
+pub use config::{ConfigError, Words};
+pub use mac::MacAddr;

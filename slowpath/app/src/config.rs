@@ -17,10 +17,11 @@
 //! ```
 //! An instance that is in no `group` is a group of its own, named as the instance.
 
-use std::fmt;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use toolkit::config::{self, Words};
 use vrrp::{InstanceConfig, TrackRule, Version};
 
 /// What a tracked object watches.
@@ -99,212 +100,198 @@ pub struct Config {
     pub ike: crate::ike::IkeSettings,
 }
 
-/// A refused line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+pub use toolkit::ConfigError;
 
 impl Config {
+    /// Reads and parses a file; one over [`config::MAX_FILE_BYTES`] is refused unread.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: file.clone(),
-            line: 0,
-            reason: e.to_string(),
-        })?;
-        Config::parse(&text, &file)
+        let text = config::read_bounded(path, config::MAX_FILE_BYTES)?;
+        Config::parse(&text, &path.display().to_string())
     }
 
+    /// Parses in one pass, linear in the number of statements: names are looked up in
+    /// index maps, not by scanning what came before.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let mut cfg = Config::default();
+        let mut names = Names::default();
         let mut last_line = 0;
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            last_line = n + 1;
-            let err = |reason: String| ConfigError {
-                file: file.to_string(),
-                line: n + 1,
-                reason,
-            };
-            let words: Vec<&str> = line.split_whitespace().collect();
-            match words[0] {
-                "control" => cfg.control = Some(one_path(&words[1..]).map_err(err)?),
-                "fastpath" => cfg.fastpath = Some(one_path(&words[1..]).map_err(err)?),
-                "track" => {
-                    let t = parse_track(&words[1..]).map_err(err)?;
-                    if matches!(t.kind, TrackKind::FastpathPort { .. }) && cfg.fastpath.is_none() {
-                        return Err(err("a port track needs `fastpath SOCKET` above".into()));
-                    }
-                    if cfg.tracks.iter().any(|o| o.name == t.name) {
-                        return Err(err(format!("track {} is defined twice", t.name)));
-                    }
-                    cfg.tracks.push(t);
-                }
-                "vrrp" => {
-                    let v = parse_vrrp(&words[1..]).map_err(err)?;
-                    for r in &v.instance.tracks {
-                        if !cfg.tracks.iter().any(|t| t.name == r.name) {
-                            return Err(err(format!(
-                                "tracks `{}`, which is not defined above",
-                                r.name
-                            )));
-                        }
-                    }
-                    let clash = cfg.vrrp.iter().find(|o| {
-                        o.instance.name == v.instance.name
-                            || (o.interface == v.interface
-                                && o.instance.vrid == v.instance.vrid
-                                && is_v6(&o.instance) == is_v6(&v.instance))
-                    });
-                    if let Some(o) = clash {
-                        return Err(err(format!(
-                            "clashes with vrrp {} (same name, or same interface, VRID and family)",
-                            o.instance.name
-                        )));
-                    }
-                    cfg.vrrp.push(v);
-                }
-                "group" => {
-                    let g = parse_group(&words[1..]).map_err(err)?;
-                    for i in &g.instances {
-                        if !cfg.vrrp.iter().any(|v| v.instance.name == *i) {
-                            return Err(err(format!("no vrrp {i} above")));
-                        }
-                        if let Some(o) = cfg.groups.iter().find(|o| o.instances.contains(i)) {
-                            return Err(err(format!("vrrp {i} is already in group {}", o.name)));
-                        }
-                    }
-                    if cfg.groups.iter().any(|o| o.name == g.name)
-                        || cfg.vrrp.iter().any(|v| v.instance.name == g.name)
-                    {
-                        return Err(err(format!("the name {} is taken", g.name)));
-                    }
-                    cfg.groups.push(g);
-                }
-                "ha-group" => {
-                    let h = parse_ha_group(&words[1..]).map_err(err)?;
-                    if cfg.ha_groups.iter().any(|o| o.name == h.name) {
-                        return Err(err(format!("ha-group {} is defined twice", h.name)));
-                    }
-                    cfg.ha_groups.push(h);
-                }
-                w if crate::ike::IkeSettings::is_statement(w) => {
-                    cfg.ike.parse_statement(&words).map_err(err)?
-                }
-                w => return Err(err(format!("unknown statement `{w}`"))),
-            }
+        for (line, words) in config::statements(text) {
+            last_line = line;
+            cfg.statement(&mut names, &words)
+                .map_err(|reason| ConfigError::at(file, line, reason))?;
         }
+        cfg.close(&names)
+            .map_err(|reason| ConfigError::at(file, last_line, reason))?;
+        Ok(cfg)
+    }
+
+    fn statement(&mut self, names: &mut Names, words: &[&str]) -> Result<(), String> {
+        let mut w = Words::new(words);
+        match w.next("a statement")? {
+            "control" => self.control = Some(one_path(w)?),
+            "fastpath" => self.fastpath = Some(one_path(w)?),
+            "track" => {
+                let t = parse_track(w)?;
+                if matches!(t.kind, TrackKind::FastpathPort { .. }) && self.fastpath.is_none() {
+                    return Err("a port track needs `fastpath SOCKET` above".into());
+                }
+                if !names.tracks.insert(t.name.clone()) {
+                    return Err(format!("track {} is defined twice", t.name));
+                }
+                self.tracks.push(t);
+            }
+            "vrrp" => {
+                let v = parse_vrrp(w)?;
+                if let Some(r) = v
+                    .instance
+                    .tracks
+                    .iter()
+                    .find(|r| !names.tracks.contains(&r.name))
+                {
+                    return Err(format!("tracks `{}`, which is not defined above", r.name));
+                }
+                let name = v.instance.name.clone();
+                let router = (v.interface.clone(), v.instance.vrid, is_v6(&v.instance));
+                let clash = names
+                    .vrrp
+                    .get(&name)
+                    .or_else(|| names.routers.get(&router))
+                    .copied();
+                if let Some(o) = clash {
+                    return Err(format!(
+                        "clashes with vrrp {} (same name, or same interface, VRID and family)",
+                        self.vrrp[o].instance.name
+                    ));
+                }
+                names.vrrp.insert(name, self.vrrp.len());
+                names.routers.insert(router, self.vrrp.len());
+                self.vrrp.push(v);
+            }
+            "group" => {
+                let g = parse_group(w)?;
+                for i in &g.instances {
+                    if !names.vrrp.contains_key(i) {
+                        return Err(format!("no vrrp {i} above"));
+                    }
+                    if let Some(o) = names.grouped.get(i) {
+                        return Err(format!(
+                            "vrrp {i} is already in group {}",
+                            self.groups[*o].name
+                        ));
+                    }
+                }
+                if names.groups.contains_key(&g.name) || names.vrrp.contains_key(&g.name) {
+                    return Err(format!("the name {} is taken", g.name));
+                }
+                for i in &g.instances {
+                    names.grouped.insert(i.clone(), self.groups.len());
+                }
+                names.groups.insert(g.name.clone(), self.groups.len());
+                self.groups.push(g);
+            }
+            "ha-group" => {
+                let h = parse_ha_group(w)?;
+                if !names.ha_groups.insert(h.name.clone()) {
+                    return Err(format!("ha-group {} is defined twice", h.name));
+                }
+                self.ha_groups.push(h);
+            }
+            kw if crate::ike::IkeSettings::is_statement(kw) => self.ike.parse_statement(words)?,
+            kw => return Err(format!("unknown statement `{kw}`")),
+        }
+        Ok(())
+    }
+
+    /// What can only be checked once every line is in.
+    fn close(&mut self, names: &Names) -> Result<(), String> {
         // Instances outside any group are a group of their own.
-        for v in &cfg.vrrp {
+        let mut group_names: HashSet<&str> = names.groups.keys().map(String::as_str).collect();
+        for v in &self.vrrp {
             let name = &v.instance.name;
-            if !cfg.groups.iter().any(|g| g.instances.contains(name)) {
-                cfg.groups.push(GroupConfig {
+            if !names.grouped.contains_key(name) {
+                group_names.insert(name);
+                self.groups.push(GroupConfig {
                     name: name.clone(),
                     instances: vec![name.clone()],
                 });
             }
         }
-        for h in &cfg.ha_groups {
+        for h in &self.ha_groups {
             if let HaSourceConfig::VrrpGroup(g) = &h.source {
-                if !cfg.groups.iter().any(|o| o.name == *g) {
-                    return Err(ConfigError {
-                        file: file.to_string(),
-                        line: last_line,
-                        reason: format!(
-                            "ha-group {} follows `{g}`, which is no group or vrrp instance",
-                            h.name
-                        ),
-                    });
+                if !group_names.contains(g.as_str()) {
+                    return Err(format!(
+                        "ha-group {} follows `{g}`, which is no group or vrrp instance",
+                        h.name
+                    ));
                 }
             }
         }
-        cfg.ike.finish().map_err(|reason| ConfigError {
-            file: file.to_string(),
-            line: last_line,
-            reason,
-        })?;
-        Ok(cfg)
+        self.ike.finish()
     }
+}
+
+/// The names defined so far, each with its index where a later line needs the definition.
+#[derive(Default)]
+struct Names {
+    tracks: HashSet<String>,
+    vrrp: HashMap<String, usize>,
+    /// (interface, VRID, IPv6): one virtual router.
+    routers: HashMap<(String, u8, bool), usize>,
+    groups: HashMap<String, usize>,
+    /// Instance name to the index of its group.
+    grouped: HashMap<String, usize>,
+    ha_groups: HashSet<String>,
 }
 
 fn is_v6(i: &InstanceConfig) -> bool {
     i.virtual_addresses.first().is_some_and(IpAddr::is_ipv6)
 }
 
-fn one_path(w: &[&str]) -> Result<PathBuf, String> {
-    match w {
-        [p] => Ok(PathBuf::from(p)),
-        _ => Err("wants one path".into()),
+fn one_path(mut w: Words) -> Result<PathBuf, String> {
+    let p = w.next("a path")?;
+    w.end()?;
+    Ok(PathBuf::from(p))
+}
+
+/// Probe misses and answers, GARPs per round and rounds: beyond this it is a typo (and a
+/// burst the daemon would spend seconds sending).
+const MAX_COUNT: u32 = 255;
+
+fn count(w: &mut Words, what: &str) -> Result<u32, String> {
+    let n = w.next_u32(what)?;
+    if !(1..=MAX_COUNT).contains(&n) {
+        return Err(format!("{what}: 1 to {MAX_COUNT}"));
     }
+    Ok(n)
 }
 
-/// `100ms`, `1s`, `150cs` (centiseconds, VRRP's own unit).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration (100ms, 2s, 50cs)");
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| s.split_at(i))
-        .ok_or_else(bad)?;
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "cs" => Ok(Duration::from_millis(n.saturating_mul(10))),
-        "s" => Ok(Duration::from_secs(n)),
-        _ => Err(bad()),
-    }
-}
-
-fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("{what}: `{s}` is not a number in range"))
-}
-
-/// Takes the value after an option word.
-fn value<'a>(it: &mut std::slice::Iter<'_, &'a str>, what: &str) -> Result<&'a str, String> {
-    it.next()
-        .copied()
-        .ok_or_else(|| format!("`{what}` wants a value"))
-}
-
-fn parse_track(w: &[&str]) -> Result<TrackConfig, String> {
-    let (name, rest) = w.split_first().ok_or("track wants a name")?;
-    let mut it = rest.iter();
-    let kind = match it.next().copied() {
+fn parse_track(mut w: Words) -> Result<TrackConfig, String> {
+    let name = w.next("a track name")?;
+    let kind = match w.next_opt() {
         Some("link") => TrackKind::Link {
-            ifname: value(&mut it, "link")?.to_string(),
+            ifname: w.next("an interface")?.to_string(),
         },
         Some("port") => TrackKind::FastpathPort {
-            port: number("port", value(&mut it, "port")?)?,
+            port: w.next_u16("port")?,
         },
         Some("probe") => {
-            let target: IpAddr = number("probe", value(&mut it, "probe")?)?;
+            let target = w.next_ip("probe")?;
+            if target.is_unspecified() || target.is_multicast() {
+                return Err(format!("probe: {target} answers no echo of its own"));
+            }
             let (mut interval, mut timeout) = (Duration::from_secs(1), Duration::from_secs(1));
             let (mut fail, mut rise) = (3, 2);
-            while let Some(opt) = it.next() {
-                match *opt {
-                    "interval" => interval = parse_duration(value(&mut it, opt)?)?,
-                    "timeout" => timeout = parse_duration(value(&mut it, opt)?)?,
-                    "fail" => fail = number(opt, value(&mut it, opt)?)?,
-                    "rise" => rise = number(opt, value(&mut it, opt)?)?,
+            while let Some(opt) = w.next_opt() {
+                match opt {
+                    "interval" => interval = w.next_duration(opt)?,
+                    "timeout" => timeout = w.next_duration(opt)?,
+                    "fail" => fail = count(&mut w, opt)?,
+                    "rise" => rise = count(&mut w, opt)?,
                     o => return Err(format!("unknown probe option `{o}`")),
                 }
             }
-            if interval.is_zero() || timeout.is_zero() || fail == 0 || rise == 0 {
-                return Err("probe interval, timeout, fail and rise must be above 0".into());
+            if interval.is_zero() || timeout.is_zero() {
+                return Err("probe interval and timeout must be above 0".into());
             }
             TrackKind::Probe {
                 target,
@@ -321,20 +308,15 @@ fn parse_track(w: &[&str]) -> Result<TrackConfig, String> {
             )
         }
     };
-    if let TrackKind::Link { .. } | TrackKind::FastpathPort { .. } = kind {
-        if let Some(o) = it.next() {
-            return Err(format!("unexpected `{o}`"));
-        }
-    }
+    w.end()?;
     Ok(TrackConfig {
         name: name.to_string(),
         kind,
     })
 }
 
-fn parse_vrrp(w: &[&str]) -> Result<VrrpConfig, String> {
-    let (name, rest) = w.split_first().ok_or("vrrp wants a name")?;
-    let mut it = rest.iter();
+fn parse_vrrp(mut w: Words) -> Result<VrrpConfig, String> {
+    let name = w.next("a vrrp name")?;
     let (mut interface, mut vrid, mut priority) = (None, None, 100u8);
     let mut version = Version::V3;
     let mut advert = Duration::from_secs(1);
@@ -343,34 +325,34 @@ fn parse_vrrp(w: &[&str]) -> Result<VrrpConfig, String> {
     let (mut vmac, mut fastpath_port) = (false, None);
     let mut addresses: Vec<IpAddr> = Vec::new();
     let mut tracks: Vec<TrackRule> = Vec::new();
-    while let Some(opt) = it.next() {
-        match *opt {
-            "interface" => interface = Some(value(&mut it, opt)?.to_string()),
-            "vrid" => vrid = Some(number::<u8>(opt, value(&mut it, opt)?)?),
-            "priority" => priority = number(opt, value(&mut it, opt)?)?,
+    while let Some(opt) = w.next_opt() {
+        match opt {
+            "interface" => interface = Some(w.next(opt)?.to_string()),
+            "vrid" => vrid = Some(w.next_u8(opt)?),
+            "priority" => priority = w.next_u8(opt)?,
             "version" => {
-                version = match value(&mut it, opt)? {
+                version = match w.next(opt)? {
                     "2" => Version::V2,
                     "3" => Version::V3,
                     v => return Err(format!("version {v}: 2 or 3")),
                 }
             }
-            "advert-int" => advert = parse_duration(value(&mut it, opt)?)?,
+            "advert-int" => advert = w.next_duration(opt)?,
             "no-preempt" => preempt = false,
-            "preempt-delay" => preempt_delay = parse_duration(value(&mut it, opt)?)?,
+            "preempt-delay" => preempt_delay = w.next_duration(opt)?,
             "accept" => accept = true,
             "vmac" => vmac = true,
-            "garp" => garp_count = number(opt, value(&mut it, opt)?)?,
-            "garp-rounds" => garp_rounds = number(opt, value(&mut it, opt)?)?,
-            "garp-interval" => garp_interval = parse_duration(value(&mut it, opt)?)?,
-            "fastpath-port" => fastpath_port = Some(number(opt, value(&mut it, opt)?)?),
-            "address" => addresses.push(number("address", value(&mut it, opt)?)?),
+            "garp" => garp_count = count(&mut w, opt)?,
+            "garp-rounds" => garp_rounds = count(&mut w, opt)?,
+            "garp-interval" => garp_interval = w.next_duration(opt)?,
+            "fastpath-port" => fastpath_port = Some(w.next_u16(opt)?),
+            "address" => addresses.push(w.next_ip(opt)?),
             "track" => {
-                let name = value(&mut it, opt)?.to_string();
+                let name = w.next("a track name")?.to_string();
                 // `weight N` lowers the priority by N while down; without it, down is a fault.
-                let weight = if it.as_slice().first() == Some(&"weight") {
-                    it.next();
-                    Some(number::<i16>("weight", value(&mut it, "weight")?)?)
+                let weight = if w.peek() == Some("weight") {
+                    w.next_opt();
+                    Some(i16::from(w.next_u8("weight")?))
                 } else {
                     None
                 };
@@ -409,23 +391,22 @@ fn parse_vrrp(w: &[&str]) -> Result<VrrpConfig, String> {
     })
 }
 
-fn parse_group(w: &[&str]) -> Result<GroupConfig, String> {
-    let (name, rest) = w.split_first().ok_or("group wants a name")?;
-    if rest.is_empty() {
+fn parse_group(mut w: Words) -> Result<GroupConfig, String> {
+    let name = w.next("a group name")?;
+    if w.is_empty() {
         return Err("group NAME INSTANCE [INSTANCE...]".into());
     }
     Ok(GroupConfig {
         name: name.to_string(),
-        instances: rest.iter().map(|s| s.to_string()).collect(),
+        instances: w.rest().iter().map(|s| s.to_string()).collect(),
     })
 }
 
-fn parse_ha_group(w: &[&str]) -> Result<HaGroupConfig, String> {
-    let (name, rest) = w.split_first().ok_or("ha-group wants a name")?;
-    let mut it = rest.iter();
-    let source = match it.next().copied() {
-        Some("vrrp-group") => HaSourceConfig::VrrpGroup(value(&mut it, "vrrp-group")?.into()),
-        Some("static") => HaSourceConfig::Static(match value(&mut it, "static")? {
+fn parse_ha_group(mut w: Words) -> Result<HaGroupConfig, String> {
+    let name = w.next("an ha-group name")?;
+    let source = match w.next_opt() {
+        Some("vrrp-group") => HaSourceConfig::VrrpGroup(w.next("a vrrp-group")?.into()),
+        Some("static") => HaSourceConfig::Static(match w.next("a role")? {
             "active" => HaRoleConfig::Active,
             "standby" => HaRoleConfig::Standby,
             r => return Err(format!("static {r}: active or standby")),
@@ -433,9 +414,9 @@ fn parse_ha_group(w: &[&str]) -> Result<HaGroupConfig, String> {
         _ => return Err("ha-group NAME vrrp-group GROUP | static active|standby".into()),
     };
     let mut notify = None;
-    while let Some(opt) = it.next() {
-        match *opt {
-            "notify" => notify = Some(PathBuf::from(value(&mut it, opt)?)),
+    while let Some(opt) = w.next_opt() {
+        match opt {
+            "notify" => notify = Some(PathBuf::from(w.next(opt)?)),
             o => return Err(format!("unknown ha-group option `{o}`")),
         }
     }
@@ -528,7 +509,7 @@ ha-group lab static standby
             ),
             (
                 "vrrp a interface x vrid 1 address 10.0.0.one",
-                "not a number",
+                "not an IP address",
             ),
             ("group g nothere", "no vrrp nothere"),
             ("track t probe 10.0.0.1 interval 0s", "above 0"),
@@ -538,6 +519,40 @@ ha-group lab static standby
             ("ha-group h vrrp-group ghost", "no group"),
             ("vrrp a interface x vrid 1 advert-int 1s", ""),
             ("frobnicate", "unknown statement"),
+            (
+                "vrrp a interface x vrid 256 address 10.0.0.1",
+                "vrid: `256` is over 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 priority 256 address 10.0.0.1",
+                "`256` is over 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 garp 0",
+                "garp: 1 to 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 garp-rounds 4294967295",
+                "1 to 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 fastpath-port 65536",
+                "over 65535",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 track t weight 9",
+                "not defined",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 preempt-delay 9",
+                "wants a unit",
+            ),
+            ("track t probe 0.0.0.0", "answers no echo"),
+            ("track t probe 10.0.0.1 fail 256", "fail: 1 to 255"),
+            ("track t probe 10.0.0.1 rise 0", "rise: 1 to 255"),
+            ("track t link eth0 extra", "unexpected `extra`"),
+            ("control", "missing a path"),
+            ("control a b", "unexpected `b`"),
         ];
         for (line, want) in cases {
             let text = format!("# header\n{line}\n");
@@ -545,6 +560,37 @@ ha-group lab static standby
             assert_eq!((e.file.as_str(), e.line), ("bad.conf", 2), "{line}");
             assert!(e.reason.contains(want), "{line}: {} lacks {want}", e.reason);
         }
+    }
+
+    #[test]
+    fn files_are_read_with_a_bound() {
+        let e = Config::load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.to_string(), "/dev/zero:0: is over 16777216 bytes");
+        let e = Config::load(Path::new("/nonexistent/slowpath.conf")).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("/nonexistent/slowpath.conf", 0));
+    }
+
+    /// Many instances, groups and tracks: names are looked up in maps, not rescanned.
+    #[test]
+    fn a_big_vrrp_file_parses() {
+        let mut text = String::new();
+        for i in 0..20_000u32 {
+            let (a, b) = (i / 250, i % 250 + 1);
+            text.push_str(&format!(
+                "track t{i} link if{i}\n\
+                 vrrp v{i} interface if{i} vrid 1 address 10.{a}.{b}.1 track t{i}\n\
+                 group g{i} v{i}\n"
+            ));
+        }
+        let c = Config::parse(&text, "big").unwrap();
+        assert_eq!(
+            (c.tracks.len(), c.vrrp.len(), c.groups.len()),
+            (20_000, 20_000, 20_000)
+        );
+        let clash = format!("{text}vrrp x interface if7 vrid 1 address 10.9.9.9\n");
+        let e = Config::parse(&clash, "big").unwrap_err();
+        assert_eq!(e.line, 60_001);
+        assert!(e.reason.contains("clashes with vrrp v7"), "{e}");
     }
 
     #[test]
@@ -558,13 +604,74 @@ ha-group lab static standby
         assert!(Config::parse(ok, "f").is_ok());
     }
 
+    /// Every duration option of the file, with the one grammar's cases: the same words are
+    /// accepted or refused whichever statement holds them.
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_duration("15cs"), Ok(Duration::from_millis(150)));
-        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("ms").is_err());
-        assert!(parse_duration("3h").is_err());
+    fn one_duration_grammar_in_every_statement() {
+        let conn =
+            "conn c local 192.0.2.1 remote 192.0.2.2 auth psk k ike aes128gcm16-prfsha256-ecp256";
+        let child = "child n conn c local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8 esp aes128gcm16";
+        // (a statement with `{}` where the duration goes, what the line must be preceded by)
+        let places = [
+            ("track t probe 10.0.0.1 interval {}", ""),
+            ("track t probe 10.0.0.1 timeout {}", ""),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 preempt-delay {}",
+                "",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 garp-interval {}",
+                "",
+            ),
+            (&*format!("{conn} dpd {{}}"), "secret k psk 0x01\n"),
+            (&*format!("{conn} rekey {{}}"), "secret k psk 0x01\n"),
+            (&*format!("{conn} retransmit {{}}"), "secret k psk 0x01\n"),
+            (&*format!("{child} life {{}}"), ""),
+        ];
+        let good = ["1h10m", "150cs", "1s500ms", "2d", "250us"];
+        let bad = [
+            ("90", "wants a unit"),
+            ("3x", "not a duration"),
+            ("18446744073709551615s", "over ten years"),
+            ("3651d", "over ten years"),
+        ];
+        for (place, head) in places {
+            let is_child = place.starts_with("child");
+            let head = if is_child {
+                format!("secret k psk 0x01\n{conn}\n")
+            } else {
+                head.to_string()
+            };
+            let line = head.lines().count() + 1;
+            let tail = if place.starts_with("conn") {
+                format!("\n{child}")
+            } else {
+                String::new()
+            };
+            for d in good {
+                let text = format!("{head}{}{tail}\n", place.replace("{}", d));
+                if let Err(e) = Config::parse(&text, "f") {
+                    // Only a range check of that option may refuse a valid duration.
+                    assert!(
+                        !e.reason.contains("duration") && !e.reason.contains("unit"),
+                        "{text}: {e}"
+                    );
+                }
+            }
+            for (d, why) in bad {
+                let text = format!("{head}{}{tail}\n", place.replace("{}", d));
+                let e = Config::parse(&text, "f").unwrap_err();
+                assert_eq!(e.line, line, "{text}: {e}");
+                assert!(e.reason.contains(why), "{text}: {e}");
+                assert_eq!(e.to_string(), format!("f:{line}: {}", e.reason));
+            }
+        }
+        let c = Config::parse(
+            "vrrp a interface x vrid 1 address 10.0.0.1 advert-int 150cs preempt-delay 1m30s\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.vrrp[0].instance.advert_interval_cs, 150);
+        assert_eq!(c.vrrp[0].instance.preempt_delay, Duration::from_secs(90));
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a small deterministic PRNG and packet builders.
 #![allow(dead_code)]
 
+use esp::wire::checksum::{checksum, finish, pseudo_header, sum};
 use std::net::IpAddr;
 
 /// xorshift64*: deterministic, so a failing case can be replayed.
@@ -19,16 +20,6 @@ impl Rng {
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next_u64() as u8).collect()
     }
-}
-
-fn checksum(data: &[u8], mut acc: u32) -> u16 {
-    for c in data.chunks(2) {
-        acc += u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32;
-    }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
 }
 
 /// An IPv4 or IPv6 UDP packet with a valid checksum and `len` random payload bytes.
@@ -53,12 +44,8 @@ pub fn udp_packet(
         (IpAddr::V6(s), IpAddr::V6(d)) => (s.octets().to_vec(), d.octets().to_vec()),
         _ => panic!("mixed families"),
     };
-    let mut pseudo = 0u32;
-    for c in s.chunks(2).chain(d.chunks(2)) {
-        pseudo += u16::from_be_bytes([c[0], c[1]]) as u32;
-    }
-    pseudo += 17 + udp.len() as u32;
-    let c = match checksum(&udp, pseudo) {
+    let pseudo = pseudo_header(&s, &d, 17, udp.len() as u32);
+    let c = match finish(sum(pseudo, &udp)) {
         0 => 0xffff,
         c => c,
     };
@@ -70,7 +57,7 @@ pub fn udp_packet(
         p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
         p.extend_from_slice(&s);
         p.extend_from_slice(&d);
-        let c = checksum(&p, 0);
+        let c = checksum(&p);
         p[10..12].copy_from_slice(&c.to_be_bytes());
     } else {
         p.extend_from_slice(&[0x60, 0, 0, 0]);

@@ -1,9 +1,9 @@
 //! The VRRP Advertisement message (RFC 5798 §5.1, RFC 3768 §5.1): parse and emit the bytes that
 //! follow the IP header.
 
-use super::checksum::{finish, pseudo_header, sum, PROTO_VRRP};
 use super::ParseError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use toolkit::checksum::{finish, pseudo_header_ip, sum};
 
 /// The fixed part of both versions: version/type, VRID, priority, count, two bytes of
 /// auth type + interval (v2) or reserved + Max Advert Int (v3), checksum.
@@ -14,6 +14,8 @@ pub const V2_AUTH_DATA_LEN: usize = 8;
 const TYPE_ADVERTISEMENT: u8 = 1;
 /// The count field is 8 bits.
 pub const MAX_ADDRESSES: usize = 255;
+/// IANA protocol number of VRRP (the pseudo-header's protocol / next-header field).
+pub const PROTO_VRRP: u8 = 112;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
@@ -74,7 +76,7 @@ impl Advert {
         }
         let acc = match version {
             // RFC 5798 §5.2.8; keepalived 2.2.7 (vrrp_in_chk) also includes the IPv4 pseudo-header.
-            Version::V3 => pseudo_header(src, dst, PROTO_VRRP, bytes.len()),
+            Version::V3 => pseudo_header_ip(src, dst, PROTO_VRRP, bytes.len() as u32),
             // RFC 3768 §5.3.8: the VRRP message alone.
             Version::V2 => 0,
         };
@@ -152,7 +154,7 @@ impl Advert {
                 m.extend_from_slice(&[0; V2_AUTH_DATA_LEN]);
                 0
             }
-            Version::V3 => pseudo_header(src, dst, PROTO_VRRP, m.len()),
+            Version::V3 => pseudo_header_ip(src, dst, PROTO_VRRP, m.len() as u32),
         };
         let c = finish(sum(acc, &m));
         m[6..8].copy_from_slice(&c.to_be_bytes());
@@ -163,8 +165,8 @@ impl Advert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::checksum::checksum;
     use crate::wire::{VRRP_GROUP_V4, VRRP_GROUP_V6};
+    use toolkit::checksum::checksum;
 
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse().unwrap())
@@ -346,7 +348,7 @@ mod tests {
         b[6] = 0;
         b[7] = 0;
         let acc = if b[0] >> 4 == 3 {
-            pseudo_header(src, dst, PROTO_VRRP, b.len())
+            pseudo_header_ip(src, dst, PROTO_VRRP, b.len() as u32)
         } else {
             0
         };

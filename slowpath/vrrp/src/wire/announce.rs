@@ -2,9 +2,9 @@
 //! (RFC 5798 §6.4.1): a gratuitous ARP per IPv4 address, an unsolicited Neighbor Advertisement
 //! per IPv6 address.
 
-use super::checksum::{finish, pseudo_header, sum};
 use super::frame::{push_ipv6_header, ETHERTYPE_ARP, ETHERTYPE_IPV6};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use toolkit::checksum::{finish, pseudo_header_ip, sum};
 
 const BROADCAST: [u8; 6] = [0xff; 6];
 /// ff02::1 and its Ethernet address (RFC 2464 §7).
@@ -45,11 +45,11 @@ pub fn build_unsolicited_na(mac: [u8; 6], src_ll: Ipv6Addr, target: Ipv6Addr) ->
     icmp.extend_from_slice(&target.octets());
     icmp.extend_from_slice(&[OPT_TARGET_LL, 1]);
     icmp.extend_from_slice(&mac);
-    let acc = pseudo_header(
+    let acc = pseudo_header_ip(
         IpAddr::V6(src_ll),
         IpAddr::V6(ALL_NODES),
         PROTO_ICMPV6,
-        icmp.len(),
+        icmp.len() as u32,
     );
     let c = finish(sum(acc, &icmp));
     icmp[2..4].copy_from_slice(&c.to_be_bytes());

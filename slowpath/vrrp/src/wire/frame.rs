@@ -1,9 +1,10 @@
 //! Ethernet + IPv4/IPv6 framing of adverts (RFC 5798 §5.1.1, §5.1.2, §7.3), for an AF_PACKET
 //! socket: no VLAN tag (the I/O layer strips or adds it).
 
-use super::checksum::{checksum, PROTO_VRRP};
+use super::advert::PROTO_VRRP;
 use super::{Advert, ParseError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use toolkit::checksum::checksum;
 
 pub const ETH_HEADER_LEN: usize = 14;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;

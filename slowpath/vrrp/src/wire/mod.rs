@@ -4,13 +4,11 @@
 
 mod advert;
 mod announce;
-mod checksum;
 mod error;
 mod frame;
 
-pub use advert::{Advert, Version, HEADER_LEN, MAX_ADDRESSES, V2_AUTH_DATA_LEN};
+pub use advert::{Advert, Version, HEADER_LEN, MAX_ADDRESSES, PROTO_VRRP, V2_AUTH_DATA_LEN};
 pub use announce::{build_gratuitous_arp, build_unsolicited_na};
-pub use checksum::PROTO_VRRP;
 pub use error::ParseError;
 pub use frame::{
     build_advert_frame, parse_advert_frame, virtual_mac, ReceivedAdvert, ETHERTYPE_ARP,
