@@ -7,6 +7,8 @@ pub mod ether;
 pub mod latency;
 pub mod mtu;
 pub mod neighbour;
+pub mod report;
+pub mod setup;
 pub mod stats;
 pub mod tables;
 pub mod worker;
