@@ -104,7 +104,15 @@ impl Resolver {
             }
             *resolved = n.mac.is_some();
             if let Some(mac) = n.mac {
-                h.mac.store(mac_to_u64(mac), Ordering::Relaxed);
+                let old = h.mac.swap(mac_to_u64(mac), Ordering::Relaxed);
+                if old != mac_to_u64(mac) {
+                    tracing::info!(
+                        "next hop {} on {} is {}",
+                        h.addr,
+                        h.interface.name,
+                        format_mac(mac)
+                    );
+                }
             }
         }
     }
