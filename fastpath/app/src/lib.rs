@@ -1,5 +1,9 @@
 //! The fast path process: DPDK ports and worker lcores around the ESP core (`esp`).
-//! The pieces that need no DPDK (configuration, framing, tables) are testable on their own.
+//! `setup` starts the process step by step, `worker` is the poll loop and what it does with
+//! each packet, `control` is the control socket and the HA sync drain, `neighbour` resolves
+//! next hops from the kernel's neighbour table, `report` prints the live counters. The pieces
+//! that need no DPDK (configuration, framing, tables, the netlink parser) are testable on
+//! their own.
 
 pub mod config;
 pub mod control;

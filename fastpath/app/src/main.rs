@@ -115,14 +115,9 @@ fn run(args: Args) -> Result<(), SetupError> {
     )?;
 
     let channel = SyncChannel::default();
-    let drain = match (args.ha_sync, lcores.sync) {
-        (false, _) => SyncDrain::Off,
-        (true, Some(lcore)) => SyncDrain::Lcore(lcore),
-        (true, None) => SyncDrain::Thread,
-    };
     let sync_thread = control::start_sync(
         &eal,
-        drain,
+        sync_drain(&args, &lcores),
         std::mem::take(&mut running.snapshots),
         &channel,
         Duration::from_micros(args.sync_drain_us),
@@ -194,6 +189,15 @@ fn worker_options(args: &Args) -> WorkerOptions {
         }),
         sync,
         latency: args.latency,
+    }
+}
+
+/// Where the HA snapshot rings are drained, if snapshots are taken.
+fn sync_drain(args: &Args, lcores: &Lcores) -> SyncDrain {
+    match (args.ha_sync, lcores.sync) {
+        (false, _) => SyncDrain::Off,
+        (true, Some(lcore)) => SyncDrain::Lcore(lcore),
+        (true, None) => SyncDrain::Thread,
     }
 }
 

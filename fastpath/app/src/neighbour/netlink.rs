@@ -268,6 +268,28 @@ mod tests {
     }
 
     #[test]
+    fn any_byte_changed_gives_an_answer_not_a_panic() {
+        let mac = Some([2, 0, 0, 0, 0, 0x0b]);
+        let datagram: Vec<u8> = [
+            message(true, 7, a("192.0.2.2"), NeighbourState::Reachable, mac),
+            message(false, 8, a("2001:db8::2"), NeighbourState::Stale, mac),
+        ]
+        .concat();
+        let mut changed_answers = 0;
+        for i in 0..datagram.len() {
+            for v in [0x00, 0xff, datagram[i] ^ 0x80, datagram[i].wrapping_add(1)] {
+                let mut bad = datagram.clone();
+                bad[i] = v;
+                if parse_datagram(&bad).ok() != parse_datagram(&datagram).ok() {
+                    changed_answers += 1;
+                }
+            }
+        }
+        // Most changes (lengths, types, families, addresses, states) change the answer.
+        assert!(changed_answers > datagram.len(), "{changed_answers}");
+    }
+
+    #[test]
     fn other_messages_and_families_are_skipped() {
         let mut bridge = NeighbourMessage::default();
         bridge.header.family = AddressFamily::Bridge;
