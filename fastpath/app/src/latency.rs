@@ -34,8 +34,8 @@ pub type Sink = Arc<Mutex<Vec<(usize, Histogram<u64>)>>>;
 
 impl Recorder {
     /// A recorder for worker `worker` (3 significant digits).
-    pub fn new(worker: usize, sink: &Sink) -> Result<Recorder, String> {
-        let new = || Histogram::new_with_bounds(1, MAX_CYCLES, 3).map_err(|e| e.to_string());
+    pub fn new(worker: usize, sink: &Sink) -> Result<Recorder, hdrhistogram::CreationError> {
+        let new = || Histogram::new_with_bounds(1, MAX_CYCLES, 3);
         #[cfg(feature = "ab")]
         let ab = match std::env::var("FP_AB").ok().and_then(|v| v.parse().ok()) {
             Some(id) => {

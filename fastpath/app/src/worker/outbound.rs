@@ -1,0 +1,137 @@
+//! Plaintext toward the tunnel: the outbound SPD, the MTU check, encryption, framing.
+
+use super::exception::for_node;
+use super::{is_ip, View, Worker, BURST};
+use crate::ether;
+use crate::mtu::Fit;
+use arrayvec::ArrayVec;
+use dpdk::mbuf::{Mbuf, MbufBurst};
+use esp::counters::DropReason;
+use esp::inbound::flow_key;
+use esp::outbound::encrypt_burst;
+use esp::sa::SaId;
+use esp::spd::{Action, Spd};
+use esp::verdict::Verdict;
+use esp::wire::ip::IpHeader;
+use std::net::IpAddr;
+
+/// Where the outbound classifier sends a packet.
+enum Outbound {
+    Protect(SaId),
+    Bypass,
+    Exception,
+    Drop(DropReason),
+}
+
+impl Worker {
+    /// Plaintext from the protected port (or the node's own, from its kernel): SPD, encrypt,
+    /// frame, send.
+    pub(super) fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
+        let mut enc = MbufBurst::<BURST>::default();
+        let mut enc_sa = [SaId(0); BURST];
+        let mut too_big = MbufBurst::<BURST>::default();
+        let mut too_big_for_node = MbufBurst::<BURST>::default();
+        let mut bypass = MbufBurst::<BURST>::default();
+        for mut m in rx.take_all() {
+            match classify_outbound(&self.tables.spd_out, &self.locals, &mut m) {
+                Outbound::Protect(sa) => match self.foreign_owner(sa) {
+                    Some(v) => {
+                        // The owner classifies it again: give it the frame as received.
+                        let _ = m.prepend(ether::HEADER_LEN as u16);
+                        self.hand_off(v, false, m);
+                    }
+                    None => {
+                        let mtu = self.ports[self.unprotected].mtu;
+                        let fit = match self.tables.sad.get(sa) {
+                            Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
+                            None => Fit::Fits,
+                        };
+                        match fit {
+                            Fit::Fits | Fit::FragmentAfter => {
+                                enc_sa[enc.len()] = sa;
+                                let _ = enc.push(m);
+                            }
+                            Fit::TooBigFromNode(Some(icmp)) => {
+                                let _ = too_big_for_node.push(icmp);
+                            }
+                            Fit::TooBig(Some(icmp)) => {
+                                let _ = too_big.push(icmp);
+                            }
+                            Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
+                                self.mtu.counters.dropped += 1
+                            }
+                        }
+                    }
+                },
+                Outbound::Bypass => {
+                    let _ = bypass.push(m);
+                }
+                Outbound::Exception => self.exception(from, m),
+                Outbound::Drop(reason) => self.esp.counters.drop(reason),
+            }
+        }
+        self.flush_handoff();
+        let n = enc.len();
+        if n > 0 {
+            let mut verdicts = [Verdict::Forward; BURST];
+            {
+                let mut views: ArrayVec<View<'_>, BURST> =
+                    enc.as_mut_slice().iter_mut().map(View).collect();
+                encrypt_burst(
+                    &mut self.esp,
+                    &mut self.tables.sad,
+                    &mut views,
+                    &enc_sa[..n],
+                    &mut verdicts[..n],
+                    now_ns,
+                );
+            }
+            let mtu = self.ports[self.unprotected].mtu;
+            let mut oversized = false;
+            let mut i = 0;
+            enc.retain(|m| {
+                i += 1;
+                oversized |= m.pkt_len() as usize > mtu;
+                verdicts[i - 1] == Verdict::Forward
+            });
+            if oversized {
+                self.fragment_oversized(&mut enc);
+            }
+            self.frame_and_send(self.unprotected, &mut enc);
+        }
+        if !bypass.is_empty() {
+            self.counters.bypassed += bypass.len() as u64;
+            self.frame_and_send(self.unprotected, &mut bypass);
+        }
+        if !too_big.is_empty() {
+            self.frame_and_send(self.protected, &mut too_big);
+        }
+        if !too_big_for_node.is_empty() {
+            self.give_to_kernel(self.unprotected, &mut too_big_for_node);
+        }
+    }
+}
+
+/// Strips the Ethernet header of an IP frame and looks it up in the outbound SPD; frames
+/// that are not IP or are for the node go to the kernel as they came.
+fn classify_outbound(spd: &Spd, locals: &[IpAddr], m: &mut Mbuf) -> Outbound {
+    if !is_ip(m) {
+        return Outbound::Exception;
+    }
+    m.adj(ether::HEADER_LEN as u16);
+    let Ok(h) = IpHeader::parse(m.data()) else {
+        return Outbound::Drop(DropReason::Malformed);
+    };
+    if for_node(locals, h.dst(m.data())) {
+        let _ = m.prepend(ether::HEADER_LEN as u16);
+        return Outbound::Exception;
+    }
+    match spd.lookup(&flow_key(&h, m.data())) {
+        Some((_, p)) => match p.action {
+            Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first())),
+            Action::Bypass => Outbound::Bypass,
+            Action::Discard => Outbound::Drop(DropReason::PolicyDiscard),
+        },
+        None => Outbound::Drop(DropReason::NoPolicy),
+    }
+}

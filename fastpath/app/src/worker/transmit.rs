@@ -1,0 +1,45 @@
+//! Framing and sending: the Ethernet header toward a port's next hop, and the TX burst.
+
+use super::Worker;
+use crate::ether;
+use dpdk::mbuf::MbufBurst;
+use std::sync::atomic::Ordering;
+
+impl Worker {
+    /// Writes the Ethernet header for port `to` on each packet and sends them.
+    pub(super) fn frame_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
+        let resolved = self.ports[to].next_hop_mac.load(Ordering::Relaxed);
+        let dst = if resolved != 0 {
+            ether::mac_from_u64(resolved)
+        } else {
+            self.ports[to].peer_mac
+        };
+        frame(burst, dst, self.ports[to].mac);
+        self.transmit(to, burst);
+    }
+
+    /// Sends a burst on port `to`; what the queue does not take is freed and counted.
+    pub(super) fn transmit<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
+        let bytes: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
+        let n = self.ports[to].tx.tx_burst(burst);
+        self.counters.tx_packets += n as u64;
+        self.counters.tx_bytes += bytes;
+        if !burst.is_empty() {
+            // (rare: the queue was full) what it did not take is not sent
+            let unsent: u64 = burst.as_slice().iter().map(|m| m.pkt_len() as u64).sum();
+            self.counters.tx_bytes -= unsent;
+            self.counters.tx_full += burst.len() as u64;
+            burst.clear();
+        }
+    }
+}
+
+/// Prepends an Ethernet header to each IP packet of `burst`.
+pub(super) fn frame<const N: usize>(burst: &mut MbufBurst<N>, dst: [u8; 6], src: [u8; 6]) {
+    for m in burst.as_mut_slice() {
+        let version = m.data().first().map_or(4, |b| b >> 4);
+        if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
+            ether::write_header(h, dst, src, version);
+        }
+    }
+}
