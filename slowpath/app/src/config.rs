@@ -519,6 +519,40 @@ ha-group lab static standby
             ("ha-group h vrrp-group ghost", "no group"),
             ("vrrp a interface x vrid 1 advert-int 1s", ""),
             ("frobnicate", "unknown statement"),
+            (
+                "vrrp a interface x vrid 256 address 10.0.0.1",
+                "vrid: `256` is over 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 priority 256 address 10.0.0.1",
+                "`256` is over 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 garp 0",
+                "garp: 1 to 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 garp-rounds 4294967295",
+                "1 to 255",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 fastpath-port 65536",
+                "over 65535",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 track t weight 9",
+                "not defined",
+            ),
+            (
+                "vrrp a interface x vrid 1 address 10.0.0.1 preempt-delay 9",
+                "wants a unit",
+            ),
+            ("track t probe 0.0.0.0", "answers no echo"),
+            ("track t probe 10.0.0.1 fail 256", "fail: 1 to 255"),
+            ("track t probe 10.0.0.1 rise 0", "rise: 1 to 255"),
+            ("track t link eth0 extra", "unexpected `extra`"),
+            ("control", "missing a path"),
+            ("control a b", "unexpected `b`"),
         ];
         for (line, want) in cases {
             let text = format!("# header\n{line}\n");
@@ -526,6 +560,37 @@ ha-group lab static standby
             assert_eq!((e.file.as_str(), e.line), ("bad.conf", 2), "{line}");
             assert!(e.reason.contains(want), "{line}: {} lacks {want}", e.reason);
         }
+    }
+
+    #[test]
+    fn files_are_read_with_a_bound() {
+        let e = Config::load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.to_string(), "/dev/zero:0: is over 16777216 bytes");
+        let e = Config::load(Path::new("/nonexistent/slowpath.conf")).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("/nonexistent/slowpath.conf", 0));
+    }
+
+    /// Many instances, groups and tracks: names are looked up in maps, not rescanned.
+    #[test]
+    fn a_big_vrrp_file_parses() {
+        let mut text = String::new();
+        for i in 0..20_000u32 {
+            let (a, b) = (i / 250, i % 250 + 1);
+            text.push_str(&format!(
+                "track t{i} link if{i}\n\
+                 vrrp v{i} interface if{i} vrid 1 address 10.{a}.{b}.1 track t{i}\n\
+                 group g{i} v{i}\n"
+            ));
+        }
+        let c = Config::parse(&text, "big").unwrap();
+        assert_eq!(
+            (c.tracks.len(), c.vrrp.len(), c.groups.len()),
+            (20_000, 20_000, 20_000)
+        );
+        let clash = format!("{text}vrrp x interface if7 vrid 1 address 10.9.9.9\n");
+        let e = Config::parse(&clash, "big").unwrap_err();
+        assert_eq!(e.line, 60_001);
+        assert!(e.reason.contains("clashes with vrrp v7"), "{e}");
     }
 
     #[test]

@@ -19,6 +19,15 @@ fn refusal(text: &str) -> (usize, String) {
     parse_text(text).map_or_else(|e| (e.line, e.reason), |_| (0, String::new()))
 }
 
+/// Each case's text, made by `text(case)`, is refused at `line` with a reason holding `want`.
+fn assert_refused(cases: &[(&str, &str)], line: usize, text: impl Fn(&str) -> String) {
+    for (case, want) in cases {
+        let (n, e) = refusal(&text(case));
+        assert_eq!(n, line, "{case}: {e}");
+        assert!(e.contains(want), "{case}: `{e}` lacks `{want}`");
+    }
+}
+
 const GOOD: &str = r#"
 secret lab psk 0x0102030405060708090a0b0c0d0e0f10
 secret words psk "a shared secret with spaces"
@@ -200,12 +209,7 @@ fn refuses_bad_lines_with_a_reason() {
         ("conn c local 192.0.2.1 remote 192.0.2.2 local-id dn:\"C=CH, XX=y\" auth psk k ike aes128gcm16-prfsha256-ecp256", "DN attribute"),
         ("child n conn nope local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8 esp aes128gcm16", "conn nope"),
     ];
-    for (line, want) in cases {
-        let text = format!("{head}{line}\n");
-        let (n, e) = refusal(&text);
-        assert_eq!(n, 3, "{line}: {e}");
-        assert!(e.contains(want), "{line}: `{e}` lacks `{want}`");
-    }
+    assert_refused(cases, 3, |line| format!("{head}{line}\n"));
     let child_cases: &[(&str, &str)] = &[
         ("child n conn c remote-ts 10.0.0.0/8 esp aes128gcm16", "local-ts"),
         ("child n conn c local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8", "missing `esp"),
@@ -221,12 +225,7 @@ fn refuses_bad_lines_with_a_reason() {
         ("child n conn c local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8 esp aes128gcm16 replay-window 99999999", "replay-window"),
         ("child n conn c local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8 esp aes128gcm16 spice", "unknown child option"),
     ];
-    for (line, want) in child_cases {
-        let text = format!("{head}{conn}\n{line}\n");
-        let (n, e) = refusal(&text);
-        assert_eq!(n, 4, "{line}: {e}");
-        assert!(e.contains(want), "{line}: `{e}` lacks `{want}`");
-    }
+    assert_refused(child_cases, 4, |line| format!("{head}{conn}\n{line}\n"));
     // A conn without a child is refused once the file is read.
     let (_, e) = refusal(&format!("{head}{conn}\n"));
     assert!(e.contains("has no child"), "{e}");
@@ -396,4 +395,136 @@ fn psk_file() {
         .parse_statement(&["secret", "g", "psk-file", "/nonexistent/psk"])
         .unwrap_err()
         .contains("/nonexistent/psk"));
+}
+
+#[test]
+fn values_out_of_range_are_refused_at_their_line() {
+    let head = "secret k psk 0x01\n";
+    let conn =
+        "conn c local 192.0.2.1 remote 192.0.2.2 auth psk k ike aes128gcm16-prfsha256-ecp256";
+    let child = "child n conn c local-ts 10.0.0.0/8 remote-ts 10.0.0.0/8 esp aes128gcm16";
+    let conn_cases: &[(&str, &str)] = &[
+        (
+            "local 0.0.0.0 remote 192.0.2.2",
+            "local 0.0.0.0: not a unicast address",
+        ),
+        (
+            "local 192.0.2.1 remote 255.255.255.255",
+            "remote 255.255.255.255: not a unicast",
+        ),
+        (
+            "local 192.0.2.1 remote 224.0.0.5",
+            "remote 224.0.0.5: not a unicast",
+        ),
+        (
+            "local 192.0.2.1 remote 0.0.0.0",
+            "remote 0.0.0.0: not a unicast",
+        ),
+        (
+            "local 2001:db8::1 remote ff02::1",
+            "remote ff02::1: not a unicast",
+        ),
+        ("local :: remote 2001:db8::2", "local ::: not a unicast"),
+        ("local 192.0.2.1 remote 192.0.2.2 tries 0", "tries: 1 to 32"),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 tries 33",
+            "tries: 1 to 32",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 tries 4294967296",
+            "is over 4294967295",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 retransmit 2h",
+            "retransmit: above 0, at most 1h",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 retransmit 0",
+            "retransmit: above 0",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 fragment 65536",
+            "fragment: 576 to 65535",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 fastpath-port 65536",
+            "`65536` is over 65535",
+        ),
+        ("local 192.0.2.1 remote 192.0.2.2 jitter 101%", "percentage"),
+        ("local 192.0.2.1 remote 192.0.2.2 jitter +5%", "percentage"),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 rekey 18446744073709551615s",
+            "over ten years",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 dpd 99999999999999999999d",
+            "over ten years",
+        ),
+        (
+            "local 192.0.2.1 remote 192.0.2.2 dpd",
+            "dpd: `auth` is not a duration",
+        ),
+    ];
+    assert_refused(conn_cases, 2, |opts| {
+        format!("{head}conn c {opts} auth psk k ike aes128gcm16-prfsha256-ecp256\n")
+    });
+    let child_cases: &[(&str, &str)] = &[
+        ("rekey 1h life 1h", "rekey must come before life"),
+        ("rekey 2s life 1s500ms", "rekey must come before life"),
+        ("life 18446744073709551615s", "over ten years"),
+        ("replay-window 1048577", "replay-window: at most 1048576"),
+        ("bytes 18446744073709551616", "is over 18446744073709551615"),
+        ("packets -1", "not a number"),
+    ];
+    assert_refused(child_cases, 3, |opts| {
+        format!("{head}{conn}\n{child} {opts}\n")
+    });
+    let ts_cases: &[(&str, &str)] = &[
+        ("10.0.0.0/8[tcp/65536]", "port: `65536` is over 65535"),
+        ("10.0.0.0/8[256]", "protocol: `256` is over 255"),
+    ];
+    assert_refused(ts_cases, 3, |ts| {
+        format!("{head}{conn}\nchild n conn c local-ts {ts} remote-ts 10.0.0.0/8 esp aes128gcm16\n")
+    });
+    // The top of every range is still taken.
+    let edge = format!(
+        "{head}{conn} tries 32 retransmit 1h fragment 65535 fastpath-port 65535 jitter 100%\n\
+         {child} rekey 3649d life 3650d bytes 18446744073709551615 replay-window 1048576\n"
+    );
+    let s = parse_text(&edge).unwrap();
+    let l = &s.conns[0].children[0].lifetimes;
+    assert_eq!(l.life_bytes, u64::MAX);
+    assert_eq!(l.rekey_bytes, u64::MAX - u64::MAX / 10);
+    assert_eq!(s.conns[0].rekey_jitter, s.conns[0].rekey_time);
+}
+
+#[test]
+fn an_endless_psk_file_is_refused_unread() {
+    let mut s = IkeSettings::default();
+    let e = s
+        .parse_statement(&["secret", "z", "psk-file", "/dev/zero"])
+        .unwrap_err();
+    assert_eq!(e, "psk-file /dev/zero: is over 65536 bytes");
+}
+
+/// 100,000 conns, each with a child: names are found through index maps, so this is
+/// linear (a scan of the conns above per line made it quadratic: not done in 60 s).
+#[test]
+fn a_hundred_thousand_conns_parse() {
+    const N: u32 = 100_000;
+    let mut text = String::from("secret k psk 0x01\n");
+    for i in 0..N {
+        let [_, a, b, c] = i.to_be_bytes();
+        text.push_str(&format!(
+            "conn c{i} local 192.0.2.1 remote 10.{a}.{b}.{c} auth psk k ike aes128gcm16-prfsha256-ecp256\n\
+             child n conn c{i} local-ts 10.0.0.0/8 remote-ts 172.16.0.0/12 esp aes128gcm16\n"
+        ));
+    }
+    let s = parse_text(&text).unwrap();
+    assert_eq!(s.conns.len(), N as usize);
+    assert_eq!(s.child_extras.len(), N as usize);
+    let last = format!("c{}", N - 1);
+    assert_eq!(s.conns[N as usize - 1].name, last);
+    assert!(s.child_extra(&last, "n").is_some());
+    assert!(s.child_extra(&last, "m").is_none());
 }
