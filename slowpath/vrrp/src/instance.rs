@@ -11,7 +11,7 @@ mod status;
 pub(crate) mod timers;
 
 pub use action::{Action, Reason, State, Transition};
-pub use config::{ConfigError, InstanceConfig};
+pub use config::{InstanceConfig, InvalidInstance};
 pub use counters::Counters;
 pub use status::InstanceStatus;
 

@@ -22,7 +22,7 @@ mod sim;
 pub use group::{Group, GroupState};
 pub use ha_group::{HaEvent, HaGroup, HaGroupStatus, HaRole, HaSource};
 pub use instance::{
-    Action, ConfigError, Counters, Instance, InstanceConfig, InstanceStatus, Reason, State,
+    Action, Counters, Instance, InstanceConfig, InstanceStatus, InvalidInstance, Reason, State,
     Transition,
 };
 pub use track::TrackRule;

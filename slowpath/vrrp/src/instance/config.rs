@@ -73,30 +73,30 @@ impl InstanceConfig {
         self.virtual_addresses.first().is_some_and(IpAddr::is_ipv6)
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), InvalidInstance> {
         if self.vrid == 0 {
-            return Err(ConfigError::Vrid);
+            return Err(InvalidInstance::Vrid);
         }
         if self.priority == 0 {
-            return Err(ConfigError::Priority);
+            return Err(InvalidInstance::Priority);
         }
         let cs = self.advert_interval_cs;
         if cs == 0 || cs > 4095 || (self.version == Version::V2 && !cs.is_multiple_of(100)) {
-            return Err(ConfigError::Interval(cs));
+            return Err(InvalidInstance::Interval(cs));
         }
         let first = self
             .virtual_addresses
             .first()
-            .ok_or(ConfigError::NoAddresses)?;
+            .ok_or(InvalidInstance::NoAddresses)?;
         if self
             .virtual_addresses
             .iter()
             .any(|a| a.is_ipv6() != first.is_ipv6())
         {
-            return Err(ConfigError::MixedFamilies);
+            return Err(InvalidInstance::MixedFamilies);
         }
         if self.version == Version::V2 && first.is_ipv6() {
-            return Err(ConfigError::V2Ipv6);
+            return Err(InvalidInstance::V2Ipv6);
         }
         let n = self.virtual_addresses.len();
         let packet = match (self.version, first.is_ipv6()) {
@@ -105,7 +105,7 @@ impl InstanceConfig {
             (Version::V2, false) => 20 + 8 + 4 * n + 8,
         };
         if n > MAX_ADDRESSES || packet > MAX_PACKET {
-            return Err(ConfigError::TooManyAddresses(n));
+            return Err(InvalidInstance::TooManyAddresses(n));
         }
         let mut seen = HashSet::new();
         for a in &self.virtual_addresses {
@@ -116,29 +116,29 @@ impl InstanceConfig {
                 IpAddr::V6(v) => v.is_unspecified() || v.is_multicast() || v.is_loopback(),
             };
             if bad {
-                return Err(ConfigError::BadAddress(*a));
+                return Err(InvalidInstance::BadAddress(*a));
             }
             if !seen.insert(a) {
-                return Err(ConfigError::DuplicateAddress(*a));
+                return Err(InvalidInstance::DuplicateAddress(*a));
             }
         }
         if self.garp_count == 0 {
-            return Err(ConfigError::GarpCount);
+            return Err(InvalidInstance::GarpCount);
         }
         if self.garp_rounds == 0 {
-            return Err(ConfigError::GarpRounds);
+            return Err(InvalidInstance::GarpRounds);
         }
         let mut names = HashSet::new();
         for t in &self.tracks {
             if t.name.is_empty() {
-                return Err(ConfigError::TrackName);
+                return Err(InvalidInstance::TrackName);
             }
             if !names.insert(t.name.as_str()) {
-                return Err(ConfigError::DuplicateTrack(t.name.clone()));
+                return Err(InvalidInstance::DuplicateTrack(t.name.clone()));
             }
             if let Some(w) = t.weight {
                 if !(1..=254).contains(&w) {
-                    return Err(ConfigError::TrackWeight {
+                    return Err(InvalidInstance::TrackWeight {
                         name: t.name.clone(),
                         weight: w,
                     });
@@ -149,8 +149,9 @@ impl InstanceConfig {
     }
 }
 
+/// Why [`InstanceConfig::validate`] refused an instance (the config file adds file:line).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ConfigError {
+pub enum InvalidInstance {
     #[error("VRID must be 1..=255")]
     Vrid,
     #[error("priority must be 1..=255")]
@@ -206,39 +207,42 @@ mod tests {
 
     #[test]
     fn refuses_each_mistake() {
-        let check = |f: &dyn Fn(&mut InstanceConfig), e: ConfigError| {
+        let check = |f: &dyn Fn(&mut InstanceConfig), e: InvalidInstance| {
             let mut c = good();
             f(&mut c);
             assert_eq!(c.validate(), Err(e));
         };
-        check(&|c| c.vrid = 0, ConfigError::Vrid);
-        check(&|c| c.priority = 0, ConfigError::Priority);
-        check(&|c| c.advert_interval_cs = 0, ConfigError::Interval(0));
+        check(&|c| c.vrid = 0, InvalidInstance::Vrid);
+        check(&|c| c.priority = 0, InvalidInstance::Priority);
+        check(&|c| c.advert_interval_cs = 0, InvalidInstance::Interval(0));
         check(
             &|c| c.advert_interval_cs = 4096,
-            ConfigError::Interval(4096),
+            InvalidInstance::Interval(4096),
         );
         check(
             &|c| {
                 c.version = Version::V2;
                 c.advert_interval_cs = 150;
             },
-            ConfigError::Interval(150),
+            InvalidInstance::Interval(150),
         );
-        check(&|c| c.virtual_addresses.clear(), ConfigError::NoAddresses);
+        check(
+            &|c| c.virtual_addresses.clear(),
+            InvalidInstance::NoAddresses,
+        );
         check(
             &|c| {
                 c.virtual_addresses
                     .push(IpAddr::V6("2001:db8::1".parse().unwrap()))
             },
-            ConfigError::MixedFamilies,
+            InvalidInstance::MixedFamilies,
         );
         check(
             &|c| {
                 c.version = Version::V2;
                 c.virtual_addresses = vec![IpAddr::V6("fe80::1".parse().unwrap())];
             },
-            ConfigError::V2Ipv6,
+            InvalidInstance::V2Ipv6,
         );
         check(
             &|c| {
@@ -246,7 +250,7 @@ mod tests {
                     .map(|i| IpAddr::V4((0x0a00_0001 + i).into()))
                     .collect()
             },
-            ConfigError::TooManyAddresses(256),
+            InvalidInstance::TooManyAddresses(256),
         );
         check(
             &|c| {
@@ -254,29 +258,29 @@ mod tests {
                     .map(|i| IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i)))
                     .collect()
             },
-            ConfigError::TooManyAddresses(91),
+            InvalidInstance::TooManyAddresses(91),
         );
         check(
             &|c| c.virtual_addresses = vec![v4("224.0.0.18")],
-            ConfigError::BadAddress(v4("224.0.0.18")),
+            InvalidInstance::BadAddress(v4("224.0.0.18")),
         );
         check(
             &|c| c.virtual_addresses.push(v4("192.0.2.1")),
-            ConfigError::DuplicateAddress(v4("192.0.2.1")),
+            InvalidInstance::DuplicateAddress(v4("192.0.2.1")),
         );
-        check(&|c| c.garp_count = 0, ConfigError::GarpCount);
-        check(&|c| c.garp_rounds = 0, ConfigError::GarpRounds);
+        check(&|c| c.garp_count = 0, InvalidInstance::GarpCount);
+        check(&|c| c.garp_rounds = 0, InvalidInstance::GarpRounds);
         check(
             &|c| c.tracks = vec![TrackRule::fault("")],
-            ConfigError::TrackName,
+            InvalidInstance::TrackName,
         );
         check(
             &|c| c.tracks = vec![TrackRule::fault("a"), TrackRule::weighted("a", 3)],
-            ConfigError::DuplicateTrack("a".into()),
+            InvalidInstance::DuplicateTrack("a".into()),
         );
         check(
             &|c| c.tracks = vec![TrackRule::weighted("a", -20)],
-            ConfigError::TrackWeight {
+            InvalidInstance::TrackWeight {
                 name: "a".into(),
                 weight: -20,
             },
