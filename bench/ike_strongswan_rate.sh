@@ -177,7 +177,7 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 class Ctl:
-    """The slow path's control socket: JSON lines, schema v1."""
+    """The slow path's control socket: JSON lines, schema v2."""
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX)
         self.s.settimeout(5)
@@ -186,7 +186,7 @@ class Ctl:
         self.n = 0
     def request(self, op, **kw):
         self.n += 1
-        self.s.sendall((json.dumps(dict(v=1, id=self.n, op=op, **kw)) + "\n").encode())
+        self.s.sendall((json.dumps(dict(v=2, id=self.n, op=op, **kw)) + "\n").encode())
         while True:
             line = self.f.readline()
             if not line:
@@ -201,7 +201,7 @@ class Events:
         self.s = socket.socket(socket.AF_UNIX)
         self.s.settimeout(5)
         self.s.connect(path)
-        self.s.sendall(b'{"v":1,"id":1,"op":"subscribe"}\n')
+        self.s.sendall(b'{"v":2,"id":1,"op":"subscribe"}\n')
         self.buf = b""
         self.s.setblocking(False)
     def read(self):

@@ -188,7 +188,31 @@ def vrrp_frame():
           + ip4("10.0.0.1", grp4, 112, m, tos=0xC0, flags=0, ttl=255) + bytes(6))
 
 
+def control_request():
+    """Request lines of both control sockets, as an operator's socat would send them."""
+    key = "00" * 20
+    sa = ('{"id": 9, "dir": "out", "spi": 4105, "transform": "aes128gcm16", "key": "%s", '
+          '"mode": {"tunnel": {"local": "192.0.2.1", "remote": "192.0.2.2"}}, "esn": true}' % key)
+    sp = ('{"dir": "out", "action": {"protect": 9}, "priority": 5, "src": "10.1.0.0/16", '
+          '"dst": "10.2.0.0/16", "proto": 17, "dport": [53, 53]}')
+    lines = [
+        '{"v":2,"id":1,"op":"sa_add","sa":%s}' % sa,
+        '{"v":2,"id":2,"op":"sp_add","sp":%s}' % sp,
+        '{"v":2,"id":3,"op":"sa_activate","sa":"all","oseq_shift":65536,"generation":3}',
+        '{"v":2,"id":4,"op":"sa_deactivate","sa":"0x12"}',
+        '{"v":2,"id":5,"op":"sa_sync","sync":[{"sa":7,"spi":8197,"dir":"in","oseq":0,"top":99,'
+        '"bits":[1,2,3,4],"gen":5,"at_ns":123}]}',
+        '{"v":2,"id":6,"op":"port_mac","port":1,"mac":"00:00:5e:00:01:33"}',
+        '{"v":2,"id":7,"op":"switchover","group":"gw","hold_ms":3000}',
+        '{"v":2,"id":8,"op":"terminate","conn":"gw2"}',
+        '{"v":1,"id":9,"op":"stats"}',
+    ]
+    for i, l in enumerate(lines):
+        write("control_request", "line-%d" % i, l.encode())
+
+
 inbound_esp()
 wire_ip()
 config_parse()
 vrrp_frame()
+control_request()

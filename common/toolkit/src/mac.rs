@@ -11,6 +11,7 @@ impl MacAddr {
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
     pub const ZERO: MacAddr = MacAddr([0; 6]);
 
+    #[inline]
     pub const fn octets(self) -> [u8; 6] {
         self.0
     }
@@ -25,12 +26,14 @@ impl MacAddr {
     }
 
     /// The address in the low 48 bits of a u64 (for publishing it in one atomic).
+    #[inline]
     pub const fn to_u64(self) -> u64 {
         let m = self.0;
         u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
     }
 
     /// The inverse of [`MacAddr::to_u64`]; the top 16 bits are ignored.
+    #[inline]
     pub const fn from_u64(v: u64) -> MacAddr {
         let b = v.to_be_bytes();
         MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]])

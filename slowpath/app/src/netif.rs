@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::process::Command;
+use toolkit::mac::MacAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetifError {
@@ -78,19 +79,11 @@ pub fn carrier(ifname: &str) -> bool {
 }
 
 pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in &mut mac {
-        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
+    s.parse::<MacAddr>().ok().map(MacAddr::octets)
 }
 
 pub fn format_mac(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    MacAddr::from(*m).to_string()
 }
 
 /// The interface's addresses as iproute2 lists them, with their prefix lengths.

@@ -8,9 +8,7 @@
 pub mod netlink;
 
 // The control socket prints MACs from here.
-pub use crate::ether::format_mac;
 
-use crate::ether::mac_to_u64;
 use netlink::{Neighbour, NeighbourSocket};
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -18,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use toolkit::mac::MacAddr;
 
 /// How long a receive waits before the thread looks at its stop flag again.
 const RECEIVE_TIMEOUT: Duration = Duration::from_millis(100);
@@ -53,7 +52,7 @@ pub enum ResolverError {
 
 /// The kernel interface whose MAC is `mac` (a net_tap's kernel side has the port's MAC).
 pub fn interface_by_mac(mac: [u8; 6]) -> Option<Interface> {
-    let want = format_mac(mac);
+    let want = MacAddr::from(mac).to_string();
     std::fs::read_dir("/sys/class/net")
         .ok()?
         .flatten()
@@ -104,13 +103,13 @@ impl Resolver {
             }
             *resolved = n.mac.is_some();
             if let Some(mac) = n.mac {
-                let old = h.mac.swap(mac_to_u64(mac), Ordering::Relaxed);
-                if old != mac_to_u64(mac) {
+                let old = h.mac.swap(MacAddr::from(mac).to_u64(), Ordering::Relaxed);
+                if old != MacAddr::from(mac).to_u64() {
                     tracing::info!(
                         "next hop {} on {} is {}",
                         h.addr,
                         h.interface.name,
-                        format_mac(mac)
+                        MacAddr::from(mac).to_string()
                     );
                 }
             }
@@ -177,7 +176,10 @@ fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ether::mac_from_u64;
+
+    fn mac_from(v: u64) -> [u8; 6] {
+        MacAddr::from_u64(v).octets()
+    }
 
     fn hop(index: u32, addr: &str) -> NextHop {
         NextHop {
@@ -207,12 +209,12 @@ mod tests {
         r.learn(&entry(8, "192.0.2.2", Some([2, 0, 0, 0, 0, 0x0b])));
         assert_eq!(r.resolved, [false, true]);
         assert_eq!(r.hops[0].mac.load(Ordering::Relaxed), 0);
-        let mac = mac_from_u64(r.hops[1].mac.load(Ordering::Relaxed));
+        let mac = mac_from(r.hops[1].mac.load(Ordering::Relaxed));
         assert_eq!(mac, [2, 0, 0, 0, 0, 0x0b]);
         // FAILED or deleted: solicited again, the last MAC kept meanwhile.
         r.learn(&entry(8, "192.0.2.2", None));
         assert_eq!(r.resolved, [false, false]);
-        let kept = mac_from_u64(r.hops[1].mac.load(Ordering::Relaxed));
+        let kept = mac_from(r.hops[1].mac.load(Ordering::Relaxed));
         assert_eq!(kept, [2, 0, 0, 0, 0, 0x0b]);
     }
 }

@@ -10,7 +10,7 @@ impl Worker {
     pub(super) fn frame_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
         let resolved = self.ports[to].next_hop_mac.load(Ordering::Relaxed);
         let dst = if resolved != 0 {
-            ether::mac_from_u64(resolved)
+            toolkit::mac::MacAddr::from_u64(resolved).octets()
         } else {
             self.ports[to].peer_mac
         };

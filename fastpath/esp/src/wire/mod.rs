@@ -1,5 +1,6 @@
-//! Checked views of the headers ESP touches. Every accessor is bounds-checked up front by a
-//! `parse`/`new_checked`, so malformed input is an error, never a panic.
+//! Checked views of the headers ESP touches. Each is checked up front by its constructor
+//! (`ip::IpHeader::parse`, `fragment::Fragmenter::new`), which returns an error for
+//! truncated or malformed input, never a panic.
 
 pub mod checksum;
 pub mod fragment;

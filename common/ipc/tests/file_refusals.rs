@@ -1,0 +1,138 @@
+//! The fast path's configuration file: every refusal, with its file, line and reason, before
+//! anything starts (one table), and the size bound on what is read.
+
+use ipc::fastpath::file::{FileConfig, MAX_FILE_BYTES};
+
+const KEY20: &str = "0102030405060708090a0b0c0d0e0f1011121314";
+
+fn sa(rest: &str) -> String {
+    format!("sa {rest}")
+}
+
+#[test]
+fn every_refusal_names_its_line_and_reason() {
+    let ok_sa = |id: u32, dir: &str, spi: &str| {
+        sa(&format!(
+            "{id} {dir} spi {spi} aes128gcm16 key {KEY20} tunnel 192.0.2.1 192.0.2.2"
+        ))
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (ok_sa(1, "out", "0"), "SPI 0"),
+        (ok_sa(1, "out", "255"), "reserved"),
+        (ok_sa(1, "out", "0x100000000"), "over 4294967295"),
+        (ok_sa(1048576, "out", "0x1000"), "SA id 1048576 is over"),
+        (
+            ok_sa(1, "out", "0x1000") + " window 100000000",
+            "window 100000000",
+        ),
+        (
+            ok_sa(1, "out", "0x1000") + " lifetime-bytes 10:5",
+            "soft limit is above",
+        ),
+        (
+            ok_sa(1, "out", "0x1000") + " lifetime-packets 18446744073709551616:1",
+            "over 18446744073709551615",
+        ),
+        (
+            ok_sa(1, "out", "0x1000").replace("192.0.2.2", "0.0.0.0"),
+            "not a unicast address",
+        ),
+        (
+            ok_sa(1, "out", "0x1000").replace("192.0.2.2", "255.255.255.255"),
+            "not a unicast address",
+        ),
+        (
+            ok_sa(1, "out", "0x1000").replace("192.0.2.2", "239.1.1.1"),
+            "not a unicast address",
+        ),
+        (
+            ok_sa(1, "out", "0x1000").replace("192.0.2.1", "ff02::1"),
+            "one address family",
+        ),
+        (ok_sa(1, "out", "0x1000") + " ttl 0", "ttl"),
+        (ok_sa(1, "out", "0x1000") + " dscp 64", "dscp"),
+        (ok_sa(1, "out", "0x1000") + " natt 0:4500", "natt port 0"),
+        (
+            format!(
+                "{}\n{}",
+                ok_sa(1, "out", "0x1000"),
+                ok_sa(1, "in", "0x2000")
+            ),
+            "defined twice",
+        ),
+        (
+            format!("{}\n{}", ok_sa(1, "in", "0x1000"), ok_sa(2, "in", "0x1000")),
+            "used twice for in SAs",
+        ),
+        (
+            format!(
+                "{}\n{}",
+                ok_sa(1, "out", "0x1000"),
+                ok_sa(2, "out", "0x1000")
+            ),
+            "used twice for out SAs",
+        ),
+        (
+            "sp out protect 9 pri 1 src 10.0.0.0/8 dst 10.0.0.0/8".into(),
+            "not defined above",
+        ),
+        (
+            "sp out bypass pri 1 src 10.0.0.0/8 dst 2001:db8::/32".into(),
+            "one address family",
+        ),
+        ("port 0 protected mtu 100".into(), "mtu"),
+        (
+            "port 0 protected exception 0".into(),
+            "its own exception port",
+        ),
+        (
+            "port 0 protected peer-mac 02:00:00:00:00".into(),
+            "not a MAC address",
+        ),
+        ("local 192.0.2.300".into(), "not an IP address"),
+        ("route 10.0.0.0/8".into(), "unknown statement"),
+    ];
+    for (lines, want) in cases {
+        let text = format!("# header\n{lines}\n");
+        let e = FileConfig::parse(&text, "lab.conf").unwrap_err();
+        let last = text.lines().count();
+        assert_eq!(e.file, "lab.conf", "{lines}");
+        assert!(e.line >= 2 && e.line <= last, "{lines}: line {}", e.line);
+        assert!(
+            e.reason.contains(want),
+            "{lines}: `{}` lacks `{want}`",
+            e.reason
+        );
+        assert!(e.to_string().starts_with(&format!("lab.conf:{}: ", e.line)));
+    }
+    // The same SPI may serve one SA each way (a loop in a lab).
+    let both = format!(
+        "{}\n{}\n",
+        ok_sa(1, "out", "0x1000"),
+        ok_sa(2, "in", "0x1000")
+    );
+    assert_eq!(FileConfig::parse(&both, "lab.conf").unwrap().sas.len(), 2);
+}
+
+#[test]
+fn a_file_is_read_with_a_bound() {
+    // /dev/zero never ends: it is refused at the bound, not read until memory runs out.
+    let e = FileConfig::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.line, 0);
+    assert!(MAX_FILE_BYTES >= 1 << 20);
+    assert!(e.to_string().starts_with("/dev/zero:0: "), "{e}");
+}
+
+#[test]
+fn parsing_is_linear_in_the_file() {
+    // 100,000 SAs with their policies: duplicate checks are by hash, not by scanning.
+    let mut text = String::new();
+    for i in 1..=100_000u32 {
+        text.push_str(&format!(
+            "sa {i} out spi {} aes128gcm16 key {KEY20} tunnel 192.0.2.1 192.0.2.2\n",
+            0x1000 + i
+        ));
+    }
+    let cfg = FileConfig::parse(&text, "big.conf").unwrap();
+    assert_eq!(cfg.sas.len(), 100_000);
+}
