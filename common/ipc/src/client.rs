@@ -155,3 +155,20 @@ impl Stream {
         self.conn
     }
 }
+
+/// Subscribes with `request` and copies every line the server streams to `out` until it
+/// closes the connection (an operator's `events` / `follow`).
+pub fn follow<R: Serialize>(
+    path: &Path,
+    request: &R,
+    out: &mut impl Write,
+) -> Result<(), CallError> {
+    let mut stream = Stream::open(path, request, Duration::from_secs(5))?;
+    loop {
+        match stream.next_line() {
+            Ok(line) => out.write_all(line.as_bytes())?,
+            Err(CallError::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}

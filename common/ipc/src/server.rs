@@ -330,10 +330,13 @@ mod tests {
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
         assert_eq!(line, "reply\n");
-        // A line over the bound drops the client; the server goes on.
-        let big = vec![b'x'; MAX_LINE + 10];
-        let _ = a.write_all(&big);
-        for _ in 0..100 {
+        // A line over the bound drops the client; the server goes on. The writer is a thread
+        // of its own: the socket holds less than the line, so the write waits for the reads.
+        let mut writer = a.try_clone().unwrap();
+        let big = std::thread::spawn(move || {
+            let _ = writer.write_all(&vec![b'x'; MAX_LINE + 10]);
+        });
+        for _ in 0..400 {
             s.poll(Instant::now());
             if s.clients() == 0 {
                 break;
@@ -342,6 +345,8 @@ mod tests {
         }
         assert_eq!(s.clients(), 0);
         assert_eq!(s.counters.line_too_long, 1);
+        drop(s);
+        big.join().unwrap();
     }
 
     #[test]

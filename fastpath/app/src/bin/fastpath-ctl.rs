@@ -13,7 +13,7 @@
 //! and sent as typed descriptions.
 
 use clap::{Parser, Subcommand};
-use ipc::client::{Client, Stream};
+use ipc::client::Client;
 use ipc::fastpath::{Request, SaInfo, SpInfo};
 use ipc::statement::{parse_sa, parse_sp, without_keyword};
 use ipc::{CallError, Direction, PolicyId, SaId, SaTarget};
@@ -178,14 +178,7 @@ fn main() {
 
 fn run(args: &Args, request: &Request) -> Result<(), CallError> {
     if let Request::Subscribe { .. } = request {
-        let mut stream = Stream::open(&args.socket, request, Duration::from_secs(5))?;
-        loop {
-            match stream.next_line() {
-                Ok(line) => print!("{line}"),
-                Err(CallError::Closed) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
+        return ipc::client::follow(&args.socket, request, &mut std::io::stdout().lock());
     }
     let mut client = Client::new(&args.socket, Duration::from_secs(5));
     let result: Value = client.call(request)?;
