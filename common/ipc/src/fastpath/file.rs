@@ -1,0 +1,176 @@
+//! The fast path's static configuration file: the same things the control socket is told
+//! (ports, the node's own addresses, SAs and SPs), for labs and tests without IKE. One
+//! statement per line; `#` starts a comment. A bad line is refused with `file:line: reason`
+//! before anything starts.
+//!
+//! ```text
+//! port 0 protected   peer-mac 02:00:00:00:00:01
+//! port 1 unprotected peer-mac 02:00:00:00:00:02 exception 2   # port 2: a net_tap to the kernel
+//! port 1 unprotected exception 2 next-hop 192.0.2.2            # MAC from the kernel's neighbours
+//! local 192.0.2.1 10.0.1.254                                    # the node's addresses (to the kernel)
+//! sa 1 out spi 0x1005 aes128gcm16 key 2b7e...cafebabe tunnel 192.0.2.1 192.0.2.2 esn window 1024
+//! sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24 proto udp dport 5001
+//! ```
+//! `sa` and `sp` statements are described in `crate::statement`; transform names are
+//! strongSwan's ESP proposal keywords.
+
+use super::PortRole;
+use crate::sa::SaSpec;
+use crate::sp::{SpAction, SpSpec};
+use crate::statement::{parse_sa, parse_sp};
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+use toolkit::config::{read_bounded, statements, ConfigError, Words};
+use toolkit::mac::MacAddr;
+
+/// The largest configuration file read (a file of 100,000 SAs is about 15 MB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// One `port` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub port: u16,
+    pub role: PortRole,
+    /// The next hop's MAC address on this port (broadcast until resolved).
+    pub peer_mac: MacAddr,
+    /// The port (a net_tap) that is this port's exception path to the kernel.
+    pub exception: Option<u16>,
+    /// Only send on this port, never poll it (a sink such as net_null, which would
+    /// otherwise also be an endless source).
+    pub tx_only: bool,
+    /// The next hop, whose MAC comes from the kernel's neighbour table.
+    pub next_hop: Option<IpAddr>,
+    /// The largest IP packet the port sends; the driver's when not given.
+    pub mtu: Option<u16>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileConfig {
+    pub ports: Vec<PortSpec>,
+    pub locals: Vec<IpAddr>,
+    pub sas: Vec<SaSpec>,
+    pub sps: Vec<SpSpec>,
+}
+
+impl FileConfig {
+    /// Reads (bounded) and parses a file.
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = read_bounded(path, MAX_FILE_BYTES)?;
+        FileConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses the text of a file named `file` (for messages). Linear in the file's size.
+    pub fn parse(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
+        let mut cfg = FileConfig::default();
+        let mut sa_ids = HashSet::new();
+        let mut spis = HashSet::new();
+        let mut last_line = 0;
+        for (line, words) in statements(text) {
+            last_line = line;
+            let err = |reason: String| ConfigError::at(file, line, reason);
+            let rest = &words[1..];
+            match words[0] {
+                "port" => cfg.ports.push(parse_port(rest).map_err(err)?),
+                "local" => {
+                    for w in rest {
+                        let a = w
+                            .parse()
+                            .map_err(|_| err(format!("`{w}` is not an IP address")))?;
+                        cfg.locals.push(a);
+                    }
+                }
+                "sa" => {
+                    let sa = parse_sa(rest).map_err(err)?;
+                    if !sa_ids.insert(sa.id) {
+                        return Err(err(format!("SA {} is defined twice", sa.id)));
+                    }
+                    // Inbound, the SPI is what finds the SA; outbound, two SAs with one SPI
+                    // would be one SA to the peer.
+                    if !spis.insert((sa.dir, sa.spi)) {
+                        return Err(err(format!(
+                            "SPI {:#x} is used twice for {} SAs",
+                            sa.spi, sa.dir
+                        )));
+                    }
+                    cfg.sas.push(sa);
+                }
+                "sp" => {
+                    let sp = parse_sp(rest).map_err(err)?;
+                    if let SpAction::Protect(id) = sp.action {
+                        if !sa_ids.contains(&id) {
+                            return Err(err(format!(
+                                "sp protects SA {id}, which is not defined above"
+                            )));
+                        }
+                    }
+                    cfg.sps.push(sp);
+                }
+                w => {
+                    return Err(err(format!(
+                        "unknown statement `{w}` (want port, local, sa or sp)"
+                    )))
+                }
+            }
+        }
+        let roles = |r| cfg.ports.iter().filter(|p| p.role == r).count();
+        if !cfg.ports.is_empty()
+            && (roles(PortRole::Protected) != 1 || roles(PortRole::Unprotected) != 1)
+        {
+            return Err(ConfigError::at(
+                file,
+                last_line,
+                "want exactly one protected and one unprotected port",
+            ));
+        }
+        Ok(cfg)
+    }
+}
+
+fn parse_port(words: &[&str]) -> Result<PortSpec, String> {
+    let mut w = Words::new(words);
+    let port = w.next_u16("port id")?;
+    let role = match w.next("port role")? {
+        "protected" => PortRole::Protected,
+        "unprotected" => PortRole::Unprotected,
+        r => return Err(format!("port role `{r}`: want protected or unprotected")),
+    };
+    let mut spec = PortSpec {
+        port,
+        role,
+        peer_mac: MacAddr::BROADCAST,
+        exception: None,
+        tx_only: false,
+        next_hop: None,
+        mtu: None,
+    };
+    while let Some(option) = w.peek() {
+        w.next("port option")?;
+        match option {
+            "peer-mac" => {
+                let m = w.next("MAC address")?;
+                spec.peer_mac = m
+                    .parse()
+                    .map_err(|_| format!("`{m}` is not a MAC address"))?;
+            }
+            "tx-only" => spec.tx_only = true,
+            "next-hop" => spec.next_hop = Some(w.next_ip("next-hop address")?),
+            "mtu" => {
+                let m = w.next_u64("MTU")?;
+                spec.mtu = Some(
+                    u16::try_from(m)
+                        .ok()
+                        .filter(|m| *m >= 576)
+                        .ok_or("mtu: want 576..65535")?,
+                );
+            }
+            "exception" => spec.exception = Some(w.next_u16("exception port id")?),
+            k => return Err(format!("unknown port option `{k}`")),
+        }
+    }
+    if spec.exception == Some(port) {
+        return Err("a port cannot be its own exception port".into());
+    }
+    Ok(spec)
+}
