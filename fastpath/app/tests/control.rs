@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{plain_pcap, start_node, wait_until, Client, KEY};
+use common::{plain_pcap, sa_add, sp_add, start_node, wait_until, Client, KEY};
 use serde_json::{json, Value};
 use std::io::BufRead;
 use std::process::Command;
@@ -21,6 +21,10 @@ fn control_socket_drives_a_running_fast_path() {
         plain_pcap(&dir.join("plain.pcap"), 64, 200)
     });
     let sock = node.sock.clone();
+    // Only its owner may talk to it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the control socket's mode");
     let mut c = Client::connect(&sock);
 
     // Bad input gets an error reply, and the connection stays usable.
@@ -30,12 +34,31 @@ fn control_socket_drives_a_running_fast_path() {
         .contains("not JSON"));
     assert!(c.err(json!({"op": "frobnicate"})).contains("unknown op"));
     assert!(c
-        .err(json!({"op": "sa_add", "line": "sa 1 out spi 0x10 aes999 key 00"}))
-        .contains("unknown transform"));
+        .err(json!({"op": "sa_add", "sa": {"id": 1, "dir": "out", "spi": 4096, "transform": "aes999", "key": "00", "mode": "transport"}}))
+        .contains("aes999"));
+    // A key of the wrong length is refused before any worker sees it.
+    assert!(c
+        .err(json!({"op": "sa_add", "sa": {"id": 1, "dir": "out", "spi": 4096, "transform": "aes128gcm16", "key": "00", "mode": "transport"}}))
+        .contains("key is 1 bytes"));
+    // The two hazards of the text protocol: no SA named is refused (never "all"), and an id
+    // in hex is that id (never "all").
+    assert!(c.err(json!({"op": "sa_deactivate"})).contains("sa"));
+    assert!(c
+        .err(json!({"op": "sa_activate", "oseq_shift": 1, "generation": 1}))
+        .contains("sa"));
+    assert!(c
+        .err(json!({"op": "sa_deactivate", "sa": "junk"}))
+        .contains("junk"));
+    assert_eq!(
+        c.ok(json!({"op": "sa_deactivate", "sa": "0x12"}))["sas"],
+        0,
+        "SA 18 does not exist: nothing else is touched"
+    );
     assert!(c
         .err(json!({"op": "sa_get", "sa": 42}))
         .contains("no SA 42"));
     let reply = c.raw(&json!({"v": 9, "id": 1, "op": "stats"}).to_string());
+    assert_eq!(reply["id"], 1, "a refusal carries the request's id");
     assert!(
         reply["error"].as_str().unwrap().contains("version 9"),
         "{reply}"
@@ -50,9 +73,15 @@ fn control_socket_drives_a_running_fast_path() {
     });
 
     // Install both directions of a loop (port 1 is a net_ring: what it sends comes back).
-    c.ok(json!({"op": "sa_add", "line": format!("sa 1 out spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.1 192.0.2.2 esn lifetime-packets 2000:0")}));
-    c.ok(json!({"op": "sa_add", "line": format!("sa 2 in spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1 esn")}));
-    assert!(c.err(json!({"op": "sa_add", "line": format!("sa 2 in spi 0x1006 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1")})).contains("in use"));
+    c.ok(sa_add(&format!("sa 1 out spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.1 192.0.2.2 esn lifetime-packets 2000:0")));
+    c.ok(sa_add(&format!(
+        "sa 2 in spi 0x1005 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1 esn"
+    )));
+    assert!(c
+        .err(sa_add(&format!(
+            "sa 2 in spi 0x1006 aes128gcm16 key {KEY} tunnel 192.0.2.2 192.0.2.1"
+        )))
+        .contains("in use"));
     let mut events = Client::connect(&sock);
     assert_eq!(events.ok(json!({"op": "subscribe"})), json!("subscribed"));
     // A dead peer detector's stream: inbound SAs' last-received times every 100 ms.
@@ -61,8 +90,12 @@ fn control_socket_drives_a_running_fast_path() {
         activity.ok(json!({"op": "subscribe", "activity_ms": 100})),
         json!("subscribed")
     );
-    let sp = c.ok(json!({"op": "sp_add", "line": "sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24"}));
-    c.ok(json!({"op": "sp_add", "line": "sp in protect 2 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24"}));
+    let sp = c.ok(sp_add(
+        "sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24",
+    ));
+    c.ok(sp_add(
+        "sp in protect 2 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24",
+    ));
     assert_eq!(
         c.ok(json!({"op": "sp_list", "dir": "out"}))
             .as_array()
@@ -147,6 +180,35 @@ fn control_socket_drives_a_running_fast_path() {
     assert!(
         ctl.status.success() && text.contains("0x00001005") && text.contains("active"),
         "{text}"
+    );
+
+    // The CLI takes ids in decimal or hex and refuses anything else, never reading it as
+    // "all"; "all" must be said.
+    let ctl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fastpath-ctl"))
+            .arg("-s")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = ctl(&["--json", "sa", "show", "0x1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"spi\":\"0x00001005\""));
+    for refused in [
+        &["sa", "deactivate", "junk"][..],
+        &["sa", "deactivate", "0x"],
+        &["sa", "deactivate", "-1"],
+        &["sa", "deactivate"],
+        &["sa", "show", "twelve"],
+    ] {
+        let out = ctl(refused);
+        assert!(!out.status.success(), "{refused:?} was taken: {out:?}");
+    }
+    assert_eq!(
+        c.ok(json!({"op": "sa_get", "sa": 1}))["state"],
+        "active",
+        "no refused command deactivated anything"
     );
 
     // Removal: the SP, then the SA.

@@ -1,18 +1,23 @@
 //! `fastpath-ctl`: the operator's view of a running fast path, through its control socket.
 //!
 //! ```text
-//! fastpath-ctl -s /run/fastpath.sock stats | ports | locals
+//! fastpath-ctl -s /run/fastpath.sock stats | ports | locals | sync-stats
 //! fastpath-ctl -s SOCK sa list | sa show ID | sa del ID
 //! fastpath-ctl -s SOCK sa add 9 out spi 0x1009 aes128gcm16 key ... tunnel 192.0.2.1 192.0.2.2
-//! fastpath-ctl -s SOCK sa activate all --oseq-shift 65536 --generation 3 | sa deactivate all
+//! fastpath-ctl -s SOCK sa activate all --oseq-shift 65536 --generation 3 | sa deactivate 0x12
 //! fastpath-ctl -s SOCK sp list out | sp add out protect 9 pri 5 src ... dst ... | sp del out 3
 //! fastpath-ctl -s SOCK events [--activity-ms 1000]   # streams SA events until interrupted
 //! ```
+//! SA ids are decimal or `0x` hex; `activate` and `deactivate` act on every SA only when
+//! told `all`. `sa add` and `sp add` take the configuration file's statements, parsed here
+//! and sent as typed descriptions.
 
 use clap::{Parser, Subcommand};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use ipc::client::{Client, Stream};
+use ipc::fastpath::{Request, SaInfo, SpInfo};
+use ipc::statement::{parse_sa, parse_sp, without_keyword};
+use ipc::{CallError, Direction, PolicyId, SaId, SaTarget};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +27,7 @@ struct Args {
     /// The fast path's control socket (`fastpath --control PATH`).
     #[arg(short, long)]
     socket: PathBuf,
-    /// Print the raw JSON replies.
+    /// Print the raw JSON results.
     #[arg(long)]
     json: bool,
     #[command(subcommand)]
@@ -37,6 +42,8 @@ enum Cmd {
     Ports,
     /// The node's own addresses (traffic to them goes to the kernel).
     Locals,
+    /// The HA seqnum stream's counters.
+    SyncStats,
     /// Security associations.
     Sa {
         #[command(subcommand)]
@@ -59,7 +66,7 @@ enum Cmd {
 enum SaCmd {
     List,
     Show {
-        id: u32,
+        id: SaId,
     },
     /// The words of an `sa` statement of the configuration file.
     Add {
@@ -67,26 +74,27 @@ enum SaCmd {
         words: Vec<String>,
     },
     Del {
-        id: u32,
+        id: SaId,
     },
     /// HA takeover: continue outbound at synced + shift, under a new IV generation.
     Activate {
-        /// An SA id, or `all`.
-        which: String,
+        /// An SA id (decimal or 0x hex), or `all`.
+        which: SaTarget,
         #[arg(long, default_value_t = 65536)]
         oseq_shift: u64,
         #[arg(long)]
         generation: u16,
     },
+    /// HA demotion of one SA (decimal or 0x hex), or of `all`.
     Deactivate {
-        which: String,
+        which: SaTarget,
     },
 }
 
 #[derive(Subcommand)]
 enum SpCmd {
     List {
-        dir: String,
+        dir: Dir,
     },
     /// The words of an `sp` statement of the configuration file.
     Add {
@@ -94,145 +102,156 @@ enum SpCmd {
         words: Vec<String>,
     },
     Del {
-        dir: String,
-        id: u32,
+        dir: Dir,
+        id: PolicyId,
     },
 }
 
-fn which(w: &str) -> Value {
-    w.parse::<u32>().map_or(json!("all"), |id| json!(id))
+/// `in` or `out`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Dir {
+    In,
+    Out,
+}
+
+impl From<Dir> for Direction {
+    fn from(d: Dir) -> Direction {
+        match d {
+            Dir::In => Direction::In,
+            Dir::Out => Direction::Out,
+        }
+    }
+}
+
+fn words(w: &[String]) -> Vec<&str> {
+    w.iter().map(String::as_str).collect()
+}
+
+fn request(cmd: &Cmd) -> Result<Request, String> {
+    Ok(match cmd {
+        Cmd::Stats => Request::Stats,
+        Cmd::Ports => Request::Ports,
+        Cmd::Locals => Request::Locals,
+        Cmd::SyncStats => Request::SyncStats,
+        Cmd::Events { activity_ms } => Request::Subscribe {
+            activity_ms: *activity_ms,
+        },
+        Cmd::Sa { cmd } => match cmd {
+            SaCmd::List => Request::SaList,
+            SaCmd::Show { id } => Request::SaGet { sa: *id },
+            SaCmd::Add { words: w } => Request::SaAdd {
+                sa: parse_sa(without_keyword(&words(w), "sa"))?,
+            },
+            SaCmd::Del { id } => Request::SaDel { sa: *id },
+            SaCmd::Activate {
+                which,
+                oseq_shift,
+                generation,
+            } => Request::SaActivate {
+                sa: *which,
+                oseq_shift: *oseq_shift,
+                generation: *generation,
+            },
+            SaCmd::Deactivate { which } => Request::SaDeactivate { sa: *which },
+        },
+        Cmd::Sp { cmd } => match cmd {
+            SpCmd::List { dir } => Request::SpList { dir: (*dir).into() },
+            SpCmd::Add { words: w } => Request::SpAdd {
+                sp: parse_sp(without_keyword(&words(w), "sp"))?,
+            },
+            SpCmd::Del { dir, id } => Request::SpDel {
+                dir: (*dir).into(),
+                policy: *id,
+            },
+        },
+    })
 }
 
 fn main() {
     let args = Args::parse();
-    let request = match &args.cmd {
-        Cmd::Stats => json!({"op": "stats"}),
-        Cmd::Ports => json!({"op": "ports"}),
-        Cmd::Locals => json!({"op": "locals"}),
-        Cmd::Events { activity_ms } => json!({"op": "subscribe", "activity_ms": activity_ms}),
-        Cmd::Sa { cmd } => match cmd {
-            SaCmd::List => json!({"op": "sa_list"}),
-            SaCmd::Show { id } => json!({"op": "sa_get", "sa": id}),
-            SaCmd::Add { words } => json!({"op": "sa_add", "line": words.join(" ")}),
-            SaCmd::Del { id } => json!({"op": "sa_del", "sa": id}),
-            SaCmd::Activate {
-                which: w,
-                oseq_shift,
-                generation,
-            } => {
-                json!({"op": "sa_activate", "sa": which(w), "oseq_shift": oseq_shift, "generation": generation})
-            }
-            SaCmd::Deactivate { which: w } => json!({"op": "sa_deactivate", "sa": which(w)}),
-        },
-        Cmd::Sp { cmd } => match cmd {
-            SpCmd::List { dir } => json!({"op": "sp_list", "dir": dir}),
-            SpCmd::Add { words } => json!({"op": "sp_add", "line": words.join(" ")}),
-            SpCmd::Del { dir, id } => json!({"op": "sp_del", "dir": dir, "policy": id}),
-        },
-    };
-    if let Err(e) = run(&args, request) {
+    let result = request(&args.cmd).and_then(|r| run(&args, &r).map_err(|e| e.to_string()));
+    if let Err(e) = result {
         eprintln!("fastpath-ctl: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(args: &Args, mut request: Value) -> Result<(), String> {
-    let mut stream =
-        UnixStream::connect(&args.socket).map_err(|e| format!("{}: {e}", args.socket.display()))?;
-    request["v"] = json!(1);
-    request["id"] = json!(1);
-    writeln!(stream, "{request}").map_err(|e| e.to_string())?;
-    let events = matches!(args.cmd, Cmd::Events { .. });
-    if !events {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-    }
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .map_err(|e| format!("no reply: {e}"))?;
-    let reply: Value = serde_json::from_str(&line).map_err(|e| format!("bad reply: {e}"))?;
-    if reply["ok"] != json!(true) {
-        return Err(reply["error"].as_str().unwrap_or("failed").to_string());
-    }
-    let result = &reply["result"];
-    if args.json {
-        println!("{result}");
-    } else {
-        print_human(&args.cmd, result);
-    }
-    if events {
+fn run(args: &Args, request: &Request) -> Result<(), CallError> {
+    if let Request::Subscribe { .. } = request {
+        let mut stream = Stream::open(&args.socket, request, Duration::from_secs(5))?;
         loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return Ok(()),
-                Ok(_) => print!("{line}"),
+            match stream.next_line() {
+                Ok(line) => print!("{line}"),
+                Err(CallError::Closed) => return Ok(()),
+                Err(e) => return Err(e),
             }
         }
     }
-    Ok(())
-}
-
-fn print_human(cmd: &Cmd, r: &Value) {
-    match cmd {
+    let mut client = Client::new(&args.socket, Duration::from_secs(5));
+    let result: Value = client.call(request)?;
+    if args.json {
+        println!("{result}");
+        return Ok(());
+    }
+    let typed = |e: serde_json::Error| CallError::BadReply(e.to_string());
+    match &args.cmd {
         Cmd::Sa { cmd: SaCmd::List } => {
-            println!(
-                "{:>6} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
-                "id",
-                "wk",
-                "spi",
-                "dir",
-                "state",
-                "mode",
-                "oseq",
-                "window-top",
-                "packets",
-                "bytes",
-                "idle-ms"
-            );
-            for sa in r.as_array().into_iter().flatten() {
-                println!(
-                    "{:>6} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
-                    sa["id"],
-                    sa["worker"],
-                    s(&sa["spi"]),
-                    s(&sa["direction"]),
-                    s(&sa["state"]),
-                    s(&sa["mode"]),
-                    sa["oseq"],
-                    sa["window_top"],
-                    sa["packets"],
-                    sa["bytes"],
-                    sa["idle_ms"]
-                );
-            }
+            print_sas(&serde_json::from_value::<Vec<SaInfo>>(result).map_err(typed)?)
         }
         Cmd::Sp {
             cmd: SpCmd::List { .. },
-        } => {
-            for p in r.as_array().into_iter().flatten() {
-                println!(
-                    "{:>5} pri {:<6} {} -> {}",
-                    p["id"],
-                    p["priority"],
-                    s(&p["selector"]),
-                    s(&p["action"])
-                );
-            }
-        }
-        _ => match r.as_object() {
+        } => print_sps(&serde_json::from_value::<Vec<SpInfo>>(result).map_err(typed)?),
+        _ => match result.as_object() {
             Some(map) => {
                 for (k, v) in map {
                     println!("{k}: {v}");
                 }
             }
-            None => println!("{r}"),
+            None => println!("{result}"),
         },
+    }
+    Ok(())
+}
+
+fn print_sas(sas: &[SaInfo]) {
+    println!(
+        "{:>7} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
+        "id",
+        "wk",
+        "spi",
+        "dir",
+        "state",
+        "mode",
+        "oseq",
+        "window-top",
+        "packets",
+        "bytes",
+        "idle-ms"
+    );
+    for sa in sas {
+        let state = serde_json::to_value(sa.state).unwrap_or_default();
+        println!(
+            "{:>7} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
+            sa.id,
+            sa.worker,
+            sa.spi,
+            sa.direction,
+            state.as_str().unwrap_or("?"),
+            sa.mode,
+            sa.oseq,
+            sa.window_top,
+            sa.packets,
+            sa.bytes,
+            sa.idle_ms
+        );
     }
 }
 
-fn s(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+fn print_sps(sps: &[SpInfo]) {
+    for p in sps {
+        println!(
+            "{:>5} pri {:<6} {} -> {}",
+            p.id, p.priority, p.selector, p.action
+        );
+    }
 }

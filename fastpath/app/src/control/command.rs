@@ -6,7 +6,7 @@ use crossbeam_queue::ArrayQueue;
 use esp::counters::DropReason;
 use esp::sa::{Direction, Mode, Sa, SaConfig, SaId, SaState};
 use esp::spd::{Policy, PolicyId};
-use serde::Serialize;
+pub use ipc::fastpath::{SaInfo, SpInfo};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -40,12 +40,12 @@ pub enum Command {
     },
     /// HA takeover: activate one SA or all, with the outbound jump and the new IV generation.
     Activate {
-        id: Option<SaId>,
+        which: Which,
         oseq_shift: u64,
         generation: u16,
     },
     Deactivate {
-        id: Option<SaId>,
+        which: Which,
     },
     /// The node's own addresses changed (a VRRP virtual address came or went): the whole
     /// new set, so each worker swaps its copy at once.
@@ -56,6 +56,22 @@ pub enum Command {
         port: u16,
         mac: Option<[u8; 6]>,
     },
+}
+
+/// The SAs an activation acts on: all only when the request said so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    All,
+    One(SaId),
+}
+
+impl Which {
+    fn covers(self, id: SaId) -> bool {
+        match self {
+            Which::All => true,
+            Which::One(one) => one == id,
+        }
+    }
 }
 
 /// A worker's answer.
@@ -82,88 +98,47 @@ pub struct Request {
 pub type Inbox = Arc<ArrayQueue<Request>>;
 
 /// What `sa_get` / `sa_list` show of an SA.
-#[derive(Debug, Clone, Serialize)]
-pub struct SaInfo {
-    pub id: u32,
-    pub worker: usize,
-    pub spi: String,
-    pub direction: &'static str,
-    pub mode: String,
-    pub transform: String,
-    pub backend: String,
-    pub state: &'static str,
-    pub esn: bool,
-    pub natt: Option<(u16, u16)>,
-    /// Outbound: the last sequence number used.
-    pub oseq: u64,
-    /// Inbound: the highest authenticated sequence number, and the window size.
-    pub window_top: u64,
-    pub window_size: u32,
-    pub packets: u64,
-    pub bytes: u64,
-    pub drops: HashMap<&'static str, u64>,
-    pub soft_bytes: u64,
-    pub hard_bytes: u64,
-    pub soft_packets: u64,
-    pub hard_packets: u64,
-    /// When a packet last went through (the worker's clock, ns), for dead peer detection.
-    pub last_used_ns: u64,
-    pub idle_ms: u64,
-    pub iv_generation: u16,
-}
-
-impl SaInfo {
-    pub fn of(sa: &Sa, worker: usize, now_ns: u64) -> SaInfo {
-        let c = &sa.config;
-        SaInfo {
-            id: sa.id.0,
-            worker,
-            spi: format!("{:#010x}", c.spi),
-            direction: match c.direction {
-                Direction::Inbound => "in",
-                Direction::Outbound => "out",
-            },
-            mode: match c.mode {
-                Mode::Tunnel { local, remote } => format!("tunnel {local} {remote}"),
-                Mode::Transport => "transport".into(),
-            },
-            transform: format!("{:?}/{:?}", c.keys.enc, c.keys.integ),
-            backend: format!("{:?}", sa.session.backend()),
-            state: match sa.state() {
-                SaState::Active => "active",
-                SaState::Standby => "standby",
-                SaState::Expired => "expired",
-            },
-            esn: c.esn,
-            natt: c.encap.map(|e| (e.local_port, e.remote_port)),
-            oseq: sa.oseq(),
-            window_top: sa.window().top(),
-            window_size: sa.window().size(),
-            packets: sa.counters().packets,
-            bytes: sa.counters().bytes,
-            drops: DropReason::ALL
-                .iter()
-                .filter(|r| sa.counters().drops[**r as usize] > 0)
-                .map(|r| (r.name(), sa.counters().drops[*r as usize]))
-                .collect(),
-            soft_bytes: c.lifetime.soft_bytes,
-            hard_bytes: c.lifetime.hard_bytes,
-            soft_packets: c.lifetime.soft_packets,
-            hard_packets: c.lifetime.hard_packets,
-            last_used_ns: sa.last_used_ns(),
-            idle_ms: now_ns.saturating_sub(sa.last_used_ns()) / 1_000_000,
-            iv_generation: sa.generation(),
-        }
+pub fn sa_info(sa: &Sa, worker: usize, now_ns: u64) -> SaInfo {
+    let c = &sa.config;
+    SaInfo {
+        id: ipc::SaId::new(sa.id.0.into()).unwrap_or_else(|_| unreachable!("the SAD bounds ids")),
+        worker,
+        spi: format!("{:#010x}", c.spi),
+        direction: super::convert::ipc_direction(c.direction),
+        mode: match c.mode {
+            Mode::Tunnel { local, remote } => format!("tunnel {local} {remote}"),
+            Mode::Transport => "transport".into(),
+        },
+        transform: super::convert::transform_of(c.keys.enc, c.keys.integ).map_or_else(
+            || format!("{:?}/{:?}", c.keys.enc, c.keys.integ),
+            |t| t.name().into(),
+        ),
+        backend: format!("{:?}", sa.session.backend()),
+        state: match sa.state() {
+            SaState::Active => ipc::fastpath::SaState::Active,
+            SaState::Standby => ipc::fastpath::SaState::Standby,
+            SaState::Expired => ipc::fastpath::SaState::Expired,
+        },
+        esn: c.esn,
+        natt: c.encap.map(|e| (e.local_port, e.remote_port)),
+        oseq: sa.oseq(),
+        window_top: sa.window().top(),
+        window_size: sa.window().size(),
+        packets: sa.counters().packets,
+        bytes: sa.counters().bytes,
+        drops: DropReason::ALL
+            .iter()
+            .filter(|r| sa.counters().drops[**r as usize] > 0)
+            .map(|r| (r.name().to_string(), sa.counters().drops[*r as usize]))
+            .collect(),
+        soft_bytes: c.lifetime.soft_bytes,
+        hard_bytes: c.lifetime.hard_bytes,
+        soft_packets: c.lifetime.soft_packets,
+        hard_packets: c.lifetime.hard_packets,
+        last_used_ns: sa.last_used_ns(),
+        idle_ms: now_ns.saturating_sub(sa.last_used_ns()) / 1_000_000,
+        iv_generation: sa.generation(),
     }
-}
-
-/// What `sp_list` shows of a policy.
-#[derive(Debug, Clone, Serialize)]
-pub struct SpInfo {
-    pub id: u32,
-    pub priority: u32,
-    pub selector: String,
-    pub action: String,
 }
 
 /// Carries out one command on a worker's tables. `spi_owner` is the worker's map of inbound
@@ -207,14 +182,14 @@ pub fn apply(
             }
         }
         Command::GetSa { id } => match tables.sad.get(id) {
-            Some(sa) => Reply::Sa(Box::new(SaInfo::of(sa, worker, now_ns))),
+            Some(sa) => Reply::Sa(Box::new(sa_info(sa, worker, now_ns))),
             None => Reply::NotMine,
         },
         Command::ListSa => Reply::Sas(
             tables
                 .sad
                 .iter()
-                .map(|sa| SaInfo::of(sa, worker, now_ns))
+                .map(|sa| sa_info(sa, worker, now_ns))
                 .collect(),
         ),
         Command::AddSp { direction, policy } => {
@@ -228,7 +203,7 @@ pub fn apply(
             spd(tables, direction)
                 .iter()
                 .map(|(id, p)| SpInfo {
-                    id: id.0,
+                    id: ipc::PolicyId(id.0),
                     priority: p.priority,
                     selector: format!(
                         "src {} dst {} proto {} sport {}:{} dport {}:{}",
@@ -247,16 +222,12 @@ pub fn apply(
                 .collect(),
         ),
         Command::Activate {
-            id,
+            which,
             oseq_shift,
             generation,
         } => {
             let mut n = 0;
-            for sa in tables
-                .sad
-                .iter_mut()
-                .filter(|sa| id.is_none_or(|i| i == sa.id))
-            {
+            for sa in tables.sad.iter_mut().filter(|sa| which.covers(sa.id)) {
                 sa.activate(oseq_shift, generation);
                 n += 1;
             }
@@ -275,13 +246,9 @@ pub fn apply(
             }
             Reply::Count(n)
         }
-        Command::Deactivate { id } => {
+        Command::Deactivate { which } => {
             let mut n = 0;
-            for sa in tables
-                .sad
-                .iter_mut()
-                .filter(|sa| id.is_none_or(|i| i == sa.id))
-            {
+            for sa in tables.sad.iter_mut().filter(|sa| which.covers(sa.id)) {
                 sa.deactivate();
                 n += 1;
             }

@@ -1,33 +1,38 @@
-//! The socket side: accepts connections, turns requests into worker commands, and streams
-//! SA events to subscribers. Runs on ordinary threads beside the main lcore.
+//! The socket side: one thread serves every client of the control socket (`ipc::server`),
+//! turns requests into worker commands, and hands subscribers to the event pump and the
+//! sync stream. Runs beside the main lcore, never on a worker.
 
-use super::command::{Command, Inbox, Reply, Request};
-use crate::config::{parse_sa, parse_sp};
+use super::command::{Command, Inbox, Reply, Which};
+use super::convert;
 use crate::stats::{SharedStats, StatsSnapshot};
 use crate::tables::owner;
 use esp::counters::DropReason;
 use esp::lcore::EventQueue;
-use esp::sa::{Direction, SaEventKind, SaId};
+use esp::sa::SaEventKind;
 use esp::spd::{Policy, PolicyId};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use ipc::fastpath::{
+    Event, LocalsChanged, PolicyAdded, PolicyRef, PortInfo, PortMacSet, Request, SaActivity,
+    SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncStats,
+};
+use ipc::server::{wait_readable, ClientId, LineServer};
+use ipc::wire::{decode_request, encode_event, Reply as WireReply};
+use ipc::SaTarget;
+use serde::Serialize;
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
-
-/// The schema version this side speaks.
-pub const VERSION: u64 = 1;
+use std::time::{Duration, Instant};
 
 /// What the control side reaches of the running fast path.
 pub struct Control {
     pub inboxes: Vec<Inbox>,
     pub events: Vec<EventQueue>,
     pub stats: Vec<Arc<SharedStats>>,
-    /// Static port facts (id, role, MAC) for `ports`.
-    pub ports: Vec<Value>,
+    /// Static port facts for `ports` (their links are read at each request).
+    pub ports: Vec<PortInfo>,
     pub stop: Arc<AtomicBool>,
     /// Where the sync thread sends snapshot batches (`sync_subscribe`).
     pub sync_subscribers: super::sync::SyncSubscribers,
@@ -42,16 +47,17 @@ struct Subscriber {
     /// `subscribe {"activity_ms": N}`: every N ms, the inbound SAs that received since the
     /// last report and when (dead peer detection without polling every SA).
     activity: Option<Duration>,
-    last_report: std::time::Instant,
+    last_report: Instant,
 }
 
 type Subscribers = Arc<Mutex<Vec<Subscriber>>>;
 
-/// Listens on `path` until `stop`; returns the listener and event-pump threads.
+/// How long a write to an event subscriber may block before it is dropped.
+const SUBSCRIBER_WRITE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Listens on `path` (mode 0600) until `stop`; returns the server and event-pump threads.
 pub fn spawn(path: &Path, control: Control) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)?;
-    listener.set_nonblocking(true)?;
+    let server = LineServer::bind(path)?;
     let control = Arc::new(control);
     let subscribers: Subscribers = Arc::default();
     let pump = {
@@ -60,132 +66,100 @@ pub fn spawn(path: &Path, control: Control) -> std::io::Result<Vec<JoinHandle<()
             .name("ctl-events".into())
             .spawn(move || pump_events(&control, &subscribers))?
     };
-    let path: PathBuf = path.to_path_buf();
-    let accept = std::thread::Builder::new()
-        .name("ctl-accept".into())
-        .spawn(move || {
-            while !control.stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let (control, subscribers) =
-                            (Arc::clone(&control), Arc::clone(&subscribers));
-                        let _ = std::thread::Builder::new()
-                            .name("ctl-client".into())
-                            .spawn(move || serve(stream, &control, &subscribers));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-            let _ = std::fs::remove_file(&path);
-        })?;
-    Ok(vec![accept, pump])
+    let serve = std::thread::Builder::new()
+        .name("ctl-server".into())
+        .spawn(move || serve(server, &control, &subscribers))?;
+    Ok(vec![serve, pump])
 }
 
-/// One client: a request per line, a reply per line.
-fn serve(stream: UnixStream, control: &Control, subscribers: &Subscribers) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let Ok(mut out) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
+/// Every client, one request at a time, until stopped.
+fn serve(mut server: LineServer, control: &Control, subscribers: &Subscribers) {
     while !control.stop.load(Ordering::Relaxed) {
-        match reader.read_line(&mut line) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue
-            }
-            Err(_) => return,
+        // A failed poll (EINTR is not one) rests like a timeout rather than spinning.
+        if wait_readable(&server.fds(), Duration::from_millis(100)).is_err() {
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let request: Result<Value, _> = serde_json::from_str(line.trim());
-        line.clear();
-        let (id, reply) = match request {
-            Ok(req) => {
-                let id = req.get("id").cloned().unwrap_or(Value::Null);
-                let op = req.get("op").and_then(Value::as_str);
-                if op == Some("subscribe") || op == Some("sync_subscribe") {
-                    // The confirmation goes out before the stream can start.
-                    let stream = out.try_clone();
-                    let msg = match &stream {
-                        Ok(_) => {
-                            json!({"v": VERSION, "id": id, "ok": true, "result": "subscribed"})
-                        }
-                        Err(e) => {
-                            json!({"v": VERSION, "id": id, "ok": false, "error": e.to_string()})
-                        }
-                    };
-                    if writeln!(out, "{msg}").is_err() {
-                        return;
-                    }
-                    let Ok(s) = stream else { continue };
-                    if op == Some("subscribe") {
-                        let activity = req
-                            .get("activity_ms")
-                            .and_then(Value::as_u64)
-                            .filter(|ms| *ms > 0)
-                            .map(|ms| Duration::from_millis(ms.max(10)));
-                        subscribers
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(Subscriber {
-                                stream: s,
-                                activity,
-                                last_report: std::time::Instant::now(),
-                            });
-                        continue;
-                    }
-                    // The sync stream owns the connection from here (non-blocking writes).
-                    if let Ok(sub) = super::sync::SyncSubscriber::new(s) {
-                        control
-                            .sync_subscribers
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(sub);
-                    }
-                    return;
+        for (client, line) in server.poll(Instant::now()) {
+            let (id, request) = match decode_request::<Request>(&line) {
+                Ok(r) => r,
+                Err(refused) => {
+                    server.send(
+                        client,
+                        &WireReply::refused(refused.id, refused.error).line(),
+                    );
+                    continue;
                 }
-                (id, handle(control, &req))
+            };
+            match request {
+                Request::Subscribe { activity_ms } => {
+                    subscribe(&mut server, client, id, |stream| {
+                        stream.set_write_timeout(Some(SUBSCRIBER_WRITE_TIMEOUT))?;
+                        lock(subscribers).push(Subscriber {
+                            stream,
+                            activity: activity_ms
+                                .filter(|ms| *ms > 0)
+                                .map(|ms| Duration::from_millis(ms.max(10))),
+                            last_report: Instant::now(),
+                        });
+                        Ok(())
+                    });
+                }
+                Request::SyncSubscribe => {
+                    // The sync stream owns the connection from here (non-blocking writes).
+                    subscribe(&mut server, client, id, |stream| {
+                        let sub = super::sync::SyncSubscriber::new(stream)?;
+                        lock(&control.sync_subscribers).push(sub);
+                        Ok(())
+                    });
+                }
+                request => {
+                    let reply = match handle(control, request) {
+                        Ok(result) => WireReply {
+                            id,
+                            ..WireReply::ok(None, &result)
+                        },
+                        Err(e) => WireReply::refused(id, e),
+                    };
+                    server.send(client, &reply.line());
+                }
             }
-            Err(e) => (Value::Null, Err(format!("not JSON: {e}"))),
-        };
-        let msg = match reply {
-            Ok(result) => json!({"v": VERSION, "id": id, "ok": true, "result": result}),
-            Err(error) => json!({"v": VERSION, "id": id, "ok": false, "error": error}),
-        };
-        if writeln!(out, "{msg}").is_err() {
-            return;
         }
     }
 }
 
-/// Carries out one request.
-pub fn handle(control: &Control, req: &Value) -> Result<Value, String> {
-    if let Some(v) = req.get("v").and_then(Value::as_u64) {
-        if v != VERSION {
-            return Err(format!(
-                "schema version {v} is not spoken here (this is {VERSION})"
-            ));
+/// Confirms a subscription, then hands the connection to `take`.
+fn subscribe(
+    server: &mut LineServer,
+    client: ClientId,
+    id: Option<u64>,
+    take: impl FnOnce(UnixStream) -> std::io::Result<()>,
+) {
+    // The confirmation goes out before the stream can start.
+    server.send(client, &WireReply::ok(id, &"subscribed").line());
+    if let Some(stream) = server.detach(client) {
+        if let Err(e) = take(stream) {
+            tracing::warn!("control: a subscription failed: {e}");
         }
     }
-    let op = req
-        .get("op")
-        .and_then(Value::as_str)
-        .ok_or("missing \"op\"")?;
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A result as the reply carries it.
+type Answer = Result<serde_json::Value, String>;
+
+fn answer<T: Serialize>(t: T) -> Answer {
+    serde_json::to_value(t).map_err(|e| e.to_string())
+}
+
+/// Carries out one request (not a subscription).
+pub fn handle(control: &Control, request: Request) -> Answer {
     let n = control.inboxes.len();
-    match op {
-        "sa_add" => {
-            let line = req
-                .get("line")
-                .and_then(Value::as_str)
-                .ok_or("sa_add wants \"line\"")?;
-            let words = statement_words(line, "sa");
-            let (id, config) = parse_sa(&words)?;
+    match request {
+        Request::SaAdd { sa } => {
+            let (id, config) = convert::sa_config(&sa);
             let owner_w = owner(id, n);
             let replies = broadcast(control, |_| Command::AddSa {
                 id,
@@ -193,246 +167,215 @@ pub fn handle(control: &Control, req: &Value) -> Result<Value, String> {
                 owner: owner_w,
             })?;
             match &replies[owner_w] {
-                Reply::Done => Ok(json!({"sa": id.0, "worker": owner_w})),
+                Reply::Done => answer(SaAdded {
+                    sa: sa.id,
+                    worker: owner_w,
+                }),
                 Reply::Failed(e) => Err(e.clone()),
                 r => Err(format!("unexpected reply {r:?}")),
             }
         }
-        "sa_del" => {
-            let id = SaId(u32_field(req, "sa")?);
+        Request::SaDel { sa } => {
+            let id = convert::sa_id(sa);
             let replies = broadcast(control, |_| Command::DelSa { id })?;
             if replies.iter().any(|r| matches!(r, Reply::Done)) {
-                Ok(json!({"sa": id.0}))
+                answer(SaRef { sa })
             } else {
-                Err(format!("no SA {}", id.0))
+                Err(format!("no SA {sa}"))
             }
         }
-        "sa_get" => {
-            let id = SaId(u32_field(req, "sa")?);
-            let replies = broadcast(control, |_| Command::GetSa { id })?;
-            replies
+        Request::SaGet { sa } => {
+            let id = convert::sa_id(sa);
+            broadcast(control, |_| Command::GetSa { id })?
                 .into_iter()
                 .find_map(|r| match r {
-                    Reply::Sa(info) => Some(json!(info)),
+                    Reply::Sa(info) => Some(answer(*info)),
                     _ => None,
                 })
-                .ok_or(format!("no SA {}", id.0))
+                .unwrap_or_else(|| Err(format!("no SA {sa}")))
         }
-        "sa_list" => {
-            let mut all = Vec::new();
-            for r in broadcast(control, |_| Command::ListSa)? {
-                if let Reply::Sas(v) = r {
-                    all.extend(v);
-                }
-            }
-            all.sort_by_key(|s| s.id);
-            Ok(json!(all))
-        }
-        "sp_add" => {
-            let line = req
-                .get("line")
-                .and_then(Value::as_str)
-                .ok_or("sp_add wants \"line\"")?;
-            let sp = parse_sp(&statement_words(line, "sp"))?;
+        Request::SaList => answer(sa_list(control)?),
+        Request::SpAdd { sp } => {
             let policy = Policy {
                 priority: sp.priority,
-                selector: sp.selector,
-                action: sp.action,
+                selector: convert::selector(&sp),
+                action: convert::action(sp.action),
             };
-            let ids: Vec<u32> = broadcast(control, |_| Command::AddSp {
-                direction: sp.direction,
-                policy,
-            })?
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::SpAdded(id) => Some(id.0),
-                _ => None,
-            })
-            .collect();
+            let direction = convert::direction(sp.dir);
+            let ids: Vec<u32> = broadcast(control, |_| Command::AddSp { direction, policy })?
+                .into_iter()
+                .filter_map(|r| match r {
+                    Reply::SpAdded(id) => Some(id.0),
+                    _ => None,
+                })
+                .collect();
             // Every worker holds the same SPD, built by the same sequence of changes.
             if ids.len() != n || ids.iter().any(|i| *i != ids[0]) {
                 return Err(format!("workers disagree on the new policy's id: {ids:?}"));
             }
-            Ok(json!({"policy": ids[0]}))
+            answer(PolicyAdded {
+                policy: ipc::PolicyId(ids[0]),
+            })
         }
-        "sp_del" => {
-            let direction = direction_field(req)?;
-            let id = PolicyId(u32_field(req, "policy")?);
+        Request::SpDel { dir, policy } => {
+            let direction = convert::direction(dir);
+            let id = PolicyId(policy.0);
             let replies = broadcast(control, |_| Command::DelSp { direction, id })?;
             match replies.into_iter().find(|r| !matches!(r, Reply::Done)) {
-                None => Ok(json!({"policy": id.0})),
+                None => answer(PolicyRef { policy }),
                 Some(Reply::Failed(e)) => Err(e),
                 Some(r) => Err(format!("unexpected reply {r:?}")),
             }
         }
-        "sp_list" => {
-            let direction = direction_field(req)?;
+        Request::SpList { dir } => {
+            let direction = convert::direction(dir);
             let first = control.inboxes.first().ok_or("no workers")?;
             match ask(first, Command::ListSp { direction })? {
-                Reply::Sps(v) => Ok(json!(v)),
+                Reply::Sps(v) => answer(v),
                 r => Err(format!("unexpected reply {r:?}")),
             }
         }
-        "sa_activate" | "sa_deactivate" => {
-            let id = match req.get("sa") {
-                Some(Value::String(s)) if s == "all" => None,
-                None => None,
-                Some(_) => Some(SaId(u32_field(req, "sa")?)),
-            };
-            let replies = if op == "sa_activate" {
-                let oseq_shift = req
-                    .get("oseq_shift")
-                    .and_then(Value::as_u64)
-                    .ok_or("sa_activate wants \"oseq_shift\"")?;
-                let generation = req
-                    .get("generation")
-                    .and_then(Value::as_u64)
-                    .and_then(|g| u16::try_from(g).ok())
-                    .ok_or("sa_activate wants \"generation\" (0..65535)")?;
-                broadcast(control, |_| Command::Activate {
-                    id,
-                    oseq_shift,
-                    generation,
-                })?
-            } else {
-                broadcast(control, |_| Command::Deactivate { id })?
-            };
-            let n: usize = replies
-                .iter()
-                .map(|r| if let Reply::Count(c) = r { *c } else { 0 })
-                .sum();
-            Ok(json!({"sas": n}))
+        Request::SaActivate {
+            sa,
+            oseq_shift,
+            generation,
+        } => {
+            let which = which(sa);
+            let replies = broadcast(control, |_| Command::Activate {
+                which,
+                oseq_shift,
+                generation,
+            })?;
+            answer(SaCount {
+                sas: count(&replies),
+            })
         }
-        "stats" => {
-            let mut total = StatsSnapshot::default();
-            for s in &control.stats {
-                total.add(&s.read());
-            }
-            let drops: serde_json::Map<String, Value> = DropReason::ALL
-                .iter()
-                .map(|r| (r.name().to_string(), total.esp.drops_of(*r).into()))
-                .collect();
-            let p = &total.port;
-            Ok(json!({
-                "workers": n, "rx_packets": p.rx_packets, "rx_bytes": p.rx_bytes, "tx_packets": p.tx_packets,
-                "tx_bytes": p.tx_bytes, "tx_full": p.tx_full, "exception": p.exception, "bypassed": p.bypassed,
-                "to_node": p.to_node, "from_node": p.from_node,
-                "encrypted": total.esp.encrypted, "decrypted": total.esp.decrypted, "dummy": total.esp.dummy, "drops": drops,
-            }))
+        Request::SaDeactivate { sa } => {
+            let which = which(sa);
+            let replies = broadcast(control, |_| Command::Deactivate { which })?;
+            answer(SaCount {
+                sas: count(&replies),
+            })
         }
-        "ports" => {
+        Request::SaSync { sync } => {
+            let snaps: Arc<Vec<_>> = Arc::new(sync.iter().map(convert::snapshot).collect());
+            let replies = broadcast(control, |_| Command::ApplySnapshots(Arc::clone(&snaps)))?;
+            answer(SyncApplied {
+                applied: count(&replies),
+                records: snaps.len(),
+            })
+        }
+        Request::SyncStats => {
+            let c = &control.sync_counters;
+            answer(SyncStats {
+                drained: c.drained.load(Ordering::Relaxed),
+                coalesced: c.coalesced.load(Ordering::Relaxed),
+                sent: c.sent.load(Ordering::Relaxed),
+                batches: c.batches.load(Ordering::Relaxed),
+            })
+        }
+        Request::Stats => answer(stats(control)),
+        Request::Ports => {
             // The static facts, and each port's link as the driver has it now.
-            let mut ports = control.ports.clone();
-            for p in &mut ports {
-                let link = p
-                    .get("port")
-                    .and_then(Value::as_u64)
-                    .and_then(|id| u16::try_from(id).ok())
-                    .and_then(|id| dpdk::ethdev::link_of(id).ok());
-                p["link_up"] = json!(link.as_ref().map(|l| l.up));
-                p["speed_mbps"] = json!(link.as_ref().map(|l| l.speed_mbps));
-            }
-            Ok(json!(ports))
+            let ports: Vec<PortInfo> = control
+                .ports
+                .iter()
+                .map(|p| {
+                    let link = dpdk::ethdev::link_of(p.port).ok();
+                    PortInfo {
+                        link_up: link.as_ref().map(|l| l.up),
+                        speed_mbps: link.as_ref().map(|l| l.speed_mbps),
+                        ..p.clone()
+                    }
+                })
+                .collect();
+            answer(ports)
         }
-        "locals" => Ok(json!(*control
-            .locals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()))),
-        "local_add" | "local_del" => {
-            let addr: std::net::IpAddr = req
-                .get("addr")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .ok_or(format!("{op} wants \"addr\": an IP address"))?;
+        Request::Locals => answer(&*lock(&control.locals)),
+        Request::LocalAdd { addr } | Request::LocalDel { addr } => {
+            let add = matches!(request, Request::LocalAdd { .. });
             // Held across the broadcast so that two changes cannot interleave.
-            let mut locals = control.locals.lock().unwrap_or_else(|e| e.into_inner());
+            let mut locals = lock(&control.locals);
             let present = locals.contains(&addr);
-            let changed = match (op, present) {
-                ("local_add", false) => {
-                    locals.push(addr);
-                    true
-                }
-                ("local_del", true) => {
-                    locals.retain(|a| *a != addr);
-                    true
-                }
-                _ => false,
-            };
+            let changed = add != present;
             if changed {
+                if add {
+                    locals.push(addr);
+                } else {
+                    locals.retain(|a| *a != addr);
+                }
                 let set: Arc<[std::net::IpAddr]> = locals.clone().into();
                 broadcast(control, |_| Command::SetLocals(Arc::clone(&set)))?;
             }
-            Ok(json!({"changed": changed, "locals": *locals}))
+            answer(LocalsChanged {
+                changed,
+                locals: locals.clone(),
+            })
         }
-        "port_mac" => {
-            let port = u16::try_from(u32_field(req, "port")?).map_err(|_| "port: 0..65535")?;
-            let mac = match req.get("mac") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(crate::config::parse_mac(s)?),
-                Some(_) => return Err("mac: a string or null".into()),
-            };
-            for r in broadcast(control, |_| Command::SetSourceMac { port, mac })? {
+        Request::PortMac { port, mac } => {
+            let octets = mac.map(|m| m.octets());
+            for r in broadcast(control, |_| Command::SetSourceMac { port, mac: octets })? {
                 if let Reply::Failed(e) = r {
                     return Err(e);
                 }
             }
-            Ok(json!({"port": port, "mac": mac.map(crate::neighbour::format_mac)}))
+            answer(PortMacSet { port, mac })
         }
-        "sa_sync" => {
-            let records = req
-                .get("sync")
-                .and_then(Value::as_array)
-                .ok_or("sa_sync wants \"sync\": [records]")?;
-            let snaps: Vec<_> = records
-                .iter()
-                .map(super::sync::from_json)
-                .collect::<Option<_>>()
-                .ok_or("a sync record is malformed")?;
-            let snaps = Arc::new(snaps);
-            let replies = broadcast(control, |_| Command::ApplySnapshots(Arc::clone(&snaps)))?;
-            let n: usize = replies
-                .iter()
-                .map(|r| if let Reply::Count(c) = r { *c } else { 0 })
-                .sum();
-            Ok(json!({"applied": n, "records": snaps.len()}))
+        Request::Subscribe { .. } | Request::SyncSubscribe => {
+            Err("a subscription takes the connection over".into())
         }
-        "sync_stats" => {
-            let c = &control.sync_counters;
-            Ok(json!({
-                "drained": c.drained.load(Ordering::Relaxed), "coalesced": c.coalesced.load(Ordering::Relaxed),
-                "sent": c.sent.load(Ordering::Relaxed), "batches": c.batches.load(Ordering::Relaxed),
-            }))
-        }
-        other => Err(format!("unknown op {other:?}")),
     }
 }
 
-/// The words of a statement, without its keyword if the line has it.
-fn statement_words<'a>(line: &'a str, keyword: &str) -> Vec<&'a str> {
-    let words: Vec<&str> = line
-        .split('#')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    match words.first() {
-        Some(w) if *w == keyword => words[1..].to_vec(),
-        _ => words,
+fn which(target: SaTarget) -> Which {
+    match target {
+        SaTarget::All => Which::All,
+        SaTarget::One(id) => Which::One(convert::sa_id(id)),
     }
 }
 
-fn u32_field(req: &Value, name: &str) -> Result<u32, String> {
-    req.get(name)
-        .and_then(Value::as_u64)
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or(format!("wants \"{name}\" (a number)"))
+fn count(replies: &[Reply]) -> usize {
+    replies
+        .iter()
+        .map(|r| if let Reply::Count(c) = r { *c } else { 0 })
+        .sum()
 }
 
-fn direction_field(req: &Value) -> Result<Direction, String> {
-    match req.get("dir").and_then(Value::as_str) {
-        Some("in") => Ok(Direction::Inbound),
-        Some("out") => Ok(Direction::Outbound),
-        _ => Err("wants \"dir\": \"in\" or \"out\"".into()),
+fn sa_list(control: &Control) -> Result<Vec<SaInfo>, String> {
+    let mut all = Vec::new();
+    for r in broadcast(control, |_| Command::ListSa)? {
+        if let Reply::Sas(v) = r {
+            all.extend(v);
+        }
+    }
+    all.sort_by_key(|s| s.id);
+    Ok(all)
+}
+
+fn stats(control: &Control) -> Stats {
+    let mut total = StatsSnapshot::default();
+    for s in &control.stats {
+        total.add(&s.read());
+    }
+    let p = &total.port;
+    Stats {
+        workers: control.inboxes.len(),
+        rx_packets: p.rx_packets,
+        rx_bytes: p.rx_bytes,
+        tx_packets: p.tx_packets,
+        tx_bytes: p.tx_bytes,
+        tx_full: p.tx_full,
+        exception: p.exception,
+        bypassed: p.bypassed,
+        to_node: p.to_node,
+        from_node: p.from_node,
+        encrypted: total.esp.encrypted,
+        decrypted: total.esp.decrypted,
+        dummy: total.esp.dummy,
+        drops: DropReason::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), total.esp.drops_of(*r)))
+            .collect(),
     }
 }
 
@@ -440,7 +383,7 @@ fn direction_field(req: &Value) -> Result<Direction, String> {
 fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     inbox
-        .push(Request { command, reply: tx })
+        .push(super::command::Request { command, reply: tx })
         .map_err(|_| "worker inbox full".to_string())?;
     rx.recv_timeout(Duration::from_secs(2))
         .map_err(|_| "worker did not answer (stopped?)".to_string())
@@ -463,62 +406,63 @@ fn pump_events(control: &Control, subscribers: &Subscribers) {
         let mut lines = Vec::new();
         for q in &control.events {
             while let Some(ev) = q.pop() {
-                let kind = match ev.kind {
-                    SaEventKind::SoftLifetime => "soft_lifetime",
-                    SaEventKind::HardLifetime => "hard_lifetime",
-                    SaEventKind::SequenceOverflow => "sequence_overflow",
+                let (sa, spi) = match ipc::SaId::new(ev.sa.0.into()) {
+                    Ok(sa) => (sa, format!("{:#010x}", ev.spi)),
+                    Err(_) => continue,
                 };
-                lines.push(json!({"v": VERSION, "event": kind, "sa": ev.sa.0, "spi": format!("{:#010x}", ev.spi)}).to_string());
+                let event = match ev.kind {
+                    SaEventKind::SoftLifetime => Event::SoftLifetime { sa, spi },
+                    SaEventKind::HardLifetime => Event::HardLifetime { sa, spi },
+                    SaEventKind::SequenceOverflow => Event::SequenceOverflow { sa, spi },
+                };
+                lines.push(encode_event(&event));
             }
         }
-        let now = std::time::Instant::now();
-        let due = {
-            let subs = subscribers.lock().unwrap_or_else(|e| e.into_inner());
-            subs.iter()
-                .any(|s| s.activity.is_some_and(|p| now - s.last_report >= p))
-        };
+        let now = Instant::now();
+        let due = lock(subscribers)
+            .iter()
+            .any(|s| s.activity.is_some_and(|p| now - s.last_report >= p));
         // Asked of the workers outside the lock: a slow answer must not hold up the stream.
         let inbound = if due {
             inbound_activity(control)
         } else {
             Vec::new()
         };
-        let mut subs = subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain_mut(|s| {
+        lock(subscribers).retain_mut(|s| {
             let mut ok = lines.iter().all(|l| writeln!(s.stream, "{l}").is_ok());
             if let Some(period) = s.activity {
                 if due && now - s.last_report >= period {
                     let since = now - s.last_report;
-                    let sas: Vec<&Value> = inbound
+                    let sas: Vec<SaActivity> = inbound
                         .iter()
-                        .filter(|a| {
-                            a["idle_ms"]
-                                .as_u64()
-                                .is_some_and(|i| u128::from(i) <= since.as_millis())
-                        })
+                        .filter(|a| u128::from(a.idle_ms) <= since.as_millis())
+                        .cloned()
                         .collect();
-                    let line = json!({"v": VERSION, "event": "sa_activity", "sas": sas});
+                    let line = encode_event(&Event::SaActivity { sas });
                     ok = ok && writeln!(s.stream, "{line}").is_ok();
                     s.last_report = now;
                 }
             }
             ok
         });
-        drop(subs);
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-/// Each inbound SA's last-received time (the worker's clock) and how long ago that was.
-fn inbound_activity(control: &Control) -> Vec<Value> {
-    let Ok(replies) = broadcast(control, |_| Command::ListSa) else {
+/// Each inbound SA that has received: its last-received time (the worker's clock) and how
+/// long ago that was.
+fn inbound_activity(control: &Control) -> Vec<SaActivity> {
+    let Ok(all) = sa_list(control) else {
         return Vec::new();
     };
-    replies
-        .into_iter()
-        .filter_map(|r| if let Reply::Sas(v) = r { Some(v) } else { None })
-        .flatten()
-        .filter(|sa| sa.direction == "in" && sa.packets > 0)
-        .map(|sa| json!({"sa": sa.id, "spi": sa.spi, "last_used_ns": sa.last_used_ns, "idle_ms": sa.idle_ms, "packets": sa.packets}))
+    all.into_iter()
+        .filter(|sa| sa.direction == ipc::Direction::In && sa.packets > 0)
+        .map(|sa| SaActivity {
+            sa: sa.id,
+            spi: sa.spi,
+            last_used_ns: sa.last_used_ns,
+            idle_ms: sa.idle_ms,
+            packets: sa.packets,
+        })
         .collect()
 }

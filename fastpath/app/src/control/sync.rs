@@ -4,10 +4,8 @@
 //! socket applies them with `sa_sync`). A thread that sleeps between passes rather than a
 //! busy-polling lcore: on these 2-core machines a spinning sync lcore would cost a whole core.
 
-use esp::replay::WindowSnapshot;
-use esp::sa::{Direction, SaId};
-use esp::snapshot::{Coalescer, SeqSnapshot, SnapshotRing};
-use serde_json::{json, Value};
+use esp::snapshot::{Coalescer, SnapshotRing};
+use ipc::fastpath::SyncBatch;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,41 +65,6 @@ pub struct SyncCounters {
     pub batches: AtomicU64,
 }
 
-/// A snapshot as JSON (the sync message's record).
-pub fn to_json(s: &SeqSnapshot) -> Value {
-    json!({
-        "sa": s.sa.0, "spi": s.spi,
-        "dir": match s.direction { Direction::Inbound => "in", Direction::Outbound => "out" },
-        "oseq": s.oseq, "top": s.window.top, "bits": s.window.bits, "gen": s.generation, "at_ns": s.at_ns,
-    })
-}
-
-/// A snapshot from JSON; `None` if a field is missing or out of range.
-pub fn from_json(v: &Value) -> Option<SeqSnapshot> {
-    let bits: Vec<u64> = v
-        .get("bits")?
-        .as_array()?
-        .iter()
-        .map(Value::as_u64)
-        .collect::<Option<_>>()?;
-    Some(SeqSnapshot {
-        sa: SaId(u32::try_from(v.get("sa")?.as_u64()?).ok()?),
-        spi: u32::try_from(v.get("spi")?.as_u64()?).ok()?,
-        direction: match v.get("dir")?.as_str()? {
-            "in" => Direction::Inbound,
-            "out" => Direction::Outbound,
-            _ => return None,
-        },
-        oseq: v.get("oseq")?.as_u64()?,
-        window: WindowSnapshot {
-            top: v.get("top")?.as_u64()?,
-            bits: bits.try_into().ok()?,
-        },
-        generation: u16::try_from(v.get("gen")?.as_u64()?).ok()?,
-        at_ns: v.get("at_ns")?.as_u64()?,
-    })
-}
-
 /// Drains the rings every `period` until `stop`, sending batches to the subscribers.
 pub fn run(
     rings: Vec<SnapshotRing>,
@@ -129,8 +92,11 @@ pub fn run(
             && subs.iter().all(|s| s.pending.is_empty())
         {
             let batch = coalescer.take_batch(BATCH);
-            let mut msg =
-                json!({"v": 1, "sync": batch.iter().map(to_json).collect::<Vec<_>>()}).to_string();
+            let batch = SyncBatch {
+                v: ipc::VERSION,
+                sync: batch.iter().filter_map(super::convert::record).collect(),
+            };
+            let mut msg = serde_json::to_string(&batch).unwrap_or_default();
             msg.push('\n');
             subs.retain_mut(|s| {
                 s.pending.extend_from_slice(msg.as_bytes());
@@ -138,38 +104,10 @@ pub fn run(
             });
             counters
                 .sent
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                .fetch_add(batch.sync.len() as u64, Ordering::Relaxed);
             counters.batches.fetch_add(1, Ordering::Relaxed);
         }
         drop(subs);
         std::thread::sleep(period);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snapshots_round_trip_through_json() {
-        let s = SeqSnapshot {
-            sa: SaId(7),
-            spi: 0xdead_beef,
-            direction: Direction::Inbound,
-            oseq: 1 << 40,
-            window: WindowSnapshot {
-                top: 99,
-                bits: [1, 2, 3, u64::MAX],
-            },
-            generation: 5,
-            at_ns: 123,
-        };
-        assert_eq!(from_json(&to_json(&s)), Some(s));
-        let mut bad = to_json(&s);
-        bad["bits"] = json!([1, 2]);
-        assert_eq!(from_json(&bad), None);
-        bad = to_json(&s);
-        bad["gen"] = json!(70000);
-        assert_eq!(from_json(&bad), None);
     }
 }

@@ -78,7 +78,14 @@ pub fn start_control(
     let port_facts = cfg
         .ports
         .iter()
-        .map(|p| serde_json::json!({"port": p.port, "role": format!("{:?}", p.role), "exception": p.exception, "next_hop": p.next_hop}))
+        .map(|p| ipc::fastpath::PortInfo {
+            port: p.port,
+            role: p.role,
+            exception: p.exception,
+            next_hop: p.next_hop,
+            link_up: None,
+            speed_mbps: None,
+        })
         .collect();
     let control = server::Control {
         inboxes: running.inboxes.clone(),

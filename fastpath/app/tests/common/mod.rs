@@ -130,7 +130,7 @@ impl Client {
     }
 
     pub fn call(&mut self, mut req: Value) -> Value {
-        req["v"] = json!(1);
+        req["v"] = json!(ipc::VERSION);
         req["id"] = json!(self.next);
         self.next += 1;
         let reply = self.raw(&req.to_string());
@@ -149,6 +149,21 @@ impl Client {
         assert_eq!(reply["ok"], json!(false), "{req} -> {reply}");
         reply["error"].as_str().unwrap().to_string()
     }
+}
+
+/// An `sa_add` request for a configuration file's `sa` statement (parsed as `fastpath-ctl`
+/// does, sent as the typed description).
+pub fn sa_add(line: &str) -> Value {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let sa = ipc::statement::parse_sa(ipc::statement::without_keyword(&words, "sa")).unwrap();
+    json!({"op": "sa_add", "sa": sa})
+}
+
+/// An `sp_add` request for a configuration file's `sp` statement.
+pub fn sp_add(line: &str) -> Value {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let sp = ipc::statement::parse_sp(ipc::statement::without_keyword(&words, "sp")).unwrap();
+    json!({"op": "sp_add", "sp": sp})
 }
 
 /// Polls `f` until it holds (10 s at most).

@@ -10,9 +10,10 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use ipc::client::{Client, Stream};
+use ipc::slowpath::{HaRole, Request, TerminateTarget};
+use ipc::CallError;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ enum Cmd {
         hold_ms: u64,
     },
     /// Set an HA group's role by hand.
-    HaSet { name: String, role: String },
+    HaSet { name: String, role: Role },
     /// IKE SAs: state, SPIs, peer, algorithms, established time, rekey in.
     IkeSas,
     /// CHILD SAs: SPIs, selectors, and the fast path's packets, bytes and sequence numbers.
@@ -70,77 +71,85 @@ enum Cmd {
     Flush,
 }
 
+fn request(cmd: &Cmd) -> Request {
+    match cmd {
+        Cmd::Instances => Request::Instances,
+        Cmd::Groups => Request::Groups,
+        Cmd::Ha => Request::HaGroups,
+        Cmd::Tracks => Request::Tracks,
+        Cmd::Interfaces => Request::Interfaces,
+        Cmd::Events => Request::Events,
+        Cmd::Follow => Request::Subscribe,
+        Cmd::Switchover { group, hold_ms } => Request::Switchover {
+            group: group.clone(),
+            hold_ms: *hold_ms,
+        },
+        Cmd::HaSet { name, role } => Request::HaSet {
+            ha_group: name.clone(),
+            role: match role {
+                Role::Active => HaRole::Active,
+                Role::Standby => HaRole::Standby,
+            },
+        },
+        Cmd::IkeSas => Request::IkeSas,
+        Cmd::ChildSas => Request::ChildSas { ike_sa: None },
+        Cmd::IkeCounters => Request::IkeCounters,
+        Cmd::Initiate { conn, child } => Request::Initiate {
+            conn: conn.clone(),
+            child: child.clone(),
+        },
+        // An IKE SA id is a number; anything else names a connection.
+        Cmd::Terminate { which } => Request::Terminate(match ipc::id::parse_number(which) {
+            Ok(ike_sa) => TerminateTarget::IkeSa { ike_sa },
+            Err(_) => TerminateTarget::Conn {
+                conn: which.clone(),
+            },
+        }),
+        Cmd::Rekey { ike_sa, child } => Request::Rekey {
+            ike_sa: *ike_sa,
+            child: *child,
+        },
+        Cmd::Flush => Request::Flush,
+    }
+}
+
 fn main() {
     let args = Args::parse();
-    let request = match &args.cmd {
-        Cmd::Instances => json!({"op": "instances"}),
-        Cmd::Groups => json!({"op": "groups"}),
-        Cmd::Ha => json!({"op": "ha_groups"}),
-        Cmd::Tracks => json!({"op": "tracks"}),
-        Cmd::Interfaces => json!({"op": "interfaces"}),
-        Cmd::Events => json!({"op": "events"}),
-        Cmd::Follow => json!({"op": "subscribe"}),
-        Cmd::Switchover { group, hold_ms } => {
-            json!({"op": "switchover", "group": group, "hold_ms": hold_ms})
-        }
-        Cmd::HaSet { name, role } => json!({"op": "ha_set", "ha_group": name, "role": role}),
-        Cmd::IkeSas => json!({"op": "ike_sas"}),
-        Cmd::ChildSas => json!({"op": "child_sas"}),
-        Cmd::IkeCounters => json!({"op": "ike_counters"}),
-        Cmd::Initiate { conn, child } => json!({"op": "initiate", "conn": conn, "child": child}),
-        Cmd::Terminate { which } => match which.parse::<u64>() {
-            Ok(id) => json!({"op": "terminate", "ike_sa": id}),
-            Err(_) => json!({"op": "terminate", "conn": which}),
-        },
-        Cmd::Rekey { ike_sa, child } => json!({"op": "rekey", "ike_sa": ike_sa, "child": child}),
-        Cmd::Flush => json!({"op": "flush"}),
-    };
-    if let Err(e) = run(&args, request) {
+    if let Err(e) = run(&args, &request(&args.cmd)) {
         eprintln!("slowpath-ctl: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(args: &Args, mut request: Value) -> Result<(), String> {
-    let mut stream =
-        UnixStream::connect(&args.socket).map_err(|e| format!("{}: {e}", args.socket.display()))?;
-    request["v"] = json!(1);
-    request["id"] = json!(1);
-    writeln!(stream, "{request}").map_err(|e| e.to_string())?;
-    let follow = matches!(args.cmd, Cmd::Follow);
-    if !follow {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-    }
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .map_err(|e| format!("no reply: {e}"))?;
-    let reply: Value = serde_json::from_str(&line).map_err(|e| format!("bad reply: {e}"))?;
-    if reply["ok"] != json!(true) {
-        return Err(reply["error"].as_str().unwrap_or("failed").to_string());
-    }
-    let result = &reply["result"];
-    match (&args.cmd, args.json) {
-        (_, true) => println!("{result}"),
-        (Cmd::Instances, false) => print_instances(result),
-        _ => println!(
-            "{}",
-            serde_json::to_string_pretty(result).unwrap_or_default()
-        ),
-    }
-    if follow {
+fn run(args: &Args, request: &Request) -> Result<(), CallError> {
+    if let Request::Subscribe = request {
+        let mut stream = Stream::open(&args.socket, request, Duration::from_secs(5))?;
         loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => print!("{line}"),
+            match stream.next_line() {
+                Ok(line) => print!("{line}"),
+                Err(CallError::Closed) => return Ok(()),
+                Err(e) => return Err(e),
             }
         }
     }
+    let mut client = Client::new(&args.socket, Duration::from_secs(5));
+    let result: Value = client.call(request)?;
+    match (&args.cmd, args.json) {
+        (_, true) => println!("{result}"),
+        (Cmd::Instances, false) => print_instances(&result),
+        _ => println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        ),
+    }
     Ok(())
+}
+
+/// An HA group's role, as the operator sets it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Role {
+    Active,
+    Standby,
 }
 
 fn print_instances(r: &Value) {

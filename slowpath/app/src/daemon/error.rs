@@ -40,18 +40,12 @@ pub enum DaemonError {
 /// An operator's request refused; the text is what the control socket answers.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("schema v{0} is not spoken here (v1)")]
-    Version(u64),
-    #[error("wants \"{0}\"")]
-    Missing(&'static str),
-    #[error("wants \"role\": active or standby")]
-    Role,
     #[error("no group {0}")]
     NoGroup(String),
     #[error("no ha-group {0}")]
     NoHaGroup(String),
-    #[error("unknown op {0:?}")]
-    UnknownOp(String),
+    #[error("{0}: this node runs no IKE")]
+    NotHere(&'static str),
     #[error("reply: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -7,27 +7,9 @@ use crate::control::Incoming;
 use crate::northbound::vrrp_events::VrrpEvent;
 use crate::northbound::vrrp_status::{HaRole, SwitchoverStatus};
 use crate::status;
+use ipc::slowpath::Request;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// How long a switchover keeps this node backup when the operator does not say.
-const SWITCHOVER_HOLD: Duration = Duration::from_secs(60);
-
-/// The op a request names, in a schema version spoken here.
-fn request_op(req: &Value) -> Result<&str, RequestError> {
-    if let Some(v) = req.get("v").and_then(Value::as_u64) {
-        if v != crate::control::VERSION {
-            return Err(RequestError::Version(v));
-        }
-    }
-    text(req, "op")
-}
-
-fn text<'a>(req: &'a Value, field: &'static str) -> Result<&'a str, RequestError> {
-    req.get(field)
-        .and_then(Value::as_str)
-        .ok_or(RequestError::Missing(field))
-}
 
 impl Daemon {
     /// Answers what arrived on the control socket.
@@ -35,20 +17,22 @@ impl Daemon {
         let Some(c) = self.control.as_mut() else {
             return;
         };
-        for Incoming { client, request } in c.poll() {
-            let (id, result) = match request {
-                Ok(req) => {
-                    let id = req.get("id").cloned().unwrap_or(Value::Null);
-                    if req.get("op").and_then(Value::as_str) == Some("subscribe") {
-                        if let Some(c) = self.control.as_mut() {
-                            c.reply(client, id, Ok(json!("subscribed")));
-                            c.subscribe(client);
-                        }
-                        continue;
+        for Incoming {
+            client,
+            id,
+            request,
+        } in c.poll()
+        {
+            let result = match request {
+                Ok(Request::Subscribe) => {
+                    if let Some(c) = self.control.as_mut() {
+                        c.reply(client, id, Ok(json!("subscribed")));
+                        c.subscribe(client);
                     }
-                    (id, self.handle(&req))
+                    continue;
                 }
-                Err(e) => (Value::Null, Err(e)),
+                Ok(request) => self.handle(request),
+                Err(e) => Err(e),
             };
             if let Some(c) = self.control.as_mut() {
                 c.reply(client, id, result);
@@ -57,50 +41,51 @@ impl Daemon {
     }
 
     /// One operator request: IKE's own ops go to IKE, the rest are answered here.
-    fn handle(&mut self, req: &Value) -> Result<Value, String> {
+    fn handle(&mut self, request: Request) -> Result<Value, String> {
         let now = self.now();
-        let op = request_op(req).map_err(|e| e.to_string())?;
-        if let Some(r) = self.ike.as_mut().and_then(|i| i.handle(now, op, req)) {
+        if let Some(r) = self.ike.as_mut().and_then(|i| i.handle(now, &request)) {
             self.collect_ike_events(now);
             return r;
         }
-        self.answer(now, op, req).map_err(|e| e.to_string())
+        self.answer(now, request).map_err(|e| e.to_string())
     }
 
-    fn answer(&mut self, now: Duration, op: &str, req: &Value) -> Result<Value, RequestError> {
-        let value = match op {
-            "instances" => serde_json::to_value(self.vrrp.instance_statuses(now))?,
-            "groups" => serde_json::to_value(self.vrrp.group_statuses())?,
-            "ha_groups" => serde_json::to_value(self.ha.statuses(now))?,
-            "interfaces" => serde_json::to_value(self.vrrp.interface_statuses())?,
-            "tracks" => serde_json::to_value(self.tracks.statuses())?,
-            "events" => Value::Array(self.events.recent()),
-            "switchover" => serde_json::to_value(self.switchover(now, req)?)?,
-            "ha_set" => {
-                let name = text(req, "ha_group")?;
-                let role = req
-                    .get("role")
-                    .and_then(Value::as_str)
-                    .and_then(HaRole::from_name)
-                    .ok_or(RequestError::Role)?;
+    fn answer(&mut self, now: Duration, request: Request) -> Result<Value, RequestError> {
+        let value = match request {
+            Request::Instances => serde_json::to_value(self.vrrp.instance_statuses(now))?,
+            Request::Groups => serde_json::to_value(self.vrrp.group_statuses())?,
+            Request::HaGroups => serde_json::to_value(self.ha.statuses(now))?,
+            Request::Interfaces => serde_json::to_value(self.vrrp.interface_statuses())?,
+            Request::Tracks => serde_json::to_value(self.tracks.statuses())?,
+            Request::Events => Value::Array(self.events.recent()),
+            Request::Switchover { group, hold_ms } => serde_json::to_value(self.switchover(
+                now,
+                &group,
+                Duration::from_millis(hold_ms),
+            )?)?,
+            Request::HaSet { ha_group, role } => {
+                let role = match role {
+                    ipc::slowpath::HaRole::Active => HaRole::Active,
+                    ipc::slowpath::HaRole::Standby => HaRole::Standby,
+                };
                 let s = self
                     .ha
-                    .set_role(now, name, status::vrrp_role(role), &mut self.events)
-                    .ok_or_else(|| RequestError::NoHaGroup(name.to_string()))?;
+                    .set_role(now, &ha_group, status::vrrp_role(role), &mut self.events)
+                    .ok_or(RequestError::NoHaGroup(ha_group))?;
                 serde_json::to_value(s)?
             }
-            other => return Err(RequestError::UnknownOp(other.to_string())),
+            other => return Err(RequestError::NotHere(other.op())),
         };
         Ok(value)
     }
 
     /// The named VRRP group (or the one behind an HA group) steps down on this node.
-    fn switchover(&mut self, now: Duration, req: &Value) -> Result<SwitchoverStatus, RequestError> {
-        let name = text(req, "group")?;
-        let hold = req
-            .get("hold_ms")
-            .and_then(Value::as_u64)
-            .map_or(SWITCHOVER_HOLD, Duration::from_millis);
+    fn switchover(
+        &mut self,
+        now: Duration,
+        name: &str,
+        hold: Duration,
+    ) -> Result<SwitchoverStatus, RequestError> {
         let group_name = if self.vrrp.groups().iter().any(|g| g.name() == name) {
             name.to_string()
         } else {
@@ -131,21 +116,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_are_checked_before_they_are_answered() {
+    fn refusals_say_why() {
         assert_eq!(
-            request_op(&json!({"v": 1, "op": "groups"})).unwrap(),
-            "groups"
+            RequestError::NotHere("ike_sas").to_string(),
+            "ike_sas: this node runs no IKE"
         );
-        assert_eq!(request_op(&json!({"op": "groups"})).unwrap(), "groups");
-        let e = request_op(&json!({"v": 2, "op": "groups"})).unwrap_err();
-        assert_eq!(e.to_string(), "schema v2 is not spoken here (v1)");
-        let e = request_op(&json!({"v": 1})).unwrap_err();
-        assert_eq!(e.to_string(), "wants \"op\"");
-        let e = text(&json!({"group": 7}), "group").unwrap_err();
-        assert_eq!(e.to_string(), "wants \"group\"");
         assert_eq!(
-            RequestError::UnknownOp("nope".into()).to_string(),
-            "unknown op \"nope\""
+            RequestError::NoHaGroup("x".into()).to_string(),
+            "no ha-group x"
         );
     }
 }

@@ -6,7 +6,6 @@ use super::tracking::PortLink;
 use super::vrrp::AddressChange;
 use crate::config::VrrpConfig;
 use crate::fastpath::FastpathClient;
-use serde_json::{json, Value};
 use std::path::Path;
 
 pub(super) struct Southbound {
@@ -70,17 +69,16 @@ impl Southbound {
         let Some(fp) = self.client.as_mut() else {
             return Vec::new();
         };
-        match fp.request(json!({"op": "ports"})) {
-            Ok(Value::Array(ports)) => ports
+        match fp.ports() {
+            Ok(ports) => ports
                 .iter()
                 .filter_map(|p| {
                     Some(PortLink {
-                        port: p["port"].as_u64()?,
-                        up: p["link_up"].as_bool()?,
+                        port: p.port.into(),
+                        up: p.link_up?,
                     })
                 })
                 .collect(),
-            Ok(_) => Vec::new(),
             Err(e) => {
                 tracing::debug!("fast path ports: {e}");
                 Vec::new()

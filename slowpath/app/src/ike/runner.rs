@@ -28,9 +28,11 @@ use super::config::{
     keyword_of, ChildExtra, IkeSettings, GROUP_KEYWORDS, INTEG_KEYWORDS, PRF_KEYWORDS,
 };
 use super::program::{
-    range_to_prefixes, sa_get_request, transform_name, FastpathOps, LogOnly, SaTable,
+    get_sa, list_sas, range_to_prefixes, transform_of, FastpathOps, LogOnly, SaTable,
 };
 use crate::fastpath::FastpathClient;
+use ipc::fastpath::{Event as FastpathEvent, Request, SaInfo};
+use ipc::slowpath::{Request as OperatorRequest, TerminateTarget};
 
 /// The NAT-T port (RFC 3948), bound beside 500 on every local address.
 pub const NATT_PORT: u16 = 4500;
@@ -251,22 +253,23 @@ impl IkeRunner {
         self.sub = None;
     }
 
-    /// An operator request; `None` when `op` is not an IKE one.
+    /// An operator request; `None` when it is not an IKE one.
     pub fn handle(
         &mut self,
         now: Duration,
-        op: &str,
-        req: &Value,
+        request: &OperatorRequest,
     ) -> Option<Result<Value, String>> {
-        let r = match op {
-            "ike_sas" => Ok(Value::Array(
+        let r = match request {
+            OperatorRequest::IkeSas => Ok(Value::Array(
                 self.engine.status(now).iter().map(ike_sa_json).collect(),
             )),
-            "child_sas" => Ok(self.child_sas(now, req)),
-            "initiate" => self.op_initiate(now, req),
-            "terminate" => self.op_terminate(now, req),
-            "rekey" => self.op_rekey(now, req),
-            "flush" => {
+            OperatorRequest::ChildSas { ike_sa } => Ok(self.child_sas(now, *ike_sa)),
+            OperatorRequest::Initiate { conn, child } => {
+                self.op_initiate(now, conn, child.as_deref())
+            }
+            OperatorRequest::Terminate(which) => self.op_terminate(now, which),
+            OperatorRequest::Rekey { ike_sa, child } => self.op_rekey(now, *ike_sa, *child),
+            OperatorRequest::Flush => {
                 let ids = self.engine.sa_ids();
                 for id in &ids {
                     self.engine.delete_ike(now, &mut self.rng, *id);
@@ -274,18 +277,18 @@ impl IkeRunner {
                 self.drain(now);
                 Ok(json!({ "terminated": ids }))
             }
-            "ike_counters" => Ok(self.counters()),
+            OperatorRequest::IkeCounters => Ok(self.counters()),
             _ => return None,
         };
         Some(r)
     }
 
-    fn op_initiate(&mut self, now: Duration, req: &Value) -> Result<Value, String> {
-        let conn = req
-            .get("conn")
-            .and_then(Value::as_str)
-            .ok_or("wants \"conn\"")?;
-        let child = req.get("child").and_then(Value::as_str);
+    fn op_initiate(
+        &mut self,
+        now: Duration,
+        conn: &str,
+        child: Option<&str>,
+    ) -> Result<Value, String> {
         let c = self
             .conns
             .iter()
@@ -304,20 +307,16 @@ impl IkeRunner {
         Ok(json!({ "ike_sa": id }))
     }
 
-    fn op_terminate(&mut self, now: Duration, req: &Value) -> Result<Value, String> {
-        let ids: Vec<IkeSaId> = match (
-            req.get("ike_sa").and_then(Value::as_u64),
-            req.get("conn").and_then(Value::as_str),
-        ) {
-            (Some(id), _) => vec![id],
-            (None, Some(conn)) => self
+    fn op_terminate(&mut self, now: Duration, which: &TerminateTarget) -> Result<Value, String> {
+        let ids: Vec<IkeSaId> = match which {
+            TerminateTarget::IkeSa { ike_sa } => vec![*ike_sa],
+            TerminateTarget::Conn { conn } => self
                 .engine
                 .status(now)
                 .iter()
-                .filter(|s| s.config == conn)
+                .filter(|s| s.config == *conn)
                 .map(|s| s.id)
                 .collect(),
-            _ => return Err("wants \"ike_sa\" (a number) or \"conn\"".into()),
         };
         let done: Vec<IkeSaId> = ids
             .into_iter()
@@ -330,12 +329,8 @@ impl IkeRunner {
         Ok(json!({ "terminated": done }))
     }
 
-    fn op_rekey(&mut self, now: Duration, req: &Value) -> Result<Value, String> {
-        let sa = req
-            .get("ike_sa")
-            .and_then(Value::as_u64)
-            .ok_or("wants \"ike_sa\" (a number) and optionally \"child\" (a number)")?;
-        let ok = match req.get("child").and_then(Value::as_u64) {
+    fn op_rekey(&mut self, now: Duration, sa: u64, child: Option<u64>) -> Result<Value, String> {
+        let ok = match child {
             Some(c) => {
                 let c = ChildId::try_from(c).map_err(|_| "child: a CHILD SA id")?;
                 self.engine.rekey_child(now, &mut self.rng, sa, c)
@@ -371,8 +366,7 @@ impl IkeRunner {
         })
     }
 
-    fn child_sas(&mut self, now: Duration, req: &Value) -> Value {
-        let only = req.get("ike_sa").and_then(Value::as_u64);
+    fn child_sas(&mut self, now: Duration, only: Option<u64>) -> Value {
         let mut out = Vec::new();
         for s in self.engine.status(now) {
             if only.is_some_and(|o| o != s.id) {
@@ -388,7 +382,7 @@ impl IkeRunner {
                     "spi_in": format!("{:#010x}", c.spi_in),
                     "spi_out": format!("{:#010x}", c.spi_out),
                     "mode": match c.mode { Mode::Tunnel => "tunnel", Mode::Transport => "transport" },
-                    "transform": transform_name(&c.suite).unwrap_or("?"),
+                    "transform": transform_of(&c.suite).map_or("?", |t| t.name()),
                     "esn": c.suite.esn.unwrap_or(false),
                     "pfs": c.suite.dh.map(group_name),
                     "local_ts": c.local_ts.iter().map(ts_string).collect::<Vec<_>>(),
@@ -403,11 +397,11 @@ impl IkeRunner {
                     });
                     if self.fp.is_real() {
                         for (k, id) in [("in", e.sa_in), ("out", e.sa_out)] {
-                            fp[k] = match self.fp.request(sa_get_request(id)) {
+                            fp[k] = match get_sa(self.fp.as_mut(), id) {
                                 Ok(i) => json!({
-                                    "packets": i["packets"], "bytes": i["bytes"], "oseq": i["oseq"],
-                                    "window_top": i["window_top"], "idle_ms": i["idle_ms"],
-                                    "state": i["state"], "drops": i["drops"],
+                                    "packets": i.packets, "bytes": i.bytes, "oseq": i.oseq,
+                                    "window_top": i.window_top, "idle_ms": i.idle_ms,
+                                    "state": i.state, "drops": i.drops,
                                 }),
                                 Err(err) => json!({ "error": err }),
                             };
@@ -631,7 +625,8 @@ impl IkeRunner {
         };
         let r = (|| -> std::io::Result<UnixStream> {
             let mut s = UnixStream::connect(&path)?;
-            writeln!(s, "{}", json!({"v": 1, "id": 0, "op": "subscribe"}))?;
+            let request = Request::Subscribe { activity_ms: None };
+            writeln!(s, "{}", *ipc::wire::encode_request(0, &request))?;
             s.set_nonblocking(true)?;
             Ok(s)
         })();
@@ -687,35 +682,33 @@ impl IkeRunner {
             self.resubscribe_at = Some(now + RESUBSCRIBE);
         }
         for l in lines {
-            if let Ok(v) = serde_json::from_slice::<Value>(&l) {
-                self.fastpath_event(now, &v);
+            // The subscription's own reply is not an event: it does not parse as one.
+            if let Ok(event) = serde_json::from_slice::<FastpathEvent>(&l) {
+                self.fastpath_event(now, event);
             }
         }
     }
 
-    /// One line of the fast path's event stream (the subscription's own reply is skipped).
-    fn fastpath_event(&mut self, now: Duration, v: &Value) {
-        let (Some(kind), Some(id)) = (v["event"].as_str(), v["sa"].as_u64()) else {
-            return;
+    /// One event of the fast path's stream.
+    fn fastpath_event(&mut self, now: Duration, event: FastpathEvent) {
+        let (kind, id, spi) = match event {
+            FastpathEvent::SoftLifetime { sa, spi } => ("soft_lifetime", sa, spi),
+            FastpathEvent::SequenceOverflow { sa, spi } => ("sequence_overflow", sa, spi),
+            FastpathEvent::HardLifetime { sa, spi } => ("hard_lifetime", sa, spi),
+            FastpathEvent::SaActivity { .. } => return,
         };
+        let id = id.get();
         self.stats.fastpath_events += 1;
-        let spi = v["spi"]
-            .as_str()
-            .and_then(|s| u32::from_str_radix(s.trim_start_matches("0x"), 16).ok());
-        let Some((e, dir)) = u32::try_from(id)
-            .ok()
-            .and_then(|id| self.table.lookup_fp(id, spi))
-        else {
+        let spi = u32::from_str_radix(spi.trim_start_matches("0x"), 16).ok();
+        let Some((e, dir)) = self.table.lookup_fp(id, spi) else {
             tracing::debug!(target: "ike", "fast path {kind} for SA {id}, not one of ours");
             return;
         };
         let (sa, child) = (e.sa, e.child);
-        let ok = match kind {
-            "soft_lifetime" | "sequence_overflow" => {
-                self.engine.rekey_child(now, &mut self.rng, sa, child)
-            }
-            "hard_lifetime" => self.engine.expire_child(now, &mut self.rng, sa, child),
-            _ => return,
+        let ok = if kind == "hard_lifetime" {
+            self.engine.expire_child(now, &mut self.rng, sa, child)
+        } else {
+            self.engine.rekey_child(now, &mut self.rng, sa, child)
         };
         self.event(
             "fastpath_lifetime",
@@ -746,10 +739,9 @@ impl IkeRunner {
         if wanted.is_empty() {
             return;
         }
-        let infos: Vec<Value> = if wanted.len() > SA_GET_MAX {
-            match self.fp.request(json!({"op": "sa_list"})) {
-                Ok(Value::Array(all)) => all,
-                Ok(_) => Vec::new(),
+        let infos: Vec<SaInfo> = if wanted.len() > SA_GET_MAX {
+            match list_sas(self.fp.as_mut()) {
+                Ok(all) => all,
                 Err(e) => {
                     self.stats.fastpath_errors += 1;
                     tracing::debug!(target: "ike", "sa_list: {e}");
@@ -759,7 +751,7 @@ impl IkeRunner {
         } else {
             let mut v = Vec::new();
             for (id, _) in &wanted {
-                match self.fp.request(sa_get_request(*id)) {
+                match get_sa(self.fp.as_mut(), *id) {
                     Ok(i) => v.push(i),
                     Err(e) => {
                         self.stats.fastpath_errors += 1;
@@ -770,18 +762,12 @@ impl IkeRunner {
             v
         };
         for i in infos {
-            let (Some(id), Some(used), Some(idle)) = (
-                i["id"].as_u64().and_then(|x| u32::try_from(x).ok()),
-                i["last_used_ns"].as_u64(),
-                i["idle_ms"].as_u64(),
-            ) else {
-                continue;
-            };
+            let (id, used, idle) = (i.id.get(), i.last_used_ns, i.idle_ms);
             let Some(&(_, sa)) = wanted.iter().find(|(w, _)| *w == id) else {
                 continue;
             };
             let before = self.last_used.insert(id, used);
-            let packets = i["packets"].as_u64().unwrap_or(0);
+            let packets = i.packets;
             if packets > 0 && before.is_some_and(|b| b != used) {
                 let at = now.saturating_sub(Duration::from_millis(idle));
                 self.engine.traffic_received(sa, at);
@@ -824,7 +810,7 @@ fn child_json(info: &ChildSaInfo, sa_in: u32, sa_out: u32) -> Value {
         "spi_in": format!("{:#010x}", info.child.spi_in), "spi_out": format!("{:#010x}", info.child.spi_out),
         "fastpath_sa_in": sa_in, "fastpath_sa_out": sa_out,
         "mode": match info.mode { Mode::Tunnel => "tunnel", Mode::Transport => "transport" },
-        "transform": transform_name(&info.suite).unwrap_or("?"), "esn": info.esn,
+        "transform": transform_of(&info.suite).map_or("?", |t| t.name()), "esn": info.esn,
         "local": info.local_addr.to_string(), "remote": info.remote_addr.to_string(),
         "local_ts": info.local_ts.iter().map(ts_string).collect::<Vec<_>>(),
         "remote_ts": info.remote_ts.iter().map(ts_string).collect::<Vec<_>>(),
@@ -934,6 +920,12 @@ fn can_bind(a: std::net::IpAddr) -> bool {
 mod tests {
     use super::*;
     use crate::ike::config::parse_text;
+
+    /// An operator's request as it arrives on the socket: its op and fields.
+    fn operator(op: &str, mut fields: Value) -> OperatorRequest {
+        fields["op"] = json!(op);
+        serde_json::from_value(fields).unwrap()
+    }
 
     #[test]
     fn names_for_operators() {
@@ -1091,31 +1083,48 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
 
         // What an operator sees.
         let now = epoch.elapsed();
-        let sas = a.handle(now, "ike_sas", &json!({})).unwrap().unwrap();
+        let sas = a
+            .handle(now, &operator("ike_sas", json!({})))
+            .unwrap()
+            .unwrap();
         assert_eq!(sas.as_array().unwrap().len(), 1);
         assert_eq!(sas[0]["state"], "Established");
         assert_eq!(sas[0]["proposal"], "aes128gcm16-prfsha256-ecp256");
         assert_eq!(
-            b.handle(now, "ike_sas", &json!({})).unwrap().unwrap()[0]["remote_id"],
+            b.handle(now, &operator("ike_sas", json!({})))
+                .unwrap()
+                .unwrap()[0]["remote_id"],
             "fqdn:a.test"
         );
-        let children = a.handle(now, "child_sas", &json!({})).unwrap().unwrap();
+        let children = a
+            .handle(now, &operator("child_sas", json!({})))
+            .unwrap()
+            .unwrap();
         assert_eq!(children[0]["fastpath"]["sa_in"], 1);
         assert_eq!(children[0]["fastpath"]["policies_out"], 1);
-        let counters = a.handle(now, "ike_counters", &json!({})).unwrap().unwrap();
+        let counters = a
+            .handle(now, &operator("ike_counters", json!({})))
+            .unwrap()
+            .unwrap();
         assert_eq!(counters["fastpath_child_sas"], 1);
         assert!(counters["sent"].as_u64().unwrap() >= 2);
-        assert!(a.handle(now, "frobnicate", &json!({})).is_none());
+        assert!(
+            a.handle(now, &OperatorRequest::Instances).is_none(),
+            "VRRP's ops are not IKE's"
+        );
         assert!(a
-            .handle(now, "initiate", &json!({"conn": "nope"}))
+            .handle(now, &operator("initiate", json!({"conn": "nope"})))
             .unwrap()
             .is_err());
         assert!(a
-            .handle(now, "initiate", &json!({"conn": "to-b", "child": "nope"}))
+            .handle(
+                now,
+                &operator("initiate", json!({"conn": "to-b", "child": "nope"}))
+            )
             .unwrap()
             .is_err());
         assert!(a
-            .handle(now, "terminate", &json!({"ike_sa": 99}))
+            .handle(now, &operator("terminate", json!({"ike_sa": 99})))
             .unwrap()
             .is_err());
 
@@ -1123,7 +1132,10 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
         let sa_id = sas[0]["ike_sa"].as_u64().unwrap();
         let child = children[0]["child"].as_u64().unwrap();
         let r = a
-            .handle(now, "rekey", &json!({"ike_sa": sa_id, "child": child}))
+            .handle(
+                now,
+                &operator("rekey", json!({"ike_sa": sa_id, "child": child})),
+            )
             .unwrap();
         assert!(r.is_ok(), "{r:?}");
         let rekeyed = |e: &[Value]| e.iter().any(|v| v["event"] == "child_rekeyed");
@@ -1139,7 +1151,7 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
         );
         let now = epoch.elapsed();
         assert_eq!(
-            a.handle(now, "child_sas", &json!({}))
+            a.handle(now, &operator("child_sas", json!({})))
                 .unwrap()
                 .unwrap()
                 .as_array()
@@ -1152,7 +1164,7 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
 
         // Terminate by conn name: both sides lose the IKE SA and its CHILD SA.
         let r = a
-            .handle(now, "terminate", &json!({"conn": "to-b"}))
+            .handle(now, &operator("terminate", json!({"conn": "to-b"})))
             .unwrap();
         assert!(r.is_ok(), "{r:?}");
         let ike_down = |e: &[Value]| e.iter().any(|v| v["event"] == "ike_down");
@@ -1168,7 +1180,10 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
 
         // Once more, and a polite shutdown.
         let r = a
-            .handle(epoch.elapsed(), "initiate", &json!({"conn": "to-b"}))
+            .handle(
+                epoch.elapsed(),
+                &operator("initiate", json!({"conn": "to-b"})),
+            )
             .unwrap();
         assert!(r.is_ok(), "{r:?}");
         let ups = |e: &[Value]| e.iter().filter(|v| v["event"] == "child_up").count() == 2;
@@ -1205,9 +1220,9 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
     #[derive(Default)]
     struct FakeState {
         /// id -> (direction, SPI)
-        sas: BTreeMap<u32, (String, u32)>,
+        sas: BTreeMap<u32, (ipc::Direction, u32)>,
         /// (direction, policy id) -> protected SA
-        policies: BTreeMap<(String, u32), u32>,
+        policies: BTreeMap<(ipc::Direction, u32), u32>,
         next_policy: u32,
         last_used: u64,
         subscribers: Vec<UnixStream>,
@@ -1215,69 +1230,74 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
     }
 
     impl FakeState {
-        fn answer(&mut self, req: &Value) -> Result<Value, String> {
-            let op = req["op"].as_str().unwrap_or("").to_string();
-            self.ops.push(op.clone());
-            let words = |l: &str| -> Vec<String> {
-                l.split_whitespace().skip(1).map(String::from).collect()
-            };
-            match op.as_str() {
-                "sa_add" => {
-                    let w = words(req["line"].as_str().ok_or("line")?);
-                    let w: Vec<&str> = w.iter().map(String::as_str).collect();
-                    let (id, sa) = fastpath::config::parse_sa(&w)?;
+        fn answer(&mut self, req: &Request) -> Result<Value, String> {
+            self.ops.push(req.op().to_string());
+            match req {
+                Request::SaAdd { sa } => {
+                    let (id, c) = fastpath::control::convert::sa_config(sa);
                     if self.sas.contains_key(&id.0) {
                         return Err(format!("SA {} exists", id.0));
                     }
-                    let dir = format!("{:?}", sa.direction);
-                    self.sas.insert(id.0, (dir, sa.spi));
+                    self.sas.insert(id.0, (sa.dir, c.spi));
                     Ok(json!({"sa": id.0, "worker": 0}))
                 }
-                "sa_del" => {
-                    let id = req["sa"].as_u64().ok_or("sa")? as u32;
+                Request::SaDel { sa } => {
+                    let id = sa.get();
                     self.sas
                         .remove(&id)
                         .map(|_| json!({"sa": id}))
                         .ok_or(format!("no SA {id}"))
                 }
-                "sp_add" => {
-                    let w = words(req["line"].as_str().ok_or("line")?);
-                    let w: Vec<&str> = w.iter().map(String::as_str).collect();
-                    let sp = fastpath::config::parse_sp(&w)?;
-                    let esp::spd::Action::Protect(b) = sp.action else {
+                Request::SpAdd { sp } => {
+                    let ipc::SpAction::Protect(sa) = sp.action else {
                         return Err("not protect".into());
                     };
-                    let sa = b.as_slice()[0];
+                    let sa = sa.get();
                     if !self.sas.contains_key(&sa) {
                         return Err(format!("protects a missing SA {sa}"));
                     }
                     self.next_policy += 1;
-                    let dir = if w[0] == "in" { "in" } else { "out" };
-                    self.policies
-                        .insert((dir.to_string(), self.next_policy), sa);
+                    self.policies.insert((sp.dir, self.next_policy), sa);
                     Ok(json!({"policy": self.next_policy}))
                 }
-                "sp_del" => {
-                    let key = (
-                        req["dir"].as_str().unwrap_or("").to_string(),
-                        req["policy"].as_u64().unwrap_or(0) as u32,
-                    );
-                    self.policies
-                        .remove(&key)
-                        .map(|_| json!({"policy": key.1}))
-                        .ok_or("no policy".into())
-                }
-                "sa_get" => {
-                    let id = req["sa"].as_u64().ok_or("sa")? as u32;
-                    let (dir, spi) = self.sas.get(&id).ok_or(format!("no SA {id}"))?.clone();
+                Request::SpDel { dir, policy } => self
+                    .policies
+                    .remove(&(*dir, policy.0))
+                    .map(|_| json!({"policy": policy}))
+                    .ok_or("no policy".into()),
+                Request::SaGet { sa } => {
+                    let id = sa.get();
+                    let (dir, spi) = *self.sas.get(&id).ok_or(format!("no SA {id}"))?;
                     // Traffic all the time.
                     self.last_used += 1_000_000;
-                    Ok(
-                        json!({"id": id, "direction": dir, "spi": format!("{spi:#010x}"), "packets": 5, "bytes": 500,
-                              "oseq": 5, "window_top": 5, "last_used_ns": self.last_used, "idle_ms": 0, "state": "active"}),
-                    )
+                    let info = ipc::fastpath::SaInfo {
+                        id: *sa,
+                        worker: 0,
+                        spi: format!("{spi:#010x}"),
+                        direction: dir,
+                        mode: "transport".into(),
+                        transform: "aes128gcm16".into(),
+                        backend: "fake".into(),
+                        state: ipc::fastpath::SaState::Active,
+                        esn: false,
+                        natt: None,
+                        oseq: 5,
+                        window_top: 5,
+                        window_size: 1024,
+                        packets: 5,
+                        bytes: 500,
+                        drops: Default::default(),
+                        soft_bytes: 0,
+                        hard_bytes: 0,
+                        soft_packets: 0,
+                        hard_packets: 0,
+                        last_used_ns: self.last_used,
+                        idle_ms: 0,
+                        iv_generation: 0,
+                    };
+                    serde_json::to_value(info).map_err(|e| e.to_string())
                 }
-                o => Err(format!("unknown op {o:?}")),
+                o => Err(format!("unknown op {:?}", o.op())),
             }
         }
     }
@@ -1314,23 +1334,19 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
                                 Ok(_) => {}
                                 Err(_) => continue,
                             }
-                            let req: Value = serde_json::from_str(&line).unwrap();
+                            let (id, req) =
+                                ipc::wire::decode_request::<Request>(line.trim()).unwrap();
                             line.clear();
-                            let id = req["id"].clone();
                             let mut s = st.lock().unwrap();
-                            if req["op"] == "subscribe" {
-                                writeln!(
-                                    out,
-                                    "{}",
-                                    json!({"v": 1, "id": id, "ok": true, "result": "subscribed"})
-                                )
-                                .unwrap();
+                            if let Request::Subscribe { .. } = req {
+                                let ok = ipc::wire::Reply::ok(id, &"subscribed");
+                                writeln!(out, "{}", ok.line()).unwrap();
                                 s.subscribers.push(out.try_clone().unwrap());
                                 continue;
                             }
                             let reply = match s.answer(&req) {
-                                Ok(v) => json!({"v": 1, "id": id, "ok": true, "result": v}),
-                                Err(e) => json!({"v": 1, "id": id, "ok": false, "error": e}),
+                                Ok(v) => ipc::wire::Reply::ok(id, &v).line(),
+                                Err(e) => ipc::wire::Reply::refused(id, e).line(),
                             };
                             drop(s);
                             if writeln!(out, "{reply}").is_err() {
@@ -1347,7 +1363,8 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
             let mut s = self.state.lock().unwrap();
             let spi = s.sas.get(&sa).map_or(0, |x| x.1);
             let line =
-                json!({"v": 1, "event": kind, "sa": sa, "spi": format!("{spi:#010x}")}).to_string();
+                json!({"v": ipc::VERSION, "event": kind, "sa": sa, "spi": format!("{spi:#010x}")})
+                    .to_string();
             s.subscribers.retain_mut(|w| writeln!(w, "{line}").is_ok());
         }
 
@@ -1405,7 +1422,7 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
         let out_sa = up["fastpath_sa_out"].as_u64().unwrap() as u32;
         // The fast path's counters show through child_sas.
         let cs = a
-            .handle(epoch.elapsed(), "child_sas", &json!({}))
+            .handle(epoch.elapsed(), &operator("child_sas", json!({})))
             .unwrap()
             .unwrap();
         assert_eq!(cs[0]["fastpath"]["in"]["packets"], 5, "{cs}");
@@ -1468,7 +1485,7 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
         a.shutdown(epoch.elapsed());
         assert_eq!(fake.counts(), (0, 0));
         assert_eq!(
-            a.handle(epoch.elapsed(), "ike_counters", &json!({}))
+            a.handle(epoch.elapsed(), &operator("ike_counters", json!({})))
                 .unwrap()
                 .unwrap()["fastpath_errors"],
             0

@@ -1,0 +1,184 @@
+//! Between the interface's descriptions (`ipc`) and the ESP core's own types: what the
+//! socket and the configuration file describe becomes what the workers install, and what
+//! the workers hold becomes what the operator is shown.
+
+use esp::crypto::{EncAlg, IntegAlg, TransformKeys};
+use esp::replay::WindowSnapshot;
+use esp::sa::{DfMode, Direction, DscpMode, Lifetime, Mode, SaConfig, SaId, UdpEncap};
+use esp::snapshot::SeqSnapshot;
+use esp::spd::{Action, PortRange, SaBundle, Selector};
+use ipc::fastpath::SeqRecord;
+use ipc::sa::{Df, Dscp};
+use ipc::{SaMode, SaSpec, SpAction, SpSpec, Transform};
+
+pub fn direction(d: ipc::Direction) -> Direction {
+    match d {
+        ipc::Direction::In => Direction::Inbound,
+        ipc::Direction::Out => Direction::Outbound,
+    }
+}
+
+pub fn ipc_direction(d: Direction) -> ipc::Direction {
+    match d {
+        Direction::Inbound => ipc::Direction::In,
+        Direction::Outbound => ipc::Direction::Out,
+    }
+}
+
+pub fn sa_id(id: ipc::SaId) -> SaId {
+    SaId(id.get())
+}
+
+/// The ESP core's algorithms of a transform.
+pub fn algorithms(t: Transform) -> (EncAlg, IntegAlg) {
+    match t {
+        Transform::Aes128Gcm16 => (EncAlg::AesGcm16_128, IntegAlg::None),
+        Transform::Aes256Gcm16 => (EncAlg::AesGcm16_256, IntegAlg::None),
+        Transform::Aes128Sha1 => (EncAlg::AesCbc128, IntegAlg::HmacSha1_96),
+        Transform::Aes256Sha1 => (EncAlg::AesCbc256, IntegAlg::HmacSha1_96),
+        Transform::Aes128Sha256 => (EncAlg::AesCbc128, IntegAlg::HmacSha256_128),
+        Transform::Aes256Sha256 => (EncAlg::AesCbc256, IntegAlg::HmacSha256_128),
+        Transform::NullSha1 => (EncAlg::Null, IntegAlg::HmacSha1_96),
+        Transform::NullSha256 => (EncAlg::Null, IntegAlg::HmacSha256_128),
+    }
+}
+
+/// The transform of the ESP core's algorithms (what an SA shows).
+pub fn transform_of(enc: EncAlg, integ: IntegAlg) -> Option<Transform> {
+    Transform::ALL
+        .into_iter()
+        .find(|t| algorithms(*t) == (enc, integ))
+}
+
+/// What a worker installs for an SA description (without selectors: inbound policies add
+/// them).
+pub fn sa_config(spec: &SaSpec) -> (SaId, SaConfig) {
+    let (enc, integ) = algorithms(spec.transform);
+    let keys = TransformKeys {
+        enc,
+        integ,
+        enc_key: spec.key.as_bytes().to_vec(),
+        auth_key: spec.auth_key.as_bytes().to_vec(),
+    };
+    let unspecified = std::net::IpAddr::from([0u8; 4]);
+    let mut c = SaConfig::tunnel(
+        spec.spi,
+        direction(spec.dir),
+        unspecified,
+        unspecified,
+        keys,
+    );
+    c.mode = match spec.mode {
+        SaMode::Tunnel { local, remote } => Mode::Tunnel { local, remote },
+        SaMode::Transport => Mode::Transport,
+    };
+    c.esn = spec.esn;
+    c.replay_window = spec.window;
+    c.encap = spec.natt.map(|n| UdpEncap {
+        local_port: n.local_port,
+        remote_port: n.remote_port,
+    });
+    let l = spec.lifetime;
+    c.lifetime = Lifetime {
+        soft_bytes: l.soft_bytes,
+        hard_bytes: l.hard_bytes,
+        soft_packets: l.soft_packets,
+        hard_packets: l.hard_packets,
+    };
+    c.dscp = match spec.dscp {
+        Dscp::Copy => DscpMode::Copy,
+        Dscp::Set(d) => DscpMode::Set(d),
+    };
+    c.df = match spec.df {
+        Df::Copy => DfMode::Copy,
+        Df::Set => DfMode::Set,
+        Df::Clear => DfMode::Clear,
+    };
+    c.outer_ttl = spec.ttl;
+    c.active = !spec.standby;
+    (sa_id(spec.id), c)
+}
+
+pub fn selector(spec: &SpSpec) -> Selector {
+    Selector {
+        src: spec.src,
+        dst: spec.dst,
+        proto: spec.proto,
+        sport: PortRange::new(spec.sport.lo(), spec.sport.hi()),
+        dport: PortRange::new(spec.dport.lo(), spec.dport.hi()),
+    }
+}
+
+pub fn action(a: SpAction) -> Action {
+    match a {
+        SpAction::Protect(id) => {
+            // One SA id is always a valid bundle.
+            Action::Protect(SaBundle::new(&[id.get()]).unwrap_or_else(|| unreachable!()))
+        }
+        SpAction::Bypass => Action::Bypass,
+        SpAction::Discard => Action::Discard,
+    }
+}
+
+/// A seqnum snapshot as the sync stream carries it.
+pub fn record(s: &SeqSnapshot) -> Option<SeqRecord> {
+    Some(SeqRecord {
+        sa: ipc::SaId::new(s.sa.0.into()).ok()?,
+        spi: s.spi,
+        dir: ipc_direction(s.direction),
+        oseq: s.oseq,
+        top: s.window.top,
+        bits: s.window.bits,
+        generation: s.generation,
+        at_ns: s.at_ns,
+    })
+}
+
+/// A synced record as the workers apply it.
+pub fn snapshot(r: &SeqRecord) -> SeqSnapshot {
+    SeqSnapshot {
+        sa: sa_id(r.sa),
+        spi: r.spi,
+        direction: direction(r.dir),
+        oseq: r.oseq,
+        window: WindowSnapshot {
+            top: r.top,
+            bits: r.bits,
+        },
+        generation: r.generation,
+        at_ns: r.at_ns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transform_maps_to_algorithms_and_back() {
+        for t in Transform::ALL {
+            let (e, i) = algorithms(t);
+            assert_eq!(transform_of(e, i), Some(t));
+        }
+    }
+
+    #[test]
+    fn the_sad_bound_is_the_interface_bound() {
+        assert_eq!(ipc::MAX_SA_ID, esp::sad::MAX_SA_ID);
+    }
+
+    #[test]
+    fn records_round_trip_through_snapshots() {
+        let r = SeqRecord {
+            sa: ipc::SaId::new(7).unwrap(),
+            spi: 0xdead_beef,
+            dir: ipc::Direction::In,
+            oseq: 1 << 40,
+            top: 99,
+            bits: [1, 2, 3, u64::MAX],
+            generation: 5,
+            at_ns: 123,
+        };
+        assert_eq!(record(&snapshot(&r)), Some(r));
+    }
+}

@@ -1,0 +1,369 @@
+//! The engine's CHILD SAs as fast path state: each CHILD SA is two fast path SAs (in and out)
+//! and one policy per traffic selector pair and direction (out: protect OUT_SA, in: protect
+//! IN_SA), described by `spec` and sent as typed requests (`ipc::fastpath::Request`).
+//! `SaTable` sends them through a `FastpathOps`, remembers which fast path SA and policy ids
+//! belong to which CHILD SA, and finds the CHILD SA of a fast path SA id (its lifetime
+//! events).
+//!
+//! A rekey installs the new pair and its policies, then removes the old outbound policies:
+//! the new outbound policies have the old ones' priority and come after them, so the old SA
+//! protects until the moment its policy goes and the new one from then on; no packet meets an
+//! SPD without its policy. The old SAs stay (inbound traffic still in flight) until the
+//! engine's `ChildSaDown` for them. When we answered the peer's rekey (`defer_outbound`), the
+//! new pair is installed before our answer leaves and the old outbound policies stay: the
+//! peer has the new SA only once the answer arrives, and deletes the old one after that, so
+//! outbound traffic moves over with the `ChildSaDown` of the old SA.
+
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use ike::action::{ChildId, ChildRef, ChildSaInfo, IkeSaId};
+use ipc::client::Client;
+use ipc::fastpath::{PolicyAdded, PolicyRef, Request, SaAdded, SaInfo, SaRef};
+use ipc::{Direction, PolicyId, SaId, SpSpec, MAX_SA_ID};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use spec::{range_to_prefixes, sa_spec, sp_specs, transform_of, MAX_POLICIES, POLICY_BASE};
+
+/// The fast path's control socket, or something that answers as it does.
+pub trait FastpathOps {
+    /// One request; its result as the fast path gave it, or its refusal.
+    fn call(&mut self, request: &Request) -> Result<Value, String>;
+    /// Whether a real fast path is behind it (`sa_get` means something).
+    fn is_real(&self) -> bool {
+        true
+    }
+}
+
+impl FastpathOps for Client {
+    fn call(&mut self, request: &Request) -> Result<Value, String> {
+        Client::call(self, request).map_err(|e| e.to_string())
+    }
+}
+
+impl FastpathOps for crate::fastpath::FastpathClient {
+    fn call(&mut self, request: &Request) -> Result<Value, String> {
+        FastpathOps::call(self.client(), request)
+    }
+}
+
+/// A typed call: the result read as `T`.
+pub fn call<T: DeserializeOwned>(fp: &mut dyn FastpathOps, request: &Request) -> Result<T, String> {
+    let v = fp.call(request)?;
+    serde_json::from_value(v).map_err(|e| format!("{}: bad result: {e}", request.op()))
+}
+
+fn fp_id(id: u32) -> Result<SaId, String> {
+    SaId::new(id.into()).map_err(|e| e.to_string())
+}
+
+/// One fast path SA as it is now.
+pub fn get_sa(fp: &mut dyn FastpathOps, id: u32) -> Result<SaInfo, String> {
+    call(fp, &Request::SaGet { sa: fp_id(id)? })
+}
+
+/// Every fast path SA as it is now.
+pub fn list_sas(fp: &mut dyn FastpathOps) -> Result<Vec<SaInfo>, String> {
+    call(fp, &Request::SaList)
+}
+
+fn del_sa(fp: &mut dyn FastpathOps, id: u32) -> Result<SaRef, String> {
+    call(fp, &Request::SaDel { sa: fp_id(id)? })
+}
+
+fn add_policy(fp: &mut dyn FastpathOps, sp: SpSpec) -> Result<u32, String> {
+    call::<PolicyAdded>(fp, &Request::SpAdd { sp }).map(|r| r.policy.0)
+}
+
+fn del_policy(fp: &mut dyn FastpathOps, dir: Direction, policy: u32) -> Result<PolicyRef, String> {
+    call(
+        fp,
+        &Request::SpDel {
+            dir,
+            policy: PolicyId(policy),
+        },
+    )
+}
+
+/// No fast path: every request is logged (`Debug` shows no key bytes) and answered as the
+/// fast path would.
+#[derive(Debug, Default)]
+pub struct LogOnly {
+    next_policy: u32,
+}
+
+impl FastpathOps for LogOnly {
+    fn call(&mut self, request: &Request) -> Result<Value, String> {
+        tracing::info!(target: "ike", "fast path (none): {request:?}");
+        let result = match request {
+            Request::SaAdd { sa } => serde_json::to_value(SaAdded {
+                sa: sa.id,
+                worker: 0,
+            }),
+            Request::SpAdd { .. } => {
+                self.next_policy += 1;
+                serde_json::to_value(PolicyAdded {
+                    policy: PolicyId(self.next_policy),
+                })
+            }
+            Request::SaDel { sa } => serde_json::to_value(SaRef { sa: *sa }),
+            Request::SpDel { policy, .. } => serde_json::to_value(PolicyRef { policy: *policy }),
+            _ => return Err("no fast path".into()),
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    fn is_real(&self) -> bool {
+        false
+    }
+}
+
+/// Fast path SA ids: fresh ones, then freed ones oldest first.
+#[derive(Debug)]
+struct IdPool {
+    next: u32,
+    free: VecDeque<u32>,
+}
+
+impl Default for IdPool {
+    fn default() -> Self {
+        IdPool {
+            next: 1,
+            free: VecDeque::new(),
+        }
+    }
+}
+
+impl IdPool {
+    fn alloc(&mut self) -> Option<u32> {
+        if let Some(id) = self.free.pop_front() {
+            return Some(id);
+        }
+        if self.next > MAX_SA_ID {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
+
+    fn release(&mut self, id: u32) {
+        self.free.push_back(id);
+    }
+}
+
+/// One CHILD SA in the fast path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildEntry {
+    pub sa: IkeSaId,
+    pub child: ChildId,
+    pub config: String,
+    pub spi_in: u32,
+    pub spi_out: u32,
+    pub sa_in: u32,
+    pub sa_out: u32,
+    pub policies_in: Vec<u32>,
+    /// Empty once a rekey moved the outbound traffic to the new SA.
+    pub policies_out: Vec<u32>,
+}
+
+/// Which CHILD SAs are in the fast path, under which ids.
+#[derive(Debug, Default)]
+pub struct SaTable {
+    ids: IdPool,
+    children: BTreeMap<(IkeSaId, ChildId), ChildEntry>,
+    by_fp: HashMap<u32, (IkeSaId, ChildId, Direction)>,
+    /// Ids whose delete the fast path did not confirm: never handed out again.
+    pub quarantined: Vec<u32>,
+}
+
+impl SaTable {
+    pub fn get(&self, sa: IkeSaId, child: ChildId) -> Option<&ChildEntry> {
+        self.children.get(&(sa, child))
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &ChildEntry> {
+        self.children.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+
+    /// The CHILD SA behind a fast path SA id, if `spi` (when given) is still that SA's.
+    pub fn lookup_fp(&self, id: u32, spi: Option<u32>) -> Option<(&ChildEntry, Direction)> {
+        let (sa, child, dir) = *self.by_fp.get(&id)?;
+        let e = self.children.get(&(sa, child))?;
+        let own = match dir {
+            Direction::In => e.spi_in,
+            Direction::Out => e.spi_out,
+        };
+        if spi.is_some_and(|s| s != own) {
+            return None;
+        }
+        Some((e, dir))
+    }
+
+    /// Installs both SAs and their policies; on any refusal, takes back what was done.
+    pub fn install(
+        &mut self,
+        fp: &mut dyn FastpathOps,
+        info: &ChildSaInfo,
+        replay_window: Option<u32>,
+    ) -> Result<&ChildEntry, String> {
+        let key = (info.child.sa, info.child.id);
+        if self.children.contains_key(&key) {
+            return Err(format!("CHILD SA {}/{} is installed already", key.0, key.1));
+        }
+        let Some(sa_in) = self.ids.alloc() else {
+            return Err("no fast path SA id left".into());
+        };
+        let Some(sa_out) = self.ids.alloc() else {
+            self.ids.release(sa_in);
+            return Err("no fast path SA id left".into());
+        };
+        let mut e = ChildEntry {
+            sa: info.child.sa,
+            child: info.child.id,
+            config: info.config.clone(),
+            spi_in: info.child.spi_in,
+            spi_out: info.child.spi_out,
+            sa_in,
+            sa_out,
+            policies_in: Vec::new(),
+            policies_out: Vec::new(),
+        };
+        let mut installed = (false, false);
+        let result = (|| -> Result<(), String> {
+            let sp_in = sp_specs(Direction::In, sa_in, info)?;
+            let sp_out = sp_specs(Direction::Out, sa_out, info)?;
+            let sa = sa_spec(sa_in, Direction::In, info, replay_window)?;
+            call::<SaAdded>(fp, &Request::SaAdd { sa })?;
+            installed.0 = true;
+            let sa = sa_spec(sa_out, Direction::Out, info, replay_window)?;
+            call::<SaAdded>(fp, &Request::SaAdd { sa })?;
+            installed.1 = true;
+            for sp in sp_in {
+                e.policies_in.push(add_policy(fp, sp)?);
+            }
+            for sp in sp_out {
+                e.policies_out.push(add_policy(fp, sp)?);
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            let _ = self.teardown(fp, &e, installed);
+            return Err(err);
+        }
+        self.by_fp.insert(sa_in, (e.sa, e.child, Direction::In));
+        self.by_fp.insert(sa_out, (e.sa, e.child, Direction::Out));
+        Ok(self.children.entry(key).or_insert(e))
+    }
+
+    /// `new` replaces `old`: installed first, then outbound traffic moves to it (with
+    /// `defer_outbound`, only when `old` is removed). `old` stays (inbound) until `remove`.
+    /// Without `old` in the table, `new` is just installed.
+    pub fn rekey(
+        &mut self,
+        fp: &mut dyn FastpathOps,
+        old: &ChildRef,
+        new: &ChildSaInfo,
+        replay_window: Option<u32>,
+        defer_outbound: bool,
+    ) -> Result<(), String> {
+        self.install(fp, new, replay_window)?;
+        if defer_outbound {
+            return Ok(());
+        }
+        let mut errors = Vec::new();
+        if let Some(e) = self.children.get_mut(&(old.sa, old.id)) {
+            for p in std::mem::take(&mut e.policies_out) {
+                if let Err(err) = del_policy(fp, Direction::Out, p) {
+                    errors.push(format!("sp_del out {p}: {err}"));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    /// Removes a CHILD SA's policies and SAs (nothing if it is not here).
+    pub fn remove(&mut self, fp: &mut dyn FastpathOps, child: &ChildRef) -> Result<(), String> {
+        let Some(e) = self.children.remove(&(child.sa, child.id)) else {
+            return Ok(());
+        };
+        self.by_fp.remove(&e.sa_in);
+        self.by_fp.remove(&e.sa_out);
+        self.teardown(fp, &e, (true, true))
+    }
+
+    /// Removes everything (shutdown, flush).
+    pub fn remove_all(&mut self, fp: &mut dyn FastpathOps) -> Vec<String> {
+        let keys: Vec<_> = self.children.keys().copied().collect();
+        let mut errors = Vec::new();
+        for (sa, id) in keys {
+            if let Some(e) = self.children.get(&(sa, id)) {
+                let r = ChildRef {
+                    sa,
+                    id,
+                    spi_in: e.spi_in,
+                    spi_out: e.spi_out,
+                };
+                if let Err(err) = self.remove(fp, &r) {
+                    errors.push(err);
+                }
+            }
+        }
+        errors
+    }
+
+    /// Policies first (none may name a missing SA), then the SAs; ids go back to the pool
+    /// once the fast path confirmed (or does not have the SA).
+    fn teardown(
+        &mut self,
+        fp: &mut dyn FastpathOps,
+        e: &ChildEntry,
+        installed: (bool, bool),
+    ) -> Result<(), String> {
+        let mut errors = Vec::new();
+        for (dir, ps) in [
+            (Direction::Out, &e.policies_out),
+            (Direction::In, &e.policies_in),
+        ] {
+            for p in ps {
+                if let Err(err) = del_policy(fp, dir, *p) {
+                    errors.push(format!("sp_del {} {p}: {err}", dir.word()));
+                }
+            }
+        }
+        for (id, was) in [(e.sa_out, installed.1), (e.sa_in, installed.0)] {
+            if !was {
+                self.ids.release(id);
+                continue;
+            }
+            match del_sa(fp, id) {
+                Ok(_) => self.ids.release(id),
+                Err(err) if err.starts_with("no SA") => self.ids.release(id),
+                Err(err) => {
+                    self.quarantined.push(id);
+                    errors.push(format!("sa_del {id}: {err}"));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
