@@ -1,5 +1,6 @@
 //! Why the daemon could not start or had to stop, and why an operator's request was refused.
 
+use crate::ike::IkeError;
 use crate::netif::NetifError;
 use std::path::PathBuf;
 
@@ -31,8 +32,8 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Ike(String),
+    #[error(transparent)]
+    Ike(#[from] IkeError),
     #[error("poll: {0}")]
     Poll(std::io::Error),
 }

@@ -68,10 +68,11 @@ impl Daemon {
         let ike = if cfg.ike.is_empty() {
             None
         } else {
-            Some(
-                IkeRunner::new(cfg.ike.clone(), cfg.fastpath.as_deref(), epoch.elapsed())
-                    .map_err(DaemonError::Ike)?,
-            )
+            Some(IkeRunner::new(
+                cfg.ike.clone(),
+                cfg.fastpath.as_deref(),
+                epoch.elapsed(),
+            )?)
         };
         Ok(Daemon {
             epoch,

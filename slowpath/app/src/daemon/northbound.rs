@@ -45,7 +45,7 @@ impl Daemon {
         let now = self.now();
         if let Some(r) = self.ike.as_mut().and_then(|i| i.handle(now, &request)) {
             self.collect_ike_events(now);
-            return r;
+            return r.map_err(|e| e.to_string());
         }
         self.answer(now, request).map_err(|e| e.to_string())
     }

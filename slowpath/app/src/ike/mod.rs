@@ -4,4 +4,4 @@ pub mod program;
 pub mod runner;
 
 pub use config::IkeSettings;
-pub use runner::IkeRunner;
+pub use runner::{IkeError, IkeRunner};

@@ -1,0 +1,308 @@
+//! The IKE engine driven over UDP for the daemon: one socket per local address and port (500
+//! and 4500), the engine's timers, its CHILD SAs programmed into the fast path (`program`),
+//! the fast path's lifetime events fed back (`rekey_child`, `expire_child`), and its per-SA
+//! idle times fed to DPD (`traffic_received`). Everything is non-blocking except the fast
+//! path's control requests, which are bounded by its client.
+//!
+//! The daemon polls `fds()`, calls `step(now)` when one is readable or `next_deadline()` has
+//! come, hands operator requests to `handle`, and puts `events()` in its event log.
+//!
+//! Each job is a module: [`sockets`] (UDP in and out), [`southbound`] (the fast path: CHILD
+//! SAs and its event stream), [`dpd`] (the fast path's SA activity for DPD), [`northbound`]
+//! (the operator's requests), [`render`] (the forms operators read); this one joins them.
+
+mod dpd;
+mod error;
+mod northbound;
+mod render;
+mod sockets;
+mod southbound;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ike::action::{Action, ChildId, Event, IkeSaId, IkeSaInfo};
+use ike::engine::{Engine, EngineSettings};
+use ike::rng_openssl::OpenSslRng;
+use serde_json::{json, Value};
+
+pub use error::{IkeError, IkeRequestError, SubscribeError};
+pub use render::{identity_string, suite_name, ts_string};
+pub use sockets::NATT_PORT;
+
+use super::config::{ChildExtra, IkeSettings};
+use super::program::{FastpathOps, LogOnly, SaTable};
+use crate::fastpath::FastpathClient;
+use render::ike_spi;
+use sockets::Sock;
+use southbound::Subscription;
+
+/// How often dropped datagrams are summed up in one event.
+const DROP_REPORT: Duration = Duration::from_secs(10);
+/// Events kept for `events()` when the daemon does not collect them.
+const MAX_PENDING: usize = 4096;
+
+/// What the runner knows of a connection beyond the engine.
+struct ConnInfo {
+    name: String,
+    dpd: Duration,
+    children: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    received: u64,
+    sent: u64,
+    send_errors: u64,
+    fastpath_errors: u64,
+    fastpath_events: u64,
+    child_install_failures: u64,
+}
+
+pub struct IkeRunner {
+    engine: Engine,
+    rng: OpenSslRng,
+    sockets: Vec<Sock>,
+    fp: Box<dyn FastpathOps>,
+    fp_path: Option<PathBuf>,
+    sub: Option<Subscription>,
+    resubscribe_at: Option<Duration>,
+    table: SaTable,
+    conns: Vec<ConnInfo>,
+    extras: Vec<ChildExtra>,
+    /// DPD's look at the fast path's idle times: every half of the shortest DPD interval.
+    dpd_period: Option<Duration>,
+    next_dpd_poll: Duration,
+    /// The fast path's `last_used_ns` of each inbound SA, as last seen.
+    last_used: HashMap<u32, u64>,
+    ike_sas: BTreeMap<IkeSaId, IkeSaInfo>,
+    pending: Vec<Value>,
+    drops: BTreeMap<&'static str, u64>,
+    drops_reported_at: Duration,
+    /// CHILD SAs the fast path refused: deleted in the engine after the current actions.
+    to_delete: Vec<(IkeSaId, ChildId)>,
+    stats: Stats,
+    buf: Vec<u8>,
+}
+
+impl IkeRunner {
+    /// Binds the sockets (500 and 4500 on each conn's local address), opens the fast path
+    /// (or only logs what it would be told), and initiates the conns that say `start`.
+    pub fn new(
+        ike: IkeSettings,
+        fastpath: Option<&Path>,
+        now: Duration,
+    ) -> Result<IkeRunner, IkeError> {
+        let mut rng = OpenSslRng;
+        let unix_now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let settings = EngineSettings {
+            unix_epoch_offset: unix_now - now.as_secs() as i64,
+            ..EngineSettings::default()
+        };
+        let sockets = sockets::open(ike.conns.iter().map(|c| c.local_addr))?;
+        let conns = ike
+            .conns
+            .iter()
+            .map(|c| ConnInfo {
+                name: c.name.clone(),
+                dpd: c.dpd.interval,
+                children: c.children.iter().map(|ch| ch.name.clone()).collect(),
+            })
+            .collect::<Vec<_>>();
+        let dpd_period = dpd::poll_period(conns.iter().map(|c| c.dpd));
+        let fp: Box<dyn FastpathOps> = match fastpath {
+            Some(p) => Box::new(FastpathClient::new(p)),
+            None => Box::new(LogOnly::default()),
+        };
+        let engine = Engine::new(ike.conns, ike.pools, settings, &mut rng, now);
+        let mut r = IkeRunner {
+            engine,
+            rng,
+            sockets,
+            fp,
+            fp_path: fastpath.map(Path::to_path_buf),
+            sub: None,
+            resubscribe_at: fastpath.map(|_| now),
+            table: SaTable::default(),
+            conns,
+            extras: ike.child_extras,
+            dpd_period,
+            next_dpd_poll: now,
+            last_used: HashMap::new(),
+            ike_sas: BTreeMap::new(),
+            pending: Vec::new(),
+            drops: BTreeMap::new(),
+            drops_reported_at: now,
+            to_delete: Vec::new(),
+            stats: Stats::default(),
+            buf: vec![0u8; 65536],
+        };
+        r.subscribe(now);
+        let started = r.engine.start(now, &mut r.rng);
+        for id in started {
+            tracing::info!(target: "ike", "initiating IKE SA {id}");
+        }
+        r.drain(now);
+        Ok(r)
+    }
+
+    /// The descriptors to poll for reading: the UDP sockets and the fast path's event stream.
+    pub fn fds(&self) -> Vec<RawFd> {
+        let mut v: Vec<RawFd> = self.sockets.iter().map(|s| s.socket.as_raw_fd()).collect();
+        if let Some(s) = &self.sub {
+            v.push(s.stream.as_raw_fd());
+        }
+        v
+    }
+
+    /// When `step` is next needed even if nothing is readable.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        [
+            self.engine.poll_timeout(),
+            self.next_dpd_poll(),
+            self.resubscribe_at.filter(|_| self.sub.is_none()),
+            (!self.drops.is_empty()).then_some(self.drops_reported_at + DROP_REPORT),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Reads what is readable, fires due timers, carries out every action; never blocks
+    /// (but for the fast path's bounded replies).
+    pub fn step(&mut self, now: Duration) {
+        self.receive(now);
+        self.read_subscription(now);
+        if self.sub.is_none() && self.resubscribe_at.is_some_and(|t| t <= now) {
+            self.subscribe(now);
+        }
+        self.poll_dpd(now);
+        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+            self.engine.handle_timeout(now, &mut self.rng);
+        }
+        self.drain(now);
+        if !self.drops.is_empty() && now >= self.drops_reported_at + DROP_REPORT {
+            let drops = std::mem::take(&mut self.drops);
+            self.drops_reported_at = now;
+            self.event("ike_drops", json!({ "drops": drops }));
+        }
+    }
+
+    /// What happened since the last call, oldest first: `{"event": KIND, ...}`.
+    pub fn events(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Deletes every IKE SA (sending the deletes and waiting up to a second for the answers),
+    /// then removes whatever is left from the fast path.
+    pub fn shutdown(&mut self, now: Duration) {
+        let start = Instant::now();
+        for id in self.engine.sa_ids() {
+            self.engine.delete_ike(now, &mut self.rng, id);
+        }
+        self.drain(now);
+        while !self.engine.sa_ids().is_empty() && start.elapsed() < Duration::from_secs(1) {
+            let fds = self.fds();
+            let _ = crate::sys::poll::readable(&fds, Duration::from_millis(50));
+            self.receive(now + start.elapsed());
+            self.drain(now + start.elapsed());
+        }
+        let errors = self.table.remove_all(self.fp.as_mut());
+        for e in errors {
+            tracing::warn!(target: "ike", "fast path at shutdown: {e}");
+        }
+        self.sub = None;
+    }
+
+    fn event(&mut self, kind: &str, mut fields: Value) {
+        fields["event"] = json!(kind);
+        tracing::debug!(target: "ike", "{fields}");
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.remove(0);
+        }
+        self.pending.push(fields);
+    }
+
+    fn conn_of(&self, sa: IkeSaId) -> Option<String> {
+        self.ike_sas
+            .get(&sa)
+            .map(|i| i.config.clone())
+            .or_else(|| self.engine.sa(sa).map(|s| s.config.clone()))
+    }
+
+    fn window_of(&self, sa: IkeSaId, child: &str) -> Option<u32> {
+        let conn = self.conn_of(sa)?;
+        self.extras
+            .iter()
+            .find(|e| e.conn == conn && e.child == child)
+            .and_then(|e| e.replay_window)
+    }
+
+    /// Carries out every action, then deletes the CHILD SAs the fast path refused (and what
+    /// that asks for), a few rounds at most.
+    fn drain(&mut self, now: Duration) {
+        for _ in 0..8 {
+            while let Some(a) = self.engine.poll_action() {
+                self.carry_out(a);
+            }
+            if self.to_delete.is_empty() {
+                return;
+            }
+            for (sa, child) in std::mem::take(&mut self.to_delete) {
+                self.engine.delete_child(now, &mut self.rng, sa, child);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, a: Action) {
+        match a {
+            Action::Send { from, to, bytes } => self.send(from, to, &bytes),
+            Action::IkeSaUp(info) => {
+                self.event(
+                    "ike_up",
+                    json!({
+                        "ike_sa": info.sa, "conn": info.config, "initiator": info.initiator,
+                        "spi_i": ike_spi(info.spi_i), "spi_r": ike_spi(info.spi_r),
+                        "local": info.local.to_string(), "remote": info.remote.to_string(),
+                        "remote_id": identity_string(&info.remote_id),
+                        "virtual_ip": info.virtual_ip.map(|a| a.to_string()),
+                    }),
+                );
+                self.ike_sas.insert(info.sa, info);
+            }
+            Action::IkeSaDown { sa, reason } => {
+                let conn = self.conn_of(sa);
+                self.ike_sas.remove(&sa);
+                self.remove_children_of(sa);
+                self.event(
+                    "ike_down",
+                    json!({ "ike_sa": sa, "conn": conn, "reason": format!("{reason:?}") }),
+                );
+            }
+            Action::ChildSaUp(info) => self.child_up(&info),
+            Action::ChildSaRekeyed {
+                old,
+                new,
+                defer_outbound,
+            } => self.child_rekeyed(&old, &new, defer_outbound),
+            Action::ChildSaDown { child, reason } => self.remove_child(&child, reason),
+            Action::Event { sa, event } => match event {
+                Event::Dropped(r) => *self.drops.entry(r.name()).or_default() += 1,
+                Event::DpdSent => tracing::debug!(target: "ike", "IKE SA {sa:?}: DPD sent"),
+                Event::Retransmitted { message_id, sent } => {
+                    tracing::debug!(target: "ike", "IKE SA {sa:?}: retransmit of {message_id} ({sent})")
+                }
+                other => self.event(
+                    "ike_event",
+                    json!({ "ike_sa": sa, "what": format!("{other:?}") }),
+                ),
+            },
+        }
+    }
+}
