@@ -9,7 +9,8 @@
 # and calls `write_strongswan_conf`, `start_slowpath` and `start_charon`. `check` counts
 # (ci/lib/checks.sh), `ike_summary` prints the tally and fails the script on any failure.
 # Every wait is bounded; the trap stops every process of the namespaces, deletes them and
-# DPDK's runtime directory, and the work directory unless KEEP=1.
+# DPDK's runtime directory, and the work directory unless KEEP=1. FP_STATS_MS=N (and FP_JSON=1)
+# make the fast path log its counters every N ms (as JSON lines) in $work/fp.log.
 
 . ci/lib/checks.sh
 # Conditions here ask slowpath-ctl or swanctl and parse their JSON: not too often.
@@ -61,15 +62,21 @@ ike_topology_up() { # tag (names the work directory)
   ip -n "${t}S" addr add 10.2.0.1/32 dev lo
   ip -n "${t}S" link set lo up
 
+  # FP_OUT_PCAP=1: port 1 through libpcap rather than af_packet. DPDK's af_packet joins a
+  # fanout group with PACKET_FANOUT_FLAG_DEFRAG, so the kernel reassembles IP fragments
+  # before the fast path sees them (and cuts what exceeds its 2048-byte frames); libpcap's
+  # plain packet socket hands the fragments over as they came.
+  local out_port="net_af_packet1,iface=gO"
+  [ "${FP_OUT_PCAP:-0}" = 1 ] && out_port="net_pcap1,rx_iface_in=gO,tx_iface=gO"
   cat > "$work/fp.conf" <<CONF
 port 0 protected   exception 2 next-hop 10.1.0.10
 port 1 unprotected exception 3 next-hop 192.0.2.2
 local 10.1.0.1 192.0.2.1
 CONF
   ip netns exec "${t}G" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
-    --idle-sleep-us 200 --stats-ms 0 -- \
+    --idle-sleep-us 200 --stats-ms "${FP_STATS_MS:-0}" ${FP_JSON:+--json} -- \
     -l 0,1 --no-huge -m 256 --file-prefix "${t}G" --no-pci --log-level=error \
-    --vdev "net_af_packet0,iface=gI" --vdev "net_af_packet1,iface=gO" \
+    --vdev "net_af_packet0,iface=gI" --vdev "$out_port" \
     --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >"$work/fp.log" 2>&1 &
   fp=$!
   wait_for 30 test -S "$work/fp.sock"

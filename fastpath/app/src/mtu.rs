@@ -5,6 +5,7 @@
 //! the ESP core (`esp::wire::fragment`, `esp::reassembly`, `esp::icmp`); this module moves
 //! their bytes in and out of mbufs.
 
+use crate::ether;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use dpdk::mempool::Mempool;
 use esp::outbound::{encapsulated_len, encapsulated_len_bound, max_inner_len};
@@ -34,8 +35,15 @@ pub struct MtuCounters {
     pub fragments_in: u64,
     pub reassembled: u64,
     /// Packets or fragments dropped: no mbuf, no source address for the ICMP error, or
-    /// refused by the reassembler (malformed, overlapping, too big, timed out).
+    /// refused by the reassembler (malformed, overlapping, too big, over its source's share).
     pub dropped: u64,
+    /// Datagrams the reassembler gave up: timed out, evicted from a full table (the oldest
+    /// of the source holding the most), and new ones refused (their source at its share).
+    pub reassembly_timed_out: u64,
+    pub reassembly_evicted: u64,
+    pub reassembly_refused: u64,
+    /// Packets for the node larger than its TAP's MTU, given to the kernel in fragments.
+    pub to_kernel_fragmented: u64,
 }
 
 /// What the MTU path of one worker owns.
@@ -129,50 +137,96 @@ impl MtuPath {
     /// Splits an ESP packet (IP, no Ethernet) into fragments of at most `mtu` bytes, pushed
     /// into `out` as far as it has room; the original is consumed.
     pub fn fragment<const N: usize>(&mut self, m: Mbuf, mtu: usize, out: &mut MbufBurst<N>) {
-        self.next_ipv6_id = self.next_ipv6_id.wrapping_add(1);
-        let Ok(frag) = Fragmenter::new(m.data(), mtu, self.next_ipv6_id) else {
+        let before = out.len();
+        let whole = self.split(m.data(), mtu, out);
+        self.counters.fragments_out += (out.len() - before) as u64;
+        if whole {
+            self.counters.fragmented += 1;
+        } else {
+            self.counters.dropped += 1;
+        }
+    }
+
+    /// Splits a frame for the kernel (Ethernet, then an IP packet larger than `mtu`, such as a
+    /// reassembled IKE message) into frames with the same Ethernet header and IP fragments of
+    /// at most `mtu` bytes, pushed into `out`: a TAP refuses frames over its MTU, and the
+    /// kernel reassembles them again. The original is consumed.
+    pub fn fragment_frame<const N: usize>(&mut self, m: Mbuf, mtu: usize, out: &mut MbufBurst<N>) {
+        let Some((eth, ip)) = m.data().split_first_chunk::<{ ether::HEADER_LEN }>() else {
             self.counters.dropped += 1;
             return;
         };
-        if frag.count() > out.spare() {
+        let before = out.len();
+        let whole = self.split(ip, mtu, out);
+        for f in &mut out.as_mut_slice()[before..] {
+            if let Some(h) = f.prepend(ether::HEADER_LEN as u16) {
+                h.copy_from_slice(eth);
+            }
+        }
+        if whole {
+            self.counters.to_kernel_fragmented += 1;
+        } else {
             self.counters.dropped += 1;
-            return;
+        }
+    }
+
+    /// Pushes the IP fragments of `packet` (at most `mtu` bytes each) into `out`; false if
+    /// not all of them made it (unfragmentable, no room in `out`, no mbuf).
+    fn split<const N: usize>(&mut self, packet: &[u8], mtu: usize, out: &mut MbufBurst<N>) -> bool {
+        self.next_ipv6_id = self.next_ipv6_id.wrapping_add(1);
+        let Ok(frag) = Fragmenter::new(packet, mtu, self.next_ipv6_id) else {
+            return false;
+        };
+        if frag.count() > out.spare() {
+            return false;
         }
         for k in 0..frag.count() {
             let len = frag.fragment_len(k);
             let Some(mut f) = self.pool.alloc() else {
-                self.counters.dropped += 1;
-                return;
+                return false;
             };
             let Some(buf) = u16::try_from(len).ok().and_then(|l| f.append(l)) else {
-                self.counters.dropped += 1;
-                return;
+                return false;
             };
             if frag.write(k, buf).is_err() {
-                self.counters.dropped += 1;
-                return;
+                return false;
             }
             let _ = out.push(f);
-            self.counters.fragments_out += 1;
         }
-        self.counters.fragmented += 1;
+        true
     }
 
-    /// Adds an outer fragment (IP, no Ethernet); returns the whole packet once it is complete.
-    pub fn reassemble(&mut self, m: Mbuf, now_ns: u64) -> Option<Mbuf> {
+    /// The counters, the reassembler's give-ups included.
+    pub fn counters(&self) -> MtuCounters {
+        let r = self.reassembler.counters();
+        MtuCounters {
+            reassembly_timed_out: r.timed_out,
+            reassembly_evicted: r.evicted,
+            reassembly_refused: r.source_limit,
+            ..self.counters.clone()
+        }
+    }
+
+    /// Adds an outer fragment (its IP packet, with its Ethernet header just before it as the
+    /// port's receive left it); returns the whole packet once it is complete, laid out the
+    /// same way with the Ethernet header of the fragment that completed it (all came from
+    /// one sender): what is for the node reaches the kernel in that frame.
+    pub fn reassemble(&mut self, mut m: Mbuf, now_ns: u64) -> Option<Mbuf> {
         self.counters.fragments_in += 1;
         match self.reassembler.insert(m.data(), now_ns) {
             Insert::Complete(len) => {
-                drop(m);
-                let mut whole = self.big_pool.alloc()?;
-                let buf = u16::try_from(len).ok().and_then(|l| whole.append(l));
-                let Some(buf) = buf else {
+                let mut eth = [0u8; ether::HEADER_LEN];
+                let Some(h) = m.prepend(ether::HEADER_LEN as u16) else {
                     self.counters.dropped += 1;
                     return None;
                 };
-                buf.copy_from_slice(self.reassembler.reassembled());
-                self.counters.reassembled += 1;
-                Some(whole)
+                eth.copy_from_slice(h);
+                drop(m);
+                let whole = self.whole_frame(&eth, len);
+                if whole.is_none() {
+                    self.counters.dropped += 1;
+                }
+                whole
             }
             Insert::Incomplete | Insert::NotFragment => None,
             Insert::Dropped(_) => {
@@ -180,5 +234,17 @@ impl MtuPath {
                 None
             }
         }
+    }
+
+    /// The reassembled packet of `len` bytes in a big mbuf, `eth` in the headroom before it.
+    fn whole_frame(&mut self, eth: &[u8; ether::HEADER_LEN], len: usize) -> Option<Mbuf> {
+        let mut whole = self.big_pool.alloc()?;
+        let frame_len = u16::try_from(ether::HEADER_LEN + len).ok()?;
+        let buf = whole.append(frame_len)?;
+        buf[..ether::HEADER_LEN].copy_from_slice(eth);
+        buf[ether::HEADER_LEN..].copy_from_slice(self.reassembler.reassembled());
+        whole.adj(ether::HEADER_LEN as u16);
+        self.counters.reassembled += 1;
+        Some(whole)
     }
 }

@@ -161,7 +161,8 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[OpenPort], kind: &str)
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
         "to_node": s.port.to_node, "from_node": s.port.from_node,
         "mtu": {"fragmented": s.port.mtu.fragmented, "fragments_out": s.port.mtu.fragments_out, "icmp_too_big": s.port.mtu.icmp_too_big,
-                "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped},
+                "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped,
+                "reassembly_timed_out": s.port.mtu.reassembly_timed_out, "reassembly_evicted": s.port.mtu.reassembly_evicted, "reassembly_refused": s.port.mtu.reassembly_refused, "to_kernel_fragmented": s.port.mtu.to_kernel_fragmented},
         "drops": drops, "ports": port_stats,
     });
     println!("{line}");
@@ -188,5 +189,10 @@ fn print_final(options: &ReportOptions, start: Instant, s: &StatsSnapshot, ports
         } else {
             drops.join(" ")
         }
+    );
+    let m = &s.port.mtu;
+    println!(
+        "mtu: fragmented {} (fragments out {}) icmp-too-big {} fragments in {} reassembled {} dropped {} to-kernel-fragmented {} | reassembly: timed out {} evicted {} refused {}",
+        m.fragmented, m.fragments_out, m.icmp_too_big, m.fragments_in, m.reassembled, m.dropped, m.to_kernel_fragmented, m.reassembly_timed_out, m.reassembly_evicted, m.reassembly_refused
     );
 }

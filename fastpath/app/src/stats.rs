@@ -32,7 +32,7 @@ pub struct PortCounters {
     pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 18;
+const PORT_FIELDS: usize = 22;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -80,6 +80,10 @@ impl SharedStats {
             port.handed_off,
             port.to_node,
             port.from_node,
+            port.mtu.reassembly_timed_out,
+            port.mtu.reassembly_evicted,
+            port.mtu.reassembly_refused,
+            port.mtu.to_kernel_fragmented,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -119,6 +123,10 @@ impl SharedStats {
                     fragments_in: p[12],
                     reassembled: p[13],
                     dropped: p[14],
+                    reassembly_timed_out: p[18],
+                    reassembly_evicted: p[19],
+                    reassembly_refused: p[20],
+                    to_kernel_fragmented: p[21],
                 },
                 handed_off: p[15],
                 to_node: p[16],
@@ -151,6 +159,10 @@ impl StatsSnapshot {
         a.mtu.fragments_in += b.mtu.fragments_in;
         a.mtu.reassembled += b.mtu.reassembled;
         a.mtu.dropped += b.mtu.dropped;
+        a.mtu.reassembly_timed_out += b.mtu.reassembly_timed_out;
+        a.mtu.reassembly_evicted += b.mtu.reassembly_evicted;
+        a.mtu.reassembly_refused += b.mtu.reassembly_refused;
+        a.mtu.to_kernel_fragmented += b.mtu.to_kernel_fragmented;
         self.esp.add(&o.esp);
     }
 
@@ -187,6 +199,10 @@ mod tests {
                 fragments_in: 16,
                 reassembled: 17,
                 dropped: 18,
+                reassembly_timed_out: 22,
+                reassembly_evicted: 23,
+                reassembly_refused: 24,
+                to_kernel_fragmented: 25,
             },
         };
         let mut esp = LcoreCounters {
@@ -203,6 +219,7 @@ mod tests {
         let mut sum = r.clone();
         sum.add(&r);
         assert_eq!(sum.port.rx_packets, 2);
+        assert_eq!(sum.port.mtu.reassembly_refused, 48);
         assert_eq!(sum.drops(), 2);
     }
 }

@@ -172,3 +172,82 @@ fn ipv6_sender_gets_packet_too_big() {
     let esp = pcap::read(&dir.0.join("enc6-out1.pcap")).unwrap();
     assert!(esp.len() == 10 && esp.iter().all(|f| f.len() - 14 <= 1400));
 }
+
+/// An IKE datagram for the node (192.0.2.2:500 to 192.0.2.1:500) of `len` bytes, IP ID `id`.
+fn ike_datagram(len: usize, id: u16) -> Vec<u8> {
+    let mut ip = vec![0u8; len];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&[192, 0, 2, 2]);
+    ip[16..20].copy_from_slice(&[192, 0, 2, 1]);
+    let c = checksum(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip[20..22].copy_from_slice(&500u16.to_be_bytes());
+    ip[22..24].copy_from_slice(&500u16.to_be_bytes());
+    ip[24..26].copy_from_slice(&((len - 20) as u16).to_be_bytes());
+    for (i, b) in ip[28..].iter_mut().enumerate() {
+        *b = (i * 13 + id as usize) as u8;
+    }
+    ip
+}
+
+/// IKE datagrams for the node that arrive IP-fragmented (a big IKE_SA_INIT, a certificate
+/// IKE_AUTH) are reassembled and handed to the kernel through the port's exception port in
+/// real frames: the Ethernet header their fragments came in, not zeros the kernel would drop;
+/// and one larger than the exception port's MTU (1500 here), which a TAP would refuse, in IP
+/// fragments that fit it, for the kernel to reassemble.
+#[test]
+fn reassembled_packets_for_the_node_reach_the_kernel_in_their_frame() {
+    let dir = TempDir::new("frag2node");
+    let conf = "port 0 protected peer-mac 02:00:00:00:00:02\nport 1 unprotected peer-mac 02:00:00:00:00:03 exception 2\nlocal 192.0.2.1\n";
+    let (small, big) = (ike_datagram(1400, 1), ike_datagram(3000, 2));
+    // Their fragments at a 1000-byte MTU, in frames from the sender's MAC to the port's.
+    let eth: [u8; 14] = [2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0x03, 0x08, 0x00];
+    let mut frames = Vec::new();
+    for ip in [&small, &big] {
+        let frag = esp::wire::fragment::Fragmenter::new(ip, 1000, 0).unwrap();
+        for k in 0..frag.count() {
+            let mut f = eth.to_vec();
+            f.resize(14 + frag.fragment_len(k), 0);
+            frag.write(k, &mut f[14..]).unwrap();
+            frames.push(f);
+        }
+    }
+    assert_eq!(frames.len(), 2 + 4);
+    let p = |n: &str| dir.0.join(format!("{n}.pcap"));
+    pcap::write(&p("in0"), &[]).unwrap();
+    pcap::write(&p("in1"), &frames).unwrap();
+    pcap::write(&p("in2"), &[]).unwrap();
+    let conf_path = dir.0.join("frag2node.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let vdevs: Vec<String> = (0..3)
+        .map(|k| {
+            format!(
+                "net_pcap{k},rx_pcap={},tx_pcap={}",
+                p(&format!("in{k}")).display(),
+                p(&format!("out{k}")).display()
+            )
+        })
+        .collect();
+    let json = run_until_idle("frag2node", &conf_path, 500, &["-l", "0,1"], &vdevs);
+    assert_eq!(json["mtu"]["reassembled"], 2, "{json}");
+    assert_eq!(json["mtu"]["to_kernel_fragmented"], 1, "{json}");
+    assert_eq!(json["exception"], 2, "{json}");
+    let to_kernel = pcap::read(&p("out2")).unwrap();
+    assert!(
+        to_kernel.iter().all(|f| f[..14] == eth),
+        "the frame the fragments came in, not zeros"
+    );
+    // The small one whole; the big one in fragments of at most 1500 bytes.
+    assert!(to_kernel[0][14..] == small[..], "the small datagram, whole");
+    let pieces = &to_kernel[1..];
+    assert_eq!(pieces.len(), 3, "3000 bytes over a 1500-byte MTU");
+    assert!(pieces.iter().all(|f| f.len() - 14 <= 1500));
+    let mut r = esp::reassembly::Reassembler::new(esp::reassembly::Config::default());
+    let got: Vec<_> = pieces.iter().map(|f| r.insert(&f[14..], 0)).collect();
+    assert_eq!(got[2], esp::reassembly::Insert::Complete(3000), "{got:?}");
+    assert!(r.reassembled() == big, "the big datagram, whole again");
+}

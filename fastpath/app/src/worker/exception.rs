@@ -51,7 +51,7 @@ impl Worker {
         };
         frame(burst, self.ports[port].own_mac, self.ports[port].peer_mac);
         self.counters.exception += burst.len() as u64;
-        self.transmit(tap, burst);
+        self.send_to_kernel(tap, burst);
     }
 
     /// Hands a frame to the kernel through the port's TAP, or drops it if there is none.
@@ -61,7 +61,7 @@ impl Worker {
                 self.counters.exception += 1;
                 let mut one = MbufBurst::<BURST>::default();
                 let _ = one.push(m);
-                self.transmit(tap, &mut one);
+                self.send_to_kernel(tap, &mut one);
             }
             None => self.counters.exception_dropped += 1,
         }

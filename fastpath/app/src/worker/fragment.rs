@@ -1,12 +1,14 @@
-//! Fragmentation of ESP packets that came out of encryption larger than the unprotected
-//! port's MTU (the MTU path's decision, see [`crate::mtu`]).
+//! Fragmentation of packets larger than where they go: ESP packets that came out of
+//! encryption larger than the unprotected port's MTU (the MTU path's decision, see
+//! [`crate::mtu`]), and packets for the node larger than its TAP's MTU.
 
 use super::{Worker, BURST};
-use dpdk::mbuf::MbufBurst;
+use crate::ether;
+use dpdk::mbuf::{Mbuf, MbufBurst};
 
-/// Room for the fragments of a burst's oversized ESP packets, flushed as it fills.
+/// Room for the fragments of a burst's oversized packets, flushed as it fills.
 const FRAGMENT_BURST: usize = 64;
-/// Fragments one ESP packet can take (a 9216-byte packet over a 576-byte MTU).
+/// Fragments one packet can take (a 9216-byte packet over a 576-byte MTU).
 const FRAGMENTS_PER_PACKET: usize = 18;
 
 impl Worker {
@@ -31,5 +33,28 @@ impl Worker {
         }
         self.frame_and_send(self.unprotected, &mut fragments);
         *enc = keep;
+    }
+
+    /// Sends frames through TAP port `tap`. One larger than the TAP's MTU (a reassembled IKE
+    /// message, say), which the TAP would refuse, goes in IP fragments that fit it.
+    pub(super) fn send_to_kernel<const N: usize>(&mut self, tap: usize, burst: &mut MbufBurst<N>) {
+        let mtu = self.ports[tap].mtu;
+        let fits = |m: &Mbuf| m.pkt_len() as usize <= ether::HEADER_LEN + mtu;
+        if burst.as_slice().iter().all(fits) {
+            self.transmit(tap, burst);
+            return;
+        }
+        let mut out = MbufBurst::<FRAGMENT_BURST>::default();
+        for m in burst.take_all() {
+            if out.spare() < FRAGMENTS_PER_PACKET {
+                self.transmit(tap, &mut out);
+            }
+            if fits(&m) {
+                let _ = out.push(m);
+            } else {
+                self.mtu.fragment_frame(m, mtu, &mut out);
+            }
+        }
+        self.transmit(tap, &mut out);
     }
 }

@@ -86,6 +86,8 @@ impl Worker {
                 Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &self.locals, &m)
                 {
                     Plaintext::ForNode => {
+                        // Back to the frame it came in (a reassembled packet carries the
+                        // Ethernet header of the fragment that completed it the same way).
                         let mut m = m;
                         let _ = m.prepend(ether::HEADER_LEN as u16);
                         self.exception(from, m);

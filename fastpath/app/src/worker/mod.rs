@@ -215,12 +215,12 @@ impl Worker {
                 self.esp.sweep_snapshots(&mut self.tables.sad, now_ns, 256);
                 self.serve_commands(now_ns);
                 self.mtu.reassembler.expire(now_ns);
-                self.counters.mtu = self.mtu.counters.clone();
+                self.counters.mtu = self.mtu.counters();
                 self.shared.publish(&self.counters, &self.esp.counters);
                 last_publish = now;
             }
         }
-        self.counters.mtu = self.mtu.counters.clone();
+        self.counters.mtu = self.mtu.counters();
         self.shared.publish(&self.counters, &self.esp.counters);
         0
     }
