@@ -114,8 +114,8 @@ impl IkeRunner {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let settings = EngineSettings {
+            limits: ike.limits,
             unix_epoch_offset: unix_now - now.as_secs() as i64,
-            ..EngineSettings::default()
         };
         let mut sockets: Vec<Sock> = Vec::new();
         for c in &ike.conns {
@@ -358,6 +358,7 @@ impl IkeRunner {
             "drops": drops,
             "retransmits": c.retransmits,
             "answered_from_cache": c.requests_answered_from_cache,
+            "half_open": BTreeMap::from(c.half_open.named()),
             "fastpath_errors": s.fastpath_errors,
             "fastpath_events": s.fastpath_events,
             "fastpath_subscribed": self.sub.is_some(),
