@@ -1,13 +1,15 @@
-# What the strongSwan interop tests share (sourced by ci/ike_strongswan.sh and
-# ci/ike_strongswan_more.sh, after `set -euo pipefail` and a cd to the repository):
+# What the strongSwan interop tests share (sourced by ci/ike_strongswan.sh,
+# ci/ike_strongswan_more.sh and ci/ike_floods.sh, after `set -euo pipefail` and a cd to the
+# repository):
 #
 #   host L (10.1.0.10) --veth-- [G: port 0 | port 1] --veth-- strongSwan S (192.0.2.2, 10.2.0.1)
 #                               G: fastpath (af_packet + net_tap) and slowpath (IKE)
 #
 # `ike_topology_up TAG` builds the namespaces (named ik<pid>G/S/L), starts the fast path in G
 # and installs the cleanup trap; then the caller writes `$work/swanctl.conf` and `$work/sp.conf`
-# and calls `write_strongswan_conf`, `start_slowpath` and `start_charon`. `check` counts
-# (ci/lib/checks.sh), `ike_summary` prints the tally and fails the script on any failure.
+# (`write_swanctl_psk` writes the first for one PSK conn) and calls `write_strongswan_conf`,
+# `start_slowpath` and `start_charon`. `check` counts (ci/lib/checks.sh), `ike_summary`
+# prints the tally and fails the script on any failure.
 # Every wait is bounded; the trap stops every process of the namespaces, deletes them and
 # DPDK's runtime directory, and the work directory unless KEEP=1. FP_STATS_MS=N (and FP_JSON=1)
 # make the fast path log its counters every N ms (as JSON lines) in $work/fp.log.
@@ -101,6 +103,32 @@ charon {
     ike = 2
     cfg = 2 } }
 }
+CONF
+}
+
+# swanctl.conf for one PSK connection NAME of S (192.0.2.2) to G (192.0.2.1), UDP encapsulated,
+# with one CHILD SA `net` (10.2.0.0/16 <-> 10.1.0.0/16), into $work/swanctl.conf.
+write_swanctl_psk() { # name, IKE proposals, ESP proposals, PSK
+  cat > "$work/swanctl.conf" <<CONF
+connections {
+  $1 {
+    version = 2
+    local_addrs = 192.0.2.2
+    remote_addrs = 192.0.2.1
+    proposals = $2
+    encap = yes
+    local { auth = psk
+      id = 192.0.2.2 }
+    remote { auth = psk
+      id = 192.0.2.1 }
+    children { net { local_ts = 10.2.0.0/16
+        remote_ts = 10.1.0.0/16
+        esp_proposals = $3 } }
+  }
+}
+secrets { ike-gw { id-1 = 192.0.2.1
+    id-2 = 192.0.2.2
+    secret = $4 } }
 CONF
 }
 

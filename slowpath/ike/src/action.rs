@@ -212,10 +212,48 @@ drop_reasons! {
     WrongState => "wrong_state",
     BadFlags => "bad_flags",
     BadCookie => "bad_cookie",
-    HalfOpenLimit => "half_open_limit",
+    // IKE_SA_INIT refused past the cookie check: the address's `block_threshold`, or the
+    // global `init_limit_half_open`.
+    HalfOpenBlock => "half_open_block",
+    HalfOpenCap => "half_open_cap",
     NoConfig => "no_config",
     Fragment => "fragment",
     NotIke => "not_ike",
+}
+
+/// What became of IKE_SA_INIT requests that found no SA, and of the half-open SAs they made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HalfOpenCounters {
+    /// COOKIE replies sent (RFC 7296 2.6); the request left no state behind.
+    pub cookies_sent: u64,
+    pub cookies_valid: u64,
+    /// Requests whose COOKIE was forged or stale (answered with a fresh one).
+    pub cookies_invalid: u64,
+    /// Half-open SAs that timed out before their IKE_AUTH.
+    pub expired: u64,
+    /// Half-open SAs now (a gauge, filled in by `Engine::total_counters`).
+    pub current: u64,
+}
+
+impl HalfOpenCounters {
+    /// Each counter by name, for the operator.
+    pub fn named(&self) -> [(&'static str, u64); 5] {
+        [
+            ("cookies_sent", self.cookies_sent),
+            ("cookies_valid", self.cookies_valid),
+            ("cookies_invalid", self.cookies_invalid),
+            ("expired", self.expired),
+            ("current", self.current),
+        ]
+    }
+
+    fn absorb(&mut self, other: &HalfOpenCounters) {
+        self.cookies_sent += other.cookies_sent;
+        self.cookies_valid += other.cookies_valid;
+        self.cookies_invalid += other.cookies_invalid;
+        self.expired += other.expired;
+        self.current += other.current;
+    }
 }
 
 /// Drop counters, per reason.
@@ -224,6 +262,7 @@ pub struct Counters {
     pub drops: Vec<(DropReason, u64)>,
     pub retransmits: u64,
     pub requests_answered_from_cache: u64,
+    pub half_open: HalfOpenCounters,
 }
 
 impl Counters {
@@ -255,6 +294,7 @@ impl Counters {
         }
         self.retransmits += other.retransmits;
         self.requests_answered_from_cache += other.requests_answered_from_cache;
+        self.half_open.absorb(&other.half_open);
     }
 }
 
@@ -276,11 +316,19 @@ mod tests {
             ..Counters::default()
         };
         total.drop(DropReason::BadIcv);
+        total.half_open.expired = 1;
         total.absorb(&Counters {
             retransmits: 2,
             requests_answered_from_cache: 3,
+            half_open: HalfOpenCounters {
+                cookies_sent: 4,
+                expired: 2,
+                ..HalfOpenCounters::default()
+            },
             ..c.clone()
         });
+        assert_eq!(total.half_open.named()[0], ("cookies_sent", 4));
+        assert_eq!(total.half_open.expired, 3);
         assert_eq!(total.dropped(DropReason::BadIcv), 3);
         assert_eq!(total.dropped(DropReason::UnknownSpi), 1);
         assert_eq!(

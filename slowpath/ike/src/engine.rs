@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
 use crate::config::IkeConfig;
+use crate::half_open::{HalfOpenTable, ShrinkWhenSparse};
 use crate::message::{classify_port_4500, with_non_esp_marker, ExchangeType, Message, Port4500};
 use crate::pool::{Pool, PoolConfig, Pools};
-use crate::responder::{CookieConfig, InitDecision, Responder};
+use crate::responder::{HalfOpenLimits, InitDecision, Responder};
 use crate::rng::RngSource;
 use crate::sa::export::IkeSaExport;
 use crate::sa::ike_sa::NATT_PORT;
@@ -21,7 +22,8 @@ use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
 /// Node-wide settings.
 #[derive(Debug, Clone, Default)]
 pub struct EngineSettings {
-    pub cookies: CookieConfig,
+    /// Cookies, half-open limits and timeout.
+    pub limits: HalfOpenLimits,
     /// Unix time (seconds) at the caller's `now` = 0, for certificate validity.
     pub unix_epoch_offset: i64,
 }
@@ -49,7 +51,7 @@ pub struct Engine {
     pools: Pools,
     sas: BTreeMap<IkeSaId, IkeSa>,
     by_spi: HashMap<u64, IkeSaId>,
-    half_open: HashMap<(IpAddr, u64), IkeSaId>,
+    half_open: HalfOpenTable,
     held: HashMap<IkeSaId, Held>,
     spis: SpiAllocator,
     responder: Responder,
@@ -68,7 +70,7 @@ impl Engine {
     ) -> Engine {
         Engine {
             configs: configs.into_iter().map(Arc::new).collect(),
-            responder: Responder::new(settings.cookies, rng, now),
+            responder: Responder::new(settings.limits, rng, now),
             settings,
             pools: pools
                 .into_iter()
@@ -76,7 +78,7 @@ impl Engine {
                 .collect(),
             sas: BTreeMap::new(),
             by_spi: HashMap::new(),
-            half_open: HashMap::new(),
+            half_open: HalfOpenTable::default(),
             held: HashMap::new(),
             spis: SpiAllocator::default(),
             actions: VecDeque::new(),
@@ -94,13 +96,25 @@ impl Engine {
         &self.counters
     }
 
-    /// Everything counted since the start: the engine's, closed SAs' and live SAs' counters.
+    /// Everything counted since the start: the engine's, closed SAs' and live SAs' counters,
+    /// and the half-open SAs now.
     pub fn total_counters(&self) -> Counters {
         let mut total = self.counters.clone();
         for sa in self.sas.values() {
             total.absorb(&sa.counters);
         }
+        total.half_open.current = self.half_open.len() as u64;
         total
+    }
+
+    /// Entries the engine's lookup tables have room for: what they hold in memory, which
+    /// falls again once a flood's half-open SAs are gone.
+    pub fn table_capacity(&self) -> usize {
+        self.half_open.capacity()
+            + self.by_spi.capacity()
+            + self.held.capacity()
+            + self.spis.ike.capacity()
+            + self.spis.esp.capacity()
     }
 
     pub fn sa(&self, id: IkeSaId) -> Option<&IkeSa> {
@@ -190,6 +204,7 @@ impl Engine {
         Ctx {
             now,
             unix_time: self.unix_time(now),
+            half_open_timeout: self.settings.limits.half_open_timeout,
             rng,
             configs: &self.configs,
             pools: &mut self.pools,
@@ -254,6 +269,10 @@ impl Engine {
         } else {
             // What it counted stays in the totals after it is gone.
             self.counters.absorb(&sa.counters);
+            self.by_spi.shrink_when_sparse();
+            self.held.shrink_when_sparse();
+            self.spis.ike.shrink_when_sparse();
+            self.spis.esp.shrink_when_sparse();
         }
     }
 
@@ -288,7 +307,7 @@ impl Engine {
         };
         let h = msg.header;
         if h.exchange == ExchangeType::IKE_SA_INIT && h.is_request() && h.spi_r == 0 {
-            if let Some(&id) = self.half_open.get(&(remote.ip(), h.spi_i)) {
+            if let Some(id) = self.half_open.get(&(remote.ip(), h.spi_i)) {
                 self.with_sa(id, now, rng, |sa, ctx| {
                     sa.on_datagram(ctx, local, remote, raw, &msg, range)
                 });
@@ -315,16 +334,17 @@ impl Engine {
         raw: &[u8],
         msg: &Message,
     ) {
-        let total = self.half_open.len();
-        let peer = self
-            .half_open
-            .keys()
-            .filter(|(ip, _)| *ip == remote.ip())
-            .count();
-        match self
-            .responder
-            .check(now, rng, &self.configs, total, peer, local, remote, msg)
-        {
+        let counts = (self.half_open.len(), self.half_open.at_address(remote.ip()));
+        match self.responder.check(
+            now,
+            rng,
+            &self.configs,
+            counts,
+            local,
+            remote,
+            msg,
+            &mut self.counters.half_open,
+        ) {
             InitDecision::Drop(r) => self.drop_datagram(r),
             InitDecision::Reply(bytes) => {
                 let bytes = if local.port() == NATT_PORT {
@@ -366,7 +386,13 @@ impl Engine {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            self.with_sa(id, now, rng, |sa, ctx| sa.on_timer(ctx));
+            let mut expired = false;
+            self.with_sa(id, now, rng, |sa, ctx| {
+                let half_open = sa.state == IkeState::HalfOpen;
+                sa.on_timer(ctx);
+                expired = half_open && sa.is_closed();
+            });
+            self.counters.half_open.expired += u64::from(expired);
         }
     }
 
@@ -466,11 +492,15 @@ impl Engine {
         }
     }
 
-    /// Takes over an exported engine's SAs (see `IkeSa::import` for `seal_counter_shift`).
+    /// Takes over an exported engine's SAs (see `IkeSa::import` for `seal_counter_shift`)
+    /// and its cookie secrets; the limits stay this node's own configuration.
     pub fn import(&mut self, export: EngineExport, seal_counter_shift: u64) {
         self.pools = export.pools;
         self.next_id = self.next_id.max(export.next_id);
-        self.responder = export.responder;
+        self.responder = Responder {
+            config: self.responder.config,
+            ..export.responder
+        };
         for x in export.sas {
             let sa = IkeSa::import(x, seal_counter_shift);
             let id = sa.id;

@@ -1,6 +1,7 @@
 //! IKE_SA_INIT requests before any state exists (RFC 7296 2.6): proposal and group checks
-//! answered without keeping anything, COOKIEs when too many SAs are half-open, and a limit of
-//! half-open SAs per peer address.
+//! answered without keeping anything, COOKIEs when too many SAs are half-open (in all or from
+//! the request's source address), and, only past the cookie check, a limit of half-open SAs per
+//! address and in all.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use openssl::memcmp;
 
-use crate::action::DropReason;
+use crate::action::{DropReason, HalfOpenCounters};
 use crate::config::IkeConfig;
 use crate::crypto::keys::SecretBytes;
 use crate::crypto::prf::Prf;
@@ -21,24 +22,45 @@ use crate::rng::{random_vec, RngSource};
 use crate::sa::proposals;
 use zeroize::Zeroizing;
 
-/// When to ask for cookies, and how many half-open SAs one address may hold.
+/// When to ask for cookies and how many half-open SAs to keep (strongSwan's names; the
+/// slow path's `ike-limits` statement sets them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookieConfig {
-    /// Half-open SAs (all peers) from which on a COOKIE is required; `usize::MAX`: never.
-    pub threshold: usize,
-    /// Half-open SAs one peer address may hold; more are dropped.
-    pub per_peer_limit: usize,
-    /// How often the secret changes (the previous one is still accepted).
+pub struct HalfOpenLimits {
+    /// Half-open SAs (all addresses) from which on a request must carry a valid COOKIE.
+    pub cookie_threshold: usize,
+    /// Half-open SAs of one source address from which on its requests must carry one.
+    pub cookie_threshold_ip: usize,
+    /// Half-open SAs one address may hold; a request past this is refused.
+    pub block_threshold: usize,
+    /// Half-open SAs all addresses may hold together.
+    pub init_limit_half_open: usize,
+    /// How long a half-open SA waits for its IKE_AUTH.
+    pub half_open_timeout: Duration,
+    /// How often the cookie secret changes (the previous one is still accepted).
     pub secret_lifetime: Duration,
 }
 
-impl Default for CookieConfig {
+impl Default for HalfOpenLimits {
+    /// strongSwan's defaults, and a finite global cap.
     fn default() -> Self {
-        CookieConfig {
-            threshold: 100,
-            per_peer_limit: 10,
+        HalfOpenLimits {
+            cookie_threshold: 10,
+            cookie_threshold_ip: 3,
+            block_threshold: 5,
+            init_limit_half_open: 1000,
+            half_open_timeout: Duration::from_secs(30),
             secret_lifetime: Duration::from_secs(120),
         }
+    }
+}
+
+impl HalfOpenLimits {
+    /// Whether a request must prove its source address first. A limit that would refuse it
+    /// asks for a cookie too, so that only a request from a real address is ever refused
+    /// there: a spoofer who cannot read our replies never spends that address's quota.
+    fn cookie_required(&self, half_open: usize, half_open_ip: usize) -> bool {
+        half_open >= self.cookie_threshold.min(self.init_limit_half_open)
+            || half_open_ip >= self.cookie_threshold_ip.min(self.block_threshold)
     }
 }
 
@@ -70,14 +92,14 @@ pub enum InitDecision {
 
 #[derive(Debug, Clone)]
 pub struct Responder {
-    pub config: CookieConfig,
+    pub config: HalfOpenLimits,
     pub current: CookieSecret,
     pub previous: Option<CookieSecret>,
     pub rotate_at: Duration,
 }
 
 impl Responder {
-    pub fn new(config: CookieConfig, rng: &mut dyn RngSource, now: Duration) -> Responder {
+    pub fn new(config: HalfOpenLimits, rng: &mut dyn RngSource, now: Duration) -> Responder {
         Responder {
             config,
             current: CookieSecret {
@@ -127,19 +149,20 @@ impl Responder {
             })
     }
 
-    /// Judges a request. `half_open` counts all half-open SAs, `half_open_peer` those of
-    /// `remote`'s address.
+    /// Judges a request: the cookie first (decided by the count of `remote`'s address and the
+    /// global one, RFC 7296 2.6), then the limits. `half_open` counts all half-open SAs,
+    /// `half_open_ip` those of `remote`'s address; cookie outcomes go to `counters`.
     #[allow(clippy::too_many_arguments)]
     pub fn check(
         &mut self,
         now: Duration,
         rng: &mut dyn RngSource,
         configs: &[Arc<IkeConfig>],
-        half_open: usize,
-        half_open_peer: usize,
+        (half_open, half_open_ip): (usize, usize),
         local: SocketAddr,
         remote: SocketAddr,
         msg: &Message,
+        counters: &mut HalfOpenCounters,
     ) -> InitDecision {
         self.rotate(rng, now);
         let h = msg.header;
@@ -155,17 +178,25 @@ impl Responder {
         let (Some(sa), Some((group, _)), Some(ni)) = (p.sa(), p.ke(), p.nonce()) else {
             return InitDecision::Drop(DropReason::Malformed);
         };
-        if half_open_peer >= self.config.per_peer_limit {
-            return InitDecision::Drop(DropReason::HalfOpenLimit);
-        }
-        if half_open >= self.config.threshold {
-            let valid = p
-                .find_notify(NotifyType::COOKIE)
-                .is_some_and(|c| self.cookie_ok(c.data, ni, remote.ip(), h.spi_i));
-            if !valid {
-                let cookie = Responder::cookie(&self.current, ni, remote.ip(), h.spi_i);
-                return reply(&h, NotifyType::COOKIE, cookie);
+        let limits = self.config;
+        if limits.cookie_required(half_open, half_open_ip) {
+            match p.find_notify(NotifyType::COOKIE) {
+                Some(c) if self.cookie_ok(c.data, ni, remote.ip(), h.spi_i) => {
+                    counters.cookies_valid += 1;
+                }
+                got => {
+                    counters.cookies_invalid += u64::from(got.is_some());
+                    counters.cookies_sent += 1;
+                    let cookie = Responder::cookie(&self.current, ni, remote.ip(), h.spi_i);
+                    return reply(&h, NotifyType::COOKIE, cookie);
+                }
             }
+        }
+        if half_open_ip >= limits.block_threshold {
+            return InitDecision::Drop(DropReason::HalfOpenBlock);
+        }
+        if half_open >= limits.init_limit_half_open {
+            return InitDecision::Drop(DropReason::HalfOpenCap);
         }
         let mut answer = None;
         for cfg in configs
@@ -224,9 +255,9 @@ mod tests {
     #[test]
     fn cookies_verify_across_one_rotation() {
         let mut rng = TestRng::new(3);
-        let cfg = CookieConfig {
+        let cfg = HalfOpenLimits {
             secret_lifetime: Duration::from_secs(10),
-            ..CookieConfig::default()
+            ..HalfOpenLimits::default()
         };
         let mut r = Responder::new(cfg, &mut rng, Duration::ZERO);
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
@@ -240,5 +271,24 @@ mod tests {
         assert!(r.cookie_ok(&c, &[1; 32], ip, 42));
         r.rotate(&mut rng, Duration::from_secs(20));
         assert!(!r.cookie_ok(&c, &[1; 32], ip, 42));
+    }
+
+    #[test]
+    fn a_limit_that_would_refuse_asks_for_a_cookie_first() {
+        let l = HalfOpenLimits::default();
+        assert!(!l.cookie_required(9, 2));
+        assert!(l.cookie_required(10, 0));
+        assert!(l.cookie_required(0, 3));
+        // Thresholds above the limits: the limits still come after a cookie.
+        let loose = HalfOpenLimits {
+            cookie_threshold: usize::MAX,
+            cookie_threshold_ip: usize::MAX,
+            block_threshold: 2,
+            init_limit_half_open: 7,
+            ..l
+        };
+        assert!(!loose.cookie_required(6, 1));
+        assert!(loose.cookie_required(6, 2));
+        assert!(loose.cookie_required(7, 0));
     }
 }

@@ -16,6 +16,8 @@ pub struct Ctx<'a> {
     pub now: Duration,
     /// Seconds since the Unix epoch, for certificate validity.
     pub unix_time: i64,
+    /// How long a responder keeps an SA that never got its IKE_AUTH.
+    pub half_open_timeout: Duration,
     pub rng: &'a mut dyn RngSource,
     pub configs: &'a [Arc<IkeConfig>],
     pub pools: &'a mut Pools,

@@ -18,8 +18,6 @@ use crate::sa::nat::NatState;
 
 /// The port of UDP-encapsulated IKE and ESP (RFC 3948).
 pub const NATT_PORT: u16 = 4500;
-/// How long a responder keeps an SA that never got its IKE_AUTH.
-pub const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a rekeyed IKE SA waits for the peer's delete.
 pub const RETIRING_TIMEOUT: Duration = Duration::from_secs(60);
 /// NAT-keepalive interval (strongSwan's default).

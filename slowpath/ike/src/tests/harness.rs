@@ -9,7 +9,7 @@ use crate::action::{Action, ChildRef, ChildSaInfo, DownReason, Event, IkeSaId, I
 use crate::config::*;
 use crate::crypto::transform::*;
 use crate::engine::{Engine, EngineSettings};
-use crate::message::TrafficSelector;
+use crate::message::{Message, NotifyType, Payloads, TrafficSelector};
 use crate::pool::PoolConfig;
 use crate::rng::TestRng;
 
@@ -138,6 +138,16 @@ pub fn configs(ike: Suite, esp: Suite) -> (IkeConfig, IkeConfig) {
             "10.1.0.0",
         ),
     )
+}
+
+/// Whether a datagram is an IKE_SA_INIT answer asking for a COOKIE.
+pub fn is_cookie_reply(bytes: &[u8]) -> bool {
+    Message::parse(bytes).is_ok_and(|m| {
+        m.payloads
+            .as_slice()
+            .find_notify(NotifyType::COOKIE)
+            .is_some()
+    })
 }
 
 /// One datagram on the wire.

@@ -7,6 +7,7 @@ mod certs;
 mod child_sa;
 mod cookies;
 mod establish;
+mod floods;
 mod fragments;
 mod ha;
 mod informational;

@@ -1,5 +1,5 @@
-//! The IKE statements of the slow path's configuration file: `secret`, `pool`, `conn` and
-//! `child`, one per line, with strongSwan's proposal keywords so that operators recognise them.
+//! The IKE statements of the slow path's configuration file: `secret`, `pool`, `conn`,
+//! `child` and `ike-limits` (cookies and half-open limits, see `limits`), one per line, with strongSwan's proposal keywords so that operators recognise them.
 //! The caller tokenizes the line (a double-quoted value, spaces and `#` included, arrives as
 //! one word) and adds `file:line` to a refused line's reason.
 //!
@@ -14,6 +14,7 @@
 //!      ike aes256gcm16-prfsha384-curve25519 pool vpn add
 //! child net conn gw2 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16,10.4.0.0/16[tcp/443]
 //!      (one line) esp aes128gcm16-esn,aes128-sha1-modp2048 rekey 1h life 1h10m replay-window 1024
+//! ike-limits cookie-threshold 10 cookie-threshold-ip 3 block-threshold 5 init-limit-half-open 1000
 //! ```
 //!
 //! Durations are the toolkit's one grammar (`toolkit::duration`); `0` turns a timer off.
@@ -29,6 +30,7 @@ mod auth;
 mod child;
 mod conn;
 mod identity;
+mod limits;
 mod pool;
 mod proposal;
 mod secret;
@@ -40,6 +42,7 @@ use std::collections::{HashMap, HashSet};
 
 use ike::config::{IkeConfig, StartAction};
 use ike::pool::PoolConfig;
+use ike::responder::HalfOpenLimits;
 use toolkit::config::{statements, Words};
 use toolkit::ConfigError;
 use zeroize::Zeroizing;
@@ -51,7 +54,7 @@ pub use proposal::{
 /// The IKE port; `encap` and NAT-T move to 4500 by themselves.
 pub const IKE_PORT: u16 = 500;
 /// The statements this module parses (the first word of a line).
-pub const STATEMENTS: &[&str] = &["secret", "pool", "conn", "child"];
+pub const STATEMENTS: &[&str] = &["secret", "pool", "conn", "child", "ike-limits"];
 
 /// What the fast path needs of a CHILD SA that the engine has no field for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +82,8 @@ pub struct IkeSettings {
     pub pools: Vec<PoolConfig>,
     pub conn_extras: Vec<ConnExtra>,
     pub child_extras: Vec<ChildExtra>,
+    /// Cookies and half-open limits (`ike-limits`; strongSwan's defaults without one).
+    pub limits: HalfOpenLimits,
     /// Pre-shared keys by name: only `conn ... auth psk NAME` reads them.
     secrets: HashMap<String, Zeroizing<Vec<u8>>>,
     index: Index,
@@ -87,6 +92,8 @@ pub struct IkeSettings {
 /// Where each name defined so far is.
 #[derive(Default, Clone)]
 struct Index {
+    /// Whether an `ike-limits` line was read.
+    limits: bool,
     conns: HashMap<String, usize>,
     pools: HashSet<String>,
     /// (conn index, child name) to the child's index in `child_extras`.
@@ -101,6 +108,7 @@ impl std::fmt::Debug for IkeSettings {
             .field("pools", &self.pools)
             .field("conn_extras", &self.conn_extras)
             .field("child_extras", &self.child_extras)
+            .field("limits", &self.limits)
             .field("secrets", &self.secrets.len())
             .finish()
     }
@@ -148,6 +156,12 @@ impl IkeSettings {
                 self.conn_extras.push(extra);
             }
             "child" => child::parse_child(self, w)?,
+            "ike-limits" => {
+                if std::mem::replace(&mut self.index.limits, true) {
+                    return Err("ike-limits is given twice".into());
+                }
+                self.limits = limits::parse_limits(w)?;
+            }
             kw => return Err(format!("`{kw}` is not an IKE statement")),
         }
         Ok(())

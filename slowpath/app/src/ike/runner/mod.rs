@@ -102,8 +102,8 @@ impl IkeRunner {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let settings = EngineSettings {
+            limits: ike.limits,
             unix_epoch_offset: unix_now - now.as_secs() as i64,
-            ..EngineSettings::default()
         };
         let sockets = sockets::open(ike.conns.iter().map(|c| c.local_addr))?;
         let conns = ike

@@ -199,6 +199,12 @@ impl IkeRunner {
                 .collect(),
             retransmits: c.retransmits,
             answered_from_cache: c.requests_answered_from_cache,
+            half_open: c
+                .half_open
+                .named()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             fastpath_errors: s.fastpath_errors,
             fastpath_events: s.fastpath_events,
             fastpath_subscribed: self.sub.is_some(),

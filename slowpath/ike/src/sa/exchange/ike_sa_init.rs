@@ -18,7 +18,7 @@ use crate::rng::random_vec;
 use crate::sa::core::SaCore;
 use crate::sa::ctx::Ctx;
 use crate::sa::dh::DhPrivate;
-use crate::sa::ike_sa::{IkeSa, IkeState, HALF_OPEN_TIMEOUT};
+use crate::sa::ike_sa::{IkeSa, IkeState};
 use crate::sa::{nat, proposals};
 
 /// Our nonce size: at least half the PRF key size of every PRF we have (RFC 7296 2.10).
@@ -426,7 +426,7 @@ impl IkeSa {
             last_response: None,
         });
         sa.state = IkeState::HalfOpen;
-        sa.half_open_expire = Some(ctx.now + HALF_OPEN_TIMEOUT);
+        sa.half_open_expire = Some(ctx.now + ctx.half_open_timeout);
         sa.send(&[bytes]);
         Some(sa)
     }
