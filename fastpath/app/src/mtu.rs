@@ -46,6 +46,24 @@ pub struct MtuCounters {
     pub to_kernel_fragmented: u64,
 }
 
+impl MtuCounters {
+    /// Each counter by the name operators read (`--json`'s `mtu`, `fastpath-ctl stats`).
+    pub fn named(&self) -> [(&'static str, u64); 10] {
+        [
+            ("fragmented", self.fragmented),
+            ("fragments_out", self.fragments_out),
+            ("icmp_too_big", self.icmp_too_big),
+            ("fragments_in", self.fragments_in),
+            ("reassembled", self.reassembled),
+            ("dropped", self.dropped),
+            ("reassembly_timed_out", self.reassembly_timed_out),
+            ("reassembly_evicted", self.reassembly_evicted),
+            ("reassembly_refused", self.reassembly_refused),
+            ("to_kernel_fragmented", self.to_kernel_fragmented),
+        ]
+    }
+}
+
 /// What the MTU path of one worker owns.
 pub struct MtuPath {
     /// Mbufs for fragments and ICMP errors.

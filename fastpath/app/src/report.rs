@@ -160,9 +160,7 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[OpenPort], kind: &str)
         "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
         "to_node": s.port.to_node, "from_node": s.port.from_node,
-        "mtu": {"fragmented": s.port.mtu.fragmented, "fragments_out": s.port.mtu.fragments_out, "icmp_too_big": s.port.mtu.icmp_too_big,
-                "fragments_in": s.port.mtu.fragments_in, "reassembled": s.port.mtu.reassembled, "dropped": s.port.mtu.dropped,
-                "reassembly_timed_out": s.port.mtu.reassembly_timed_out, "reassembly_evicted": s.port.mtu.reassembly_evicted, "reassembly_refused": s.port.mtu.reassembly_refused, "to_kernel_fragmented": s.port.mtu.to_kernel_fragmented},
+        "mtu": s.port.mtu.named().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "drops": drops, "ports": port_stats,
     });
     println!("{line}");

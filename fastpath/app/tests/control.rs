@@ -64,6 +64,17 @@ fn control_socket_drives_a_running_fast_path() {
         "{reply}"
     );
 
+    // The reassembler's counters are part of the operator's stats.
+    let stats = c.ok(json!({"op": "stats"}));
+    for k in [
+        "reassembled",
+        "reassembly_evicted",
+        "reassembly_refused",
+        "reassembly_timed_out",
+    ] {
+        assert!(stats["mtu"][k].is_u64(), "{k}: {stats}");
+    }
+
     // Nothing is protected yet: traffic is dropped for want of a policy.
     wait_until("no_policy drops", || {
         c.ok(json!({"op": "stats"}))["drops"]["no_policy"]

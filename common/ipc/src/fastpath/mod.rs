@@ -192,6 +192,10 @@ pub struct Stats {
     pub dummy: u64,
     /// ESP drops by reason (every reason, zeros included).
     pub drops: BTreeMap<String, u64>,
+    /// Fragmentation and reassembly: fragments in and out, reassembled, and what the
+    /// reassembler timed out, evicted and refused.
+    #[serde(default)]
+    pub mtu: BTreeMap<String, u64>,
 }
 
 /// Which side of the gateway a port faces.

@@ -376,6 +376,12 @@ fn stats(control: &Control) -> Stats {
             .iter()
             .map(|r| (r.name().to_string(), total.esp.drops_of(*r)))
             .collect(),
+        mtu: p
+            .mtu
+            .named()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     }
 }
 
