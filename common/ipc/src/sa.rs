@@ -273,8 +273,6 @@ impl TryFrom<UncheckedSaSpec> for SaSpec {
 pub enum SpecError {
     #[error("SPI 0 is reserved (RFC 4303 2.1)")]
     SpiZero,
-    #[error("SPIs 1..255 are reserved by IANA (RFC 4303 2.1)")]
-    SpiReserved,
     #[error("key is {got} bytes; {transform} wants {want}")]
     KeyLength {
         transform: Transform,
@@ -314,10 +312,10 @@ pub fn is_unicast(a: IpAddr) -> bool {
 impl SaSpec {
     /// Refuses what no fast path could install (lengths, families, ranges).
     pub fn check(&self) -> Result<(), SpecError> {
-        match self.spi {
-            0 => return Err(SpecError::SpiZero),
-            1..=255 => return Err(SpecError::SpiReserved),
-            _ => {}
+        // 1..255 are reserved by IANA too, but static lab peers use them (DPDK's
+        // ipsec-secgw samples take SPI 5): only 0, which never goes on the wire, is refused.
+        if self.spi == 0 {
+            return Err(SpecError::SpiZero);
         }
         let t = self.transform;
         if self.key.len() != t.key_len() {
