@@ -11,6 +11,8 @@ use std::net::IpAddr;
 
 /// The largest anti-replay window the fast path keeps (bits of its bitmap).
 pub const MAX_REPLAY_WINDOW: u32 = 1 << 16;
+/// The smallest one besides 0 (no anti-replay): RFC 4303 3.4.3 asks for at least 32.
+pub const MIN_REPLAY_WINDOW: u32 = 32;
 
 /// Which way an SA carries traffic, seen from this gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -289,8 +291,8 @@ pub enum SpecError {
     MixedFamilies,
     #[error("tunnel endpoint {0} is not a unicast address")]
     NotUnicast(IpAddr),
-    #[error("window {0} is over {MAX_REPLAY_WINDOW}")]
-    WindowTooLarge(u32),
+    #[error("window {0}: want 0 (none) or {MIN_REPLAY_WINDOW}..{MAX_REPLAY_WINDOW}")]
+    Window(u32),
     #[error("lifetime-{0}: the soft limit is above the hard one")]
     SoftAboveHard(&'static str),
     #[error("dscp {0}: want 0..63")]
@@ -342,8 +344,8 @@ impl SaSpec {
                 }
             }
         }
-        if self.window > MAX_REPLAY_WINDOW {
-            return Err(SpecError::WindowTooLarge(self.window));
+        if self.window != 0 && !(MIN_REPLAY_WINDOW..=MAX_REPLAY_WINDOW).contains(&self.window) {
+            return Err(SpecError::Window(self.window));
         }
         let l = &self.lifetime;
         if l.hard_bytes != 0 && l.soft_bytes > l.hard_bytes {

@@ -163,8 +163,10 @@ mod tests {
     }
 
     #[test]
-    fn the_sad_bound_is_the_interface_bound() {
+    fn the_cores_bounds_are_the_interfaces_bounds() {
         assert_eq!(ipc::MAX_SA_ID, esp::sad::MAX_SA_ID);
+        assert_eq!(ipc::sa::MAX_REPLAY_WINDOW, esp::replay::MAX_WINDOW);
+        assert_eq!(ipc::sa::MIN_REPLAY_WINDOW, esp::replay::MIN_WINDOW);
     }
 
     #[test]

@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use ike::config::{ChildConfig, Lifetimes, Mode};
+use ipc::sa::{MAX_REPLAY_WINDOW, MIN_REPLAY_WINDOW};
 use toolkit::config::Words;
 
 use super::proposal::{parse_proposals, EsnWords, Kind};
 use super::selector::parse_ts_list;
 use super::{check_name, ChildExtra, IkeSettings};
-
-/// The largest anti-replay window the fast path keeps.
-const MAX_REPLAY_WINDOW: u32 = 1 << 20;
 
 pub(super) fn parse_child(settings: &mut IkeSettings, mut w: Words) -> Result<(), String> {
     let name = w.next("a child name")?;
@@ -52,8 +50,11 @@ pub(super) fn parse_child(settings: &mut IkeSettings, mut w: Words) -> Result<()
             "packets" => packets = w.next_u64(opt)?,
             "replay-window" => {
                 let n = w.next_u32(opt)?;
-                if n > MAX_REPLAY_WINDOW {
-                    return Err(format!("replay-window: at most {MAX_REPLAY_WINDOW}"));
+                // What the fast path keeps: 0 (none) or MIN..=MAX.
+                if n != 0 && !(MIN_REPLAY_WINDOW..=MAX_REPLAY_WINDOW).contains(&n) {
+                    return Err(format!(
+                        "replay-window: want 0 (none) or {MIN_REPLAY_WINDOW}..{MAX_REPLAY_WINDOW}"
+                    ));
                 }
                 replay_window = Some(n);
             }

@@ -472,7 +472,14 @@ fn values_out_of_range_are_refused_at_their_line() {
         ("rekey 1h life 1h", "rekey must come before life"),
         ("rekey 2s life 1s500ms", "rekey must come before life"),
         ("life 18446744073709551615s", "over ten years"),
-        ("replay-window 1048577", "replay-window: at most 1048576"),
+        (
+            "replay-window 65537",
+            "replay-window: want 0 (none) or 32..65536",
+        ),
+        (
+            "replay-window 16",
+            "replay-window: want 0 (none) or 32..65536",
+        ),
         ("bytes 18446744073709551616", "is over 18446744073709551615"),
         ("packets -1", "not a number"),
     ];
@@ -489,7 +496,7 @@ fn values_out_of_range_are_refused_at_their_line() {
     // The top of every range is still taken.
     let edge = format!(
         "{head}{conn} tries 32 retransmit 1h fragment 65535 fastpath-port 65535 jitter 100%\n\
-         {child} rekey 3649d life 3650d bytes 18446744073709551615 replay-window 1048576\n"
+         {child} rekey 3649d life 3650d bytes 18446744073709551615 replay-window 65536\n"
     );
     let s = parse_text(&edge).unwrap();
     let l = &s.conns[0].children[0].lifetimes;
