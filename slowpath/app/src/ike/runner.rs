@@ -28,7 +28,8 @@ use super::config::{
     keyword_of, ChildExtra, IkeSettings, GROUP_KEYWORDS, INTEG_KEYWORDS, PRF_KEYWORDS,
 };
 use super::program::{
-    get_sa, list_sas, range_to_prefixes, transform_of, FastpathOps, LogOnly, SaTable,
+    get_sa, list_sas, range_to_prefixes, restart_conns, transform_of, FastpathOps, LogOnly,
+    SaTable, SyncFeed,
 };
 use crate::fastpath::FastpathClient;
 use ipc::fastpath::{Event as FastpathEvent, Request, SaInfo};
@@ -41,7 +42,8 @@ const READ_BUDGET: usize = 256;
 /// How often dropped datagrams are summed up in one event.
 const DROP_REPORT: Duration = Duration::from_secs(10);
 /// How long after losing it the fast path's event stream is asked for again.
-const RESUBSCRIBE: Duration = Duration::from_secs(5);
+/// Short: a fast path that restarted gets its SAs again (`resync`) before the peer notices.
+const RESUBSCRIBE: Duration = Duration::from_secs(1);
 /// Events kept for `events()` when the daemon does not collect them.
 const MAX_PENDING: usize = 4096;
 /// Above this many SAs to look at, DPD reads `sa_list` once instead of `sa_get` for each.
@@ -61,6 +63,7 @@ struct Subscription {
 /// What the runner knows of a connection beyond the engine.
 struct ConnInfo {
     name: String,
+    remote: std::net::IpAddr,
     dpd: Duration,
     children: Vec<String>,
 }
@@ -84,6 +87,8 @@ pub struct IkeRunner {
     sub: Option<Subscription>,
     resubscribe_at: Option<Duration>,
     table: SaTable,
+    /// The fast path's seqnum records, which a replay of `table` needs.
+    sync: SyncFeed,
     conns: Vec<ConnInfo>,
     extras: Vec<ChildExtra>,
     /// DPD's look at the fast path's idle times: every half of the shortest DPD interval.
@@ -133,6 +138,7 @@ impl IkeRunner {
             .iter()
             .map(|c| ConnInfo {
                 name: c.name.clone(),
+                remote: c.remote_addr.ip(),
                 dpd: c.dpd.interval,
                 children: c.children.iter().map(|ch| ch.name.clone()).collect(),
             })
@@ -156,6 +162,7 @@ impl IkeRunner {
             sub: None,
             resubscribe_at: fastpath.map(|_| now),
             table: SaTable::default(),
+            sync: SyncFeed::new(fastpath, now),
             conns,
             extras: ike.child_extras,
             dpd_period,
@@ -184,6 +191,7 @@ impl IkeRunner {
         if let Some(s) = &self.sub {
             v.push(s.stream.as_raw_fd());
         }
+        v.extend(self.sync.fd());
         v
     }
 
@@ -201,6 +209,8 @@ impl IkeRunner {
         if self.sub.is_none() {
             consider(self.resubscribe_at);
         }
+        consider(self.sync.next_deadline());
+        consider(self.table.orphan_deadline());
         if !self.drops.is_empty() {
             consider(Some(self.drops_reported_at + DROP_REPORT));
         }
@@ -212,8 +222,12 @@ impl IkeRunner {
     pub fn step(&mut self, now: Duration) {
         self.receive(now);
         self.read_subscription(now);
+        self.sync.poll(now, &mut self.table);
         if self.sub.is_none() && self.resubscribe_at.is_some_and(|t| t <= now) {
             self.subscribe(now);
+        }
+        for err in self.table.expire_orphans(self.fp.as_mut(), now) {
+            tracing::warn!(target: "ike", "removing orphans: {err}");
         }
         self.poll_dpd(now);
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
@@ -363,6 +377,7 @@ impl IkeRunner {
             "fastpath_subscribed": self.sub.is_some(),
             "child_install_failures": s.child_install_failures,
             "quarantined_sa_ids": self.table.quarantined.len(),
+            "fastpath_orphans": self.table.orphans().len(),
         })
     }
 
@@ -637,12 +652,44 @@ impl IkeRunner {
                     buf: Vec::new(),
                 });
                 self.resubscribe_at = None;
+                self.resync(now);
             }
             Err(e) => {
                 tracing::warn!(target: "ike", "fast path events {}: {e}", path.display());
                 self.resubscribe_at = Some(now + RESUBSCRIBE);
             }
         }
+    }
+
+    /// A fast path (re)connected: the table reconciled with it (`program::reconcile`); what
+    /// could not go in again is deleted, and the peers of what an earlier slow path left are
+    /// negotiated with again.
+    fn resync(&mut self, now: Duration) {
+        let r = match self.table.resync(self.fp.as_mut(), now) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.fastpath_errors += 1;
+                tracing::warn!(target: "ike", "reconciling with the fast path: {e}");
+                return;
+            }
+        };
+        for (sa, child, err) in &r.lost {
+            tracing::warn!(target: "ike", "CHILD SA {sa}/{child} not installed again: {err}");
+            self.to_delete.push((*sa, *child));
+        }
+        let conns: Vec<_> = self
+            .conns
+            .iter()
+            .map(|c| (c.name.clone(), c.remote))
+            .collect();
+        for name in restart_conns(&conns, &r.orphan_peers) {
+            self.engine.initiate(now, &mut self.rng, &name, None);
+        }
+        self.event(
+            "fastpath_resync",
+            json!({ "replayed": r.replayed, "lost": r.lost.len(), "orphans": r.adopted,
+                    "reserved": r.reserved, "synced": self.sync.is_connected() }),
+        );
     }
 
     fn read_subscription(&mut self, now: Duration) {
@@ -1275,7 +1322,7 @@ child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16
                         worker: 0,
                         spi: format!("{spi:#010x}"),
                         direction: dir,
-                        mode: "transport".into(),
+                        mode: ipc::SaMode::Transport,
                         transform: "aes128gcm16".into(),
                         backend: "fake".into(),
                         state: ipc::fastpath::SaState::Active,
