@@ -51,7 +51,10 @@ pub fn decode_request<R: DeserializeOwned>(line: &str) -> Result<(Option<u64>, R
     let request = serde_json::from_str(line).map_err(|e| {
         let e = e.to_string();
         match &head.op {
-            Some(op) if e.starts_with("unknown variant") => refuse(format!("unknown op `{op}`")),
+            // The op itself, not a value inside the request (a transform's name, say).
+            Some(op) if e.starts_with(&format!("unknown variant `{op}`")) => {
+                refuse(format!("unknown op `{op}`"))
+            }
             None => refuse("missing \"op\"".into()),
             Some(op) => refuse(format!("{op}: {e}")),
         }

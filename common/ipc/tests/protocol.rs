@@ -406,7 +406,15 @@ fn versions_and_junk_are_refused() {
     let e = decode(r#"{"v":1,"id":5,"op":"stats"}"#).unwrap_err();
     assert!(e.error.contains("version 1"), "{}", e.error);
     assert_eq!(e.id, Some(5));
-    assert!(decode(r#"{"v":2,"op":"no_such_op"}"#).is_err());
+    let e = decode(r#"{"v":2,"op":"no_such_op"}"#).unwrap_err();
+    assert_eq!(e.error, "unknown op `no_such_op`");
+    // A value inside a known op that names nothing is that value's error, not the op's.
+    let e = decode(r#"{"v":2,"op":"sa_add","sa":{"id":1,"dir":"out","spi":4096,"transform":"aes999","key":"00","mode":"transport"}}"#).unwrap_err();
+    assert!(
+        e.error.starts_with("sa_add: ") && e.error.contains("aes999"),
+        "{}",
+        e.error
+    );
     assert!(decode(r#"{"v":2,"op":"sa_del"}"#).is_err());
     assert!(decode(r#"{"v":2,"op":"sa_del","sa":"0x"}"#).is_err());
     assert_eq!(
