@@ -1,5 +1,6 @@
 //! The node says it is back: a fast path that (re)started sends a gratuitous ARP for each IPv4
-//! `local` address and an unsolicited Neighbor Advertisement for each IPv6 one, so that the
+//! `local` address and an unsolicited Neighbor Advertisement for each IPv6 one, on the ports
+//! with an exception TAP (where the kernel holds the node's addresses), so that the
 //! neighbours' caches point at the port's MAC at once instead of when they expire. And the
 //! MAC a port speaks with (its exception TAP's) is stable across restarts: configured, or
 //! derived from the port's own.

@@ -199,7 +199,9 @@ fn announce(queues: &mut [PortIo], cfg: &Config, pool: &Mempool) {
     let ports: Vec<AnnouncePort> = queues
         .iter()
         .enumerate()
-        .filter(|(_, q)| !matches!(q.job, PortJob::Exception { .. }))
+        // Only where the kernel holds the node's addresses (behind an exception TAP): a port
+        // without one answers no ARP either.
+        .filter(|(_, q)| q.exception.is_some() && !matches!(q.job, PortJob::Exception { .. }))
         .map(|(index, q)| AnnouncePort {
             index,
             mac: q.own_mac,

@@ -668,7 +668,6 @@ impl IkeRunner {
         let r = match self.table.resync(self.fp.as_mut(), now) {
             Ok(r) => r,
             Err(e) => {
-                self.stats.fastpath_errors += 1;
                 tracing::warn!(target: "ike", "reconciling with the fast path: {e}");
                 return;
             }
