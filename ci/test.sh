@@ -28,10 +28,12 @@ echo "== IKEv2 with strongSwan: IP-fragmented IKE_SA_INIT and certificate IKE_AU
 bash ci/ike_fragments.sh 2>&1 | tee target/ike_fragments.log
 echo "== IKE under floods: spoofed IKE_SA_INITs from strongSwan's address, a cookie-answering flood"
 bash ci/ike_floods.sh 2>&1 | tee target/ike_floods.log
+echo "== restart recovery: kill -9 of the fast path, then of the slow path, under traffic to strongSwan"
+bash ci/restart_recovery.sh 2>&1 | tee target/restart_recovery.log
 echo "== fuzz: every target, 20 s each"
 bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/netns_rss.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/netns_rss.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"

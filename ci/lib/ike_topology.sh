@@ -11,8 +11,12 @@
 # `start_slowpath` and `start_charon`. `check` counts (ci/lib/checks.sh), `ike_summary`
 # prints the tally and fails the script on any failure.
 # Every wait is bounded; the trap stops every process of the namespaces, deletes them and
-# DPDK's runtime directory, and the work directory unless KEEP=1. FP_STATS_MS=N (and FP_JSON=1)
-# make the fast path log its counters every N ms (as JSON lines) in $work/fp.log.
+# DPDK's runtime directory, and the work directory unless KEEP=1.
+# Options (environment): FP_ARGS, more arguments of the fast path (`--ha-sync`); FP_STATS_MS=N
+# (and FP_JSON=1) make it log its counters every N ms (as JSON lines) in $work/fp.log;
+# FP_OUT_PCAP=1 puts its outside port on net_pcap (fragments as they came);
+# SWAN_CHARON_EXTRA and SWAN_LOG_EXTRA, more lines in strongswan.conf's charon section and
+# in its filelog. `start_fastpath` starts the fast path again (after a kill: a restart).
 
 . ci/lib/checks.sh
 # Conditions here ask slowpath-ctl or swanctl and parse their JSON: not too often.
@@ -68,18 +72,26 @@ ike_topology_up() { # tag (names the work directory)
   # fanout group with PACKET_FANOUT_FLAG_DEFRAG, so the kernel reassembles IP fragments
   # before the fast path sees them (and cuts what exceeds its 2048-byte frames); libpcap's
   # plain packet socket hands the fragments over as they came.
-  local out_port="net_af_packet1,iface=gO"
-  [ "${FP_OUT_PCAP:-0}" = 1 ] && out_port="net_pcap1,rx_iface_in=gO,tx_iface=gO"
   cat > "$work/fp.conf" <<CONF
 port 0 protected   exception 2 next-hop 10.1.0.10
 port 1 unprotected exception 3 next-hop 192.0.2.2
 local 10.1.0.1 192.0.2.1
 CONF
+  start_fastpath
+}
+
+# The fast path in G with its TAPs and their addresses (the node's network configuration,
+# which a restart must lay again on the new TAPs).
+start_fastpath() {
+  rm -f "$work/fp.sock"
+  local out_port="net_af_packet1,iface=gO"
+  [ "${FP_OUT_PCAP:-0}" = 1 ] && out_port="net_pcap1,rx_iface_in=gO,tx_iface=gO"
+  # shellcheck disable=SC2086 # FP_ARGS is a list of arguments
   ip netns exec "${t}G" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
-    --idle-sleep-us 200 --stats-ms "${FP_STATS_MS:-0}" ${FP_JSON:+--json} -- \
+    --idle-sleep-us 200 --stats-ms "${FP_STATS_MS:-0}" ${FP_JSON:+--json} ${FP_ARGS:-} -- \
     -l 0,1 --no-huge -m 256 --file-prefix "${t}G" --no-pci --log-level=error \
     --vdev "net_af_packet0,iface=gI" --vdev "$out_port" \
-    --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >"$work/fp.log" 2>&1 &
+    --vdev "net_tap0,iface=tapI" --vdev "net_tap1,iface=tapO" >>"$work/fp.log" 2>&1 &
   fp=$!
   wait_for 30 test -S "$work/fp.sock"
   wait_for 10 ip -n "${t}G" link show tapO >/dev/null 2>&1
@@ -96,12 +108,14 @@ write_strongswan_conf() {
 charon {
   load = kdf random nonce aes sha1 sha2 hmac gmp gcm openssl kernel-libipsec kernel-netlink socket-default vici updown $*
   install_routes = yes
+  ${SWAN_CHARON_EXTRA:-}
   plugins { vici { socket = unix://$work/charon.vici } }
   filelog { f { path = $work/charon.log
     flush_line = yes
     default = 1
     ike = 2
-    cfg = 2 } }
+    cfg = 2
+    ${SWAN_LOG_EXTRA:-} } }
 }
 CONF
 }
@@ -131,6 +145,17 @@ secrets { ike-gw { id-1 = 192.0.2.1
     secret = $4 } }
 CONF
 }
+
+# One PSK conn of swanctl.conf from S to G with one child `net` (10.2.0.0/16 <-> 10.1.0.0/16),
+# and the secret ($PSK) it authenticates with.
+swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting]
+  printf '  %s {\n    version = 2\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n' "$1"
+  printf '    proposals = %s\n    encap = yes\n    %s\n' "$2" "${4:-}"
+  printf '    local { auth = psk\n      id = 192.0.2.2 }\n    remote { auth = psk\n      id = 192.0.2.1 }\n'
+  printf '    children { net { local_ts = 10.2.0.0/16\n        remote_ts = 10.1.0.0/16\n'
+  printf '        esp_proposals = %s } }\n  }\n' "$3"
+}
+swan_psk_secret() { printf 'secrets { ike-gw { id-1 = 192.0.2.1\n    id-2 = 192.0.2.2\n    secret = %s } }\n' "$PSK"; }
 
 swan() { local cmd=$1; shift; ip netns exec "${t}S" swanctl "$cmd" --uri "unix://$work/charon.vici" "$@" 2> >(grep -v "^plugin '" >&2); }
 

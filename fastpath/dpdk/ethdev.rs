@@ -483,6 +483,17 @@ impl Port {
     pub fn mac(&self) -> Result<[u8; 6]> {
         mac_of(self.id())
     }
+
+    /// Sets the port's own MAC address (`rte_eth_dev_default_mac_addr_set`); a net_tap
+    /// gives it to its kernel interface.
+    pub fn set_mac(&self, mac: [u8; 6]) -> Result<()> {
+        let mut a = sys::rte_ether_addr { addr_bytes: mac };
+        // SAFETY: plain control call; DPDK copies the address out of the valid pointer.
+        check("rte_eth_dev_default_mac_addr_set", unsafe {
+            sys::rte_eth_dev_default_mac_addr_set(self.id(), &mut a)
+        })
+        .map(|_| ())
+    }
 }
 
 /// Exclusive handle of one RX queue: `Send` (move it to its worker) but not `Sync`, since

@@ -136,6 +136,16 @@ pub enum SaMode {
     Transport,
 }
 
+impl fmt::Display for SaMode {
+    /// As the `sa` statement says it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SaMode::Tunnel { local, remote } => write!(f, "tunnel {local} {remote}"),
+            SaMode::Transport => f.write_str("transport"),
+        }
+    }
+}
+
 /// UDP encapsulation (RFC 3948): this side's port, then the peer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Natt {

@@ -236,10 +236,7 @@ impl fmt::Display for SaSpec {
         if !self.auth_key.is_empty() {
             write!(f, " auth-key {}", &*self.auth_key.to_hex())?;
         }
-        match self.mode {
-            SaMode::Tunnel { local, remote } => write!(f, " tunnel {local} {remote}")?,
-            SaMode::Transport => f.write_str(" transport")?,
-        }
+        write!(f, " {}", self.mode)?;
         if self.esn {
             f.write_str(" esn")?;
         }

@@ -88,6 +88,14 @@ fn every_refusal_names_its_line_and_reason() {
             "port 0 protected peer-mac 02:00:00:00:00".into(),
             "not a MAC address",
         ),
+        (
+            "port 0 protected exception 2 exception-mac 01:00:5e:00:00:01".into(),
+            "multicast",
+        ),
+        (
+            "port 0 protected exception-mac 02:00:00:00:00:01".into(),
+            "needs an exception port",
+        ),
         ("local 192.0.2.300".into(), "not an IP address"),
         ("route 10.0.0.0/8".into(), "unknown statement"),
     ];
@@ -133,4 +141,17 @@ fn parsing_is_linear_in_the_file() {
     }
     let cfg = FileConfig::parse(&text, "big.conf").unwrap();
     assert_eq!(cfg.sas.len(), 100_000);
+}
+
+#[test]
+fn a_port_names_its_exception_taps_mac() {
+    let text =
+        "port 1 unprotected exception 3 exception-mac 02:00:00:00:01:01 next-hop 192.0.2.2\n\
+                port 0 protected exception 2\n";
+    let cfg = FileConfig::parse(text, "lab.conf").unwrap();
+    assert_eq!(
+        cfg.ports[0].exception_mac.map(|m| m.octets()),
+        Some([2, 0, 0, 0, 1, 1])
+    );
+    assert_eq!(cfg.ports[1].exception_mac, None, "derived at start");
 }

@@ -260,7 +260,10 @@ fn every_result_round_trips() {
         worker: 0,
         spi: "0x00002005".into(),
         direction: Direction::In,
-        mode: "tunnel 192.0.2.1 192.0.2.2".into(),
+        mode: SaMode::Tunnel {
+            local: "192.0.2.1".parse().unwrap(),
+            remote: "192.0.2.2".parse().unwrap(),
+        },
         transform: "aes128gcm16".into(),
         backend: "IpsecMb".into(),
         state: fastpath::SaState::Standby,
@@ -282,12 +285,26 @@ fn every_result_round_trips() {
     };
     result_round_trip(&info);
     result_round_trip(&vec![info.clone(), info]);
-    result_round_trip(&vec![fastpath::SpInfo {
-        id: PolicyId(1),
-        priority: 10,
-        selector: "10.0.0.0/8 -> 10.1.0.0/16".into(),
-        action: "protect 9".into(),
-    }]);
+    result_round_trip(&vec![
+        fastpath::SpInfo {
+            id: PolicyId(1),
+            sp: sp_spec(),
+        },
+        fastpath::SpInfo {
+            id: PolicyId(2),
+            sp: SpSpec::new(
+                Direction::In,
+                SpAction::Bypass,
+                5,
+                "2001:db8::/32".parse().unwrap(),
+                "::/0".parse().unwrap(),
+                Some(17),
+                PortRange::ANY,
+                PortRange::new(500, 500).unwrap(),
+            )
+            .unwrap(),
+        },
+    ]);
     result_round_trip(&fastpath::Stats {
         workers: 2,
         rx_packets: 1,

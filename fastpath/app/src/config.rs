@@ -25,6 +25,8 @@ pub struct PortConfig {
     pub peer_mac: [u8; 6],
     /// The port (a net_tap) that is this port's exception path to the kernel.
     pub exception: Option<u16>,
+    /// The exception TAP's MAC (else derived from the port's own).
+    pub exception_mac: Option<[u8; 6]>,
     /// Only send on this port, never poll it (a sink such as net_null, which would
     /// otherwise also be an endless source).
     pub tx_only: bool,
@@ -104,6 +106,7 @@ impl From<FileConfig> for Config {
                     role: p.role,
                     peer_mac: p.peer_mac.octets(),
                     exception: p.exception,
+                    exception_mac: p.exception_mac.map(|m| m.octets()),
                     tx_only: p.tx_only,
                     next_hop: p.next_hop,
                     mtu: p.mtu,

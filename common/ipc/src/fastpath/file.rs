@@ -7,6 +7,7 @@
 //! port 0 protected   peer-mac 02:00:00:00:00:01
 //! port 1 unprotected peer-mac 02:00:00:00:00:02 exception 2   # port 2: a net_tap to the kernel
 //! port 1 unprotected exception 2 next-hop 192.0.2.2            # MAC from the kernel's neighbours
+//! port 1 unprotected exception 2 exception-mac 02:00:00:00:01:01 # the TAP's MAC (else derived)
 //! local 192.0.2.1 10.0.1.254                                    # the node's addresses (to the kernel)
 //! sa 1 out spi 0x1005 aes128gcm16 key 2b7e...cafebabe tunnel 192.0.2.1 192.0.2.2 esn window 1024
 //! sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24 proto udp dport 5001
@@ -36,6 +37,9 @@ pub struct PortSpec {
     pub peer_mac: MacAddr,
     /// The port (a net_tap) that is this port's exception path to the kernel.
     pub exception: Option<u16>,
+    /// The exception TAP's MAC, which the port speaks with; without it, one derived from the
+    /// port's own. Stable either way, so that neighbours' caches outlive a restart.
+    pub exception_mac: Option<MacAddr>,
     /// Only send on this port, never poll it (a sink such as net_null, which would
     /// otherwise also be an endless source).
     pub tx_only: bool,
@@ -141,6 +145,7 @@ fn parse_port(words: &[&str]) -> Result<PortSpec, String> {
         role,
         peer_mac: MacAddr::BROADCAST,
         exception: None,
+        exception_mac: None,
         tx_only: false,
         next_hop: None,
         mtu: None,
@@ -166,11 +171,24 @@ fn parse_port(words: &[&str]) -> Result<PortSpec, String> {
                 );
             }
             "exception" => spec.exception = Some(w.next_u16("exception port id")?),
+            "exception-mac" => {
+                let m = w.next("MAC address")?;
+                let mac: MacAddr = m
+                    .parse()
+                    .map_err(|_| format!("`{m}` is not a MAC address"))?;
+                if mac.is_multicast() {
+                    return Err(format!("exception-mac {m}: a multicast address"));
+                }
+                spec.exception_mac = Some(mac);
+            }
             k => return Err(format!("unknown port option `{k}`")),
         }
     }
     if spec.exception == Some(port) {
         return Err("a port cannot be its own exception port".into());
+    }
+    if spec.exception_mac.is_some() && spec.exception.is_none() {
+        return Err("exception-mac needs an exception port".into());
     }
     Ok(spec)
 }

@@ -2,7 +2,7 @@
 //! results, the event stream and the HA seqnum stream.
 
 use crate::id::{PolicyId, SaId, SaTarget};
-use crate::sa::{Direction, SaSpec};
+use crate::sa::{Direction, SaMode, SaSpec};
 use crate::sp::SpSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,7 +140,7 @@ pub struct SaInfo {
     /// `0x`-prefixed, as operators read SPIs.
     pub spi: String,
     pub direction: Direction,
-    pub mode: String,
+    pub mode: SaMode,
     pub transform: String,
     pub backend: String,
     pub state: SaState,
@@ -165,13 +165,12 @@ pub struct SaInfo {
     pub iv_generation: u16,
 }
 
-/// What `sp_list` shows of a policy.
+/// What `sp_list` shows of a policy: its id and the policy itself, as data (a slow path
+/// that restarted reads back what it finds installed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpInfo {
     pub id: PolicyId,
-    pub priority: u32,
-    pub selector: String,
-    pub action: String,
+    pub sp: SpSpec,
 }
 
 /// `stats`: counters summed over the workers.

@@ -230,7 +230,7 @@ fn print_sas(sas: &[SaInfo]) {
             sa.spi,
             sa.direction,
             state.as_str().unwrap_or("?"),
-            sa.mode,
+            sa.mode.to_string(),
             sa.oseq,
             sa.window_top,
             sa.packets,
@@ -242,9 +242,6 @@ fn print_sas(sas: &[SaInfo]) {
 
 fn print_sps(sps: &[SpInfo]) {
     for p in sps {
-        println!(
-            "{:>5} pri {:<6} {} -> {}",
-            p.id, p.priority, p.selector, p.action
-        );
+        println!("{:>5} {}", p.id, p.sp);
     }
 }

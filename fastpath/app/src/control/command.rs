@@ -106,8 +106,8 @@ pub fn sa_info(sa: &Sa, worker: usize, now_ns: u64) -> SaInfo {
         spi: format!("{:#010x}", c.spi),
         direction: super::convert::ipc_direction(c.direction),
         mode: match c.mode {
-            Mode::Tunnel { local, remote } => format!("tunnel {local} {remote}"),
-            Mode::Transport => "transport".into(),
+            Mode::Tunnel { local, remote } => ipc::SaMode::Tunnel { local, remote },
+            Mode::Transport => ipc::SaMode::Transport,
         },
         transform: super::convert::transform_of(c.keys.enc, c.keys.integ).map_or_else(
             || format!("{:?}/{:?}", c.keys.enc, c.keys.integ),
@@ -202,22 +202,11 @@ pub fn apply(
         Command::ListSp { direction } => Reply::Sps(
             spd(tables, direction)
                 .iter()
-                .map(|(id, p)| SpInfo {
-                    id: ipc::PolicyId(id.0),
-                    priority: p.priority,
-                    selector: format!(
-                        "src {} dst {} proto {} sport {}:{} dport {}:{}",
-                        p.selector.src,
-                        p.selector.dst,
-                        p.selector
-                            .proto
-                            .map_or("any".to_string(), |p| p.to_string()),
-                        p.selector.sport.lo,
-                        p.selector.sport.hi,
-                        p.selector.dport.lo,
-                        p.selector.dport.hi
-                    ),
-                    action: format!("{:?}", p.action),
+                .filter_map(|(id, p)| {
+                    Some(SpInfo {
+                        id: ipc::PolicyId(id.0),
+                        sp: super::convert::sp_spec(direction, p)?,
+                    })
                 })
                 .collect(),
         ),

@@ -6,7 +6,7 @@ use esp::crypto::{EncAlg, IntegAlg, TransformKeys};
 use esp::replay::WindowSnapshot;
 use esp::sa::{DfMode, Direction, DscpMode, Lifetime, Mode, SaConfig, SaId, UdpEncap};
 use esp::snapshot::SeqSnapshot;
-use esp::spd::{Action, PortRange, SaBundle, Selector};
+use esp::spd::{Action, Policy, PortRange, SaBundle, Selector};
 use ipc::fastpath::SeqRecord;
 use ipc::sa::{Df, Dscp};
 use ipc::{SaMode, SaSpec, SpAction, SpSpec, Transform};
@@ -118,6 +118,31 @@ pub fn action(a: SpAction) -> Action {
         SpAction::Bypass => Action::Bypass,
         SpAction::Discard => Action::Discard,
     }
+}
+
+/// What a worker holds of a policy, described again (`sp_list`); `None` for what the
+/// interface cannot describe (a bundle of several SAs, only the configuration file makes).
+pub fn sp_spec(dir: Direction, p: &Policy) -> Option<SpSpec> {
+    let action = match &p.action {
+        Action::Protect(bundle) => match bundle.as_slice() {
+            [one] => SpAction::Protect(ipc::SaId::new((*one).into()).ok()?),
+            _ => return None,
+        },
+        Action::Bypass => SpAction::Bypass,
+        Action::Discard => SpAction::Discard,
+    };
+    let ports = |r: PortRange| ipc::PortRange::new(r.lo, r.hi);
+    SpSpec::new(
+        ipc_direction(dir),
+        action,
+        p.priority,
+        p.selector.src,
+        p.selector.dst,
+        p.selector.proto,
+        ports(p.selector.sport)?,
+        ports(p.selector.dport)?,
+    )
+    .ok()
 }
 
 /// A seqnum snapshot as the sync stream carries it.

@@ -2,6 +2,7 @@
 //! and the [`control`] side (HA sync drain, control socket). Each step fails with a
 //! [`SetupError`] that names what it could not do.
 
+pub mod announce;
 pub mod control;
 pub mod ports;
 pub mod workers;

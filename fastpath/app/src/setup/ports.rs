@@ -1,12 +1,15 @@
 //! The ports: each configured port (and its exception TAP) opened with one RX and one TX
-//! queue per worker, its MTU and MACs, and the next hops the kernel resolves for it.
+//! queue per worker, its MTU and MACs (a TAP's stable across restarts), and the next hops the
+//! kernel resolves for it; once started, the node announces its addresses on them.
 
+use super::announce::{derived_exception_mac, frames, AnnouncePort};
 use super::SetupError;
 use crate::config::Config;
 use crate::neighbour::{interface_by_mac, NextHop};
 use crate::worker::{PortIo, PortJob};
 use dpdk::eal::Eal;
 use dpdk::ethdev::{Port, PortConfig};
+use dpdk::mbuf::MbufBurst;
 use dpdk::mempool::Mempool;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -45,6 +48,7 @@ pub struct Ports {
 /// Opens, sets up and starts the configured ports for `workers` workers.
 pub fn open(eal: &Eal, cfg: &Config, workers: usize, pool: &Mempool) -> Result<Ports, SetupError> {
     let opened = configure(eal, cfg, workers)?;
+    set_exception_macs(&opened, cfg)?;
     let index_of = |job: PortJob| opened.iter().position(|p| p.job == job);
     let protected = index_of(PortJob::Protected).ok_or(SetupError::MissingRole("protected"))?;
     let unprotected =
@@ -116,6 +120,9 @@ pub fn open(eal: &Eal, cfg: &Config, workers: usize, pool: &Mempool) -> Result<P
             .map_err(|source| SetupError::Port { port: p.id, source })?;
         let _ = p.port.set_promiscuous(true);
     }
+    if let Some(first) = queues.first_mut() {
+        announce(first, cfg, pool);
+    }
     Ok(Ports {
         opened,
         workers: WorkerPorts {
@@ -159,4 +166,68 @@ fn configure(eal: &Eal, cfg: &Config, workers: usize) -> Result<Vec<OpenPort>, S
         }
     }
     Ok(opened)
+}
+
+/// Gives each exception TAP its stable MAC (configured, or derived from its port's), which
+/// the port then speaks with: a restart changes nothing in the neighbours' caches.
+fn set_exception_macs(opened: &[OpenPort], cfg: &Config) -> Result<(), SetupError> {
+    for p in opened {
+        let Some(t) = p.exception else {
+            continue;
+        };
+        let on_port = |source| SetupError::Port { port: p.id, source };
+        let configured = cfg
+            .ports
+            .iter()
+            .find(|c| c.port == p.id)
+            .and_then(|c| c.exception_mac);
+        let mac = match configured {
+            Some(m) => m,
+            None => derived_exception_mac(p.port.mac().map_err(on_port)?),
+        };
+        let tap = &opened[t];
+        // A driver that keeps its own MAC (not a net_tap) keeps it: only a restart suffers.
+        if let Err(e) = tap.port.set_mac(mac) {
+            tracing::warn!(port = tap.id, "the exception port keeps its MAC: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Sends the node's announcements (one worker's queues, before the workers run).
+fn announce(queues: &mut [PortIo], cfg: &Config, pool: &Mempool) {
+    let ports: Vec<AnnouncePort> = queues
+        .iter()
+        .enumerate()
+        // Only where the kernel holds the node's addresses (behind an exception TAP): a port
+        // without one answers no ARP either.
+        .filter(|(_, q)| q.exception.is_some() && !matches!(q.job, PortJob::Exception { .. }))
+        .map(|(index, q)| AnnouncePort {
+            index,
+            mac: q.own_mac,
+            next_hop: cfg
+                .ports
+                .iter()
+                .find(|c| c.port == q.port)
+                .and_then(|c| c.next_hop),
+        })
+        .collect();
+    let mut sent = 0;
+    for (index, frame) in frames(&cfg.locals, &ports) {
+        let Some(mut m) = pool.alloc() else {
+            break;
+        };
+        let Some(room) = u16::try_from(frame.len())
+            .ok()
+            .and_then(|len| m.append(len))
+        else {
+            continue;
+        };
+        room.copy_from_slice(&frame);
+        let mut burst = MbufBurst::<1>::new();
+        if burst.push(m).is_ok() {
+            sent += queues[index].tx.tx_burst_or_free(&mut burst);
+        }
+    }
+    tracing::info!(sent, "announced the node's addresses");
 }

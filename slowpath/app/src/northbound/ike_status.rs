@@ -118,6 +118,8 @@ pub struct IkeCounters {
     pub fastpath_subscribed: bool,
     pub child_install_failures: u64,
     pub quarantined_sa_ids: usize,
+    /// SAs an earlier slow path left in the fast path, carrying traffic until replaced.
+    pub fastpath_orphans: usize,
 }
 
 /// The IKE SA an `initiate` started.
@@ -345,6 +347,7 @@ mod tests {
             fastpath_subscribed: true,
             child_install_failures: 0,
             quarantined_sa_ids: 0,
+            fastpath_orphans: 0,
         };
         assert_eq!(
             fields(&c),
@@ -363,6 +366,7 @@ mod tests {
                 "fastpath_subscribed",
                 "child_install_failures",
                 "quarantined_sa_ids",
+                "fastpath_orphans",
             ])
         );
         assert_eq!(serde_json::to_value(&c).unwrap()["drops"]["bad_spi"], 2);

@@ -4,12 +4,12 @@
 use super::advert::PROTO_VRRP;
 use super::{Advert, ParseError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use toolkit::announce::push_ipv6_header;
 use toolkit::checksum::checksum;
 
 pub const ETH_HEADER_LEN: usize = 14;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
-pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub use toolkit::announce::{ETHERTYPE_ARP, ETHERTYPE_IPV6};
 const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 
@@ -92,23 +92,6 @@ pub(super) fn push_ipv4_header(
     f.extend_from_slice(&dst.octets());
     let c = checksum(&f[start..]);
     f[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
-}
-
-/// A 40-byte IPv6 header with hop limit 255.
-pub(super) fn push_ipv6_header(
-    f: &mut Vec<u8>,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    next: u8,
-    tclass: u8,
-    payload: usize,
-) {
-    let first = (6u32 << 28) | (u32::from(tclass) << 20);
-    f.extend_from_slice(&first.to_be_bytes());
-    f.extend_from_slice(&(payload as u16).to_be_bytes());
-    f.extend_from_slice(&[next, VRRP_TTL]);
-    f.extend_from_slice(&src.octets());
-    f.extend_from_slice(&dst.octets());
 }
 
 /// Parses an Ethernet frame as a VRRP advert. `NotVrrp` for anything that is not IPv4/IPv6

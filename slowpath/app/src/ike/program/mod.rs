@@ -13,21 +13,33 @@
 //! new pair is installed before our answer leaves and the old outbound policies stay: the
 //! peer has the new SA only once the answer arrives, and deletes the old one after that, so
 //! outbound traffic moves over with the `ChildSaDown` of the old SA.
+//!
+//! Each entry keeps what it installed (SA and policy descriptions), so that a fast path that
+//! restarted gets the whole table again (`replay`), and a slow path that restarted finds what
+//! the old one left (`reconcile`).
 
+mod reconcile;
+mod replay;
+#[cfg(test)]
+mod restart_tests;
 mod spec;
+mod sync_feed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use ike::action::{ChildId, ChildRef, ChildSaInfo, IkeSaId};
 use ipc::client::Client;
 use ipc::fastpath::{PolicyAdded, PolicyRef, Request, SaAdded, SaInfo, SaRef};
-use ipc::{Direction, PolicyId, SaId, SpSpec, MAX_SA_ID};
+use ipc::{Direction, PolicyId, SaId, SaSpec, SpSpec, MAX_SA_ID};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use reconcile::{restart_conns, Orphan, Resync, ORPHAN_GRACE};
+pub use replay::OSEQ_SHIFT;
 pub use spec::{range_to_prefixes, sa_spec, sp_specs, transform_of, MAX_POLICIES, POLICY_BASE};
+pub use sync_feed::SyncFeed;
 
 /// The fast path's control socket, or something that answers as it does.
 pub trait FastpathOps {
@@ -122,11 +134,13 @@ impl FastpathOps for LogOnly {
     }
 }
 
-/// Fast path SA ids: fresh ones, then freed ones oldest first.
+/// Fast path SA ids: fresh ones, then freed ones oldest first; never one found in use in the
+/// fast path (`reserved`).
 #[derive(Debug)]
 struct IdPool {
     next: u32,
     free: VecDeque<u32>,
+    reserved: BTreeSet<u32>,
 }
 
 impl Default for IdPool {
@@ -134,25 +148,50 @@ impl Default for IdPool {
         IdPool {
             next: 1,
             free: VecDeque::new(),
+            reserved: BTreeSet::new(),
         }
     }
 }
 
 impl IdPool {
     fn alloc(&mut self) -> Option<u32> {
-        if let Some(id) = self.free.pop_front() {
-            return Some(id);
+        while let Some(id) = self.free.pop_front() {
+            if !self.reserved.contains(&id) {
+                return Some(id);
+            }
         }
-        if self.next > MAX_SA_ID {
-            return None;
+        while self.next <= MAX_SA_ID {
+            self.next += 1;
+            if !self.reserved.contains(&(self.next - 1)) {
+                return Some(self.next - 1);
+            }
         }
-        self.next += 1;
-        Some(self.next - 1)
+        None
     }
 
     fn release(&mut self, id: u32) {
         self.free.push_back(id);
     }
+
+    /// An id the fast path uses for something not ours: never handed out while so.
+    fn reserve(&mut self, id: u32) {
+        self.reserved.insert(id);
+    }
+
+    /// A reserved id the fast path no longer uses.
+    fn unreserve(&mut self, id: u32) {
+        // One not reached yet comes in its turn; one passed goes back to the free list.
+        if self.reserved.remove(&id) && id < self.next {
+            self.free.push_back(id);
+        }
+    }
+}
+
+/// A policy as installed: the fast path's id and what it was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledSp {
+    pub id: u32,
+    pub spec: SpSpec,
 }
 
 /// One CHILD SA in the fast path.
@@ -165,9 +204,15 @@ pub struct ChildEntry {
     pub spi_out: u32,
     pub sa_in: u32,
     pub sa_out: u32,
-    pub policies_in: Vec<u32>,
+    /// What the fast path was told, kept to tell it again after it restarted.
+    pub spec_in: SaSpec,
+    pub spec_out: SaSpec,
+    pub policies_in: Vec<InstalledSp>,
     /// Empty once a rekey moved the outbound traffic to the new SA.
-    pub policies_out: Vec<u32>,
+    pub policies_out: Vec<InstalledSp>,
+    /// The IV generation both SAs send under: raised at each replay, so that no (key, nonce)
+    /// pair is used twice.
+    pub generation: u16,
 }
 
 /// Which CHILD SAs are in the fast path, under which ids.
@@ -178,6 +223,12 @@ pub struct SaTable {
     by_fp: HashMap<u32, (IkeSaId, ChildId, Direction)>,
     /// Ids whose delete the fast path did not confirm: never handed out again.
     pub quarantined: Vec<u32>,
+    /// The newest seqnum record of each of our fast path SAs (the fast path's sync stream).
+    synced: HashMap<u32, ipc::fastpath::SeqRecord>,
+    /// What an earlier slow path left in the fast path, carrying traffic until replaced.
+    orphans: Vec<Orphan>,
+    /// When the orphans nobody replaced are removed.
+    orphan_deadline: Option<std::time::Duration>,
 }
 
 impl SaTable {
@@ -229,6 +280,22 @@ impl SaTable {
             self.ids.release(sa_in);
             return Err("no fast path SA id left".into());
         };
+        let specs = (|| -> Result<_, String> {
+            Ok((
+                sa_spec(sa_in, Direction::In, info, replay_window)?,
+                sa_spec(sa_out, Direction::Out, info, replay_window)?,
+                sp_specs(Direction::In, sa_in, info)?,
+                sp_specs(Direction::Out, sa_out, info)?,
+            ))
+        })();
+        let (spec_in, spec_out, sp_in, sp_out) = match specs {
+            Ok(s) => s,
+            Err(err) => {
+                self.ids.release(sa_out);
+                self.ids.release(sa_in);
+                return Err(err);
+            }
+        };
         let mut e = ChildEntry {
             sa: info.child.sa,
             child: info.child.id,
@@ -237,34 +304,26 @@ impl SaTable {
             spi_out: info.child.spi_out,
             sa_in,
             sa_out,
+            spec_in,
+            spec_out,
             policies_in: Vec::new(),
             policies_out: Vec::new(),
+            generation: 0,
         };
         let mut installed = (false, false);
-        let result = (|| -> Result<(), String> {
-            let sp_in = sp_specs(Direction::In, sa_in, info)?;
-            let sp_out = sp_specs(Direction::Out, sa_out, info)?;
-            let sa = sa_spec(sa_in, Direction::In, info, replay_window)?;
-            call::<SaAdded>(fp, &Request::SaAdd { sa })?;
-            installed.0 = true;
-            let sa = sa_spec(sa_out, Direction::Out, info, replay_window)?;
-            call::<SaAdded>(fp, &Request::SaAdd { sa })?;
-            installed.1 = true;
-            for sp in sp_in {
-                e.policies_in.push(add_policy(fp, sp)?);
-            }
-            for sp in sp_out {
-                e.policies_out.push(add_policy(fp, sp)?);
-            }
-            Ok(())
-        })();
+        let result = add_sas(fp, &e, &mut installed, false)
+            .and_then(|()| add_policies(fp, &mut e, sp_in, sp_out));
         if let Err(err) = result {
             let _ = self.teardown(fp, &e, installed);
             return Err(err);
         }
         self.by_fp.insert(sa_in, (e.sa, e.child, Direction::In));
         self.by_fp.insert(sa_out, (e.sa, e.child, Direction::Out));
-        Ok(self.children.entry(key).or_insert(e))
+        self.children.insert(key, e);
+        self.replace_orphans(fp, key);
+        self.children
+            .get(&key)
+            .ok_or_else(|| "the entry just made is gone".to_string())
     }
 
     /// `new` replaces `old`: installed first, then outbound traffic moves to it (with
@@ -285,8 +344,8 @@ impl SaTable {
         let mut errors = Vec::new();
         if let Some(e) = self.children.get_mut(&(old.sa, old.id)) {
             for p in std::mem::take(&mut e.policies_out) {
-                if let Err(err) = del_policy(fp, Direction::Out, p) {
-                    errors.push(format!("sp_del out {p}: {err}"));
+                if let Err(err) = del_policy(fp, Direction::Out, p.id) {
+                    errors.push(format!("sp_del out {}: {err}", p.id));
                 }
             }
         }
@@ -341,12 +400,13 @@ impl SaTable {
             (Direction::In, &e.policies_in),
         ] {
             for p in ps {
-                if let Err(err) = del_policy(fp, dir, *p) {
-                    errors.push(format!("sp_del {} {p}: {err}", dir.word()));
+                if let Err(err) = del_policy(fp, dir, p.id) {
+                    errors.push(format!("sp_del {} {}: {err}", dir.word(), p.id));
                 }
             }
         }
         for (id, was) in [(e.sa_out, installed.1), (e.sa_in, installed.0)] {
+            self.synced.remove(&id);
             if !was {
                 self.ids.release(id);
                 continue;
@@ -366,4 +426,41 @@ impl SaTable {
             Err(errors.join("; "))
         }
     }
+}
+
+/// Both SAs of an entry, in then out (`standby`: inactive until `sa_activate`); `installed`
+/// says which went in, for the teardown of a refusal.
+fn add_sas(
+    fp: &mut dyn FastpathOps,
+    e: &ChildEntry,
+    installed: &mut (bool, bool),
+    standby: bool,
+) -> Result<(), String> {
+    let mut sa = e.spec_in.clone();
+    sa.standby = standby;
+    call::<SaAdded>(fp, &Request::SaAdd { sa })?;
+    installed.0 = true;
+    let mut sa = e.spec_out.clone();
+    sa.standby = standby;
+    call::<SaAdded>(fp, &Request::SaAdd { sa })?;
+    installed.1 = true;
+    Ok(())
+}
+
+/// The policies of an entry, in then out, recorded under the ids the fast path gave them.
+fn add_policies(
+    fp: &mut dyn FastpathOps,
+    e: &mut ChildEntry,
+    sp_in: Vec<SpSpec>,
+    sp_out: Vec<SpSpec>,
+) -> Result<(), String> {
+    for spec in sp_in {
+        let id = add_policy(fp, spec.clone())?;
+        e.policies_in.push(InstalledSp { id, spec });
+    }
+    for spec in sp_out {
+        let id = add_policy(fp, spec.clone())?;
+        e.policies_out.push(InstalledSp { id, spec });
+    }
+    Ok(())
 }

@@ -333,10 +333,16 @@ fn install_rekey_remove() {
     let a = info(1, 1, 0x100, true);
     let e = t.install(&mut fp, &a, None).unwrap().clone();
     assert_eq!((e.sa_in, e.sa_out), (1, 2));
+    let ids = |ps: &[InstalledSp]| ps.iter().map(|p| p.id).collect::<Vec<_>>();
     assert_eq!(
-        (e.policies_in.clone(), e.policies_out.clone()),
+        (ids(&e.policies_in), ids(&e.policies_out)),
         (vec![1], vec![2])
     );
+    assert_eq!(
+        e.policies_out[0].spec.action,
+        SpAction::Protect(e.spec_out.id)
+    );
+    assert_eq!((e.spec_in.spi, e.spec_out.spi), (0x100, 0x1100));
     assert_eq!(
         fp.log,
         vec![
@@ -485,7 +491,7 @@ fn a_refusal_takes_everything_back() {
 fn ids_run_out_and_come_back() {
     let mut p = IdPool {
         next: MAX_SA_ID,
-        free: VecDeque::new(),
+        ..IdPool::default()
     };
     assert_eq!(p.alloc(), Some(MAX_SA_ID));
     assert_eq!(p.alloc(), None);

@@ -35,7 +35,7 @@ pub use render::{identity_string, suite_name, ts_string};
 pub use sockets::NATT_PORT;
 
 use super::config::{ChildExtra, IkeSettings};
-use super::program::{FastpathOps, LogOnly, SaTable};
+use super::program::{FastpathOps, LogOnly, SaTable, SyncFeed};
 use crate::fastpath::FastpathClient;
 use render::ike_spi;
 use sockets::Sock;
@@ -49,6 +49,7 @@ const MAX_PENDING: usize = 4096;
 /// What the runner knows of a connection beyond the engine.
 struct ConnInfo {
     name: String,
+    remote: std::net::IpAddr,
     dpd: Duration,
     children: Vec<String>,
 }
@@ -72,6 +73,8 @@ pub struct IkeRunner {
     sub: Option<Subscription>,
     resubscribe_at: Option<Duration>,
     table: SaTable,
+    /// The fast path's seqnum records, which a replay of `table` needs.
+    sync: SyncFeed,
     conns: Vec<ConnInfo>,
     extras: Vec<ChildExtra>,
     /// DPD's look at the fast path's idle times: every half of the shortest DPD interval.
@@ -111,6 +114,7 @@ impl IkeRunner {
             .iter()
             .map(|c| ConnInfo {
                 name: c.name.clone(),
+                remote: c.remote_addr.ip(),
                 dpd: c.dpd.interval,
                 children: c.children.iter().map(|ch| ch.name.clone()).collect(),
             })
@@ -130,6 +134,7 @@ impl IkeRunner {
             sub: None,
             resubscribe_at: fastpath.map(|_| now),
             table: SaTable::default(),
+            sync: SyncFeed::new(fastpath, now),
             conns,
             extras: ike.child_extras,
             dpd_period,
@@ -158,6 +163,7 @@ impl IkeRunner {
         if let Some(s) = &self.sub {
             v.push(s.stream.as_raw_fd());
         }
+        v.extend(self.sync.fd());
         v
     }
 
@@ -168,6 +174,8 @@ impl IkeRunner {
             self.next_dpd_poll(),
             self.resubscribe_at.filter(|_| self.sub.is_none()),
             (!self.drops.is_empty()).then_some(self.drops_reported_at + DROP_REPORT),
+            self.sync.next_deadline(),
+            self.table.orphan_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -179,8 +187,12 @@ impl IkeRunner {
     pub fn step(&mut self, now: Duration) {
         self.receive(now);
         self.read_subscription(now);
+        self.sync.poll(now, &mut self.table);
         if self.sub.is_none() && self.resubscribe_at.is_some_and(|t| t <= now) {
             self.subscribe(now);
+        }
+        for err in self.table.expire_orphans(self.fp.as_mut(), now) {
+            tracing::warn!(target: "ike", "removing orphans: {err}");
         }
         self.poll_dpd(now);
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {

@@ -210,6 +210,7 @@ impl IkeRunner {
             fastpath_subscribed: self.sub.is_some(),
             child_install_failures: s.child_install_failures,
             quarantined_sa_ids: self.table.quarantined.len(),
+            fastpath_orphans: self.table.orphans().len(),
         }
     }
 }

@@ -14,9 +14,10 @@ use serde_json::json;
 use super::error::SubscribeError;
 use super::render::{child_event, esp_spi};
 use super::IkeRunner;
+use crate::ike::program::restart_conns;
 
 /// How long after losing it the fast path's event stream is asked for again.
-pub(super) const RESUBSCRIBE: Duration = Duration::from_secs(5);
+pub(super) const RESUBSCRIBE: Duration = Duration::from_secs(1);
 /// No line of the fast path is that long: a stream that has one is broken.
 const MAX_LINE: usize = 1 << 20;
 
@@ -166,6 +167,36 @@ impl IkeRunner {
         );
     }
 
+    /// A fast path (re)connected: the table reconciled with it (`program::reconcile`); what
+    /// could not go in again is deleted, and the peers of what an earlier slow path left are
+    /// negotiated with again.
+    pub(super) fn resync(&mut self, now: Duration) {
+        let r = match self.table.resync(self.fp.as_mut(), now) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target: "ike", "reconciling with the fast path: {e}");
+                return;
+            }
+        };
+        for (sa, child, err) in &r.lost {
+            tracing::warn!(target: "ike", "CHILD SA {sa}/{child} not installed again: {err}");
+            self.to_delete.push((*sa, *child));
+        }
+        let conns: Vec<_> = self
+            .conns
+            .iter()
+            .map(|c| (c.name.clone(), c.remote))
+            .collect();
+        for name in restart_conns(&conns, &r.orphan_peers) {
+            self.engine.initiate(now, &mut self.rng, &name, None);
+        }
+        self.event(
+            "fastpath_resync",
+            json!({ "replayed": r.replayed, "lost": r.lost.len(), "orphans": r.adopted,
+                    "reserved": r.reserved, "synced": self.sync.is_connected() }),
+        );
+    }
+
     /// Asks the fast path for its event stream (when there is a fast path); on failure, again
     /// after `RESUBSCRIBE`.
     pub(super) fn subscribe(&mut self, now: Duration) {
@@ -176,6 +207,7 @@ impl IkeRunner {
             Ok(sub) => {
                 self.sub = Some(sub);
                 self.resubscribe_at = None;
+                self.resync(now);
             }
             Err(e) => {
                 tracing::warn!(target: "ike", "{e}; asking again in {RESUBSCRIBE:?}");

@@ -74,7 +74,7 @@ impl FakeState {
                     worker: 0,
                     spi: format!("{spi:#010x}"),
                     direction: dir,
-                    mode: "transport".into(),
+                    mode: ipc::SaMode::Transport,
                     transform: "aes128gcm16".into(),
                     backend: "fake".into(),
                     state: ipc::fastpath::SaState::Active,

@@ -1,10 +1,15 @@
-//! What a new master sends so that hosts and switches learn the virtual MAC at once
-//! (RFC 5798 §6.4.1): a gratuitous ARP per IPv4 address, an unsolicited Neighbor Advertisement
-//! per IPv6 address.
+//! What a node sends so that hosts and switches learn its MAC at once: a gratuitous ARP per
+//! IPv4 address, an unsolicited Neighbor Advertisement per IPv6 address. A new VRRP master
+//! sends them for the virtual MAC (RFC 5798 §6.4.1), a fast path that restarted for its own
+//! addresses.
 
-use super::frame::{push_ipv6_header, ETHERTYPE_ARP, ETHERTYPE_IPV6};
+use crate::checksum::{finish, pseudo_header_ip, sum};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use toolkit::checksum::{finish, pseudo_header_ip, sum};
+
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+pub const ETHERTYPE_ARP: u16 = 0x0806;
+/// The hop limit of neighbour discovery (RFC 4861 §7.1.2) and of VRRP (RFC 5798 §5.1.2.3).
+const HOP_LIMIT: u8 = 255;
 
 const BROADCAST: [u8; 6] = [0xff; 6];
 /// ff02::1 and its Ethernet address (RFC 2464 §7).
@@ -17,6 +22,23 @@ pub const NA_FLAG_ROUTER: u8 = 0x80;
 pub const NA_FLAG_OVERRIDE: u8 = 0x20;
 /// Target Link-Layer Address option (RFC 4861 §4.6.1), length in units of 8 bytes.
 const OPT_TARGET_LL: u8 = 2;
+
+/// A 40-byte IPv6 header with hop limit 255.
+pub fn push_ipv6_header(
+    f: &mut Vec<u8>,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    next: u8,
+    tclass: u8,
+    payload: usize,
+) {
+    let first = (6u32 << 28) | (u32::from(tclass) << 20);
+    f.extend_from_slice(&first.to_be_bytes());
+    f.extend_from_slice(&(payload as u16).to_be_bytes());
+    f.extend_from_slice(&[next, HOP_LIMIT]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+}
 
 /// A gratuitous ARP as keepalived sends it: an ARP request (not a reply) broadcast from `mac`,
 /// with sender and target protocol addresses both `ip`, target hardware address broadcast.

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Restart recovery, judged by strongSwan and by traffic:
+#
+#   host L (10.1.0.10) --veth-- [G: port 0 | port 1] --veth-- strongSwan S (192.0.2.2, 10.2.0.1)
+#                               G: fastpath --ha-sync (af_packet + net_tap) and slowpath (IKE)
+#
+# strongSwan initiates one IKE SA and one CHILD SA (10.2.0.0/16 <-> 10.1.0.0/16, AES-GCM), and
+# L pings 10.2.0.1 through the tunnel every 20 ms all along.
+#   a. kill -9 of the fast path, started again with the same configuration: the slow path
+#      replays its SAs and policies (same ids, SPIs and keys; sequence numbers past the last
+#      synced ones, a new IV generation). The ping recovers, strongSwan keeps the same IKE and
+#      CHILD SPIs and logs no replayed sequence number and no ICV failure.
+#   b. kill -9 of the slow path, started again: it finds the old SAs (orphans, which carry the
+#      ping meanwhile), collides on no id, negotiates once with strongSwan (INITIAL_CONTACT
+#      retires strongSwan's old IKE SA) and replaces the orphans.
+# Each prints the ping's loss as a `figure:`. Traffic stays in the test's namespaces; every wait
+# is bounded; everything is cleaned up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The slow path's replay needs the fast path's seqnum records.
+FP_ARGS="--ha-sync"
+# strongSwan's own view of ESP drops (replays, ICV failures, unknown SPIs).
+SWAN_LOG_EXTRA="esp = 2"
+source ci/lib/ike_topology.sh
+ike_topology_up restart-recovery
+
+PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+PING_INTERVAL=0.02 PING_INTERVAL_MS=20
+
+write_strongswan_conf
+{
+  echo "connections {"
+  swan_psk_conn gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256 "dpd_delay = 5s"
+  echo "}"
+  swan_psk_secret
+} >"$work/swanctl.conf"
+
+cat > "$work/sp.conf" <<CONF
+control $work/sp.sock
+fastpath $work/fp.sock
+secret gw psk $PSK
+conn gcm local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id ip:192.0.2.2 auth psk gw ike aes128gcm16-prfsha256-ecp256 encap add
+child net conn gcm local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128gcm16-ecp256
+CONF
+start_slowpath
+start_charon
+
+# strongSwan's SPIs: the IKE SA's pair and the CHILD SA's in and out, one line.
+swan_spis() {
+  swan --list-sas 2>/dev/null | grep -oE '[0-9a-f]{16}_[ir]|(in|out) +[0-9a-f]{8}' | tr -s ' \n' '  '
+}
+# charon.log lines since line $1 that match $2.
+log_since() { tail -n +"$(($1 + 1))" "$work/charon.log" | grep -c "$2" || true; }
+log_lines() { wc -l <"$work/charon.log"; }
+# A ping of L through the tunnel, in the background, until `ping_stop`.
+ping_start() {
+  # -O: a lost reply prints a line too, so the last lines tell whether replies come now.
+  ip netns exec "${t}L" ping -O -i "$PING_INTERVAL" -W 1 10.2.0.1 >"$work/ping.out" 2>&1 &
+  pinger=$!
+}
+# Stops it; prints the packets it lost.
+ping_stop() {
+  kill -INT "$pinger" 2>/dev/null || true
+  wait "$pinger" 2>/dev/null || true
+  local sent got
+  sent=$(grep -oE '[0-9]+ packets transmitted' "$work/ping.out" | grep -oE '^[0-9]+')
+  got=$(grep -oE '[0-9]+ received' "$work/ping.out" | grep -oE '^[0-9]+')
+  echo $((sent - got))
+}
+# Whether the last 10 pings were answered (the tunnel carries traffic again).
+ping_flowing() { [ "$(grep 'icmp_seq=' "$work/ping.out" | tail -10 | grep -c 'bytes from')" -ge 10 ]; }
+# Our slow path's counter of CHILD SAs the fast path refused.
+install_failures() { ctl ike-counters | python3 -c 'import json,sys; print(json.load(sys.stdin)["child_install_failures"])'; }
+# The MAC of one of G's TAPs, and S's neighbour entry for G's outside address.
+tap_mac() { ip -n "${t}G" -o link show "$1" | grep -oE 'link/ether [0-9a-f:]+' | cut -d' ' -f2; }
+peer_entry() { ip -n "${t}S" neigh show 192.0.2.1 | grep -oE 'lladdr [0-9a-f:]+' | cut -d' ' -f2; }
+# Whether our slow path logged a reconciliation with these counts ("replayed":1 and the like).
+resynced() { grep '"event":"fastpath_resync"' "$work/sp.log" | grep -q "$1"; }
+figure() { # label, packets
+  echo "figure: $1: $2 packets ($(($2 * PING_INTERVAL_MS)) ms)"
+}
+
+echo "== strongSwan initiates (AES-GCM-16-128 / ECP-256)"
+swan --initiate --child net --ike gcm >/dev/null
+check "IKE SA established on our side" wait_for 15 our_ike_up
+check "strongSwan installed the CHILD SA" wait_for 10 swan_has INSTALLED
+check "the fast path has the SA pair" wait_for 5 fp_sas_is 2
+check "L pings through the tunnel" wait_for 10 ping_through
+
+echo "== a. kill -9 of the fast path, started again"
+ping_start
+check "the ping flows before the kill" wait_for 10 ping_flowing
+before=$(swan_spis)
+mac_before=$(tap_mac tapO)
+mark=$(log_lines)
+kill -9 "$fp"
+wait "$fp" 2>/dev/null || true
+start_fastpath
+check "a: the slow path replays its SAs into the new fast path" wait_for 10 fp_sas_is 2
+check "a: the ping recovers" wait_for 15 ping_flowing
+check "a: the slow path says it replayed one CHILD SA" resynced '"replayed":1'
+check "a: the outside TAP has the same MAC again" test -n "$mac_before" -a "$(tap_mac tapO)" = "$mac_before"
+check "a: strongSwan's neighbour entry names that MAC" test "$(peer_entry)" = "$mac_before"
+sleep 1
+loss=$(ping_stop)
+after=$(swan_spis)
+echo "strongSwan's SPIs before: $before"
+echo "strongSwan's SPIs after:  $after"
+check "a: strongSwan keeps the same IKE and CHILD SPIs" test -n "$before" -a "$before" = "$after"
+check "a: strongSwan logs no replayed sequence number" test "$(log_since "$mark" 'sequence number verification failed')" -eq 0
+check "a: strongSwan logs no ICV failure" test "$(log_since "$mark" 'ICV verification failed')" -eq 0
+check "a: no new IKE_SA_INIT" test "$(log_since "$mark" 'IKE_SA_INIT')" -eq 0
+check "a: the slow path still has its one CHILD SA" test "$(ctl child-sas | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 1
+figure "fast path kill -9 loss" "$loss"
+
+echo "== b. kill -9 of the slow path, started again"
+ping_start
+check "the ping flows before the kill" wait_for 10 ping_flowing
+mark=$(log_lines)
+kill -9 "$sp"
+wait "$sp" 2>/dev/null || true
+rm -f "$work/sp.sock"
+start_slowpath
+check "b: our new IKE SA is established" wait_for 20 our_ike_up
+check "b: the new slow path found the old SA pair (orphans)" resynced '"orphans":2' 
+check "b: the orphans are replaced: one SA pair left" wait_for 10 fp_sas_is 2
+check "b: the ping recovers" wait_for 15 ping_flowing
+sleep 1
+loss=$(ping_stop)
+inits=$(log_since "$mark" 'IKE_SA_INIT request')
+echo "IKE_SA_INIT requests in strongSwan's log since the kill: $inits"
+check "b: strongSwan negotiated at most once" test "$inits" -le 1
+check "b: strongSwan has one IKE SA, established" test "$(swan --list-sas 2>/dev/null | grep -c ESTABLISHED)" -eq 1
+check "b: no CHILD SA refused by the fast path (no id collision)" test "$(install_failures)" -eq 0
+check "b: no SA id collision in our log" test "$(grep -c 'is in use' "$work/sp.log" || true)" -eq 0
+check "b: L pings through the new CHILD SA" ping_through
+figure "slow path kill -9 loss" "$loss"
+
+ike_summary restart_recovery
