@@ -11,6 +11,9 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee target/test.log
+# The namespace scripts below run target/release's binaries, which cargo test builds only for
+# packages with integration tests: build every binary now, so that none is stale.
+cargo build --release --quiet -p fastpath -p slowpath -p bench
 echo "== netns: two fast path nodes between two hosts (one worker, then two with flows spread by fanout hash)"
 bash ci/netns_ping.sh 2>&1 | tee target/netns.log
 WORKERS=2 bash ci/netns_ping.sh 2>&1 | tee target/netns_rss.log
