@@ -147,6 +147,9 @@ sp out discard pri 99 src ::/0 dst ::/0 proto 47
     write("config_parse", "sa-only.conf",
           b"sa 7 in spi 0x300 aes256gcm16 key " + b"ab" * 36 + b" tunnel 10.0.0.1 10.0.0.2 window 0 df clear dscp copy\n")
     write("config_parse", "bad.conf", b"port 0 inside\n# x\nsa 1 out spi 1 aes999\n")
+    # Regression: a null cipher's SA wrote back as `key ` with nothing after it.
+    write("config_parse", "null-cipher.conf",
+          b"sa 3 in spi 0x2006 null-sha256 auth-key " + b"01" * 32 + b" transport\n")
     # Regression: an SA id of 4e9 had the SAD allocate 32 GB (now refused by the parser).
     write("config_parse", "huge-sa-id.conf",
           b"sa 4000000000 in spi 0x2005 aes128gcm16 key " + b"2b" * 20 + b" tunnel 192.0.2.1 192.0.2.2\n")

@@ -226,13 +226,13 @@ impl fmt::Display for SaSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "sa {} {} spi {:#010x} {} key {}",
-            self.id,
-            self.dir,
-            self.spi,
-            self.transform,
-            &*self.key.to_hex()
+            "sa {} {} spi {:#010x} {}",
+            self.id, self.dir, self.spi, self.transform
         )?;
+        // A null cipher has no key: an empty `key` would take the next word as its value.
+        if !self.key.is_empty() {
+            write!(f, " key {}", &*self.key.to_hex())?;
+        }
         if !self.auth_key.is_empty() {
             write!(f, " auth-key {}", &*self.auth_key.to_hex())?;
         }
