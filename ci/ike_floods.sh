@@ -29,7 +29,7 @@ ike_topology_up ike-floods
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 write_strongswan_conf
-write_swanctl_psk gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256 "$PSK"
+write_swanctl_psk gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256
 
 cat > "$work/sp.conf" <<CONF
 control $work/sp.sock

@@ -65,23 +65,10 @@ done
 proposals="${proposals}aes256-sha512-modp3072"
 
 write_strongswan_conf pem pkcs1 pkcs8 x509 pubkey constraints
-cat > "$sw/swanctl.conf" <<CONF
-connections {
-  big {
-    version = 2
-    local_addrs = 192.0.2.2
-    remote_addrs = 192.0.2.1
-    proposals = $proposals
-    fragmentation = no
-    encap = yes
-    local { auth = psk
-      id = 192.0.2.2 }
-    remote { auth = psk
-      id = 192.0.2.1 }
-    children { net { local_ts = 10.2.0.0/16
-        remote_ts = 10.1.0.0/16
-        esp_proposals = aes128gcm16 } }
-  }
+{
+  echo "connections {"
+  swan_psk_conn big "$proposals" aes128gcm16 "fragmentation = no"
+  cat <<CONF
   cert {
     version = 2
     local_addrs = 192.0.2.2
@@ -99,10 +86,9 @@ connections {
         esp_proposals = aes128gcm16 } }
   }
 }
-secrets { ike-gw { id-1 = 192.0.2.1
-    id-2 = 192.0.2.2
-    secret = $PSK } }
 CONF
+  swan_psk_secret
+} >"$sw/swanctl.conf"
 
 # The responder picks a conn in IKE_SA_INIT by addresses and proposals: distinct ones here.
 cat > "$work/sp.conf" <<CONF

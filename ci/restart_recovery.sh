@@ -28,12 +28,7 @@ PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PING_INTERVAL=0.02 PING_INTERVAL_MS=20
 
 write_strongswan_conf
-{
-  echo "connections {"
-  swan_psk_conn gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256 "dpd_delay = 5s"
-  echo "}"
-  swan_psk_secret
-} >"$work/swanctl.conf"
+write_swanctl_psk gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256 "dpd_delay = 5s"
 
 cat > "$work/sp.conf" <<CONF
 control $work/sp.sock

@@ -122,30 +122,6 @@ CONF
 
 # swanctl.conf for one PSK connection NAME of S (192.0.2.2) to G (192.0.2.1), UDP encapsulated,
 # with one CHILD SA `net` (10.2.0.0/16 <-> 10.1.0.0/16), into $work/swanctl.conf.
-write_swanctl_psk() { # name, IKE proposals, ESP proposals, PSK
-  cat > "$work/swanctl.conf" <<CONF
-connections {
-  $1 {
-    version = 2
-    local_addrs = 192.0.2.2
-    remote_addrs = 192.0.2.1
-    proposals = $2
-    encap = yes
-    local { auth = psk
-      id = 192.0.2.2 }
-    remote { auth = psk
-      id = 192.0.2.1 }
-    children { net { local_ts = 10.2.0.0/16
-        remote_ts = 10.1.0.0/16
-        esp_proposals = $3 } }
-  }
-}
-secrets { ike-gw { id-1 = 192.0.2.1
-    id-2 = 192.0.2.2
-    secret = $4 } }
-CONF
-}
-
 # One PSK conn of swanctl.conf from S to G with one child `net` (10.2.0.0/16 <-> 10.1.0.0/16),
 # and the secret ($PSK) it authenticates with.
 swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting]
@@ -156,6 +132,16 @@ swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting]
   printf '        esp_proposals = %s } }\n  }\n' "$3"
 }
 swan_psk_secret() { printf 'secrets { ike-gw { id-1 = 192.0.2.1\n    id-2 = 192.0.2.2\n    secret = %s } }\n' "$PSK"; }
+
+# $work/swanctl.conf with that one conn and its secret.
+write_swanctl_psk() { # name, IKE proposals, ESP proposals, [one more conn setting]
+  {
+    echo "connections {"
+    swan_psk_conn "$@"
+    echo "}"
+    swan_psk_secret
+  } >"$work/swanctl.conf"
+}
 
 swan() { local cmd=$1; shift; ip netns exec "${t}S" swanctl "$cmd" --uri "unix://$work/charon.vici" "$@" 2> >(grep -v "^plugin '" >&2); }
 
