@@ -216,5 +216,7 @@ echo "vrrp_keepalived: $pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then
   echo "--- ours.log"; tail -30 "$work/ours.log"
   echo "--- k.log"; tail -30 "$work/k.log"
+  echo "--- our interfaces' drops"; echo "$ifs"
+  print_failed_checks
   exit 1
 fi

@@ -279,5 +279,6 @@ check "exactly one master when settled" exactly_one_master
 echo "vrrp_pair: $pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then
   for f in spA.log spB.log fpA.log fpB.log; do echo "--- $f"; tail -20 "$work/$f"; done
+  print_failed_checks
   exit 1
 fi

@@ -4,7 +4,18 @@
 # Runs a command as a named check and counts it.
 check() { # name, command...
   local name=$1; shift
-  if "$@"; then echo "ok: $name"; pass=$((pass + 1)); else echo "FAILED: $name"; fail=$((fail + 1)); fi
+  if "$@"; then
+    echo "ok: $name"; pass=$((pass + 1))
+  else
+    echo "FAILED: $name [$(date +%T.%3N)]"; fail=$((fail + 1)); failed_checks+="  $name"$'\n'
+  fi
+}
+
+# The failed checks' names, printed last: a CI log is cut in its middle, so the end must say
+# what failed.
+failed_checks=""
+print_failed_checks() {
+  [ -z "$failed_checks" ] || printf 'failed checks:\n%s' "$failed_checks"
 }
 
 # Polls a condition (every WAIT_STEP s, 0.1 by default) for up to $1 seconds; its last try's

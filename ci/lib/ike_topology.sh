@@ -185,6 +185,7 @@ ike_summary() { # script name
   if [ "$fail" -gt 0 ]; then
     echo "--- sp.log"; tail -40 "$work/sp.log"
     echo "--- charon.log"; tail -40 "$work/charon.log"
+    print_failed_checks
     exit 1
   fi
 }
