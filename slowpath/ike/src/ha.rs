@@ -20,6 +20,10 @@ pub struct HaSettings {
     pub message_id_sync: bool,
     /// After a takeover, sync the message IDs of every IKE SA whose peer supports it.
     pub sync_at_takeover: bool,
+    /// Added to our next request ID in a sync request (M1): the old active node may have
+    /// used IDs after the last state we got, and a peer drops a sync whose M1 is below what
+    /// it already saw (RFC 6311 5.1). The peer answers with the IDs to use.
+    pub message_id_sync_margin: u32,
     /// Timers that fell due while standby fire spread over this long after a takeover,
     /// not all at once.
     pub takeover_spread: Duration,
@@ -30,6 +34,7 @@ impl Default for HaSettings {
         HaSettings {
             message_id_sync: true,
             sync_at_takeover: true,
+            message_id_sync_margin: 64,
             takeover_spread: Duration::from_secs(5),
         }
     }

@@ -124,7 +124,9 @@ impl IkeSa {
         };
         let values = MessageIdSync {
             nonce: random_u32(ctx.rng),
-            send: core.next_request,
+            send: core
+                .next_request
+                .wrapping_add(ctx.ha.message_id_sync_margin),
             recv: core.peer_next_request,
         };
         let header = core.header(ExchangeType::INFORMATIONAL, false, 0);
