@@ -311,9 +311,6 @@ impl Engine {
         remote: SocketAddr,
         datagram: &[u8],
     ) {
-        if self.passive() {
-            return self.drop_datagram(DropReason::Standby);
-        }
         let raw = if local.port() == NATT_PORT {
             match classify_port_4500(datagram) {
                 Some(Port4500::Ike(r)) => r,
@@ -323,6 +320,9 @@ impl Engine {
         } else {
             datagram
         };
+        if self.passive() {
+            return self.drop_datagram(DropReason::Standby);
+        }
         let Ok((msg, range)) = Message::parse_with_sk_range(raw) else {
             return self.drop_datagram(DropReason::Malformed);
         };

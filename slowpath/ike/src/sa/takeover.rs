@@ -65,6 +65,8 @@ impl IkeSa {
         if !dpd.is_zero() && self.last_heard.saturating_add(dpd) <= now {
             self.last_heard = at.saturating_sub(dpd);
         }
+        // A sync the old node had in flight is its own: ours starts afresh, or not at all.
+        self.mid_sync.request = None;
         if sync {
             self.start_message_id_sync(ctx, at);
         }

@@ -3,7 +3,8 @@
 //! outside the window, carries IKEV2_MESSAGE_ID_SYNC both ways: we send our next request ID
 //! (M1) and the peer's we expect (P1) with a nonce; the peer answers the nonce with M2 >= M1
 //! and P2 >= P1, and both sides adopt those. We do both roles: the node that took over, and
-//! the peer of a node that did.
+//! the peer of a node that did. A peer drops a request whose M1 is below what it already
+//! got, so the node that took over adds a margin to its own next ID (`HaSettings`).
 //!
 //! strongSwan 5.9.8 announces IKEV2_MESSAGE_ID_SYNC_SUPPORTED without its ha plugin, in
 //! every first IKE_AUTH request it sends as initiator (src/libcharon/sa/ikev2/tasks/
