@@ -184,6 +184,11 @@ pub enum Event {
         group: u16,
     },
     DpdSent,
+    /// An RFC 6311 exchange set the message IDs: our next request's, and the peer's.
+    MessageIdsSynced {
+        send: u32,
+        recv: u32,
+    },
 }
 
 macro_rules! drop_reasons {
@@ -219,6 +224,10 @@ drop_reasons! {
     NoConfig => "no_config",
     Fragment => "fragment",
     NotIke => "not_ike",
+    // An HA standby answers nothing; its active peer does.
+    Standby => "standby",
+    // An RFC 6311 message ID sync that is malformed, stale or not ours to answer.
+    MessageIdSync => "message_id_sync",
 }
 
 /// What became of IKE_SA_INIT requests that found no SA, and of the half-open SAs they made.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
 use crate::config::IkeConfig;
+use crate::ha::{HaRole, HaSettings};
 use crate::half_open::{HalfOpenTable, ShrinkWhenSparse};
 use crate::message::{classify_port_4500, with_non_esp_marker, ExchangeType, Message, Port4500};
 use crate::pool::{Pool, PoolConfig, Pools};
@@ -18,6 +19,8 @@ use crate::rng::RngSource;
 use crate::sa::export::IkeSaExport;
 use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
+
+mod role;
 
 /// Node-wide settings.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +61,8 @@ pub struct Engine {
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
+    role: HaRole,
+    ha: HaSettings,
 }
 
 impl Engine {
@@ -84,6 +89,8 @@ impl Engine {
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: 1,
+            role: HaRole::Active,
+            ha: HaSettings::default(),
         }
     }
 
@@ -133,8 +140,11 @@ impl Engine {
         self.sas.values().map(|s| s.status(now)).collect()
     }
 
-    /// When `handle_timeout` is next needed.
+    /// When `handle_timeout` is next needed (never, on a standby).
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.passive() {
+            return None;
+        }
         self.sas
             .values()
             .filter_map(|s| s.next_deadline(&self.configs))
@@ -169,6 +179,9 @@ impl Engine {
         config: &str,
         child: Option<&str>,
     ) -> Option<IkeSaId> {
+        if self.passive() {
+            return None;
+        }
         let id = self.next_id;
         self.next_id += 1;
         let sa = IkeSa::new_initiator(id, &mut self.ctx(now, rng), config, child)?;
@@ -182,7 +195,8 @@ impl Engine {
             .saturating_add(now.as_secs() as i64)
     }
 
-    /// Runs `f` on SA `id` with a context, then collects its output and keys.
+    /// Runs `f` on SA `id` with a context, then collects its output and keys. Not on a
+    /// standby (which changes nothing but by import).
     pub fn with_sa(
         &mut self,
         id: IkeSaId,
@@ -190,6 +204,9 @@ impl Engine {
         rng: &mut dyn RngSource,
         f: impl FnOnce(&mut IkeSa, &mut Ctx),
     ) -> bool {
+        if self.passive() {
+            return false;
+        }
         let Some(mut sa) = self.sas.remove(&id) else {
             return false;
         };
@@ -205,6 +222,7 @@ impl Engine {
             now,
             unix_time: self.unix_time(now),
             half_open_timeout: self.settings.limits.half_open_timeout,
+            ha: self.ha,
             rng,
             configs: &self.configs,
             pools: &mut self.pools,
@@ -302,6 +320,9 @@ impl Engine {
         } else {
             datagram
         };
+        if self.passive() {
+            return self.drop_datagram(DropReason::Standby);
+        }
         let Ok((msg, range)) = Message::parse_with_sk_range(raw) else {
             return self.drop_datagram(DropReason::Malformed);
         };
@@ -379,6 +400,9 @@ impl Engine {
 
     /// Runs every timer that is due.
     pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
+        if self.passive() {
+            return;
+        }
         let due: Vec<IkeSaId> = self
             .sas
             .iter()

@@ -2,7 +2,7 @@
 //!
 //! `message` and `crypto` are the codec and the cryptography; `sa` the IKE SA and CHILD SA
 //! state machines (one file per exchange in `sa::exchange`); `responder` the stateless
-//! handling of IKE_SA_INIT (cookies, limits); `half_open` the table of half-open SAs; `engine` the caller's entry point; `config`, `action`,
+//! handling of IKE_SA_INIT (cookies, limits); `half_open` the table of half-open SAs; `engine` the caller's entry point (`ha` its role in an HA pair); `config`, `action`,
 //! `pool`, `timers`, `retransmit` and `rng` what they say.
 
 #![forbid(unsafe_code)]
@@ -10,6 +10,7 @@ pub mod action;
 pub mod config;
 pub mod crypto;
 pub mod engine;
+pub mod ha;
 pub mod half_open;
 pub mod message;
 pub mod pool;

@@ -9,7 +9,7 @@
 //!
 //! One file per job: `header` (IKE header), `payload` (generic header, the `Payload` enum, the
 //! chain), one file per payload family (`sa`, `ts`, `notify`, `id`, `auth`, `cp`, `delete`,
-//! `sk`), `msg` (whole messages), `natt` (the port 4500 marker), `find` (lookups), `reader` (checked field access), `code`
+//! `sk`, `mid_sync`), `msg` (whole messages), `natt` (the port 4500 marker), `find` (lookups), `reader` (checked field access), `code`
 //! (IANA code point newtypes), `error`.
 
 mod auth;
@@ -20,6 +20,7 @@ mod error;
 mod find;
 mod header;
 mod id;
+mod mid_sync;
 mod msg;
 mod natt;
 mod notify;
@@ -41,6 +42,7 @@ pub use error::{EmitError, ParseError};
 pub use find::{NotifyRef, Payloads};
 pub use header::{ExchangeType, Flags, Header, HEADER_LEN, IKE_MAJOR_VERSION, MAX_MESSAGE_LEN};
 pub use id::{id_addr, id_from_addr, rest_of_id_payload, IdType};
+pub use mid_sync::{MessageIdSync, MESSAGE_ID_SYNC_LEN};
 pub use msg::Message;
 pub use natt::{classify_port_4500, with_non_esp_marker, Port4500, NON_ESP_MARKER};
 pub use notify::{invalid_ke_data, parse_invalid_ke_data, NotifyType, MAX_COOKIE_LEN};

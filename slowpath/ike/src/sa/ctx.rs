@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::action::IkeSaId;
 use crate::config::IkeConfig;
+use crate::ha::HaSettings;
 use crate::pool::Pools;
 use crate::rng::{random_u32, random_u64, RngSource};
 use crate::sa::IkeSa;
@@ -18,6 +19,8 @@ pub struct Ctx<'a> {
     pub unix_time: i64,
     /// How long a responder keeps an SA that never got its IKE_AUTH.
     pub half_open_timeout: Duration,
+    /// RFC 6311 and takeover settings.
+    pub ha: HaSettings,
     pub rng: &'a mut dyn RngSource,
     pub configs: &'a [Arc<IkeConfig>],
     pub pools: &'a mut Pools,

@@ -114,6 +114,13 @@ impl IkeSa {
         } else {
             return self.dropped(DropReason::UnknownSpi);
         };
+        // RFC 6311: ID 0 outside the window.
+        if which.is_none()
+            && h.message_id == 0
+            && self.on_possible_message_id_sync(ctx, raw, msg, range.clone())
+        {
+            return;
+        }
         let Some(core) = self.core_of(which) else {
             return;
         };

@@ -12,6 +12,7 @@ use crate::sa::child_sa::{ChildSa, ChildState};
 use crate::sa::core::{CachedResponse, SaCore};
 use crate::sa::ctx::Ctx;
 use crate::sa::exchange::ike_sa_init::InitExchange;
+use crate::sa::exchange::message_id_sync::MidSyncState;
 use crate::sa::exchange::Task;
 use crate::sa::fragment::Reassembly;
 use crate::sa::nat::NatState;
@@ -79,6 +80,10 @@ pub struct IkeSa {
     pub keepalive_at: Option<Duration>,
     /// RFC 7427 hash algorithms the peer announced.
     pub peer_hash_algorithms: Vec<u16>,
+    /// The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311) in IKE_AUTH.
+    pub peer_mid_sync: bool,
+    /// Our RFC 6311 exchange, and our last answer to the peer's.
+    pub mid_sync: MidSyncState,
     pub virtual_ip: Option<IpAddr>,
     /// The pool our `virtual_ip` came from (responder).
     pub vip_pool: Option<String>,
@@ -120,6 +125,8 @@ impl IkeSa {
             peer_fragmentation: false,
             keepalive_at: None,
             peer_hash_algorithms: Vec::new(),
+            peer_mid_sync: false,
+            mid_sync: MidSyncState::default(),
             virtual_ip: None,
             vip_pool: None,
             reassembly: Vec::new(),

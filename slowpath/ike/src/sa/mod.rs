@@ -15,6 +15,7 @@ pub mod ike_sa;
 pub mod nat;
 pub mod proposals;
 pub mod status;
+pub mod takeover;
 pub mod ts;
 
 mod control;

@@ -27,13 +27,17 @@ impl IkeSa {
             );
         }
         d = earliest(d, self.half_open_expire);
-        d = earliest(
-            d,
-            self.core
-                .as_ref()
-                .and_then(|c| c.outstanding.as_ref())
-                .map(|o| o.retransmit.deadline),
-        );
+        // Our request in flight waits while a message ID sync runs (it may be resent or redone).
+        if self.mid_sync.request.is_none() {
+            d = earliest(
+                d,
+                self.core
+                    .as_ref()
+                    .and_then(|c| c.outstanding.as_ref())
+                    .map(|o| o.retransmit.deadline),
+            );
+        }
+        d = earliest(d, self.mid_sync_deadline());
         for r in &self.retiring {
             d = earliest(d, Some(r.expire));
             d = earliest(
@@ -92,7 +96,13 @@ impl IkeSa {
         }
         let mut resend = None;
         let mut give_up = false;
-        if let Some(o) = self.core.as_mut().and_then(|c| c.outstanding.as_mut()) {
+        let syncing = self.mid_sync.request.is_some();
+        if let Some(o) = self
+            .core
+            .as_mut()
+            .and_then(|c| c.outstanding.as_mut())
+            .filter(|_| !syncing)
+        {
             match o.retransmit.on_timer(now, &cfg.retransmit) {
                 Expiry::Resend => {
                     resend = Some((
@@ -115,6 +125,10 @@ impl IkeSa {
         if let Some((id, sent, d)) = resend {
             self.retransmitted(id, sent, &d);
         }
+        self.tick_message_id_sync(ctx, &cfg);
+        if self.is_closed() {
+            return;
+        }
         self.tick_retiring(ctx, &cfg);
         self.reassembly.retain(|r| r.expire > now);
         if self.state == IkeState::Established {
@@ -123,7 +137,7 @@ impl IkeSa {
         self.kick(ctx);
     }
 
-    fn retransmitted(&mut self, message_id: u32, sent: u32, datagrams: &[Vec<u8>]) {
+    pub(crate) fn retransmitted(&mut self, message_id: u32, sent: u32, datagrams: &[Vec<u8>]) {
         self.counters.retransmits += 1;
         self.event(Event::Retransmitted { message_id, sent });
         self.send(datagrams);
@@ -221,6 +235,7 @@ impl IkeSa {
     /// Starts queued requests while the window is free.
     pub(crate) fn kick(&mut self, ctx: &mut Ctx) {
         while self.state == IkeState::Established
+            && self.mid_sync.request.is_none()
             && self.core.as_ref().is_some_and(|c| c.outstanding.is_none())
         {
             let Some(task) = self.tasks.pop_front() else {

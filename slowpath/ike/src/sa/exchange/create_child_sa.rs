@@ -488,7 +488,7 @@ impl IkeSa {
         }
     }
 
-    fn child_request_failed(&mut self, ctx: &mut Ctx, req: ChildRequest, n: NotifyType) {
+    pub(crate) fn child_request_failed(&mut self, ctx: &mut Ctx, req: ChildRequest, n: NotifyType) {
         self.event(Event::ChildFailed {
             config: req.config.clone(),
             notify: n,

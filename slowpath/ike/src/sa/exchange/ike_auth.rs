@@ -75,6 +75,7 @@ impl IkeSa {
         if cfg.initial_contact && !self.peer_has_another(ctx, &cfg) {
             p.push(Payload::notify(NotifyType::INITIAL_CONTACT, vec![]));
         }
+        p.extend(super::message_id_sync::support_notify(ctx));
         let vip_requested = cfg.virtual_ip.request;
         if vip_requested {
             p.push(Payload::Cp {
@@ -198,6 +199,8 @@ impl IkeSa {
         }];
         out.extend(certs);
         out.push(auth);
+        self.note_peer_mid_sync(p);
+        out.extend(super::message_id_sync::support_notify(ctx));
         let mut vip_failed = false;
         if let Some((CfgType::CFG_REQUEST, attrs)) = p.cp() {
             match self.lease_vip(ctx, &cfg, attrs) {
@@ -337,6 +340,7 @@ impl IkeSa {
             id_type: idr_type,
             data: idr.to_vec(),
         });
+        self.note_peer_mid_sync(p);
         if let Some((CfgType::CFG_REPLY, attrs)) = p.cp() {
             self.virtual_ip = attrs
                 .iter()

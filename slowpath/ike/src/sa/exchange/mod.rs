@@ -7,6 +7,7 @@ pub mod ike_auth;
 pub mod ike_rekey;
 pub mod ike_sa_init;
 pub mod informational;
+pub mod message_id_sync;
 
 use crate::action::ChildId;
 use crate::config::Mode;
