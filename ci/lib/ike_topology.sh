@@ -135,12 +135,12 @@ swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting],
 swan_psk_secret() { printf 'secrets { ike-gw { id-1 = 192.0.2.1\n    id-2 = 192.0.2.2\n    secret = %s } }\n' "$PSK"; }
 # A PSK conn of swanctl.conf from S to G that asks for a virtual IP (a road warrior), with
 # one child (its virtual IP <-> 10.1.0.0/16); its identity's secret is the caller's to add.
-swan_vip_conn() { # name, local identity, IKE proposals, child name, ESP proposals
+swan_vip_conn() { # name, local identity, IKE proposals, child name, ESP proposals, [one more conn setting], [one more child setting]
   printf '  %s {\n    version = 2\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n' "$1"
-  printf '    proposals = %s\n    encap = yes\n    vips = 0.0.0.0\n' "$3"
+  printf '    proposals = %s\n    encap = yes\n    vips = 0.0.0.0\n    %s\n' "$3" "${6:-}"
   printf '    local { auth = psk\n      id = %s }\n    remote { auth = psk\n      id = 192.0.2.1 }\n' "$2"
   printf '    children { %s { local_ts = dynamic\n        remote_ts = 10.1.0.0/16\n' "$4"
-  printf '        esp_proposals = %s } }\n  }\n' "$5"
+  printf '        %s\n        esp_proposals = %s } }\n  }\n' "${7:-}" "$5"
 }
 
 # $work/swanctl.conf with that one conn and its secret.
