@@ -25,14 +25,16 @@
 # SPIs before and after) and charon's log (no new IKE_SA_INIT; no ESP replay, ICV failure
 # or unknown SPI from libipsec). SCENARIOS picks (default all), in this order:
 #   1. kill -9 of both processes of the master: traffic recovers, same SPIs, no IKE_SA_INIT
-#   2. on the new master: CHILD and IKE rekeys by strongSwan and by us, and DPD both ways
+#   2. on the new master: CHILD and IKE rekeys by strongSwan and by us (slowpath-ctl rekey),
+#      and strongSwan's DPD answered
 #   3. the old master comes back: in sync first, then it takes over by preemption
 #   4. the dedicated sync link cut: a rekey crosses on the LAN and a kill -9 loses nothing;
 #      every sync path cut: one active node (no split brain in the data plane), resync after
 #   5. kill -9 of the master within 50 ms after a CHILD SA rekey completes
 #   6. the same kill -9 with our node as the initiator and strongSwan as the responder
-#   7. a virtual IP leased to strongSwan before the failover stays its own after it, and a
-#      second client gets another address from the new master
+#   7. a virtual IP leased to strongSwan before the failover stays its own after it (the
+#      traffic then comes from S itself, from that address), and a second client gets
+#      another address from the new master
 # Today (no HA sync yet) scenario 1 runs end to end and fails on renegotiation: the truth.
 # Traffic stays in the test's namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
@@ -274,7 +276,14 @@ nodes_ready() {
   for n in A B; do alive $n || check "nodes: $n started" start_node $n; done
   check "nodes: A master of both" wait_for 20 master_of_both A
   check "nodes: B backup of both" wait_for 10 not_master B
+  check "nodes: A reaches B on both sync paths (dedicated, LAN)" wait_for 5 sync_paths_reach
   check_ha "nodes: B in sync" wait_for 30 node_in_sync B
+}
+# The sync's two paths carry traffic between the nodes' kernels (the LAN one through both
+# fast paths' exception TAPs).
+sync_paths_reach() {
+  ip netns exec "${t}A" ping -c 1 -W 1 -q 10.77.0.2 >/dev/null &&
+    ip netns exec "${t}A" ping -c 1 -W 1 -q "${lan_addr[B]}" >/dev/null
 }
 # A new tunnel to the VIP: strongSwan's IKE SAs terminated, then one initiated by strongSwan
 # (conn gcm or vip) or by our master (conn gcm).
