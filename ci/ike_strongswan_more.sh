@@ -185,53 +185,6 @@ our_conn_up() { [ -n "$(our_sa "$1")" ]; }
 # Whether our IKE SA of a conn authenticated this remote identity (as slowpath-ctl writes it).
 our_remote_id() { our_sa "$1" | python3 -c "import json,sys; sys.exit(0 if json.load(sys.stdin)['remote_id']=='$2' else 1)"; }
 charon_logged() { grep -q "$1" "$work/charon.log"; }
-cat > "$work/vici.py" <<'PY'
-# Reads `swanctl --list-sas --pretty` (a `list-sa event { NAME { ... } }` block per IKE SA:
-# `key = value`, `name {` ... `}`, `key = [` items `]`) into {NAME: [IKE SA, ...]} as JSON.
-import json, sys
-out, stack, cur = {}, [], None
-for line in sys.stdin:
-    s = line.strip()
-    if s == 'list-sa event {':
-        cur = {}
-        stack = [cur]
-    elif cur is None:
-        continue
-    elif s.endswith('= ['):
-        n = []
-        cur[s[:-3].strip()] = n
-        stack.append(n); cur = n
-    elif s.endswith('{'):
-        n = {}
-        cur[s[:-1].strip()] = n
-        stack.append(n); cur = n
-    elif s in ('}', ']'):
-        stack.pop()
-        if not stack:
-            for name, sa in cur.items():
-                out.setdefault(name, []).append(sa)
-            cur = None
-        else:
-            cur = stack[-1]
-    elif isinstance(cur, list):
-        cur.append(s)
-    elif ' = ' in s:
-        k, v = s.split(' = ', 1)
-        cur[k] = v
-print(json.dumps(out))
-PY
-# strongSwan's IKE SAs as JSON, by conn: {"rk": [{"state": "ESTABLISHED", "child-sas":
-# {"rk-7": {"state": "INSTALLED", "spi-in": "c1234567", ...}}, ...}]}.
-swan_json() {
-  swan --list-sas --pretty 2>/dev/null | python3 "$work/vici.py"
-}
-# The states of strongSwan's IKE SAs of a conn (ESTABLISHED, REKEYED, ...: two during an IKE
-# rekey), empty if none.
-swan_ike_states() { swan_json | python3 -c "
-import json,sys
-print(' '.join(sa.get('state','?') for sa in json.load(sys.stdin).get('$1',[])))"; }
-swan_conn_established() { [[ " $(swan_ike_states "$1") " == *" ESTABLISHED "* ]]; }
-swan_conn_gone() { [ -z "$(swan_ike_states "$1")" ]; }
 our_conn_gone() { [ -z "$(ctl ike-sas 2>/dev/null | python3 -c "
 import json,sys
 print(''.join(s['conn'] for s in json.load(sys.stdin) if s['conn']=='$1'))")" ]; }
@@ -241,11 +194,6 @@ our_children() { ctl child-sas 2>/dev/null | python3 -c "
 import json,sys
 for c in json.load(sys.stdin):
     if c['conn']=='$1' and c['state']=='Installed': print(int(c['spi_in'],16), int(c['spi_out'],16))" | sort; }
-swan_children() { swan_json | python3 -c "
-import json,sys
-for sa in json.load(sys.stdin).get('$1',[]):
-    for ch in sa.get('child-sas',{}).values():
-        if ch.get('state')=='INSTALLED': print(int(ch['spi-out'],16), int(ch['spi-in'],16))" | sort; }
 # Both sides hold exactly the same one CHILD SA (SPIs crossed).
 children_agree() { local a b; a=$(our_children "$1"); b=$(swan_children "$2")
   [ -n "$a" ] && [ "$a" = "$b" ] && [ "$(echo "$a" | wc -l)" -eq 1 ]; }
@@ -285,14 +233,8 @@ check "vip: our IKE SA established" wait_for 15 our_conn_up vip
 check "vip: strongSwan's IKE SA ESTABLISHED" wait_for 10 swan_conn_established vip
 vip=$(our_sa vip | python3 -c "import json,sys; print(json.load(sys.stdin).get('virtual_ip') or '')" 2>/dev/null || true)
 echo "leased: ${vip:-none}"
-in_pool() { case "$1" in 10.3.0.*) [ "$1" != 10.3.0.0 ] && [ "$1" != 10.3.0.255 ] ;; *) false ;; esac; }
 check "vip: we leased an address of pool vpn (10.3.0.0/24)" in_pool "$vip"
-swan_vip() { swan_json | python3 -c "
-import json,sys
-sas=json.load(sys.stdin).get('vip',[])
-print(' '.join(sas[0].get('local-vips',[])) if sas else '')"; }
-swan_vip_is() { [ -n "$1" ] && [ "$(swan_vip)" = "$1" ]; }
-s_has_addr() { [ -n "$1" ] && ip -n "${t}S" -o addr show | grep -q " $1/"; }
+swan_vip_is() { [ -n "$1" ] && [ "$(swan_vip vip)" = "$1" ]; }
 check "vip: strongSwan holds that address (list-sas local-vips)" wait_for 5 swan_vip_is "$vip"
 check "vip: the address is on an interface in S" wait_for 5 s_has_addr "$vip"
 remote_ts=$(ctl child-sas 2>/dev/null | python3 -c "
@@ -312,12 +254,6 @@ print(sum(1 for e in json.load(sys.stdin) if e.get('event')=='child_rekeyed' and
 our_ike_rekeys() { ctl events 2>/dev/null | python3 -c "
 import json,sys
 print(sum(1 for e in json.load(sys.stdin) if e.get('event')=='ike_event' and e.get('ike_sa')==$1 and 'IkeSaRekeyed' in e.get('what','')))"; }
-# strongSwan logs every CHILD SA it installs, the first one and each rekey's, once or twice
-# (`[inbound |outbound ]CHILD_SA rk{7} established with SPIs ...`: counted by their unique
-# ids), and its IKE rekeys (`IKE_SA rk[3] rekeyed between ...`).
-swan_child_installs() { grep -o "CHILD_SA $1{[0-9]*} established with SPIs" "$work/charon.log" | sort -u | wc -l; }
-swan_ike_rekeys() { grep -c "IKE_SA $1\[[0-9]*\] rekeyed between" "$work/charon.log" || true; }
-
 rekey_case() { # label, conn (ours = strongSwan's = child names), who initiates (ours|swan)
   local label=$1 conn=$2 who=$3
   if [ "$who" = ours ]; then

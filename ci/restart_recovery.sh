@@ -40,13 +40,6 @@ CONF
 start_slowpath
 start_charon
 
-# strongSwan's SPIs: the IKE SA's pair and the CHILD SA's in and out, one line.
-swan_spis() {
-  swan --list-sas 2>/dev/null | grep -oE '[0-9a-f]{16}_[ir]|(in|out) +[0-9a-f]{8}' | tr -s ' \n' '  '
-}
-# charon.log lines since line $1 that match $2.
-log_since() { tail -n +"$(($1 + 1))" "$work/charon.log" | grep -c "$2" || true; }
-log_lines() { wc -l <"$work/charon.log"; }
 # A ping of L through the tunnel, in the background, until `ping_stop`.
 ping_start() {
   # -O: a lost reply prints a line too, so the last lines tell whether replies come now.

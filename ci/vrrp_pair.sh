@@ -129,21 +129,7 @@ cat > "$work/hook.sh" <<'HOOK'
 echo "$(date +%s%3N) $*" >> "$(dirname "$0")/hook.log"
 HOOK
 chmod +x "$work/hook.sh"
-
-state() { # node instance
-  "$BIN/slowpath-ctl" -s "$work/sp$1.sock" --json instances 2>/dev/null |
-    python3 -c "import json,sys; print(next(i['state'] for i in json.load(sys.stdin) if i['name']=='$2'))" 2>/dev/null || echo none
-}
-master_of_both() { [ "$(state "$1" up)" = master ] && [ "$(state "$1" down)" = master ]; }
-not_master() { # node: backup or fault of both (or not running)
-  local u d; u=$(state "$1" up); d=$(state "$1" down)
-  [ "$u" != master ] && [ "$d" != master ]
-}
-exactly_one_master() {
-  local n=0
-  for x in A B; do for i in up down; do [ "$(state $x $i)" = master ] && n=$((n + 1)); done; done
-  [ $n -eq 2 ] && { master_of_both A || master_of_both B; }
-}
+. ci/lib/node_pair.sh
 
 # When node n's instance `up` last became master (unix ms), from its event log.
 became_master_ms() { # node, after-ms

@@ -1,5 +1,6 @@
 # What the strongSwan interop tests share (sourced by ci/ike_strongswan.sh,
-# ci/ike_strongswan_more.sh and ci/ike_floods.sh, after `set -euo pipefail` and a cd to the
+# ci/ike_strongswan_more.sh, ci/ike_floods.sh and ci/restart_recovery.sh; ci/ha_failover.sh
+# uses its strongSwan side alone), after `set -euo pipefail` and a cd to the
 # repository):
 #
 #   host L (10.1.0.10) --veth-- [G: port 0 | port 1] --veth-- strongSwan S (192.0.2.2, 10.2.0.1)
@@ -124,14 +125,23 @@ CONF
 # with one CHILD SA `net` (10.2.0.0/16 <-> 10.1.0.0/16), into $work/swanctl.conf.
 # One PSK conn of swanctl.conf from S to G with one child `net` (10.2.0.0/16 <-> 10.1.0.0/16),
 # and the secret ($PSK) it authenticates with.
-swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting]
+swan_psk_conn() { # name, IKE proposals, ESP proposals, [one more conn setting], [one more child setting]
   printf '  %s {\n    version = 2\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n' "$1"
   printf '    proposals = %s\n    encap = yes\n    %s\n' "$2" "${4:-}"
   printf '    local { auth = psk\n      id = 192.0.2.2 }\n    remote { auth = psk\n      id = 192.0.2.1 }\n'
   printf '    children { net { local_ts = 10.2.0.0/16\n        remote_ts = 10.1.0.0/16\n'
-  printf '        esp_proposals = %s } }\n  }\n' "$3"
+  printf '        %s\n        esp_proposals = %s } }\n  }\n' "${5:-}" "$3"
 }
 swan_psk_secret() { printf 'secrets { ike-gw { id-1 = 192.0.2.1\n    id-2 = 192.0.2.2\n    secret = %s } }\n' "$PSK"; }
+# A PSK conn of swanctl.conf from S to G that asks for a virtual IP (a road warrior), with
+# one child (its virtual IP <-> 10.1.0.0/16); its identity's secret is the caller's to add.
+swan_vip_conn() { # name, local identity, IKE proposals, child name, ESP proposals, [one more conn setting], [one more child setting]
+  printf '  %s {\n    version = 2\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n' "$1"
+  printf '    proposals = %s\n    encap = yes\n    vips = 0.0.0.0\n    %s\n' "$3" "${6:-}"
+  printf '    local { auth = psk\n      id = %s }\n    remote { auth = psk\n      id = 192.0.2.1 }\n' "$2"
+  printf '    children { %s { local_ts = dynamic\n        remote_ts = 10.1.0.0/16\n' "$4"
+  printf '        %s\n        esp_proposals = %s } }\n  }\n' "${7:-}" "$5"
+}
 
 # $work/swanctl.conf with that one conn and its secret.
 write_swanctl_psk() { # name, IKE proposals, ESP proposals, [one more conn setting]
@@ -179,6 +189,47 @@ swan_counted() { swan --list-sas 2>/dev/null | grep -E '^ +in ' | grep -qE ' [1-
 swan_no_ike() { ! swan --list-sas 2>/dev/null | grep -q ESTABLISHED; }
 ping_to() { ip netns exec "${t}L" ping -c 3 -i 0.2 -W 2 -q "$1" >/dev/null; }
 ping_through() { ping_to 10.2.0.1; }
+
+# --- strongSwan's view, for judging (ci/ike_strongswan_more.sh, ci/restart_recovery.sh,
+# ci/ha_failover.sh).
+# strongSwan's IKE SAs as JSON, by conn (ci/lib/swan_sas.py): {"rk": [{"state":
+# "ESTABLISHED", "child-sas": {"rk-7": {"state": "INSTALLED", "spi-in": "c1234567", ...}}}]}.
+swan_json() {
+  swan --list-sas --pretty 2>/dev/null | python3 ci/lib/swan_sas.py
+}
+# The states of strongSwan's IKE SAs of a conn (ESTABLISHED, REKEYED, ...: two during an IKE
+# rekey), empty if none.
+swan_ike_states() { swan_json | python3 -c "
+import json,sys
+print(' '.join(sa.get('state','?') for sa in json.load(sys.stdin).get('$1',[])))"; }
+swan_conn_established() { [[ " $(swan_ike_states "$1") " == *" ESTABLISHED "* ]]; }
+swan_conn_gone() { [ -z "$(swan_ike_states "$1")" ]; }
+# strongSwan's installed CHILD SAs of a conn, a `SPI_IN SPI_OUT` line each turned around to
+# the gateway's point of view, sorted.
+swan_children() { swan_json | python3 -c "
+import json,sys
+for sa in json.load(sys.stdin).get('$1',[]):
+    for ch in sa.get('child-sas',{}).values():
+        if ch.get('state')=='INSTALLED': print(int(ch['spi-out'],16), int(ch['spi-in'],16))" | sort; }
+# The virtual IPs strongSwan holds through a conn's IKE SA.
+swan_vip() { swan_json | python3 -c "
+import json,sys
+sas=json.load(sys.stdin).get('$1',[])
+print(' '.join(sas[0].get('local-vips',[])) if sas else '')"; }
+in_pool() { case "$1" in 10.3.0.*) [ "$1" != 10.3.0.0 ] && [ "$1" != 10.3.0.255 ] ;; *) false ;; esac; }
+s_has_addr() { [ -n "$1" ] && ip -n "${t}S" -o addr show | grep -q " $1/"; }
+# strongSwan's SPIs: the IKE SA's pair and the CHILD SA's in and out, one line.
+swan_spis() {
+  swan --list-sas 2>/dev/null | grep -oE '[0-9a-f]{16}_[ir]|(in|out) +[0-9a-f]{8}' | tr -s ' \n' '  '
+}
+# charon.log's length, and how many of its lines since line $1 match $2.
+log_lines() { wc -l <"$work/charon.log"; }
+log_since() { tail -n +"$(($1 + 1))" "$work/charon.log" | grep -c "$2" || true; }
+# strongSwan logs every CHILD SA it installs, the first one and each rekey's, once or twice
+# (`[inbound |outbound ]CHILD_SA rk{7} established with SPIs ...`: counted by their unique
+# ids), and its IKE rekeys (`IKE_SA rk[3] rekeyed between ...`).
+swan_child_installs() { grep -o "CHILD_SA $1{[0-9]*} established with SPIs" "$work/charon.log" | sort -u | wc -l; }
+swan_ike_rekeys() { grep -c "IKE_SA $1\[[0-9]*\] rekeyed between" "$work/charon.log" || true; }
 
 ike_summary() { # script name
   echo "$1: $pass passed, $fail failed"
