@@ -3,7 +3,9 @@
 //! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
 //! calls `handle_timeout` at `poll_timeout`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod records;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,8 @@ use crate::rng::RngSource;
 use crate::sa::export::IkeSaExport;
 use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
+
+pub use records::Changes;
 
 /// Node-wide settings.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +38,8 @@ struct Held {
     ike: Vec<u64>,
     esp: Vec<u32>,
     half_open: Option<(IpAddr, u64)>,
+    /// The IKE SA's SPIs (what its record is known by).
+    spis: Option<(u64, u64)>,
 }
 
 /// Everything of an engine, for the HA peer.
@@ -58,6 +64,9 @@ pub struct Engine {
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
+    /// SAs whose record changed since `take_changed`, and records gone (by SPIs).
+    changed: BTreeSet<IkeSaId>,
+    removed: Vec<(u64, u64)>,
 }
 
 impl Engine {
@@ -84,6 +93,8 @@ impl Engine {
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: 1,
+            changed: BTreeSet::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -239,10 +250,12 @@ impl Engine {
                 half_open: (sa.state == IkeState::HalfOpen)
                     .then(|| sa.init.as_ref().map(|i| (sa.remote.ip(), i.spi_i)))
                     .flatten(),
+                spis: sa.spis(),
             }
         } else {
             Held::default()
         };
+        self.note_change(id, old.spis, new.spis);
         for s in &new.ike {
             self.by_spi.insert(*s, id);
             self.spis.ike.insert(*s);

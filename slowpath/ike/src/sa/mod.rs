@@ -14,6 +14,7 @@ pub mod fragment;
 pub mod ike_sa;
 pub mod nat;
 pub mod proposals;
+pub mod record;
 pub mod status;
 pub mod ts;
 
@@ -24,4 +25,5 @@ mod tick;
 pub use child_sa::{ChildSa, ChildState};
 pub use ctx::{Ctx, SpiAllocator};
 pub use ike_sa::{IkeSa, IkeState, Retiring};
+pub use record::{IkeSaRecord, RecordError};
 pub use status::{ChildStatus, IkeSaStatus};

@@ -12,6 +12,7 @@ mod fragments;
 mod ha;
 mod informational;
 mod nat;
+mod records;
 mod rekey;
 mod robustness;
 mod vip;
