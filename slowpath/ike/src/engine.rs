@@ -152,11 +152,10 @@ impl Engine {
             .min()
     }
 
-    /// Initiates every connection that has a peer address and a CHILD SA with start action
-    /// `Start` (what a daemon does when it loads its configuration).
-    pub fn start(&mut self, now: Duration, rng: &mut dyn RngSource) -> Vec<IkeSaId> {
-        let names: Vec<String> = self
-            .configs
+    /// The connections a daemon initiates when it loads its configuration: those with a
+    /// peer address and a CHILD SA with start action `Start`.
+    pub fn start_conns(&self) -> Vec<String> {
+        self.configs
             .iter()
             .filter(|c| !c.remote_addr.ip().is_unspecified())
             .filter(|c| {
@@ -165,8 +164,12 @@ impl Engine {
                     .any(|ch| ch.start_action == crate::config::StartAction::Start)
             })
             .map(|c| c.name.clone())
-            .collect();
-        names
+            .collect()
+    }
+
+    /// Initiates every connection of `start_conns`.
+    pub fn start(&mut self, now: Duration, rng: &mut dyn RngSource) -> Vec<IkeSaId> {
+        self.start_conns()
             .iter()
             .filter_map(|n| self.initiate(now, rng, n, None))
             .collect()

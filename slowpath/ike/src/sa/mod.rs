@@ -25,5 +25,5 @@ mod tick;
 pub use child_sa::{ChildSa, ChildState};
 pub use ctx::{Ctx, SpiAllocator};
 pub use ike_sa::{IkeSa, IkeState, Retiring};
-pub use record::{IkeSaRecord, RecordError};
+pub use record::{IkeSaRecord, RecordError, MAX_RECORD_LEN};
 pub use status::{ChildStatus, IkeSaStatus};
