@@ -8,6 +8,7 @@ use std::time::Duration;
 use ike::action::IkeSaInfo;
 use ike::config::Identity;
 use ike::message::IdType;
+use ike::sa::IkeState;
 use serde_json::json;
 
 use super::checkpoint::Checkpoint;
@@ -30,6 +31,15 @@ impl IkeRunner {
             }
         }
         for id in changes.changed {
+            // A half-open SA is not kept: a flood of IKE_SA_INITs must not become a flood of
+            // writes, and a peer whose IKE_AUTH finds no SA starts again.
+            if self
+                .engine
+                .sa(id)
+                .is_none_or(|s| s.state == IkeState::HalfOpen)
+            {
+                continue;
+            }
             let Some(record) = self.engine.export_sa(id, now) else {
                 continue;
             };
