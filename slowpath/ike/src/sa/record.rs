@@ -178,6 +178,26 @@ impl IkeSa {
     }
 }
 
+thread_local! {
+    /// How many colliding IKE rekeys the decoder is inside.
+    static COLLISION_DEPTH: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// A colliding IKE rekey's keys never have a rekey of their own in flight: one inside another
+/// is refused, so that a forged record cannot nest them until the stack overflows.
+pub(crate) fn one_collision_deep<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<crate::sa::exchange::IkeCollision>>, D::Error> {
+    let depth = COLLISION_DEPTH.get();
+    if depth > 0 {
+        return Err(serde::de::Error::custom("IKE rekey collisions nested"));
+    }
+    COLLISION_DEPTH.set(depth + 1);
+    let result = Option::deserialize(d);
+    COLLISION_DEPTH.set(depth);
+    result
+}
+
 /// Every instant of the caller's clock an SA holds (deadlines, and when things happened),
 /// always in the same order.
 fn for_each_instant(sa: &mut IkeSa, f: &mut dyn FnMut(&mut Duration)) {

@@ -321,3 +321,40 @@ fn bad_records_are_errors() {
         Err(RecordError::UnknownConfig(_))
     ));
 }
+
+#[test]
+fn nested_rekey_collisions_are_refused() {
+    use crate::sa::exchange::{IkeCollision, Pending};
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::new(a, b);
+    let id = w.establish();
+    w.a.engine.rekey_ike(w.now, &mut w.rng, id);
+    w.collect();
+    let sa = w.a.engine.sa(id).unwrap().clone();
+    let core = sa.core.clone().unwrap();
+    let request = core.outstanding.clone().unwrap();
+    // A colliding rekey's keys have no request of their own: what a real SA holds.
+    let mut nested = core.clone();
+    nested.outstanding = None;
+    for depth in 0..3 {
+        let mut o = request.clone();
+        let Pending::RekeyIke(r) = &mut o.pending else {
+            panic!("an IKE rekey is in flight")
+        };
+        r.collision = Some(Box::new(IkeCollision {
+            core: nested,
+            peer_ni: vec![1; 32],
+            our_nr: vec![2; 32],
+        }));
+        nested = core.clone();
+        nested.outstanding = Some(o);
+        let mut s = sa.clone();
+        s.core = Some(nested.clone());
+        let bytes = IkeSaRecord::export(&s, w.now).unwrap().encode();
+        assert_eq!(
+            IkeSaRecord::decode(&bytes).is_ok(),
+            depth == 0,
+            "depth {depth}"
+        );
+    }
+}

@@ -70,6 +70,7 @@ pub struct IkeRekeyRequest {
     pub ni: Vec<u8>,
     pub dh: DhPrivate,
     pub suites: Vec<Suite>,
+    #[serde(deserialize_with = "crate::sa::record::one_collision_deep")]
     pub collision: Option<Box<IkeCollision>>,
     pub ke_retries: u8,
 }
