@@ -14,7 +14,7 @@ use crate::message::{id_from_addr, rest_of_id_payload, IdType, TrafficSelector};
 pub use crate::retransmit::RetransmitConfig;
 
 /// An identity (IDi/IDr, RFC 7296 3.5): type and data as in the ID payload.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     pub id_type: IdType,
     pub data: Vec<u8>,
@@ -106,7 +106,7 @@ impl std::fmt::Debug for AuthConfig {
 }
 
 /// IPsec mode of a CHILD SA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     Tunnel,
     /// Asked for with USE_TRANSPORT_MODE (RFC 7296 1.3.1).
@@ -126,7 +126,7 @@ pub enum StartAction {
 /// CHILD SA lifetimes (swanctl `rekey_time`, `life_time`, `rekey_bytes`...); zero is
 /// unlimited. Time limits run here; byte and packet limits run in the fast path, which reports
 /// the soft one with `rekey_child` and the hard one with `expire_child`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lifetimes {
     pub rekey_time: Duration,
     pub life_time: Duration,

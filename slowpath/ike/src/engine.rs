@@ -3,7 +3,9 @@
 //! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
 //! calls `handle_timeout` at `poll_timeout`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod records;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
 
 mod role;
+pub use records::Changes;
 
 /// Node-wide settings.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +40,8 @@ struct Held {
     ike: Vec<u64>,
     esp: Vec<u32>,
     half_open: Option<(IpAddr, u64)>,
+    /// The IKE SA's SPIs (what its record is known by).
+    spis: Option<(u64, u64)>,
 }
 
 /// Everything of an engine, for the HA peer.
@@ -63,6 +68,9 @@ pub struct Engine {
     next_id: IkeSaId,
     role: HaRole,
     ha: HaSettings,
+    /// SAs whose record changed since `take_changed`, and records gone (by SPIs).
+    changed: BTreeSet<IkeSaId>,
+    removed: Vec<(u64, u64)>,
 }
 
 impl Engine {
@@ -91,6 +99,8 @@ impl Engine {
             next_id: 1,
             role: HaRole::Active,
             ha: HaSettings::default(),
+            changed: BTreeSet::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -151,11 +161,10 @@ impl Engine {
             .min()
     }
 
-    /// Initiates every connection that has a peer address and a CHILD SA with start action
-    /// `Start` (what a daemon does when it loads its configuration).
-    pub fn start(&mut self, now: Duration, rng: &mut dyn RngSource) -> Vec<IkeSaId> {
-        let names: Vec<String> = self
-            .configs
+    /// The connections a daemon initiates when it loads its configuration: those with a
+    /// peer address and a CHILD SA with start action `Start`.
+    pub fn start_conns(&self) -> Vec<String> {
+        self.configs
             .iter()
             .filter(|c| !c.remote_addr.ip().is_unspecified())
             .filter(|c| {
@@ -164,8 +173,12 @@ impl Engine {
                     .any(|ch| ch.start_action == crate::config::StartAction::Start)
             })
             .map(|c| c.name.clone())
-            .collect();
-        names
+            .collect()
+    }
+
+    /// Initiates every connection of `start_conns`.
+    pub fn start(&mut self, now: Duration, rng: &mut dyn RngSource) -> Vec<IkeSaId> {
+        self.start_conns()
             .iter()
             .filter_map(|n| self.initiate(now, rng, n, None))
             .collect()
@@ -257,10 +270,12 @@ impl Engine {
                 half_open: (sa.state == IkeState::HalfOpen)
                     .then(|| sa.init.as_ref().map(|i| (sa.remote.ip(), i.spi_i)))
                     .flatten(),
+                spis: sa.spis(),
             }
         } else {
             Held::default()
         };
+        self.note_change(id, old.spis, new.spis);
         for s in &new.ike {
             self.by_spi.insert(*s, id);
             self.spis.ike.insert(*s);

@@ -67,6 +67,12 @@ impl Pool {
                 .map(|(a, _)| *a)
         };
         let addr = mine.or_else(free).or_else(reusable)?;
+        self.hold(addr, identity, sa);
+        Some(addr)
+    }
+
+    /// `addr` is `identity`'s, held by `sa` (an SA imported with its lease).
+    pub fn hold(&mut self, addr: Ipv4Addr, identity: &Identity, sa: IkeSaId) {
         self.leases.insert(
             addr,
             Lease {
@@ -74,7 +80,6 @@ impl Pool {
                 sa: Some(sa),
             },
         );
-        Some(addr)
     }
 
     /// The IKE SA is gone: its lease goes offline (kept for the same identity).

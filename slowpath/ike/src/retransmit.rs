@@ -34,7 +34,7 @@ impl RetransmitConfig {
 }
 
 /// One request in flight: its datagrams (several when fragmented) and when to send again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Retransmit {
     pub datagrams: Vec<Vec<u8>>,
     /// Sendings so far (1 after the first).

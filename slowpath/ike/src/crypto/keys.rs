@@ -10,16 +10,23 @@ pub type SecretBytes = Zeroizing<Vec<u8>>;
 
 /// The seven IKE SA secrets, in prf+ order. Debug shows lengths only; no `PartialEq`,
 /// so that keys are not compared in variable time by accident.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct IkeKeys {
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_d: SecretBytes,
     /// Empty for AEAD ciphers.
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_ai: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_ar: SecretBytes,
     /// Cipher key followed by the salt for AES-GCM (RFC 5282).
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_ei: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_er: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_pi: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub sk_pr: SecretBytes,
 }
 
@@ -37,13 +44,17 @@ impl std::fmt::Debug for IkeKeys {
 }
 
 /// The keys of one Child SA pair, in KEYMAT order (RFC 7296 2.17). Debug shows lengths only.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChildKeys {
     /// Initiator-to-responder encryption key (with the 4-byte salt for AES-GCM, RFC 4106).
+    #[serde(with = "crate::crypto::secret_serde")]
     pub encr_i: SecretBytes,
     /// Initiator-to-responder integrity key; empty for AEAD.
+    #[serde(with = "crate::crypto::secret_serde")]
     pub integ_i: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub encr_r: SecretBytes,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub integ_r: SecretBytes,
 }
 

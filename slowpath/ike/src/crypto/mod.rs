@@ -12,6 +12,7 @@ pub mod keys;
 pub mod nat;
 pub mod prf;
 pub mod proposal;
+pub mod secret_serde;
 pub mod sk;
 pub mod transform;
 

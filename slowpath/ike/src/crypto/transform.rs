@@ -200,7 +200,7 @@ pub fn dh_info(group: u16) -> Result<DhInfo> {
 /// `integ` is `None` for AEAD ciphers; `prf` is `None` for Child SAs; `dh` is
 /// `None` when no key exchange was negotiated (a Child SA without PFS);
 /// `esn` is `None` for IKE SAs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Suite {
     pub encr: u16,
     pub encr_key_bits: u16,

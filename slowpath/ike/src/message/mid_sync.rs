@@ -8,7 +8,7 @@ use super::error::ParseError;
 pub const MESSAGE_ID_SYNC_LEN: usize = 12;
 
 /// One IKEV2_MESSAGE_ID_SYNC notify's values, from its sender's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageIdSync {
     pub nonce: u32,
     /// The ID of the sender's next request.

@@ -26,7 +26,7 @@ const V6_LEN: usize = 4 + 4 + 2 * 16;
 /// An address range selector: addresses `start_addr..=end_addr`, ports `start_port..=end_port`,
 /// IP protocol `ip_protocol` (0: any). For ICMP the "ports" carry type and code (4.2 of RFC
 /// 4301), as on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TrafficSelector {
     /// TS_IPV4_ADDR_RANGE or TS_IPV6_ADDR_RANGE, matching the addresses.
     pub ts_type: TsType,

@@ -10,7 +10,7 @@ use crate::crypto::transform::Suite;
 use crate::message::TrafficSelector;
 
 /// Where a CHILD SA is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ChildState {
     Installed,
     /// We sent a rekey request for it.
@@ -24,7 +24,7 @@ pub enum ChildState {
     Shadow,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChildSa {
     pub id: ChildId,
     pub config: String,

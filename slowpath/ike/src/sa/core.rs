@@ -15,7 +15,7 @@ use crate::retransmit::Retransmit;
 use crate::sa::exchange::Pending;
 
 /// A request of ours waiting for its response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Outstanding {
     pub message_id: u32,
     pub exchange: ExchangeType,
@@ -24,14 +24,14 @@ pub struct Outstanding {
 }
 
 /// The last response we sent, for a retransmitted request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CachedResponse {
     pub message_id: u32,
     pub datagrams: Vec<Vec<u8>>,
 }
 
 /// The keys, SPIs and message IDs of one IKE SA.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SaCore {
     pub spi_i: u64,
     pub spi_r: u64,

@@ -7,9 +7,10 @@ use crate::crypto::CryptoError;
 use crate::rng::{random_vec, RngSource};
 use zeroize::Zeroizing;
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct DhPrivate {
     pub group: u16,
+    #[serde(with = "crate::crypto::secret_serde")]
     pub private: SecretBytes,
     pub public: Vec<u8>,
 }

@@ -23,12 +23,7 @@ impl IkeSa {
     /// ESP), so that no (key, IV) pair is ever used twice.
     pub fn import(export: IkeSaExport, seal_counter_shift: u64) -> IkeSa {
         let mut sa = export.state;
-        if let Some(c) = sa.core.as_mut() {
-            c.seal_counter = c.seal_counter.saturating_add(seal_counter_shift);
-        }
-        for r in &mut sa.retiring {
-            r.core.seal_counter = r.core.seal_counter.saturating_add(seal_counter_shift);
-        }
+        crate::sa::record::shift_seal_counters(&mut sa, seal_counter_shift);
         sa
     }
 

@@ -10,7 +10,7 @@ pub const MAX_FRAGMENTS: u16 = 64;
 pub const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A message being put back together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reassembly {
     pub message_id: u32,
     pub response: bool,

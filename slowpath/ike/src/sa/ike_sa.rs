@@ -25,7 +25,7 @@ pub const RETIRING_TIMEOUT: Duration = Duration::from_secs(60);
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 
 /// Where the IKE SA is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum IkeState {
     /// Not negotiated: waiting for `on_traffic_needs_sa` (DPD action hold).
     Held,
@@ -43,7 +43,7 @@ pub enum IkeState {
 }
 
 /// An IKE SA replaced by a rekey, kept until its delete exchange is over.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Retiring {
     pub core: SaCore,
     pub expire: Duration,
@@ -51,7 +51,7 @@ pub struct Retiring {
     pub we_delete: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IkeSa {
     pub id: IkeSaId,
     /// The connection (`IkeConfig::name`).
@@ -90,8 +90,11 @@ pub struct IkeSa {
     pub reassembly: Vec<Reassembly>,
     /// After a DPD restart, the next `initiate` reuses this object.
     pub restarts: u32,
+    /// This node's statistics: not part of the exported state.
+    #[serde(skip)]
     pub counters: Counters,
     /// Output for the caller; not part of the exported state (drain it first).
+    #[serde(skip)]
     pub(crate) actions: VecDeque<Action>,
 }
 

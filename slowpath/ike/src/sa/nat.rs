@@ -8,7 +8,7 @@ use crate::crypto::nat::nat_detection_hash;
 use crate::message::{NotifyType, Payload, Payloads};
 
 /// What NAT detection found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NatState {
     /// Our address was rewritten: we send keepalives, and float to port 4500.
     pub local_behind_nat: bool,

@@ -14,6 +14,7 @@ mod ha_role;
 mod informational;
 mod mid_sync;
 mod nat;
+mod records;
 mod rekey;
 mod robustness;
 mod vip;

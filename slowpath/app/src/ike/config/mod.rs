@@ -15,7 +15,11 @@
 //! child net conn gw2 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16,10.4.0.0/16[tcp/443]
 //!      (one line) esp aes128gcm16-esn,aes128-sha1-modp2048 rekey 1h life 1h10m replay-window 1024
 //! ike-limits cookie-threshold 10 cookie-threshold-ip 3 block-threshold 5 init-limit-half-open 1000
+//! ike-state-dir /run/slowpath/ike                        # default: off (nothing on disk)
 //! ```
+//!
+//! `ike-state-dir` keeps each IKE SA's state (keys included, files of mode 0600) in that
+//! directory, so that a slow path restarted on the same node carries its IKE SAs on.
 //!
 //! Durations are the toolkit's one grammar (`toolkit::duration`); `0` turns a timer off.
 //! Defaults (strongSwan's where it has one): IKE rekey 4h with 10% jitter, DPD off, action
@@ -54,7 +58,14 @@ pub use proposal::{
 /// The IKE port; `encap` and NAT-T move to 4500 by themselves.
 pub const IKE_PORT: u16 = 500;
 /// The statements this module parses (the first word of a line).
-pub const STATEMENTS: &[&str] = &["secret", "pool", "conn", "child", "ike-limits"];
+pub const STATEMENTS: &[&str] = &[
+    "secret",
+    "pool",
+    "conn",
+    "child",
+    "ike-limits",
+    "ike-state-dir",
+];
 
 /// What the fast path needs of a CHILD SA that the engine has no field for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +95,8 @@ pub struct IkeSettings {
     pub child_extras: Vec<ChildExtra>,
     /// Cookies and half-open limits (`ike-limits`; strongSwan's defaults without one).
     pub limits: HalfOpenLimits,
+    /// Where the IKE SAs' checkpoint is kept (`ike-state-dir`; none without one).
+    pub state_dir: Option<std::path::PathBuf>,
     /// Pre-shared keys by name: only `conn ... auth psk NAME` reads them.
     secrets: HashMap<String, Zeroizing<Vec<u8>>>,
     index: Index,
@@ -109,6 +122,7 @@ impl std::fmt::Debug for IkeSettings {
             .field("conn_extras", &self.conn_extras)
             .field("child_extras", &self.child_extras)
             .field("limits", &self.limits)
+            .field("state_dir", &self.state_dir)
             .field("secrets", &self.secrets.len())
             .finish()
     }
@@ -161,6 +175,17 @@ impl IkeSettings {
                     return Err("ike-limits is given twice".into());
                 }
                 self.limits = limits::parse_limits(w)?;
+            }
+            "ike-state-dir" => {
+                if self.state_dir.is_some() {
+                    return Err("ike-state-dir is given twice".into());
+                }
+                let path = unquote(w.next("a directory")?);
+                w.end()?;
+                if !path.starts_with('/') {
+                    return Err(format!("ike-state-dir {path}: an absolute path"));
+                }
+                self.state_dir = Some(path.into());
             }
             kw => return Err(format!("`{kw}` is not an IKE statement")),
         }

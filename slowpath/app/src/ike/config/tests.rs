@@ -535,3 +535,25 @@ fn a_hundred_thousand_conns_parse() {
     assert!(s.child_extra(&last, "n").is_some());
     assert!(s.child_extra(&last, "m").is_none());
 }
+
+#[test]
+fn ike_state_dir_is_off_unless_given() {
+    let base = "secret k psk \"some secret\"\n";
+    assert_eq!(parse_text(base).unwrap().state_dir, None);
+    let s = parse_text(&format!("{base}ike-state-dir /run/slowpath/ike\n")).unwrap();
+    assert_eq!(s.state_dir.as_deref(), Some(Path::new("/run/slowpath/ike")));
+    let s = parse_text(&format!("{base}ike-state-dir \"/run/a b\"\n")).unwrap();
+    assert_eq!(s.state_dir.as_deref(), Some(Path::new("/run/a b")));
+    assert_refused(
+        &[
+            ("ike-state-dir run/ike", "absolute"),
+            ("ike-state-dir", "a directory"),
+            ("ike-state-dir /a /b", ""),
+        ],
+        2,
+        |case| format!("{base}{case}\n"),
+    );
+    let (line, why) = refusal(&format!("{base}ike-state-dir /a\nike-state-dir /b\n"));
+    assert_eq!(line, 3);
+    assert!(why.contains("twice"), "{why}");
+}

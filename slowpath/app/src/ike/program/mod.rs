@@ -18,6 +18,7 @@
 //! restarted gets the whole table again (`replay`), and a slow path that restarted finds what
 //! the old one left (`reconcile`).
 
+mod adopt;
 mod reconcile;
 mod replay;
 #[cfg(test)]
@@ -36,6 +37,7 @@ use ipc::{Direction, PolicyId, SaId, SaSpec, SpSpec, MAX_SA_ID};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use adopt::Expected;
 pub use reconcile::{restart_conns, Orphan, Resync, ORPHAN_GRACE};
 pub use replay::OSEQ_SHIFT;
 pub use spec::{range_to_prefixes, sa_spec, sp_specs, transform_of, MAX_POLICIES, POLICY_BASE};
@@ -173,6 +175,16 @@ impl IdPool {
         self.free.push_back(id);
     }
 
+    /// An id the fast path already has for one of ours (an adopted SA): in use from now on.
+    fn take(&mut self, id: u32) {
+        if id >= self.next {
+            self.free.extend(self.next..id);
+            self.next = id.saturating_add(1);
+        } else {
+            self.free.retain(|f| *f != id);
+        }
+    }
+
     /// An id the fast path uses for something not ours: never handed out while so.
     fn reserve(&mut self, id: u32) {
         self.reserved.insert(id);
@@ -229,6 +241,8 @@ pub struct SaTable {
     orphans: Vec<Orphan>,
     /// When the orphans nobody replaced are removed.
     orphan_deadline: Option<std::time::Duration>,
+    /// Restored CHILD SAs to find in the fast path (`adopt`).
+    expected: Vec<Expected>,
 }
 
 impl SaTable {

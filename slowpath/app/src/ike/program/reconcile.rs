@@ -5,6 +5,8 @@
 //!   SAs our policies protect become orphans: they carry traffic on until a new CHILD SA with
 //!   the same selectors replaces them (its policies go in first and win from the moment the
 //!   orphan's go: no gap), or until `ORPHAN_GRACE` has passed.
+//!   When a checkpoint restored the IKE SAs, their CHILD SAs are found by SPI and taken over
+//!   as they are (`adopt`): not orphans, nothing renegotiated.
 //! - The fast path restarted (the table has entries the fast path lacks): each is installed
 //!   again (`replay`).
 
@@ -41,6 +43,8 @@ pub struct Resync {
     pub lost: Vec<(IkeSaId, ChildId, String)>,
     /// Orphans found this time.
     pub adopted: usize,
+    /// Restored CHILD SAs (a checkpoint's) found in the fast path and taken over as they are.
+    pub restored: usize,
     /// Ids found in use and reserved.
     pub reserved: usize,
     /// The peers of the orphans found this time: to negotiate with again.
@@ -90,6 +94,8 @@ impl SaTable {
             .iter()
             .map(|i| (i.id.get(), spi_of(i), i.direction))
             .collect();
+        // The restored CHILD SAs first: they are ours, not orphans.
+        out.restored = self.adopt(&sas, &sps);
         let has = |id: u32| sas.iter().any(|i| i.id.get() == id);
         // Under one of our ids, an SA that is not ours (another SPI): the fast path restarted
         // with the operator's own there.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::tests::info;
 use super::*;
+use ike::action::ChildRef;
 use ike::message::TrafficSelector;
 use ipc::fastpath::{SaCount, SaState, SeqRecord, SpInfo, SyncApplied};
 use ipc::{SaMode, SaTarget, SpAction};
@@ -447,4 +448,42 @@ fn reserved_ids_are_skipped_and_come_back_when_freed() {
     p.release(2);
     p.reserve(2);
     assert_eq!(p.alloc(), Some(8));
+}
+
+#[test]
+fn restored_child_sas_are_taken_over_by_spi_not_orphaned() {
+    let mut fp = left_behind();
+    let mut t = SaTable::default();
+    // A checkpoint brought back IKE SA 3 (a new node-local handle) with the CHILD SA the fast
+    // path has (SPI 0x100), and one it does not have.
+    t.expect(vec![
+        (info(3, 1, 0x100, true), None),
+        (info(3, 2, 0x200, true), None),
+    ]);
+    let r = t.resync(&mut fp, T0).unwrap();
+    assert_eq!((r.restored, r.adopted, r.reserved), (1, 0, 0));
+    assert!(r.orphan_peers.is_empty() && t.orphans().is_empty());
+    assert!(fp.log.is_empty(), "nothing reinstalled: {:?}", fp.log);
+    let e = t.get(3, 1).unwrap();
+    assert_eq!((e.sa_in, e.sa_out), (1, 2));
+    assert_eq!((e.policies_in.len(), e.policies_out.len()), (1, 1));
+    assert_eq!(t.lookup_fp(2, Some(0x1100)).map(|(e, _)| e.child), Some(1));
+    let left = t.take_unadopted();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0.child.spi_in, 0x200);
+    // The missing one goes in under ids that collide with nothing.
+    let e = t.install(&mut fp, &left[0].0, None).unwrap();
+    assert_eq!((e.sa_in, e.sa_out), (3, 4));
+    // The taken-over one is removed as any of ours, and its ids come back.
+    let r = ChildRef {
+        sa: 3,
+        id: 1,
+        spi_in: 0x100,
+        spi_out: 0x1100,
+    };
+    t.remove(&mut fp, &r).unwrap();
+    assert_eq!(fp.sas.keys().copied().collect::<Vec<_>>(), vec![3, 4]);
+    assert!(fp.policies.len() == 2);
+    let e = t.install(&mut fp, &info(3, 5, 0x500, true), None).unwrap();
+    assert_eq!((e.sa_in.min(e.sa_out), e.sa_in.max(e.sa_out)), (1, 2));
 }

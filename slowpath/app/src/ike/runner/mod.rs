@@ -11,10 +11,14 @@
 //! SAs and its event stream), [`dpd`] (the fast path's SA activity for DPD), [`northbound`]
 //! (the operator's requests), [`render`] (the forms operators read); this one joins them.
 
+mod checkpoint;
+#[cfg(test)]
+mod checkpoint_tests;
 mod dpd;
 mod error;
 mod northbound;
 mod render;
+mod restore;
 mod sockets;
 mod southbound;
 #[cfg(test)]
@@ -90,6 +94,8 @@ pub struct IkeRunner {
     to_delete: Vec<(IkeSaId, ChildId)>,
     stats: Stats,
     buf: Vec<u8>,
+    /// Where the IKE SAs are kept across a restart (`ike-state-dir`).
+    checkpoint: Option<checkpoint::Checkpoint>,
 }
 
 impl IkeRunner {
@@ -120,6 +126,7 @@ impl IkeRunner {
             })
             .collect::<Vec<_>>();
         let dpd_period = dpd::poll_period(conns.iter().map(|c| c.dpd));
+        let checkpoint = Self::open_checkpoint(ike.state_dir.as_deref());
         let fp: Box<dyn FastpathOps> = match fastpath {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
@@ -147,11 +154,24 @@ impl IkeRunner {
             to_delete: Vec::new(),
             stats: Stats::default(),
             buf: vec![0u8; 65536],
+            checkpoint,
         };
+        // Restored IKE SAs first, so that the reconciliation finds their CHILD SAs.
+        let restored = r.restore(now);
         r.subscribe(now);
-        let started = r.engine.start(now, &mut r.rng);
-        for id in started {
-            tracing::info!(target: "ike", "initiating IKE SA {id}");
+        if r.fp_path.is_none() {
+            r.install_unadopted();
+        }
+        // A connection that got its IKE SA back is not started again.
+        for name in r
+            .engine
+            .start_conns()
+            .iter()
+            .filter(|n| !restored.contains(*n))
+        {
+            if let Some(id) = r.engine.initiate(now, &mut r.rng, name, None) {
+                tracing::info!(target: "ike", "initiating IKE SA {id}");
+            }
         }
         r.drain(now);
         Ok(r)
@@ -260,6 +280,8 @@ impl IkeRunner {
     /// that asks for), a few rounds at most.
     fn drain(&mut self, now: Duration) {
         for _ in 0..8 {
+            // Before the datagrams leave: the peer never sees a message ID the disk lacks.
+            self.save_checkpoint(now);
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }

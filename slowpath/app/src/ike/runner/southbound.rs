@@ -190,9 +190,11 @@ impl IkeRunner {
         for name in restart_conns(&conns, &r.orphan_peers) {
             self.engine.initiate(now, &mut self.rng, &name, None);
         }
+        self.install_unadopted();
         self.event(
             "fastpath_resync",
             json!({ "replayed": r.replayed, "lost": r.lost.len(), "orphans": r.adopted,
+                    "restored": r.restored,
                     "reserved": r.reserved, "synced": self.sync.is_connected() }),
         );
     }

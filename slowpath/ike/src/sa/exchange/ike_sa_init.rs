@@ -27,7 +27,7 @@ pub const NONCE_LEN: usize = 32;
 const MAX_INIT_RETRIES: u8 = 4;
 
 /// IKE_SA_INIT data that IKE_AUTH still needs (both messages are signed by AUTH).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InitExchange {
     pub spi_i: u64,
     pub spi_r: u64,

@@ -25,7 +25,7 @@ use crate::sa::exchange::{InfoRequest, Pending, Task};
 use crate::sa::ike_sa::{IkeSa, IkeState};
 
 /// The RFC 6311 state of one IKE SA.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MidSyncState {
     /// Our sync request, from a takeover or the caller, until its answer.
     pub request: Option<MidSyncRequest>,
@@ -35,7 +35,7 @@ pub struct MidSyncState {
 }
 
 /// Our sync request: due at `due`, then sent with `values` until answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MidSyncRequest {
     pub due: Duration,
     pub sent: Option<(MessageIdSync, Retransmit)>,

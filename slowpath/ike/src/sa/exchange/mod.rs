@@ -17,7 +17,7 @@ use crate::sa::core::SaCore;
 use crate::sa::dh::DhPrivate;
 
 /// Work queued until the window is free (we send one request at a time).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Task {
     CreateChild { config: String },
     RekeyChild(ChildId),
@@ -28,7 +28,7 @@ pub enum Task {
 }
 
 /// What a request in flight needs when its answer comes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Pending {
     IkeAuth {
         child: Option<ChildRequest>,
@@ -40,7 +40,7 @@ pub enum Pending {
 }
 
 /// A CHILD SA we asked for (new, or a rekey of `rekey`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChildRequest {
     pub config: String,
     pub spi_in: u32,
@@ -56,7 +56,7 @@ pub struct ChildRequest {
     pub ke_retries: u8,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ChildCollision {
     /// The CHILD SA we made answering the peer (a shadow until resolved).
     pub peer_child: ChildId,
@@ -65,25 +65,26 @@ pub struct ChildCollision {
 }
 
 /// An IKE SA rekey we asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IkeRekeyRequest {
     pub spi_i: u64,
     pub ni: Vec<u8>,
     pub dh: DhPrivate,
     pub suites: Vec<Suite>,
+    #[serde(deserialize_with = "crate::sa::record::one_collision_deep")]
     pub collision: Option<Box<IkeCollision>>,
     pub ke_retries: u8,
 }
 
 /// The peer's IKE SA rekey that we answered while ours was in flight.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IkeCollision {
     pub core: SaCore,
     pub peer_ni: Vec<u8>,
     pub our_nr: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InfoRequest {
     /// An empty INFORMATIONAL: liveness check.
     Dpd,

@@ -4,6 +4,7 @@
 mod fake_fastpath;
 mod lifetimes;
 mod loopback;
+mod restart;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
