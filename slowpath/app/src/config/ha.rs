@@ -147,8 +147,9 @@ impl HaDraft {
             "sync-period-time" => {
                 let d = w.next_duration(what)?;
                 let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                if ms > SyncSettings::MAX_PERIOD_TIME_MS {
-                    return Err("sync-period-time: at most 1d, or 0 to disable".into());
+                // Below 1 ms would round to 0, which disables the trigger.
+                if ms > SyncSettings::MAX_PERIOD_TIME_MS || (ms == 0 && !d.is_zero()) {
+                    return Err("sync-period-time: 1ms to 1d, or 0 to disable".into());
                 }
                 once(&mut self.period_time, d, what)?;
             }
