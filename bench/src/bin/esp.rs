@@ -629,7 +629,8 @@ fn main() {
         }
     }
     let sync_off = SyncPolicy {
-        period_packets: 0,
+        period_packets_inbound: 0,
+        period_packets_outbound: 0,
         period_ns: 0,
         oseq_shift: 0,
     };

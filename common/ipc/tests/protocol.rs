@@ -134,12 +134,12 @@ fn every_fast_path_request_round_trips() {
         },
         Request::SaActivate {
             sa: SaTarget::All,
-            oseq_shift: 65536,
+            oseq_shift: Some(65536),
             generation: 3,
         },
         Request::SaActivate {
             sa: SaTarget::One(id(18)),
-            oseq_shift: 0,
+            oseq_shift: None,
             generation: 65535,
         },
         Request::SaDeactivate { sa: SaTarget::All },
@@ -150,6 +150,12 @@ fn every_fast_path_request_round_trips() {
             sync: vec![record, record],
         },
         Request::SyncStats,
+        Request::SyncSettings(fastpath::SyncSettings {
+            period_packets_inbound: 1000,
+            period_packets_outbound: 0,
+            period_time_ms: 10_000,
+            oseq_shift: 1 << 32,
+        }),
         Request::Stats,
         Request::Ports,
         Request::Locals,
@@ -172,7 +178,7 @@ fn every_fast_path_request_round_trips() {
     ];
     let mut ops: Vec<&str> = all.iter().map(Request::op).collect();
     ops.dedup();
-    assert_eq!(ops.len(), 19, "every op is covered: {ops:?}");
+    assert_eq!(ops.len(), 20, "every op is covered: {ops:?}");
     for r in &all {
         round_trip(r);
         let line = encode_request(1, r);
@@ -336,7 +342,68 @@ fn every_result_round_trips() {
         coalesced: 2,
         sent: 3,
         batches: 4,
+        settings: fastpath::SyncSettings {
+            period_packets_inbound: 1000,
+            period_packets_outbound: 10_000,
+            period_time_ms: 0,
+            oseq_shift: 7,
+        },
+        snapshots: true,
     });
+    result_round_trip(&fastpath::SyncSettingsApplied {
+        settings: fastpath::SyncSettings::default(),
+        workers: 2,
+    });
+}
+
+/// The knobs cross as one flat object, with 6WIND's defaults, and what no fast path may take
+/// is refused by the one check both sides run.
+#[test]
+fn sync_settings_on_the_wire() {
+    let decode = |s: &str| decode_request::<Request>(s).map(|(_, r)| r);
+    let line = r#"{"v":2,"id":4,"op":"sync_settings","period_packets_inbound":1000,"period_packets_outbound":10000,"period_time_ms":0,"oseq_shift":65536}"#;
+    let Request::SyncSettings(s) = decode(line).unwrap() else {
+        panic!("{line}");
+    };
+    assert_eq!(
+        (
+            s.period_packets_inbound,
+            s.period_packets_outbound,
+            s.period_time_ms
+        ),
+        (1000, 10_000, 0)
+    );
+    assert_eq!(s.check(), Ok(()));
+    let missing = r#"{"v":2,"id":4,"op":"sync_settings","period_packets_inbound":1}"#;
+    assert_eq!(decode(missing).unwrap_err().id, Some(4));
+    let d = fastpath::SyncSettings::default();
+    assert_eq!(
+        (
+            d.period_packets_inbound,
+            d.period_packets_outbound,
+            d.period_time_ms,
+            d.oseq_shift
+        ),
+        (2, 2, 10_000, 65536)
+    );
+    for (shift, time, ok) in [
+        (0, 0, false),
+        (1, 0, true),
+        (1 << 32, 86_400_000, true),
+        ((1 << 32) + 1, 0, false),
+        (1, 86_400_001, false),
+    ] {
+        let s = fastpath::SyncSettings {
+            oseq_shift: shift,
+            period_time_ms: time,
+            ..d
+        };
+        assert_eq!(s.check().is_ok(), ok, "{s:?}");
+    }
+    // A stats reply of a fast path from before the knobs still reads, with the defaults.
+    let old: fastpath::SyncStats =
+        serde_json::from_str(r#"{"drained":1,"coalesced":0,"sent":1,"batches":1}"#).unwrap();
+    assert_eq!((old.settings, old.snapshots), (d, false));
 }
 
 #[test]
@@ -376,7 +443,6 @@ fn an_activation_must_name_its_sas() {
         r#"{"v":2,"id":1,"op":"sa_deactivate","sa":"junk"}"#,
         r#"{"v":2,"id":1,"op":"sa_deactivate","sa":-1}"#,
         r#"{"v":2,"id":1,"op":"sa_deactivate","sa":1048576}"#,
-        r#"{"v":2,"id":1,"op":"sa_activate","sa":"all","generation":3}"#,
         r#"{"v":2,"id":1,"op":"sa_activate","sa":"all","oseq_shift":1,"generation":65536}"#,
     ] {
         let err = decode(bare).expect_err(bare);
@@ -395,6 +461,15 @@ fn an_activation_must_name_its_sas() {
     assert_eq!(
         decode(r#"{"v":2,"op":"sa_deactivate","sa":"all"}"#).unwrap(),
         Request::SaDeactivate { sa: SaTarget::All }
+    );
+    // Without a shift, the activation takes the one in force (`sync_settings`).
+    assert_eq!(
+        decode(r#"{"v":2,"op":"sa_activate","sa":"all","generation":3}"#).unwrap(),
+        Request::SaActivate {
+            sa: SaTarget::All,
+            oseq_shift: None,
+            generation: 3
+        }
     );
 }
 

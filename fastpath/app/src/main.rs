@@ -10,13 +10,14 @@
 
 use clap::Parser;
 use dpdk::eal::Eal;
-use esp::snapshot::SyncPolicy;
 use fastpath::config::Config;
+use fastpath::control::convert::sync_policy;
 use fastpath::report::{self, ReportOptions, RunEnd};
 use fastpath::setup::control::{self, SyncChannel, SyncDrain};
 use fastpath::setup::workers::{self, WorkerOptions};
 use fastpath::setup::{ports, Lcores, Pools, SetupError};
 use fastpath::worker::StopWhen;
+use ipc::fastpath::SyncSettings;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,7 +55,8 @@ struct Args {
     /// Take HA seqnum snapshots (for a standby node to take over from this one).
     #[arg(long)]
     ha_sync: bool,
-    /// HA seqnum sync: packets an SA moves between snapshots (0 disables).
+    /// HA seqnum sync: packets an SA moves between snapshots (0 disables). Like the two
+    /// below, the value until the slow path sends its `ha` block's (`sync_settings`).
     #[arg(long, default_value_t = 2)]
     sync_period_packets: u64,
     /// HA seqnum sync: milliseconds between snapshots of an SA that moved (0 disables).
@@ -67,7 +69,8 @@ struct Args {
     /// thread of the main lcore. Give EAL one lcore more for it.
     #[arg(long, requires = "ha_sync")]
     sync_lcore: bool,
-    /// HA: how far outbound sequence numbers jump when this node takes over.
+    /// HA: how far outbound sequence numbers jump at an activation that names no shift
+    /// (1 to 2^32).
     #[arg(long, default_value_t = 65536)]
     oseq_shift: u64,
     /// Record each worker's per-burst processing latency (TSC, HDR histogram) and print
@@ -98,6 +101,7 @@ fn main() {
 /// The process: configuration, EAL, ports, workers, control side, live counters, stop.
 fn run(args: Args) -> Result<(), SetupError> {
     let cfg = Config::load(&args.config)?;
+    let settings = sync_settings(&args).map_err(SetupError::Args)?;
     let eal = Eal::init(&args.eal)?;
     let lcores = Lcores::assign(&eal, args.sync_lcore)?;
     let pools = Pools::create(&eal, args.mbufs)?;
@@ -110,11 +114,15 @@ fn run(args: Args) -> Result<(), SetupError> {
         &lcores.workers,
         ports.workers,
         &pools,
-        &worker_options(&args),
+        &worker_options(&args, &settings),
         &stop,
     )?;
 
-    let channel = SyncChannel::default();
+    let channel = SyncChannel {
+        settings,
+        snapshots: args.ha_sync,
+        ..SyncChannel::default()
+    };
     let sync_thread = control::start_sync(
         &eal,
         sync_drain(&args, &lcores),
@@ -167,21 +175,23 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, SetupError> {
     Ok(stop)
 }
 
-fn worker_options(args: &Args) -> WorkerOptions {
-    // Without a standby to feed, snapshots would only fill the rings.
-    let sync = SyncPolicy {
-        period_packets: if args.ha_sync {
-            args.sync_period_packets
-        } else {
-            0
-        },
-        period_ns: if args.ha_sync {
-            args.sync_period_ms * 1_000_000
-        } else {
-            0
-        },
+/// The seqnum knobs of the command line, checked as a `sync_settings` request would be.
+fn sync_settings(args: &Args) -> Result<SyncSettings, String> {
+    let settings = SyncSettings {
+        period_packets_inbound: args.sync_period_packets,
+        period_packets_outbound: args.sync_period_packets,
+        period_time_ms: args.sync_period_ms,
         oseq_shift: args.oseq_shift,
     };
+    settings
+        .check()
+        .map_err(|e| format!("--sync-*/--oseq-shift: {e}"))?;
+    Ok(settings)
+}
+
+fn worker_options(args: &Args, settings: &SyncSettings) -> WorkerOptions {
+    // Without a standby to feed, snapshots would only fill the rings.
+    let sync = sync_policy(settings, args.ha_sync);
     WorkerOptions {
         idle_sleep: Duration::from_micros(args.idle_sleep_us),
         stop_when: args.until_idle_ms.map_or(StopWhen::Told, |ms| {

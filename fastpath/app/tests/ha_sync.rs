@@ -155,3 +155,122 @@ fn takeover(sync_lcore: bool) {
     });
     drop((master, standby));
 }
+
+/// The seqnum knobs of `sync_settings` reach every worker: the command line's are in force
+/// until then, each direction's packet trigger is its own, and an activation that names no
+/// shift takes the one in force.
+#[test]
+fn sync_settings_reach_the_workers() {
+    // Snapshots on, both triggers off: no record until the knobs say otherwise.
+    let node = start_node(
+        "hasettings",
+        &sas(false),
+        &[
+            "--ha-sync",
+            "--sync-period-packets",
+            "0",
+            "--sync-period-ms",
+            "0",
+            "--oseq-shift",
+            "300",
+            "--sync-drain-us",
+            "500",
+        ],
+        &[
+            "net_pcap0,rx_pcap={dir}/plain.pcap,infinite_rx=1,tx_pcap=/dev/null".to_string(),
+            "net_ring0".to_string(),
+        ],
+        |dir| plain_pcap(&dir.join("plain.pcap"), 64, 128),
+    );
+    let mut c = Client::connect(&node.sock);
+    let stats = c.ok(json!({"op": "sync_stats"}));
+    assert_eq!(
+        stats["settings"],
+        json!({"period_packets_inbound": 0, "period_packets_outbound": 0,
+               "period_time_ms": 0, "oseq_shift": 300}),
+        "the command line's knobs until a slow path speaks"
+    );
+    assert_eq!(stats["snapshots"], true);
+    wait_until("traffic in both directions", || {
+        let out = c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"].as_u64();
+        let inb = c.ok(json!({"op": "sa_get", "sa": 2}))["window_top"].as_u64();
+        out.unwrap() > 1000 && inb.unwrap() > 1000
+    });
+    assert_eq!(c.ok(json!({"op": "sync_stats"}))["drained"], 0);
+
+    let refused = c.err(json!({"op": "sync_settings", "period_packets_inbound": 1,
+        "period_packets_outbound": 1, "period_time_ms": 0, "oseq_shift": 0}));
+    assert!(refused.contains("oseq_shift 0"), "{refused}");
+
+    // Outbound records only, then inbound only: each worker took each policy.
+    let mut sync = Client::connect(&node.sock);
+    assert_eq!(
+        sync.ok(json!({"op": "sync_subscribe"})),
+        json!("subscribed")
+    );
+    for (inbound, outbound, want) in [(0, 1000, "out"), (1000, 0, "in")] {
+        let applied = c.ok(json!({"op": "sync_settings",
+            "period_packets_inbound": inbound, "period_packets_outbound": outbound,
+            "period_time_ms": 0, "oseq_shift": 5000}));
+        assert_eq!(applied["workers"], 1, "{applied}");
+        // Records taken before the change may still be queued; then only `want` comes.
+        let mut streak = 0;
+        let mut batches = 0;
+        while streak < 3 {
+            batches += 1;
+            assert!(batches < 1000, "no steady stream of `{want}` records");
+            let records = sync.read()["sync"].as_array().unwrap().clone();
+            if !records.is_empty() && records.iter().all(|r| r["dir"] == want) {
+                streak += 1;
+            } else {
+                streak = 0;
+            }
+        }
+    }
+    assert_eq!(
+        c.ok(json!({"op": "sync_stats"}))["settings"]["oseq_shift"],
+        5000
+    );
+
+    // An activation without a shift jumps by the one in force.
+    c.ok(json!({"op": "sa_deactivate", "sa": 1}));
+    let before = c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"]
+        .as_u64()
+        .unwrap();
+    c.ok(json!({"op": "sa_activate", "sa": 1, "generation": 3}));
+    c.ok(json!({"op": "sa_deactivate", "sa": 1}));
+    let after = c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        after >= before + 5000 && after < before + 65536,
+        "{before} + 5000 -> {after}"
+    );
+    drop(node);
+}
+
+/// Without `--ha-sync` the knobs are kept for activations, but no worker takes a record.
+#[test]
+fn oseq_shift_flag_is_the_default_shift() {
+    let node = start_node(
+        "hashift",
+        &sas(true),
+        &["--oseq-shift", "300"],
+        &["net_ring0".to_string(), "net_ring1".to_string()],
+        |_| {},
+    );
+    let mut c = Client::connect(&node.sock);
+    let stats = c.ok(json!({"op": "sync_stats"}));
+    assert_eq!(stats["snapshots"], false);
+    assert_eq!(stats["settings"]["oseq_shift"], 300);
+    c.ok(json!({"op": "sa_activate", "sa": 1, "generation": 1}));
+    assert_eq!(c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"], 300);
+    c.ok(json!({"op": "sync_settings", "period_packets_inbound": 2,
+        "period_packets_outbound": 2, "period_time_ms": 10000, "oseq_shift": 70000}));
+    c.ok(json!({"op": "sa_activate", "sa": 1, "generation": 3}));
+    assert_eq!(c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"], 70300);
+    // A shift named in the request wins.
+    c.ok(json!({"op": "sa_activate", "sa": 1, "oseq_shift": 1, "generation": 5}));
+    assert_eq!(c.ok(json!({"op": "sa_get", "sa": 1}))["oseq"], 70301);
+    drop(node);
+}

@@ -410,7 +410,8 @@ mod tests {
     fn encapsulated_len_matches_encrypt_burst_its_bound_holds_and_max_inner_len_is_tight() {
         let mut lc = Lcore::new(
             SyncPolicy {
-                period_packets: 0,
+                period_packets_inbound: 0,
+                period_packets_outbound: 0,
                 period_ns: 0,
                 oseq_shift: 0,
             },

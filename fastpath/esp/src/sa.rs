@@ -434,10 +434,11 @@ impl Sa {
         self.config.selectors.is_empty() || self.config.selectors.iter().any(|s| s.matches(flow))
     }
 
-    /// Whether a snapshot is due: the SA moved at least `period_packets` since the last one,
-    /// or `period_ns` passed and it moved at all (0 disables each trigger).
+    /// Whether a snapshot is due: the SA moved at least its direction's `period_packets_*`
+    /// since the last one, or `period_ns` passed and it moved at all (0 disables each trigger).
     pub fn snapshot_due(&self, policy: &SyncPolicy, now_ns: u64) -> bool {
-        if policy.period_packets == 0 && policy.period_ns == 0 {
+        let period_packets = policy.period_packets(self.config.direction);
+        if period_packets == 0 && policy.period_ns == 0 {
             return false;
         }
         let moved = self
@@ -447,7 +448,7 @@ impl Sa {
         if moved == 0 {
             return false;
         }
-        (policy.period_packets != 0 && moved >= policy.period_packets)
+        (period_packets != 0 && moved >= period_packets)
             || (policy.period_ns != 0
                 && now_ns.saturating_sub(self.sync_mark.at_ns) >= policy.period_ns)
     }

@@ -1,9 +1,9 @@
 //! Sequence-number snapshots for HA sync (DESIGN.md, "Seqnum snapshots").
 //!
 //! A worker pushes a small record into its own bounded lock-free ring when an SA has moved
-//! `period_packets` since its last record or `period_ns` has passed; the sync side drains all
-//! rings, keeps the newest record per SA, and hands out batches. No locks, no syscalls and no
-//! allocation on the worker.
+//! its direction's `period_packets_*` since its last record or `period_ns` has passed; the
+//! sync side drains all rings, keeps the newest record per SA, and hands out batches. No
+//! locks, no syscalls and no allocation on the worker.
 
 use crate::ident::{Direction, SaId};
 use crate::replay::WindowSnapshot;
@@ -14,8 +14,11 @@ use std::sync::Arc;
 /// When snapshots are taken (6WIND's `sync-period-packets`, `sync-period-time`, `oseq-shift`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncPolicy {
-    /// Packets an SA must move before a new record (0 disables this trigger).
-    pub period_packets: u64,
+    /// Packets an inbound SA must move before a new record (0 disables this trigger).
+    pub period_packets_inbound: u64,
+    /// The same for an outbound SA (Cisco's `replay-interval inbound N outbound M` splits
+    /// them; 6WIND's `sync-period-packets` gives both).
+    pub period_packets_outbound: u64,
     /// Time after which an SA that moved at all gets a new record (0 disables this trigger).
     pub period_ns: u64,
     /// How far a standby's outbound sequence numbers jump on takeover.
@@ -25,9 +28,20 @@ pub struct SyncPolicy {
 impl Default for SyncPolicy {
     fn default() -> Self {
         SyncPolicy {
-            period_packets: 2,
+            period_packets_inbound: 2,
+            period_packets_outbound: 2,
             period_ns: 10_000_000_000,
             oseq_shift: 65536,
+        }
+    }
+}
+
+impl SyncPolicy {
+    /// The packet trigger of an SA of `direction`.
+    pub fn period_packets(&self, direction: Direction) -> u64 {
+        match direction {
+            Direction::Inbound => self.period_packets_inbound,
+            Direction::Outbound => self.period_packets_outbound,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! and removes SAs and policies (`ike::program`).
 
 use ipc::client::Client;
-use ipc::fastpath::{LocalsChanged, PortInfo, PortMacSet, Request};
+use ipc::fastpath::{
+    LocalsChanged, PortInfo, PortMacSet, Request, SyncSettings, SyncSettingsApplied, SyncStats,
+};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -52,5 +54,21 @@ impl FastpathClient {
     /// The fast path's ports, with their links.
     pub fn ports(&mut self) -> Result<Vec<PortInfo>, String> {
         self.client.call(&Request::Ports).map_err(|e| e.to_string())
+    }
+
+    /// The seqnum knobs the fast path's workers have now.
+    pub fn sync_settings(&mut self) -> Result<SyncSettings, String> {
+        self.client
+            .call::<_, SyncStats>(&Request::SyncStats)
+            .map(|s| s.settings)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Hands the `ha` block's seqnum knobs to every worker; how many took them.
+    pub fn set_sync_settings(&mut self, settings: SyncSettings) -> Result<usize, String> {
+        self.client
+            .call::<_, SyncSettingsApplied>(&Request::SyncSettings(settings))
+            .map(|a| a.workers)
+            .map_err(|e| e.to_string())
     }
 }

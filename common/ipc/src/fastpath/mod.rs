@@ -30,10 +30,12 @@ pub enum Request {
     /// Result: `Vec<SpInfo>`.
     SpList { dir: Direction },
     /// HA takeover: outbound continues at the last synced sequence number plus
-    /// `oseq_shift`, under IV generation `generation`. Result: `SaCount`.
+    /// `oseq_shift` (without it, the shift in force: `sync_settings`), under IV generation
+    /// `generation`. Result: `SaCount`.
     SaActivate {
         sa: SaTarget,
-        oseq_shift: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        oseq_shift: Option<u64>,
         generation: u16,
     },
     /// HA demotion. Result: `SaCount`.
@@ -42,6 +44,9 @@ pub enum Request {
     SaSync { sync: Vec<SeqRecord> },
     /// Result: `SyncStats`.
     SyncStats,
+    /// The seqnum knobs every worker takes from now on (the slow path's `ha` block, sent
+    /// at each connection). Result: `SyncSettingsApplied`.
+    SyncSettings(SyncSettings),
     /// Result: `Stats`.
     Stats,
     /// Result: `Vec<PortInfo>`.
@@ -80,6 +85,7 @@ impl Request {
             Request::SaDeactivate { .. } => "sa_deactivate",
             Request::SaSync { .. } => "sa_sync",
             Request::SyncStats => "sync_stats",
+            Request::SyncSettings(_) => "sync_settings",
             Request::Stats => "stats",
             Request::Ports => "ports",
             Request::Locals => "locals",
@@ -239,13 +245,78 @@ pub struct SyncApplied {
     pub records: usize,
 }
 
-/// `sync_stats`: the seqnum stream's counters.
+/// `sync_stats`: the seqnum stream's counters, and the knobs in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStats {
     pub drained: u64,
     pub coalesced: u64,
     pub sent: u64,
     pub batches: u64,
+    #[serde(default)]
+    pub settings: SyncSettings,
+    /// Whether the workers take snapshots (`fastpath --ha-sync`); without it the knobs are
+    /// kept for activations but no record is taken.
+    #[serde(default)]
+    pub snapshots: bool,
+}
+
+/// The seqnum knobs (6WIND's `sync-period-packets`, `sync-period-time`, `oseq-shift`, with
+/// Cisco's split of the packet trigger by direction). A 0 period disables that trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettings {
+    /// Packets an inbound SA moves between two records.
+    pub period_packets_inbound: u64,
+    /// Packets an outbound SA moves between two records.
+    pub period_packets_outbound: u64,
+    /// Time after which an SA that moved gets a record.
+    pub period_time_ms: u64,
+    /// How far outbound sequence numbers jump at an activation that names no shift.
+    pub oseq_shift: u64,
+}
+
+impl SyncSettings {
+    /// The largest `oseq_shift`: a jump past 2^32 would leave a 32-bit sequence space.
+    pub const MAX_OSEQ_SHIFT: u64 = 1 << 32;
+    /// The longest `period_time_ms`: one day (beyond it the time trigger is a typo).
+    pub const MAX_PERIOD_TIME_MS: u64 = 86_400_000;
+
+    /// Refuses what no fast path may take: a shift of 0 or above 2^32, a period over a day.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=Self::MAX_OSEQ_SHIFT).contains(&self.oseq_shift) {
+            return Err(format!(
+                "oseq_shift {}: 1 to {}",
+                self.oseq_shift,
+                Self::MAX_OSEQ_SHIFT
+            ));
+        }
+        if self.period_time_ms > Self::MAX_PERIOD_TIME_MS {
+            return Err(format!(
+                "period_time_ms {}: at most {}",
+                self.period_time_ms,
+                Self::MAX_PERIOD_TIME_MS
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for SyncSettings {
+    /// 6WIND's defaults: a record every 2 packets or 10 s, a jump of 65536.
+    fn default() -> Self {
+        SyncSettings {
+            period_packets_inbound: 2,
+            period_packets_outbound: 2,
+            period_time_ms: 10_000,
+            oseq_shift: 65536,
+        }
+    }
+}
+
+/// `sync_settings`' result: the knobs now in force, and how many workers took them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettingsApplied {
+    pub settings: SyncSettings,
+    pub workers: usize,
 }
 
 /// An HA seqnum snapshot of one SA: the highest outbound sequence number used, the inbound

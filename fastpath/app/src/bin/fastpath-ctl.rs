@@ -1,10 +1,10 @@
 //! `fastpath-ctl`: the operator's view of a running fast path, through its control socket.
 //!
 //! ```text
-//! fastpath-ctl -s /run/fastpath.sock stats | ports | locals | sync-stats
+//! fastpath-ctl -s /run/fastpath.sock stats | ports | locals | sync-stats | sync-settings
 //! fastpath-ctl -s SOCK sa list | sa show ID | sa del ID
 //! fastpath-ctl -s SOCK sa add 9 out spi 0x1009 aes128gcm16 key ... tunnel 192.0.2.1 192.0.2.2
-//! fastpath-ctl -s SOCK sa activate all --oseq-shift 65536 --generation 3 | sa deactivate 0x12
+//! fastpath-ctl -s SOCK sa activate all [--oseq-shift 65536] --generation 3 | sa deactivate 0x12
 //! fastpath-ctl -s SOCK sp list out | sp add out protect 9 pri 5 src ... dst ... | sp del out 3
 //! fastpath-ctl -s SOCK events [--activity-ms 1000]   # streams SA events until interrupted
 //! ```
@@ -14,7 +14,7 @@
 
 use clap::{Parser, Subcommand};
 use ipc::client::Client;
-use ipc::fastpath::{Request, SaInfo, SpInfo};
+use ipc::fastpath::{Request, SaInfo, SpInfo, SyncStats};
 use ipc::statement::{parse_sa, parse_sp, without_keyword};
 use ipc::{CallError, Direction, PolicyId, SaId, SaTarget};
 use serde_json::Value;
@@ -42,8 +42,10 @@ enum Cmd {
     Ports,
     /// The node's own addresses (traffic to them goes to the kernel).
     Locals,
-    /// The HA seqnum stream's counters.
+    /// The HA seqnum stream's counters, with the knobs in force.
     SyncStats,
+    /// The HA seqnum knobs in force (the slow path's `ha` block, or the command line's).
+    SyncSettings,
     /// Security associations.
     Sa {
         #[command(subcommand)]
@@ -80,8 +82,9 @@ enum SaCmd {
     Activate {
         /// An SA id (decimal or 0x hex), or `all`.
         which: SaTarget,
-        #[arg(long, default_value_t = 65536)]
-        oseq_shift: u64,
+        /// Without it, the shift in force (`sync-settings`).
+        #[arg(long)]
+        oseq_shift: Option<u64>,
         #[arg(long)]
         generation: u16,
     },
@@ -132,7 +135,7 @@ fn request(cmd: &Cmd) -> Result<Request, String> {
         Cmd::Stats => Request::Stats,
         Cmd::Ports => Request::Ports,
         Cmd::Locals => Request::Locals,
-        Cmd::SyncStats => Request::SyncStats,
+        Cmd::SyncStats | Cmd::SyncSettings => Request::SyncStats,
         Cmd::Events { activity_ms } => Request::Subscribe {
             activity_ms: *activity_ms,
         },
@@ -194,6 +197,15 @@ fn run(args: &Args, request: &Request) -> Result<(), CallError> {
         Cmd::Sp {
             cmd: SpCmd::List { .. },
         } => print_sps(&serde_json::from_value::<Vec<SpInfo>>(result).map_err(typed)?),
+        Cmd::SyncSettings => {
+            let stats = serde_json::from_value::<SyncStats>(result).map_err(typed)?;
+            let s = stats.settings;
+            println!("period_packets_inbound: {}", s.period_packets_inbound);
+            println!("period_packets_outbound: {}", s.period_packets_outbound);
+            println!("period_time_ms: {}", s.period_time_ms);
+            println!("oseq_shift: {}", s.oseq_shift);
+            println!("snapshots: {}", stats.snapshots);
+        }
         _ => match result.as_object() {
             Some(map) => {
                 for (k, v) in map {

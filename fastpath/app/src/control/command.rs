@@ -50,6 +50,8 @@ pub enum Command {
     /// The node's own addresses changed (a VRRP virtual address came or went): the whole
     /// new set, so each worker swaps its copy at once.
     SetLocals(Arc<[std::net::IpAddr]>),
+    /// The seqnum snapshot knobs (`sync_settings`): each worker swaps its policy at once.
+    SetSyncPolicy(esp::snapshot::SyncPolicy),
     /// The source MAC of the frames the fast path builds on a port (the VRRP virtual MAC
     /// while master), or back to the port's own with None.
     SetSourceMac {
@@ -151,7 +153,7 @@ pub fn apply(
     now_ns: u64,
 ) -> Reply {
     match cmd {
-        Command::SetLocals(_) | Command::SetSourceMac { .. } => {
+        Command::SetLocals(_) | Command::SetSourceMac { .. } | Command::SetSyncPolicy(_) => {
             Reply::Failed("a worker carries this out on itself".into())
         }
         Command::AddSa { id, config, owner } => {

@@ -5,9 +5,9 @@
 use esp::crypto::{EncAlg, IntegAlg, TransformKeys};
 use esp::replay::WindowSnapshot;
 use esp::sa::{DfMode, Direction, DscpMode, Lifetime, Mode, SaConfig, SaId, UdpEncap};
-use esp::snapshot::SeqSnapshot;
+use esp::snapshot::{SeqSnapshot, SyncPolicy};
 use esp::spd::{Action, Policy, PortRange, SaBundle, Selector};
-use ipc::fastpath::SeqRecord;
+use ipc::fastpath::{SeqRecord, SyncSettings};
 use ipc::sa::{Df, Dscp};
 use ipc::{SaMode, SaSpec, SpAction, SpSpec, Transform};
 
@@ -175,6 +175,18 @@ pub fn snapshot(r: &SeqRecord) -> SeqSnapshot {
     }
 }
 
+/// The workers' snapshot policy under `settings`. Without `snapshots` (`--ha-sync`) nothing
+/// drains the rings, so both triggers stay off whatever the knobs say.
+pub fn sync_policy(settings: &SyncSettings, snapshots: bool) -> SyncPolicy {
+    let on = |period: u64| if snapshots { period } else { 0 };
+    SyncPolicy {
+        period_packets_inbound: on(settings.period_packets_inbound),
+        period_packets_outbound: on(settings.period_packets_outbound),
+        period_ns: on(settings.period_time_ms.saturating_mul(1_000_000)),
+        oseq_shift: settings.oseq_shift,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +219,30 @@ mod tests {
             at_ns: 123,
         };
         assert_eq!(record(&snapshot(&r)), Some(r));
+    }
+
+    #[test]
+    fn sync_settings_become_the_workers_policy() {
+        let s = SyncSettings {
+            period_packets_inbound: 1000,
+            period_packets_outbound: 10,
+            period_time_ms: 250,
+            oseq_shift: 7,
+        };
+        let on = sync_policy(&s, true);
+        assert_eq!(on.period_packets(Direction::Inbound), 1000);
+        assert_eq!(on.period_packets(Direction::Outbound), 10);
+        assert_eq!((on.period_ns, on.oseq_shift), (250_000_000, 7));
+        // Without `--ha-sync` no record is taken, but the shift is kept.
+        let off = sync_policy(&s, false);
+        assert_eq!(
+            (
+                off.period_packets_inbound,
+                off.period_packets_outbound,
+                off.period_ns
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(off.oseq_shift, 7);
     }
 }

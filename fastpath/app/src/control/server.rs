@@ -12,7 +12,8 @@ use esp::sa::SaEventKind;
 use esp::spd::{Policy, PolicyId};
 use ipc::fastpath::{
     Event, LocalsChanged, PolicyAdded, PolicyRef, PortInfo, PortMacSet, Request, SaActivity,
-    SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncStats,
+    SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncSettings, SyncSettingsApplied,
+    SyncStats,
 };
 use ipc::server::{wait_readable, ClientId, LineServer};
 use ipc::wire::{decode_request, encode_event, Reply as WireReply};
@@ -39,6 +40,10 @@ pub struct Control {
     pub sync_counters: Arc<super::sync::SyncCounters>,
     /// The node's own addresses as the workers have them (`local_add` / `local_del`).
     pub locals: Mutex<Vec<std::net::IpAddr>>,
+    /// The seqnum knobs in force: the command line's until a `sync_settings`.
+    pub sync_settings: Mutex<SyncSettings>,
+    /// Whether workers take snapshots at all (`--ha-sync`).
+    pub snapshots: bool,
 }
 
 /// A client of the event stream.
@@ -241,6 +246,7 @@ pub fn handle(control: &Control, request: Request) -> Answer {
             generation,
         } => {
             let which = which(sa);
+            let oseq_shift = oseq_shift.unwrap_or_else(|| lock(&control.sync_settings).oseq_shift);
             let replies = broadcast(control, |_| Command::Activate {
                 which,
                 oseq_shift,
@@ -272,7 +278,21 @@ pub fn handle(control: &Control, request: Request) -> Answer {
                 coalesced: c.coalesced.load(Ordering::Relaxed),
                 sent: c.sent.load(Ordering::Relaxed),
                 batches: c.batches.load(Ordering::Relaxed),
+                settings: *lock(&control.sync_settings),
+                snapshots: control.snapshots,
             })
+        }
+        Request::SyncSettings(settings) => {
+            settings.check()?;
+            let policy = convert::sync_policy(&settings, control.snapshots);
+            // Held across the broadcast so that two changes cannot interleave.
+            let mut in_force = lock(&control.sync_settings);
+            let workers = broadcast(control, |_| Command::SetSyncPolicy(policy))?
+                .iter()
+                .filter(|r| matches!(r, Reply::Done))
+                .count();
+            *in_force = settings;
+            answer(SyncSettingsApplied { settings, workers })
         }
         Request::Stats => answer(stats(control)),
         Request::Ports => {

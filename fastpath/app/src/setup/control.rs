@@ -31,6 +31,10 @@ pub enum SyncDrain {
 pub struct SyncChannel {
     pub subscribers: sync::SyncSubscribers,
     pub counters: Arc<sync::SyncCounters>,
+    /// The seqnum knobs the workers started with.
+    pub settings: ipc::fastpath::SyncSettings,
+    /// Whether the workers take snapshots (`--ha-sync`).
+    pub snapshots: bool,
 }
 
 /// Starts draining the workers' snapshot rings every `period`; returns the thread, if the
@@ -96,6 +100,8 @@ pub fn start_control(
         sync_subscribers: channel.subscribers,
         sync_counters: channel.counters,
         locals: Mutex::new(cfg.locals.clone()),
+        sync_settings: Mutex::new(channel.settings),
+        snapshots: channel.snapshots,
     };
     server::spawn(path, control).map_err(|source| SetupError::Control {
         path: path.to_path_buf(),

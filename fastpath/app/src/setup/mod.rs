@@ -22,6 +22,9 @@ pub enum SetupError {
     /// EAL, a mempool, a ring or an lcore launch.
     #[error(transparent)]
     Dpdk(#[from] dpdk::Error),
+    /// A command-line value out of its range.
+    #[error("{0}")]
+    Args(String),
     #[error("give EAL at least two lcores (-l MAIN,WORKER...): workers run on the others")]
     NoWorkerLcore,
     #[error("--sync-lcore takes the last EAL lcore: give at least two besides the main one")]

@@ -14,6 +14,10 @@ impl Worker {
                     self.locals = locals;
                     Reply::Done
                 }
+                Command::SetSyncPolicy(policy) => {
+                    self.esp.sync = policy;
+                    Reply::Done
+                }
                 Command::SetSourceMac { port, mac } => {
                     let mut found = false;
                     for p in self.ports.iter_mut().filter(|p| p.port == port) {

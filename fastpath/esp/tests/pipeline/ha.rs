@@ -135,7 +135,8 @@ fn snapshots_follow_the_sync_policy() {
     let mut rng = Rng::new(0x4a01);
     // Every 4 packets, no timer.
     let policy = SyncPolicy {
-        period_packets: 4,
+        period_packets_inbound: 4,
+        period_packets_outbound: 4,
         period_ns: 0,
         oseq_shift: 4,
     };
@@ -169,7 +170,8 @@ fn snapshots_follow_the_sync_policy() {
 
     // Timer only: a record once period_ns passed and the SA moved.
     let policy = SyncPolicy {
-        period_packets: 0,
+        period_packets_inbound: 0,
+        period_packets_outbound: 0,
         period_ns: 1000,
         oseq_shift: 1000,
     };
@@ -200,7 +202,8 @@ fn snapshots_follow_the_sync_policy() {
 
     // Both triggers off: never a record.
     let off = SyncPolicy {
-        period_packets: 0,
+        period_packets_inbound: 0,
+        period_packets_outbound: 0,
         period_ns: 0,
         oseq_shift: 0,
     };
@@ -216,7 +219,8 @@ fn snapshots_follow_the_sync_policy() {
 
     // Packets and timer: a quiet SA below the packet period is caught by the sweep.
     let both = SyncPolicy {
-        period_packets: 100,
+        period_packets_inbound: 100,
+        period_packets_outbound: 100,
         period_ns: 1000,
         oseq_shift: 100,
     };
@@ -234,12 +238,52 @@ fn snapshots_follow_the_sync_policy() {
     assert_eq!(ring_oseqs(&ha.master), [3]);
 }
 
+/// Cisco's `replay-interval inbound N outbound M`: each direction has its packet trigger.
+#[test]
+fn each_direction_has_its_packet_trigger() {
+    let mut rng = Rng::new(0x4a02);
+    let policy = SyncPolicy {
+        period_packets_inbound: 3,
+        period_packets_outbound: 5,
+        period_ns: 0,
+        oseq_shift: 5,
+    };
+    let mut ha = Ha::new(GCM128, policy, &mut rng);
+    ha.master_sends(11, &mut rng);
+    assert_eq!(ring_oseqs(&ha.master), [5, 10]);
+    let from_peer = send(&mut ha.peer, 7, &mut rng);
+    assert!(ha
+        .master
+        .verdicts(&from_peer)
+        .iter()
+        .all(|v| *v == Verdict::Forward));
+    let tops: Vec<u64> = std::iter::from_fn(|| ha.master.lc.snapshots.pop())
+        .map(|s| {
+            assert_eq!(s.sa, IN);
+            s.window.top
+        })
+        .collect();
+    assert_eq!(tops, [3, 6]);
+    // An inbound trigger of 0: inbound SAs take no record, outbound ones still do.
+    let policy = SyncPolicy {
+        period_packets_inbound: 0,
+        ..policy
+    };
+    let mut ha = Ha::new(GCM128, policy, &mut rng);
+    let from_peer = send(&mut ha.peer, 20, &mut rng);
+    ha.master.verdicts(&from_peer);
+    assert!(ha.master.lc.snapshots.is_empty());
+    ha.master_sends(5, &mut rng);
+    assert_eq!(ring_oseqs(&ha.master), [5]);
+}
+
 /// A sweep bounded to a few slots per call still visits every SA.
 #[test]
 fn incremental_sweep_reaches_every_sa() {
     let mut rng = Rng::new(0x4a02);
     let policy = SyncPolicy {
-        period_packets: 0,
+        period_packets_inbound: 0,
+        period_packets_outbound: 0,
         period_ns: 100,
         oseq_shift: 0,
     };
@@ -275,18 +319,21 @@ fn takeover_continues_above_everything_the_master_sent() {
     let policies = [
         // Snapshots every 64 packets, shift 64: up to 63 packets after the last one.
         SyncPolicy {
-            period_packets: 64,
+            period_packets_inbound: 64,
+            period_packets_outbound: 64,
             period_ns: 0,
             oseq_shift: 64,
         },
         // Time only: the master may send anything within a period; shift 500.
         SyncPolicy {
-            period_packets: 0,
+            period_packets_inbound: 0,
+            period_packets_outbound: 0,
             period_ns: 1_000_000,
             oseq_shift: 500,
         },
         SyncPolicy {
-            period_packets: 10,
+            period_packets_inbound: 10,
+            period_packets_outbound: 10,
             period_ns: 1_000,
             oseq_shift: 10,
         },
@@ -368,7 +415,8 @@ fn gcm_ivs_never_repeat_across_nodes() {
     for tf in [GCM128, gcm256] {
         for stale_shift in [0u64, 5, 1000] {
             let policy = SyncPolicy {
-                period_packets: 10,
+                period_packets_inbound: 10,
+                period_packets_outbound: 10,
                 period_ns: 0,
                 oseq_shift: stale_shift,
             };
@@ -427,7 +475,8 @@ fn new_master_drops_replays_older_than_the_last_snapshot() {
     let mut rng = Rng::new(0x4a05);
     for (window, period) in [(1024u32, 32u64), (64, 7), (4096, 300)] {
         let policy = SyncPolicy {
-            period_packets: period,
+            period_packets_inbound: period,
+            period_packets_outbound: period,
             period_ns: 0,
             oseq_shift: 1000,
         };
@@ -508,7 +557,8 @@ fn new_master_drops_replays_older_than_the_last_snapshot() {
 fn full_ring_defers_and_the_newest_state_still_gets_through() {
     let mut rng = Rng::new(0x4a06);
     let policy = SyncPolicy {
-        period_packets: 1,
+        period_packets_inbound: 1,
+        period_packets_outbound: 1,
         period_ns: 0,
         oseq_shift: 1,
     };
@@ -533,7 +583,8 @@ fn full_ring_defers_and_the_newest_state_still_gets_through() {
 fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
     let mut rng = Rng::new(0x4a07);
     let policy = SyncPolicy {
-        period_packets: 3,
+        period_packets_inbound: 3,
+        period_packets_outbound: 3,
         period_ns: 0,
         oseq_shift: 3,
     };
@@ -582,7 +633,7 @@ fn coalescer_over_two_lcores_keeps_the_newest_record_per_sa() {
         let sent = w.sad.get(SaId(id)).unwrap().oseq();
         let synced = standby.sad.get(SaId(id)).unwrap().oseq();
         assert!(
-            synced <= sent && sent - synced < policy.period_packets,
+            synced <= sent && sent - synced < policy.period_packets_outbound,
             "SA {id}: {synced} of {sent}"
         );
     }

@@ -223,7 +223,8 @@ impl Node {
     /// A node that never takes snapshots by itself.
     pub fn quiet() -> Node {
         Node::new(SyncPolicy {
-            period_packets: 0,
+            period_packets_inbound: 0,
+            period_packets_outbound: 0,
             period_ns: 0,
             oseq_shift: 0,
         })

@@ -14,6 +14,7 @@
 //! group uplinks up4 up6                         # move together: master of all or of none
 //! ha-group gw vrrp-group uplinks notify /usr/local/sbin/ha-hook
 //! ha-group lab static active
+//! ha node-id 1                                  # the HA sync: see `ha`
 //! ```
 //! An instance that is in no `group` is a group of its own, named as the instance.
 //!
@@ -26,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toolkit::config::{self, Words};
 use vrrp::{InstanceConfig, TrackRule, Version};
+
+mod ha;
+pub use ha::{HaConfig, NodeId, SyncKey, SyncPath, DEFAULT_SYNC_PORT};
 
 /// What a tracked object watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +103,8 @@ pub struct Config {
     /// Every instance is in exactly one group after parsing (implicit ones added).
     pub groups: Vec<GroupConfig>,
     pub ha_groups: Vec<HaGroupConfig>,
+    /// The HA sync with the other node (`ha` statements), if this node has one.
+    pub ha: Option<HaConfig>,
     /// Secrets, pools, IKE connections and their children.
     pub ike: crate::ike::IkeSettings,
 }
@@ -120,17 +126,21 @@ impl Config {
         let mut last_line = 0;
         for (line, words) in config::statements(text) {
             last_line = line;
-            cfg.statement(&mut names, &words)
+            cfg.statement(&mut names, line, &words)
                 .map_err(|reason| ConfigError::at(file, line, reason))?;
         }
         cfg.close(&names)
             .map_err(|reason| ConfigError::at(file, last_line, reason))?;
+        cfg.ha = std::mem::take(&mut names.ha)
+            .finish(|g| names.ha_groups.contains(g))
+            .map_err(|(line, reason)| ConfigError::at(file, line, reason))?;
         Ok(cfg)
     }
 
-    fn statement(&mut self, names: &mut Names, words: &[&str]) -> Result<(), String> {
+    fn statement(&mut self, names: &mut Names, line: usize, words: &[&str]) -> Result<(), String> {
         let mut w = Words::new(words);
         match w.next("a statement")? {
+            "ha" => names.ha.statement(line, w)?,
             "control" => self.control = Some(one_path(w)?),
             "fastpath" => self.fastpath = Some(one_path(w)?),
             "track" => {
@@ -244,6 +254,7 @@ struct Names {
     /// Instance name to the index of its group.
     grouped: HashMap<String, usize>,
     ha_groups: HashSet<String>,
+    ha: ha::HaDraft,
 }
 
 fn is_v6(i: &InstanceConfig) -> bool {

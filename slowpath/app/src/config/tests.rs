@@ -200,6 +200,7 @@ fn one_duration_grammar_in_every_statement() {
         (&*format!("{conn} rekey {{}}"), "secret k psk 0x01\n"),
         (&*format!("{conn} retransmit {{}}"), "secret k psk 0x01\n"),
         (&*format!("{child} life {{}}"), ""),
+        ("ha sync-period-time {}", ""),
     ];
     let good = ["1h10m", "150cs", "1s500ms", "2d", "250us"];
     let bad = [

@@ -63,8 +63,10 @@ impl Daemon {
             }
             None => None,
         };
-        let mut southbound = Southbound::new(cfg.fastpath.as_deref());
+        let seqnum = cfg.ha.as_ref().map(|ha| ha.seqnum);
+        let mut southbound = Southbound::new(cfg.fastpath.as_deref(), seqnum);
         southbound.forget_leftovers(&cfg.vrrp);
+        southbound.keep_settings(epoch.elapsed());
         let ike = if cfg.ike.is_empty() {
             None
         } else {
@@ -136,6 +138,7 @@ impl Daemon {
             self.vrrp.next_deadline(),
             self.ike.as_ref().and_then(IkeRunner::next_deadline),
             self.tracks.next_deadline(),
+            self.southbound.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -146,6 +149,8 @@ impl Daemon {
     /// Fires timers, checks tracks, and carries out everything the cores asked for.
     fn step(&mut self) {
         let now = self.now();
+        // Before IKE: a replay after the fast path's restart must find the knobs in force.
+        self.southbound.keep_settings(now);
         let southbound = &mut self.southbound;
         for change in self.tracks.check(now, || southbound.port_links()) {
             self.track_changed(now, change);

@@ -12,9 +12,10 @@ use ipc::{SaTarget, SpSpec};
 
 use super::{add_policies, add_sas, call, fp_id, FastpathOps, SaTable};
 
-/// How far outbound sequence numbers jump at a replay: more than the fast path sends between
-/// two records of the sync stream (`--sync-period-packets`, 2 by default), with room for the
-/// records lost in the crash.
+/// How far outbound sequence numbers jump at a replay by default: more than the fast path
+/// sends between two records of the sync stream (`sync-period-packets`, 2 by default), with
+/// room for the records lost in the crash. A replay names no shift: the fast path applies the
+/// one in force, the `ha oseq-shift` the slow path sent it (`sync_settings`), this otherwise.
 pub const OSEQ_SHIFT: u64 = 65536;
 /// Generations go up by two: a node keeps its parity (an HA pair gives one node the even
 /// generations and the other the odd ones).
@@ -76,7 +77,7 @@ impl SaTable {
                 let sa = SaTarget::One(fp_id(id)?);
                 let request = Request::SaActivate {
                     sa,
-                    oseq_shift: OSEQ_SHIFT,
+                    oseq_shift: None,
                     generation,
                 };
                 call::<SaCount>(fp, &request)?;

@@ -158,6 +158,8 @@ impl FastpathOps for StatefulFastpath {
                 let SaTarget::One(id) = sa else {
                     panic!("a replay activates its own SAs, never all")
                 };
+                // No shift named: the fast path's in force, its default here.
+                let oseq_shift = oseq_shift.unwrap_or(OSEQ_SHIFT);
                 self.log
                     .push(format!("sa_activate {id} +{oseq_shift} gen {generation}"));
                 let s = self.sas.get_mut(&id.get()).ok_or("no SA")?;
