@@ -97,6 +97,9 @@ impl Link {
             self.ack_due = Some(now + config.ack_delay);
         }
         let mut messages = Vec::new();
+        if received == Received::InOrder {
+            self.decoder.push(bytes, config.max_record, &mut messages)?;
+        }
         while let Some(chunk) = self.recv.take_ready() {
             self.decoder
                 .push(&chunk, config.max_record, &mut messages)?;

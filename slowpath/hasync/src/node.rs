@@ -254,6 +254,11 @@ impl SyncNode {
         if replay == Some(ReplayCheck::TooOld) {
             return Err(RejectReason::TooOld);
         }
+        if replay == Some(ReplayCheck::Replayed) && self.path_heard_lately(path) {
+            // The copy of a datagram that came first on another path, on a path known to
+            // work: nothing to learn from it, not even worth the decryption.
+            return Err(RejectReason::Replayed);
+        }
         let aad = &datagram[..HEADER_LEN];
         let mut buf = sealed.to_vec();
         let fresh_key;
@@ -268,8 +273,7 @@ impl SyncNode {
             .open(header.seq, aad, &mut buf)
             .ok_or(RejectReason::Forged)?;
         if replay == Some(ReplayCheck::Replayed) {
-            // Most often the copy of a datagram that came first on another path: authentic,
-            // so it still shows that this path works.
+            // An authentic copy still shows that its path works.
             self.path_heard(path);
             return Err(RejectReason::Replayed);
         }
@@ -304,6 +308,15 @@ impl SyncNode {
             self.hello_now = true;
         }
         self.apply_frames(&frames)
+    }
+
+    /// Heard within a quarter of the dead interval: a copy need not be authenticated for it.
+    fn path_heard_lately(&self, path: PathId) -> bool {
+        let recent = self.config.dead_interval / 4;
+        self.paths
+            .iter()
+            .find(|p| p.id == path)
+            .is_some_and(|p| p.up && p.last_heard.is_some_and(|t| t + recent > self.now))
     }
 
     fn path_heard(&mut self, path: PathId) {

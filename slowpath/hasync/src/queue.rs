@@ -22,7 +22,8 @@ pub struct SendQueue {
     /// Absolute index of `items[0]`; indices only grow, so the key map stays valid.
     base: u64,
     items: VecDeque<StreamMessage>,
-    by_key: HashMap<RecordKey, u64>,
+    /// Keys come from the local caller, not the network: a fast hash is safe.
+    by_key: HashMap<RecordKey, u64, foldhash::fast::RandomState>,
     limit: usize,
     /// The message being cut into chunks, and how much of it has gone.
     staged: Vec<u8>,
@@ -34,7 +35,7 @@ impl SendQueue {
         SendQueue {
             base: 0,
             items: VecDeque::new(),
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             limit,
             staged: Vec::new(),
             staged_sent: 0,

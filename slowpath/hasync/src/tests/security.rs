@@ -39,17 +39,28 @@ fn forged_replayed_truncated_and_wrong_version_are_rejected_unapplied() {
     s.inject(1, 1, d.clone());
     assert_eq!(rejected(&s).replayed, replayed + 1, "a replay");
 
-    let mut flipped = d.clone();
+    // A datagram node 1 has not seen yet, taken off node 0 before the network has it.
+    s.nodes[0].offer(snapshot(2, 5)).unwrap();
+    let (path, fresh) = s.nodes[0].poll_transmit().unwrap();
+    let mut flipped = fresh.clone();
     *flipped.last_mut().unwrap() ^= 0x80;
-    s.inject(1, 1, flipped);
+    s.inject(1, path, flipped);
+    let mut body = fresh.clone();
+    body[HEADER_LEN] ^= 1;
+    s.inject(1, path, body);
     let mut hdr = d.clone();
-    hdr[HEADER_LEN - 1] ^= 1; // another seq: the AAD and nonce change, the tag fails
+    hdr[HEADER_LEN - 4] ^= 1; // a seq far ahead: the AAD and nonce change, the tag fails
     s.inject(1, 1, hdr);
     assert_eq!(
         rejected(&s).forged,
-        2,
-        "a flipped tag bit and a changed header"
+        3,
+        "a flipped tag bit, ciphertext bit, header bit"
     );
+    assert_eq!(s.callers[1].applied.len(), applied, "nothing applied");
+    // The forgeries did not use up its number: the genuine one still goes through.
+    s.inject(1, path, fresh);
+    assert_eq!(s.callers[1].applied.len(), applied + 1);
+    let applied = applied + 1;
 
     for cut in [0, 1, 10, HEADER_LEN, HEADER_LEN + 15] {
         s.inject(1, 1, d[..cut].to_vec());
@@ -74,8 +85,8 @@ fn forged_replayed_truncated_and_wrong_version_are_rejected_unapplied() {
 
     assert_eq!(s.callers[1].applied.len(), applied, "nothing applied");
     // And the channel goes on.
-    carrying_datagram(&mut s, 2);
-    assert_eq!(s.callers[1].applied.len(), applied + 1);
+    carrying_datagram(&mut s, 3);
+    assert!(s.callers[1].applied.len() > applied);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! jitter (reordering), loss, duplication, paths cut one way or both. Each node's caller
 //! applies what it is given and answers bulk requests from its own state, as the daemon would.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use crate::{NodeId, PathId, Record, RecordKey, SyncConfig, SyncEvent, SyncNode};
@@ -35,10 +35,30 @@ impl Rng {
 
 struct InFlight {
     at: Duration,
+    /// Order of sending: ties on `at` are delivered in it.
+    id: u64,
     to: usize,
     path: PathId,
     bytes: Vec<u8>,
 }
+
+// Ordered so that the earliest is the greatest, for a max-heap.
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.at, other.id).cmp(&(self.at, self.id))
+    }
+}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.id) == (other.at, other.id)
+    }
+}
+impl Eq for InFlight {}
 
 #[derive(Default)]
 pub struct Caller {
@@ -57,7 +77,8 @@ pub struct Sim {
     pub callers: [Caller; 2],
     pub now: Duration,
     pub rng: Rng,
-    net: Vec<InFlight>,
+    net: BinaryHeap<InFlight>,
+    sent_count: u64,
     pub latency: Duration,
     pub jitter_ms: u64,
     pub loss_per_mille: u64,
@@ -85,7 +106,8 @@ impl Sim {
             callers: [Caller::default(), Caller::default()],
             now,
             rng: Rng(seed | 1),
-            net: Vec::new(),
+            net: BinaryHeap::new(),
+            sent_count: 0,
             latency: ms(1),
             jitter_ms: 0,
             loss_per_mille: 0,
@@ -165,8 +187,10 @@ impl Sim {
                 } else {
                     Duration::ZERO
                 };
+                self.sent_count += 1;
                 self.net.push(InFlight {
                     at: self.now + self.latency + jitter,
+                    id: self.sent_count,
                     to: 1 - i,
                     path,
                     bytes: bytes.clone(),
@@ -182,14 +206,13 @@ impl Sim {
             self.feed_bulk(i);
             self.send_all(i);
         }
-        let next_rx = self.net.iter().map(|d| d.at).min();
+        let next_rx = self.net.peek().map(|d| d.at);
         let next_timer = self.nodes.iter().map(SyncNode::poll_timeout).min().unwrap();
         let next = next_rx.map_or(next_timer, |r| r.min(next_timer));
         self.now = self.now.max(next);
         let now = self.now;
-        let (due, rest): (Vec<_>, Vec<_>) = self.net.drain(..).partition(|d| d.at <= now);
-        self.net = rest;
-        for d in due {
+        while self.net.peek().is_some_and(|d| d.at <= now) {
+            let d = self.net.pop().expect("peeked");
             self.nodes[d.to].handle_datagram(d.path, &d.bytes, now);
         }
         for i in 0..2 {
