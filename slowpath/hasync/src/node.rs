@@ -2,10 +2,11 @@
 //!
 //! Sessions and streams. Each node draws a random session at every boot (its key, see
 //! `crypto`) and keeps a challenge, a number that it changes whenever it declares the peer
-//! down. Every datagram carries the sender's session and challenge and echoes the peer's
-//! challenge as the sender last heard it. A stream is up once the peer has echoed our current
-//! challenge: that proves the peer heard us since we last reset, so a replayed datagram of an
-//! earlier stream (or of an earlier boot of ours) cannot open one. Frames are applied only
+//! down or takes a new peer session. Every datagram carries the sender's session and challenge
+//! and echoes the peer's challenge as the sender last heard it. A stream is up once the peer
+//! has echoed our current challenge: that proves the peer heard us since we last reset or
+//! took it, so a replayed datagram of an earlier stream, of a dead session of the peer or of
+//! an earlier boot of ours cannot open one. Frames are applied only
 //! when both challenges match the current stream; a new session of the peer replaces the
 //! current one only with that proof, and a replaced session is never accepted again.
 //!
@@ -162,6 +163,15 @@ impl SyncNode {
 
     pub fn in_sync(&self) -> bool {
         self.link.as_ref().is_some_and(|l| l.in_sync)
+    }
+
+    /// Everything offered so far has been acknowledged by the peer (false while it is down):
+    /// the caller may wait for it, within a bound, before an IKE message that lets the remote
+    /// peer use what was just offered.
+    pub fn all_acknowledged(&self) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|l| l.queue.is_empty() && l.send.in_flight() == 0)
     }
 
     pub fn is_peer_up(&self) -> bool {
@@ -353,7 +363,9 @@ impl SyncNode {
             replay: ReplayWindow::default(),
             last_heard: self.now,
         });
-        self.hello_now = true;
+        // Only a session that hears us from now on can echo the new challenge: a replay of
+        // one that died before (and never got that far) cannot open a stream.
+        self.new_challenge();
         Ok(true)
     }
 
@@ -391,8 +403,13 @@ impl SyncNode {
             self.events.push_back(SyncEvent::PeerDown(reason));
         }
         if local {
-            self.challenge = self.challenge.wrapping_add(1).max(1);
+            self.new_challenge();
         }
+        self.hello_now = true;
+    }
+
+    fn new_challenge(&mut self) {
+        self.challenge = self.challenge.wrapping_add(1).max(1);
         self.hello_now = true;
     }
 

@@ -259,3 +259,21 @@ fn bad_configs_are_refused() {
     c.dead_interval = c.hello_interval;
     assert!(SyncNode::new(c, [0; 16], ms(0)).is_err());
 }
+
+#[test]
+fn all_acknowledged_tells_when_the_peer_has_everything() {
+    let mut s = up(9);
+    assert!(
+        s.run_until(ms(100), |s| s.nodes[0].all_acknowledged()),
+        "the bulk end is acked"
+    );
+    s.nodes[0].offer(snapshot(1, 1)).unwrap();
+    assert!(!s.nodes[0].all_acknowledged(), "queued");
+    s.step();
+    assert!(!s.nodes[0].all_acknowledged(), "sent, not yet acknowledged");
+    assert!(s.run_until(ms(100), |s| s.nodes[0].all_acknowledged()));
+    assert_eq!(s.callers[1].applied.last(), Some(&snapshot(1, 1)));
+    s.cut = [[true; 2]; 2];
+    assert!(s.run_until(ms(3000), |s| !s.nodes[0].is_peer_up()));
+    assert!(!s.nodes[0].all_acknowledged(), "nobody to acknowledge");
+}

@@ -184,3 +184,32 @@ fn keys_and_nonces_never_repeat_across_a_restart() {
         "same plaintext, another key"
     );
 }
+
+#[test]
+fn a_dead_session_that_heard_us_cannot_displace_the_live_one() {
+    let mut s = Sim::new(16);
+    s.keep_sent = true;
+    // Node 1's first boot hears node 0 (and echoes its challenge) but is never heard.
+    s.cut = [[false, false], [true, true]];
+    s.run_for(ms(300));
+    let dead_boot: Vec<_> = s.sent[1].clone();
+    assert!(dead_boot.len() > 2);
+    s.restart(1);
+    s.cut = [[false; 2]; 2];
+    assert!(s.run_until(ms(1000), Sim::both_in_sync));
+    // Its datagrams, replayed: authentic, echoing a challenge node 0 had, and refused.
+    for (path, d) in dead_boot {
+        s.inject(0, path, d);
+    }
+    assert!(s.nodes[0].is_peer_up());
+    assert_eq!(
+        s.count(0, |e| matches!(e, crate::SyncEvent::PeerDown(_))),
+        0
+    );
+    assert_eq!(s.nodes[0].status().counters.peer_up, 1);
+    s.nodes[0].offer(snapshot(1, 1)).unwrap();
+    assert!(
+        s.run_until(ms(200), |s| !s.callers[1].applied.is_empty()),
+        "the live one still works"
+    );
+}
