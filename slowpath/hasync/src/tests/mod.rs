@@ -4,3 +4,4 @@ mod bulk;
 mod channel;
 mod security;
 mod sim;
+mod takeover;
