@@ -214,8 +214,34 @@ def control_request():
         write("control_request", "line-%d" % i, l.encode())
 
 
+def sync_datagram():
+    """Scripts of payloads that the target seals as the peer node: pieces of
+    `len u8, flags u8, plaintext`, the plaintext being frames (fuzz_targets/sync_datagram.rs)."""
+    def data(seq, stream):
+        return b"\x03" + struct.pack("!QH", seq, len(stream)) + stream
+
+    def msg(kind, body):
+        return struct.pack("!BI", kind, len(body)) + body
+
+    def piece(plain, flags=0):
+        return struct.pack("!BB", len(plain), flags) + plain
+
+    ike_sa = msg(1, struct.pack("!QQ", 1, 2) + bytes(range(40)))
+    snap = msg(3, struct.pack("!IB", 0x1005, 1) + b"\x04\xc0\x00\x02\x02"
+               + struct.pack("!QQ4QH", 9, 8, 1, 2, 3, 4, 5))
+    lease = msg(4, struct.pack("!I", 4) + b"vips" + b"\x04\x0a\x03\x00\x01\x01" + b"CN=carol")
+    ack = b"\x02" + struct.pack("!QB", 1, 1) + struct.pack("!QQ", 3, 5)
+    write("sync_datagram", "records", piece(data(2, ike_sa + snap)) + piece(data(3, lease), 0x11))
+    write("sync_datagram", "bulk", piece(data(2, msg(0x80, b""))) + piece(b"\x01" + ack)
+          + piece(data(3, msg(0x81, struct.pack("!Q", 0))), 0x20))
+    # A record split over two chunks, the second one first, then a replay.
+    write("sync_datagram", "split", piece(data(3, ike_sa[20:])) + piece(data(2, ike_sa[:20]))
+          + piece(data(2, ike_sa[:20]), 0x02))
+
+
 inbound_esp()
 wire_ip()
 config_parse()
 vrrp_frame()
 control_request()
+sync_datagram()

@@ -25,6 +25,7 @@
 //!   frequency drift and other jobs on the machine hit every cell alike.
 
 use bench::pcap;
+use bench::rng::Rng;
 use clap::Parser;
 use esp::buf::{PacketBuf, VecBuf};
 use esp::crypto::{CryptoOp, EncAlg, IntegAlg, Session, TransformKeys};
@@ -110,20 +111,6 @@ struct Args {
     packets: Option<u64>,
 }
 
-/// xorshift64*: keys, SPIs and SA choices without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 struct Transform {
     name: &'static str,
     enc: EncAlg,
@@ -186,7 +173,7 @@ fn sa_set(t: &Transform, n: usize, rng: &mut Rng) -> SaSet {
     let (mut out, mut in0, mut in1k) = (Sad::new(), Sad::new(), Sad::new());
     for i in 0..n {
         let spi = loop {
-            let s = rng.next() as u32;
+            let s = rng.next_u64() as u32;
             if s != 0 && spis.insert(s) {
                 break s;
             }
@@ -206,7 +193,7 @@ fn sa_set(t: &Transform, n: usize, rng: &mut Rng) -> SaSet {
         vec![SaId(0); 1024]
     } else {
         (0..(n * 2).next_power_of_two().max(1024))
-            .map(|_| SaId((rng.next() % n as u64) as u32))
+            .map(|_| SaId((rng.next_u64() % n as u64) as u32))
             .collect()
     };
     SaSet {

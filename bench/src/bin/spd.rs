@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+use bench::rng::Rng;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -16,17 +17,6 @@ use std::time::{Duration, Instant};
 use esp::spd::{
     Action, FlowKey, IpNet, Ipv4Net, Ipv6Net, Policy, PortRange, SaBundle, Selector, Spd,
 };
-
-/// xorshift64*, to shuffle the flows without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 fn v4net(addr: u32, len: u8) -> IpNet {
     IpNet::V4(Ipv4Net::new(Ipv4Addr::from(addr), len).unwrap_or_default())
@@ -149,10 +139,10 @@ impl IntoIp4 for u32 {
 /// Up to 65,536 of the flows, shuffled, so that the lookups do not walk memory in order.
 fn sample(flows: &[FlowKey], rng: &mut Rng) -> Vec<FlowKey> {
     let mut out: Vec<FlowKey> = (0..flows.len().clamp(1, 65_536))
-        .map(|_| flows[(rng.next() % flows.len() as u64) as usize])
+        .map(|_| flows[(rng.next_u64() % flows.len() as u64) as usize])
         .collect();
     for i in (1..out.len()).rev() {
-        out.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        out.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
     }
     out
 }
