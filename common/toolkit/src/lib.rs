@@ -8,6 +8,7 @@ pub mod checksum;
 pub mod config;
 pub mod duration;
 pub mod mac;
+pub mod xorshift;
 
 pub use config::{ConfigError, Words};
 pub use mac::MacAddr;

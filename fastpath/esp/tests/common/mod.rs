@@ -4,23 +4,8 @@
 use esp::wire::checksum::{checksum, finish, pseudo_header, sum};
 use std::net::IpAddr;
 
-/// xorshift64*: deterministic, so a failing case can be replayed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
-}
+/// Deterministic, so a failing case can be replayed.
+pub use toolkit::xorshift::Rng;
 
 /// An IPv4 or IPv6 UDP packet with a valid checksum and `len` random payload bytes.
 pub fn udp_packet(

@@ -130,6 +130,22 @@ fn ring_oseqs(node: &Node) -> Vec<u64> {
         .collect()
 }
 
+/// The peer sends `n` packets that the master takes; the inbound snapshots' window tops.
+fn master_receives(n: usize, ha: &mut Ha, rng: &mut Rng) -> Vec<u64> {
+    let from_peer = send(&mut ha.peer, n, rng);
+    assert!(ha
+        .master
+        .verdicts(&from_peer)
+        .iter()
+        .all(|v| *v == Verdict::Forward));
+    std::iter::from_fn(|| ha.master.lc.snapshots.pop())
+        .map(|s| {
+            assert_eq!(s.sa, IN);
+            s.window.top
+        })
+        .collect()
+}
+
 #[test]
 fn snapshots_follow_the_sync_policy() {
     let mut rng = Rng::new(0x4a01);
@@ -154,18 +170,7 @@ fn snapshots_follow_the_sync_policy() {
         "no timer: time alone does nothing"
     );
     // Inbound: the window top moving counts the same.
-    let from_peer = send(&mut ha.peer, 9, &mut rng);
-    assert!(ha
-        .master
-        .verdicts(&from_peer)
-        .iter()
-        .all(|v| *v == Verdict::Forward));
-    let tops: Vec<u64> = std::iter::from_fn(|| ha.master.lc.snapshots.pop())
-        .map(|s| {
-            assert_eq!(s.sa, IN);
-            s.window.top
-        })
-        .collect();
+    let tops = master_receives(9, &mut ha, &mut rng);
     assert_eq!(tops, [4, 8]);
 
     // Timer only: a record once period_ns passed and the SA moved.
@@ -251,18 +256,7 @@ fn each_direction_has_its_packet_trigger() {
     let mut ha = Ha::new(GCM128, policy, &mut rng);
     ha.master_sends(11, &mut rng);
     assert_eq!(ring_oseqs(&ha.master), [5, 10]);
-    let from_peer = send(&mut ha.peer, 7, &mut rng);
-    assert!(ha
-        .master
-        .verdicts(&from_peer)
-        .iter()
-        .all(|v| *v == Verdict::Forward));
-    let tops: Vec<u64> = std::iter::from_fn(|| ha.master.lc.snapshots.pop())
-        .map(|s| {
-            assert_eq!(s.sa, IN);
-            s.window.top
-        })
-        .collect();
+    let tops = master_receives(7, &mut ha, &mut rng);
     assert_eq!(tops, [3, 6]);
     // An inbound trigger of 0: inbound SAs take no record, outbound ones still do.
     let policy = SyncPolicy {
