@@ -9,10 +9,10 @@
 #
 # How: per cell and repetition, two runs of one binary start together, each with both its
 # lcores on one CPU; odd repetitions put the sync-on run on CPU 0, even ones on CPU 1 (an even
-# REPEAT cancels the CPUs' own difference). Both have a control socket; the sync-on run also
-# has `--ha-sync`, so its workers push a record every PERIOD_PACKETS packets an SA moves and
-# its sync thread (a thread of the main lcore: on the worker's CPU here, so its cost counts)
-# drains the rings every millisecond. Without a subscriber the sync thread still drains them,
+# REPEAT cancels the CPUs' own difference). Both have a control socket. The sync-on run's
+# workers push a record every PERIOD_PACKETS packets an SA moves, and its sync thread (a
+# thread of the main lcore: on the worker's CPU here, so its cost counts) drains the rings
+# every millisecond. Without a subscriber the sync thread still drains them,
 # keeping the newest record per SA, so the rings never fill and nothing is sent; with
 # CONSUME=1 (default) bench/sync_probe.py subscribes to the stream on the sync-on run's CPU,
 # as the slow path would, and the batches go out. The probe also reads `sync_stats` and
@@ -25,10 +25,18 @@
 #
 # Inputs: the pcaps that bench/vs_secgw.sh leaves in $WORK/data (run it once first).
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS PERIOD_PACKETS=2
-#        PERIOD_MS=1000 CONSUME=1 LATENCY=1 AUTOGROUP_NICE=-10 OFF=none CONTROL=0 WORK SKIP_CARGO
-# LATENCY=1: both sides run with --latency (the per-burst ratio below). OFF=idle: the "off"
-# side has the sync thread too, draining rings that stay empty (both triggers 0). CONTROL=1:
-# the "on" side is an "off" one, all else unchanged: the method's own bias and spread.
+#        PERIOD_MS=1000 CONSUME=1 LATENCY=1 AUTOGROUP_NICE=-10 OFF_MODE=idle CONTROL=0 WORK
+#        SKIP_CARGO
+# LATENCY=1: both sides run with --latency (the per-burst ratio below). CONTROL=1: the "on"
+# side is an "off" one, all else unchanged: the method's own bias and spread.
+# OFF_MODE=idle: the sync-off side runs with `--ha-sync` and both triggers at 0: no record is
+# ever due, its sync thread wakes every millisecond to drain empty rings. OFF_MODE=none: no
+# `--ha-sync` at all. Why idle: on this host a CPU whose process has a thread waking that often
+# is left alone by other sessions' busy processes, and one without gets them. With none, the
+# sync-off side had 91-93 % of its CPU against the sync-on side's 99-100 %, even in the `in`
+# cells where no record is taken (rate ratios of 1.06 there); with idle both had 98-100 % and
+# the four ratios below agreed (0.995-0.998 over the `in` cells). What idle leaves out, the
+# cost of an idle drain thread, is within that agreement.
 # AUTOGROUP_NICE: the script runs in a session of its own at this niceness (bench/lib/
 # side_runs.sh, niced_session; 0: as it is started). Without it, on this host (each session a
 # scheduler group) builds running elsewhere took 72 % of the sync-off side's CPU and none of
@@ -55,6 +63,7 @@ PERIOD_PACKETS=${PERIOD_PACKETS:-2}
 PERIOD_MS=${PERIOD_MS:-1000}
 CONSUME=${CONSUME:-1}
 LATENCY=${LATENCY:-1}
+OFF_MODE=${OFF_MODE:-idle}
 ON=$RESDIR/$STAMP-hasync-on.jsonl
 OFF=$RESDIR/$STAMP-hasync-off.jsonl
 PROBE=$RESDIR/$STAMP-hasync-probe.jsonl
@@ -69,10 +78,12 @@ side_prepare
 : > "$PROBE"
 
 SYNC_ON=(--ha-sync --sync-period-packets "$PERIOD_PACKETS" --sync-period-ms "$PERIOD_MS")
-# OFF=idle: the "off" side has the sync thread too, draining rings that stay empty (both
-# triggers 0), instead of no `--ha-sync` at all (OFF=none).
 SYNC_OFF=()
-[ "${OFF:-none}" = idle ] && SYNC_OFF=(--ha-sync --sync-period-packets 0 --sync-period-ms 0)
+case $OFF_MODE in
+idle) SYNC_OFF=(--ha-sync --sync-period-packets 0 --sync-period-ms 0) ;;
+none) ;;
+*) echo "OFF_MODE: idle or none" >&2; exit 2 ;;
+esac
 # CONTROL=1: the "on" side as the "off" one (all else, the probe too, unchanged): the
 # method's own bias.
 [ "${CONTROL:-0}" = 1 ] && SYNC_ON=(${SYNC_OFF[@]+"${SYNC_OFF[@]}"})
