@@ -46,32 +46,21 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib/side_runs.sh
+. "$ROOT/bench/lib/side_runs.sh"
+side_defaults
 ANCHOR=${ANCHOR:-$(cd "$ROOT/.." && pwd)/shared/anchors/ipsec-secgw}
-WORK=${WORK:-/tmp/ipsec-secgw-anchor}
-DURATION=${DURATION:-8}
-WARMUP=${WARMUP:-3}
-REPEAT=${REPEAT:-4}
-MEM_MB=${MEM_MB:-1024}
 SIZES=${SIZES:-"64 512 1400 imix"}
-CIPHERS=${CIPHERS:-"aes-128-gcm aes-128-cbc-sha1"}
-DIRS=${DIRS:-"out in"}
 SELF=${SELF:-0}
 PERF=${PERF:-0}
 PERF_FREQ=${PERF_FREQ:-999}
-IMIX_ALIAS=9999
-PY=$(command -v python3)
-HELPER=$ROOT/bench/vs_secgw.py
-DATA=$WORK/data
 BIN=$WORK/src/ipsec-secgw/build/ipsec-secgw
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-RESDIR=$ROOT/bench/results
 OURS=$RESDIR/$STAMP-side-fastpath.jsonl
 THEIRS=$RESDIR/$STAMP-side-secgw.jsonl
 PERF_DATA=$RESDIR/$STAMP-side-perf.data
 TMP=$(mktemp -d /tmp/side_by_side.XXXXXX)
 PREFIX_BASE=sbs$$
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 PERF_PID=
 cleanup() {
     [ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null || true
@@ -81,49 +70,15 @@ trap cleanup EXIT
 
 [ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
-# shellcheck source=bench/lib/fastpath_configs.sh
-. "$ROOT/bench/lib/fastpath_configs.sh"
-for dir in $DIRS; do for c in $CIPHERS; do
-    [ -s "$DATA/${dir}_$c.cfg" ] || { echo "no $DATA/${dir}_$c.cfg: run bench/vs_secgw.sh once first" >&2; exit 2; }
-    for s in $SIZES; do
-        n=$(name_of "$s")
-        if [ "$dir" = out ]; then f=$DATA/plain_$n.pcap; else f=$DATA/esp_${c}_$n.pcap; fi
-        [ -s "$f" ] || { echo "no $f: run bench/vs_secgw.sh once first" >&2; exit 2; }
-        cp "$f" "$TMP/in_${dir}_${c}_$s.pcap"
-    done
-done; done
-
-if [ "${SKIP_CARGO:-0}" != 1 ]; then
-    (cd "$ROOT" && cargo build --release --quiet -p fastpath)
-fi
-cp "$ROOT/target/release/fastpath" "$TMP/"
-FP=$TMP/fastpath
+side_prepare
 OTHER_FP=$FP
 if [ -n "${OTHER:-}" ]; then cp "$OTHER" "$TMP/fastpath.other"; OTHER_FP=$TMP/fastpath.other; fi
-mkdir -p "$RESDIR"
 : > "$OURS"
 : > "$THEIRS"
 
-# shellcheck disable=SC2086
-write_fastpath_configs "$TMP" $CIPHERS
-
-run=$((WARMUP + DURATION + 1))
-# ours REP DIR CIPHER SIZE CPU IMPL [BINARY]: our binary with its worker lcore on CPU $5.
-ours() {
-    local bin=${7:-$FP}
-    local prefix=${PREFIX_BASE}_$6_$1 other=$((1 - $5))
-    # shellcheck disable=SC2086
-    timeout -s KILL $((run + 60)) "$PY" "$HELPER" ours --dir "$2" --cipher "$3" --size "$4" \
-        --in-pcap "$TMP/in_$2_$3_$4.pcap" --rep "$1" --warmup "$WARMUP" --duration "$DURATION" \
-        --rxport 0 --txport 1 --lcore 1 --harness-cpu "$other" --log "$TMP/$6_$1_$2_$3_$4.log" -- \
-        timeout -k 5 -s INT $((run + 30)) "$bin" --config "$TMP/$2_$3.conf" --json \
-            --stats-ms 500 --duration "$run" -- \
-            --lcores "0@$5,1@$5" --main-lcore 0 --no-huge -m "$MEM_MB" --file-prefix "$prefix" \
-            --no-pci --log-level=warning \
-            --vdev "net_pcap0,rx_pcap=$TMP/in_$2_$3_$4.pcap,infinite_rx=1,tx_pcap=/dev/null" \
-            --vdev net_null0 || true
-    rm -rf "/var/run/dpdk/$prefix"
-}
+run=$(side_run_seconds)
+# ours REP DIR CIPHER SIZE CPU NAME [BINARY]: our binary with its worker lcore on CPU $5.
+ours() { fastpath_side "$1" "$2" "$3" "$4" "$5" "$6" "${7:-$FP}"; }
 # secgw REP DIR CIPHER SIZE CPU: ipsec-secgw's one lcore (lcore 1, as the anchor's run_secgw
 # with LCORES=1) on CPU $5.
 secgw() {
@@ -141,11 +96,6 @@ secgw() {
             -- -p 0x3 -P $umask --config "($rxp,0,1)" -f "$DATA/$2_$3.cfg" || true
     rm -rf "/var/run/dpdk/$prefix"
 }
-rate() { "$PY" -c 'import json,sys
-try: r=json.loads(sys.stdin.read() or "{}")
-except ValueError: r={}
-print("%.3f" % (r.get("pps", 0) / 1e6) if r.get("ok") else "FAIL")'; }
-tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read() or "{}"); r.update(rep=int(sys.argv[1]), dir=sys.argv[2], cipher=sys.argv[3], size=sys.argv[4], impl=sys.argv[5]); print(json.dumps(r))' "$@"; }
 
 log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
 if [ "$PERF" = 1 ]; then
@@ -175,44 +125,7 @@ for rep in $(seq 1 "$REPEAT"); do
     done; done; done
 done
 
-"$PY" - "$OURS" "$THEIRS" <<'EOF'
-import json, statistics, sys
-rows = lambda f: [json.loads(l) for l in open(f) if l.strip()]
-ours, theirs = rows(sys.argv[1]), rows(sys.argv[2])
-key = lambda r: (r["dir"], r["cipher"], r["size"])
-cells = {}
-for o, t in zip(ours, theirs):
-    c = cells.setdefault(key(o), {"o": [], "t": [], "r": []})
-    if o.get("ok") and t.get("ok"):
-        c["o"].append(o["pps"] / 1e6); c["t"].append(t["pps"] / 1e6)
-        c["r"].append(o["pps"] / t["pps"])
-print("\ndir  cipher            size |  ours Mpps  theirs Mpps | ratio (median of per-run ratios, range)  n")
-ahead = 0
-for k in sorted(cells, key=lambda k: (k[0] != "out", k[1], k[2] != "64", k[2] != "512", k[2] != "1400")):
-    c = cells[k]
-    if not c["r"]:
-        print("%-4s %-16s %5s |  no complete pair" % k); continue
-    m = statistics.median(c["r"]); ahead += m > 1
-    print("%-4s %-16s %5s | %9.3f %11.3f  | %5.2f  (%.2f-%.2f)  %d" % (*k, statistics.median(c["o"]),
-          statistics.median(c["t"]), m, min(c["r"]), max(c["r"]), len(c["r"])))
-print("ahead in %d of %d cells; geometric mean of the median ratios %.3f" % (ahead, len(cells),
-      statistics.geometric_mean([statistics.median(c["r"]) for c in cells.values() if c["r"]] or [1])))
-# Single cells are too noisy to call (header); the runs of a cipher and direction pooled are
-# not: their geometric mean ratio, with a 95 % bootstrap interval (resampled runs, fixed seed).
-import math, random
-random.seed(1)
-groups = {}
-for (d, c, _), cell in cells.items():
-    for g in ((d, c), ("both", c)):
-        groups.setdefault(g, []).extend(math.log(r) for r in cell["r"])
-print("\npooled runs                 | geometric mean ratio (95 % bootstrap interval)  runs")
-for (d, c), x in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0] == "both", g[0][0] != "out")):
-    if len(x) < 2:
-        continue
-    means = sorted(sum(random.choices(x, k=len(x))) / len(x) for _ in range(4000))
-    print("%-4s %-22s | %.3f  (%.3f-%.3f)  %d" % (d, c, math.exp(sum(x) / len(x)),
-          math.exp(means[100]), math.exp(means[3899]), len(x)))
-EOF
+"$PY" "$ROOT/bench/side_ratios.py" "$OURS" "$THEIRS" ours theirs
 if [ -n "$PERF_PID" ]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=
     perf script -i "$PERF_DATA" -F comm,pid,tid,time,ip,dso 2> /dev/null > "$TMP/perf.txt"

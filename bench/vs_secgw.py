@@ -244,6 +244,9 @@ def run_ours(a):
         res["lcore_cpu"] = cpu
         res["lcore_cpu_share"] = round((ticks - th0.get(t, ("", 0, 0))[1]) / CLK_TCK / dt, 3)
         res["steal_share"] = round((st1[cpu] - st0[cpu]) / CLK_TCK / dt, 3)
+    # all its threads' CPU share in the window (the worker's, and its helpers' on its CPU)
+    res["process_cpu_share"] = round(sum(ticks - th0.get(t, ("", 0, 0))[1]
+                                         for t, (_, ticks, _) in th1.items()) / CLK_TCK / dt, 3)
     if lat:
         res["latency"] = lat
     res["pps"] = res["port_tx_opackets"] / dt
