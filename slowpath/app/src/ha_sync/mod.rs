@@ -9,7 +9,7 @@
 
 mod status;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::HashMap;
 use std::io::ErrorKind;

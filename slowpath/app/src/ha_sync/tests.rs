@@ -5,7 +5,7 @@ use crate::config::Config;
 use std::time::Instant;
 
 /// The `ha` block of a node, both paths on loopback addresses (127.0.0.1 is node 1's side).
-fn ha_config(node: u8, port: u16) -> HaConfig {
+pub(crate) fn ha_config(node: u8, port: u16) -> HaConfig {
     let text = format!(
         "vrrp up interface lo vrid 51 address 192.0.2.100
 ha-group gw vrrp-group up
@@ -34,7 +34,7 @@ fn run(links: &mut [SyncLink; 2], epoch: Instant, done: impl Fn(&[SyncLink; 2]) 
     panic!("not done in time");
 }
 
-fn port() -> u16 {
+pub(crate) fn port() -> u16 {
     // A free port on 127.0.0.1 is free on the other loopback addresses too, nearly always.
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.local_addr().unwrap().port()
