@@ -143,6 +143,14 @@ impl IkeRunner {
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
+                // The message IDs a standby holds are exact: each record leaves before the
+                // datagrams that move them. No RFC 6311 sync at takeover then: strongSwan
+                // 5.9 cannot answer a second one on an AES-GCM IKE SA (the response's
+                // message ID 0 would reuse its IV), and would drop the SA.
+                engine.set_ha_settings(ike::ha::HaSettings {
+                    sync_at_takeover: false,
+                    ..engine.ha_settings()
+                });
                 Some(ha::HaPart::open(cfg, now).map_err(IkeError::HaSync)?)
             }
             None => None,
