@@ -8,10 +8,10 @@
 //!   fast path inactive (by SPI), snapshots applied with `sa_sync`. The standby answers a
 //!   bulk request with an empty bulk; after its own bulk sync, what the peer no longer has is
 //!   dropped.
-//! - Takeover and demotion: see `take_over` and `demote`.
+//! - Takeover and demotion: `ha_role`.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hasync::{IvAllocator, IvGenerations, Record, SyncEvent};
 use ike::action::IkeSaId;
@@ -26,20 +26,20 @@ use serde_json::json;
 use super::restore::SEAL_COUNTER_SHIFT;
 use super::IkeRunner;
 use crate::config::HaConfig;
-use crate::ha_sync::{SyncLink, SyncView};
+use crate::ha_sync::SyncLink;
 use crate::ike::program::sa_id;
 
 /// How soon a bulk sync held up by back-pressure is fed again.
 const BULK_RETRY: Duration = Duration::from_millis(5);
 
 /// The newest seqnum snapshot of one SA side, and when it was taken in (relayed or applied).
-struct Snapshot {
+pub(super) struct Snapshot {
     record: Record,
-    at: Duration,
+    pub(super) at: Duration,
 }
 
 /// Where a bulk sync being served has got to: resumed at each step under back-pressure.
-struct BulkCursor {
+pub(super) struct BulkCursor {
     sas: Vec<IkeSaId>,
     next_sa: usize,
     snapshots: Vec<Record>,
@@ -59,32 +59,19 @@ pub struct HaCounters {
 }
 
 pub(super) struct HaPart {
-    link: SyncLink,
-    iv: IvAllocator,
-    oseq_shift: u64,
-    snapshots: HashMap<(u32, bool), Snapshot>,
-    bulk: Option<BulkCursor>,
+    pub(super) link: SyncLink,
+    pub(super) iv: IvAllocator,
+    pub(super) oseq_shift: u64,
+    pub(super) snapshots: HashMap<(u32, bool), Snapshot>,
+    pub(super) bulk: Option<BulkCursor>,
     /// The peer's bulk sync in progress (standby): the IKE SAs it brought.
-    receiving: Option<HashSet<(u64, u64)>>,
+    pub(super) receiving: Option<HashSet<(u64, u64)>>,
     /// The engine's CHILD SAs changed: the table follows at the end of the step.
-    follow: bool,
-    peer_up_at: Option<Duration>,
+    pub(super) follow: bool,
+    pub(super) peer_up_at: Option<Duration>,
     /// When the sync was last read (the base of the retry deadlines).
-    last_step: Duration,
-    counters: HaCounters,
-}
-
-/// `slowpath-ctl ha`: the sync as the listened HA group's node sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HaStatus {
-    pub ike_role: &'static str,
-    #[serde(flatten)]
-    pub sync: SyncView,
-    pub iv_generations: IvGenerations,
-    pub snapshots: usize,
-    /// The age of the newest seqnum snapshot held (none: no snapshot yet).
-    pub snapshot_lag_ms: Option<u64>,
-    pub ha: HaCounters,
+    pub(super) last_step: Duration,
+    pub(super) counters: HaCounters,
 }
 
 impl HaPart {
@@ -116,13 +103,6 @@ impl HaPart {
         } else {
             t
         }
-    }
-}
-
-fn role_name(r: HaRole) -> &'static str {
-    match r {
-        HaRole::Active => "active",
-        HaRole::Standby => "standby",
     }
 }
 
@@ -517,110 +497,5 @@ impl IkeRunner {
                 return;
             }
         }
-    }
-
-    /// The listened HA group became active: a new IV generation, every SA activated with it
-    /// and the configured oseq-shift, the engine active (timers resume, requests in flight
-    /// are sent again). The event says how long it took.
-    pub fn take_over(&mut self, now: Duration) {
-        let Some(ha) = self.ha.as_mut() else { return };
-        if self.engine.role() == HaRole::Active {
-            return;
-        }
-        let start = Instant::now();
-        let (generation, persist) = match ha.iv.take_over() {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::error!(target: "ike", "ha takeover: {e}; staying standby");
-                return;
-            }
-        };
-        ha.counters.takeovers += 1;
-        let shift = ha.oseq_shift;
-        ha.link.offer(Record::IvGenerations {
-            highest: persist.highest,
-        });
-        let activated = match self.table.activate_all(self.fp.as_mut(), generation, shift) {
-            Ok(n) => n,
-            Err(e) => {
-                self.stats.fastpath_errors += 1;
-                tracing::warn!(target: "ike", "ha takeover: sa_activate: {e}");
-                0
-            }
-        };
-        self.engine.set_role(HaRole::Active, now, &mut self.rng);
-        self.start_missing_conns(now);
-        self.drain(now);
-        self.ha_flush(now);
-        self.event(
-            "ha_takeover",
-            json!({
-                "generation": generation, "sas_activated": activated,
-                "ike_sas": self.engine.sa_ids().len(), "child_sas": self.table.len(),
-                "took_us": start.elapsed().as_micros() as u64,
-            }),
-        );
-    }
-
-    /// The listened HA group is no longer active: every SA inactive, the engine passive, the
-    /// state kept (this node now receives the sync). No reload.
-    pub fn demote(&mut self, now: Duration) {
-        let Some(ha) = self.ha.as_mut() else { return };
-        if self.engine.role() == HaRole::Standby {
-            return;
-        }
-        let start = Instant::now();
-        ha.counters.demotions += 1;
-        ha.bulk = None;
-        let deactivated = match self.table.deactivate_all(self.fp.as_mut()) {
-            Ok(n) => n,
-            Err(e) => {
-                self.stats.fastpath_errors += 1;
-                tracing::warn!(target: "ike", "ha demotion: sa_deactivate: {e}");
-                0
-            }
-        };
-        self.engine.set_role(HaRole::Standby, now, &mut self.rng);
-        self.event(
-            "ha_demoted",
-            json!({
-                "sas_deactivated": deactivated, "ike_sas": self.engine.sa_ids().len(),
-                "took_us": start.elapsed().as_micros() as u64,
-            }),
-        );
-    }
-
-    /// The conns that say `start` and have no IKE SA (a node that was standby at start).
-    fn start_missing_conns(&mut self, now: Duration) {
-        let have: HashSet<String> = self
-            .engine
-            .sa_ids()
-            .into_iter()
-            .filter_map(|id| self.engine.sa(id).map(|s| s.config.clone()))
-            .collect();
-        for name in self.engine.start_conns() {
-            if !have.contains(name.as_str()) {
-                self.engine.initiate(now, &mut self.rng, &name, None);
-            }
-        }
-    }
-
-    /// Whether this node runs the HA sync, and its state for the daemon's decisions.
-    pub fn ha_sync_state(&self) -> Option<(bool, bool)> {
-        let ha = self.ha.as_ref()?;
-        Some((ha.link.node().is_peer_up(), ha.link.node().in_sync()))
-    }
-
-    pub fn ha_status(&self, now: Duration) -> Option<HaStatus> {
-        let ha = self.ha.as_ref()?;
-        let newest = ha.snapshots.values().map(|s| s.at).max();
-        Some(HaStatus {
-            ike_role: role_name(self.engine.role()),
-            sync: ha.link.view(),
-            iv_generations: ha.iv.state(),
-            snapshots: ha.snapshots.len(),
-            snapshot_lag_ms: newest.map(|t| now.saturating_sub(t).as_millis() as u64),
-            ha: ha.counters.clone(),
-        })
     }
 }

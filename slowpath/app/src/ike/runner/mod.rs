@@ -17,6 +17,7 @@ mod checkpoint_tests;
 mod dpd;
 mod error;
 mod ha;
+mod ha_role;
 mod northbound;
 mod render;
 mod restore;
@@ -37,7 +38,8 @@ use ike::rng_openssl::OpenSslRng;
 use serde_json::{json, Value};
 
 pub use error::{IkeError, IkeRequestError, SubscribeError};
-pub use ha::{HaCounters, HaStatus};
+pub use ha::HaCounters;
+pub use ha_role::HaStatus;
 pub use render::{identity_string, suite_name, ts_string};
 pub use sockets::NATT_PORT;
 
