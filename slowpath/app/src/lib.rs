@@ -6,6 +6,7 @@ pub mod control;
 pub mod daemon;
 pub mod events;
 pub mod fastpath;
+pub mod ha_sync;
 pub mod ike;
 pub mod netif;
 pub mod northbound;

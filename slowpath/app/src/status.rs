@@ -127,6 +127,7 @@ pub fn ha_group(h: &HaGroup, now: Duration) -> HaGroupStatus {
         since_ms: ms(now.saturating_sub(s.since)),
         transitions: s.transitions,
         name: s.name,
+        sync: None,
     }
 }
 

@@ -94,6 +94,14 @@ impl HaGroups {
         }
     }
 
+    /// The role of the named HA group (None: no such group).
+    pub fn role_of(&self, name: &str) -> Option<HaRole> {
+        self.0
+            .iter()
+            .find(|h| h.group.name() == name)
+            .map(|h| h.group.role())
+    }
+
     pub fn statuses(&self, now: Duration) -> Vec<HaGroupStatus> {
         self.0
             .iter()

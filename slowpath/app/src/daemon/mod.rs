@@ -3,12 +3,15 @@
 //! - [`vrrp`]: the interfaces, sync groups and instances, on the wire and the kernel;
 //! - [`tracking`]: links, fast path ports and probes going up and down;
 //! - [`ha`]: the node's active/standby role, from a sync group or by hand;
-//! - IKEv2 (`crate::ike`), when the config has connections;
+//! - IKEv2 (`crate::ike`), when the config has connections, with the HA sync to the peer
+//!   node (`crate::ha_sync`) when it has an `ha` block;
+//! - [`ha_sync`]: IKE's role from the listened HA group, and VRRP gated by the sync;
 //! - [`northbound`]: the operator's control socket;
 //! - [`southbound`]: the fast path's control socket.
 
 mod error;
 mod ha;
+mod ha_sync;
 mod northbound;
 mod southbound;
 mod tracking;
@@ -23,6 +26,7 @@ use crate::ike::IkeRunner;
 use crate::northbound::vrrp_events::VrrpEvent;
 use crate::sys::poll;
 use ha::HaGroups;
+use ha_sync::HaSyncRole;
 use southbound::Southbound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,6 +43,8 @@ pub struct Daemon {
     tracks: Tracks,
     ha: HaGroups,
     ike: Option<IkeRunner>,
+    /// IKE's role and the preemption gate, with an `ha` block and IKE.
+    ha_sync: Option<HaSyncRole>,
     southbound: Southbound,
     control: Option<ControlServer>,
     events: EventLog,
@@ -47,8 +53,11 @@ pub struct Daemon {
 
 impl Daemon {
     /// Opens the sockets and builds the cores; nothing is sent until `run`.
-    pub fn new(cfg: Config, stop: Arc<AtomicBool>) -> Result<Daemon, DaemonError> {
+    pub fn new(mut cfg: Config, stop: Arc<AtomicBool>) -> Result<Daemon, DaemonError> {
         let epoch = Instant::now();
+        if !cfg.ike.is_empty() {
+            ha_sync::gate_preemption(&mut cfg);
+        }
         let vrrp = Vrrp::open(&cfg)?;
         let tracks = Tracks::build(&cfg.tracks, vrrp.interface_names())?;
         let ha = HaGroups::from_config(&cfg.ha_groups);
@@ -74,14 +83,17 @@ impl Daemon {
                 cfg.ike.clone(),
                 cfg.fastpath.as_deref(),
                 epoch.elapsed(),
+                cfg.ha.as_ref(),
             )?)
         };
+        let ha_sync = ike.as_ref().and_then(|_| HaSyncRole::new(&cfg));
         Ok(Daemon {
             epoch,
             vrrp,
             tracks,
             ha,
             ike,
+            ha_sync,
             southbound,
             control,
             events: EventLog::default(),
@@ -162,7 +174,13 @@ impl Daemon {
         let states = self.vrrp.groups().iter().map(|g| (g.name(), g.state()));
         self.ha.follow(now, states, &mut self.events);
         if let Some(i) = self.ike.as_mut() {
+            if let Some(h) = &self.ha_sync {
+                h.follow_role(now, &self.ha, i);
+            }
             i.step(now);
+            if let Some(h) = self.ha_sync.as_mut() {
+                h.gate(now, &self.ha, i, &mut self.vrrp, &mut self.events);
+            }
         }
         self.collect_ike_events(now);
         self.events.reap();

@@ -5,7 +5,7 @@ use super::error::RequestError;
 use super::Daemon;
 use crate::control::Incoming;
 use crate::northbound::vrrp_events::VrrpEvent;
-use crate::northbound::vrrp_status::{HaRole, SwitchoverStatus};
+use crate::northbound::vrrp_status::{HaGroupStatus, HaRole, SwitchoverStatus};
 use crate::status;
 use ipc::slowpath::Request;
 use serde_json::{json, Value};
@@ -54,7 +54,7 @@ impl Daemon {
         let value = match request {
             Request::Instances => serde_json::to_value(self.vrrp.instance_statuses(now))?,
             Request::Groups => serde_json::to_value(self.vrrp.group_statuses())?,
-            Request::HaGroups => serde_json::to_value(self.ha.statuses(now))?,
+            Request::HaGroups => serde_json::to_value(self.ha_statuses(now))?,
             Request::Interfaces => serde_json::to_value(self.vrrp.interface_statuses())?,
             Request::Tracks => serde_json::to_value(self.tracks.statuses())?,
             Request::Events => Value::Array(self.events.recent()),
@@ -77,6 +77,17 @@ impl Daemon {
             other => return Err(RequestError::NotHere(other.op())),
         };
         Ok(value)
+    }
+
+    /// Every HA group; the one IKE listens to with the HA sync's state.
+    fn ha_statuses(&self, now: Duration) -> Vec<HaGroupStatus> {
+        let mut all = self.ha.statuses(now);
+        if let (Some(h), Some(i)) = (&self.ha_sync, &self.ike) {
+            if let Some(g) = all.iter_mut().find(|g| g.name == h.listened()) {
+                g.sync = i.ha_status(now);
+            }
+        }
+        all
     }
 
     /// The named VRRP group (or the one behind an HA group) steps down on this node.

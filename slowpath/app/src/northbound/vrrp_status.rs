@@ -123,6 +123,9 @@ pub struct HaGroupStatus {
     pub source: String,
     pub since_ms: u64,
     pub transitions: u64,
+    /// The HA sync with the peer node, on the group IKE listens to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::ike::runner::HaStatus>,
 }
 
 /// One interface VRRP speaks on (`interfaces`), and the frames refused on it by reason.
@@ -277,6 +280,7 @@ mod tests {
             source: "vrrp-group gw".into(),
             since_ms: 5,
             transitions: 2,
+            sync: None,
         };
         assert_eq!(
             serde_json::to_value(&h).unwrap(),

@@ -24,6 +24,7 @@ mod replay;
 #[cfg(test)]
 mod restart_tests;
 mod spec;
+mod standby;
 mod sync_feed;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ pub use adopt::Expected;
 pub use reconcile::{restart_conns, Orphan, Resync, ORPHAN_GRACE};
 pub use replay::OSEQ_SHIFT;
 pub use spec::{range_to_prefixes, sa_spec, sp_specs, transform_of, MAX_POLICIES, POLICY_BASE};
+pub use standby::{sa_id, Followed};
 pub use sync_feed::SyncFeed;
 
 /// The fast path's control socket, or something that answers as it does.
@@ -243,6 +245,8 @@ pub struct SaTable {
     orphan_deadline: Option<std::time::Duration>,
     /// Restored CHILD SAs to find in the fast path (`adopt`).
     expected: Vec<Expected>,
+    /// A standby node's SAs go in inactive (`standby`).
+    standby: bool,
 }
 
 impl SaTable {
@@ -325,7 +329,7 @@ impl SaTable {
             generation: 0,
         };
         let mut installed = (false, false);
-        let result = add_sas(fp, &e, &mut installed, false)
+        let result = add_sas(fp, &e, &mut installed, self.standby)
             .and_then(|()| add_policies(fp, &mut e, sp_in, sp_out));
         if let Err(err) = result {
             let _ = self.teardown(fp, &e, installed);

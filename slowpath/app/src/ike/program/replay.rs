@@ -23,13 +23,15 @@ const GENERATION_STEP: u16 = 2;
 
 impl SaTable {
     /// Records of the sync stream: the newest of each of our SAs is kept (one of another SA
-    /// that had the id, or of an SA not ours, is not).
-    pub fn note_synced(&mut self, records: &[SeqRecord]) {
+    /// that had the id, or of an SA not ours, is not). Those of our SAs, for the HA peer.
+    pub fn note_synced(&mut self, records: &[SeqRecord]) -> Vec<SeqRecord> {
+        let mut ours = Vec::new();
         for r in records {
             let id = r.sa.get();
             if self.lookup_fp(id, Some(r.spi)).map(|(_, d)| d) != Some(r.dir) {
                 continue;
             }
+            ours.push(*r);
             let slot = self.synced.entry(id).or_insert(*r);
             let generation = slot.generation.max(r.generation);
             if (r.oseq, r.top) >= (slot.oseq, slot.top) {
@@ -37,6 +39,7 @@ impl SaTable {
             }
             slot.generation = generation;
         }
+        ours
     }
 
     /// The newest record of a fast path SA of ours.

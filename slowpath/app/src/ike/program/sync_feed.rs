@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipc::fastpath::{Request, SyncBatch};
+use ipc::fastpath::{Request, SeqRecord, SyncBatch};
 
 use super::SaTable;
 
@@ -50,13 +50,15 @@ impl SyncFeed {
         self.stream.is_some()
     }
 
-    /// Connects when due, and hands every complete batch read to the table.
-    pub fn poll(&mut self, now: Duration, table: &mut SaTable) {
+    /// Connects when due, and hands every complete batch read to the table; the records of
+    /// the table's SAs, for the HA peer.
+    pub fn poll(&mut self, now: Duration, table: &mut SaTable) -> Vec<SeqRecord> {
+        let mut ours = Vec::new();
         if self.stream.is_none() && self.retry_at.is_some_and(|t| t <= now) {
             self.connect(now);
         }
         let Some(stream) = self.stream.as_mut() else {
-            return;
+            return ours;
         };
         let mut chunk = [0u8; 4096];
         let mut lost = false;
@@ -83,7 +85,7 @@ impl SyncFeed {
             let line: Vec<u8> = self.buf.drain(..=i).collect();
             // The subscription's own reply does not parse as a batch.
             if let Ok(batch) = serde_json::from_slice::<SyncBatch>(&line) {
-                table.note_synced(&batch.sync);
+                ours.extend(table.note_synced(&batch.sync));
             }
         }
         if lost {
@@ -92,6 +94,7 @@ impl SyncFeed {
             self.buf.clear();
             self.retry_at = Some(now + RETRY);
         }
+        ours
     }
 
     fn connect(&mut self, now: Duration) {

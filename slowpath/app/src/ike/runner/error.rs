@@ -12,6 +12,8 @@ pub enum IkeError {
         local: SocketAddr,
         source: std::io::Error,
     },
+    #[error("ha sync: {0}")]
+    HaSync(String),
 }
 
 /// The fast path's event stream could not be had, or was lost.

@@ -16,6 +16,8 @@ mod checkpoint;
 mod checkpoint_tests;
 mod dpd;
 mod error;
+mod ha;
+mod ha_role;
 mod northbound;
 mod render;
 mod restore;
@@ -31,15 +33,19 @@ use std::time::{Duration, Instant};
 
 use ike::action::{Action, ChildId, Event, IkeSaId, IkeSaInfo};
 use ike::engine::{Engine, EngineSettings};
+use ike::ha::HaRole;
 use ike::rng_openssl::OpenSslRng;
 use serde_json::{json, Value};
 
 pub use error::{IkeError, IkeRequestError, SubscribeError};
+pub use ha::HaCounters;
+pub use ha_role::HaStatus;
 pub use render::{identity_string, suite_name, ts_string};
 pub use sockets::NATT_PORT;
 
 use super::config::{ChildExtra, IkeSettings};
 use super::program::{FastpathOps, LogOnly, SaTable, SyncFeed};
+use crate::config::HaConfig;
 use crate::fastpath::FastpathClient;
 use render::ike_spi;
 use sockets::Sock;
@@ -96,15 +102,19 @@ pub struct IkeRunner {
     buf: Vec<u8>,
     /// Where the IKE SAs are kept across a restart (`ike-state-dir`).
     checkpoint: Option<checkpoint::Checkpoint>,
+    /// The HA sync with the peer node (an `ha` block).
+    ha: Option<ha::HaPart>,
 }
 
 impl IkeRunner {
     /// Binds the sockets (500 and 4500 on each conn's local address), opens the fast path
-    /// (or only logs what it would be told), and initiates the conns that say `start`.
+    /// (or only logs what it would be told), and initiates the conns that say `start`. In an
+    /// HA pair (`ha`) it starts standby: passive until `take_over`.
     pub fn new(
         ike: IkeSettings,
         fastpath: Option<&Path>,
         now: Duration,
+        ha: Option<&HaConfig>,
     ) -> Result<IkeRunner, IkeError> {
         let mut rng = OpenSslRng;
         let unix_now = std::time::SystemTime::now()
@@ -131,7 +141,24 @@ impl IkeRunner {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
         };
-        let engine = Engine::new(ike.conns, ike.pools, settings, &mut rng, now);
+        let mut engine = Engine::new(ike.conns, ike.pools, settings, &mut rng, now);
+        let ha = match ha {
+            Some(cfg) => {
+                engine.set_role(HaRole::Standby, now, &mut rng);
+                // The message IDs a standby holds are exact: each record leaves before the
+                // datagrams that move them. No RFC 6311 sync at takeover then: strongSwan
+                // 5.9 cannot answer a second one on an AES-GCM IKE SA (the response's
+                // message ID 0 would reuse its IV), and would drop the SA.
+                engine.set_ha_settings(ike::ha::HaSettings {
+                    sync_at_takeover: false,
+                    ..engine.ha_settings()
+                });
+                Some(ha::HaPart::open(cfg, now).map_err(IkeError::HaSync)?)
+            }
+            None => None,
+        };
+        let mut table = SaTable::default();
+        table.set_standby(ha.is_some());
         let mut r = IkeRunner {
             engine,
             rng,
@@ -140,7 +167,7 @@ impl IkeRunner {
             fp_path: fastpath.map(Path::to_path_buf),
             sub: None,
             resubscribe_at: fastpath.map(|_| now),
-            table: SaTable::default(),
+            table,
             sync: SyncFeed::new(fastpath, now),
             conns,
             extras: ike.child_extras,
@@ -155,6 +182,7 @@ impl IkeRunner {
             stats: Stats::default(),
             buf: vec![0u8; 65536],
             checkpoint,
+            ha,
         };
         // Restored IKE SAs first, so that the reconciliation finds their CHILD SAs.
         let restored = r.restore(now);
@@ -162,12 +190,13 @@ impl IkeRunner {
         if r.fp_path.is_none() {
             r.install_unadopted();
         }
-        // A connection that got its IKE SA back is not started again.
+        // A connection that got its IKE SA back is not started again; a standby starts none.
+        let standby = r.engine.role() == HaRole::Standby;
         for name in r
             .engine
             .start_conns()
             .iter()
-            .filter(|n| !restored.contains(*n))
+            .filter(|n| !standby && !restored.contains(*n))
         {
             if let Some(id) = r.engine.initiate(now, &mut r.rng, name, None) {
                 tracing::info!(target: "ike", "initiating IKE SA {id}");
@@ -184,6 +213,9 @@ impl IkeRunner {
             v.push(s.stream.as_raw_fd());
         }
         v.extend(self.sync.fd());
+        if let Some(ha) = &self.ha {
+            v.extend(ha.link().fds());
+        }
         v
     }
 
@@ -196,6 +228,7 @@ impl IkeRunner {
             (!self.drops.is_empty()).then_some(self.drops_reported_at + DROP_REPORT),
             self.sync.next_deadline(),
             self.table.orphan_deadline(),
+            self.ha.as_ref().map(ha::HaPart::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -207,7 +240,9 @@ impl IkeRunner {
     pub fn step(&mut self, now: Duration) {
         self.receive(now);
         self.read_subscription(now);
-        self.sync.poll(now, &mut self.table);
+        let relayed = self.sync.poll(now, &mut self.table);
+        self.relay_snapshots(relayed, now);
+        self.ha_receive(now);
         if self.sub.is_none() && self.resubscribe_at.is_some_and(|t| t <= now) {
             self.subscribe(now);
         }
@@ -219,6 +254,7 @@ impl IkeRunner {
             self.engine.handle_timeout(now, &mut self.rng);
         }
         self.drain(now);
+        self.ha_flush(now);
         if !self.drops.is_empty() && now >= self.drops_reported_at + DROP_REPORT {
             let drops = std::mem::take(&mut self.drops);
             self.drops_reported_at = now;
@@ -280,8 +316,11 @@ impl IkeRunner {
     /// that asks for), a few rounds at most.
     fn drain(&mut self, now: Duration) {
         for _ in 0..8 {
-            // Before the datagrams leave: the peer never sees a message ID the disk lacks.
-            self.save_checkpoint(now);
+            // Before the datagrams leave: the peer never sees a message ID that the peer node
+            // or the disk lacks, nor uses a CHILD SA the standby does not hold.
+            let changes = self.engine.take_changed();
+            self.offer_changes(&changes, now);
+            self.save_checkpoint(changes, now);
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }

@@ -5,23 +5,24 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ike::action::IkeSaInfo;
+use ike::action::{IkeSaId, IkeSaInfo};
 use ike::config::Identity;
+use ike::engine::Changes;
 use ike::message::IdType;
 use ike::sa::IkeState;
 use serde_json::json;
 
 use super::checkpoint::Checkpoint;
 use super::IkeRunner;
+use crate::ike::program::Expected;
 
 /// How far an imported IKE SA's AEAD explicit IV counter jumps: a record is written before
 /// the messages sealed with its counter leave, so this only covers a write that failed.
-const SEAL_COUNTER_SHIFT: u64 = 1 << 20;
+pub(super) const SEAL_COUNTER_SHIFT: u64 = 1 << 20;
 
 impl IkeRunner {
     /// Writes what changed since the last call to the checkpoint (nothing without one).
-    pub(super) fn save_checkpoint(&mut self, now: Duration) {
-        let changes = self.engine.take_changed();
+    pub(super) fn save_checkpoint(&mut self, changes: Changes, now: Duration) {
         let Some(cp) = self.checkpoint.as_mut() else {
             return;
         };
@@ -85,27 +86,8 @@ impl IkeRunner {
                 continue;
             };
             restored.insert(sa.config.clone());
-            let encap = sa.nat.any();
-            for c in sa.children.iter().filter(|c| c.installed) {
-                let info = c.info(id, sa.local, sa.remote, encap);
-                let window = self.window_of(id, &c.config);
-                expected.push((info, window));
-            }
-            if let Some(core) = &sa.core {
-                let info = IkeSaInfo {
-                    sa: id,
-                    config: sa.config.clone(),
-                    spi_i: core.spi_i,
-                    spi_r: core.spi_r,
-                    initiator: core.initiator,
-                    local: sa.local,
-                    remote: sa.remote,
-                    remote_id: sa.remote_identity.clone().unwrap_or(Identity {
-                        id_type: IdType::NULL,
-                        data: Vec::new(),
-                    }),
-                    virtual_ip: sa.virtual_ip,
-                };
+            expected.extend(self.installed_children(id));
+            if let Some(info) = self.ike_sa_info(id) {
                 self.ike_sas.insert(id, info);
             }
         }
@@ -117,6 +99,43 @@ impl IkeRunner {
             json!({ "ike_sas": self.ike_sas.len(), "child_sas": children, "stale": stale }),
         );
         restored
+    }
+
+    /// The installed CHILD SAs of an imported IKE SA, as the table takes them.
+    pub(super) fn installed_children(&self, id: IkeSaId) -> Vec<Expected> {
+        let Some(sa) = self.engine.sa(id) else {
+            return Vec::new();
+        };
+        let encap = sa.nat.any();
+        sa.children
+            .iter()
+            .filter(|c| c.installed)
+            .map(|c| {
+                let info = c.info(id, sa.local, sa.remote, encap);
+                let window = self.window_of(id, &c.config);
+                (info, window)
+            })
+            .collect()
+    }
+
+    /// What the runner knows of an imported IKE SA (no `IkeSaUp` announced it).
+    pub(super) fn ike_sa_info(&self, id: IkeSaId) -> Option<IkeSaInfo> {
+        let sa = self.engine.sa(id)?;
+        let core = sa.core.as_ref()?;
+        Some(IkeSaInfo {
+            sa: id,
+            config: sa.config.clone(),
+            spi_i: core.spi_i,
+            spi_r: core.spi_r,
+            initiator: core.initiator,
+            local: sa.local,
+            remote: sa.remote,
+            remote_id: sa.remote_identity.clone().unwrap_or(Identity {
+                id_type: IdType::NULL,
+                data: Vec::new(),
+            }),
+            virtual_ip: sa.virtual_ip,
+        })
     }
 
     /// Installs anew the restored CHILD SAs the fast path did not have.

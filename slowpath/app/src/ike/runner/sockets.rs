@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::error::IkeError;
 use super::IkeRunner;
+use crate::sys::udp::bind_udp;
 
 /// The NAT-T port (RFC 3948), bound beside 500 on every local address.
 pub const NATT_PORT: u16 = 4500;
@@ -32,34 +33,6 @@ pub(super) fn open(locals: impl Iterator<Item = SocketAddr>) -> Result<Vec<Sock>
         }
     }
     Ok(sockets)
-}
-
-/// A non-blocking UDP socket on `local`. An address this host does not have (yet: a VRRP
-/// virtual address on the backup, the normal HA case) is bound with IP_FREEBIND: it receives
-/// once the address is here.
-pub(super) fn bind_udp(local: SocketAddr) -> std::io::Result<UdpSocket> {
-    let socket = match UdpSocket::bind(local) {
-        Ok(s) => s,
-        Err(e) if e.kind() == ErrorKind::AddrNotAvailable => {
-            tracing::debug!(target: "ike", "{local} is not an address of this host (yet): bound with IP_FREEBIND");
-            let s = socket2::Socket::new(
-                socket2::Domain::for_address(local),
-                socket2::Type::DGRAM,
-                Some(socket2::Protocol::UDP),
-            )?;
-            if local.is_ipv6() {
-                s.set_only_v6(true)?;
-                s.set_freebind_ipv6(true)?;
-            } else {
-                s.set_freebind(true)?;
-            }
-            s.bind(&local.into())?;
-            s.into()
-        }
-        Err(e) => return Err(e),
-    };
-    socket.set_nonblocking(true)?;
-    Ok(socket)
 }
 
 impl IkeRunner {
@@ -102,17 +75,5 @@ impl IkeRunner {
                 tracing::debug!(target: "ike", "send {from} -> {to}: {e}");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binds_an_address_not_here_yet() {
-        // TEST-NET-3: on no interface of a test machine (a VRRP address on the backup).
-        let s = bind_udp("203.0.113.77:0".parse().unwrap()).unwrap();
-        assert_eq!(s.local_addr().unwrap().ip().to_string(), "203.0.113.77");
     }
 }

@@ -19,13 +19,19 @@ pub(super) struct FakeFastpath {
 #[derive(Default)]
 pub(super) struct FakeState {
     /// id -> (direction, SPI)
-    sas: BTreeMap<u32, (ipc::Direction, u32)>,
+    pub(super) sas: BTreeMap<u32, (ipc::Direction, u32)>,
     /// (direction, policy id) -> protected SA
     policies: BTreeMap<(ipc::Direction, u32), u32>,
     next_policy: u32,
     last_used: u64,
     subscribers: Vec<UnixStream>,
     pub(super) ops: Vec<String>,
+    /// SAs installed or made inactive as `standby`.
+    pub(super) standby: std::collections::BTreeSet<u32>,
+    /// Each `sa_activate` of all: its generation and shift.
+    pub(super) activations: Vec<(u16, Option<u64>)>,
+    /// Seqnum records applied with `sa_sync`.
+    pub(super) synced: Vec<ipc::fastpath::SeqRecord>,
 }
 
 impl FakeState {
@@ -38,10 +44,14 @@ impl FakeState {
                     return Err(format!("SA {} exists", id.0));
                 }
                 self.sas.insert(id.0, (sa.dir, c.spi));
+                if sa.standby {
+                    self.standby.insert(id.0);
+                }
                 Ok(json!({"sa": id.0, "worker": 0}))
             }
             Request::SaDel { sa } => {
                 let id = sa.get();
+                self.standby.remove(&id);
                 self.sas
                     .remove(&id)
                     .map(|_| json!({"sa": id}))
@@ -95,6 +105,25 @@ impl FakeState {
                     iv_generation: 0,
                 };
                 serde_json::to_value(info).map_err(|e| e.to_string())
+            }
+            Request::SaActivate {
+                sa: ipc::SaTarget::All,
+                oseq_shift,
+                generation,
+            } => {
+                self.activations.push((*generation, *oseq_shift));
+                let n = std::mem::take(&mut self.standby).len();
+                Ok(json!({ "sas": n }))
+            }
+            Request::SaDeactivate {
+                sa: ipc::SaTarget::All,
+            } => {
+                self.standby = self.sas.keys().copied().collect();
+                Ok(json!({ "sas": self.standby.len() }))
+            }
+            Request::SaSync { sync } => {
+                self.synced.extend(sync.iter().copied());
+                Ok(json!({ "applied": sync.len(), "records": sync.len() }))
             }
             o => Err(format!("unknown op {:?}", o.op())),
         }

@@ -18,8 +18,8 @@ fn fast_path_lifetimes_drive_rekey_and_expiry() {
     )
     .unwrap();
     let sb = parse_text(&RESPONDER.replace("127.0.0.2", "127.0.0.4")).unwrap();
-    let b = IkeRunner::new(sb, None, epoch.elapsed()).unwrap();
-    let a = IkeRunner::new(sa, Some(&fake.path), epoch.elapsed()).unwrap();
+    let b = IkeRunner::new(sb, None, epoch.elapsed(), None).unwrap();
+    let a = IkeRunner::new(sa, Some(&fake.path), epoch.elapsed(), None).unwrap();
     assert_eq!(a.fds().len(), 3, "two UDP sockets and the event stream");
     let mut p = Pair::new(epoch, a, b);
     let count = |e: &[Value], k: &str| e.iter().filter(|v| v["event"] == k).count();

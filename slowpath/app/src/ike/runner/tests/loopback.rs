@@ -11,14 +11,14 @@ fn two_runners_over_loopback_udp() {
     let epoch = Instant::now();
     let sb = parse_text(RESPONDER).unwrap();
     let sa = parse_text(INITIATOR).unwrap();
-    let b = match IkeRunner::new(sb, None, epoch.elapsed()) {
+    let b = match IkeRunner::new(sb, None, epoch.elapsed(), None) {
         Ok(r) => r,
         Err(e) => {
             println!("skipped: {e}");
             return;
         }
     };
-    let a = match IkeRunner::new(sa, None, epoch.elapsed()) {
+    let a = match IkeRunner::new(sa, None, epoch.elapsed(), None) {
         Ok(r) => r,
         Err(e) => {
             println!("skipped: {e}");

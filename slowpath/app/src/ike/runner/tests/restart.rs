@@ -20,8 +20,8 @@ fn a_restarted_runner_carries_its_ike_sa_on() {
     let initiator = INITIATOR
         .replace("127.0.0.1", "127.0.0.5")
         .replace("127.0.0.2", "127.0.0.6");
-    let b = IkeRunner::new(parse_text(&responder).unwrap(), None, epoch.elapsed()).unwrap();
-    let a = IkeRunner::new(parse_text(&initiator).unwrap(), None, epoch.elapsed()).unwrap();
+    let b = IkeRunner::new(parse_text(&responder).unwrap(), None, epoch.elapsed(), None).unwrap();
+    let a = IkeRunner::new(parse_text(&initiator).unwrap(), None, epoch.elapsed(), None).unwrap();
     let mut p = Pair::new(epoch, a, b);
     let count = |e: &[Value], k: &str| e.iter().filter(|v| v["event"] == k).count();
     p.run_until("no CHILD SA", |x, y| {
@@ -37,7 +37,7 @@ fn a_restarted_runner_carries_its_ike_sa_on() {
     // The responder dies and comes back (its sockets go with it).
     let Pair { a, b, ea, .. } = p;
     drop(b);
-    let b = IkeRunner::new(parse_text(&responder).unwrap(), None, epoch.elapsed()).unwrap();
+    let b = IkeRunner::new(parse_text(&responder).unwrap(), None, epoch.elapsed(), None).unwrap();
     let mut p = Pair::new(epoch, a, b);
     p.ea = ea;
     p.run_until("the SA was not restored", |_, y| count(y, "child_up") == 1);

@@ -1,0 +1,501 @@
+//! The runner in an HA pair: what IKE and the fast path give the sync, and what the sync
+//! gives them.
+//! - Active: every changed IKE SA goes to the peer node as a record (its CHILD SAs inside),
+//!   before the datagrams of the same engine call leave; every removed one as a delete; the
+//!   fast path's seqnum records as snapshots keyed by SPI, direction and peer. A bulk request
+//!   is answered with every IKE SA, the newest snapshots and the IV generations.
+//! - Standby: the engine is passive; records are imported, their CHILD SAs installed in the
+//!   fast path inactive (by SPI), snapshots applied with `sa_sync`. The standby answers a
+//!   bulk request with an empty bulk; after its own bulk sync, what the peer no longer has is
+//!   dropped.
+//! - Takeover and demotion: `ha_role`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use hasync::{IvAllocator, IvGenerations, Record, SyncEvent};
+use ike::action::IkeSaId;
+use ike::engine::Changes;
+use ike::ha::HaRole;
+use ike::sa::{IkeSaRecord, IkeState};
+use ipc::fastpath::SeqRecord;
+use ipc::Direction;
+use serde::Serialize;
+use serde_json::json;
+
+use super::restore::SEAL_COUNTER_SHIFT;
+use super::IkeRunner;
+use crate::config::HaConfig;
+use crate::ha_sync::SyncLink;
+use crate::ike::program::sa_id;
+
+/// How soon a bulk sync held up by back-pressure is fed again.
+const BULK_RETRY: Duration = Duration::from_millis(5);
+
+/// The newest seqnum snapshot of one SA side, and when it was taken in (relayed or applied).
+pub(super) struct Snapshot {
+    record: Record,
+    pub(super) at: Duration,
+}
+
+/// Where a bulk sync being served has got to: resumed at each step under back-pressure.
+pub(super) struct BulkCursor {
+    sas: Vec<IkeSaId>,
+    next_sa: usize,
+    snapshots: Vec<Record>,
+    next_snapshot: usize,
+    generations_sent: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HaCounters {
+    pub records_applied: u64,
+    pub apply_errors: u64,
+    /// Snapshots of an SA this node does not hold (yet): kept, applied once it is installed.
+    pub snapshots_unmatched: u64,
+    pub stale_sas_dropped: u64,
+    pub takeovers: u64,
+    pub demotions: u64,
+}
+
+pub(super) struct HaPart {
+    pub(super) link: SyncLink,
+    pub(super) iv: IvAllocator,
+    pub(super) oseq_shift: u64,
+    pub(super) snapshots: HashMap<(u32, bool), Snapshot>,
+    pub(super) bulk: Option<BulkCursor>,
+    /// The peer's bulk sync in progress (standby): the IKE SAs it brought.
+    pub(super) receiving: Option<HashSet<(u64, u64)>>,
+    /// The engine's CHILD SAs changed: the table follows at the end of the step.
+    pub(super) follow: bool,
+    pub(super) peer_up_at: Option<Duration>,
+    /// When the sync was last read (the base of the retry deadlines).
+    pub(super) last_step: Duration,
+    pub(super) counters: HaCounters,
+}
+
+impl HaPart {
+    pub fn open(cfg: &HaConfig, now: Duration) -> Result<HaPart, String> {
+        let node = hasync::NodeId::new(cfg.node_id.number()).ok_or("node id 1 or 2")?;
+        Ok(HaPart {
+            link: SyncLink::open(cfg, now)?,
+            iv: IvAllocator::new(node, IvGenerations::default()),
+            oseq_shift: cfg.seqnum.oseq_shift,
+            snapshots: HashMap::new(),
+            bulk: None,
+            receiving: None,
+            follow: false,
+            peer_up_at: None,
+            last_step: now,
+            counters: HaCounters::default(),
+        })
+    }
+
+    pub fn link(&self) -> &SyncLink {
+        &self.link
+    }
+
+    /// When the runner must step for the sync even if nothing is readable.
+    pub fn next_deadline(&self) -> Duration {
+        let t = self.link.next_deadline(self.last_step);
+        if self.bulk.is_some() {
+            t.min(self.last_step + BULK_RETRY)
+        } else {
+            t
+        }
+    }
+}
+
+impl IkeRunner {
+    fn is_active(&self) -> bool {
+        self.engine.role() == HaRole::Active
+    }
+
+    /// Offers what changed to the peer node and sends it at once (active only).
+    pub(super) fn offer_changes(&mut self, changes: &Changes, now: Duration) {
+        if self.ha.is_none() || !self.is_active() {
+            return;
+        }
+        let mut records = Vec::new();
+        for &(spi_i, spi_r) in &changes.removed {
+            records.push(Record::IkeSaDeleted { spi_i, spi_r });
+        }
+        for &id in &changes.changed {
+            records.extend(self.ike_sa_record(id, now));
+        }
+        let Some(ha) = self.ha.as_mut() else { return };
+        for r in records {
+            ha.link.offer(r);
+        }
+        ha.link.flush();
+    }
+
+    /// An IKE SA as the peer node imports it (none while half-open).
+    fn ike_sa_record(&self, id: IkeSaId, now: Duration) -> Option<Record> {
+        if self
+            .engine
+            .sa(id)
+            .is_none_or(|s| s.state == IkeState::HalfOpen)
+        {
+            return None;
+        }
+        let r = self.engine.export_sa(id, now)?;
+        let (spi_i, spi_r) = r.spis();
+        Some(Record::IkeSa {
+            spi_i,
+            spi_r,
+            state: r.encode(),
+        })
+    }
+
+    /// The fast path's seqnum records of our SAs, to the peer node as snapshots.
+    pub(super) fn relay_snapshots(&mut self, records: Vec<SeqRecord>, now: Duration) {
+        if self.ha.is_none() || !self.is_active() || records.is_empty() {
+            return;
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let Some((e, dir)) = self.table.lookup_fp(r.sa.get(), Some(r.spi)) else {
+                continue;
+            };
+            let Some(peer) = self.engine.sa(e.sa).map(|s| s.remote.ip()) else {
+                continue;
+            };
+            out.push(Record::SeqSnapshot {
+                spi: r.spi,
+                inbound: dir == Direction::In,
+                peer,
+                oseq: r.oseq,
+                window_top: r.top,
+                bitmap: r.bits,
+                generation: r.generation,
+            });
+        }
+        self.prune_snapshots();
+        let Some(ha) = self.ha.as_mut() else { return };
+        for record in out {
+            if let Record::SeqSnapshot { spi, inbound, .. } = &record {
+                let key = (*spi, *inbound);
+                let snap = Snapshot {
+                    record: record.clone(),
+                    at: now,
+                };
+                ha.snapshots.insert(key, snap);
+            }
+            ha.link.offer(record);
+        }
+    }
+
+    /// Snapshots of SAs no longer in the table go, once there are more than twice as many
+    /// as the table's SA sides (so the check is rare).
+    fn prune_snapshots(&mut self) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        if ha.snapshots.len() <= 4 * self.table.len() + 64 {
+            return;
+        }
+        let live: HashSet<(u32, bool)> = self
+            .table
+            .entries()
+            .flat_map(|e| [(e.spi_in, true), (e.spi_out, false)])
+            .collect();
+        ha.snapshots.retain(|k, _| live.contains(k));
+    }
+
+    /// Reads the sync paths and acts on what the peer node said.
+    pub(super) fn ha_receive(&mut self, now: Duration) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        ha.last_step = now;
+        ha.link.receive(now);
+        let mut events = Vec::new();
+        while let Some(ev) = ha.link.poll_event() {
+            events.push(ev);
+        }
+        let mut synced = Vec::new();
+        for ev in events {
+            self.on_sync_event(ev, now, &mut synced);
+        }
+        self.follow_engine(synced);
+    }
+
+    fn on_sync_event(&mut self, ev: SyncEvent, now: Duration, synced: &mut Vec<SeqRecord>) {
+        let active = self.is_active();
+        let Some(ha) = self.ha.as_mut() else { return };
+        match ev {
+            SyncEvent::Apply(record) => {
+                if active {
+                    // Both nodes active (a split that is healing): ours stands.
+                    return;
+                }
+                ha.counters.records_applied += 1;
+                self.apply_record(record, now, synced);
+            }
+            SyncEvent::BulkRequested => {
+                if active {
+                    let mut sas = self.engine.sa_ids();
+                    sas.sort_unstable();
+                    let snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
+                    ha.bulk = Some(BulkCursor {
+                        sas,
+                        next_sa: 0,
+                        snapshots,
+                        next_snapshot: 0,
+                        generations_sent: false,
+                    });
+                } else {
+                    ha.bulk = None;
+                    let _ = ha.link.node_mut().bulk_end();
+                }
+            }
+            SyncEvent::PeerUp => {
+                ha.peer_up_at = Some(now);
+                ha.receiving = (!active).then(HashSet::new);
+                self.event("ha_sync_up", json!({}));
+            }
+            SyncEvent::PeerDown(reason) => {
+                let up_ms = ha.peer_up_at.take().map(|t| (now - t).as_millis() as u64);
+                ha.bulk = None;
+                ha.receiving = None;
+                self.event(
+                    "ha_sync_down",
+                    json!({ "reason": reason, "was_up_ms": up_ms }),
+                );
+            }
+            SyncEvent::PathUp(p) | SyncEvent::PathDown(p) => {
+                let up = matches!(ev, SyncEvent::PathUp(_));
+                let path = ha.link.path_name(p).to_string();
+                let kind = if up { "ha_path_up" } else { "ha_path_down" };
+                self.event(kind, json!({ "path": path }));
+            }
+            SyncEvent::InSync { records } => {
+                let took_ms = ha.peer_up_at.map(|t| (now - t).as_millis() as u64);
+                let dropped = match ha.receiving.take() {
+                    Some(seen) => self.drop_unsynced(&seen),
+                    None => 0,
+                };
+                self.event(
+                    "ha_in_sync",
+                    json!({ "records": records, "took_ms": took_ms, "stale_dropped": dropped }),
+                );
+            }
+        }
+    }
+
+    /// One record of the active node, on the standby.
+    fn apply_record(&mut self, record: Record, now: Duration, synced: &mut Vec<SeqRecord>) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        match record {
+            Record::IkeSa {
+                spi_i,
+                spi_r,
+                state,
+            } => {
+                if let Some(seen) = ha.receiving.as_mut() {
+                    seen.insert((spi_i, spi_r));
+                }
+                let imported = IkeSaRecord::decode(&zeroize::Zeroizing::new(state))
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        self.engine
+                            .import_sa(r, now, SEAL_COUNTER_SHIFT)
+                            .map_err(|e| e.to_string())
+                    });
+                match imported {
+                    Ok(id) => {
+                        if let Some(info) = self.ike_sa_info(id) {
+                            self.ike_sas.insert(id, info);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(ha) = self.ha.as_mut() {
+                            ha.counters.apply_errors += 1;
+                        }
+                        tracing::warn!(target: "ike", "ha: IKE SA {spi_i:016x}_{spi_r:016x}: {e}");
+                    }
+                }
+                self.ha_follow();
+            }
+            Record::IkeSaDeleted { spi_i, spi_r } => {
+                if let Some(id) = self.engine.remove_sa_by_spis(spi_i, spi_r) {
+                    self.ike_sas.remove(&id);
+                }
+                self.ha_follow();
+            }
+            Record::SeqSnapshot {
+                spi, inbound, peer, ..
+            } => {
+                ha.snapshots.insert(
+                    (spi, inbound),
+                    Snapshot {
+                        record: record.clone(),
+                        at: now,
+                    },
+                );
+                match self.seq_record(&record) {
+                    Some(r) => synced.push(r),
+                    None => {
+                        if let Some(ha) = self.ha.as_mut() {
+                            ha.counters.snapshots_unmatched += 1;
+                        }
+                        tracing::debug!(target: "ike", "ha: snapshot of {spi:08x} ({peer}) for no SA here (yet)");
+                    }
+                }
+            }
+            Record::IvGenerations { highest } => ha.iv.merge(&IvGenerations { highest }),
+            // Leases travel inside the IKE SA records (the virtual IP is held at import).
+            Record::Lease { .. } => {}
+        }
+    }
+
+    fn ha_follow(&mut self) {
+        if let Some(ha) = self.ha.as_mut() {
+            ha.follow = true;
+        }
+    }
+
+    /// A snapshot as a `sa_sync` record of our fast path SA with that SPI, direction and peer.
+    fn seq_record(&self, record: &Record) -> Option<SeqRecord> {
+        let Record::SeqSnapshot {
+            spi,
+            inbound,
+            peer,
+            oseq,
+            window_top,
+            bitmap,
+            generation,
+        } = *record
+        else {
+            return None;
+        };
+        let dir = if inbound {
+            Direction::In
+        } else {
+            Direction::Out
+        };
+        let e = self.table.entries().find(|e| {
+            let own = if inbound { e.spi_in } else { e.spi_out };
+            own == spi && self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer)
+        })?;
+        let id = if inbound { e.sa_in } else { e.sa_out };
+        Some(SeqRecord {
+            sa: sa_id(id).ok()?,
+            spi,
+            dir,
+            oseq,
+            top: window_top,
+            bits: bitmap,
+            generation,
+            at_ns: 0,
+        })
+    }
+
+    /// After the peer's bulk sync: the IKE SAs it did not bring are gone on the peer too.
+    fn drop_unsynced(&mut self, seen: &HashSet<(u64, u64)>) -> usize {
+        let stale: Vec<(u64, u64)> = self
+            .engine
+            .sa_ids()
+            .into_iter()
+            .filter_map(|id| self.engine.sa(id)?.spis())
+            .filter(|spis| !seen.contains(spis))
+            .collect();
+        for &(i, r) in &stale {
+            if let Some(id) = self.engine.remove_sa_by_spis(i, r) {
+                self.ike_sas.remove(&id);
+            }
+        }
+        if let Some(ha) = self.ha.as_mut() {
+            ha.counters.stale_sas_dropped += stale.len() as u64;
+        }
+        if !stale.is_empty() {
+            self.ha_follow();
+        }
+        stale.len()
+    }
+
+    /// The standby's table follows the engine's CHILD SAs; snapshots go to the fast path.
+    fn follow_engine(&mut self, mut synced: Vec<SeqRecord>) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        if std::mem::take(&mut ha.follow) {
+            let want = self
+                .engine
+                .sa_ids()
+                .into_iter()
+                .flat_map(|id| self.installed_children(id))
+                .collect();
+            let f = self.table.follow(self.fp.as_mut(), want);
+            for err in &f.errors {
+                self.stats.fastpath_errors += 1;
+                tracing::warn!(target: "ike", "ha: fast path: {err}");
+            }
+            // What arrived before its SA: applied now that the SA is in.
+            if let Some(ha) = self.ha.as_ref() {
+                for (spi_in, spi_out) in &f.installed {
+                    for key in [(*spi_in, true), (*spi_out, false)] {
+                        if let Some(s) = ha.snapshots.get(&key) {
+                            synced.extend(self.seq_record(&s.record));
+                        }
+                    }
+                }
+            }
+            // Snapshots of SAs gone stay no longer.
+            if let Some(ha) = self.ha.as_mut() {
+                for (spi_in, spi_out) in &f.removed {
+                    ha.snapshots.remove(&(*spi_in, true));
+                    ha.snapshots.remove(&(*spi_out, false));
+                }
+            }
+            if !f.installed.is_empty() || !f.removed.is_empty() {
+                tracing::debug!(target: "ike", "ha: standby CHILD SAs +{} -{}", f.installed.len(), f.removed.len());
+            }
+        }
+        if let Err(e) = self.table.apply_synced(self.fp.as_mut(), synced) {
+            self.stats.fastpath_errors += 1;
+            tracing::warn!(target: "ike", "ha: sa_sync: {e}");
+        }
+    }
+
+    /// Feeds a bulk sync being served, then sends what the sync has.
+    pub(super) fn ha_flush(&mut self, now: Duration) {
+        self.serve_bulk(now);
+        if let Some(ha) = self.ha.as_mut() {
+            ha.link.flush();
+        }
+    }
+
+    fn serve_bulk(&mut self, now: Duration) {
+        loop {
+            let Some(ha) = self.ha.as_mut() else { return };
+            let Some(b) = ha.bulk.as_mut() else { return };
+            if !ha.link.node().can_offer() {
+                return;
+            }
+            let record = if b.next_sa < b.sas.len() {
+                let id = b.sas[b.next_sa];
+                b.next_sa += 1;
+                match self.ike_sa_record(id, now) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            } else if b.next_snapshot < b.snapshots.len() {
+                b.next_snapshot += 1;
+                b.snapshots[b.next_snapshot - 1].clone()
+            } else if !b.generations_sent {
+                b.generations_sent = true;
+                Record::IvGenerations {
+                    highest: ha.iv.state().highest,
+                }
+            } else {
+                ha.bulk = None;
+                if ha.link.node_mut().bulk_end().is_ok() {
+                    self.event("ha_bulk_served", json!({}));
+                }
+                return;
+            };
+            let Some(ha) = self.ha.as_mut() else { return };
+            if ha.link.node_mut().bulk_offer(record).is_err() {
+                // Abandoned (the peer went down or asked again): the new request restarts it.
+                ha.bulk = None;
+                return;
+            }
+        }
+    }
+}

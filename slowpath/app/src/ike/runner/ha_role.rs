@@ -1,0 +1,141 @@
+//! The runner's HA role: a takeover when the listened HA group becomes active, a demotion
+//! when it stops being so, and what the operator sees of the sync.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use hasync::{IvGenerations, Record};
+use ike::ha::HaRole;
+use serde::Serialize;
+use serde_json::json;
+
+use super::ha::HaCounters;
+use super::IkeRunner;
+use crate::ha_sync::SyncView;
+
+/// `slowpath-ctl ha`: the sync as the listened HA group's node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HaStatus {
+    pub ike_role: &'static str,
+    #[serde(flatten)]
+    pub sync: SyncView,
+    pub iv_generations: IvGenerations,
+    pub snapshots: usize,
+    /// The age of the newest seqnum snapshot held (none: no snapshot yet).
+    pub snapshot_lag_ms: Option<u64>,
+    pub ha: HaCounters,
+}
+
+fn role_name(r: HaRole) -> &'static str {
+    match r {
+        HaRole::Active => "active",
+        HaRole::Standby => "standby",
+    }
+}
+
+impl IkeRunner {
+    /// The listened HA group became active: a new IV generation, every SA activated with it
+    /// and the configured oseq-shift, the engine active (timers resume, requests in flight
+    /// are sent again). The event says how long it took.
+    pub fn take_over(&mut self, now: Duration) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        if self.engine.role() == HaRole::Active {
+            return;
+        }
+        let start = Instant::now();
+        let (generation, persist) = match ha.iv.take_over() {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(target: "ike", "ha takeover: {e}; staying standby");
+                return;
+            }
+        };
+        ha.counters.takeovers += 1;
+        let shift = ha.oseq_shift;
+        ha.link.offer(Record::IvGenerations {
+            highest: persist.highest,
+        });
+        let activated = match self.table.activate_all(self.fp.as_mut(), generation, shift) {
+            Ok(n) => n,
+            Err(e) => {
+                self.stats.fastpath_errors += 1;
+                tracing::warn!(target: "ike", "ha takeover: sa_activate: {e}");
+                0
+            }
+        };
+        self.engine.set_role(HaRole::Active, now, &mut self.rng);
+        self.start_missing_conns(now);
+        self.drain(now);
+        self.ha_flush(now);
+        self.event(
+            "ha_takeover",
+            json!({
+                "generation": generation, "sas_activated": activated,
+                "ike_sas": self.engine.sa_ids().len(), "child_sas": self.table.len(),
+                "took_us": start.elapsed().as_micros() as u64,
+            }),
+        );
+    }
+
+    /// The listened HA group is no longer active: every SA inactive, the engine passive, the
+    /// state kept (this node now receives the sync). No reload.
+    pub fn demote(&mut self, now: Duration) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        if self.engine.role() == HaRole::Standby {
+            return;
+        }
+        let start = Instant::now();
+        ha.counters.demotions += 1;
+        ha.bulk = None;
+        let deactivated = match self.table.deactivate_all(self.fp.as_mut()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.stats.fastpath_errors += 1;
+                tracing::warn!(target: "ike", "ha demotion: sa_deactivate: {e}");
+                0
+            }
+        };
+        self.engine.set_role(HaRole::Standby, now, &mut self.rng);
+        self.event(
+            "ha_demoted",
+            json!({
+                "sas_deactivated": deactivated, "ike_sas": self.engine.sa_ids().len(),
+                "took_us": start.elapsed().as_micros() as u64,
+            }),
+        );
+    }
+
+    /// The conns that say `start` and have no IKE SA (a node that was standby at start).
+    fn start_missing_conns(&mut self, now: Duration) {
+        let have: HashSet<String> = self
+            .engine
+            .sa_ids()
+            .into_iter()
+            .filter_map(|id| self.engine.sa(id).map(|s| s.config.clone()))
+            .collect();
+        for name in self.engine.start_conns() {
+            if !have.contains(name.as_str()) {
+                self.engine.initiate(now, &mut self.rng, &name, None);
+            }
+        }
+    }
+
+    /// Whether this node runs the HA sync, and its state for the daemon's decisions.
+    pub fn ha_sync_state(&self) -> Option<(bool, bool)> {
+        let ha = self.ha.as_ref()?;
+        Some((ha.link.node().is_peer_up(), ha.link.node().in_sync()))
+    }
+
+    pub fn ha_status(&self, now: Duration) -> Option<HaStatus> {
+        let ha = self.ha.as_ref()?;
+        let newest = ha.snapshots.values().map(|s| s.at).max();
+        Some(HaStatus {
+            ike_role: role_name(self.engine.role()),
+            sync: ha.link.view(),
+            iv_generations: ha.iv.state(),
+            snapshots: ha.snapshots.len(),
+            snapshot_lag_ms: newest.map(|t| now.saturating_sub(t).as_millis() as u64),
+            ha: ha.counters.clone(),
+        })
+    }
+}

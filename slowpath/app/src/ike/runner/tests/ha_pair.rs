@@ -1,0 +1,120 @@
+//! Two responders of an HA pair and a remote initiator, over loopback: the active one syncs
+//! the IKE SA and its CHILD SA to the standby, which holds them inactive in its fast path;
+//! a takeover activates them under the standby's own IV generation and the oseq-shift.
+
+use super::fake_fastpath::FakeFastpath;
+use super::*;
+use crate::ha_sync::tests::{ha_config, port};
+
+/// Steps every runner until `done`; fails after 10 s.
+fn run_until(
+    epoch: Instant,
+    runners: &mut [&mut IkeRunner],
+    events: &mut [Vec<Value>],
+    what: &str,
+    done: impl Fn(&[Vec<Value>]) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        let fds: Vec<_> = runners.iter().flat_map(|r| r.fds()).collect();
+        crate::sys::poll::readable(&fds, Duration::from_millis(5)).unwrap();
+        for (r, e) in runners.iter_mut().zip(events.iter_mut()) {
+            r.step(epoch.elapsed());
+            e.extend(r.events());
+        }
+        if done(events) {
+            return;
+        }
+    }
+    let seen: Vec<_> = events.iter().map(|e| kinds(e)).collect();
+    panic!("{what}: {seen:?}");
+}
+
+#[test]
+fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
+    if !can_bind_both("127.0.0.5", "127.0.0.6") || !can_bind_both("127.0.0.7", "127.0.0.7") {
+        return;
+    }
+    let (fa, fb) = (FakeFastpath::start("ha-a"), FakeFastpath::start("ha-b"));
+    let epoch = Instant::now();
+    let remote = INITIATOR
+        .replace("127.0.0.1", "127.0.0.5")
+        .replace("127.0.0.2", "127.0.0.6");
+    let node = |addr: &str| parse_text(&RESPONDER.replace("127.0.0.2", addr)).unwrap();
+    let sync_port = port();
+    let (ha1, ha2) = (ha_config(1, sync_port), ha_config(2, sync_port));
+    let now = epoch.elapsed();
+    let mut i = IkeRunner::new(parse_text(&remote).unwrap(), None, now, None).unwrap();
+    let mut a = IkeRunner::new(node("127.0.0.6"), Some(&fa.path), now, Some(&ha1)).unwrap();
+    let mut b = IkeRunner::new(node("127.0.0.7"), Some(&fb.path), now, Some(&ha2)).unwrap();
+    a.take_over(epoch.elapsed());
+    assert_eq!(fa.state.lock().unwrap().activations, [(1, Some(65536))]);
+    let mut events = vec![Vec::new(), Vec::new(), Vec::new()];
+    let has = |e: &[Value], k: &str| e.iter().any(|v| v["event"] == k);
+    run_until(
+        epoch,
+        &mut [&mut i, &mut a, &mut b],
+        &mut events,
+        "the remote peer's CHILD SA, the standby in sync",
+        |e| has(&e[0], "child_up") && has(&e[2], "ha_in_sync"),
+    );
+    let up = first(&events[0], "child_up");
+    let spi = |k: &str| u32::from_str_radix(up[k].as_str().unwrap().trim_start_matches("0x"), 16);
+    let (peer_in, peer_out) = (spi("spi_in").unwrap(), spi("spi_out").unwrap());
+    // The standby's fast path: the pair, both inactive, by the peer's SPIs.
+    let held = |fp: &FakeFastpath| {
+        let s = fp.state.lock().unwrap();
+        let mut v: Vec<(ipc::Direction, u32, bool)> = s
+            .sas
+            .iter()
+            .map(|(id, (d, spi))| (*d, *spi, s.standby.contains(id)))
+            .collect();
+        v.sort();
+        v
+    };
+    let want = vec![
+        (ipc::Direction::In, peer_out, true),
+        (ipc::Direction::Out, peer_in, true),
+    ];
+    run_until(
+        epoch,
+        &mut [&mut i, &mut a, &mut b],
+        &mut events,
+        "the standby installs the CHILD SA",
+        |_| held(&fb) == want,
+    );
+    let active: Vec<_> = held(&fa).iter().map(|x| x.2).collect();
+    assert_eq!(active, [false, false], "the active node's SAs are active");
+    // The operator sees the CHILD SA installed on the standby, its IKE passive.
+    let now = epoch.elapsed();
+    let cs = b
+        .handle(now, &operator("child_sas", json!({})))
+        .unwrap()
+        .unwrap();
+    assert_eq!(cs[0]["state"], "Installed", "{cs}");
+    let st = b.ha_status(now).unwrap();
+    assert_eq!((st.ike_role, st.sync.in_sync), ("standby", true));
+    assert!(st.ha.records_applied >= 1);
+
+    // The active node dies; the standby takes over with its own parity of IV generation.
+    drop(a);
+    b.take_over(epoch.elapsed());
+    assert_eq!(fb.state.lock().unwrap().activations, [(2, Some(65536))]);
+    assert!(held(&fb).iter().all(|x| !x.2), "every SA active");
+    assert_eq!(b.ha_status(epoch.elapsed()).unwrap().ike_role, "active");
+    let ev = b.events();
+    let t = first(&ev, "ha_takeover");
+    assert_eq!(
+        (t["generation"].as_u64(), t["child_sas"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // Demotion without reload: inactive again, state kept.
+    b.demote(epoch.elapsed());
+    assert!(held(&fb).iter().all(|x| x.2), "every SA inactive");
+    assert_eq!(
+        b.handle(epoch.elapsed(), &operator("child_sas", json!({})))
+            .unwrap()
+            .unwrap()[0]["state"],
+        "Installed"
+    );
+}
