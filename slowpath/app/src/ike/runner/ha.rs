@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use hasync::{IvAllocator, IvGenerations, Record, SyncEvent};
 use ike::action::IkeSaId;
-use ike::engine::Changes;
 use ike::ha::HaRole;
-use ike::sa::{IkeSaRecord, IkeState};
+use ike::sa::IkeSaRecord;
 use ipc::fastpath::SeqRecord;
 use ipc::Direction;
 use serde::Serialize;
@@ -112,40 +111,18 @@ impl IkeRunner {
     }
 
     /// Offers what changed to the peer node and sends it at once (active only).
-    pub(super) fn offer_changes(&mut self, changes: &Changes, now: Duration) {
-        if self.ha.is_none() || !self.is_active() {
+    pub(super) fn offer_changes(&mut self, removed: &[(u64, u64)], records: &[IkeSaRecord]) {
+        if !self.is_active() {
             return;
         }
-        let mut records = Vec::new();
-        for &(spi_i, spi_r) in &changes.removed {
-            records.push(Record::IkeSaDeleted { spi_i, spi_r });
-        }
-        for &id in &changes.changed {
-            records.extend(self.ike_sa_record(id, now));
-        }
         let Some(ha) = self.ha.as_mut() else { return };
+        for &(spi_i, spi_r) in removed {
+            ha.link.offer(Record::IkeSaDeleted { spi_i, spi_r });
+        }
         for r in records {
-            ha.link.offer(r);
+            ha.link.offer(sync_record(r));
         }
         ha.link.flush();
-    }
-
-    /// An IKE SA as the peer node imports it (none while half-open).
-    fn ike_sa_record(&self, id: IkeSaId, now: Duration) -> Option<Record> {
-        if self
-            .engine
-            .sa(id)
-            .is_none_or(|s| s.state == IkeState::HalfOpen)
-        {
-            return None;
-        }
-        let r = self.engine.export_sa(id, now)?;
-        let (spi_i, spi_r) = r.spis();
-        Some(Record::IkeSa {
-            spi_i,
-            spi_r,
-            state: r.encode(),
-        })
     }
 
     /// The fast path's seqnum records of our SAs, to the peer node as snapshots.
@@ -471,8 +448,8 @@ impl IkeRunner {
             let record = if b.next_sa < b.sas.len() {
                 let id = b.sas[b.next_sa];
                 b.next_sa += 1;
-                match self.ike_sa_record(id, now) {
-                    Some(r) => r,
+                match self.record_of(id, now) {
+                    Some(r) => sync_record(&r),
                     None => continue,
                 }
             } else if b.next_snapshot < b.snapshots.len() {
@@ -497,5 +474,15 @@ impl IkeRunner {
                 return;
             }
         }
+    }
+}
+
+/// An IKE SA's record as the peer node imports it.
+fn sync_record(r: &IkeSaRecord) -> Record {
+    let (spi_i, spi_r) = r.spis();
+    Record::IkeSa {
+        spi_i,
+        spi_r,
+        state: r.encode(),
     }
 }

@@ -35,6 +35,7 @@ use ike::action::{Action, ChildId, Event, IkeSaId, IkeSaInfo};
 use ike::engine::{Engine, EngineSettings};
 use ike::ha::HaRole;
 use ike::rng_openssl::OpenSslRng;
+use ike::sa::{IkeSaRecord, IkeState};
 use serde_json::{json, Value};
 
 pub use error::{IkeError, IkeRequestError, SubscribeError};
@@ -319,8 +320,15 @@ impl IkeRunner {
             // Before the datagrams leave: the peer never sees a message ID that the peer node
             // or the disk lacks, nor uses a CHILD SA the standby does not hold.
             let changes = self.engine.take_changed();
-            self.offer_changes(&changes, now);
-            self.save_checkpoint(changes, now);
+            if self.ha.is_some() || self.checkpoint.is_some() {
+                let records: Vec<IkeSaRecord> = changes
+                    .changed
+                    .iter()
+                    .filter_map(|&id| self.record_of(id, now))
+                    .collect();
+                self.offer_changes(&changes.removed, &records);
+                self.save_checkpoint(&changes.removed, &records);
+            }
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }
@@ -331,6 +339,20 @@ impl IkeRunner {
                 self.engine.delete_child(now, &mut self.rng, sa, child);
             }
         }
+    }
+
+    /// An IKE SA's record as it stands, for the checkpoint and the peer node. None for a
+    /// half-open SA: a flood of IKE_SA_INITs must not become a flood of writes or sync
+    /// records, and a peer whose IKE_AUTH finds no SA starts again.
+    fn record_of(&self, id: IkeSaId, now: Duration) -> Option<IkeSaRecord> {
+        if self
+            .engine
+            .sa(id)
+            .is_none_or(|s| s.state == IkeState::HalfOpen)
+        {
+            return None;
+        }
+        self.engine.export_sa(id, now)
     }
 
     fn carry_out(&mut self, a: Action) {

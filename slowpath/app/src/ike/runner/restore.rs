@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use ike::action::{IkeSaId, IkeSaInfo};
 use ike::config::Identity;
-use ike::engine::Changes;
 use ike::message::IdType;
-use ike::sa::IkeState;
+use ike::sa::IkeSaRecord;
 use serde_json::json;
 
 use super::checkpoint::Checkpoint;
@@ -22,30 +21,19 @@ pub(super) const SEAL_COUNTER_SHIFT: u64 = 1 << 20;
 
 impl IkeRunner {
     /// Writes what changed since the last call to the checkpoint (nothing without one).
-    pub(super) fn save_checkpoint(&mut self, changes: Changes, now: Duration) {
+    pub(super) fn save_checkpoint(&mut self, removed: &[(u64, u64)], records: &[IkeSaRecord]) {
         let Some(cp) = self.checkpoint.as_mut() else {
             return;
         };
-        for spis in changes.removed {
+        for &spis in removed {
             if let Err(e) = cp.remove(spis) {
                 tracing::warn!(target: "ike", "checkpoint: removing {spis:x?}: {e}");
             }
         }
-        for id in changes.changed {
-            // A half-open SA is not kept: a flood of IKE_SA_INITs must not become a flood of
-            // writes, and a peer whose IKE_AUTH finds no SA starts again.
-            if self
-                .engine
-                .sa(id)
-                .is_none_or(|s| s.state == IkeState::HalfOpen)
-            {
-                continue;
-            }
-            let Some(record) = self.engine.export_sa(id, now) else {
-                continue;
-            };
-            if let Err(e) = cp.write(&record) {
-                tracing::warn!(target: "ike", "checkpoint: writing IKE SA {id}: {e}");
+        for record in records {
+            if let Err(e) = cp.write(record) {
+                let spis = record.spis();
+                tracing::warn!(target: "ike", "checkpoint: writing IKE SA {spis:x?}: {e}");
             }
         }
     }
