@@ -335,18 +335,9 @@ judge_kill_master() { # label, conn
 }
 # strongSwan's view since a log mark: same SPIs, nothing renegotiated, no ESP dropped.
 judge_unchanged() { # label, SPIs before, log mark, conn
-  local after; after=$(swan_state "$4")
-  echo "$1: strongSwan's SPIs before: $2"
-  echo "$1: strongSwan's SPIs after:  $after"
-  check "$1: strongSwan keeps the same IKE and CHILD SPIs" test -n "$2" -a "$2" = "$after"
+  judge_spis "$1" "$2" "$(swan_state "$4")"
   check "$1: strongSwan's IKE SA $4 still ESTABLISHED" swan_conn_established "$4"
   judge_log "$1" "$3"
-}
-judge_log() { # label, log mark
-  check "$1: no new IKE_SA_INIT in strongSwan's log" test "$(log_since "$2" 'IKE_SA_INIT')" -eq 0
-  check "$1: strongSwan logs no replayed sequence number" test "$(log_since "$2" 'sequence number verification failed')" -eq 0
-  check "$1: strongSwan logs no ICV failure" test "$(log_since "$2" 'ICV verification failed')" -eq 0
-  check "$1: strongSwan logs no ESP for an unknown SPI" test "$(log_since "$2" 'does not belong to an installed SA')" -eq 0
 }
 
 # --- The scenarios.

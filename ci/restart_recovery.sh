@@ -95,12 +95,8 @@ check "a: strongSwan's neighbour entry names that MAC" test "$(peer_entry)" = "$
 sleep 1
 loss=$(ping_stop)
 after=$(swan_spis)
-echo "strongSwan's SPIs before: $before"
-echo "strongSwan's SPIs after:  $after"
-check "a: strongSwan keeps the same IKE and CHILD SPIs" test -n "$before" -a "$before" = "$after"
-check "a: strongSwan logs no replayed sequence number" test "$(log_since "$mark" 'sequence number verification failed')" -eq 0
-check "a: strongSwan logs no ICV failure" test "$(log_since "$mark" 'ICV verification failed')" -eq 0
-check "a: no new IKE_SA_INIT" test "$(log_since "$mark" 'IKE_SA_INIT')" -eq 0
+judge_spis a "$before" "$after"
+judge_log a "$mark"
 check "a: the slow path still has its one CHILD SA" test "$(ctl child-sas | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 1
 figure "fast path kill -9 loss" "$loss"
 
@@ -124,16 +120,12 @@ check "b: the ping recovers" wait_for 15 ping_flowing
 sleep 1
 loss=$(ping_stop)
 after=$(swan_spis)
-echo "strongSwan's SPIs before: $before"
-echo "strongSwan's SPIs after:  $after"
-check "b: strongSwan keeps the same IKE and CHILD SPIs" test -n "$before" -a "$before" = "$after"
-check "b: no new IKE_SA_INIT in strongSwan's log" test "$(log_since "$mark" 'IKE_SA_INIT')" -eq 0
+judge_spis b "$before" "$after"
+judge_log b "$mark"
 check "b: strongSwan has one IKE SA, established" test "$(swan --list-sas 2>/dev/null | grep -c ESTABLISHED)" -eq 1
 check "b: the fast path still has one SA pair" fp_sas_is 2
 check "b: no CHILD SA refused by the fast path (no id collision)" test "$(install_failures)" -eq 0
 check "b: no SA id collision in our log" test "$(grep -c 'is in use' "$work/sp.log" || true)" -eq 0
-check "b: strongSwan logs no replayed sequence number" test "$(log_since "$mark" 'sequence number verification failed')" -eq 0
-check "b: strongSwan logs no ICV failure" test "$(log_since "$mark" 'ICV verification failed')" -eq 0
 figure "slow path kill -9 loss" "$loss"
 
 echo "== b. after the restart: rekeys both ways, and DPD"

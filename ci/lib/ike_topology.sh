@@ -225,6 +225,20 @@ swan_spis() {
 # charon.log's length, and how many of its lines since line $1 match $2.
 log_lines() { wc -l <"$work/charon.log"; }
 log_since() { tail -n +"$(($1 + 1))" "$work/charon.log" | grep -c "$2" || true; }
+
+# strongSwan's SPIs before and after a fault: shown, and the same.
+judge_spis() { # label, SPIs before, SPIs after
+  echo "$1: strongSwan's SPIs before: $2"
+  echo "$1: strongSwan's SPIs after:  $3"
+  check "$1: strongSwan keeps the same IKE and CHILD SPIs" test -n "$2" -a "$2" = "$3"
+}
+# strongSwan's log since a mark: nothing renegotiated, no ESP dropped.
+judge_log() { # label, log mark
+  check "$1: no new IKE_SA_INIT in strongSwan's log" test "$(log_since "$2" 'IKE_SA_INIT')" -eq 0
+  check "$1: strongSwan logs no replayed sequence number" test "$(log_since "$2" 'sequence number verification failed')" -eq 0
+  check "$1: strongSwan logs no ICV failure" test "$(log_since "$2" 'ICV verification failed')" -eq 0
+  check "$1: strongSwan logs no ESP for an unknown SPI" test "$(log_since "$2" 'does not belong to an installed SA')" -eq 0
+}
 # strongSwan logs every CHILD SA it installs, the first one and each rekey's, once or twice
 # (`[inbound |outbound ]CHILD_SA rk{7} established with SPIs ...`: counted by their unique
 # ids), and its IKE rekeys (`IKE_SA rk[3] rekeyed between ...`).
