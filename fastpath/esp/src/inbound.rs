@@ -168,6 +168,7 @@ fn decrypt_chunk<P: PacketBuf>(
             _ => {}
         }
     }
+    lc.flush_snapshots(sad, now_ns);
 }
 
 /// The first pass: headers, SA, lengths, and the replay pre-check.
@@ -264,7 +265,7 @@ fn finish<P: PacketBuf>(
     } else {
         sa.touch(now_ns);
     }
-    lc.maybe_snapshot(sa, now_ns);
+    lc.note_snapshot(sa, now_ns);
     verdict
 }
 

@@ -1,11 +1,18 @@
 //! What one worker lcore owns besides its SAs: the crypto engine, counters, its event queue to
 //! the control plane and its snapshot ring to the sync side.
+//!
+//! Snapshots are coalesced at the source: a packet only notes that its SA owes a record, and
+//! the end of the burst takes one record per noted SA, with its newest state. At
+//! `sync-period-packets 2` and one busy SA that is one record per burst instead of one per
+//! two packets, and the sync side, which drains every millisecond, gets newer records.
 
 use crate::counters::LcoreCounters;
 use crate::crypto::Engine;
-use crate::sa::{Sa, SaEvent, SaEventKind};
+use crate::sa::{Sa, SaEvent, SaEventKind, SaId};
 use crate::sad::Sad;
 use crate::snapshot::{snapshot_ring, SnapshotRing, SyncPolicy};
+use crate::verdict::MAX_BURST;
+use arrayvec::ArrayVec;
 use crossbeam_queue::ArrayQueue;
 use std::sync::Arc;
 
@@ -23,6 +30,8 @@ pub struct Lcore {
     pub events_lost: u64,
     /// Snapshots that found the ring full: the SA keeps its old mark and retries.
     pub snapshots_deferred: u64,
+    /// SAs that owe a record at the end of this burst (each once: the SA's queued flag).
+    snapshot_owed: ArrayVec<SaId, MAX_BURST>,
     sweep_cursor: usize,
 }
 
@@ -37,6 +46,7 @@ impl Lcore {
             sync,
             events_lost: 0,
             snapshots_deferred: 0,
+            snapshot_owed: ArrayVec::new(),
             sweep_cursor: 0,
         }
     }
@@ -53,11 +63,34 @@ impl Lcore {
         }
     }
 
-    /// Pushes a snapshot of `sa` if one is due.
-    pub fn maybe_snapshot(&mut self, sa: &mut Sa, now_ns: u64) {
-        if !sa.snapshot_due(&self.sync, now_ns) {
+    /// Per packet: notes that `sa` owes a record if one is due. The record is taken by
+    /// [`Lcore::flush_snapshots`] at the end of the burst, so an SA gets at most one per burst.
+    #[inline]
+    pub fn note_snapshot(&mut self, sa: &mut Sa, now_ns: u64) {
+        if sa.snapshot_queued() || !sa.snapshot_due(&self.sync, now_ns) {
             return;
         }
+        if self.snapshot_owed.try_push(sa.id).is_ok() {
+            sa.set_snapshot_queued(true);
+        } else {
+            // More SAs than a burst has packets: the caller skipped a flush. Take it now.
+            self.push_snapshot(sa, now_ns);
+        }
+    }
+
+    /// End of a burst: one record per SA noted since the last flush, with its state now.
+    pub fn flush_snapshots(&mut self, sad: &mut Sad, now_ns: u64) {
+        for i in 0..self.snapshot_owed.len() {
+            if let Some(sa) = sad.get_mut(self.snapshot_owed[i]) {
+                sa.set_snapshot_queued(false);
+                self.push_snapshot(sa, now_ns);
+            }
+        }
+        self.snapshot_owed.clear();
+    }
+
+    /// Pushes a record of `sa` now; a full ring leaves the SA's old mark, so it is due again.
+    fn push_snapshot(&mut self, sa: &mut Sa, now_ns: u64) {
         let snap = sa.snapshot(now_ns);
         if self.snapshots.push(snap).is_ok() {
             sa.mark_synced(&snap);
@@ -79,8 +112,10 @@ impl Lcore {
             } else {
                 self.sweep_cursor + 1
             };
-            if let Some(sa) = sad.get_mut(crate::sa::SaId(self.sweep_cursor as u32)) {
-                self.maybe_snapshot(sa, now_ns);
+            if let Some(sa) = sad.get_mut(SaId(self.sweep_cursor as u32)) {
+                if sa.snapshot_due(&self.sync, now_ns) {
+                    self.push_snapshot(sa, now_ns);
+                }
             }
         }
     }

@@ -118,6 +118,7 @@ fn encrypt_chunk<P: PacketBuf>(
             _ => {}
         }
     }
+    lc.flush_snapshots(sad, now_ns);
 }
 
 /// Builds headers and trailer around one packet, leaving it ready to seal.
@@ -252,7 +253,7 @@ fn prepare<P: PacketBuf>(
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);
     }
-    lc.maybe_snapshot(sa, now_ns);
+    lc.note_snapshot(sa, now_ns);
     Ok(Prepared {
         esp_at,
         esn_hi: sa.config.esn.then_some((seq >> 32) as u32),

@@ -184,6 +184,8 @@ pub struct Sa {
     generation: u16,
     soft_raised: bool,
     overflow_raised: bool,
+    /// Noted as owing a snapshot at the end of the current burst (see `Lcore::note_snapshot`).
+    snapshot_queued: bool,
     sync_mark: SyncMark,
 }
 
@@ -273,6 +275,7 @@ impl Sa {
             last_used_ns: now_ns,
             soft_raised: false,
             overflow_raised: false,
+            snapshot_queued: false,
             sync_mark: SyncMark {
                 at_ns: now_ns,
                 ..SyncMark::default()
@@ -464,6 +467,18 @@ impl Sa {
             generation: self.generation,
             at_ns: now_ns,
         }
+    }
+
+    /// Whether the SA is noted as owing a snapshot at the end of the burst.
+    #[inline]
+    pub fn snapshot_queued(&self) -> bool {
+        self.snapshot_queued
+    }
+
+    /// Notes (or clears) that the SA owes a snapshot at the end of the burst.
+    #[inline]
+    pub fn set_snapshot_queued(&mut self, queued: bool) {
+        self.snapshot_queued = queued;
     }
 
     /// Records that `snap` was handed to the sync ring.

@@ -1,9 +1,10 @@
 //! Sequence-number snapshots for HA sync (DESIGN.md, "Seqnum snapshots").
 //!
 //! A worker pushes a small record into its own bounded lock-free ring when an SA has moved
-//! its direction's `period_packets_*` since its last record or `period_ns` has passed; the
-//! sync side drains all rings, keeps the newest record per SA, and hands out batches. No
-//! locks, no syscalls and no allocation on the worker.
+//! its direction's `period_packets_*` since its last record or `period_ns` has passed (at
+//! most one per SA per burst, taken at the burst's end: `Lcore::note_snapshot`); the sync
+//! side drains all rings, keeps the newest record per SA, and hands out batches. No locks,
+//! no syscalls and no allocation on the worker.
 
 use crate::ident::{Direction, SaId};
 use crate::replay::WindowSnapshot;

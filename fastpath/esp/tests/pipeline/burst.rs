@@ -1,11 +1,13 @@
 //! Bursts mixing SAs, transforms and good and bad packets: each verdict belongs to its packet,
-//! a duplicate inside one burst is a replay, and bursts longer than MAX_BURST work.
+//! a duplicate inside one burst is a replay, bursts longer than MAX_BURST work, and a burst
+//! leaves at most one HA snapshot per SA.
 
 use crate::common::Rng;
 use crate::util::*;
 use esp::buf::VecBuf;
 use esp::counters::DropReason;
 use esp::sa::SaId;
+use esp::snapshot::SyncPolicy;
 use esp::verdict::{Verdict, MAX_BURST};
 
 /// Sender and receiver with six SA pairs of different transforms, modes, ESN and NAT-T.
@@ -312,4 +314,90 @@ fn forged_copy_before_the_real_one_in_a_burst() {
         want.push(Verdict::Forward);
     }
     assert_eq!(rx.verdicts(&pkts), want);
+}
+
+/// `n` outbound SAs on a node that takes a snapshot every 2 packets an SA moves.
+fn snapshot_node(n: u32, rng: &mut Rng) -> (Node, Vec<SaId>) {
+    let mut node = Node::new(SyncPolicy {
+        period_packets_inbound: 2,
+        period_packets_outbound: 2,
+        period_ns: 0,
+        oseq_shift: 2,
+    });
+    let keys = GCM128.keys(rng);
+    let ids = (0..n)
+        .map(|k| {
+            let (o, _) = sa_pair(0x3100 + k, &keys, ModeKind::T44, false, false);
+            node.add(k, o)
+        })
+        .collect();
+    (node, ids)
+}
+
+fn ring(node: &Node) -> Vec<(SaId, u64)> {
+    std::iter::from_fn(|| node.lc.snapshots.pop())
+        .map(|s| (s.sa, s.oseq))
+        .collect()
+}
+
+/// HA snapshots are coalesced per burst: a burst mixing SAs leaves one record per SA that
+/// became due, taken at its end with the SA's newest sequence number; a burst longer than
+/// MAX_BURST leaves one per MAX_BURST packets.
+#[test]
+fn a_burst_leaves_one_snapshot_per_due_sa_with_its_newest_state() {
+    let mut rng = Rng::new(0xb5a7);
+    let (mut node, ids) = snapshot_node(4, &mut rng);
+    // SA k gets k + 1 packets, interleaved: 0 1 2 3, 1 2 3, 2 3, 3.
+    let sas: Vec<SaId> = (0..4).flat_map(|r| ids[r..].to_vec()).collect();
+    let pkts: Vec<Vec<u8>> = (0..sas.len())
+        .map(|k| inner_packet(ModeKind::T44, 20, k as u16, &mut rng))
+        .collect();
+    assert!(node
+        .encrypt(&pkts, &sas)
+        .iter()
+        .all(|(v, _)| *v == Verdict::Forward));
+    // SA 0 moved by one packet only: not due yet.
+    assert_eq!(ring(&node), [(ids[1], 2), (ids[2], 3), (ids[3], 4)]);
+    // Its second packet, in a burst of its own, makes it due.
+    node.seal(&pkts[0], ids[0]);
+    assert_eq!(ring(&node), [(ids[0], 2)]);
+    // A long burst of one SA: a record at the end of each MAX_BURST chunk.
+    let long = vec![pkts[0].clone(); 3 * MAX_BURST];
+    node.encrypt(&long, &vec![ids[1]; long.len()]);
+    let m = MAX_BURST as u64;
+    assert_eq!(
+        ring(&node),
+        [(ids[1], 2 + m), (ids[1], 2 + 2 * m), (ids[1], 2 + 3 * m)]
+    );
+}
+
+/// Noting an SA twice owes one record; more noted SAs than a burst holds (a caller that does
+/// not flush) are taken at once rather than lost.
+#[test]
+fn noted_snapshots_are_taken_once_each_and_never_lost() {
+    let mut rng = Rng::new(0xb5a8);
+    let n = MAX_BURST as u32 + 6;
+    let (mut node, ids) = snapshot_node(n, &mut rng);
+    for &id in &ids {
+        let sa = node.sad.get_mut(id).unwrap();
+        sa.advance_oseq(2 + id.0 as u64).unwrap();
+        node.lc.note_snapshot(sa, node.now);
+        node.lc.note_snapshot(sa, node.now);
+    }
+    let early = ring(&node);
+    assert_eq!(early.len(), 6, "the ones past the burst's list go at once");
+    node.lc.flush_snapshots(&mut node.sad, node.now);
+    let mut all = early;
+    all.extend(ring(&node));
+    all.sort_unstable();
+    let want: Vec<(SaId, u64)> = ids.iter().map(|&id| (id, 2 + id.0 as u64)).collect();
+    assert_eq!(all, want);
+    // Flushed: nothing owed any more, and nothing due until the SAs move again.
+    node.lc.flush_snapshots(&mut node.sad, node.now);
+    for &id in &ids {
+        node.lc
+            .note_snapshot(node.sad.get_mut(id).unwrap(), node.now);
+    }
+    node.lc.flush_snapshots(&mut node.sad, node.now);
+    assert!(node.lc.snapshots.is_empty());
 }
