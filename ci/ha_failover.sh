@@ -285,13 +285,28 @@ sync_paths_reach() {
   ip netns exec "${t}A" ping -c 1 -W 1 -q 10.77.0.2 >/dev/null &&
     ip netns exec "${t}A" ping -c 1 -W 1 -q "${lan_addr[B]}" >/dev/null
 }
-# A new tunnel to the VIP: strongSwan's IKE SAs terminated, then one initiated by strongSwan
-# (conn gcm or vip) or by our master (conn gcm).
+# strongSwan deletes an IKE SA of a conn. Its DELETE waits for an exchange in flight (a DPD
+# whose request a preemption lost, retransmitted 1 s later); a plain --force destroys the SA
+# before the DELETE leaves and our nodes keep it. So: up to 4 s for the DELETE's answer, then
+# forced (a node that never knew the SA, without the sync, does not answer).
+swan_terminate() { # conn
+  swan_conn_gone "$1" || swan --terminate --ike "$1" --force --timeout 4 >/dev/null 2>&1 || true
+}
+# Whether a node (if it runs) holds no IKE SA of the test's conns.
+node_has_no_ike() { # node
+  alive "$1" || return 0
+  nctl "$1" ike-sas 2>/dev/null | python3 -c "
+import json,sys
+sys.exit(0 if not any(s['conn'] in ('gcm','vip','vip2') for s in json.load(sys.stdin)) else 1)"
+}
+nodes_have_no_ike() { node_has_no_ike A && node_has_no_ike B; }
+# A new tunnel to the VIP: strongSwan's IKE SAs terminated (on our nodes too), then one
+# initiated by strongSwan (conn gcm or vip) or by our master (conn gcm).
 fresh_tunnel() { # conn, who initiates: swan|ours
   local c m
-  # --force: the node that negotiated an SA may be gone; strongSwan need not wait for it.
-  for c in gcm vip vip2; do swan_conn_gone "$c" || swan --terminate --ike "$c" --force >/dev/null 2>&1 || true; done
+  for c in gcm vip vip2; do swan_terminate "$c"; done
   wait_for 10 swan_all_gone || true
+  check "tunnel: the old IKE SAs gone from our nodes too" wait_for 10 nodes_have_no_ike
   m=$(master_node)
   if [ "$2" = ours ]; then
     nctl "$m" initiate "$1" >/dev/null || true
@@ -581,7 +596,7 @@ scenario_virtual_ip() {
   vip2=$(swan_vip vip2)
   echo "7: the second client's virtual IP: ${vip2:-none}"
   check "7: the second client gets another address of the pool" another_lease "$vip2" "$vip"
-  swan --terminate --ike vip2 --force >/dev/null 2>&1 || true
+  swan_terminate vip2
 }
 
 

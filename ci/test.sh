@@ -34,7 +34,7 @@ bash ci/ike_floods.sh 2>&1 | tee target/ike_floods.log
 echo "== restart recovery: kill -9 of the fast path, then of the slow path, under traffic to strongSwan"
 bash ci/restart_recovery.sh 2>&1 | tee target/restart_recovery.log
 echo "== stateful failover: two nodes with the HA sync, kill -9 of the master, rekeys, preemption, sync paths cut, judged by strongSwan"
-SCENARIOS="1 2 3 4 5 7" bash ci/ha_failover.sh 2>&1 | tee target/ha_failover.log
+SCENARIOS="1 2 3 4 5 6 7" bash ci/ha_failover.sh 2>&1 | tee target/ha_failover.log
 echo "== fuzz: every target, 20 s each"
 bash ci/fuzz.sh 20
 

@@ -149,6 +149,9 @@ pub enum DownReason {
     IkeSaDown,
     /// Hard lifetime.
     Expired,
+    /// The peer set up a new IKE SA with INITIAL_CONTACT: it holds no other one between
+    /// the same identities (RFC 7296 2.4), so this one was dead on its side.
+    Forgotten,
 }
 
 /// Things worth a log line or a counter.

@@ -3,6 +3,7 @@
 //! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
 //! calls `handle_timeout` at `poll_timeout`.
 
+mod initial_contact;
 mod records;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -224,7 +225,11 @@ impl Engine {
             return false;
         };
         f(&mut sa, &mut self.ctx(now, rng));
+        let initial_contact = std::mem::take(&mut sa.initial_contact);
         self.after(id, sa);
+        if initial_contact {
+            self.drop_forgotten(id, now, rng);
+        }
         true
     }
 

@@ -90,6 +90,10 @@ pub struct IkeSa {
     pub reassembly: Vec<Reassembly>,
     /// After a DPD restart, the next `initiate` reuses this object.
     pub restarts: u32,
+    /// The peer's IKE_AUTH carried INITIAL_CONTACT: the engine drops our other IKE SAs
+    /// between the two identities once this call is over.
+    #[serde(skip)]
+    pub(crate) initial_contact: bool,
     /// This node's statistics: not part of the exported state.
     #[serde(skip)]
     pub counters: Counters,
@@ -134,6 +138,7 @@ impl IkeSa {
             vip_pool: None,
             reassembly: Vec::new(),
             restarts: 0,
+            initial_contact: false,
             counters: Counters::default(),
             actions: VecDeque::new(),
         }

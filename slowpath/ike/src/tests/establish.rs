@@ -326,3 +326,36 @@ fn initial_contact_only_for_the_only_ike_sa() {
     w.establish();
     assert!(last_auth_has_initial_contact(&w), "alone again");
 }
+
+/// A peer that lost its IKE SAs with us (a reboot, a delete that never reached us) sets up a
+/// new one with INITIAL_CONTACT: the responder drops the ones the peer forgot, and their
+/// CHILD SAs, without a delete; an IKE SA set up beside another (no INITIAL_CONTACT) leaves
+/// that one alone.
+#[test]
+fn initial_contact_drops_the_ike_sas_the_peer_forgot() {
+    let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
+    let mut w = World::new(a, b);
+    let old = [w.establish(), w.establish()];
+    assert_eq!(w.b.engine.sa_ids().len(), 2, "the second beside the first");
+    let b_old = w.b.engine.sa_ids();
+    for id in old {
+        let (i, r) = w.a.engine.sa(id).and_then(|s| s.spis()).unwrap();
+        assert!(w.a.engine.remove_sa_by_spis(i, r).is_some());
+    }
+    w.a.fast_path.clear();
+    let b_sent = w.b.sent.len();
+    w.establish();
+    assert!(last_auth_has_initial_contact(&w));
+    let gone: Vec<_> = b_old
+        .iter()
+        .map(|id| (*id, DownReason::Forgotten))
+        .collect();
+    assert_eq!(w.b.ike_down, gone);
+    assert_eq!(w.b.engine.sa_ids().len(), 1);
+    w.assert_children_match();
+    assert_eq!(
+        w.b.sent.len(),
+        b_sent + 2,
+        "IKE_SA_INIT and IKE_AUTH answered, no delete"
+    );
+}

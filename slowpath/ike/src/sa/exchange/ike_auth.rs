@@ -240,6 +240,7 @@ impl IkeSa {
                 }
             }
         }
+        self.initial_contact = p.has_notify(NotifyType::INITIAL_CONTACT);
         // Up, and the CHILD SA in the fast path, before the answer goes out: the initiator
         // may send on it as soon as the answer arrives.
         self.established(ctx, &cfg);
