@@ -3,6 +3,7 @@
 //! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
 //! calls `handle_timeout` at `poll_timeout`.
 
+mod deadlines;
 mod initial_contact;
 mod records;
 
@@ -22,6 +23,7 @@ use crate::rng::RngSource;
 use crate::sa::export::IkeSaExport;
 use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
+use deadlines::DeadlineIndex;
 
 mod role;
 pub use records::Changes;
@@ -43,6 +45,10 @@ struct Held {
     half_open: Option<(IpAddr, u64)>,
     /// The IKE SA's SPIs (what its record is known by).
     spis: Option<(u64, u64)>,
+    /// Its entry in `deadlines` (none on a standby).
+    deadline: Option<Duration>,
+    /// Its peer's address, its entry in `by_peer`.
+    peer: Option<IpAddr>,
 }
 
 /// Everything of an engine, for the HA peer.
@@ -62,6 +68,8 @@ pub struct Engine {
     by_spi: HashMap<u64, IkeSaId>,
     half_open: HalfOpenTable,
     held: HashMap<IkeSaId, Held>,
+    deadlines: DeadlineIndex,
+    by_peer: BTreeSet<(IpAddr, IkeSaId)>,
     spis: SpiAllocator,
     responder: Responder,
     actions: VecDeque<Action>,
@@ -94,6 +102,8 @@ impl Engine {
             by_spi: HashMap::new(),
             half_open: HalfOpenTable::default(),
             held: HashMap::new(),
+            deadlines: DeadlineIndex::default(),
+            by_peer: BTreeSet::new(),
             spis: SpiAllocator::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -156,10 +166,9 @@ impl Engine {
         if self.passive() {
             return None;
         }
-        self.sas
-            .values()
-            .filter_map(|s| s.next_deadline(&self.configs))
-            .min()
+        #[cfg(any(test, debug_assertions))]
+        self.check_indexes();
+        self.deadlines.first()
     }
 
     /// The connections a daemon initiates when it loads its configuration: those with a
@@ -246,6 +255,7 @@ impl Engine {
             pools: &mut self.pools,
             spis: &mut self.spis,
             others: &self.sas,
+            by_peer: &self.by_peer,
         }
     }
 
@@ -276,10 +286,21 @@ impl Engine {
                     .then(|| sa.init.as_ref().map(|i| (sa.remote.ip(), i.spi_i)))
                     .flatten(),
                 spis: sa.spis(),
+                deadline: self.deadline_of(&sa),
+                peer: Some(sa.remote.ip()),
             }
         } else {
             Held::default()
         };
+        self.deadlines.update(id, old.deadline, new.deadline);
+        if old.peer != new.peer {
+            if let Some(ip) = old.peer {
+                self.by_peer.remove(&(ip, id));
+            }
+            if let Some(ip) = new.peer {
+                self.by_peer.insert((ip, id));
+            }
+        }
         self.note_change(id, old.spis, new.spis);
         for s in &new.ike {
             self.by_spi.insert(*s, id);
@@ -423,13 +444,9 @@ impl Engine {
         if self.passive() {
             return;
         }
-        let due: Vec<IkeSaId> = self
-            .sas
-            .iter()
-            .filter(|(_, s)| s.next_deadline(&self.configs).is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
+        #[cfg(any(test, debug_assertions))]
+        self.check_indexes();
+        for id in self.deadlines.due(now) {
             let mut expired = false;
             self.with_sa(id, now, rng, |sa, ctx| {
                 let half_open = sa.state == IkeState::HalfOpen;
@@ -496,8 +513,15 @@ impl Engine {
 
     /// ESP was received on a CHILD SA of `sa` at `at` (no DPD needed while traffic flows).
     pub fn traffic_received(&mut self, sa: IkeSaId, at: Duration) {
-        if let Some(s) = self.sas.get_mut(&sa) {
-            s.traffic_received(at);
+        let Some(s) = self.sas.get_mut(&sa) else {
+            return;
+        };
+        s.traffic_received(at);
+        // A later DPD deadline.
+        let new = self.deadline_of(&self.sas[&sa]);
+        if let Some(h) = self.held.get_mut(&sa) {
+            self.deadlines.update(sa, h.deadline, new);
+            h.deadline = new;
         }
     }
 

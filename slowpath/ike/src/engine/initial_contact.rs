@@ -18,10 +18,15 @@ impl Engine {
         let Some(pair) = self.sas.get(&id).and_then(|sa| self.identities(sa)) else {
             return;
         };
+        // The peer's identity first: it sets most SAs apart without a clone.
         let forgotten: Vec<IkeSaId> = self
             .sas
             .iter()
-            .filter(|(other, sa)| **other != id && self.identities(sa).as_ref() == Some(&pair))
+            .filter(|(other, sa)| {
+                **other != id
+                    && sa.remote_identity.as_ref() == Some(&pair.1)
+                    && self.identities(sa).as_ref() == Some(&pair)
+            })
             .map(|(other, _)| *other)
             .collect();
         for other in forgotten {

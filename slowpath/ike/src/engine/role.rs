@@ -31,6 +31,9 @@ impl Engine {
     pub fn set_role(&mut self, role: HaRole, now: Duration, rng: &mut dyn RngSource) {
         let takeover = self.role == HaRole::Standby && role == HaRole::Active;
         self.role = role;
+        if self.passive() {
+            self.stop_timers();
+        }
         if !takeover {
             return;
         }

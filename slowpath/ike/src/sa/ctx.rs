@@ -1,7 +1,8 @@
 //! What every call into an IKE SA gets from its caller: the time, randomness, the
 //! configuration, the pools and the SPI allocator (SPIs are unique across the engine).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,11 +28,20 @@ pub struct Ctx<'a> {
     pub spis: &'a mut SpiAllocator,
     /// The engine's other IKE SAs (not the one called), to look at only.
     pub others: &'a BTreeMap<IkeSaId, IkeSa>,
+    /// Every IKE SA of the engine by its peer's address (the one called too).
+    pub by_peer: &'a BTreeSet<(IpAddr, IkeSaId)>,
 }
 
 impl Ctx<'_> {
     pub fn config(&self, name: &str) -> Option<Arc<IkeConfig>> {
         self.configs.iter().find(|c| c.name == name).cloned()
+    }
+
+    /// The other IKE SAs with the peer at `ip`, found without looking at the rest.
+    pub fn others_with_peer(&self, ip: IpAddr) -> impl Iterator<Item = &IkeSa> + '_ {
+        self.by_peer
+            .range((ip, IkeSaId::MIN)..=(ip, IkeSaId::MAX))
+            .filter_map(|(_, id)| self.others.get(id))
     }
 
     pub fn ike_spi(&mut self) -> u64 {

@@ -2,6 +2,7 @@
 //! inbound SAs' last use, read every half of the shortest DPD interval, tells the engine of
 //! traffic from each peer.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ike::action::IkeSaId;
@@ -52,9 +53,11 @@ impl IkeRunner {
             return;
         }
         let infos = self.read_sas(&wanted);
+        // Found by SA id: a gateway's list has 100,000 of them.
+        let sa_of: HashMap<u32, IkeSaId> = wanted.into_iter().collect();
         for i in infos {
             let (id, used, idle) = (i.id.get(), i.last_used_ns, i.idle_ms);
-            let Some(&(_, sa)) = wanted.iter().find(|(w, _)| *w == id) else {
+            let Some(&sa) = sa_of.get(&id) else {
                 continue;
             };
             let before = self.last_used.insert(id, used);

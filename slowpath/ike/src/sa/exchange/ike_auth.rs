@@ -29,10 +29,9 @@ impl IkeSa {
     /// the peer drop that other one (strongSwan destroys it without a delete, so our side
     /// would keep it and its CHILD SAs, unanswered).
     fn peer_has_another(&self, ctx: &Ctx, cfg: &IkeConfig) -> bool {
-        ctx.others.values().any(|s| {
+        ctx.others_with_peer(self.remote.ip()).any(|s| {
             s.id != self.id
                 && matches!(s.state, IkeState::AuthSent | IkeState::Established)
-                && s.remote.ip() == self.remote.ip()
                 && (s.config == cfg.name
                     || ctx
                         .config(&s.config)

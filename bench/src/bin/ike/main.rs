@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p bench --bin ike [-- --seconds 2 --group 14,31 --reps 3]`
 //!
+//! With SAs held (see `held`): `-- --group 31 --held 0,10000,100000 --poll-timeout
+//! --lifetimes`, the setup rate at each level and the memory per held IKE SA.
+//!
 //! Each IKE SA is a fresh one: the initiator initiates, IKE_SA_INIT and IKE_AUTH (PSK) run
 //! to the end and make one CHILD SA (tunnel, one selector pair each way), then the initiator
 //! deletes the IKE SA (INFORMATIONAL) and the next one starts. The delete is timed apart and
@@ -50,6 +53,8 @@ use ike::rng::RngSource;
 use ike::rng_openssl::OpenSslRng;
 use ike::sa::dh::DhPrivate;
 
+mod held;
+
 #[derive(Parser)]
 #[command(about = "IKE SAs set up per second, our initiator against our responder, in memory")]
 struct Args {
@@ -70,9 +75,17 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     background: usize,
     /// Ask both engines for `poll_timeout()` after every datagram, as the daemon's loop does
-    /// before each poll(2) (it looks at every SA).
+    /// before each poll(2), and run `handle_timeout()` when it is due.
     #[arg(long)]
     poll_timeout: bool,
+    /// Instead of the main table: the setup rate with this many established IKE SAs held,
+    /// one level after the other (comma-separated, growing), and the memory per held SA.
+    #[arg(long, value_delimiter = ',')]
+    held: Vec<usize>,
+    /// Every SA gets a gateway's lifetimes (IKE SA rekey 4 h, CHILD SA rekey 1 h and hard
+    /// 66 min, with jitter), so that every held SA has a deadline, as on a real gateway.
+    #[arg(long)]
+    lifetimes: bool,
     /// One JSON object per case after the table.
     #[arg(long)]
     json: bool,
@@ -176,8 +189,27 @@ fn ts(net: &str) -> Vec<TrafficSelector> {
 }
 
 /// A's (initiator) and B's (responder) connections: PSK, one child 10.1/16 <-> 10.2/16, no
-/// DPD, no rekeys, no INITIAL_CONTACT (the background SAs share the identities).
-fn configs(c: &Case) -> (IkeConfig, IkeConfig) {
+/// DPD, no INITIAL_CONTACT (the background SAs share the identities); rekeys only with
+/// `lifetimes` (hours away: none is due during a run).
+fn configs(c: &Case, lifetimes: bool) -> (IkeConfig, IkeConfig) {
+    let (child, ike_rekey, ike_jitter) = if lifetimes {
+        (
+            Lifetimes::default(),
+            Duration::from_secs(4 * 3600),
+            Duration::from_secs(1200),
+        )
+    } else {
+        (
+            Lifetimes {
+                rekey_time: Duration::ZERO,
+                life_time: Duration::ZERO,
+                jitter: Duration::ZERO,
+                ..Lifetimes::default()
+            },
+            Duration::ZERO,
+            Duration::ZERO,
+        )
+    };
     let base =
         |name: &str, local: &str, remote: &str, lid: &str, rid: &str, l: &str, r: &str| IkeConfig {
             name: name.into(),
@@ -189,16 +221,11 @@ fn configs(c: &Case) -> (IkeConfig, IkeConfig) {
             ike_proposals: vec![c.ike],
             esp_proposals: vec![c.esp],
             children: vec![ChildConfig {
-                lifetimes: Lifetimes {
-                    rekey_time: Duration::ZERO,
-                    life_time: Duration::ZERO,
-                    jitter: Duration::ZERO,
-                    ..Lifetimes::default()
-                },
+                lifetimes: child,
                 ..ChildConfig::new("net", ts(l), ts(r))
             }],
-            rekey_time: Duration::ZERO,
-            rekey_jitter: Duration::ZERO,
+            rekey_time: ike_rekey,
+            rekey_jitter: ike_jitter,
             reauth_time: Duration::ZERO,
             dpd: DpdConfig {
                 interval: Duration::ZERO,
@@ -275,11 +302,13 @@ struct Pair {
     wire: VecDeque<Packet>,
     tally: [Tally; 2],
     poll_timeout: bool,
+    /// Established IKE SAs kept by `background`.
+    held: usize,
 }
 
 impl Pair {
-    fn new(c: &Case, poll_timeout: bool) -> Pair {
-        let (ca, cb) = configs(c);
+    fn new(c: &Case, poll_timeout: bool, lifetimes: bool) -> Pair {
+        let (ca, cb) = configs(c, lifetimes);
         let mut rng = OpenSslRng;
         let epoch = Instant::now();
         let a = Engine::new(
@@ -305,6 +334,7 @@ impl Pair {
             wire: VecDeque::new(),
             tally: [Tally::default(); 2],
             poll_timeout,
+            held: 0,
         }
     }
 
@@ -337,9 +367,15 @@ impl Pair {
                 Action::Event { .. } => {}
             }
         }
+        // As the daemon does: what changed goes to the HA peer and the checkpoint.
+        black_box(engine.take_changed());
         if self.poll_timeout {
-            black_box(self.a.poll_timeout());
-            black_box(self.b.poll_timeout());
+            let now = self.now();
+            for e in [&mut self.a, &mut self.b] {
+                if e.poll_timeout().is_some_and(|t| t <= now) {
+                    e.handle_timeout(now, &mut self.rng);
+                }
+            }
         }
     }
 
@@ -382,8 +418,10 @@ impl Pair {
         s.sas += 1;
     }
 
-    /// Sets up `n` IKE SAs that stay.
+    /// Sets up `n` IKE SAs that stay (without asking for timeouts: only the timed setups
+    /// are the daemon's loop).
     fn background(&mut self, n: usize) {
+        let poll = std::mem::replace(&mut self.poll_timeout, false);
         for _ in 0..n {
             let now = self.now();
             self.a
@@ -391,6 +429,17 @@ impl Pair {
                 .expect("initiate");
             self.collect(false);
             while self.deliver_one().is_some() {}
+        }
+        self.held += n;
+        self.poll_timeout = poll;
+    }
+
+    /// Untimed setups for about `secs`.
+    fn warm_up(&mut self, secs: f64) {
+        let mut warm = Sample::default();
+        let t0 = Instant::now();
+        while t0.elapsed().as_secs_f64() < secs {
+            self.one(&mut warm);
         }
     }
 }
@@ -616,17 +665,23 @@ fn main() {
         }
     };
     let reps = args.reps.max(1);
+    if !args.held.is_empty() {
+        let run = held::Run {
+            secs: args.seconds,
+            reps,
+            warmup: args.warmup,
+            poll: args.poll_timeout,
+            lifetimes: args.lifetimes,
+        };
+        return run.all(&cases, &args.held);
+    }
     let mut pairs: Vec<Pair> = cases
         .iter()
-        .map(|c| Pair::new(c, args.poll_timeout))
+        .map(|c| Pair::new(c, args.poll_timeout, args.lifetimes))
         .collect();
     for p in &mut pairs {
         p.background(args.background);
-        let mut warm = Sample::default();
-        let t0 = Instant::now();
-        while t0.elapsed().as_secs_f64() < args.warmup {
-            p.one(&mut warm);
-        }
+        p.warm_up(args.warmup);
     }
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cases.len()];
     let mut dh: Vec<Vec<DhCost>> = vec![Vec::new(); cases.len()];
