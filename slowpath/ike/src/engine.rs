@@ -22,7 +22,9 @@ use crate::sa::export::IkeSaExport;
 use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
 
+mod operator;
 mod role;
+pub use operator::{HalfOpenFlush, LeaseView, PoolView};
 pub use records::Changes;
 
 /// Node-wide settings.
