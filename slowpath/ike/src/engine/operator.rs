@@ -11,8 +11,8 @@ use crate::rng::RngSource;
 use crate::sa::exchange::{Pending, Task};
 use crate::sa::IkeState;
 
-/// What `flush_half_open` removed, and what it could not.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What `flush_half_open` removed, and what it could not (the operator's reply as is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HalfOpenFlush {
     /// Responder IKE SAs whose IKE_AUTH never came.
     pub responder_ike_sas: Vec<IkeSaId>,

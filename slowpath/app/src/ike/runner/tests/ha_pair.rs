@@ -95,6 +95,12 @@ fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
     let st = b.ha_status(now).unwrap();
     assert_eq!((st.ike_role, st.sync.in_sync), ("standby", true));
     assert!(st.ha.records_applied >= 1);
+    // A standby's SAs are the active node's: neither flush touches them.
+    for op in ["flush", "flush_half_open"] {
+        let r = b.handle(now, &operator(op, json!({}))).unwrap();
+        assert!(r.unwrap_err().to_string().contains("standby"), "{op}");
+    }
+    assert_eq!(b.engine.sa_ids().len(), 1);
 
     // The active node dies; the standby takes over with its own parity of IV generation.
     drop(a);
