@@ -74,6 +74,10 @@ pub enum Request {
     },
     /// Delete every IKE SA.
     Flush,
+    /// Delete only what never completed: half-open IKE SAs and queued new CHILD SAs.
+    FlushHalfOpen,
+    /// Virtual IP pools: size, leased, free, and who holds which address.
+    Pools,
 }
 
 impl Request {
@@ -96,6 +100,8 @@ impl Request {
             Request::Terminate(_) => "terminate",
             Request::Rekey { .. } => "rekey",
             Request::Flush => "flush",
+            Request::FlushHalfOpen => "flush_half_open",
+            Request::Pools => "pools",
         }
     }
 }

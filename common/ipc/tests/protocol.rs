@@ -223,6 +223,8 @@ fn every_slow_path_request_round_trips() {
             child: Some(2),
         },
         slowpath::Request::Flush,
+        slowpath::Request::FlushHalfOpen,
+        slowpath::Request::Pools,
     ];
     for r in &all {
         round_trip(r);
@@ -245,6 +247,11 @@ fn every_slow_path_request_round_trips() {
         slowpath::Request::Terminate(TerminateTarget::Conn { conn: "gw2".into() })
     );
     assert!(decode_request::<slowpath::Request>(r#"{"v":2,"op":"terminate"}"#).is_err());
+    let (_, r) = decode_request::<slowpath::Request>(r#"{"v":2,"op":"flush_half_open"}"#).unwrap();
+    assert_eq!(
+        (r.op(), r),
+        ("flush_half_open", slowpath::Request::FlushHalfOpen)
+    );
 }
 
 #[test]

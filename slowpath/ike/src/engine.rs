@@ -25,7 +25,9 @@ use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{Ctx, IkeSa, IkeSaStatus, IkeState, SpiAllocator};
 use deadlines::DeadlineIndex;
 
+mod operator;
 mod role;
+pub use operator::{HalfOpenFlush, LeaseView, PoolView};
 pub use records::Changes;
 
 /// Node-wide settings.

@@ -5,8 +5,9 @@
 //! slowpath-ctl -s SOCK switchover GROUP [--hold-ms 60000]   # this node steps down
 //! slowpath-ctl -s SOCK ha-set NAME active|standby           # the operator sets the role
 //! slowpath-ctl -s SOCK follow                               # streams events until interrupted
-//! slowpath-ctl -s SOCK ike-sas | child-sas | ike-counters
-//! slowpath-ctl -s SOCK initiate CONN [CHILD] | terminate CONN|ID | rekey ID [CHILD] | flush
+//! slowpath-ctl -s SOCK ike-sas | child-sas | ike-counters | pools
+//! slowpath-ctl -s SOCK initiate CONN [CHILD] | terminate CONN|ID | rekey ID [CHILD]
+//! slowpath-ctl -s SOCK flush [half-open]                  # everything, or what never completed
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -67,8 +68,17 @@ enum Cmd {
     Terminate { which: String },
     /// Rekey an IKE SA (by id), or one of its CHILD SAs.
     Rekey { ike_sa: u64, child: Option<u64> },
-    /// Delete every IKE SA.
-    Flush,
+    /// Virtual IP pools: range, size, leased, free, and who holds which address.
+    Pools,
+    /// Delete every IKE SA; `half-open`: only what never completed.
+    Flush { what: Option<FlushWhat> },
+}
+
+/// What `flush` deletes besides everything.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FlushWhat {
+    /// IKE SAs whose IKE_AUTH never completed, and new CHILD SA requests not yet sent.
+    HalfOpen,
 }
 
 fn request(cmd: &Cmd) -> Request {
@@ -109,7 +119,11 @@ fn request(cmd: &Cmd) -> Request {
             ike_sa: *ike_sa,
             child: *child,
         },
-        Cmd::Flush => Request::Flush,
+        Cmd::Pools => Request::Pools,
+        Cmd::Flush { what: None } => Request::Flush,
+        Cmd::Flush {
+            what: Some(FlushWhat::HalfOpen),
+        } => Request::FlushHalfOpen,
     }
 }
 
@@ -130,6 +144,7 @@ fn run(args: &Args, request: &Request) -> Result<(), CallError> {
     match (&args.cmd, args.json) {
         (_, true) => println!("{result}"),
         (Cmd::Instances, false) => print_instances(&result),
+        (Cmd::Pools, false) => print_pools(&result),
         _ => println!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
@@ -143,6 +158,29 @@ fn run(args: &Args, request: &Request) -> Result<(), CallError> {
 enum Role {
     Active,
     Standby,
+}
+
+fn print_pools(r: &Value) {
+    for p in r.as_array().into_iter().flatten() {
+        let s = |k: &str| p[k].as_str().unwrap_or("-").to_string();
+        println!(
+            "{} {}: size {}, leased {}, offline {}, free {}",
+            s("name"),
+            s("range"),
+            p["size"],
+            p["leased"],
+            p["offline"],
+            p["free"]
+        );
+        for l in p["leases"].as_array().into_iter().flatten() {
+            let s = |k: &str| l[k].as_str().unwrap_or("-").to_string();
+            let holder = match l["ike_sa"].as_u64() {
+                Some(id) => format!("IKE SA {id} {}_{}", s("spi_i"), s("spi_r")),
+                None => "offline".to_string(),
+            };
+            println!("  {:<16} {:<32} {holder}", s("address"), s("identity"));
+        }
+    }
 }
 
 fn print_instances(r: &Value) {

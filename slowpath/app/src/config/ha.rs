@@ -82,7 +82,7 @@ pub struct HaConfig {
     pub node_id: NodeId,
     /// The `ha-group` whose role IKE follows (6WIND's `listen-ha-group`).
     pub listen_ha_group: String,
-    /// At least one; every one carries every message.
+    /// At least two (losing one loses nothing); every one carries every message.
     pub paths: Vec<SyncPath>,
     pub sync_key: SyncKey,
     /// The seqnum knobs, as the fast path takes them (`sync_settings`).
@@ -96,7 +96,8 @@ pub(super) struct HaDraft {
     first_line: usize,
     node_id: Option<NodeId>,
     listen_ha_group: Option<(usize, String)>,
-    paths: Vec<(String, [IpAddr; 2], u16)>,
+    /// Each path with the line it is on.
+    paths: Vec<(usize, String, [IpAddr; 2], u16)>,
     sync_key: Option<SyncKey>,
     period_time: Option<Duration>,
     period_packets: Option<u64>,
@@ -133,7 +134,7 @@ impl HaDraft {
                 let g = w.next("an ha-group")?.to_string();
                 once(&mut self.listen_ha_group, (line, g), what)?;
             }
-            "path" => self.path(&mut w)?,
+            "path" => self.path(line, &mut w)?,
             "sync-key" | "sync-key-file" => {
                 if self.sync_key.is_some() {
                     return Err("one sync key: `ha sync-key` or `ha sync-key-file`, once".into());
@@ -191,7 +192,7 @@ impl HaDraft {
     }
 
     /// `path NAME NODE1-ADDRESS NODE2-ADDRESS [port N]`
-    fn path(&mut self, w: &mut Words) -> Result<(), String> {
+    fn path(&mut self, line: usize, w: &mut Words) -> Result<(), String> {
         let name = w.next("a path name")?;
         let a = [
             w.next_ip("node 1's address")?,
@@ -217,7 +218,7 @@ impl HaDraft {
         if let Some(bad) = a.iter().find(|x| x.is_unspecified() || x.is_multicast()) {
             return Err(format!("path {name}: {bad} is no node's address"));
         }
-        for (other, addresses, _) in &self.paths {
+        for (_, other, addresses, _) in &self.paths {
             if other == name {
                 return Err(format!("path {name} is defined twice"));
             }
@@ -225,7 +226,7 @@ impl HaDraft {
                 return Err(format!("path {name} has the addresses of path {other}"));
             }
         }
-        self.paths.push((name.to_string(), a, port));
+        self.paths.push((line, name.to_string(), a, port));
         Ok(())
     }
 
@@ -246,8 +247,19 @@ impl HaDraft {
         if !is_ha_group(&group) {
             return Err((group_line, format!("listen-ha-group: no ha-group {group}")));
         }
-        if self.paths.is_empty() {
-            return Err(at_first("path NAME NODE1-ADDRESS NODE2-ADDRESS"));
+        match self.paths.as_slice() {
+            [] => return Err(at_first("path NAME NODE1-ADDRESS NODE2-ADDRESS")),
+            [(line, name, ..)] => {
+                return Err((
+                    *line,
+                    format!(
+                        "path {name} is the only sync path: give at least two \
+                         (e.g. a dedicated link and the inside LAN), so that losing one \
+                         loses nothing"
+                    ),
+                ))
+            }
+            _ => {}
         }
         let sync_key = self
             .sync_key
@@ -273,7 +285,7 @@ impl HaDraft {
         let paths = self
             .paths
             .into_iter()
-            .map(|(name, addresses, port)| SyncPath {
+            .map(|(_, name, addresses, port)| SyncPath {
                 name,
                 addresses,
                 port,

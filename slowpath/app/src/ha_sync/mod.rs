@@ -21,7 +21,7 @@ use hasync::{PathId, Record, RecordKey, SyncConfig, SyncEvent, SyncNode};
 
 use crate::config::HaConfig;
 use crate::sys::udp::bind_udp;
-pub use status::{LinkCounters, PathView, SyncView};
+pub use status::{LinkCounters, PathView, SnapshotLags, SyncView};
 
 /// Records waiting for room in the core's queue, at most; beyond it the oldest keys' updates
 /// are dropped (counted) and the peer's next bulk sync carries them.

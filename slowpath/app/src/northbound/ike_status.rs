@@ -5,7 +5,7 @@
 use ipc::fastpath::SaState;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// One IKE SA (`ike_sas`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,6 +132,36 @@ pub struct Initiated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Terminated {
     pub terminated: Vec<u64>,
+}
+
+/// What a `flush_half_open` removed on this node: the engine's own account.
+pub use ike::engine::HalfOpenFlush as HalfOpenFlushed;
+
+/// One address of a pool (`pools`): held by an IKE SA, or offline (kept for its identity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseStatus {
+    pub address: Ipv4Addr,
+    pub identity: String,
+    pub ike_sa: Option<u64>,
+    /// The holding IKE SA's SPIs, `0x` and 16 hex digits.
+    pub spi_i: Option<String>,
+    pub spi_r: Option<String>,
+}
+
+/// One virtual IP pool (`pools`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolStatus {
+    pub name: String,
+    /// `first-last`.
+    pub range: String,
+    pub size: u64,
+    pub leased: u64,
+    /// Leases no IKE SA holds, kept for their identity (given to another only when no
+    /// address was never leased).
+    pub offline: u64,
+    /// What a new peer can be given: never leased, or offline.
+    pub free: u64,
+    pub leases: Vec<LeaseStatus>,
 }
 
 /// A `rekey` started (of the IKE SA, or of one of its CHILD SAs).
@@ -392,6 +422,46 @@ mod tests {
             })
             .unwrap(),
             json!({"ike_sa": 4, "rekeying": true})
+        );
+        let flushed = HalfOpenFlushed {
+            responder_ike_sas: vec![3],
+            initiator_ike_sas: vec![],
+            child_requests: 1,
+            child_requests_in_flight: 0,
+        };
+        assert_eq!(
+            serde_json::to_value(flushed).unwrap(),
+            json!({"responder_ike_sas": [3], "initiator_ike_sas": [],
+                   "child_requests": 1, "child_requests_in_flight": 0})
+        );
+    }
+
+    #[test]
+    fn pools_fields() {
+        let pool = PoolStatus {
+            name: "vpn".into(),
+            range: "10.9.0.1-10.9.0.4".into(),
+            size: 4,
+            leased: 1,
+            offline: 0,
+            free: 3,
+            leases: vec![LeaseStatus {
+                address: "10.9.0.1".parse().unwrap(),
+                identity: "fqdn:a".into(),
+                ike_sa: Some(2),
+                spi_i: Some("0x00000000000000ab".into()),
+                spi_r: Some("0x00000000000000cd".into()),
+            }],
+        };
+        let v = serde_json::to_value(&pool).unwrap();
+        assert_eq!(
+            fields(&pool),
+            sorted(&["name", "range", "size", "leased", "offline", "free", "leases"])
+        );
+        assert_eq!(
+            v["leases"][0],
+            json!({"address": "10.9.0.1", "identity": "fqdn:a", "ike_sa": 2,
+                   "spi_i": "0x00000000000000ab", "spi_r": "0x00000000000000cd"})
         );
     }
 }

@@ -8,6 +8,7 @@ mod child_sa;
 mod cookies;
 mod establish;
 mod floods;
+mod flush;
 mod fragments;
 mod ha;
 mod ha_role;

@@ -178,12 +178,13 @@ fn nat_state_and_keepalives_carry_on() {
     assert_eq!(w.b.engine.counters().total_dropped(), 0);
 }
 
-#[test]
-fn virtual_ip_lease_moves_with_the_sa() {
+/// A asks B for a virtual IP from pool `vpn` (10.9.0.1 to 10.9.0.`last`): the world, B's
+/// config and the pool (for a fresh engine of B's).
+fn vip_world(last: u8) -> (World, IkeConfig, PoolConfig) {
     let pool = PoolConfig {
         name: "vpn".into(),
         first: Ipv4Addr::new(10, 9, 0, 1),
-        last: Ipv4Addr::new(10, 9, 0, 9),
+        last: Ipv4Addr::new(10, 9, 0, last),
         netmask: None,
         dns: vec![],
         nbns: vec![],
@@ -194,7 +195,13 @@ fn virtual_ip_lease_moves_with_the_sa() {
     a.virtual_ip.request = true;
     b.virtual_ip.pool = Some("vpn".into());
     b.children[0].remote_ts = vec![ts("10.9.0.0", 24)];
-    let mut w = World::with(a, b.clone(), vec![pool.clone()], EngineSettings::default());
+    let w = World::with(a, b.clone(), vec![pool.clone()], EngineSettings::default());
+    (w, b, pool)
+}
+
+#[test]
+fn virtual_ip_lease_moves_with_the_sa() {
+    let (mut w, b, pool) = vip_world(9);
     let id = w.establish();
     move_through_records(&mut w, false, b, vec![pool], 1000);
     let addr = Ipv4Addr::new(10, 9, 0, 1);
@@ -206,6 +213,37 @@ fn virtual_ip_lease_moves_with_the_sa() {
     w.a.engine.delete_ike(w.now, &mut w.rng, id);
     w.run();
     assert!(w.b.engine.pools()["vpn"].leases[&addr].sa.is_none());
+}
+
+#[test]
+fn an_imported_lease_is_held_until_the_synced_delete() {
+    let (mut w, b, pool) = vip_world(4);
+    w.establish();
+    let spis = w.b.engine.sa(w.b.sa_id()).unwrap().spis().unwrap();
+    // The standby's engine: the lease comes with the record.
+    move_through_records(&mut w, false, b, vec![pool], 1000);
+    let nid = w.b.sa_id();
+    let v = &w.b.engine.pool_views()[0];
+    assert_eq!(
+        (v.name.as_str(), v.size, v.leased, v.offline, v.free),
+        ("vpn", 4, 1, 0, 3)
+    );
+    let lease = &v.leases[0];
+    assert_eq!(lease.address, Ipv4Addr::new(10, 9, 0, 1));
+    assert_eq!(
+        lease.identity,
+        crate::config::Identity::fqdn("a.example.net")
+    );
+    assert_eq!((lease.ike_sa, lease.spis), (Some(nid), Some(spis)));
+    // Never handed out twice: another identity gets the next address.
+    let other = crate::config::Identity::fqdn("c.example.net");
+    let mut taken = w.b.engine.pools()["vpn"].clone();
+    assert_eq!(taken.acquire(&other, 99), Some(Ipv4Addr::new(10, 9, 0, 2)));
+    // The active node's delete, synced: the lease goes offline (kept for its identity).
+    assert_eq!(w.b.engine.remove_sa_by_spis(spis.0, spis.1), Some(nid));
+    let v = &w.b.engine.pool_views()[0];
+    assert_eq!((v.leased, v.offline, v.free), (0, 1, 4));
+    assert_eq!((v.leases[0].ike_sa, v.leases[0].spis), (None, None));
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn two_files_that_differ_in_node_id_give_mirrored_paths() {
 #[test]
 fn defaults_the_cisco_split_and_sync_off() {
     let head = "ha node-id 2\nha listen-ha-group gw\nha path p 10.0.0.1 10.0.0.2\n\
-                ha sync-key \"a passphrase of some length\"\n";
+                ha path q 10.0.1.1 10.0.1.2\nha sync-key \"a passphrase of some length\"\n";
     let ha = parse(head).unwrap().ha.unwrap();
     assert_eq!(ha.seqnum, SyncSettings::default());
     assert_eq!(ha.sync_key.as_bytes(), b"a passphrase of some length");
@@ -137,18 +137,19 @@ fn refuses_a_bad_block_at_its_line() {
         "ha listen-ha-group gw",
         "ha path a 10.0.0.1 10.0.0.2",
         "ha sync-key 0123456789abcdef",
+        "ha path b 10.0.9.1 10.0.9.2",
     ];
-    // (the line of `good` replaced, 4 to append; the new line; what the reason says)
+    // (the line of `good` replaced, 5 to append; the new line; what the reason says)
     let mut cases: Vec<(usize, String, &str)> = [
         (0, "ha node-id 3", "node-id 3: 1 or 2"),
         (0, "ha node-id 0", "1 or 2"),
         (0, "ha node-id", "missing node-id"),
         (0, "ha node-id 1 extra", "unexpected `extra`"),
-        (4, "ha node-id 2", "`ha node-id` is given twice"),
+        (5, "ha node-id 2", "`ha node-id` is given twice"),
         (1, "ha listen-ha-group nope", "no ha-group nope"),
         (1, "ha listen-ha-group up", "no ha-group up"),
-        (4, "ha path a 10.0.0.3 10.0.0.4", "path a is defined twice"),
-        (4, "ha path b 10.0.0.1 10.0.0.2", "addresses of path a"),
+        (5, "ha path a 10.0.0.3 10.0.0.4", "path a is defined twice"),
+        (5, "ha path c 10.0.0.1 10.0.0.2", "addresses of path a"),
         (2, "ha path a 10.0.0.1 2001:db8::2", "two families"),
         (2, "ha path a 10.0.0.1 10.0.0.1", "both nodes have 10.0.0.1"),
         (2, "ha path a 0.0.0.0 10.0.0.1", "no node's address"),
@@ -157,22 +158,22 @@ fn refuses_a_bad_block_at_its_line() {
         (2, "ha path a 10.0.0.1 10.0.0.2 port 0", "port: 1 to 65535"),
         (2, "ha path a 10.0.0.1 10.0.0.2 mtu 9", "unknown path"),
         (2, "ha path a 10.0.0.1 x", "not an IP address"),
-        (4, "ha sync-key-file /etc/hostname", "one sync key"),
+        (5, "ha sync-key-file /etc/hostname", "one sync key"),
         (3, "ha sync-key short", "at least 16 bytes"),
         (3, "ha sync-key \"0123456789abcdef", "unterminated quote"),
         (3, "ha sync-key-file /dev/zero", "is over 4096 bytes"),
         (3, "ha sync-key-file /nonexistent/sync.key", "No such file"),
-        (4, "ha oseq-shift 0", "oseq-shift: 1 to 4294967296"),
-        (4, "ha oseq-shift 4294967297", "oseq-shift: 1 to"),
-        (4, "ha sync-period-time 2d", "1ms to 1d"),
-        (4, "ha sync-period-time 999us", "1ms to 1d"),
-        (4, "ha sync-period-time 10", "wants a unit"),
-        (4, "ha sync-period-packets -1", "not a number"),
-        (4, "ha replay-interval inbound 10", "inbound N outbound M"),
-        (4, "ha replay-interval outbound 1 outbound 2", "given twice"),
-        (4, "ha replay-interval sideways 1", "unexpected `sideways`"),
-        (4, "ha frob 1", "unknown ha setting `frob`"),
-        (4, "ha", "missing an ha setting"),
+        (5, "ha oseq-shift 0", "oseq-shift: 1 to 4294967296"),
+        (5, "ha oseq-shift 4294967297", "oseq-shift: 1 to"),
+        (5, "ha sync-period-time 2d", "1ms to 1d"),
+        (5, "ha sync-period-time 999us", "1ms to 1d"),
+        (5, "ha sync-period-time 10", "wants a unit"),
+        (5, "ha sync-period-packets -1", "not a number"),
+        (5, "ha replay-interval inbound 10", "inbound N outbound M"),
+        (5, "ha replay-interval outbound 1 outbound 2", "given twice"),
+        (5, "ha replay-interval sideways 1", "unexpected `sideways`"),
+        (5, "ha frob 1", "unknown ha setting `frob`"),
+        (5, "ha", "missing an ha setting"),
     ]
     .into_iter()
     .map(|(i, line, want)| (i, line.to_string(), want))
@@ -185,7 +186,6 @@ fn refuses_a_bad_block_at_its_line() {
     for (i, want) in [
         (0, "lacks `ha node-id"),
         (1, "lacks `ha listen-ha-group"),
-        (2, "lacks `ha path"),
         (3, "lacks `ha sync-key"),
     ] {
         cases.push((i, first.clone(), want));
@@ -212,6 +212,15 @@ fn refuses_a_bad_block_at_its_line() {
             e.reason
         );
     }
+    // One sync path is refused at its line; none at the block's first.
+    let one_path = good[..4].join("\n");
+    let e = parse(&format!("{one_path}\n")).unwrap_err();
+    assert_eq!(e.line, GROUPS.lines().count() + 3, "{e}");
+    assert!(e.reason.contains("path a is the only sync path"), "{e}");
+    let no_path = [good[0], good[1], good[3]].join("\n");
+    let e = parse(&format!("{no_path}\n")).unwrap_err();
+    assert_eq!(e.line, GROUPS.lines().count() + 1, "{e}");
+    assert!(e.reason.contains("lacks `ha path"), "{e}");
     // The bounds themselves are taken.
     let mut lines: Vec<String> = good.iter().map(|s| s.to_string()).collect();
     lines[3] = format!("ha sync-key-file {}", edge.path());

@@ -47,6 +47,10 @@ pub enum IkeRequestError {
     BadChildId,
     #[error("no such SA, or it cannot be rekeyed now")]
     CannotRekey,
+    /// A standby's SAs are the active node's copies: removing them here would only be undone
+    /// by the next sync, and the active node's own flush reaches the standby as deletes.
+    #[error("this node is HA standby: flush on the active node (its deletes reach this one)")]
+    Standby,
     #[error("reply: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::ha::HaCounters;
 use super::IkeRunner;
-use crate::ha_sync::SyncView;
+use crate::ha_sync::{SnapshotLags, SyncView};
 
 /// `slowpath-ctl ha`: the sync as the listened HA group's node sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,8 +21,9 @@ pub struct HaStatus {
     pub sync: SyncView,
     pub iv_generations: IvGenerations,
     pub snapshots: usize,
-    /// The age of the newest seqnum snapshot held (none: no snapshot yet).
-    pub snapshot_lag_ms: Option<u64>,
+    /// Per CHILD SA side, the age of its newest seqnum snapshot: held (standby), or last
+    /// offered to the sync (active).
+    pub snapshot_lag: SnapshotLags,
     pub ha: HaCounters,
 }
 
@@ -128,13 +129,19 @@ impl IkeRunner {
 
     pub fn ha_status(&self, now: Duration) -> Option<HaStatus> {
         let ha = self.ha.as_ref()?;
-        let newest = ha.snapshots.values().map(|s| s.at).max();
+        let snapshot_lag = SnapshotLags::new(
+            self.table
+                .entries()
+                .flat_map(|e| [(e.spi_in, true), (e.spi_out, false)]),
+            |spi, inbound| ha.snapshots.get(&(spi, inbound)).map(|s| s.at),
+            now,
+        );
         Some(HaStatus {
             ike_role: role_name(self.engine.role()),
             sync: ha.link.view(),
             iv_generations: ha.iv.state(),
             snapshots: ha.snapshots.len(),
-            snapshot_lag_ms: newest.map(|t| now.saturating_sub(t).as_millis() as u64),
+            snapshot_lag,
             ha: ha.counters.clone(),
         })
     }

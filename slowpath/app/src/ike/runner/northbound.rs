@@ -1,20 +1,22 @@
-//! The operator's IKE requests: what the IKE SAs, CHILD SAs and counters are, and initiate,
-//! terminate, rekey and flush, each answered as a typed reply of `northbound::ike_status`.
+//! The operator's IKE requests: what the IKE SAs, CHILD SAs, pools and counters are, and
+//! initiate, terminate, rekey and flush (everything, or only what is half-open), each
+//! answered as a typed reply of `northbound::ike_status`.
 
 use std::time::Duration;
 
 use ike::action::{ChildId, IkeSaId};
+use ike::ha::HaRole;
 use ipc::slowpath::{Request as OperatorRequest, TerminateTarget};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::error::IkeRequestError;
-use super::render::{child_sa_status, ike_sa_status};
+use super::render::{child_sa_status, ike_sa_status, pool_status};
 use super::IkeRunner;
 use crate::ike::program::get_sa;
 use crate::northbound::ike_status::{
-    ChildFastpath, ChildSaStatus, FastpathSaCounters, FastpathSaStatus, IkeCounters, IkeSaStatus,
-    Initiated, Rekeying, Terminated,
+    ChildFastpath, ChildSaStatus, FastpathSaCounters, FastpathSaStatus, HalfOpenFlushed,
+    IkeCounters, IkeSaStatus, Initiated, PoolStatus, Rekeying, Terminated,
 };
 
 fn reply(r: impl Serialize) -> Result<Value, IkeRequestError> {
@@ -38,7 +40,9 @@ impl IkeRunner {
             OperatorRequest::Rekey { ike_sa, child } => {
                 self.rekey(now, *ike_sa, *child).and_then(reply)
             }
-            OperatorRequest::Flush => reply(self.flush(now)),
+            OperatorRequest::Flush => self.flush(now).and_then(reply),
+            OperatorRequest::FlushHalfOpen => self.flush_half_open(now).and_then(reply),
+            OperatorRequest::Pools => reply(self.pools()),
             OperatorRequest::IkeCounters => reply(self.counters()),
             _ => return None,
         };
@@ -151,13 +155,39 @@ impl IkeRunner {
         Ok(Terminated { terminated: done })
     }
 
-    fn flush(&mut self, now: Duration) -> Terminated {
+    /// Every IKE SA; refused on a standby (which would delete nothing, see `Standby`).
+    fn flush(&mut self, now: Duration) -> Result<Terminated, IkeRequestError> {
+        if self.engine.role() == HaRole::Standby {
+            return Err(IkeRequestError::Standby);
+        }
         let ids = self.engine.sa_ids();
         for id in &ids {
             self.engine.delete_ike(now, &mut self.rng, *id);
         }
         self.drain(now);
-        Terminated { terminated: ids }
+        Ok(Terminated { terminated: ids })
+    }
+
+    /// Only what never completed: half-open IKE SAs and queued new CHILD SAs.
+    fn flush_half_open(&mut self, now: Duration) -> Result<HalfOpenFlushed, IkeRequestError> {
+        let f = self
+            .engine
+            .flush_half_open(now, &mut self.rng)
+            .ok_or(IkeRequestError::Standby)?;
+        self.drain(now);
+        self.event(
+            "flushed_half_open",
+            json!({
+                "ike_sas": f.responder_ike_sas.len() + f.initiator_ike_sas.len(),
+                "child_requests": f.child_requests,
+                "child_requests_in_flight": f.child_requests_in_flight,
+            }),
+        );
+        Ok(f)
+    }
+
+    pub fn pools(&self) -> Vec<PoolStatus> {
+        self.engine.pool_views().iter().map(pool_status).collect()
     }
 
     fn rekey(

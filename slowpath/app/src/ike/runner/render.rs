@@ -5,13 +5,16 @@
 use ike::action::ChildSaInfo;
 use ike::config::{Identity, Mode};
 use ike::crypto::transform::*;
+use ike::engine::PoolView;
 use ike::message::{IdType, TrafficSelector};
 use ike::sa::{ChildStatus, IkeSaStatus as EngineIkeSa};
 use serde_json::{json, Value};
 
 use crate::ike::config::{keyword_of, GROUP_KEYWORDS, INTEG_KEYWORDS, PRF_KEYWORDS};
 use crate::ike::program::{range_to_prefixes, transform_of};
-use crate::northbound::ike_status::{ChildMode, ChildSaStatus, IkeSaStatus};
+use crate::northbound::ike_status::{
+    ChildMode, ChildSaStatus, IkeSaStatus, LeaseStatus, PoolStatus,
+};
 
 /// An IKE SPI as operators read it: `0x` and 16 hex digits.
 pub(super) fn ike_spi(spi: u64) -> String {
@@ -81,6 +84,29 @@ pub(super) fn child_sa_status(s: &EngineIkeSa, c: &ChildStatus) -> ChildSaStatus
         rekey_in_s: c.rekey_in.map(|d| d.as_secs()),
         expire_in_s: c.expire_in.map(|d| d.as_secs()),
         fastpath: None,
+    }
+}
+
+/// A virtual IP pool as `pools` shows it.
+pub(super) fn pool_status(p: &PoolView) -> PoolStatus {
+    PoolStatus {
+        name: p.name.clone(),
+        range: format!("{}-{}", p.first, p.last),
+        size: p.size,
+        leased: p.leased,
+        offline: p.offline,
+        free: p.free,
+        leases: p
+            .leases
+            .iter()
+            .map(|l| LeaseStatus {
+                address: l.address,
+                identity: identity_string(&l.identity),
+                ike_sa: l.ike_sa,
+                spi_i: l.spis.map(|s| ike_spi(s.0)),
+                spi_r: l.spis.map(|s| ike_spi(s.1)),
+            })
+            .collect(),
     }
 }
 
@@ -223,5 +249,39 @@ mod tests {
         assert_eq!(ts_string(&t), "10.1.0.0/16");
         assert_eq!(ike_spi(0xab), "0x00000000000000ab");
         assert_eq!(esp_spi(0xab), "0x000000ab");
+    }
+
+    #[test]
+    fn a_pool_as_operators_read_it() {
+        let lease = |a: &str, sa: Option<u64>| ike::engine::LeaseView {
+            address: a.parse().unwrap(),
+            identity: Identity::fqdn("c1"),
+            ike_sa: sa,
+            spis: sa.map(|_| (0xab, 0xcd)),
+        };
+        let view = PoolView {
+            name: "vpn".into(),
+            first: "10.9.0.1".parse().unwrap(),
+            last: "10.9.0.8".parse().unwrap(),
+            size: 8,
+            leased: 1,
+            offline: 1,
+            free: 7,
+            leases: vec![lease("10.9.0.1", Some(3)), lease("10.9.0.2", None)],
+        };
+        let p = pool_status(&view);
+        assert_eq!(
+            (p.range.as_str(), p.size, p.leased, p.offline, p.free),
+            ("10.9.0.1-10.9.0.8", 8, 1, 1, 7)
+        );
+        assert_eq!(p.leases[0].identity, "fqdn:c1");
+        assert_eq!(
+            (p.leases[0].spi_i.as_deref(), p.leases[0].spi_r.as_deref()),
+            (Some("0x00000000000000ab"), Some("0x00000000000000cd"))
+        );
+        assert_eq!(
+            (p.leases[1].ike_sa, p.leases[1].spi_i.as_deref()),
+            (None, None)
+        );
     }
 }

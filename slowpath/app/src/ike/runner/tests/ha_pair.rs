@@ -85,6 +85,51 @@ fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
     );
     let active: Vec<_> = held(&fa).iter().map(|x| x.2).collect();
     assert_eq!(active, [false, false], "the active node's SAs are active");
+    // A seqnum record of the active node's inbound SA: relayed, then held by the standby;
+    // both show its age, the outbound side as without a snapshot.
+    let e = a.table.entries().next().unwrap();
+    let (sa_in, spi_in) = (e.sa_in, e.spi_in);
+    let record = ipc::fastpath::SeqRecord {
+        sa: crate::ike::program::sa_id(sa_in).unwrap(),
+        spi: spi_in,
+        dir: ipc::Direction::In,
+        oseq: 0,
+        top: 40,
+        bits: [1, 0, 0, 0],
+        generation: 1,
+        at_ns: 0,
+    };
+    a.relay_snapshots(vec![record], epoch.elapsed());
+    let end = Instant::now() + Duration::from_secs(5);
+    while b
+        .ha_status(epoch.elapsed())
+        .unwrap()
+        .snapshot_lag
+        .without_snapshot
+        != 1
+    {
+        assert!(Instant::now() < end, "the standby holds no snapshot");
+        a.ha_flush(epoch.elapsed());
+        std::thread::sleep(Duration::from_millis(5));
+        b.step(epoch.elapsed());
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    for node in [&a, &b] {
+        let lag = node.ha_status(epoch.elapsed()).unwrap().snapshot_lag;
+        assert_eq!(
+            (lag.sides, lag.without_snapshot, lag.oldest.len()),
+            (2, 1, 1)
+        );
+        let row = &lag.oldest[0];
+        assert_eq!(
+            (row.spi.as_str(), row.direction),
+            (format!("{spi_in:#010x}").as_str(), "in")
+        );
+        assert!(
+            row.age_ms >= 20 && Some(row.age_ms) == lag.max_ms,
+            "{lag:?}"
+        );
+    }
     // The operator sees the CHILD SA installed on the standby, its IKE passive.
     let now = epoch.elapsed();
     let cs = b
@@ -95,6 +140,12 @@ fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
     let st = b.ha_status(now).unwrap();
     assert_eq!((st.ike_role, st.sync.in_sync), ("standby", true));
     assert!(st.ha.records_applied >= 1);
+    // A standby's SAs are the active node's: neither flush touches them.
+    for op in ["flush", "flush_half_open"] {
+        let r = b.handle(now, &operator(op, json!({}))).unwrap();
+        assert!(r.unwrap_err().to_string().contains("standby"), "{op}");
+    }
+    assert_eq!(b.engine.sa_ids().len(), 1);
 
     // The active node dies; the standby takes over with its own parity of IV generation.
     drop(a);

@@ -127,6 +127,23 @@ fn two_runners_over_loopback_udp() {
     assert!(p.a.table.is_empty() && p.b.table.is_empty());
     assert!(p.a.engine.sa_ids().is_empty() && p.b.engine.sa_ids().is_empty());
 
+    // A negotiation that never completes: flushed alone, on the initiator's side.
+    let now = epoch.elapsed();
+    let r =
+        p.a.handle(now, &operator("initiate", json!({"conn": "to-b"})))
+            .unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    let f =
+        p.a.handle(now, &operator("flush_half_open", json!({})))
+            .unwrap()
+            .unwrap();
+    assert_eq!(f["initiator_ike_sas"].as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f["responder_ike_sas"], json!([]));
+    assert!(p.a.engine.sa_ids().is_empty());
+    let ev = p.a.events();
+    assert_eq!(first(&ev, "flushed_half_open")["ike_sas"], 1);
+    p.ea.extend(ev);
+
     // Once more, and a polite shutdown.
     let r =
         p.a.handle(
@@ -137,6 +154,13 @@ fn two_runners_over_loopback_udp() {
     assert!(r.is_ok(), "{r:?}");
     let ups = |e: &[Value]| e.iter().filter(|v| v["event"] == "child_up").count() == 2;
     p.run_until("no second CHILD SA", |x, y| ups(x) && ups(y));
+    // Established SAs are not half-open.
+    let f =
+        p.a.handle(epoch.elapsed(), &operator("flush_half_open", json!({})))
+            .unwrap()
+            .unwrap();
+    assert_eq!(f["initiator_ike_sas"], json!([]), "{f}");
+    assert_eq!(p.a.engine.sa_ids().len(), 1);
     p.a.shutdown(epoch.elapsed());
     assert!(p.a.table.is_empty());
     p.ea.extend(p.a.events());
