@@ -26,10 +26,12 @@ impl Rcu {
         self.lock().retain(|s| !Arc::ptr_eq(s, slot));
     }
 
-    /// Called by a reader between bursts: it holds no index loaded before this point.
+    /// Called by a reader between bursts: it holds no index loaded before this point. Plain
+    /// loads and stores on x86: acquiring the epoch orders the reader's next loads after the
+    /// writer's unlink, releasing the slot orders its earlier loads before any reuse.
     #[inline(always)]
     pub fn quiescent(&self, slot: &AtomicU64) {
-        slot.store(self.epoch.load(Ordering::SeqCst), Ordering::SeqCst);
+        slot.store(self.epoch.load(Ordering::Acquire), Ordering::Release);
     }
 
     /// Starts a grace period after an unlink: what was unlinked before is free once every
@@ -42,7 +44,7 @@ impl Rcu {
     pub fn passed(&self, epoch: u64) -> bool {
         self.lock()
             .iter()
-            .all(|s| s.load(Ordering::SeqCst) >= epoch)
+            .all(|s| s.load(Ordering::Acquire) >= epoch)
     }
 
     /// Waits (the writer only) until `passed(epoch)`, at most `limit`.

@@ -20,12 +20,31 @@ pub struct Table {
 }
 
 /// A zeroed slice that the allocator may hand out as untouched pages (`calloc`): a group pool
-/// sized for the worst case costs only the groups in use.
+/// sized for the worst case costs only the groups in use. Large ones ask for transparent huge
+/// pages: lookups jump at random over tens of MiB, and with 4 KiB pages nearly every one
+/// would also miss the TLB.
 fn zeroed_atomics(n: usize) -> Box<[AtomicU32]> {
     let raw: *mut [u32] = Box::into_raw(vec![0u32; n].into_boxed_slice());
+    advise_huge_pages(raw as *mut u8 as usize, n * 4);
     // SAFETY: `AtomicU32` has the same size, alignment and bit validity as `u32` (documented),
     // and the box's allocation is handed over whole, so the layout on free is the same.
     unsafe { Box::from_raw(raw as *mut [AtomicU32]) }
+}
+
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Marks the whole 2 MiB pages inside `[start, start + len)` for transparent huge pages. Only
+/// advice: if the kernel refuses, the table works the same on small pages.
+fn advise_huge_pages(start: usize, len: usize) {
+    let first = start.next_multiple_of(HUGE_PAGE);
+    let end = (start + len) / HUGE_PAGE * HUGE_PAGE;
+    if end > first {
+        // SAFETY: the range lies inside an allocation this process owns; MADV_HUGEPAGE changes
+        // neither its contents nor its mapping, only how the kernel backs it.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
+        }
+    }
 }
 
 impl Table {
