@@ -59,6 +59,20 @@ pub fn is_overrun(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOBUFS)
 }
 
+/// Throws away the events still queued on `socket` after an overrun: they are older than the
+/// dump about to be read, and the later events they should have been followed by are lost, so
+/// replaying them after the dump would bring back state the kernel no longer has.
+pub fn discard_queued(socket: &Socket, datagram: &mut [u8]) -> io::Result<()> {
+    loop {
+        match socket.recv(&mut &mut datagram[..], libc::MSG_DONTWAIT) {
+            Ok(_) => {}
+            Err(e) if is_overrun(&e) => {}
+            Err(e) if is_timeout(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),

@@ -99,6 +99,7 @@ fn follow(events: &Socket, mut mirror: Mirror, stop: &AtomicBool) -> io::Result<
             Err(e) if netlink::is_timeout(&e) => {}
             Err(e) if netlink::is_overrun(&e) => {
                 Counters::bump(&counters.overruns);
+                netlink::discard_queued(events, &mut datagram)?;
                 mirror.resync(&netlink::dump_all()?);
             }
             Err(e) => return Err(e),

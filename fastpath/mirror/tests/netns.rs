@@ -166,8 +166,26 @@ fn the_fib_follows_ip_route_and_ip_neigh() {
     });
 }
 
+/// Runs `ip -batch` over one line per route of the burst.
+fn batch(verb: &str, routes: usize) {
+    let lines: String = (0..routes)
+        .map(|i| {
+            format!(
+                "route {verb} 10.{}.{}.0/24 via 10.9.0.254\n",
+                100 + i / 256,
+                i % 256
+            )
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("mirror-batch-{}", std::process::id()));
+    std::fs::write(&path, lines).unwrap();
+    ip(&format!("-batch {}", path.display()));
+    std::fs::remove_file(&path).unwrap();
+}
+
 #[test]
 fn a_burst_past_the_socket_buffer_still_converges() {
+    const ROUTES: usize = 3000;
     in_fresh_netns(|| {
         let fib = fib();
         let fr = fib.reader();
@@ -175,35 +193,39 @@ fn a_burst_past_the_socket_buffer_still_converges() {
         // dump to recover what it lost.
         let sub = Subscriber::start_with_buffer(&config(), fib, Neighbours::new(64), 1)
             .expect("start the mirror");
-        let batch: String = (0..3000)
-            .map(|i| {
-                format!(
-                    "route add 10.{}.{}.0/24 via 10.9.0.254\n",
-                    100 + i / 256,
-                    i % 256
-                )
-            })
-            .collect();
-        let path = std::env::temp_dir().join(format!("mirror-batch-{}", std::process::id()));
-        std::fs::write(&path, batch).unwrap();
+        let held = |i: usize| lookup(&fr, &format!("10.{}.{}.1", 100 + i / 256, i % 256)).is_some();
         let start = Instant::now();
-        ip(&format!("-batch {}", path.display()));
-        std::fs::remove_file(&path).unwrap();
-        let all_in = || {
-            (0..3000).all(|i| lookup(&fr, &format!("10.{}.{}.1", 100 + i / 256, i % 256)).is_some())
-        };
+        batch("add", ROUTES);
         assert!(
-            wait_for(all_in).is_some(),
-            "the burst never fully reached the FIB"
+            wait_for(|| (0..ROUTES).all(held)).is_some(),
+            "the adds never fully reached the FIB"
+        );
+        let added = start.elapsed();
+        // Then all deleted: events queued before an overrun must not bring any back.
+        batch("del", ROUTES);
+        assert!(
+            wait_for(|| !(0..ROUTES).any(held)).is_some(),
+            "the deletes never fully reached the FIB"
         );
         let c = sub.counters().snapshot();
         println!(
-            "figure: 3000 routes through a minimal socket buffer in {:?}, {} overruns, {} resyncs",
-            start.elapsed(),
+            "figure: {ROUTES} routes added through a minimal socket buffer in {added:?}, all \
+             deleted in {:?}; {} overruns, {} resyncs",
+            start.elapsed() - added,
             c.overruns,
             c.resyncs
         );
         let (fib, _) = sub.stop().unwrap();
-        assert_eq!(fib.len().0, 3000 + 1);
+        // Only tap0's connected routes are left.
+        let mut left: Vec<_> = fib.routes().map(|(p, nh)| (p.to_string(), nh)).collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        let connected = NextHop::connected(PORT);
+        assert_eq!(
+            left,
+            [
+                ("10.9.0.0/24".into(), connected),
+                ("2001:db8:9::/64".into(), connected)
+            ]
+        );
     });
 }
