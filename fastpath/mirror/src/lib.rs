@@ -7,17 +7,20 @@
 //! crafted messages; `netlink` and `subscriber` own the sockets and the thread.
 
 mod counters;
+mod held;
 mod mirror;
 mod neighbours;
 mod netlink;
+mod nexthop;
 mod subscriber;
 mod translate;
 
 pub use counters::{Counters, Snapshot};
-pub use mirror::{Mirror, MirrorConfig, MAIN_TABLE};
+pub use mirror::{Event, Mirror, MirrorConfig, MAIN_TABLE};
 pub use neighbours::{NeighbourReader, Neighbours, NeighboursFull, PROBE};
+pub use nexthop::KernelNextHop;
 pub use subscriber::Subscriber;
-pub use translate::{KernelLink, KernelNeighbour, KernelRoute, Skipped};
+pub use translate::{Hop, KernelLink, KernelNeighbour, KernelRoute, Skipped};
 
 #[cfg(test)]
 mod tests;

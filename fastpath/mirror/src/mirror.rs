@@ -1,16 +1,17 @@
 //! The mirror's state, without I/O: rtnetlink messages in, FIB routes and neighbours out.
 //!
-//! It keeps every kernel route of the mirrored table whose output interface is one of the fast
-//! path's TAPs, per prefix (the kernel may hold several with different metrics), and installs
-//! the best of each in the FIB. A prefix the FIB held before the kernel taught one (a static
+//! It holds the kernel's routes of the mirrored table that lead through one of the fast path's
+//! TAPs (directly or by a nexthop object), and installs the best of each prefix in the FIB. A prefix the FIB held before the kernel taught one (a static
 //! route of the configuration) is put back when the kernel's routes to it are gone.
 
 use crate::counters::Counters;
+use crate::held::{Held, Map};
 use crate::neighbours::Neighbours;
-use crate::translate::{self, KernelRoute, Skipped};
+use crate::nexthop::KernelNextHop;
+use crate::translate::{self, Hop, KernelRoute, Skipped};
 use fib::{Fib, NextHop, Prefix};
 use netlink_packet_route::RouteNetlinkMessage;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 use toolkit::MacAddr;
@@ -26,14 +27,20 @@ pub struct MirrorConfig {
     pub table: u32,
 }
 
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// What the kernel says: the rtnetlink messages the crate models, and nexthop objects.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Rt(RouteNetlinkMessage),
+    NewNextHop(KernelNextHop),
+    DelNextHop(KernelNextHop),
+}
 
 pub struct Mirror {
     taps: Map<String, u16>,
     table: u32,
     /// The ifindex of each TAP that exists and is up, to its port.
     ports: Map<u32, u16>,
-    routes: Map<Prefix, Vec<KernelRoute>>,
+    held: Held,
     /// What the mirror has put in the FIB, per prefix.
     installed: Map<Prefix, NextHop>,
     /// What the FIB held for a prefix before the kernel's route replaced it.
@@ -42,15 +49,6 @@ pub struct Mirror {
     neighbours: Neighbours,
     counters: Arc<Counters>,
     resync_wanted: bool,
-}
-
-fn best(candidates: &[KernelRoute], ports: &Map<u32, u16>) -> Option<NextHop> {
-    let r = candidates.iter().min_by_key(|r| r.priority)?;
-    let port = *ports.get(&r.oif)?;
-    Some(match r.gateway {
-        Some(gw) => NextHop::gateway(port, gw),
-        None => NextHop::connected(port),
-    })
 }
 
 impl Mirror {
@@ -64,7 +62,7 @@ impl Mirror {
             taps: config.taps.iter().cloned().collect(),
             table: config.table,
             ports: Map::default(),
-            routes: Map::default(),
+            held: Held::default(),
             installed: Map::default(),
             shadowed: Map::default(),
             fib,
@@ -96,7 +94,18 @@ impl Mirror {
     }
 
     /// One event as the kernel multicasts it.
-    pub fn apply(&mut self, msg: &RouteNetlinkMessage) {
+    pub fn apply(&mut self, event: &Event) {
+        let msg = match event {
+            Event::Rt(msg) => msg,
+            Event::NewNextHop(nh) => {
+                let affected = self.held.set_object(nh.clone());
+                return self.install_all(affected);
+            }
+            Event::DelNextHop(nh) => {
+                let affected = self.held.remove_object(nh.id);
+                return self.install_all(affected);
+            }
+        };
         match msg {
             RouteNetlinkMessage::NewLink(l) => self.link(translate::link(l)),
             RouteNetlinkMessage::DelLink(l) => {
@@ -105,18 +114,13 @@ impl Mirror {
             }
             RouteNetlinkMessage::NewRoute(r) => {
                 if let Some(route) = self.accept(r) {
-                    self.hold(route);
+                    self.held.hold(route);
                     self.install(route.prefix);
                 }
             }
             RouteNetlinkMessage::DelRoute(r) => {
                 if let Some(route) = self.accept(r) {
-                    if let Some(held) = self.routes.get_mut(&route.prefix) {
-                        held.retain(|r| *r != route);
-                        if held.is_empty() {
-                            self.routes.remove(&route.prefix);
-                        }
-                    }
+                    self.held.drop_where(route.prefix, |r| *r == route);
                     self.install(route.prefix);
                 }
             }
@@ -150,15 +154,16 @@ impl Mirror {
         }
     }
 
-    /// A route of the mirrored table via one of the TAPs, counting the others.
+    /// A route of the mirrored table via one of the TAPs or a nexthop object (which may lead
+    /// through one now or later), counting the others.
     fn accept(&self, msg: &netlink_packet_route::route::RouteMessage) -> Option<KernelRoute> {
         let c = &self.counters;
         match translate::route(msg, self.table, |i| self.ports.contains_key(&i)) {
-            Ok(r) if self.ports.contains_key(&r.oif) => Some(r),
-            Ok(_) => {
+            Ok(r) if matches!(r.hop, Hop::Direct { oif, .. } if !self.ports.contains_key(&oif)) => {
                 Counters::bump(&c.skipped_foreign_interface);
                 None
             }
+            Ok(r) => Some(r),
             Err(why) => {
                 Counters::bump(match why {
                     Skipped::NotUnicast => &c.skipped_not_unicast,
@@ -171,17 +176,15 @@ impl Mirror {
         }
     }
 
-    /// Adds `route` to those held for its prefix; the kernel keys a route by prefix and
-    /// metric, so the same pair replaces the one held.
-    fn hold(&mut self, route: KernelRoute) {
-        let held = self.routes.entry(route.prefix).or_default();
-        held.retain(|r| r.priority != route.priority);
-        held.push(route);
+    fn install_all(&mut self, prefixes: Vec<Prefix>) {
+        for prefix in prefixes {
+            self.install(prefix);
+        }
     }
 
     /// Brings the FIB's entry for `prefix` to the best route held, if it is not there already.
     fn install(&mut self, prefix: Prefix) {
-        let now = best(self.routes.get(&prefix).map_or(&[], |v| v), &self.ports);
+        let now = self.held.best(&prefix, &self.ports);
         let before = self.installed.get(&prefix).copied();
         if now == before {
             return;
@@ -256,20 +259,9 @@ impl Mirror {
     }
 
     fn forget_interface(&mut self, index: u32, port: u16) {
-        let affected: Vec<Prefix> = (self.routes.iter())
-            .filter(|(_, held)| held.iter().any(|r| r.oif == index))
-            .map(|(p, _)| *p)
-            .collect();
         self.ports.remove(&index);
-        for prefix in affected {
-            if let Some(held) = self.routes.get_mut(&prefix) {
-                held.retain(|r| r.oif != index);
-                if held.is_empty() {
-                    self.routes.remove(&prefix);
-                }
-            }
-            self.install(prefix);
-        }
+        let affected = self.held.drop_interface(index);
+        self.install_all(affected);
         let stale: Vec<IpAddr> = (self.neighbours.iter())
             .filter(|&(p, _, _)| p == port)
             .map(|(_, a, _)| a)
@@ -282,11 +274,12 @@ impl Mirror {
     /// Rebuilds the kernel-learned state from a full dump (links, then routes and neighbours),
     /// at start and after an overrun lost events. Routes and neighbours the dump no longer
     /// holds are removed; static routes are left alone.
-    pub fn resync(&mut self, dump: &[RouteNetlinkMessage]) {
+    pub fn resync(&mut self, dump: &[Event]) {
         Counters::bump(&self.counters.resyncs);
         self.ports.clear();
-        for msg in dump {
-            if let RouteNetlinkMessage::NewLink(l) = msg {
+        self.held.clear();
+        for event in dump {
+            if let Event::Rt(RouteNetlinkMessage::NewLink(l)) = event {
                 let l = translate::link(l);
                 let port = l
                     .name
@@ -298,18 +291,25 @@ impl Mirror {
                 }
             }
         }
-        self.routes.clear();
         let old_neighbours: HashSet<(u16, IpAddr)> = self
             .neighbours
             .iter()
             .map(|(port, a, _)| (port, a))
             .collect();
         let mut seen_neighbours = HashSet::new();
-        for msg in dump {
+        for event in dump {
+            let msg = match event {
+                Event::Rt(msg) => msg,
+                Event::NewNextHop(nh) => {
+                    self.held.set_object(nh.clone());
+                    continue;
+                }
+                Event::DelNextHop(_) => continue,
+            };
             match msg {
                 RouteNetlinkMessage::NewRoute(r) => {
                     if let Some(route) = self.accept(r) {
-                        self.hold(route);
+                        self.held.hold(route);
                     }
                 }
                 RouteNetlinkMessage::NewNeighbour(n) => {
@@ -326,7 +326,7 @@ impl Mirror {
         let prefixes: HashSet<Prefix> = self
             .installed
             .keys()
-            .chain(self.routes.keys())
+            .chain(self.held.prefixes())
             .copied()
             .collect();
         for prefix in prefixes {

@@ -4,9 +4,8 @@
 use crate::counters::Counters;
 use crate::mirror::{Mirror, MirrorConfig};
 use crate::neighbours::Neighbours;
-use crate::netlink;
+use crate::netlink::{self, Parsed};
 use fib::Fib;
-use netlink_packet_core::NetlinkPayload;
 use netlink_sys::Socket;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,9 +83,9 @@ fn follow(events: &Socket, mut mirror: Mirror, stop: &AtomicBool) -> io::Result<
     while !stop.load(Ordering::Relaxed) {
         match events.recv(&mut &mut datagram[..], 0) {
             Ok(n) => {
-                let malformed = netlink::parse_datagram(&datagram[..n], |m| {
-                    if let NetlinkPayload::InnerMessage(msg) = m.payload {
-                        mirror.apply(&msg);
+                let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
+                    if let Parsed::Event(event) = m {
+                        mirror.apply(&event);
                     }
                 });
                 counters

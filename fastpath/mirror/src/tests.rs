@@ -2,8 +2,9 @@
 //! serialised into a datagram and parsed back, then applied; the FIB and the neighbour table
 //! are then read as a worker reads them.
 
-use crate::netlink::parse_datagram;
-use crate::{Counters, Mirror, MirrorConfig, Neighbours, MAIN_TABLE};
+use crate::netlink::{parse_datagram, Parsed};
+use crate::nexthop::{self, KernelNextHop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
+use crate::{Counters, Event, Mirror, MirrorConfig, Neighbours, MAIN_TABLE};
 use fib::{Fib, FibConfig, NextHop, Prefix};
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
@@ -100,25 +101,49 @@ fn neighbour(
     m
 }
 
-/// The messages as one datagram on the wire, and back.
-fn wire(msgs: &[RouteNetlinkMessage]) -> Vec<RouteNetlinkMessage> {
+/// A nexthop object message, which the crate does not model: header, then payload.
+fn object(kind: u16, nh: &KernelNextHop) -> Vec<u8> {
+    let payload = nexthop::wire::payload(nh);
+    let mut header = NetlinkHeader::default();
+    header.length = (16 + payload.len()) as u32;
+    header.message_type = kind;
+    let mut bytes = vec![0; 16];
+    netlink_packet_core::Emitable::emit(&header, &mut bytes);
+    bytes.extend(payload);
+    bytes
+}
+
+fn rt(msgs: &[RouteNetlinkMessage]) -> Vec<Event> {
+    msgs.iter().cloned().map(Event::Rt).collect()
+}
+
+/// The events as one datagram on the wire, and back.
+fn wire(events: &[Event]) -> Vec<Event> {
     let mut datagram = Vec::new();
-    for m in msgs {
-        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(m.clone()));
-        nl.finalize();
-        let start = datagram.len();
-        datagram.resize(start + nl.buffer_len(), 0);
-        nl.serialize(&mut datagram[start..]);
+    for e in events {
+        let bytes = match e {
+            Event::Rt(m) => {
+                let mut nl =
+                    NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(m.clone()));
+                nl.finalize();
+                let mut bytes = vec![0; nl.buffer_len()];
+                nl.serialize(&mut bytes);
+                bytes
+            }
+            Event::NewNextHop(nh) => object(RTM_NEWNEXTHOP, nh),
+            Event::DelNextHop(nh) => object(RTM_DELNEXTHOP, nh),
+        };
+        datagram.extend(bytes);
         datagram.resize(datagram.len().next_multiple_of(4), 0);
     }
     let mut out = Vec::new();
-    let malformed = parse_datagram(&datagram, |m| {
-        if let NetlinkPayload::InnerMessage(inner) = m.payload {
-            out.push(inner);
+    let malformed = parse_datagram(&datagram, |_, m| {
+        if let Parsed::Event(e) = m {
+            out.push(e);
         }
     });
     assert_eq!(malformed, 0);
-    assert_eq!(out.len(), msgs.len());
+    assert_eq!(out.len(), events.len());
     out
 }
 
@@ -136,17 +161,21 @@ impl Rig {
         };
         let counters = Arc::new(Counters::default());
         let mut mirror = Mirror::new(&config, fib, Neighbours::new(256), counters.clone());
-        mirror.resync(&wire(&[
+        mirror.resync(&wire(&rt(&[
             link(ETH0, "eth0", true),
             link(TAP0, "tap0", true),
             link(TAP1, "tap1", true),
-        ]));
+        ])));
         Rig { mirror, counters }
     }
 
     fn events(&mut self, msgs: &[RouteNetlinkMessage]) {
-        for m in wire(msgs) {
-            self.mirror.apply(&m);
+        self.send(&rt(msgs));
+    }
+
+    fn send(&mut self, events: &[Event]) {
+        for e in wire(events) {
+            self.mirror.apply(&e);
         }
     }
 
@@ -299,7 +328,7 @@ fn a_static_route_comes_back_when_the_kernel_drops_its_own() {
     rig.events(&[DelRoute(route("10.60.0.0/16", TAP0, None, 0))]);
     assert_eq!(rig.lookup("10.60.0.1"), Some(statik));
     // A resync leaves it alone too.
-    rig.mirror.resync(&wire(&[link(TAP0, "tap0", true)]));
+    rig.mirror.resync(&wire(&rt(&[link(TAP0, "tap0", true)])));
     assert_eq!(rig.lookup("10.60.0.1"), Some(statik));
 }
 
@@ -395,7 +424,7 @@ fn a_resync_after_an_overrun_converges_on_the_dump() {
         )),
     ]);
     // Events were lost: 10.3/16 moved, 10.4/16 appeared, 10.1.0.7 went away.
-    rig.mirror.resync(&wire(&[
+    rig.mirror.resync(&wire(&rt(&[
         link(ETH0, "eth0", true),
         link(TAP0, "tap0", true),
         link(TAP1, "tap1", true),
@@ -408,7 +437,7 @@ fn a_resync_after_an_overrun_converges_on_the_dump() {
             Some([2, 0, 0, 0, 0, 2]),
             NeighbourState::Stale,
         )),
-    ]));
+    ])));
     let mut routes: Vec<_> = rig
         .mirror
         .fib()
@@ -454,10 +483,84 @@ fn a_truncated_datagram_is_counted_not_trusted() {
     let mut bytes = vec![0; nl.buffer_len()];
     nl.serialize(&mut bytes);
     let mut seen = 0;
-    assert_eq!(parse_datagram(&bytes[..bytes.len() - 4], |_| seen += 1), 1);
+    assert_eq!(
+        parse_datagram(&bytes[..bytes.len() - 4], |_, _| seen += 1),
+        1
+    );
     // A length that lies inside the datagram but cuts an attribute short.
     let cut = bytes.len() as u32 - 4;
     bytes[..4].copy_from_slice(&cut.to_ne_bytes());
-    let malformed = parse_datagram(&bytes, |_| seen += 1);
+    let malformed = parse_datagram(&bytes, |_, _| seen += 1);
     assert_eq!(seen + malformed, 1);
+}
+
+/// A route as FRR installs it: naming a nexthop object.
+fn route_via_object(p: &str, id: u32) -> RouteNetlinkMessage {
+    let mut m = route(p, 0, None, 20);
+    m.attributes
+        .retain(|a| !matches!(a, RouteAttribute::Oif(_)));
+    m.attributes.push(RouteAttribute::NhId(id));
+    RouteNetlinkMessage::NewRoute(m)
+}
+
+fn single(id: u32, oif: u32, gw: &str) -> KernelNextHop {
+    KernelNextHop::single(id, oif, ip(gw))
+}
+
+#[test]
+fn routes_naming_nexthop_objects_follow_the_object() {
+    let mut rig = Rig::new(small_fib());
+    rig.send(&[
+        Event::NewNextHop(single(1, TAP0, "10.1.0.254")),
+        Event::Rt(route_via_object("10.70.0.0/16", 1)),
+        Event::Rt(route_via_object("10.71.0.0/16", 1)),
+    ]);
+    let first = NextHop::gateway(0, ip("10.1.0.254"));
+    assert_eq!(rig.lookup("10.70.0.1"), Some(first));
+    assert_eq!(rig.lookup("10.71.0.1"), Some(first));
+    // `ip nexthop replace id 1 ...`: every route naming it moves at once.
+    rig.send(&[Event::NewNextHop(single(1, TAP1, "192.0.2.1"))]);
+    let moved = NextHop::gateway(1, ip("192.0.2.1"));
+    assert_eq!(rig.lookup("10.70.0.1"), Some(moved));
+    assert_eq!(rig.lookup("10.71.0.1"), Some(moved));
+    // Out of an interface that is not a TAP: out of the FIB.
+    rig.send(&[Event::NewNextHop(single(1, ETH0, "10.0.0.1"))]);
+    assert_eq!(rig.lookup("10.70.0.1"), None);
+    rig.send(&[Event::NewNextHop(single(1, TAP0, "10.1.0.254"))]);
+    assert_eq!(rig.lookup("10.70.0.1"), Some(first));
+    // Deleting the object takes its routes, as the kernel does.
+    rig.send(&[Event::DelNextHop(single(1, TAP0, "10.1.0.254"))]);
+    assert_eq!(rig.lookup("10.70.0.1"), None);
+    assert!(rig.mirror.fib().is_empty());
+    rig.send(&[Event::NewNextHop(single(1, TAP0, "10.1.0.254"))]);
+    assert_eq!(
+        rig.lookup("10.70.0.1"),
+        None,
+        "the routes went with the object"
+    );
+}
+
+#[test]
+fn a_group_object_leads_through_its_first_member_on_a_tap() {
+    let mut rig = Rig::new(small_fib());
+    let group = KernelNextHop::group(9, &[5, 6]);
+    rig.send(&[
+        Event::NewNextHop(single(5, ETH0, "10.0.0.1")),
+        Event::NewNextHop(single(6, TAP1, "192.0.2.6")),
+        Event::NewNextHop(group),
+        Event::Rt(route_via_object("10.80.0.0/16", 9)),
+    ]);
+    assert_eq!(
+        rig.lookup("10.80.0.1"),
+        Some(NextHop::gateway(1, ip("192.0.2.6")))
+    );
+    // A member changing reaches the routes that name its group.
+    rig.send(&[Event::NewNextHop(single(6, TAP0, "10.1.0.6"))]);
+    assert_eq!(
+        rig.lookup("10.80.0.1"),
+        Some(NextHop::gateway(0, ip("10.1.0.6")))
+    );
+    // The TAP going down takes the route; the objects stay for when it comes back.
+    rig.events(&[link(TAP0, "tap0", false)]);
+    assert_eq!(rig.lookup("10.80.0.1"), None);
 }

@@ -14,12 +14,20 @@ use netlink_packet_route::AddressFamily;
 use std::net::IpAddr;
 use toolkit::MacAddr;
 
+/// Where a kernel route leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hop {
+    /// Out of an interface, to a gateway or (none) to the destination itself.
+    Direct { oif: u32, gateway: Option<IpAddr> },
+    /// To a nexthop object, by id (`ip route ... nhid N`, as FRR installs routes).
+    Object(u32),
+}
+
 /// One kernel route the fast path could hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelRoute {
     pub prefix: Prefix,
-    pub oif: u32,
-    pub gateway: Option<IpAddr>,
+    pub hop: Hop,
     /// The kernel's metric: of two routes to one prefix, the lower wins.
     pub priority: u32,
 }
@@ -110,6 +118,17 @@ pub fn route(
             _ => None,
         })
         .unwrap_or(0);
+    let object = msg.attributes.iter().find_map(|a| match a {
+        RouteAttribute::NhId(id) => Some(*id),
+        _ => None,
+    });
+    if let Some(id) = object {
+        return Ok(KernelRoute {
+            prefix,
+            hop: Hop::Object(id),
+            priority,
+        });
+    }
     let single = msg.attributes.iter().find_map(|a| match a {
         RouteAttribute::Oif(i) => Some(*i),
         _ => None,
@@ -130,8 +149,7 @@ pub fn route(
     };
     Ok(KernelRoute {
         prefix,
-        oif,
-        gateway,
+        hop: Hop::Direct { oif, gateway },
         priority,
     })
 }

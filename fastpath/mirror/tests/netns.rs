@@ -1,5 +1,5 @@
 //! The mirror against a real kernel: in a network namespace of its own (made by the test,
-//! gone with its last thread), a TAP standing for the fast path's exception TAP, routes and
+//! gone with its last thread), a link standing for the fast path's exception TAP, routes and
 //! neighbours changed with `ip`, and the FIB and neighbour table read as a worker reads them.
 //! Needs root (CAP_NET_ADMIN) and iproute2.
 
@@ -49,8 +49,9 @@ fn wait_for(mut done: impl FnMut() -> bool) -> Option<Duration> {
     Some(start.elapsed())
 }
 
-/// Runs `body` on a thread moved into a new network namespace with a TAP `tap0` (port
-/// `PORT`, 10.9.0.1/24 and 2001:db8:9::1/64) and a TAP `tapx` the fast path does not own.
+/// Runs `body` on a thread moved into a new network namespace with a link `tap0` standing for
+/// the TAP of port `PORT` (10.9.0.1/24 and 2001:db8:9::1/64) and a TAP `tapx` the fast path
+/// does not own.
 fn in_fresh_netns(body: impl FnOnce() + Send + 'static) -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -63,9 +64,14 @@ fn in_fresh_netns(body: impl FnOnce() + Send + 'static) -> bool {
         let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
         assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
         ip("link set lo up");
-        for tap in ["tap0", "tapx"] {
-            ip(&format!("tuntap add dev {tap} mode tap"));
-            ip(&format!("link set {tap} up"));
+        // tap0 is one end of a veth pair: a TAP without a reader has no carrier, and the
+        // kernel refuses nexthop objects on a link without one. No link-local addresses, so
+        // that the routes the kernel adds are only those the test gives.
+        ip("link add tap0 type veth peer name tap0-peer");
+        ip("tuntap add dev tapx mode tap");
+        for link in ["tap0", "tap0-peer", "tapx"] {
+            ip(&format!("link set {link} addrgenmode none"));
+            ip(&format!("link set {link} up"));
         }
         ip("addr add 10.9.0.1/24 dev tap0");
         ip("addr add 10.8.0.1/24 dev tapx");
@@ -150,6 +156,16 @@ fn the_fib_follows_ip_route_and_ip_neigh() {
         assert!(wait_for(|| nr.mac(PORT, addr("2001:db8:9::fe")) == Some(mac)).is_some());
         ip("neigh del 10.9.0.254 dev tap0");
         assert!(wait_for(|| nr.mac(PORT, addr("10.9.0.254")).is_none()).is_some());
+
+        // Routes naming a nexthop object, as FRR installs them, follow the object.
+        ip("nexthop add id 1 via 10.9.0.254 dev tap0");
+        ip("route add 10.60.0.0/16 nhid 1");
+        let via = |gw: &str| Some(NextHop::gateway(PORT, addr(gw)));
+        assert!(wait_for(|| lookup(&fr, "10.60.0.1") == via("10.9.0.254")).is_some());
+        ip("nexthop replace id 1 via 10.9.0.253 dev tap0");
+        assert!(wait_for(|| lookup(&fr, "10.60.0.1") == via("10.9.0.253")).is_some());
+        ip("nexthop del id 1");
+        assert!(wait_for(|| lookup(&fr, "10.60.0.1").is_none()).is_some());
 
         // The TAP going down takes its routes, as in the kernel.
         ip("link set tap0 down");
