@@ -1,0 +1,285 @@
+//! FIB lookup rate on one core, build time and memory: `fib::Fib` with 1,000,000 IPv4 routes
+//! (uniform random lengths /16 to /32, and a BGP-like mix) and 100,000 IPv6 routes, single
+//! lookups and bursts of 32, plus the cost of one route change with the table loaded.
+//!
+//! Run: `cargo run --release -p bench --bin fib [-- SECONDS_PER_CASE]` (default 1).
+//!
+//! The BGP-like mixes are made up to follow the rough shape of public table statistics (IPv4:
+//! /24 more than half, then /22, /23, /21, /20, few shorter than /16 or longer than /24; IPv6:
+//! /48 about half, /32 and /40-/44 most of the rest, longer ones clustered inside /32
+//! allocations under 2000::/3). They are not a real table. Addresses: half under a random
+//! route (random host bits), half uniform; 1,000,000 of them, so the tables do not sit in cache.
+
+#![forbid(unsafe_code)]
+
+use bench::rng::Rng;
+use fib::{Fib, FibConfig, FibReader, NextHop, NhId, Prefix};
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+const BURST: usize = 32;
+const PROBES: usize = 1_000_000;
+
+/// Picks from `(weight, value)` pairs.
+fn weighted(rng: &mut Rng, table: &[(u32, u8)]) -> u8 {
+    let total: u32 = table.iter().map(|w| w.0).sum();
+    let mut r = (rng.next_u64() % u64::from(total)) as u32;
+    for &(w, v) in table {
+        if r < w {
+            return v;
+        }
+        r -= w;
+    }
+    table[table.len() - 1].1
+}
+
+/// IPv4 prefix lengths, per mille, BGP-like.
+const BGP4: &[(u32, u8)] = &[
+    (2, 8),
+    (3, 12),
+    (10, 14),
+    (12, 15),
+    (25, 16),
+    (15, 17),
+    (30, 18),
+    (35, 19),
+    (45, 20),
+    (55, 21),
+    (110, 22),
+    (100, 23),
+    (540, 24),
+    (5, 25),
+    (4, 26),
+    (3, 27),
+    (3, 28),
+    (2, 29),
+    (1, 30),
+    (1, 31),
+    (3, 32),
+];
+
+/// IPv6 prefix lengths, per mille, BGP-like (/32 handled as the allocations themselves).
+const BGP6: &[(u32, u8)] = &[
+    (20, 29),
+    (150, 32),
+    (40, 36),
+    (60, 40),
+    (30, 42),
+    (90, 44),
+    (20, 46),
+    (500, 48),
+    (30, 56),
+    (60, 64),
+];
+
+fn v4_routes(rng: &mut Rng, n: usize, bgp: bool) -> Vec<(Prefix, u32)> {
+    (0..n)
+        .map(|_| {
+            let len = if bgp {
+                weighted(rng, BGP4)
+            } else {
+                16 + (rng.next_u64() % 17) as u8
+            };
+            let a = IpAddr::V4(Ipv4Addr::from(rng.next_u64() as u32));
+            (Prefix::new(a, len).unwrap(), (rng.next_u64() % 64) as u32)
+        })
+        .collect()
+}
+
+fn v6_routes(rng: &mut Rng, n: usize) -> Vec<(Prefix, u32)> {
+    // Allocations: /32s under 2000::/3; every longer prefix lies inside one of them.
+    let allocs: Vec<u128> = (0..n / 5)
+        .map(|_| (0x2000_0000 | (rng.next_u64() as u128 & 0x1fff_ffff)) << 96)
+        .collect();
+    (0..n)
+        .map(|_| {
+            let len = weighted(rng, BGP6);
+            let base = allocs[(rng.next_u64() % allocs.len() as u64) as usize];
+            let host = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
+            let a = base | (host >> 32);
+            let p = Prefix::new(IpAddr::V6(Ipv6Addr::from(a)), len).unwrap();
+            (p, (rng.next_u64() % 64) as u32)
+        })
+        .collect()
+}
+
+fn next_hop(i: u32) -> NextHop {
+    NextHop::gateway(
+        (i % 4) as u16,
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, i as u8)),
+    )
+}
+
+/// Half the probes under a random route, half uniform.
+fn probes(rng: &mut Rng, routes: &[(Prefix, u32)], bits: u32) -> Vec<u128> {
+    (0..PROBES)
+        .map(|i| {
+            let r = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
+            let r = r >> (128 - bits);
+            if i % 2 == 1 {
+                return r;
+            }
+            let (p, _) = routes[(rng.next_u64() % routes.len() as u64) as usize];
+            let (base, len) = match p.addr() {
+                IpAddr::V4(a) => (u128::from(u32::from(a)), u32::from(p.length())),
+                IpAddr::V6(a) => (u128::from(a), u32::from(p.length())),
+            };
+            let host = if len == bits {
+                0
+            } else {
+                r & (u128::MAX >> (128 - (bits - len)))
+            };
+            base | host
+        })
+        .collect()
+}
+
+fn load(fib: &mut Fib, routes: &[(Prefix, u32)]) -> Duration {
+    let start = Instant::now();
+    for &(p, nh) in routes {
+        fib.add(p, next_hop(nh)).expect("room for the routes");
+    }
+    start.elapsed()
+}
+
+/// Lookups per second of `lookup` run over `probes` for about `secs`.
+fn rate(secs: f64, probes: usize, mut pass: impl FnMut() -> u64) -> f64 {
+    let (start, mut done, mut sum) = (Instant::now(), 0u64, 0u64);
+    while start.elapsed().as_secs_f64() < secs {
+        sum = sum.wrapping_add(pass());
+        done += probes as u64;
+    }
+    black_box(sum);
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+fn id_sum(ids: &[Option<NhId>]) -> u64 {
+    ids.iter()
+        .map(|id| id.map_or(0, |i| u64::from(i.0) + 1))
+        .sum()
+}
+
+/// Lookups per second, one address at a time and in bursts (quiescent after each burst, as a
+/// worker is).
+fn lookups<A: Copy>(
+    reader: &FibReader,
+    probes: &[A],
+    secs: f64,
+    single: impl Fn(A) -> Option<NhId>,
+    burst: impl Fn(&[A], &mut [Option<NhId>]),
+) -> (f64, f64) {
+    let one = rate(secs, probes.len(), || {
+        probes
+            .iter()
+            .map(|&a| single(black_box(a)).map_or(0, |i| u64::from(i.0)))
+            .sum()
+    });
+    let mut out = [None; BURST];
+    let many = rate(secs, probes.len(), || {
+        let mut s = 0;
+        for chunk in probes.chunks(BURST) {
+            burst(black_box(chunk), &mut out);
+            s += id_sum(&out[..chunk.len()]);
+            reader.quiescent();
+        }
+        s
+    });
+    (one, many)
+}
+
+/// Mean time of one add and one delete of a fresh prefix of length `len` in a loaded table.
+fn change_cost(fib: &mut Fib, rng: &mut Rng, len: u8) -> (Duration, Duration) {
+    let n = 200;
+    let prefixes: Vec<Prefix> = (0..n)
+        .map(|_| Prefix::new(IpAddr::V4(Ipv4Addr::from(rng.next_u64() as u32)), len).unwrap())
+        .filter(|p| fib.get(p).is_none())
+        .collect();
+    let start = Instant::now();
+    for p in &prefixes {
+        fib.add(*p, next_hop(99)).unwrap();
+    }
+    let add = start.elapsed() / prefixes.len() as u32;
+    let start = Instant::now();
+    for p in &prefixes {
+        fib.delete(*p).unwrap();
+    }
+    (add, start.elapsed() / prefixes.len() as u32)
+}
+
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// One line of the table: routes, build time, groups, memory, lookup rates.
+fn report(name: &str, fib: &Fib, routes: usize, build: Duration, groups: u32, rates: (f64, f64)) {
+    println!(
+        "{name:<24} {routes:>8} {:>9.2} {groups:>7} {:>11} {:>17.1} {:>18.1}",
+        build.as_secs_f64(),
+        fib.memory().table_bytes >> 20,
+        rates.0 / 1e6,
+        rates.1 / 1e6
+    );
+}
+
+fn main() {
+    let secs: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let mut rng = Rng::new(19);
+    println!("case                      routes   build s  groups   table MiB  single Mlookup/s  burst{BURST} Mlookup/s");
+    for (name, bgp) in [("ipv4 uniform /16-/32", false), ("ipv4 BGP-like", true)] {
+        let routes = v4_routes(&mut rng, 1_000_000, bgp);
+        let mut fib = Fib::new(FibConfig::default());
+        let build = load(&mut fib, &routes);
+        let probes: Vec<u32> = probes(&mut rng, &routes, 32)
+            .into_iter()
+            .map(|a| a as u32)
+            .collect();
+        let reader = fib.reader();
+        let (single, burst) = lookups(
+            &reader,
+            &probes,
+            secs,
+            |a| reader.lookup_v4(a),
+            |a, o| reader.lookup_v4_burst(a, o),
+        );
+        let groups = fib.memory().v4_groups;
+        report(name, &fib, fib.len().0, build, groups, (single, burst));
+        if bgp {
+            drop(reader);
+            for len in [16u8, 24, 32] {
+                let (add, del) = change_cost(&mut fib, &mut rng, len);
+                println!("  one /{len} with 1 M loaded: add {add:?}, delete {del:?}");
+            }
+        }
+    }
+    let routes = v6_routes(&mut rng, 100_000);
+    let mut fib = Fib::new(FibConfig::default());
+    let build = load(&mut fib, &routes);
+    let probes = probes(&mut rng, &routes, 128);
+    let reader = fib.reader();
+    let (single, burst) = lookups(
+        &reader,
+        &probes,
+        secs,
+        |a| reader.lookup_v6(a),
+        |a, o| reader.lookup_v6_burst(a, o),
+    );
+    let groups = fib.memory().v6_groups;
+    report(
+        "ipv6 BGP-like",
+        &fib,
+        fib.len().1,
+        build,
+        groups,
+        (single, burst),
+    );
+    println!("process RSS at the end: {} MiB", rss_mib());
+}

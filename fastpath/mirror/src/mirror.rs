@@ -1,0 +1,337 @@
+//! The mirror's state, without I/O: rtnetlink messages in, FIB routes and neighbours out.
+//!
+//! It holds the kernel's routes of the mirrored table that lead through one of the fast path's
+//! TAPs (directly or by a nexthop object), and installs the best of each prefix in the FIB. A prefix the FIB held before the kernel taught one (a static
+//! route of the configuration) is put back when the kernel's routes to it are gone.
+
+use crate::counters::Counters;
+use crate::held::{Held, Map};
+use crate::neighbours::Neighbours;
+use crate::nexthop::KernelNextHop;
+use crate::translate::{self, Hop, KernelRoute, Skipped};
+use fib::{Fib, NextHop, Prefix};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use toolkit::MacAddr;
+
+/// The main table, where `ip route` writes unless told otherwise.
+pub const MAIN_TABLE: u32 = 254;
+
+#[derive(Clone, Debug)]
+pub struct MirrorConfig {
+    /// Each exception TAP's kernel name and the fast path port it stands for.
+    pub taps: Vec<(String, u16)>,
+    /// The kernel table mirrored.
+    pub table: u32,
+}
+
+/// What the kernel says: the rtnetlink messages the crate models, and nexthop objects.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Rt(RouteNetlinkMessage),
+    NewNextHop(KernelNextHop),
+    DelNextHop(KernelNextHop),
+}
+
+pub struct Mirror {
+    taps: Map<String, u16>,
+    table: u32,
+    /// The ifindex of each TAP that exists and is up, to its port.
+    ports: Map<u32, u16>,
+    held: Held,
+    /// What the mirror has put in the FIB, per prefix.
+    installed: Map<Prefix, NextHop>,
+    /// What the FIB held for a prefix before the kernel's route replaced it.
+    shadowed: Map<Prefix, NextHop>,
+    fib: Fib,
+    neighbours: Neighbours,
+    counters: Arc<Counters>,
+    resync_wanted: bool,
+}
+
+impl Mirror {
+    pub fn new(
+        config: &MirrorConfig,
+        fib: Fib,
+        neighbours: Neighbours,
+        counters: Arc<Counters>,
+    ) -> Mirror {
+        Mirror {
+            taps: config.taps.iter().cloned().collect(),
+            table: config.table,
+            ports: Map::default(),
+            held: Held::default(),
+            installed: Map::default(),
+            shadowed: Map::default(),
+            fib,
+            neighbours,
+            counters,
+            resync_wanted: false,
+        }
+    }
+
+    pub fn fib(&self) -> &Fib {
+        &self.fib
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    pub fn neighbours(&self) -> &Neighbours {
+        &self.neighbours
+    }
+
+    pub fn into_parts(self) -> (Fib, Neighbours) {
+        (self.fib, self.neighbours)
+    }
+
+    /// A TAP came up since the last call: its routes and neighbours should be read afresh.
+    pub fn take_resync_wanted(&mut self) -> bool {
+        std::mem::take(&mut self.resync_wanted)
+    }
+
+    /// One event as the kernel multicasts it.
+    pub fn apply(&mut self, event: &Event) {
+        let msg = match event {
+            Event::Rt(msg) => msg,
+            Event::NewNextHop(nh) => {
+                let affected = self.held.set_object(nh.clone());
+                return self.install_all(affected);
+            }
+            Event::DelNextHop(nh) => {
+                let affected = self.held.remove_object(nh.id);
+                return self.install_all(affected);
+            }
+        };
+        match msg {
+            RouteNetlinkMessage::NewLink(l) => self.link(translate::link(l)),
+            RouteNetlinkMessage::DelLink(l) => {
+                let gone = translate::link(l);
+                self.link(translate::KernelLink { up: false, ..gone })
+            }
+            RouteNetlinkMessage::NewRoute(r) => {
+                if let Some(route) = self.accept(r) {
+                    self.held.hold(route);
+                    self.install(route.prefix);
+                }
+            }
+            RouteNetlinkMessage::DelRoute(r) => {
+                if let Some(route) = self.accept(r) {
+                    self.held.drop_where(route.prefix, |r| *r == route);
+                    self.install(route.prefix);
+                }
+            }
+            RouteNetlinkMessage::NewNeighbour(n) => {
+                self.neighbour(n, false);
+            }
+            RouteNetlinkMessage::DelNeighbour(n) => {
+                self.neighbour(n, true);
+            }
+            _ => {}
+        }
+    }
+
+    /// Publishes or withdraws one neighbour of a TAP; returns it if it is now published.
+    fn neighbour(
+        &mut self,
+        msg: &netlink_packet_route::neighbour::NeighbourMessage,
+        deleted: bool,
+    ) -> Option<(u16, IpAddr)> {
+        let n = translate::neighbour(msg)?;
+        let port = *self.ports.get(&n.ifindex)?;
+        match n.mac.filter(|_| !deleted) {
+            Some(mac) => {
+                self.set_neighbour(port, n.addr, mac);
+                Some((port, n.addr))
+            }
+            None => {
+                self.remove_neighbour(port, n.addr);
+                None
+            }
+        }
+    }
+
+    /// A route of the mirrored table via one of the TAPs or a nexthop object (which may lead
+    /// through one now or later), counting the others.
+    fn accept(&self, msg: &netlink_packet_route::route::RouteMessage) -> Option<KernelRoute> {
+        let c = &self.counters;
+        match translate::route(msg, self.table, |i| self.ports.contains_key(&i)) {
+            Ok(r) if matches!(r.hop, Hop::Direct { oif, .. } if !self.ports.contains_key(&oif)) => {
+                Counters::bump(&c.skipped_foreign_interface);
+                None
+            }
+            Ok(r) => Some(r),
+            Err(why) => {
+                Counters::bump(match why {
+                    Skipped::NotUnicast => &c.skipped_not_unicast,
+                    Skipped::OtherTable => &c.skipped_other_table,
+                    Skipped::NoInterface => &c.skipped_foreign_interface,
+                    Skipped::Cloned | Skipped::Unusable => &c.skipped_other,
+                });
+                None
+            }
+        }
+    }
+
+    fn install_all(&mut self, prefixes: Vec<Prefix>) {
+        for prefix in prefixes {
+            self.install(prefix);
+        }
+    }
+
+    /// Brings the FIB's entry for `prefix` to the best route held, if it is not there already.
+    fn install(&mut self, prefix: Prefix) {
+        let now = self.held.best(&prefix, &self.ports);
+        let before = self.installed.get(&prefix).copied();
+        if now == before {
+            return;
+        }
+        let c = &self.counters;
+        match now {
+            Some(nh) => {
+                if before.is_none() {
+                    if let Some(old) = self.fib.get(&prefix) {
+                        self.shadowed.insert(prefix, old);
+                    }
+                }
+                match self.fib.add(prefix, nh) {
+                    Ok(()) => {
+                        Counters::bump(&c.routes_set);
+                        self.installed.insert(prefix, nh);
+                    }
+                    Err(e) => {
+                        Counters::bump(&c.fib_errors);
+                        tracing::warn!("kernel route {prefix} not mirrored: {e}");
+                    }
+                }
+            }
+            None => {
+                self.installed.remove(&prefix);
+                let done = match self.shadowed.remove(&prefix) {
+                    Some(old) => self.fib.add(prefix, old),
+                    None => self.fib.delete(prefix).map(|_| ()),
+                };
+                match done {
+                    Ok(()) => Counters::bump(&c.routes_removed),
+                    Err(_) => Counters::bump(&c.fib_errors),
+                }
+            }
+        }
+    }
+
+    fn set_neighbour(&mut self, port: u16, addr: IpAddr, mac: MacAddr) {
+        match self.neighbours.set(port, addr, mac) {
+            Ok(true) => Counters::bump(&self.counters.neighbours_set),
+            Ok(false) => {}
+            Err(_) => Counters::bump(&self.counters.neighbours_full),
+        }
+    }
+
+    fn remove_neighbour(&mut self, port: u16, addr: IpAddr) {
+        if self.neighbours.remove(port, addr) {
+            Counters::bump(&self.counters.neighbours_removed);
+        }
+    }
+
+    /// A link appeared, changed or went away. A TAP that goes down or away takes its routes and
+    /// neighbours with it (the kernel flushes IPv4 routes of a down link without telling).
+    fn link(&mut self, link: translate::KernelLink) {
+        let port = link
+            .name
+            .as_ref()
+            .and_then(|n| self.taps.get(n))
+            .copied()
+            .filter(|_| link.up);
+        let old = self.ports.get(&link.index).copied();
+        if old == port {
+            return;
+        }
+        if let Some(old) = old {
+            self.forget_interface(link.index, old);
+        }
+        if let Some(port) = port {
+            self.ports.insert(link.index, port);
+            self.resync_wanted = true;
+        }
+    }
+
+    fn forget_interface(&mut self, index: u32, port: u16) {
+        self.ports.remove(&index);
+        let affected = self.held.drop_interface(index);
+        self.install_all(affected);
+        let stale: Vec<IpAddr> = (self.neighbours.iter())
+            .filter(|&(p, _, _)| p == port)
+            .map(|(_, a, _)| a)
+            .collect();
+        for addr in stale {
+            self.remove_neighbour(port, addr);
+        }
+    }
+
+    /// Rebuilds the kernel-learned state from a full dump (links, then routes and neighbours),
+    /// at start and after an overrun lost events. Routes and neighbours the dump no longer
+    /// holds are removed; static routes are left alone.
+    pub fn resync(&mut self, dump: &[Event]) {
+        Counters::bump(&self.counters.resyncs);
+        self.ports.clear();
+        self.held.clear();
+        for event in dump {
+            if let Event::Rt(RouteNetlinkMessage::NewLink(l)) = event {
+                let l = translate::link(l);
+                let port = l
+                    .name
+                    .as_ref()
+                    .and_then(|n| self.taps.get(n))
+                    .filter(|_| l.up);
+                if let Some(&port) = port {
+                    self.ports.insert(l.index, port);
+                }
+            }
+        }
+        let old_neighbours: HashSet<(u16, IpAddr)> = self
+            .neighbours
+            .iter()
+            .map(|(port, a, _)| (port, a))
+            .collect();
+        let mut seen_neighbours = HashSet::new();
+        for event in dump {
+            let msg = match event {
+                Event::Rt(msg) => msg,
+                Event::NewNextHop(nh) => {
+                    self.held.set_object(nh.clone());
+                    continue;
+                }
+                Event::DelNextHop(_) => continue,
+            };
+            match msg {
+                RouteNetlinkMessage::NewRoute(r) => {
+                    if let Some(route) = self.accept(r) {
+                        self.held.hold(route);
+                    }
+                }
+                RouteNetlinkMessage::NewNeighbour(n) => {
+                    if let Some((port, addr)) = self.neighbour(n, false) {
+                        seen_neighbours.insert((port, addr));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (port, addr) in old_neighbours.difference(&seen_neighbours) {
+            self.remove_neighbour(*port, *addr);
+        }
+        let prefixes: HashSet<Prefix> = self
+            .installed
+            .keys()
+            .chain(self.held.prefixes())
+            .copied()
+            .collect();
+        for prefix in prefixes {
+            self.install(prefix);
+        }
+        self.resync_wanted = false;
+    }
+}

@@ -1,0 +1,108 @@
+//! The mirror's thread: subscribe, read a full dump, then apply events as they come; read a
+//! dump again when the kernel reports an overrun or a TAP comes up.
+
+use crate::counters::Counters;
+use crate::mirror::{Mirror, MirrorConfig};
+use crate::neighbours::Neighbours;
+use crate::netlink::{self, Parsed};
+use fib::Fib;
+use netlink_sys::Socket;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The event socket's receive buffer: room for a routing daemon's burst of thousands of
+/// routes before the kernel has to drop events (an overrun, then a resync).
+const RCVBUF: usize = 4 << 20;
+
+/// How often the thread looks at its stop flag while no event comes.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+pub struct Subscriber {
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    thread: JoinHandle<io::Result<(Fib, Neighbours)>>,
+}
+
+impl Subscriber {
+    /// Subscribes, mirrors the kernel's current routes and neighbours into `fib` and
+    /// `neighbours` before returning (so a caller starts with a full FIB), then follows the
+    /// kernel on a thread of its own. Sockets belong to the caller's network namespace.
+    pub fn start(
+        config: &MirrorConfig,
+        fib: Fib,
+        neighbours: Neighbours,
+    ) -> io::Result<Subscriber> {
+        Self::start_with_buffer(config, fib, neighbours, RCVBUF)
+    }
+
+    /// `start` with a chosen receive buffer (a small one forces overruns in tests).
+    pub fn start_with_buffer(
+        config: &MirrorConfig,
+        fib: Fib,
+        neighbours: Neighbours,
+        rcvbuf: usize,
+    ) -> io::Result<Subscriber> {
+        let counters = Arc::new(Counters::default());
+        // Subscribe first: events that race the dump are queued and replayed after it.
+        let events = netlink::subscribe(rcvbuf, STOP_CHECK)?;
+        let mut mirror = Mirror::new(config, fib, neighbours, counters.clone());
+        mirror.resync(&netlink::dump_all()?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("kernel-mirror".into())
+                .spawn(move || follow(&events, mirror, &stop))?
+        };
+        Ok(Subscriber {
+            stop,
+            counters,
+            thread,
+        })
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Stops following the kernel and hands back the FIB writer and the neighbour table.
+    pub fn stop(self) -> io::Result<(Fib, Neighbours)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the kernel mirror thread panicked")))
+    }
+}
+
+fn follow(events: &Socket, mut mirror: Mirror, stop: &AtomicBool) -> io::Result<(Fib, Neighbours)> {
+    let counters = mirror.counters().clone();
+    let mut datagram = vec![0u8; netlink::DATAGRAM];
+    while !stop.load(Ordering::Relaxed) {
+        match events.recv(&mut &mut datagram[..], 0) {
+            Ok(n) => {
+                let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
+                    if let Parsed::Event(event) = m {
+                        mirror.apply(&event);
+                    }
+                });
+                counters
+                    .malformed
+                    .fetch_add(malformed as u64, Ordering::Relaxed);
+                if mirror.take_resync_wanted() {
+                    mirror.resync(&netlink::dump_all()?);
+                }
+            }
+            Err(e) if netlink::is_timeout(&e) => {}
+            Err(e) if netlink::is_overrun(&e) => {
+                Counters::bump(&counters.overruns);
+                netlink::discard_queued(events, &mut datagram)?;
+                mirror.resync(&netlink::dump_all()?);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(mirror.into_parts())
+}
