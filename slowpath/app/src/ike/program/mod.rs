@@ -25,6 +25,8 @@ mod replay;
 mod restart_tests;
 mod spec;
 mod standby;
+#[cfg(test)]
+mod standby_tests;
 mod sync_feed;
 #[cfg(test)]
 mod tests;
