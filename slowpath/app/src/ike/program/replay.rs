@@ -98,13 +98,11 @@ impl SaTable {
         match result {
             Ok(generation) => {
                 e.generation = generation;
-                self.children.insert(key, e);
+                self.insert_entry(e);
                 Ok(())
             }
             Err(err) => {
-                self.children.remove(&key);
-                self.by_fp.remove(&e.sa_in);
-                self.by_fp.remove(&e.sa_out);
+                self.remove_entry(key);
                 let _ = self.teardown(fp, &e, installed);
                 Err(err)
             }

@@ -10,7 +10,7 @@
 //!   dropped.
 //! - Takeover and demotion: `ha_role`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use hasync::{IvAllocator, IvGenerations, Record, SyncEvent};
@@ -65,8 +65,11 @@ pub(super) struct HaPart {
     pub(super) bulk: Option<BulkCursor>,
     /// The peer's bulk sync in progress (standby): the IKE SAs it brought.
     pub(super) receiving: Option<HashSet<(u64, u64)>>,
-    /// The engine's CHILD SAs changed: the table follows at the end of the step.
+    /// The whole table follows the engine at the end of the step (a bulk sync ended).
     pub(super) follow: bool,
+    /// The IKE SAs synced records changed or removed: the table follows their CHILD SAs at
+    /// the end of the step.
+    pub(super) touched: BTreeSet<IkeSaId>,
     pub(super) peer_up_at: Option<Duration>,
     /// When the sync was last read (the base of the retry deadlines).
     pub(super) last_step: Duration,
@@ -84,6 +87,7 @@ impl HaPart {
             bulk: None,
             receiving: None,
             follow: false,
+            touched: BTreeSet::new(),
             peer_up_at: None,
             last_step: now,
             counters: HaCounters::default(),
@@ -187,6 +191,12 @@ impl IkeRunner {
         while let Some(ev) = ha.link.poll_event() {
             events.push(ev);
         }
+        self.on_sync_events(events, now);
+    }
+
+    /// One batch of the sync's events (what one read brought): the table follows the engine
+    /// once, after all of them.
+    pub(super) fn on_sync_events(&mut self, events: Vec<SyncEvent>, now: Duration) {
         let mut synced = Vec::new();
         for ev in events {
             self.on_sync_event(ev, now, &mut synced);
@@ -281,6 +291,7 @@ impl IkeRunner {
                         if let Some(info) = self.ike_sa_info(id) {
                             self.ike_sas.insert(id, info);
                         }
+                        self.ha_touched(id);
                     }
                     Err(e) => {
                         if let Some(ha) = self.ha.as_mut() {
@@ -289,13 +300,12 @@ impl IkeRunner {
                         tracing::warn!(target: "ike", "ha: IKE SA {spi_i:016x}_{spi_r:016x}: {e}");
                     }
                 }
-                self.ha_follow();
             }
             Record::IkeSaDeleted { spi_i, spi_r } => {
                 if let Some(id) = self.engine.remove_sa_by_spis(spi_i, spi_r) {
                     self.ike_sas.remove(&id);
+                    self.ha_touched(id);
                 }
-                self.ha_follow();
             }
             Record::SeqSnapshot {
                 spi, inbound, peer, ..
@@ -323,9 +333,17 @@ impl IkeRunner {
         }
     }
 
-    fn ha_follow(&mut self) {
+    /// The whole table follows the engine at the end of the step.
+    pub(super) fn ha_follow(&mut self) {
         if let Some(ha) = self.ha.as_mut() {
             ha.follow = true;
+        }
+    }
+
+    /// The CHILD SAs of this IKE SA follow the engine at the end of the step.
+    fn ha_touched(&mut self, id: IkeSaId) {
+        if let Some(ha) = self.ha.as_mut() {
+            ha.touched.insert(id);
         }
     }
 
@@ -348,10 +366,10 @@ impl IkeRunner {
         } else {
             Direction::Out
         };
-        let e = self.table.entries().find(|e| {
-            let own = if inbound { e.spi_in } else { e.spi_out };
-            own == spi && self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer)
-        })?;
+        let e = self
+            .table
+            .entries_by_spi(spi, dir)
+            .find(|e| self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer))?;
         let id = if inbound { e.sa_in } else { e.sa_out };
         Some(SeqRecord {
             sa: sa_id(id).ok()?,
@@ -388,17 +406,27 @@ impl IkeRunner {
         stale.len()
     }
 
-    /// The standby's table follows the engine's CHILD SAs; snapshots go to the fast path.
+    /// The standby's table follows the engine's CHILD SAs (all of them, or those of the IKE
+    /// SAs the step's records touched); snapshots go to the fast path.
     fn follow_engine(&mut self, mut synced: Vec<SeqRecord>) {
         let Some(ha) = self.ha.as_mut() else { return };
-        if std::mem::take(&mut ha.follow) {
-            let want = self
-                .engine
-                .sa_ids()
+        let full = std::mem::take(&mut ha.follow);
+        let touched = std::mem::take(&mut ha.touched);
+        if full || !touched.is_empty() {
+            let sas = if full {
+                self.engine.sa_ids()
+            } else {
+                touched.iter().copied().collect()
+            };
+            let want = sas
                 .into_iter()
                 .flat_map(|id| self.installed_children(id))
                 .collect();
-            let f = self.table.follow(self.fp.as_mut(), want);
+            let f = if full {
+                self.table.follow(self.fp.as_mut(), want)
+            } else {
+                self.table.follow_sas(self.fp.as_mut(), &touched, want)
+            };
             for err in &f.errors {
                 self.stats.fastpath_errors += 1;
                 tracing::warn!(target: "ike", "ha: fast path: {err}");

@@ -96,6 +96,8 @@ impl IkeRunner {
             }
         };
         self.engine.set_role(HaRole::Standby, now, &mut self.rng);
+        // From now on the table follows the synced engine: from where it stands.
+        self.ha_follow();
         self.event(
             "ha_demoted",
             json!({

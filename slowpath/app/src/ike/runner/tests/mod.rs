@@ -3,6 +3,7 @@
 
 mod fake_fastpath;
 mod ha_pair;
+mod ha_scale;
 mod lifetimes;
 mod loopback;
 mod restart;
