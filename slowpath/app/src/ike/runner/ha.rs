@@ -6,8 +6,8 @@
 //!   is answered with every IKE SA, the newest snapshots and the IV generations.
 //! - Standby: the engine is passive; records are imported, their CHILD SAs installed in the
 //!   fast path inactive (by SPI), snapshots applied with `sa_sync`. The standby answers a
-//!   bulk request with an empty bulk; after its own bulk sync, what the peer no longer has is
-//!   dropped.
+//!   bulk request with the IV generations alone; after its own bulk sync, what the peer no
+//!   longer has is dropped. IV generations are taken in whatever the role.
 //! - Takeover and demotion: `ha_role`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -71,6 +71,9 @@ pub(super) struct HaPart {
     /// the end of the step.
     pub(super) touched: BTreeSet<IkeSaId>,
     pub(super) peer_up_at: Option<Duration>,
+    /// Until then a node that has not heard its peer yet counts it as up (not alone): a node
+    /// that just started must not take over before a bulk sync told it the IV generations.
+    pub(super) peer_wait_until: Option<Duration>,
     /// When the sync was last read (the base of the retry deadlines).
     pub(super) last_step: Duration,
     pub(super) counters: HaCounters,
@@ -79,8 +82,11 @@ pub(super) struct HaPart {
 impl HaPart {
     pub fn open(cfg: &HaConfig, now: Duration) -> Result<HaPart, String> {
         let node = hasync::NodeId::new(cfg.node_id.number()).ok_or("node id 1 or 2")?;
+        let link = SyncLink::open(cfg, now)?;
+        let peer_wait_until = Some(now + link.dead_interval());
         Ok(HaPart {
-            link: SyncLink::open(cfg, now)?,
+            link,
+            peer_wait_until,
             iv: IvAllocator::new(node, IvGenerations::default()),
             oseq_shift: cfg.seqnum.oseq_shift,
             snapshots: HashMap::new(),
@@ -208,6 +214,10 @@ impl IkeRunner {
         let active = self.is_active();
         let Some(ha) = self.ha.as_mut() else { return };
         match ev {
+            SyncEvent::Apply(Record::IvGenerations { highest }) => {
+                // Whatever the role: generations the peer took are never ours to take.
+                ha.iv.merge(&IvGenerations { highest });
+            }
             SyncEvent::Apply(record) => {
                 if active {
                     // Both nodes active (a split that is healing): ours stands.
@@ -217,24 +227,25 @@ impl IkeRunner {
                 self.apply_record(record, now, synced);
             }
             SyncEvent::BulkRequested => {
+                // A standby gives no state, but the IV generations it knows of: a peer that
+                // restarted must not take one of them again.
+                let (mut sas, mut snapshots) = (Vec::new(), Vec::new());
                 if active {
-                    let mut sas = self.engine.sa_ids();
+                    sas = self.engine.sa_ids();
                     sas.sort_unstable();
-                    let snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
-                    ha.bulk = Some(BulkCursor {
-                        sas,
-                        next_sa: 0,
-                        snapshots,
-                        next_snapshot: 0,
-                        generations_sent: false,
-                    });
-                } else {
-                    ha.bulk = None;
-                    let _ = ha.link.node_mut().bulk_end();
+                    snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
                 }
+                ha.bulk = Some(BulkCursor {
+                    sas,
+                    next_sa: 0,
+                    snapshots,
+                    next_snapshot: 0,
+                    generations_sent: false,
+                });
             }
             SyncEvent::PeerUp => {
                 ha.peer_up_at = Some(now);
+                ha.peer_wait_until = None;
                 ha.receiving = (!active).then(HashSet::new);
                 self.event("ha_sync_up", json!({}));
             }

@@ -122,10 +122,14 @@ impl IkeRunner {
         }
     }
 
-    /// Whether this node runs the HA sync, and its state for the daemon's decisions.
+    /// Whether this node runs the HA sync, and its state for the daemon's decisions: whether
+    /// the peer is up (or may be: this node started less than the sync's dead interval ago
+    /// and has not heard it yet), and whether this node is in sync.
     pub fn ha_sync_state(&self) -> Option<(bool, bool)> {
         let ha = self.ha.as_ref()?;
-        Some((ha.link.node().is_peer_up(), ha.link.node().in_sync()))
+        let waiting = ha.peer_wait_until.is_some_and(|t| ha.last_step < t);
+        let peer_up = ha.link.node().is_peer_up() || waiting;
+        Some((peer_up, ha.link.node().in_sync()))
     }
 
     pub fn ha_status(&self, now: Duration) -> Option<HaStatus> {

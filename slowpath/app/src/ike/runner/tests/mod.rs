@@ -2,6 +2,7 @@
 //! and against one on a Unix socket that answers as the real one does.
 
 mod fake_fastpath;
+mod ha_generations;
 mod ha_pair;
 mod ha_scale;
 mod lifetimes;
