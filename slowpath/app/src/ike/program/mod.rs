@@ -252,6 +252,10 @@ pub struct SaTable {
     expected: Vec<Expected>,
     /// A standby node's SAs go in inactive (`standby`).
     standby: bool,
+    /// On the active node of an HA pair, the IV generation a replay activates under, from
+    /// the HA layer (which alone knows which generations either node took); None: each SA's
+    /// own, above what it used.
+    replay_generation: Option<u16>,
 }
 
 impl SaTable {

@@ -65,7 +65,9 @@ impl SaTable {
             .filter_map(|id| self.synced.get(id).copied())
             .collect();
         let activate = !self.standby;
-        let result = if activate {
+        let result = if let (true, Some(g)) = (activate, self.replay_generation) {
+            Ok(g)
+        } else if activate {
             let used = records
                 .iter()
                 .map(|r| r.generation)

@@ -26,6 +26,11 @@ impl SaTable {
         self.standby = standby;
     }
 
+    /// The IV generation replays activate under from now on (see the field).
+    pub fn set_replay_generation(&mut self, generation: Option<u16>) {
+        self.replay_generation = generation;
+    }
+
     pub fn is_standby(&self) -> bool {
         self.standby
     }

@@ -131,3 +131,19 @@ fn following_some_ike_sas_touches_only_their_child_sas_and_finds_moved_ones_by_s
     assert!(t.is_empty() && fp.sas.is_empty() && fp.policies.is_empty());
     assert_eq!(t.entries_by_spi(0x1200, Direction::Out).count(), 0);
 }
+
+#[test]
+fn an_active_ha_node_replays_under_the_generation_its_ha_layer_hands_out() {
+    let mut fp = StatefulFastpath::default();
+    let mut t = SaTable::default();
+    t.install(&mut fp, &info(1, 1, 0x100, true), None).unwrap();
+    // The peer node (odd generations) sent under 7; this node (even) is told to use 4: the
+    // SA's own rule (7 + 2 = 9) would take one of the peer's.
+    t.note_synced(&[record(2, 0x1100, Direction::Out, 500, 0, 7)]);
+    t.set_replay_generation(Some(4));
+    let mut fp = StatefulFastpath::default();
+    assert_eq!(t.resync(&mut fp, T0).unwrap().replayed, 1);
+    assert!(fp.sas.values().all(|s| s.active && s.generation == 4));
+    assert_eq!(t.get(1, 1).unwrap().generation, 4);
+    assert_eq!(fp.sa(2).oseq, 500 + OSEQ_SHIFT);
+}

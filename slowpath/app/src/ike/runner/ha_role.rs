@@ -77,6 +77,28 @@ impl IkeRunner {
         );
     }
 
+    /// The IV generation a replay into a fast path that restarted activates under: on the
+    /// active node, a new one of the HA layer's (synced to the peer, so neither node takes it
+    /// again); None on a standby (a replay activates nothing) or without HA.
+    pub(super) fn ha_replay_generation(&mut self) -> Option<u16> {
+        let ha = self.ha.as_mut()?;
+        if self.engine.role() != HaRole::Active {
+            return None;
+        }
+        match ha.iv.take_over() {
+            Ok((generation, known)) => {
+                ha.link.offer(Record::IvGenerations {
+                    highest: known.highest,
+                });
+                Some(generation)
+            }
+            Err(e) => {
+                tracing::error!(target: "ike", "fast path replay: {e}; each SA raises its own");
+                None
+            }
+        }
+    }
+
     /// The listened HA group is no longer active: every SA inactive, the engine passive, the
     /// state kept (this node now receives the sync). No reload.
     pub fn demote(&mut self, now: Duration) {
