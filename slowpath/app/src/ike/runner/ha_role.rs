@@ -38,18 +38,15 @@ impl IkeRunner {
     /// and the configured oseq-shift, the engine active (timers resume, requests in flight
     /// are sent again). The event says how long it took.
     pub fn take_over(&mut self, now: Duration) {
-        let Some(ha) = self.ha.as_mut() else { return };
-        if self.engine.role() == HaRole::Active {
+        if self.ha.is_none() || self.engine.role() == HaRole::Active {
             return;
         }
         let start = Instant::now();
-        let (generation, persist) = match ha.iv.take_over() {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::error!(target: "ike", "ha takeover: {e}; staying standby");
-                return;
-            }
+        let Some((generation, persist)) = self.next_generation("ha takeover (staying standby)")
+        else {
+            return;
         };
+        let Some(ha) = self.ha.as_mut() else { return };
         ha.counters.takeovers += 1;
         let shift = ha.oseq_shift;
         ha.link.offer(Record::IvGenerations {
@@ -81,22 +78,37 @@ impl IkeRunner {
     /// active node, a new one of the HA layer's (synced to the peer, so neither node takes it
     /// again); None on a standby (a replay activates nothing) or without HA.
     pub(super) fn ha_replay_generation(&mut self) -> Option<u16> {
-        let ha = self.ha.as_mut()?;
-        if self.engine.role() != HaRole::Active {
+        if self.ha.is_none() || self.engine.role() != HaRole::Active {
             return None;
         }
-        match ha.iv.take_over() {
-            Ok((generation, known)) => {
-                ha.link.offer(Record::IvGenerations {
-                    highest: known.highest,
-                });
-                Some(generation)
-            }
+        let (generation, known) = self.next_generation("fast path replay")?;
+        let ha = self.ha.as_mut()?;
+        ha.link.offer(Record::IvGenerations {
+            highest: known.highest,
+        });
+        Some(generation)
+    }
+
+    /// A new IV generation of this node's, above what it saved in `ike-state-dir` (if it has
+    /// one) and what the peer told it; saved there before any SA sends under it.
+    fn next_generation(&mut self, why: &str) -> Option<(u16, IvGenerations)> {
+        let ha = self.ha.as_mut()?;
+        if let Some(highest) = self.checkpoint.as_ref().and_then(|c| c.load_generations()) {
+            ha.iv.merge(&IvGenerations { highest });
+        }
+        let (generation, known) = match ha.iv.take_over() {
+            Ok(g) => g,
             Err(e) => {
-                tracing::error!(target: "ike", "fast path replay: {e}; each SA raises its own");
-                None
+                tracing::error!(target: "ike", "{why}: {e}");
+                return None;
+            }
+        };
+        if let Some(cp) = self.checkpoint.as_mut() {
+            if let Err(e) = cp.save_generations(known.highest) {
+                tracing::warn!(target: "ike", "{why}: saving IV generations: {e}");
             }
         }
+        Some((generation, known))
     }
 
     /// The listened HA group is no longer active: every SA inactive, the engine passive, the

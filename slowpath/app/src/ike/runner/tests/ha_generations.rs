@@ -90,3 +90,22 @@ fn a_restarted_node_takes_over_only_above_every_generation_the_pair_used() {
     a.take_over(epoch.elapsed());
     assert_eq!(generation(&mut a), 7, "above 5");
 }
+
+#[test]
+fn a_node_alone_with_a_state_dir_never_takes_a_generation_again_after_a_restart() {
+    // The peer node never answers: each start is alone.
+    let (ha, epoch) = (ha_config(1, port()), Instant::now());
+    if !can_bind_both("127.0.0.12", "127.0.0.12") {
+        return;
+    }
+    let (text, dir) = responder_with_state_dir("127.0.0.12", "ike-state-iv");
+    let mut seen = Vec::new();
+    for _restart in 0..3 {
+        let mut a = IkeRunner::new(parse_text(&text).unwrap(), None, epoch.elapsed(), Some(&ha));
+        let a = a.as_mut().unwrap();
+        a.take_over(epoch.elapsed());
+        seen.push(generation(a));
+    }
+    assert_eq!(seen, [1, 3, 5]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
