@@ -216,6 +216,7 @@ impl IkeRunner {
         match ev {
             SyncEvent::Apply(Record::IvGenerations { highest }) => {
                 // Whatever the role: generations the peer took are never ours to take.
+                ha.counters.records_applied += 1;
                 ha.iv.merge(&IvGenerations { highest });
             }
             SyncEvent::Apply(record) => {
