@@ -64,6 +64,8 @@ pub struct SyncLink {
     pending_seq: u64,
     counters: LinkCounters,
     buf: Vec<u8>,
+    /// How long the peer may stay silent before it counts as down.
+    dead_interval: Duration,
 }
 
 impl SyncLink {
@@ -75,6 +77,7 @@ impl SyncLink {
             .map(|i| PathId::try_from(i).map_err(|_| "too many ha paths".to_string()))
             .collect::<Result<_, _>>()?;
         let sync = SyncConfig::new(node_id, cfg.sync_key.as_bytes().to_vec(), ids);
+        let dead_interval = sync.dead_interval;
         let mut nonce = [0u8; 16];
         openssl::rand::rand_bytes(&mut nonce).map_err(|e| format!("random boot nonce: {e}"))?;
         let node = SyncNode::new(sync, nonce, now).map_err(|e| e.to_string())?;
@@ -99,6 +102,7 @@ impl SyncLink {
             pending_seq: 0,
             counters: LinkCounters::default(),
             buf: vec![0u8; 65536],
+            dead_interval,
         })
     }
 
@@ -205,6 +209,12 @@ impl SyncLink {
     }
 
     /// The core, for the bulk sync and its state.
+    /// How long the peer may stay silent before it counts as down: a node that started
+    /// that long ago and has not heard it is alone.
+    pub fn dead_interval(&self) -> Duration {
+        self.dead_interval
+    }
+
     pub fn node(&self) -> &SyncNode {
         &self.node
     }

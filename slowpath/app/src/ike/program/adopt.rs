@@ -78,9 +78,7 @@ impl SaTable {
                 policies_out: policies(sa_out, Direction::Out),
                 generation: fin.iv_generation.max(fout.iv_generation),
             };
-            self.by_fp.insert(sa_in, (e.sa, e.child, Direction::In));
-            self.by_fp.insert(sa_out, (e.sa, e.child, Direction::Out));
-            self.children.insert((e.sa, e.child), e);
+            self.insert_entry(e);
             adopted += 1;
         }
         adopted

@@ -25,6 +25,8 @@ mod replay;
 mod restart_tests;
 mod spec;
 mod standby;
+#[cfg(test)]
+mod standby_tests;
 mod sync_feed;
 #[cfg(test)]
 mod tests;
@@ -235,6 +237,9 @@ pub struct SaTable {
     ids: IdPool,
     children: BTreeMap<(IkeSaId, ChildId), ChildEntry>,
     by_fp: HashMap<u32, (IkeSaId, ChildId, Direction)>,
+    /// The entries of each SPI and direction (SPIs of different peers may be equal): what a
+    /// standby matches synced state by.
+    by_spi: HashMap<(u32, Direction), Vec<(IkeSaId, ChildId)>>,
     /// Ids whose delete the fast path did not confirm: never handed out again.
     pub quarantined: Vec<u32>,
     /// The newest seqnum record of each of our fast path SAs (the fast path's sync stream).
@@ -247,6 +252,10 @@ pub struct SaTable {
     expected: Vec<Expected>,
     /// A standby node's SAs go in inactive (`standby`).
     standby: bool,
+    /// On the active node of an HA pair, the IV generation a replay activates under, from
+    /// the HA layer (which alone knows which generations either node took); None: each SA's
+    /// own, above what it used.
+    replay_generation: Option<u16>,
 }
 
 impl SaTable {
@@ -264,6 +273,50 @@ impl SaTable {
 
     pub fn is_empty(&self) -> bool {
         self.children.is_empty()
+    }
+
+    /// The CHILD SAs of one IKE SA.
+    pub fn entries_of(&self, sa: IkeSaId) -> impl Iterator<Item = &ChildEntry> {
+        self.children
+            .range((sa, ChildId::MIN)..=(sa, ChildId::MAX))
+            .map(|(_, e)| e)
+    }
+
+    /// The CHILD SAs with this SPI in this direction (one per peer that chose it).
+    pub fn entries_by_spi(&self, spi: u32, dir: Direction) -> impl Iterator<Item = &ChildEntry> {
+        self.by_spi
+            .get(&(spi, dir))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.children.get(k))
+    }
+
+    /// An entry into the table and its indexes (replacing one under the same key).
+    fn insert_entry(&mut self, e: ChildEntry) {
+        let key = (e.sa, e.child);
+        self.remove_entry(key);
+        self.by_fp.insert(e.sa_in, (e.sa, e.child, Direction::In));
+        self.by_fp.insert(e.sa_out, (e.sa, e.child, Direction::Out));
+        for spi in [(e.spi_in, Direction::In), (e.spi_out, Direction::Out)] {
+            self.by_spi.entry(spi).or_default().push(key);
+        }
+        self.children.insert(key, e);
+    }
+
+    /// An entry out of the table and its indexes.
+    fn remove_entry(&mut self, key: (IkeSaId, ChildId)) -> Option<ChildEntry> {
+        let e = self.children.remove(&key)?;
+        self.by_fp.remove(&e.sa_in);
+        self.by_fp.remove(&e.sa_out);
+        for spi in [(e.spi_in, Direction::In), (e.spi_out, Direction::Out)] {
+            if let Some(keys) = self.by_spi.get_mut(&spi) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_spi.remove(&spi);
+                }
+            }
+        }
+        Some(e)
     }
 
     /// The CHILD SA behind a fast path SA id, if `spi` (when given) is still that SA's.
@@ -335,9 +388,7 @@ impl SaTable {
             let _ = self.teardown(fp, &e, installed);
             return Err(err);
         }
-        self.by_fp.insert(sa_in, (e.sa, e.child, Direction::In));
-        self.by_fp.insert(sa_out, (e.sa, e.child, Direction::Out));
-        self.children.insert(key, e);
+        self.insert_entry(e);
         self.replace_orphans(fp, key);
         self.children
             .get(&key)
@@ -376,11 +427,9 @@ impl SaTable {
 
     /// Removes a CHILD SA's policies and SAs (nothing if it is not here).
     pub fn remove(&mut self, fp: &mut dyn FastpathOps, child: &ChildRef) -> Result<(), String> {
-        let Some(e) = self.children.remove(&(child.sa, child.id)) else {
+        let Some(e) = self.remove_entry((child.sa, child.id)) else {
             return Ok(());
         };
-        self.by_fp.remove(&e.sa_in);
-        self.by_fp.remove(&e.sa_out);
         self.teardown(fp, &e, (true, true))
     }
 

@@ -4,7 +4,9 @@
 //! (key, nonce) pair may repeat, so each SA goes in as `standby`, gets the newest seqnum record
 //! the fast path's sync stream gave for it (`sa_sync`), and is activated as a standby node
 //! takes over (DESIGN.md, invariants 2-4): outbound at the record plus `OSEQ_SHIFT`, under an
-//! IV generation above any it used, inbound windows from the synced top.
+//! IV generation above any it used, inbound windows from the synced top. On a standby node
+//! (`set_standby`) the SAs go in the same way but stay inactive under the generation they had:
+//! the HA takeover activates them (with the generation the HA layer hands out), not the replay.
 
 use ike::action::{ChildId, IkeSaId};
 use ipc::fastpath::{Request, SaCount, SeqRecord, SyncApplied};
@@ -47,8 +49,9 @@ impl SaTable {
         self.synced.get(&id)
     }
 
-    /// Installs one CHILD SA again (the fast path lost it). On a refusal, what went in is
-    /// taken out and the entry leaves the table: the caller deletes the CHILD SA.
+    /// Installs one CHILD SA again (the fast path lost it): active on the active node, inactive
+    /// on a standby. On a refusal, what went in is taken out and the entry leaves the table:
+    /// the caller deletes the CHILD SA.
     pub(super) fn replay_one(
         &mut self,
         fp: &mut dyn FastpathOps,
@@ -61,13 +64,19 @@ impl SaTable {
             .iter()
             .filter_map(|id| self.synced.get(id).copied())
             .collect();
-        let used = records
-            .iter()
-            .map(|r| r.generation)
-            .fold(e.generation, u16::max);
-        let result = used
-            .checked_add(GENERATION_STEP)
-            .ok_or_else(|| "IV generations used up: the CHILD SA needs a rekey".to_string());
+        let activate = !self.standby;
+        let result = if let (true, Some(g)) = (activate, self.replay_generation) {
+            Ok(g)
+        } else if activate {
+            let used = records
+                .iter()
+                .map(|r| r.generation)
+                .fold(e.generation, u16::max);
+            used.checked_add(GENERATION_STEP)
+                .ok_or_else(|| "IV generations used up: the CHILD SA needs a rekey".to_string())
+        } else {
+            Ok(e.generation)
+        };
         let sp_in: Vec<SpSpec> = e.policies_in.drain(..).map(|p| p.spec).collect();
         let sp_out: Vec<SpSpec> = e.policies_out.drain(..).map(|p| p.spec).collect();
         let mut installed = (false, false);
@@ -76,7 +85,7 @@ impl SaTable {
             if !records.is_empty() {
                 call::<SyncApplied>(fp, &Request::SaSync { sync: records })?;
             }
-            for id in [e.sa_in, e.sa_out] {
+            for id in [e.sa_in, e.sa_out].into_iter().filter(|_| activate) {
                 let sa = SaTarget::One(fp_id(id)?);
                 let request = Request::SaActivate {
                     sa,
@@ -91,13 +100,11 @@ impl SaTable {
         match result {
             Ok(generation) => {
                 e.generation = generation;
-                self.children.insert(key, e);
+                self.insert_entry(e);
                 Ok(())
             }
             Err(err) => {
-                self.children.remove(&key);
-                self.by_fp.remove(&e.sa_in);
-                self.by_fp.remove(&e.sa_out);
+                self.remove_entry(key);
                 let _ = self.teardown(fp, &e, installed);
                 Err(err)
             }

@@ -18,24 +18,24 @@ use serde_json::json;
 
 /// One SA as the fake holds it.
 #[derive(Debug, Clone)]
-struct FakeSa {
-    spec: SaSpec,
-    active: bool,
-    oseq: u64,
-    top: u64,
-    generation: u16,
+pub(super) struct FakeSa {
+    pub(super) spec: SaSpec,
+    pub(super) active: bool,
+    pub(super) oseq: u64,
+    pub(super) top: u64,
+    pub(super) generation: u16,
 }
 
 #[derive(Debug, Default)]
-struct StatefulFastpath {
-    sas: BTreeMap<u32, FakeSa>,
-    policies: BTreeMap<(Direction, u32), SpSpec>,
+pub(super) struct StatefulFastpath {
+    pub(super) sas: BTreeMap<u32, FakeSa>,
+    pub(super) policies: BTreeMap<(Direction, u32), SpSpec>,
     next_policy: u32,
-    log: Vec<String>,
+    pub(super) log: Vec<String>,
 }
 
 impl StatefulFastpath {
-    fn sa(&self, id: u32) -> &FakeSa {
+    pub(super) fn sa(&self, id: u32) -> &FakeSa {
         &self.sas[&id]
     }
 
@@ -176,7 +176,14 @@ impl FastpathOps for StatefulFastpath {
     }
 }
 
-fn record(sa: u32, spi: u32, dir: Direction, oseq: u64, top: u64, generation: u16) -> SeqRecord {
+pub(super) fn record(
+    sa: u32,
+    spi: u32,
+    dir: Direction,
+    oseq: u64,
+    top: u64,
+    generation: u16,
+) -> SeqRecord {
     SeqRecord {
         sa: SaId::new(sa.into()).unwrap(),
         spi,
@@ -189,7 +196,7 @@ fn record(sa: u32, spi: u32, dir: Direction, oseq: u64, top: u64, generation: u1
     }
 }
 
-const T0: Duration = Duration::from_secs(10);
+pub(super) const T0: Duration = Duration::from_secs(10);
 
 #[test]
 fn a_restarted_fast_path_gets_the_whole_table_with_its_sequence_numbers() {

@@ -4,12 +4,13 @@
 //! which both nodes know, never by a node-local id. A takeover activates them all under a new
 //! IV generation; a demotion makes them inactive again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
+use ike::action::{ChildId, ChildRef, IkeSaId};
 use ipc::fastpath::{Request, SaCount, SeqRecord, SyncApplied};
 use ipc::{Direction, SaTarget};
 
-use super::{call, fp_id, ChildEntry, Expected, FastpathOps, SaTable};
+use super::{call, fp_id, Expected, FastpathOps, SaTable};
 
 /// What following the engine changed in the fast path.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -25,81 +26,104 @@ impl SaTable {
         self.standby = standby;
     }
 
+    /// The IV generation replays activate under from now on (see the field).
+    pub fn set_replay_generation(&mut self, generation: Option<u16>) {
+        self.replay_generation = generation;
+    }
+
     pub fn is_standby(&self) -> bool {
         self.standby
     }
 
     /// Makes the table hold exactly `want` (the engine's installed CHILD SAs), by SPIs: a
     /// CHILD SA that moved to another IKE SA (an IKE SA rekey) keeps its fast path SAs.
+    /// Walks the whole table: for role changes and the end of a bulk sync.
     pub fn follow(&mut self, fp: &mut dyn FastpathOps, want: Vec<Expected>) -> Followed {
-        let mut out = Followed::default();
-        let wanted: HashMap<(u32, u32), usize> = want
+        let scope: Vec<_> = self.children.keys().copied().collect();
+        self.follow_within(fp, scope, want)
+    }
+
+    /// As `follow`, for the IKE SAs `sas` only (those a batch of synced records changed or
+    /// removed): `want` is their installed CHILD SAs. Costs what those IKE SAs hold, not what
+    /// the table holds, so that a bulk sync of n IKE SAs costs O(n), not O(n²).
+    pub fn follow_sas(
+        &mut self,
+        fp: &mut dyn FastpathOps,
+        sas: &BTreeSet<IkeSaId>,
+        want: Vec<Expected>,
+    ) -> Followed {
+        let scope = sas
             .iter()
-            .enumerate()
-            .map(|(i, (info, _))| ((info.child.spi_in, info.child.spi_out), i))
+            .flat_map(|&sa| self.entries_of(sa).map(|e| (e.sa, e.child)))
             .collect();
-        let mut have = HashSet::new();
-        let keys: Vec<_> = self.children.keys().copied().collect();
-        for key in keys {
+        self.follow_within(fp, scope, want)
+    }
+
+    /// The entries of `scope` that `want` lacks go; each of `want` is found by its SPIs
+    /// anywhere in the table (and moved under its IKE SA and CHILD id) or installed.
+    fn follow_within(
+        &mut self,
+        fp: &mut dyn FastpathOps,
+        scope: Vec<(IkeSaId, ChildId)>,
+        want: Vec<Expected>,
+    ) -> Followed {
+        let mut out = Followed::default();
+        let wanted: HashSet<(u32, u32)> = want
+            .iter()
+            .map(|(info, _)| (info.child.spi_in, info.child.spi_out))
+            .collect();
+        for key in scope {
             let Some(e) = self.children.get(&key) else {
                 continue;
             };
             let spis = (e.spi_in, e.spi_out);
-            match wanted.get(&spis) {
-                Some(&i) => {
-                    have.insert(spis);
-                    let c = &want[i].0.child;
-                    if (c.sa, c.id) != key {
-                        self.rehome(key, (c.sa, c.id));
-                    }
-                }
-                None => {
-                    let child = ike::action::ChildRef {
-                        sa: key.0,
-                        id: key.1,
-                        spi_in: spis.0,
-                        spi_out: spis.1,
-                    };
-                    if let Err(err) = self.remove(fp, &child) {
-                        out.errors.push(err);
-                    }
-                    out.removed.push(spis);
-                }
-            }
-        }
-        for (info, window) in &want {
-            let spis = (info.child.spi_in, info.child.spi_out);
-            if have.contains(&spis) {
+            if wanted.contains(&spis) {
                 continue;
             }
-            match self.install(fp, info, *window) {
-                Ok(_) => out.installed.push(spis),
-                Err(err) => out.errors.push(err),
+            let child = ChildRef {
+                sa: key.0,
+                id: key.1,
+                spi_in: spis.0,
+                spi_out: spis.1,
+            };
+            if let Err(err) = self.remove(fp, &child) {
+                out.errors.push(err);
+            }
+            out.removed.push(spis);
+        }
+        for (info, window) in &want {
+            let c = &info.child;
+            let held = self
+                .entries_by_spi(c.spi_in, Direction::In)
+                .find(|e| e.spi_out == c.spi_out)
+                .map(|e| (e.sa, e.child));
+            match held {
+                Some(key) if key == (c.sa, c.id) => {}
+                Some(key) => self.rehome(key, (c.sa, c.id)),
+                None => match self.install(fp, info, *window) {
+                    Ok(_) => out.installed.push((c.spi_in, c.spi_out)),
+                    Err(err) => out.errors.push(err),
+                },
             }
         }
         out
     }
 
     /// An entry is now known under another IKE SA or CHILD id.
-    fn rehome(
-        &mut self,
-        from: (ike::action::IkeSaId, ike::action::ChildId),
-        to: (ike::action::IkeSaId, ike::action::ChildId),
-    ) {
-        let Some(mut e) = self.children.remove(&from) else {
+    fn rehome(&mut self, from: (IkeSaId, ChildId), to: (IkeSaId, ChildId)) {
+        let Some(mut e) = self.remove_entry(from) else {
             return;
         };
         (e.sa, e.child) = to;
-        self.by_fp.insert(e.sa_in, (e.sa, e.child, Direction::In));
-        self.by_fp.insert(e.sa_out, (e.sa, e.child, Direction::Out));
-        self.children.insert(to, e);
+        self.insert_entry(e);
     }
 
     /// The fast path SA of ours with this SPI and direction.
     pub fn fp_id_of(&self, spi: u32, dir: Direction) -> Option<u32> {
-        self.children.values().find_map(|e: &ChildEntry| match dir {
-            Direction::In => (e.spi_in == spi).then_some(e.sa_in),
-            Direction::Out => (e.spi_out == spi).then_some(e.sa_out),
+        let e = self.entries_by_spi(spi, dir).next()?;
+        Some(match dir {
+            Direction::In => e.sa_in,
+            Direction::Out => e.sa_out,
         })
     }
 

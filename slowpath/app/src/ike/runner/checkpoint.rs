@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime};
 use ike::sa::{IkeSaRecord, MAX_RECORD_LEN};
 
 const SUFFIX: &str = ".ike";
+/// The IV generations an HA node knows of (`hasync::IvGenerations`), as text: "node1 node2".
+const GENERATIONS: &str = "iv-generations";
 const TEMP_SUFFIX: &str = ".ike.tmp";
 /// More files than that in the directory are not read (a node holds far fewer IKE SAs).
 const MAX_FILES: usize = 200_000;
@@ -85,6 +87,35 @@ impl Checkpoint {
                 self.errors += 1;
                 let _ = fs::remove_file(&temp);
             }
+        }
+        result
+    }
+
+    /// The IV generations this HA node saved (none: never saved, or unreadable).
+    pub fn load_generations(&self) -> Option<[u16; 2]> {
+        let text = fs::read_to_string(self.dir.join(GENERATIONS)).ok()?;
+        let mut words = text.split_whitespace().map(str::parse::<u16>);
+        match (words.next(), words.next(), words.next()) {
+            (Some(Ok(a)), Some(Ok(b)), None) => Some([a, b]),
+            _ => None,
+        }
+    }
+
+    /// Saves the IV generations before any SA sends under the newest (temporary file, then
+    /// rename): a node restarted with its disk never takes one again, even with no peer to
+    /// tell it.
+    pub fn save_generations(&mut self, highest: [u16; 2]) -> io::Result<()> {
+        let path = self.dir.join(GENERATIONS);
+        let temp = self.dir.join(format!("{GENERATIONS}.tmp"));
+        let result = (|| {
+            let mut f = File::create(&temp)?;
+            writeln!(f, "{} {}", highest[0], highest[1])?;
+            f.sync_all()?;
+            fs::rename(&temp, &path)
+        })();
+        if result.is_err() {
+            self.errors += 1;
+            let _ = fs::remove_file(&temp);
         }
         result
     }

@@ -146,3 +146,25 @@ fn a_record_past_its_lifetime_is_stale() {
     assert!(!path.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn iv_generations_are_saved_whole_and_read_back() {
+    let dir = std::env::temp_dir().join(format!("ike-cp-iv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cp = Checkpoint::open(&dir).unwrap();
+    assert_eq!(cp.load_generations(), None);
+    cp.save_generations([3, 8]).unwrap();
+    cp.save_generations([5, 8]).unwrap();
+    assert_eq!(
+        Checkpoint::open(&dir).unwrap().load_generations(),
+        Some([5, 8])
+    );
+    // What is not two numbers is no generations (a node then learns them from its peer).
+    std::fs::write(dir.join("iv-generations"), "5 x\n").unwrap();
+    assert_eq!(cp.load_generations(), None);
+    // Not a record either: loading the IKE SAs leaves it alone.
+    let loaded = cp.load().unwrap();
+    assert_eq!((loaded.records.len(), loaded.stale), (0, 0));
+    assert!(dir.join("iv-generations").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,11 +6,11 @@
 //!   is answered with every IKE SA, the newest snapshots and the IV generations.
 //! - Standby: the engine is passive; records are imported, their CHILD SAs installed in the
 //!   fast path inactive (by SPI), snapshots applied with `sa_sync`. The standby answers a
-//!   bulk request with an empty bulk; after its own bulk sync, what the peer no longer has is
-//!   dropped.
+//!   bulk request with the IV generations alone; after its own bulk sync, what the peer no
+//!   longer has is dropped. IV generations are taken in whatever the role.
 //! - Takeover and demotion: `ha_role`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use hasync::{IvAllocator, IvGenerations, Record, SyncEvent};
@@ -65,9 +65,15 @@ pub(super) struct HaPart {
     pub(super) bulk: Option<BulkCursor>,
     /// The peer's bulk sync in progress (standby): the IKE SAs it brought.
     pub(super) receiving: Option<HashSet<(u64, u64)>>,
-    /// The engine's CHILD SAs changed: the table follows at the end of the step.
+    /// The whole table follows the engine at the end of the step (a bulk sync ended).
     pub(super) follow: bool,
+    /// The IKE SAs synced records changed or removed: the table follows their CHILD SAs at
+    /// the end of the step.
+    pub(super) touched: BTreeSet<IkeSaId>,
     pub(super) peer_up_at: Option<Duration>,
+    /// Until then a node that has not heard its peer yet counts it as up (not alone): a node
+    /// that just started must not take over before a bulk sync told it the IV generations.
+    pub(super) peer_wait_until: Option<Duration>,
     /// When the sync was last read (the base of the retry deadlines).
     pub(super) last_step: Duration,
     pub(super) counters: HaCounters,
@@ -76,14 +82,18 @@ pub(super) struct HaPart {
 impl HaPart {
     pub fn open(cfg: &HaConfig, now: Duration) -> Result<HaPart, String> {
         let node = hasync::NodeId::new(cfg.node_id.number()).ok_or("node id 1 or 2")?;
+        let link = SyncLink::open(cfg, now)?;
+        let peer_wait_until = Some(now + link.dead_interval());
         Ok(HaPart {
-            link: SyncLink::open(cfg, now)?,
+            link,
+            peer_wait_until,
             iv: IvAllocator::new(node, IvGenerations::default()),
             oseq_shift: cfg.seqnum.oseq_shift,
             snapshots: HashMap::new(),
             bulk: None,
             receiving: None,
             follow: false,
+            touched: BTreeSet::new(),
             peer_up_at: None,
             last_step: now,
             counters: HaCounters::default(),
@@ -187,6 +197,12 @@ impl IkeRunner {
         while let Some(ev) = ha.link.poll_event() {
             events.push(ev);
         }
+        self.on_sync_events(events, now);
+    }
+
+    /// One batch of the sync's events (what one read brought): the table follows the engine
+    /// once, after all of them.
+    pub(super) fn on_sync_events(&mut self, events: Vec<SyncEvent>, now: Duration) {
         let mut synced = Vec::new();
         for ev in events {
             self.on_sync_event(ev, now, &mut synced);
@@ -198,6 +214,11 @@ impl IkeRunner {
         let active = self.is_active();
         let Some(ha) = self.ha.as_mut() else { return };
         match ev {
+            SyncEvent::Apply(Record::IvGenerations { highest }) => {
+                // Whatever the role: generations the peer took are never ours to take.
+                ha.counters.records_applied += 1;
+                ha.iv.merge(&IvGenerations { highest });
+            }
             SyncEvent::Apply(record) => {
                 if active {
                     // Both nodes active (a split that is healing): ours stands.
@@ -207,24 +228,25 @@ impl IkeRunner {
                 self.apply_record(record, now, synced);
             }
             SyncEvent::BulkRequested => {
+                // A standby gives no state, but the IV generations it knows of: a peer that
+                // restarted must not take one of them again.
+                let (mut sas, mut snapshots) = (Vec::new(), Vec::new());
                 if active {
-                    let mut sas = self.engine.sa_ids();
+                    sas = self.engine.sa_ids();
                     sas.sort_unstable();
-                    let snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
-                    ha.bulk = Some(BulkCursor {
-                        sas,
-                        next_sa: 0,
-                        snapshots,
-                        next_snapshot: 0,
-                        generations_sent: false,
-                    });
-                } else {
-                    ha.bulk = None;
-                    let _ = ha.link.node_mut().bulk_end();
+                    snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
                 }
+                ha.bulk = Some(BulkCursor {
+                    sas,
+                    next_sa: 0,
+                    snapshots,
+                    next_snapshot: 0,
+                    generations_sent: false,
+                });
             }
             SyncEvent::PeerUp => {
                 ha.peer_up_at = Some(now);
+                ha.peer_wait_until = None;
                 ha.receiving = (!active).then(HashSet::new);
                 self.event("ha_sync_up", json!({}));
             }
@@ -281,6 +303,7 @@ impl IkeRunner {
                         if let Some(info) = self.ike_sa_info(id) {
                             self.ike_sas.insert(id, info);
                         }
+                        self.ha_touched(id);
                     }
                     Err(e) => {
                         if let Some(ha) = self.ha.as_mut() {
@@ -289,13 +312,12 @@ impl IkeRunner {
                         tracing::warn!(target: "ike", "ha: IKE SA {spi_i:016x}_{spi_r:016x}: {e}");
                     }
                 }
-                self.ha_follow();
             }
             Record::IkeSaDeleted { spi_i, spi_r } => {
                 if let Some(id) = self.engine.remove_sa_by_spis(spi_i, spi_r) {
                     self.ike_sas.remove(&id);
+                    self.ha_touched(id);
                 }
-                self.ha_follow();
             }
             Record::SeqSnapshot {
                 spi, inbound, peer, ..
@@ -323,9 +345,17 @@ impl IkeRunner {
         }
     }
 
-    fn ha_follow(&mut self) {
+    /// The whole table follows the engine at the end of the step.
+    pub(super) fn ha_follow(&mut self) {
         if let Some(ha) = self.ha.as_mut() {
             ha.follow = true;
+        }
+    }
+
+    /// The CHILD SAs of this IKE SA follow the engine at the end of the step.
+    fn ha_touched(&mut self, id: IkeSaId) {
+        if let Some(ha) = self.ha.as_mut() {
+            ha.touched.insert(id);
         }
     }
 
@@ -348,10 +378,10 @@ impl IkeRunner {
         } else {
             Direction::Out
         };
-        let e = self.table.entries().find(|e| {
-            let own = if inbound { e.spi_in } else { e.spi_out };
-            own == spi && self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer)
-        })?;
+        let e = self
+            .table
+            .entries_by_spi(spi, dir)
+            .find(|e| self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer))?;
         let id = if inbound { e.sa_in } else { e.sa_out };
         Some(SeqRecord {
             sa: sa_id(id).ok()?,
@@ -388,17 +418,27 @@ impl IkeRunner {
         stale.len()
     }
 
-    /// The standby's table follows the engine's CHILD SAs; snapshots go to the fast path.
+    /// The standby's table follows the engine's CHILD SAs (all of them, or those of the IKE
+    /// SAs the step's records touched); snapshots go to the fast path.
     fn follow_engine(&mut self, mut synced: Vec<SeqRecord>) {
         let Some(ha) = self.ha.as_mut() else { return };
-        if std::mem::take(&mut ha.follow) {
-            let want = self
-                .engine
-                .sa_ids()
+        let full = std::mem::take(&mut ha.follow);
+        let touched = std::mem::take(&mut ha.touched);
+        if full || !touched.is_empty() {
+            let sas = if full {
+                self.engine.sa_ids()
+            } else {
+                touched.iter().copied().collect()
+            };
+            let want = sas
                 .into_iter()
                 .flat_map(|id| self.installed_children(id))
                 .collect();
-            let f = self.table.follow(self.fp.as_mut(), want);
+            let f = if full {
+                self.table.follow(self.fp.as_mut(), want)
+            } else {
+                self.table.follow_sas(self.fp.as_mut(), &touched, want)
+            };
             for err in &f.errors {
                 self.stats.fastpath_errors += 1;
                 tracing::warn!(target: "ike", "ha: fast path: {err}");

@@ -39,18 +39,15 @@ impl IkeRunner {
     /// and the configured oseq-shift, the engine active (timers resume, requests in flight
     /// are sent again). The event says how long it took.
     pub fn take_over(&mut self, now: Duration) {
-        let Some(ha) = self.ha.as_mut() else { return };
-        if self.engine.role() == HaRole::Active {
+        if self.ha.is_none() || self.engine.role() == HaRole::Active {
             return;
         }
         let start = Instant::now();
-        let (generation, persist) = match ha.iv.take_over() {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::error!(target: "ike", "ha takeover: {e}; staying standby");
-                return;
-            }
+        let Some((generation, persist)) = self.next_generation("ha takeover (staying standby)")
+        else {
+            return;
         };
+        let Some(ha) = self.ha.as_mut() else { return };
         ha.counters.takeovers += 1;
         let shift = ha.oseq_shift;
         ha.link.offer(Record::IvGenerations {
@@ -78,6 +75,43 @@ impl IkeRunner {
         );
     }
 
+    /// The IV generation a replay into a fast path that restarted activates under: on the
+    /// active node, a new one of the HA layer's (synced to the peer, so neither node takes it
+    /// again); None on a standby (a replay activates nothing) or without HA.
+    pub(super) fn ha_replay_generation(&mut self) -> Option<u16> {
+        if self.ha.is_none() || self.engine.role() != HaRole::Active {
+            return None;
+        }
+        let (generation, known) = self.next_generation("fast path replay")?;
+        let ha = self.ha.as_mut()?;
+        ha.link.offer(Record::IvGenerations {
+            highest: known.highest,
+        });
+        Some(generation)
+    }
+
+    /// A new IV generation of this node's, above what it saved in `ike-state-dir` (if it has
+    /// one) and what the peer told it; saved there before any SA sends under it.
+    fn next_generation(&mut self, why: &str) -> Option<(u16, IvGenerations)> {
+        let ha = self.ha.as_mut()?;
+        if let Some(highest) = self.checkpoint.as_ref().and_then(|c| c.load_generations()) {
+            ha.iv.merge(&IvGenerations { highest });
+        }
+        let (generation, known) = match ha.iv.take_over() {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(target: "ike", "{why}: {e}");
+                return None;
+            }
+        };
+        if let Some(cp) = self.checkpoint.as_mut() {
+            if let Err(e) = cp.save_generations(known.highest) {
+                tracing::warn!(target: "ike", "{why}: saving IV generations: {e}");
+            }
+        }
+        Some((generation, known))
+    }
+
     /// The listened HA group is no longer active: every SA inactive, the engine passive, the
     /// state kept (this node now receives the sync). No reload.
     pub fn demote(&mut self, now: Duration) {
@@ -97,6 +131,8 @@ impl IkeRunner {
             }
         };
         self.engine.set_role(HaRole::Standby, now, &mut self.rng);
+        // From now on the table follows the synced engine: from where it stands.
+        self.ha_follow();
         self.event(
             "ha_demoted",
             json!({
@@ -121,10 +157,14 @@ impl IkeRunner {
         }
     }
 
-    /// Whether this node runs the HA sync, and its state for the daemon's decisions.
+    /// Whether this node runs the HA sync, and its state for the daemon's decisions: whether
+    /// the peer is up (or may be: this node started less than the sync's dead interval ago
+    /// and has not heard it yet), and whether this node is in sync.
     pub fn ha_sync_state(&self) -> Option<(bool, bool)> {
         let ha = self.ha.as_ref()?;
-        Some((ha.link.node().is_peer_up(), ha.link.node().in_sync()))
+        let waiting = ha.peer_wait_until.is_some_and(|t| ha.last_step < t);
+        let peer_up = ha.link.node().is_peer_up() || waiting;
+        Some((peer_up, ha.link.node().in_sync()))
     }
 
     pub fn ha_status(&self, now: Duration) -> Option<HaStatus> {

@@ -171,6 +171,8 @@ impl IkeRunner {
     /// could not go in again is deleted, and the peers of what an earlier slow path left are
     /// negotiated with again.
     pub(super) fn resync(&mut self, now: Duration) {
+        let generation = self.ha_replay_generation();
+        self.table.set_replay_generation(generation);
         let r = match self.table.resync(self.fp.as_mut(), now) {
             Ok(r) => r,
             Err(e) => {

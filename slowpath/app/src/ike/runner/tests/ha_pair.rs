@@ -7,7 +7,7 @@ use super::*;
 use crate::ha_sync::tests::{ha_config, port};
 
 /// Steps every runner until `done`; fails after 10 s.
-fn run_until(
+pub(super) fn run_until(
     epoch: Instant,
     runners: &mut [&mut IkeRunner],
     events: &mut [Vec<Value>],

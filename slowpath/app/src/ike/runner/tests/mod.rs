@@ -2,7 +2,9 @@
 //! and against one on a Unix socket that answers as the real one does.
 
 mod fake_fastpath;
+mod ha_generations;
 mod ha_pair;
+mod ha_scale;
 mod lifetimes;
 mod loopback;
 mod restart;
@@ -46,6 +48,19 @@ secret k psk \"loopback test secret\"
 conn from-a local 127.0.0.2 remote any local-id fqdn:b.test remote-id fqdn:a.test auth psk k ike aes128gcm16-prfsha256-ecp256,aes128-sha1-modp2048
 child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128gcm16-esn,aes128-sha1
 ";
+
+/// The responder's configuration on `addr` with `ike-state-dir` in a fresh directory named
+/// after `tag` (and the directory).
+fn responder_with_state_dir(addr: &str, tag: &str) -> (String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!(
+        "{}ike-state-dir {}\n",
+        RESPONDER.replace("127.0.0.2", addr),
+        dir.display()
+    );
+    (text, dir)
+}
 
 fn kinds(evs: &[Value]) -> Vec<String> {
     evs.iter()

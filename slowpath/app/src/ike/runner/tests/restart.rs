@@ -9,14 +9,8 @@ fn a_restarted_runner_carries_its_ike_sa_on() {
     if !can_bind_both("127.0.0.5", "127.0.0.6") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ike-state-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let (responder, dir) = responder_with_state_dir("127.0.0.6", "ike-state");
     let epoch = Instant::now();
-    let responder = format!(
-        "{}ike-state-dir {}\n",
-        RESPONDER.replace("127.0.0.2", "127.0.0.6"),
-        dir.display()
-    );
     let initiator = INITIATOR
         .replace("127.0.0.1", "127.0.0.5")
         .replace("127.0.0.2", "127.0.0.6");
