@@ -1,6 +1,13 @@
 //! FIB lookup rate on one core, build time and memory: `fib::Fib` with 1,000,000 IPv4 routes
 //! (uniform random lengths /16 to /32, and a BGP-like mix) and 100,000 IPv6 routes, single
-//! lookups and bursts of 32, plus the cost of one route change with the table loaded.
+//! lookups and bursts of 32, plus the cost of one route change with the table loaded. IPv4
+//! runs once more with the tables on 4 KiB pages, to show what the transparent huge pages
+//! bring. The cases run interleaved, `ROUNDS` times, and the median is shown.
+//!
+//! DPDK is not in this table: `rte_lpm` finds a rule by a linear scan of the rules of its
+//! length on every add, so 1 M routes do not load in a bench's time, and `rte_fib` (22.11)
+//! loaded with these routes answered most probes otherwise than both this FIB and a linear
+//! scan of the routes, so its rate would not compare like with like.
 //!
 //! Run: `cargo run --release -p bench --bin fib [-- SECONDS_PER_CASE]` (default 1).
 //!
@@ -20,6 +27,7 @@ use std::time::{Duration, Instant};
 
 const BURST: usize = 32;
 const PROBES: usize = 1_000_000;
+const ROUNDS: usize = 3;
 
 /// Picks from `(weight, value)` pairs.
 fn weighted(rng: &mut Rng, table: &[(u32, u8)]) -> u8 {
@@ -143,7 +151,7 @@ fn load(fib: &mut Fib, routes: &[(Prefix, u32)]) -> Duration {
     start.elapsed()
 }
 
-/// Lookups per second of `lookup` run over `probes` for about `secs`.
+/// Lookups per second of `pass` (one pass over `probes` addresses) run for about `secs`.
 fn rate(secs: f64, probes: usize, mut pass: impl FnMut() -> u64) -> f64 {
     let (start, mut done, mut sum) = (Instant::now(), 0u64, 0u64);
     while start.elapsed().as_secs_f64() < secs {
@@ -160,32 +168,64 @@ fn id_sum(ids: &[Option<NhId>]) -> u64 {
         .sum()
 }
 
-/// Lookups per second, one address at a time and in bursts (quiescent after each burst, as a
-/// worker is).
-fn lookups<A: Copy>(
+/// Our lookups over `probes`, one address at a time or in bursts (quiescent after each
+/// burst, as a worker is), for `secs`.
+fn ours<A: Copy>(
     reader: &FibReader,
     probes: &[A],
     secs: f64,
-    single: impl Fn(A) -> Option<NhId>,
-    burst: impl Fn(&[A], &mut [Option<NhId>]),
-) -> (f64, f64) {
-    let one = rate(secs, probes.len(), || {
-        probes
-            .iter()
-            .map(|&a| single(black_box(a)).map_or(0, |i| u64::from(i.0)))
-            .sum()
-    });
+    burst: bool,
+    one: impl Fn(A) -> Option<NhId>,
+    many: impl Fn(&[A], &mut [Option<NhId>]),
+) -> f64 {
     let mut out = [None; BURST];
-    let many = rate(secs, probes.len(), || {
+    rate(secs, probes.len(), || {
+        if !burst {
+            return probes
+                .iter()
+                .map(|&a| one(black_box(a)).map_or(0, |i| u64::from(i.0)))
+                .sum();
+        }
         let mut s = 0;
         for chunk in probes.chunks(BURST) {
-            burst(black_box(chunk), &mut out);
+            many(black_box(chunk), &mut out);
             s += id_sum(&out[..chunk.len()]);
             reader.quiescent();
         }
         s
-    });
-    (one, many)
+    })
+}
+
+/// One measurement: a lookup rate.
+type Case<'a> = Box<dyn FnMut() -> f64 + 'a>;
+
+/// Our single and burst lookups over `probes` as two cases.
+fn cases<'a, A: Copy>(
+    r: &'a FibReader,
+    probes: &'a [A],
+    secs: f64,
+    one: impl Fn(A) -> Option<NhId> + Copy + 'a,
+    many: impl Fn(&[A], &mut [Option<NhId>]) + Copy + 'a,
+) -> [Case<'a>; 2] {
+    [false, true]
+        .map(|burst| -> Case<'a> { Box::new(move || ours(r, probes, secs, burst, one, many)) })
+}
+
+/// Runs every case `ROUNDS` times in turn; the median rate of each.
+fn interleaved(cases: &mut [Case<'_>]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); cases.len()];
+    for _ in 0..ROUNDS {
+        for (i, run) in cases.iter_mut().enumerate() {
+            samples[i].push(run());
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect()
 }
 
 /// Mean time of one add and one delete of a fresh prefix of length `len` in a loaded table.
@@ -216,15 +256,75 @@ fn rss_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-/// One line of the table: routes, build time, groups, memory, lookup rates.
-fn report(name: &str, fib: &Fib, routes: usize, build: Duration, groups: u32, rates: (f64, f64)) {
+fn header() {
     println!(
-        "{name:<24} {routes:>8} {:>9.2} {groups:>7} {:>11} {:>17.1} {:>18.1}",
+        "{:<34} {:>8} {:>8} {:>7} {:>9} {:>10} {:>10}",
+        "case", "routes", "build s", "groups", "table MiB", "single M/s", "burst M/s"
+    );
+}
+
+/// One line of the table: routes, build time, groups, memory, lookup rates (M/s).
+fn report(name: &str, fib: &Fib, build: Duration, groups: u32, single: f64, burst: f64) {
+    let (v4, v6) = fib.len();
+    println!(
+        "{name:<34} {:>8} {:>8.2} {groups:>7} {:>9} {:>10.1} {:>10.1}",
+        v4 + v6,
         build.as_secs_f64(),
         fib.memory().table_bytes >> 20,
-        rates.0 / 1e6,
-        rates.1 / 1e6
+        single / 1e6,
+        burst / 1e6
     );
+}
+
+fn ipv4(name: &str, bgp: bool, rng: &mut Rng, secs: f64) {
+    let routes = v4_routes(rng, 1_000_000, bgp);
+    let probes: Vec<u32> = probes(rng, &routes, 32)
+        .into_iter()
+        .map(|a| a as u32)
+        .collect();
+    let mut tables = Vec::new();
+    for huge_pages in [true, false] {
+        let mut fib = Fib::new(FibConfig {
+            huge_pages,
+            ..FibConfig::default()
+        });
+        let build = load(&mut fib, &routes);
+        tables.push((fib, build));
+    }
+    let readers: Vec<FibReader> = tables.iter().map(|(f, _)| f.reader()).collect();
+    let probes = &probes;
+    let mut runs: Vec<Case> = Vec::new();
+    for r in &readers {
+        runs.extend(cases(
+            r,
+            probes,
+            secs,
+            |a| r.lookup_v4(a),
+            |a, o| r.lookup_v4_burst(a, o),
+        ));
+    }
+    let m = interleaved(&mut runs);
+    for (i, (fib, build)) in tables.iter().enumerate() {
+        let pages = if i == 0 { "huge pages" } else { "4 KiB pages" };
+        let groups = fib.memory().v4_groups;
+        report(
+            &format!("{name}, ours, {pages}"),
+            fib,
+            *build,
+            groups,
+            m[2 * i],
+            m[2 * i + 1],
+        );
+    }
+    drop(runs);
+    if bgp {
+        drop(readers);
+        let fib = &mut tables[0].0;
+        for len in [16u8, 24, 32] {
+            let (add, del) = change_cost(fib, rng, len);
+            println!("  one /{len} with 1 M loaded: add {add:?}, delete {del:?}");
+        }
+    }
 }
 
 fn main() {
@@ -233,53 +333,32 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let mut rng = Rng::new(19);
-    println!("case                      routes   build s  groups   table MiB  single Mlookup/s  burst{BURST} Mlookup/s");
+    header();
     for (name, bgp) in [("ipv4 uniform /16-/32", false), ("ipv4 BGP-like", true)] {
-        let routes = v4_routes(&mut rng, 1_000_000, bgp);
-        let mut fib = Fib::new(FibConfig::default());
-        let build = load(&mut fib, &routes);
-        let probes: Vec<u32> = probes(&mut rng, &routes, 32)
-            .into_iter()
-            .map(|a| a as u32)
-            .collect();
-        let reader = fib.reader();
-        let (single, burst) = lookups(
-            &reader,
-            &probes,
-            secs,
-            |a| reader.lookup_v4(a),
-            |a, o| reader.lookup_v4_burst(a, o),
-        );
-        let groups = fib.memory().v4_groups;
-        report(name, &fib, fib.len().0, build, groups, (single, burst));
-        if bgp {
-            drop(reader);
-            for len in [16u8, 24, 32] {
-                let (add, del) = change_cost(&mut fib, &mut rng, len);
-                println!("  one /{len} with 1 M loaded: add {add:?}, delete {del:?}");
-            }
-        }
+        ipv4(name, bgp, &mut rng, secs);
     }
     let routes = v6_routes(&mut rng, 100_000);
     let mut fib = Fib::new(FibConfig::default());
     let build = load(&mut fib, &routes);
     let probes = probes(&mut rng, &routes, 128);
     let reader = fib.reader();
-    let (single, burst) = lookups(
-        &reader,
+    let r = &reader;
+    let mut runs = cases(
+        r,
         &probes,
         secs,
-        |a| reader.lookup_v6(a),
-        |a, o| reader.lookup_v6_burst(a, o),
+        |a| r.lookup_v6(a),
+        |a, o| r.lookup_v6_burst(a, o),
     );
+    let m = interleaved(&mut runs);
     let groups = fib.memory().v6_groups;
     report(
-        "ipv6 BGP-like",
+        "ipv6 BGP-like, ours, huge pages",
         &fib,
-        fib.len().1,
         build,
         groups,
-        (single, burst),
+        m[0],
+        m[1],
     );
     println!("process RSS at the end: {} MiB", rss_mib());
 }
