@@ -14,4 +14,5 @@
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_net.h>
+#include <rte_fib.h>
 #include "shim.h"

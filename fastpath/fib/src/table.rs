@@ -23,9 +23,11 @@ pub struct Table {
 /// sized for the worst case costs only the groups in use. Large ones ask for transparent huge
 /// pages: lookups jump at random over tens of MiB, and with 4 KiB pages nearly every one
 /// would also miss the TLB.
-fn zeroed_atomics(n: usize) -> Box<[AtomicU32]> {
+fn zeroed_atomics(n: usize, huge_pages: bool) -> Box<[AtomicU32]> {
     let raw: *mut [u32] = Box::into_raw(vec![0u32; n].into_boxed_slice());
-    advise_huge_pages(raw as *mut u8 as usize, n * 4);
+    if huge_pages {
+        advise_huge_pages(raw as *mut u8 as usize, n * 4);
+    }
     // SAFETY: `AtomicU32` has the same size, alignment and bit validity as `u32` (documented),
     // and the box's allocation is handed over whole, so the layout on free is the same.
     unsafe { Box::from_raw(raw as *mut [AtomicU32]) }
@@ -48,11 +50,11 @@ fn advise_huge_pages(start: usize, len: usize) {
 }
 
 impl Table {
-    pub fn new(first_bits: u32, groups: u32) -> Table {
+    pub fn new(first_bits: u32, groups: u32, huge_pages: bool) -> Table {
         Table {
             first_bits,
-            first: zeroed_atomics(1 << first_bits),
-            groups: zeroed_atomics(groups as usize * GROUP_SIZE),
+            first: zeroed_atomics(1 << first_bits, huge_pages),
+            groups: zeroed_atomics(groups as usize * GROUP_SIZE, huge_pages),
         }
     }
 

@@ -20,6 +20,7 @@ fn small() -> Fib {
         v4_groups: 64,
         v6_groups: 256,
         next_hops: 16,
+        ..FibConfig::default()
     })
 }
 
@@ -131,6 +132,7 @@ fn next_hops_are_shared_counted_and_released() {
         v4_groups: 4,
         v6_groups: 4,
         next_hops: 1,
+        ..FibConfig::default()
     });
     fib.add(p("10.0.0.0/8"), a).unwrap();
     let _stalled = fib.reader();
@@ -148,6 +150,7 @@ fn retired_groups_wait_for_the_readers() {
         v4_groups: 1,
         v6_groups: 1,
         next_hops: 4,
+        ..FibConfig::default()
     });
     let reader = fib.reader();
     fib.add(p("10.0.0.1/32"), NextHop::connected(0)).unwrap();

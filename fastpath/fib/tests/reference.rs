@@ -133,6 +133,7 @@ fn run(v6: bool, seed: u64, steps: usize) {
         v4_groups: 4096,
         v6_groups: 1 << 14,
         next_hops: 64,
+        ..FibConfig::default()
     });
     let mut naive = Naive::default();
     for step in 0..steps {
