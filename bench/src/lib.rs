@@ -1,6 +1,7 @@
 //! Shared pieces of the benchmarks: frame and pcap generation, statistics.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+pub mod cpu_clock;
 pub mod pcap;
 pub mod rng;

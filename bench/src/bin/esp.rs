@@ -24,6 +24,7 @@
 //! - Repetitions are interleaved across all cells and the median is reported, so that
 //!   frequency drift and other jobs on the machine hit every cell alike.
 
+use bench::cpu_clock::thread_cpu;
 use bench::pcap;
 use bench::rng::Rng;
 use clap::Parser;
@@ -48,32 +49,6 @@ const BUF_LEN: usize = 2048;
 /// Bursts between two looks at the clock.
 const BURSTS_PER_CHECK: usize = 8;
 const NOW_NS: u64 = 1;
-
-#[repr(C)]
-struct Timespec {
-    tv_sec: i64,
-    tv_nsec: i64,
-}
-
-extern "C" {
-    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-}
-
-/// Linux's CLOCK_THREAD_CPUTIME_ID.
-const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-
-/// CPU time of this thread: the rates are per CPU-second, so that time the scheduler gave
-/// to other jobs on the shared cores does not count (their cache pollution still does).
-fn thread_cpu() -> Duration {
-    let mut t = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec; the clock id is a Linux constant.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
 
 /// What one run of a cell measured.
 struct Sample {

@@ -191,6 +191,7 @@ fn small_fib() -> Fib {
         v4_groups: 64,
         v6_groups: 64,
         next_hops: 64,
+        huge_pages: false,
     })
 }
 

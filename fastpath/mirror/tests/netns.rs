@@ -95,6 +95,7 @@ fn fib() -> Fib {
         v4_groups: 4096,
         v6_groups: 4096,
         next_hops: 1024,
+        huge_pages: false,
     })
 }
 

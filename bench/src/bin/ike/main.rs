@@ -31,6 +31,7 @@
 //! min-max spread are printed. Wall time is `std::time::Instant`; the CPU/wall column is this
 //! thread's CPU time over the wall time of a case (below 100 %: other jobs had the core).
 
+use bench::cpu_clock::thread_cpu;
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -89,31 +90,6 @@ struct Args {
     /// One JSON object per case after the table.
     #[arg(long)]
     json: bool,
-}
-
-#[repr(C)]
-struct Timespec {
-    tv_sec: i64,
-    tv_nsec: i64,
-}
-
-extern "C" {
-    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-}
-
-/// Linux's CLOCK_THREAD_CPUTIME_ID.
-const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-
-/// CPU time of this thread.
-fn thread_cpu() -> Duration {
-    let mut t = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec; the clock id is a Linux constant.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 const A_ADDR: &str = "192.0.2.1:500";
