@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use toolkit::mac::MacAddr;
 
 pub mod file;
+pub mod route;
 
 /// A request to a fast path (`"op"` names it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
