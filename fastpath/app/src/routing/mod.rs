@@ -40,10 +40,6 @@ pub enum Writer {
 /// The control side's routing state.
 pub struct Routing {
     pub writer: Writer,
-    /// The static routes, by prefix (their origin in listings).
-    pub statics: Vec<(Prefix, NextHop)>,
-    /// Ports with an exception TAP, and the TAP's kernel interface.
-    pub taps: Vec<(u16, Interface)>,
 }
 
 /// What starting routing gives: one reader per worker, the shared state, the resolver.
@@ -88,10 +84,9 @@ pub fn start(
         return Ok(None);
     }
     let mut fib = Fib::new(FibConfig::default());
-    let statics = static_routes(cfg);
-    for (prefix, nh) in &statics {
-        fib.add(*prefix, *nh)
-            .map_err(|e| SetupError::Routing(RoutingError::Route(*prefix, e)))?;
+    for (prefix, nh) in static_routes(cfg) {
+        fib.add(prefix, nh)
+            .map_err(|e| SetupError::Routing(RoutingError::Route(prefix, e)))?;
     }
     let neighbours = Neighbours::new(NEIGHBOURS);
     let requests: ResolveRequests = Arc::new(ArrayQueue::new(REQUESTS));
@@ -117,15 +112,11 @@ pub fn start(
         let fib = Box::new(Mutex::new(fib));
         (Writer::Static { fib, neighbours }, learn)
     };
-    let resolver = resolve::spawn(requests, taps.clone(), learn, Arc::clone(stop))
-        .map_err(SetupError::Resolver)?;
+    let resolver =
+        resolve::spawn(requests, taps, learn, Arc::clone(stop)).map_err(SetupError::Resolver)?;
     Ok(Some(Started {
         routers,
-        routing: Arc::new(Routing {
-            writer,
-            statics,
-            taps,
-        }),
+        routing: Arc::new(Routing { writer }),
         resolver,
     }))
 }

@@ -114,3 +114,38 @@ pub fn spawn(
         })
         .map_err(ResolverError::Spawn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_queue::ArrayQueue;
+
+    #[test]
+    fn entries_of_the_taps_fill_the_table_and_others_are_not_ours() {
+        let tap = |index, name: &str| Interface {
+            name: name.into(),
+            index,
+        };
+        let r = Resolver {
+            requests: Arc::new(ArrayQueue::new(4)),
+            taps: vec![(0, tap(7, "tapA0")), (1, tap(8, "tapA1"))],
+            solicited: HashMap::new(),
+        };
+        let table = Mutex::new(Neighbours::new(64));
+        let reader = table.lock().unwrap().reader();
+        let host: IpAddr = "10.0.1.2".parse().unwrap();
+        let entry = |ifindex, mac| Neighbour {
+            ifindex,
+            addr: host,
+            mac,
+        };
+        r.learn(&table, &entry(8, Some([2, 0, 0, 0, 0, 9])));
+        r.learn(&table, &entry(9, Some([2, 0, 0, 0, 0, 7])));
+        assert_eq!(reader.mac(1, host), Some(MacAddr([2, 0, 0, 0, 0, 9])));
+        assert_eq!(reader.mac(0, host), None, "another TAP's port");
+        assert_eq!(table.lock().unwrap().len(), 1, "interface 9 is not a TAP");
+        // FAILED or deleted: workers stop using it (and ask for it again).
+        r.learn(&table, &entry(8, None));
+        assert_eq!(reader.mac(1, host), None);
+    }
+}
