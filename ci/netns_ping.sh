@@ -20,6 +20,8 @@
 # writer per SA) and no replay drop at B.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/gateway_pair.sh
+. ci/lib/gateway_pair.sh
 BIN=${BIN:-target/release/fastpath}
 WORKERS=${WORKERS:-1}
 case "$WORKERS" in
@@ -30,13 +32,11 @@ esac
 [ -x "$BIN" ] || cargo build --release --quiet -p fastpath
 t=fp$$
 work=$(mktemp -d /tmp/netns-ping.XXXXXX)
-pids=()
 pass=0
 fail=0
 
 cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
+  stop_nodes
   for n in L A B R; do ip netns del "$t$n" 2>/dev/null || true; done
   rm -rf "/var/run/dpdk/${t}A" "/var/run/dpdk/${t}B"
   rm -rf "$work"
@@ -63,44 +63,9 @@ ip -n "${t}L" route add 10.0.2.0/24 via 10.0.1.254
 ip -n "${t}R" addr add 10.0.2.1/24 dev r0
 ip -n "${t}R" route add 10.0.1.0/24 via 10.0.2.254
 
-K1=2b7e151628aed2a6abf7158809cf4f3ccafebabe
-K2=000102030405060708090a0b0c0d0e0f10111213
-cat > "$work/A.conf" <<CONF
-port 0 protected   exception 2 next-hop 10.0.1.1
-port 1 unprotected exception 3 next-hop 192.0.2.2
-local 10.0.1.254 192.0.2.1
-sa 1 out spi 0x1001 aes128gcm16 key $K1 tunnel 192.0.2.1 192.0.2.2 esn
-sa 2 in  spi 0x2002 aes128gcm16 key $K2 tunnel 192.0.2.1 192.0.2.2 esn
-sp out protect 1 pri 10 src 10.0.1.0/24 dst 10.0.2.0/24
-sp in  protect 2 pri 10 src 10.0.2.0/24 dst 10.0.1.0/24
-CONF
-cat > "$work/B.conf" <<CONF
-port 0 protected   exception 2 next-hop 10.0.2.1
-port 1 unprotected exception 3 next-hop 192.0.2.1
-local 10.0.2.254 192.0.2.2
-sa 1 out spi 0x2002 aes128gcm16 key $K2 tunnel 192.0.2.2 192.0.2.1 esn
-sa 2 in  spi 0x1001 aes128gcm16 key $K1 tunnel 192.0.2.2 192.0.2.1 esn
-sp out protect 1 pri 10 src 10.0.2.0/24 dst 10.0.1.0/24
-sp in  protect 2 pri 10 src 10.0.1.0/24 dst 10.0.2.0/24
-CONF
-
-start_node() { # name, protected veth, unprotected veth, protected addr, unprotected addr
-  local n=$1
-  # shellcheck disable=SC2086
-  ip netns exec "$t$n" "$BIN" --config "$work/$n.conf" --idle-sleep-us 200 --stats-ms 0 --json -- \
-    $LCORES --no-huge -m 256 --file-prefix "$t$n" --no-pci --log-level=error \
-    --vdev "net_af_packet0,iface=$2$QP" --vdev "net_af_packet1,iface=$3$QP" \
-    --vdev "net_tap0,iface=tap${n}0" --vdev "net_tap1,iface=tap${n}1" >"$work/$n.out" 2>"$work/$n.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    ip -n "$t$n" link show "tap${n}1" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  ip -n "$t$n" addr add "$4/24" dev "tap${n}0"
-  ip -n "$t$n" addr add "$5/24" dev "tap${n}1"
-  ip -n "$t$n" link set "tap${n}0" up
-  ip -n "$t$n" link set "tap${n}1" up
-}
+FASTPATH=$BIN
+pair_conf A 10.0.1.0/24 10.0.2.0/24 "next-hop 10.0.1.1" "next-hop 192.0.2.2" >"$work/A.conf"
+pair_conf B 10.0.1.0/24 10.0.2.0/24 "next-hop 10.0.2.1" "next-hop 192.0.2.1" >"$work/B.conf"
 start_node A a0 a1 10.0.1.254 192.0.2.1
 start_node B b0 b1 10.0.2.254 192.0.2.2
 
@@ -164,9 +129,7 @@ for i in range(40):
   check "16 UDP flows L -> R, 40 datagrams each, all arrive ($(cat "$work/flows.json"))" flows_ok
 fi
 
-for p in "${pids[@]}"; do kill -INT "$p"; done
-for p in "${pids[@]}"; do timeout 15 tail --pid="$p" -f /dev/null || true; done
-pids=()
+stop_nodes
 for n in A B; do
   last=$(grep '"kind":"final"' "$work/$n.out" | tail -n 1 || true)
   echo "node $n: $last"

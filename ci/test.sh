@@ -17,6 +17,8 @@ cargo build --release --quiet -p fastpath -p slowpath -p bench
 echo "== netns: two fast path nodes between two hosts (one worker, then two with flows spread by fanout hash)"
 bash ci/netns_ping.sh 2>&1 | tee target/netns.log
 WORKERS=2 bash ci/netns_ping.sh 2>&1 | tee target/netns_rss.log
+echo "== netns: routing by destination from the kernel's FIB (a LAN of hosts, two routers, a route moved under traffic)"
+bash ci/fib_routes.sh 2>&1 | tee target/fib_routes.log
 echo "== interop with DPDK's ipsec-secgw (built from dpdk-doc by the anchor harness)"
 bash ci/interop_secgw.sh 2>&1 | tee target/interop.log
 echo "== VRRP interop with keepalived (v3 IPv4, v3 IPv6, v2) in network namespaces"
@@ -40,5 +42,5 @@ bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/netns_rss.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/netns_rss.log target/fib_routes.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"

@@ -97,7 +97,14 @@ fn every_refusal_names_its_line_and_reason() {
             "needs an exception port",
         ),
         ("local 192.0.2.300".into(), "not an IP address"),
-        ("route 10.0.0.0/8".into(), "unknown statement"),
+        ("route 10.0.0.0/8".into(), "port N"),
+        ("route 10.0.0.0/8 port 7".into(), "port 7 is not defined"),
+        (
+            "route 10.0.0.0/8 port 0\nroute 10.0.0.0/8 via 10.1.1.1 port 0".into(),
+            "given twice",
+        ),
+        ("kernel-routes maybe".into(), "want on or off"),
+        ("routes 10.0.0.0/8".into(), "unknown statement"),
     ];
     for (lines, want) in cases {
         let text = format!("# header\n{lines}\n");
@@ -154,4 +161,20 @@ fn a_port_names_its_exception_taps_mac() {
         Some([2, 0, 0, 0, 1, 1])
     );
     assert_eq!(cfg.ports[1].exception_mac, None, "derived at start");
+}
+
+#[test]
+fn routes_and_the_kernel_mirror_are_read() {
+    let text = "port 0 protected exception 2 next-hop 10.0.1.1\n\
+                port 1 unprotected peer-mac 02:00:00:00:00:02\n\
+                route 10.2.0.0/16 via 10.0.1.1 port 0\n\
+                route 2001:db8:5::/48 port 0\n\
+                kernel-routes on\n";
+    let cfg = FileConfig::parse(text, "lab.conf").unwrap();
+    assert!(cfg.kernel_routes);
+    assert_eq!(cfg.routes.len(), 2);
+    assert_eq!(cfg.routes[0].via, Some("10.0.1.1".parse().unwrap()));
+    assert_eq!((cfg.routes[1].len, cfg.routes[1].port), (48, 0));
+    let off = FileConfig::parse("kernel-routes off\n", "lab.conf").unwrap();
+    assert!(!off.kernel_routes && off.routes.is_empty());
 }

@@ -8,6 +8,7 @@ use crate::control::convert;
 use esp::sa::{Direction, SaConfig, SaId};
 use esp::spd::{Action, Selector};
 use ipc::fastpath::file::FileConfig;
+use ipc::fastpath::route::RouteSpec;
 pub use ipc::fastpath::PortRole;
 use std::net::IpAddr;
 use std::path::Path;
@@ -54,6 +55,10 @@ pub struct Config {
     pub locals: Vec<IpAddr>,
     pub sas: Vec<(SaId, SaConfig)>,
     pub sps: Vec<SpConfig>,
+    /// `route` statements: with them (or `kernel-routes`), packets are sent by destination.
+    pub routes: Vec<RouteSpec>,
+    /// Mirror the kernel's routes and neighbours through the exception TAPs.
+    pub kernel_routes: bool,
 }
 
 impl Config {
@@ -115,6 +120,8 @@ impl From<FileConfig> for Config {
             locals: f.locals,
             sas,
             sps,
+            routes: f.routes,
+            kernel_routes: f.kernel_routes,
         }
     }
 }

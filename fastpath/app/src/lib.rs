@@ -12,6 +12,7 @@ pub mod latency;
 pub mod mtu;
 pub mod neighbour;
 pub mod report;
+pub mod routing;
 pub mod setup;
 pub mod stats;
 pub mod tables;

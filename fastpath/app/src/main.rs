@@ -13,6 +13,7 @@ use dpdk::eal::Eal;
 use fastpath::config::Config;
 use fastpath::control::convert::sync_policy;
 use fastpath::report::{self, ReportOptions, RunEnd};
+use fastpath::routing;
 use fastpath::setup::control::{self, SyncChannel, SyncDrain};
 use fastpath::setup::workers::{self, WorkerOptions};
 use fastpath::setup::{ports, Lcores, Pools, SetupError};
@@ -105,9 +106,17 @@ fn run(args: Args) -> Result<(), SetupError> {
     let eal = Eal::init(&args.eal)?;
     let lcores = Lcores::assign(&eal, args.sync_lcore)?;
     let pools = Pools::create(&eal, args.mbufs)?;
-    let ports = ports::open(&eal, &cfg, lcores.workers.len(), &pools.packets)?;
+    let mut ports = ports::open(&eal, &cfg, lcores.workers.len(), &pools.packets)?;
     let stop = stop_on_signals()?;
     let resolver = fastpath::neighbour::spawn_resolver(ports.next_hops, Arc::clone(&stop))?;
+    let routing = routing::start(&cfg, &ports.opened, lcores.workers.len(), &stop)?;
+    let (route_resolver, routing) = match routing {
+        Some(started) => {
+            ports.workers.routers = started.routers;
+            (Some(started.resolver), Some(started.routing))
+        }
+        None => (None, None),
+    };
     let mut running = workers::launch(
         &eal,
         &cfg,
@@ -132,7 +141,9 @@ fn run(args: Args) -> Result<(), SetupError> {
         &stop,
     )?;
     let control_threads = match &args.control {
-        Some(path) => control::start_control(path, &cfg, &running, channel, &stop)?,
+        Some(path) => {
+            control::start_control(path, &cfg, &running, channel, routing.clone(), &stop)?
+        }
         None => Vec::new(),
     };
     tracing::info!(
@@ -154,6 +165,7 @@ fn run(args: Args) -> Result<(), SetupError> {
     eal.wait_all();
     for t in resolver
         .into_iter()
+        .chain(route_resolver)
         .chain(control_threads)
         .chain(sync_thread)
     {

@@ -160,6 +160,7 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[OpenPort], kind: &str)
         "encrypted": s.esp.encrypted, "decrypted": s.esp.decrypted, "dummy": s.esp.dummy,
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
         "to_node": s.port.to_node, "from_node": s.port.from_node,
+        "no_route": s.port.no_route, "neighbour_unresolved": s.port.neighbour_unresolved,
         "mtu": s.port.mtu.named().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "drops": drops, "ports": port_stats,
     });
@@ -172,8 +173,8 @@ fn print_final(options: &ReportOptions, start: Instant, s: &StatsSnapshot, ports
         return;
     }
     println!(
-        "total: rx {} tx {} encrypted {} decrypted {} dummy {} exception {} (no exception port: {}) bypassed {} tx-full {} to-node {} from-node {}",
-        s.port.rx_packets, s.port.tx_packets, s.esp.encrypted, s.esp.decrypted, s.esp.dummy, s.port.exception, s.port.exception_dropped, s.port.bypassed, s.port.tx_full, s.port.to_node, s.port.from_node
+        "total: rx {} tx {} encrypted {} decrypted {} dummy {} exception {} (no exception port: {}) bypassed {} tx-full {} to-node {} from-node {} no-route {} neighbour-unresolved {}",
+        s.port.rx_packets, s.port.tx_packets, s.esp.encrypted, s.esp.decrypted, s.esp.dummy, s.port.exception, s.port.exception_dropped, s.port.bypassed, s.port.tx_full, s.port.to_node, s.port.from_node, s.port.no_route, s.port.neighbour_unresolved
     );
     let drops: Vec<String> = DropReason::ALL
         .iter()

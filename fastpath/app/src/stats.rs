@@ -26,13 +26,17 @@ pub struct PortCounters {
     pub to_node: u64,
     /// The node's own packets (from the kernel) that an outbound policy protected.
     pub from_node: u64,
+    /// Packets dropped because the FIB had no route for their destination.
+    pub no_route: u64,
+    /// Packets dropped because their next hop's MAC was not known (resolution was asked).
+    pub neighbour_unresolved: u64,
     /// Poll iterations that found nothing, and the idle sleeps taken.
     pub idle_polls: u64,
     /// Fragmentation, ICMP too-big and reassembly.
     pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 22;
+const PORT_FIELDS: usize = 24;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -84,6 +88,8 @@ impl SharedStats {
             port.mtu.reassembly_evicted,
             port.mtu.reassembly_refused,
             port.mtu.to_kernel_fragmented,
+            port.no_route,
+            port.neighbour_unresolved,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -131,6 +137,8 @@ impl SharedStats {
                 handed_off: p[15],
                 to_node: p[16],
                 from_node: p[17],
+                no_route: p[22],
+                neighbour_unresolved: p[23],
             },
             esp,
         }
@@ -152,6 +160,8 @@ impl StatsSnapshot {
         a.handed_off += b.handed_off;
         a.to_node += b.to_node;
         a.from_node += b.from_node;
+        a.no_route += b.no_route;
+        a.neighbour_unresolved += b.neighbour_unresolved;
         a.idle_polls += b.idle_polls;
         a.mtu.fragmented += b.mtu.fragmented;
         a.mtu.fragments_out += b.mtu.fragments_out;
@@ -191,6 +201,8 @@ mod tests {
             handed_off: 19,
             to_node: 20,
             from_node: 21,
+            no_route: 26,
+            neighbour_unresolved: 27,
             idle_polls: 9,
             mtu: crate::mtu::MtuCounters {
                 fragmented: 13,

@@ -5,34 +5,10 @@
 mod common;
 
 use bench::pcap;
-use common::{run_until_idle, TempDir, KEY};
+use common::{run_pcap_pair as run, run_until_idle, TempDir, KEY};
 use esp::wire::checksum::checksum;
-use std::path::Path;
 
 const MTU: usize = 1000;
-
-/// One run-to-completion pass: port 0 (protected) and port 1 (unprotected) read `in0`/`in1`
-/// and write `out0`/`out1`; returns the final JSON line.
-fn run(dir: &Path, tag: &str, conf: &str, in0: &[Vec<u8>], in1: &[Vec<u8>]) -> serde_json::Value {
-    let p = |n: &str| dir.join(format!("{tag}-{n}.pcap"));
-    pcap::write(&p("in0"), in0).unwrap();
-    pcap::write(&p("in1"), in1).unwrap();
-    let conf_path = dir.join(format!("{tag}.conf"));
-    std::fs::write(&conf_path, conf).unwrap();
-    let vdevs = [
-        format!(
-            "net_pcap0,rx_pcap={},tx_pcap={}",
-            p("in0").display(),
-            p("out0").display()
-        ),
-        format!(
-            "net_pcap1,rx_pcap={},tx_pcap={}",
-            p("in1").display(),
-            p("out1").display()
-        ),
-    ];
-    run_until_idle(tag, &conf_path, 500, &["-l", "0,1"], &vdevs)
-}
 
 fn ipv4(frame: &[u8]) -> &[u8] {
     &frame[14..]

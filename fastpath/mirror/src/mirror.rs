@@ -84,6 +84,11 @@ impl Mirror {
         &self.neighbours
     }
 
+    /// Whether the FIB's entry for `prefix` is the kernel's (else static, or none).
+    pub fn is_kernel_route(&self, prefix: &Prefix) -> bool {
+        self.installed.contains_key(prefix)
+    }
+
     pub fn into_parts(self) -> (Fib, Neighbours) {
         (self.fib, self.neighbours)
     }

@@ -9,7 +9,7 @@ use fib::Fib;
 use netlink_sys::Socket;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,7 +23,9 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 pub struct Subscriber {
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    thread: JoinHandle<io::Result<(Fib, Neighbours)>>,
+    /// Locked by the thread while it applies one datagram, and by readers of the state.
+    mirror: Arc<Mutex<Mirror>>,
+    thread: JoinHandle<io::Result<()>>,
 }
 
 impl Subscriber {
@@ -51,15 +53,17 @@ impl Subscriber {
         let mut mirror = Mirror::new(config, fib, neighbours, counters.clone());
         mirror.resync(&netlink::dump_all()?);
         let stop = Arc::new(AtomicBool::new(false));
+        let mirror = Arc::new(Mutex::new(mirror));
         let thread = {
-            let stop = stop.clone();
+            let (stop, mirror) = (stop.clone(), mirror.clone());
             std::thread::Builder::new()
                 .name("kernel-mirror".into())
-                .spawn(move || follow(&events, mirror, &stop))?
+                .spawn(move || follow(&events, &mirror, &stop))?
         };
         Ok(Subscriber {
             stop,
             counters,
+            mirror,
             thread,
         })
     }
@@ -68,21 +72,35 @@ impl Subscriber {
         &self.counters
     }
 
+    /// The mirror's state (its FIB, neighbours and which routes it installed), to show it;
+    /// held, it delays the next event, never a worker.
+    pub fn lock(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Stops following the kernel and hands back the FIB writer and the neighbour table.
     pub fn stop(self) -> io::Result<(Fib, Neighbours)> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the kernel mirror thread panicked")))
+            .unwrap_or_else(|_| Err(io::Error::other("the kernel mirror thread panicked")))?;
+        let mirror = Arc::try_unwrap(self.mirror)
+            .map_err(|_| io::Error::other("the kernel mirror is still shared"))?;
+        Ok(mirror
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_parts())
     }
 }
 
-fn follow(events: &Socket, mut mirror: Mirror, stop: &AtomicBool) -> io::Result<(Fib, Neighbours)> {
-    let counters = mirror.counters().clone();
+fn follow(events: &Socket, mirror: &Mutex<Mirror>, stop: &AtomicBool) -> io::Result<()> {
+    let lock = || mirror.lock().unwrap_or_else(|p| p.into_inner());
+    let counters = lock().counters().clone();
     let mut datagram = vec![0u8; netlink::DATAGRAM];
     while !stop.load(Ordering::Relaxed) {
         match events.recv(&mut &mut datagram[..], 0) {
             Ok(n) => {
+                let mut mirror = lock();
                 let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
                     if let Parsed::Event(event) = m {
                         mirror.apply(&event);
@@ -99,10 +117,11 @@ fn follow(events: &Socket, mut mirror: Mirror, stop: &AtomicBool) -> io::Result<
             Err(e) if netlink::is_overrun(&e) => {
                 Counters::bump(&counters.overruns);
                 netlink::discard_queued(events, &mut datagram)?;
-                mirror.resync(&netlink::dump_all()?);
+                let dump = netlink::dump_all()?;
+                lock().resync(&dump);
             }
             Err(e) => return Err(e),
         }
     }
-    Ok(mirror.into_parts())
+    Ok(())
 }

@@ -11,10 +11,19 @@
 //! local 192.0.2.1 10.0.1.254                                    # the node's addresses (to the kernel)
 //! sa 1 out spi 0x1005 aes128gcm16 key 2b7e...cafebabe tunnel 192.0.2.1 192.0.2.2 esn window 1024
 //! sp out protect 1 pri 10 src 198.51.100.0/24 dst 203.0.113.0/24 proto udp dport 5001
+//! route 10.2.0.0/16 via 10.0.1.1 port 0                         # a gateway on port 0
+//! route 10.0.1.0/24 port 0                                      # connected: hosts on port 0
+//! kernel-routes on                                              # mirror the kernel's routes
 //! ```
+//! With `route` or `kernel-routes on`, each packet is sent by a longest-prefix match on its
+//! destination (outbound ESP: the outer one); a port's `peer-mac` / `next-hop` is then that
+//! port's default route (0.0.0.0/0 and ::/0) for the packets its role sends. With neither,
+//! every packet a port sends goes to that port's next hop. `route` statements are described
+//! in `super::route`.
 //! `sa` and `sp` statements are described in `crate::statement`; transform names are
 //! strongSwan's ESP proposal keywords.
 
+use super::route::{parse_on_off, parse_route, RouteSpec};
 use super::PortRole;
 use crate::sa::SaSpec;
 use crate::sp::{SpAction, SpSpec};
@@ -56,6 +65,9 @@ pub struct FileConfig {
     pub locals: Vec<IpAddr>,
     pub sas: Vec<SaSpec>,
     pub sps: Vec<SpSpec>,
+    pub routes: Vec<RouteSpec>,
+    /// Mirror the kernel's routes and neighbours (through the ports' exception TAPs).
+    pub kernel_routes: bool,
 }
 
 impl FileConfig {
@@ -71,6 +83,7 @@ impl FileConfig {
         let mut sa_ids = HashSet::new();
         let mut spis = HashSet::new();
         let mut last_line = 0;
+        let mut routes_at = Vec::new();
         for (line, words) in statements(text) {
             last_line = line;
             let err = |reason: String| ConfigError::at(file, line, reason);
@@ -111,9 +124,22 @@ impl FileConfig {
                     }
                     cfg.sps.push(sp);
                 }
+                "route" => {
+                    let r = parse_route(rest).map_err(err)?;
+                    if cfg
+                        .routes
+                        .iter()
+                        .any(|o| (o.addr, o.len) == (r.addr, r.len))
+                    {
+                        return Err(err(format!("route {}/{} is given twice", r.addr, r.len)));
+                    }
+                    routes_at.push(line);
+                    cfg.routes.push(r);
+                }
+                "kernel-routes" => cfg.kernel_routes = parse_on_off(rest).map_err(err)?,
                 w => {
                     return Err(err(format!(
-                        "unknown statement `{w}` (want port, local, sa or sp)"
+                        "unknown statement `{w}` (want port, local, sa, sp, route or kernel-routes)"
                     )))
                 }
             }
@@ -127,6 +153,16 @@ impl FileConfig {
                 last_line,
                 "want exactly one protected and one unprotected port",
             ));
+        }
+        // A route leaves by a port the file sends on (not a TAP, which the kernel drives).
+        for (r, &line) in cfg.routes.iter().zip(&routes_at) {
+            if !cfg.ports.iter().any(|p| p.port == r.port) {
+                return Err(ConfigError::at(
+                    file,
+                    line,
+                    format!("route {}/{}: port {} is not defined", r.addr, r.len, r.port),
+                ));
+            }
         }
         Ok(cfg)
     }

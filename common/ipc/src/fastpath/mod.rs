@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use toolkit::mac::MacAddr;
 
 pub mod file;
+pub mod route;
 
 /// A request to a fast path (`"op"` names it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,10 @@ pub enum Request {
     Ports,
     /// Result: `Vec<IpAddr>`.
     Locals,
+    /// Result: `Routes`.
+    Routes,
+    /// Result: `NeighbourList`.
+    Neighbours,
     /// Result: `LocalsChanged`.
     LocalAdd { addr: IpAddr },
     /// Result: `LocalsChanged`.
@@ -89,6 +94,8 @@ impl Request {
             Request::Stats => "stats",
             Request::Ports => "ports",
             Request::Locals => "locals",
+            Request::Routes => "routes",
+            Request::Neighbours => "neighbours",
             Request::LocalAdd { .. } => "local_add",
             Request::LocalDel { .. } => "local_del",
             Request::PortMac { .. } => "port_mac",
@@ -222,6 +229,53 @@ pub struct PortInfo {
     pub next_hop: Option<IpAddr>,
     pub link_up: Option<bool>,
     pub speed_mbps: Option<u32>,
+}
+
+/// One route of the fast path's FIB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteInfo {
+    /// `ADDR/LEN`.
+    pub prefix: String,
+    pub port: u16,
+    /// The gateway; `None`: connected (the destination is the neighbour).
+    pub via: Option<IpAddr>,
+    /// "static" (the file) or "kernel" (mirrored).
+    pub origin: String,
+}
+
+/// `routes`: the FIB, and what sending by destination counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routes {
+    /// Whether packets are sent by destination (a `route` or `kernel-routes on`).
+    pub enabled: bool,
+    pub kernel_routes: bool,
+    pub routes: Vec<RouteInfo>,
+    pub ipv4: usize,
+    pub ipv6: usize,
+    pub next_hops: usize,
+    pub no_route: u64,
+    pub neighbour_unresolved: u64,
+    /// The kernel mirror's counters by name (empty without `kernel-routes on`).
+    pub mirror: BTreeMap<String, u64>,
+}
+
+/// One resolved neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighbourInfo {
+    pub port: u16,
+    pub addr: IpAddr,
+    pub mac: MacAddr,
+    /// "reachable": the kernel has it and workers use it (unresolved ones are not held).
+    pub state: String,
+}
+
+/// `neighbours`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighbourList {
+    pub neighbours: Vec<NeighbourInfo>,
+    /// Who fills the table: "kernel mirror" or "resolver".
+    pub source: String,
+    pub neighbour_unresolved: u64,
 }
 
 /// `local_add` / `local_del`: whether the set changed, and the set.

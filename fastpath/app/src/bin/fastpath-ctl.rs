@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! fastpath-ctl -s /run/fastpath.sock stats | ports | locals | sync-stats | sync-settings
+//! fastpath-ctl -s SOCK routes | neighbours          # the FIB and the neighbour table
 //! fastpath-ctl -s SOCK sa list | sa show ID | sa del ID
 //! fastpath-ctl -s SOCK sa add 9 out spi 0x1009 aes128gcm16 key ... tunnel 192.0.2.1 192.0.2.2
 //! fastpath-ctl -s SOCK sa activate all [--oseq-shift 65536] --generation 3 | sa deactivate 0x12
@@ -14,7 +15,7 @@
 
 use clap::{Parser, Subcommand};
 use ipc::client::Client;
-use ipc::fastpath::{Request, SaInfo, SpInfo, SyncStats};
+use ipc::fastpath::{NeighbourList, Request, Routes, SaInfo, SpInfo, SyncStats};
 use ipc::statement::{parse_sa, parse_sp, without_keyword};
 use ipc::{CallError, Direction, PolicyId, SaId, SaTarget};
 use serde_json::Value;
@@ -42,6 +43,10 @@ enum Cmd {
     Ports,
     /// The node's own addresses (traffic to them goes to the kernel).
     Locals,
+    /// The FIB: prefixes, next hops, origin (static or kernel), counters.
+    Routes,
+    /// The neighbours workers send to, with the resolution counters.
+    Neighbours,
     /// The HA seqnum stream's counters, with the knobs in force.
     SyncStats,
     /// The HA seqnum knobs in force (the slow path's `ha` block, or the command line's).
@@ -135,6 +140,8 @@ fn request(cmd: &Cmd) -> Result<Request, String> {
         Cmd::Stats => Request::Stats,
         Cmd::Ports => Request::Ports,
         Cmd::Locals => Request::Locals,
+        Cmd::Routes => Request::Routes,
+        Cmd::Neighbours => Request::Neighbours,
         Cmd::SyncStats | Cmd::SyncSettings => Request::SyncStats,
         Cmd::Events { activity_ms } => Request::Subscribe {
             activity_ms: *activity_ms,
@@ -197,6 +204,10 @@ fn run(args: &Args, request: &Request) -> Result<(), CallError> {
         Cmd::Sp {
             cmd: SpCmd::List { .. },
         } => print_sps(&serde_json::from_value::<Vec<SpInfo>>(result).map_err(typed)?),
+        Cmd::Routes => print_routes(&serde_json::from_value::<Routes>(result).map_err(typed)?),
+        Cmd::Neighbours => {
+            print_neighbours(&serde_json::from_value::<NeighbourList>(result).map_err(typed)?)
+        }
         Cmd::SyncSettings => {
             let stats = serde_json::from_value::<SyncStats>(result).map_err(typed)?;
             let s = stats.settings;
@@ -256,4 +267,52 @@ fn print_sps(sps: &[SpInfo]) {
     for p in sps {
         println!("{:>5} {}", p.id, p.sp);
     }
+}
+
+fn print_routes(r: &Routes) {
+    if !r.enabled {
+        println!("routing off: each port sends to its own next hop (see `ports`)");
+        println!("no_route: {}", r.no_route);
+        return;
+    }
+    println!("{:<44} {:>4} {:<40} origin", "prefix", "port", "via");
+    for route in &r.routes {
+        let via = route.via.map_or("connected".to_string(), |g| g.to_string());
+        println!(
+            "{:<44} {:>4} {:<40} {}",
+            route.prefix, route.port, via, route.origin
+        );
+    }
+    println!(
+        "ipv4 {} ipv6 {} next-hops {} kernel-routes {} no-route {} neighbour-unresolved {}",
+        r.ipv4,
+        r.ipv6,
+        r.next_hops,
+        if r.kernel_routes { "on" } else { "off" },
+        r.no_route,
+        r.neighbour_unresolved
+    );
+    if !r.mirror.is_empty() {
+        let counters: Vec<String> = r.mirror.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("mirror: {}", counters.join(" "));
+    }
+}
+
+fn print_neighbours(n: &NeighbourList) {
+    println!("{:>4} {:<40} {:<17} state", "port", "address", "mac");
+    for e in &n.neighbours {
+        println!(
+            "{:>4} {:<40} {:<17} {}",
+            e.port,
+            e.addr.to_string(),
+            e.mac.to_string(),
+            e.state
+        );
+    }
+    println!(
+        "{} neighbours from {}; neighbour-unresolved {}",
+        n.neighbours.len(),
+        n.source,
+        n.neighbour_unresolved
+    );
 }

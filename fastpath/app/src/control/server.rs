@@ -44,6 +44,8 @@ pub struct Control {
     pub sync_settings: Mutex<SyncSettings>,
     /// Whether workers take snapshots at all (`--ha-sync`).
     pub snapshots: bool,
+    /// Sending by destination (None: each port to its one next hop).
+    pub routing: Option<Arc<crate::routing::Routing>>,
 }
 
 /// A client of the event stream.
@@ -312,6 +314,14 @@ pub fn handle(control: &Control, request: Request) -> Answer {
             answer(ports)
         }
         Request::Locals => answer(&*lock(&control.locals)),
+        Request::Routes => answer(crate::routing::route_list(
+            control.routing.as_deref(),
+            &totals(control),
+        )),
+        Request::Neighbours => answer(crate::routing::neighbour_list(
+            control.routing.as_deref(),
+            &totals(control),
+        )),
         Request::LocalAdd { addr } | Request::LocalDel { addr } => {
             let add = matches!(request, Request::LocalAdd { .. });
             // Held across the broadcast so that two changes cannot interleave.
@@ -372,11 +382,17 @@ fn sa_list(control: &Control) -> Result<Vec<SaInfo>, String> {
     Ok(all)
 }
 
-fn stats(control: &Control) -> Stats {
+/// The workers' counters summed.
+fn totals(control: &Control) -> StatsSnapshot {
     let mut total = StatsSnapshot::default();
     for s in &control.stats {
         total.add(&s.read());
     }
+    total
+}
+
+fn stats(control: &Control) -> Stats {
+    let total = totals(control);
     let p = &total.port;
     Stats {
         workers: control.inboxes.len(),

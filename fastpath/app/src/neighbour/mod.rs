@@ -70,7 +70,7 @@ pub fn interface_by_mac(mac: [u8; 6]) -> Option<Interface> {
 }
 
 /// Makes the kernel solicit `addr` on `ifname`: a one-byte datagram to the discard port.
-fn solicit(ifname: &str, addr: IpAddr) {
+pub(crate) fn solicit(ifname: &str, addr: IpAddr) {
     let bind: SocketAddr = if addr.is_ipv4() {
         "0.0.0.0:0"
     } else {
@@ -166,7 +166,7 @@ pub fn spawn_resolver(
     Ok(Some(thread))
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

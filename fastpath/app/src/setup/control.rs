@@ -77,6 +77,7 @@ pub fn start_control(
     cfg: &Config,
     running: &Running,
     channel: SyncChannel,
+    routing: Option<Arc<crate::routing::Routing>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Vec<JoinHandle<()>>, SetupError> {
     let port_facts = cfg
@@ -102,6 +103,7 @@ pub fn start_control(
         locals: Mutex::new(cfg.locals.clone()),
         sync_settings: Mutex::new(channel.settings),
         snapshots: channel.snapshots,
+        routing,
     };
     server::spawn(path, control).map_err(|source| SetupError::Control {
         path: path.to_path_buf(),

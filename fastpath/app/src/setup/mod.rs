@@ -51,6 +51,8 @@ pub enum SetupError {
     Latency(#[from] hdrhistogram::CreationError),
     #[error(transparent)]
     Resolver(#[from] ResolverError),
+    #[error(transparent)]
+    Routing(#[from] crate::routing::RoutingError),
     #[error("signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error("HA sync thread: {0}")]

@@ -35,6 +35,8 @@ pub struct WorkerPorts {
     /// Indices of the protected and the unprotected port.
     pub protected: usize,
     pub unprotected: usize,
+    /// One FIB reader each, when packets are sent by destination (else empty).
+    pub routers: Vec<crate::worker::Router>,
 }
 
 /// The started ports.
@@ -67,6 +69,7 @@ pub fn open(eal: &Eal, cfg: &Config, workers: usize, pool: &Mempool) -> Result<P
         let pc = cfg.ports.iter().find(|p| p.port == *id);
         let peer_mac = pc.map_or([0xff; 6], |p| p.peer_mac);
         let tx_only = pc.is_some_and(|p| p.tx_only);
+        let default_route = pc.is_some_and(|p| p.next_hop.is_some() || p.peer_mac != [0xff; 6]);
         let mtu = match pc.and_then(|p| p.mtu) {
             Some(m) => {
                 // Vdevs may not take an MTU; ours applies to what we send either way.
@@ -111,6 +114,7 @@ pub fn open(eal: &Eal, cfg: &Config, workers: usize, pool: &Mempool) -> Result<P
                 tx_only,
                 mtu,
                 next_hop_mac: Arc::clone(&next_hop_mac),
+                default_route,
             });
         }
     }
@@ -129,6 +133,7 @@ pub fn open(eal: &Eal, cfg: &Config, workers: usize, pool: &Mempool) -> Result<P
             queues,
             protected,
             unprotected,
+            routers: Vec::new(),
         },
         next_hops,
     })

@@ -76,6 +76,7 @@ pub fn launch(
         finished: Arc::new(AtomicUsize::new(0)),
         latency: latency::Sink::default(),
     };
+    let mut routers = ports.routers.into_iter();
     for (w, (lcore, q)) in lcores.iter().zip(ports.queues).enumerate() {
         let stats = Arc::new(SharedStats::default());
         let worker = Worker {
@@ -105,6 +106,7 @@ pub fn launch(
                 Reassembler::new(reassembly::Config::default()),
                 w,
             ),
+            router: routers.next(),
         };
         running.stats.push(stats);
         running.inboxes.push(Arc::clone(&worker.inbox));

@@ -11,9 +11,11 @@ mod fragment;
 mod handoff;
 mod inbound;
 mod outbound;
+mod route;
 mod transmit;
 
 pub use handoff::Handoff;
+pub use route::{ResolveRequests, Router};
 
 use crate::config::PortRole;
 use crate::control::command::Inbox;
@@ -80,6 +82,9 @@ pub struct PortIo {
     /// The next hop's MAC as the resolver last saw it in the kernel's neighbour table
     /// (48 bits; 0 while unresolved, and then `peer_mac` is used).
     pub next_hop_mac: Arc<AtomicU64>,
+    /// With routes: whether the port's own next hop (`peer-mac` / `next-hop`) is the default
+    /// route of what its role sends.
+    pub default_route: bool,
 }
 
 /// When a worker stops by itself.
@@ -116,6 +121,9 @@ pub struct Worker {
     pub inbox: Inbox,
     /// Fragmentation, ICMP too-big and reassembly.
     pub mtu: MtuPath,
+    /// With routes (static or the kernel's): send by destination (None: each port to its
+    /// one next hop).
+    pub router: Option<Router>,
 }
 
 /// An mbuf seen as the ESP core's packet buffer.

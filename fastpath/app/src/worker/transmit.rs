@@ -6,8 +6,12 @@ use dpdk::mbuf::MbufBurst;
 use std::sync::atomic::Ordering;
 
 impl Worker {
-    /// Writes the Ethernet header for port `to` on each packet and sends them.
+    /// Writes the Ethernet header for port `to` on each packet and sends them; with routes,
+    /// each packet goes where the FIB says instead.
     pub(super) fn frame_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
+        if self.router.is_some() {
+            return self.route_and_send(to, burst);
+        }
         let resolved = self.ports[to].next_hop_mac.load(Ordering::Relaxed);
         let dst = if resolved != 0 {
             toolkit::mac::MacAddr::from_u64(resolved).octets()

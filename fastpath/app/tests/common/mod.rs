@@ -251,3 +251,26 @@ pub fn run_until_idle(
         .expect("a final JSON line");
     serde_json::from_str(final_line).unwrap()
 }
+
+/// One run-to-completion pass: port 0 and port 1 read `in0`/`in1` and write `out0`/`out1`
+/// (`{tag}-out0.pcap` in `dir`); returns the final JSON line.
+pub fn run_pcap_pair(dir: &Path, tag: &str, conf: &str, in0: &[Vec<u8>], in1: &[Vec<u8>]) -> Value {
+    let p = |n: &str| dir.join(format!("{tag}-{n}.pcap"));
+    bench::pcap::write(&p("in0"), in0).unwrap();
+    bench::pcap::write(&p("in1"), in1).unwrap();
+    let conf_path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&conf_path, conf).unwrap();
+    let vdevs = [
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
+            p("in0").display(),
+            p("out0").display()
+        ),
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
+            p("in1").display(),
+            p("out1").display()
+        ),
+    ];
+    run_until_idle(tag, &conf_path, 500, &["-l", "0,1"], &vdevs)
+}
