@@ -176,9 +176,12 @@ fn lookups_go_on_while_routes_change() {
     let (old, new) = (gw(0, "192.0.2.1"), gw(0, "192.0.2.2"));
     fib.add(p("10.0.0.0/8"), old).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    // Readers that have done a burst: the changes start once both race them (on a loaded
+    // machine a thread may start late), waited for with a bound.
+    let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (r, stop) = (fib.reader(), stop.clone());
+            let (r, stop, running) = (fib.reader(), stop.clone(), running.clone());
             std::thread::spawn(move || {
                 let mut seen = 0u64;
                 let addrs: Vec<u32> = (0..64u32)
@@ -197,11 +200,18 @@ fn lookups_go_on_while_routes_change() {
                         seen += 1;
                     }
                     r.quiescent();
+                    if seen == 64 {
+                        running.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 seen
             })
         })
         .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running.load(Ordering::Relaxed) < 2 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
     for i in 0..2000u32 {
         fib.add(
             p("10.1.0.0/16"),

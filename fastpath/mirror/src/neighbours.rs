@@ -340,29 +340,37 @@ mod tests {
         let r = n.reader();
         let addr: IpAddr = "10.0.0.2".parse().unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let watcher = {
             let stop = stop.clone();
+            let seen = seen.clone();
             std::thread::spawn(move || {
-                let mut seen = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     if let Some(m) = r.mac(0, addr) {
                         // Every MAC the writer publishes has all six octets equal.
                         let o = m.octets();
                         assert!(o.iter().all(|&b| b == o[0]), "torn MAC {m}");
-                        seen += 1;
+                        seen.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                seen
             })
         };
-        for i in 0..200_000u32 {
+        // The writer goes on until the reader has raced it a while: on a loaded machine the
+        // reader's thread may start only after many writes (bounded by a deadline).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut i = 0u32;
+        while i < 200_000
+            || (seen.load(Ordering::Relaxed) < 1000 && std::time::Instant::now() < deadline)
+        {
             let b = (i % 251) as u8 + 1;
             n.set(0, addr, MacAddr([b; 6])).unwrap();
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 n.remove(0, addr);
             }
+            i = i.wrapping_add(1);
         }
         stop.store(true, Ordering::Relaxed);
-        assert!(watcher.join().unwrap() > 0);
+        watcher.join().unwrap();
+        assert!(seen.load(Ordering::Relaxed) > 0);
     }
 }
