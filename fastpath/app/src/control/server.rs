@@ -11,9 +11,9 @@ use esp::lcore::EventQueue;
 use esp::sa::SaEventKind;
 use esp::spd::{Policy, PolicyId};
 use ipc::fastpath::{
-    Event, LocalsChanged, PolicyAdded, PolicyRef, PortInfo, PortMacSet, Request, SaActivity,
-    SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncSettings, SyncSettingsApplied,
-    SyncStats,
+    BatchResult, Event, LocalsChanged, PolicyAdded, PolicyRef, PortInfo, PortMacSet, Request,
+    SaActivity, SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncSettings,
+    SyncSettingsApplied, SyncStats, MAX_BATCH,
 };
 use ipc::server::{wait_readable, ClientId, LineServer};
 use ipc::wire::{decode_request, encode_event, Reply as WireReply};
@@ -344,7 +344,25 @@ pub fn handle(control: &Control, request: Request) -> Answer {
         Request::Subscribe { .. } | Request::SyncSubscribe => {
             Err("a subscription takes the connection over".into())
         }
+        Request::Batch { requests } => answer(batch(control, requests)?),
     }
+}
+
+/// Each request of a batch carried out in turn, each with its own outcome.
+fn batch(control: &Control, requests: Vec<Request>) -> Result<Vec<BatchResult>, String> {
+    if requests.len() > MAX_BATCH {
+        return Err(format!(
+            "a batch of {} requests: at most {MAX_BATCH}",
+            requests.len()
+        ));
+    }
+    Ok(requests
+        .into_iter()
+        .map(|r| match r.unbatchable() {
+            Some(why) => BatchResult::Refused(why.into()),
+            None => handle(control, r).into(),
+        })
+        .collect())
 }
 
 fn which(target: SaTarget) -> Which {
@@ -405,23 +423,42 @@ fn stats(control: &Control) -> Stats {
     }
 }
 
+/// How long a worker may take to answer a command.
+const WORKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Sends one command to one worker and waits (bounded) for its answer.
 fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
+    let rx = post(inbox, command)?;
+    rx.recv_timeout(WORKER_ANSWER_TIMEOUT)
+        .map_err(|_| "worker did not answer (stopped?)".to_string())
+}
+
+/// Puts a command in a worker's inbox; where its answer will come.
+fn post(inbox: &Inbox, command: Command) -> Result<crossbeam_channel::Receiver<Reply>, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     inbox
         .push(super::command::Request { command, reply: tx })
         .map_err(|_| "worker inbox full".to_string())?;
-    rx.recv_timeout(Duration::from_secs(2))
-        .map_err(|_| "worker did not answer (stopped?)".to_string())
+    Ok(rx)
 }
 
-/// Sends a command to every worker (in order) and collects their answers.
+/// Sends a command to every worker (in order) and collects their answers. Every worker
+/// gets it before any answer is awaited: they carry it out side by side, so a change costs
+/// one worker's round trip, not one per worker.
 fn broadcast(control: &Control, make: impl Fn(usize) -> Command) -> Result<Vec<Reply>, String> {
-    control
+    let pending: Vec<_> = control
         .inboxes
         .iter()
         .enumerate()
-        .map(|(w, inbox)| ask(inbox, make(w)))
+        .map(|(w, inbox)| post(inbox, make(w)))
+        .collect();
+    let deadline = Instant::now() + WORKER_ANSWER_TIMEOUT;
+    pending
+        .into_iter()
+        .map(|rx| {
+            rx?.recv_deadline(deadline)
+                .map_err(|_| "worker did not answer (stopped?)".to_string())
+        })
         .collect()
 }
 
