@@ -630,3 +630,37 @@ fn statements_refuse_what_the_wire_refuses() {
         assert!(sa(&text).is_err(), "{why}: {text}");
     }
 }
+
+#[test]
+fn a_batch_carries_requests_and_gives_each_its_own_outcome() {
+    use ipc::fastpath::BatchResult;
+    let batch = Request::Batch {
+        requests: vec![Request::SaList, Request::Stats],
+    };
+    let line = serde_json::to_string(&batch).unwrap();
+    assert_eq!(
+        line,
+        r#"{"op":"batch","requests":[{"op":"sa_list"},{"op":"stats"}]}"#
+    );
+    assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), batch);
+    assert_eq!(batch.op(), "batch");
+    // Neither a batch nor a subscription may ride inside one.
+    assert!(batch.unbatchable().is_some());
+    assert!(Request::SyncSubscribe.unbatchable().is_some());
+    assert!(Request::Subscribe { activity_ms: None }
+        .unbatchable()
+        .is_some());
+    assert!(Request::SaList.unbatchable().is_none());
+    let results = vec![
+        BatchResult::from(Ok(serde_json::json!({"sa": 1, "worker": 0}))),
+        BatchResult::from(Err("no SA 2".to_string())),
+    ];
+    let text = serde_json::to_string(&results).unwrap();
+    assert_eq!(
+        text,
+        r#"[{"ok":{"sa":1,"worker":0}},{"refused":"no SA 2"}]"#
+    );
+    let back: Vec<BatchResult> = serde_json::from_str(&text).unwrap();
+    let back: Vec<_> = back.into_iter().map(BatchResult::into_result).collect();
+    assert_eq!(back[1], Err("no SA 2".to_string()));
+}

@@ -73,6 +73,39 @@ pub enum Request {
     },
     /// The connection then streams `SyncBatch`es. Result: the string "subscribed".
     SyncSubscribe,
+    /// Several requests in one round trip, carried out in order, each on its own: one
+    /// refused does not stop the others. At most `MAX_BATCH`; no batch or subscription
+    /// inside. Result: `Vec<BatchResult>`, one per request, in order.
+    Batch { requests: Vec<Request> },
+}
+
+/// The most requests one `batch` carries (its line stays well under the line bound).
+pub const MAX_BATCH: usize = 512;
+
+/// One request's outcome inside a `batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchResult {
+    Ok(serde_json::Value),
+    Refused(String),
+}
+
+impl BatchResult {
+    pub fn into_result(self) -> Result<serde_json::Value, String> {
+        match self {
+            BatchResult::Ok(v) => Ok(v),
+            BatchResult::Refused(e) => Err(e),
+        }
+    }
+}
+
+impl From<Result<serde_json::Value, String>> for BatchResult {
+    fn from(r: Result<serde_json::Value, String>) -> Self {
+        match r {
+            Ok(v) => BatchResult::Ok(v),
+            Err(e) => BatchResult::Refused(e),
+        }
+    }
 }
 
 impl Request {
@@ -101,6 +134,18 @@ impl Request {
             Request::PortMac { .. } => "port_mac",
             Request::Subscribe { .. } => "subscribe",
             Request::SyncSubscribe => "sync_subscribe",
+            Request::Batch { .. } => "batch",
+        }
+    }
+
+    /// Why this request cannot go inside a `batch`, if it cannot.
+    pub fn unbatchable(&self) -> Option<&'static str> {
+        match self {
+            Request::Batch { .. } => Some("a batch inside a batch"),
+            Request::Subscribe { .. } | Request::SyncSubscribe => {
+                Some("a subscription takes the connection over")
+            }
+            _ => None,
         }
     }
 }

@@ -58,6 +58,10 @@ pub enum Command {
         port: u16,
         mac: Option<[u8; 6]>,
     },
+    /// Table changes carried out in order in one visit (a `batch` of the control socket):
+    /// a worker serves a few commands per millisecond, so one per change would cap a bulk
+    /// install at a few thousand changes a second. Answered by `Reply::Many`.
+    Many(Vec<Command>),
 }
 
 /// The SAs an activation acts on: all only when the request said so.
@@ -88,6 +92,8 @@ pub enum Reply {
     SpAdded(PolicyId),
     Sps(Vec<SpInfo>),
     Count(usize),
+    /// A `Command::Many`'s answers, in order.
+    Many(Vec<Reply>),
 }
 
 /// A command with the channel its reply goes back on.
@@ -155,6 +161,18 @@ pub fn apply(
     match cmd {
         Command::SetLocals(_) | Command::SetSourceMac { .. } | Command::SetSyncPolicy(_) => {
             Reply::Failed("a worker carries this out on itself".into())
+        }
+        Command::Many(commands) => {
+            let mut spi_owner = spi_owner;
+            Reply::Many(
+                commands
+                    .into_iter()
+                    .map(|c| match c {
+                        Command::Many(_) => Reply::Failed("a batch inside a batch".into()),
+                        c => apply(c, tables, spi_owner.as_deref_mut(), worker, now_ns),
+                    })
+                    .collect(),
+            )
         }
         Command::AddSa { id, config, owner } => {
             if config.direction == Direction::Inbound {

@@ -7,9 +7,11 @@
 //!
 //! Workers own their SAs and SPD copies; the control side never touches them: it sends each
 //! change to the workers through a bounded queue that they serve between bursts (every
-//! millisecond), and waits for their answer.
+//! millisecond), and waits for their answer. A `batch` of changes reaches each worker as
+//! one command, so that a bulk install is not held to a few changes per millisecond.
 
 pub mod command;
 pub mod convert;
 pub mod server;
 pub mod sync;
+pub mod table;

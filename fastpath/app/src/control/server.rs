@@ -5,15 +5,12 @@
 use super::command::{Command, Inbox, Reply, Which};
 use super::convert;
 use crate::stats::{SharedStats, StatsSnapshot};
-use crate::tables::owner;
 use esp::counters::DropReason;
 use esp::lcore::EventQueue;
 use esp::sa::SaEventKind;
-use esp::spd::{Policy, PolicyId};
 use ipc::fastpath::{
-    Event, LocalsChanged, PolicyAdded, PolicyRef, PortInfo, PortMacSet, Request, SaActivity,
-    SaAdded, SaCount, SaInfo, SaRef, Stats, SyncApplied, SyncSettings, SyncSettingsApplied,
-    SyncStats,
+    Event, LocalsChanged, PortInfo, PortMacSet, Request, SaActivity, SaCount, SaInfo, Stats,
+    SyncApplied, SyncSettings, SyncSettingsApplied, SyncStats,
 };
 use ipc::server::{wait_readable, ClientId, LineServer};
 use ipc::wire::{decode_request, encode_event, Reply as WireReply};
@@ -155,42 +152,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A result as the reply carries it.
-type Answer = Result<serde_json::Value, String>;
+pub(super) type Answer = Result<serde_json::Value, String>;
 
-fn answer<T: Serialize>(t: T) -> Answer {
+pub(super) fn answer<T: Serialize>(t: T) -> Answer {
     serde_json::to_value(t).map_err(|e| e.to_string())
 }
 
 /// Carries out one request (not a subscription).
 pub fn handle(control: &Control, request: Request) -> Answer {
-    let n = control.inboxes.len();
     match request {
-        Request::SaAdd { sa } => {
-            let (id, config) = convert::sa_config(&sa);
-            let owner_w = owner(id, n);
-            let replies = broadcast(control, |_| Command::AddSa {
-                id,
-                config: Box::new(config.clone()),
-                owner: owner_w,
-            })?;
-            match &replies[owner_w] {
-                Reply::Done => answer(SaAdded {
-                    sa: sa.id,
-                    worker: owner_w,
-                }),
-                Reply::Failed(e) => Err(e.clone()),
-                r => Err(format!("unexpected reply {r:?}")),
-            }
-        }
-        Request::SaDel { sa } => {
-            let id = convert::sa_id(sa);
-            let replies = broadcast(control, |_| Command::DelSa { id })?;
-            if replies.iter().any(|r| matches!(r, Reply::Done)) {
-                answer(SaRef { sa })
-            } else {
-                Err(format!("no SA {sa}"))
-            }
-        }
+        r @ (Request::SaAdd { .. }
+        | Request::SaDel { .. }
+        | Request::SpAdd { .. }
+        | Request::SpDel { .. }) => super::table::change(control, &r),
         Request::SaGet { sa } => {
             let id = convert::sa_id(sa);
             broadcast(control, |_| Command::GetSa { id })?
@@ -202,38 +176,6 @@ pub fn handle(control: &Control, request: Request) -> Answer {
                 .unwrap_or_else(|| Err(format!("no SA {sa}")))
         }
         Request::SaList => answer(sa_list(control)?),
-        Request::SpAdd { sp } => {
-            let policy = Policy {
-                priority: sp.priority,
-                selector: convert::selector(&sp),
-                action: convert::action(sp.action),
-            };
-            let direction = convert::direction(sp.dir);
-            let ids: Vec<u32> = broadcast(control, |_| Command::AddSp { direction, policy })?
-                .into_iter()
-                .filter_map(|r| match r {
-                    Reply::SpAdded(id) => Some(id.0),
-                    _ => None,
-                })
-                .collect();
-            // Every worker holds the same SPD, built by the same sequence of changes.
-            if ids.len() != n || ids.iter().any(|i| *i != ids[0]) {
-                return Err(format!("workers disagree on the new policy's id: {ids:?}"));
-            }
-            answer(PolicyAdded {
-                policy: ipc::PolicyId(ids[0]),
-            })
-        }
-        Request::SpDel { dir, policy } => {
-            let direction = convert::direction(dir);
-            let id = PolicyId(policy.0);
-            let replies = broadcast(control, |_| Command::DelSp { direction, id })?;
-            match replies.into_iter().find(|r| !matches!(r, Reply::Done)) {
-                None => answer(PolicyRef { policy }),
-                Some(Reply::Failed(e)) => Err(e),
-                Some(r) => Err(format!("unexpected reply {r:?}")),
-            }
-        }
         Request::SpList { dir } => {
             let direction = convert::direction(dir);
             let first = control.inboxes.first().ok_or("no workers")?;
@@ -354,6 +296,7 @@ pub fn handle(control: &Control, request: Request) -> Answer {
         Request::Subscribe { .. } | Request::SyncSubscribe => {
             Err("a subscription takes the connection over".into())
         }
+        Request::Batch { requests } => answer(super::table::batch(control, requests)?),
     }
 }
 
@@ -421,23 +364,54 @@ fn stats(control: &Control) -> Stats {
     }
 }
 
+/// How long a worker may take to answer a command.
+pub(super) const WORKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Sends one command to one worker and waits (bounded) for its answer.
 fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
+    let rx = post(inbox, command)?;
+    rx.recv_timeout(WORKER_ANSWER_TIMEOUT)
+        .map_err(|_| "worker did not answer (stopped?)".to_string())
+}
+
+/// Puts a command in a worker's inbox; where its answer will come.
+fn post(inbox: &Inbox, command: Command) -> Result<crossbeam_channel::Receiver<Reply>, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     inbox
         .push(super::command::Request { command, reply: tx })
         .map_err(|_| "worker inbox full".to_string())?;
-    rx.recv_timeout(Duration::from_secs(2))
-        .map_err(|_| "worker did not answer (stopped?)".to_string())
+    Ok(rx)
 }
 
-/// Sends a command to every worker (in order) and collects their answers.
-fn broadcast(control: &Control, make: impl Fn(usize) -> Command) -> Result<Vec<Reply>, String> {
-    control
+/// Sends a command to every worker (in order) and collects their answers. Every worker
+/// gets it before any answer is awaited: they carry it out side by side, so a change costs
+/// one worker's round trip, not one per worker.
+pub(super) fn broadcast(
+    control: &Control,
+    make: impl Fn(usize) -> Command,
+) -> Result<Vec<Reply>, String> {
+    broadcast_within(control, WORKER_ANSWER_TIMEOUT, make)
+}
+
+/// `broadcast`, waiting at most `timeout` for the answers.
+pub(super) fn broadcast_within(
+    control: &Control,
+    timeout: Duration,
+    make: impl Fn(usize) -> Command,
+) -> Result<Vec<Reply>, String> {
+    let pending: Vec<_> = control
         .inboxes
         .iter()
         .enumerate()
-        .map(|(w, inbox)| ask(inbox, make(w)))
+        .map(|(w, inbox)| post(inbox, make(w)))
+        .collect();
+    let deadline = Instant::now() + timeout;
+    pending
+        .into_iter()
+        .map(|rx| {
+            rx?.recv_deadline(deadline)
+                .map_err(|_| "worker did not answer (stopped?)".to_string())
+        })
         .collect()
 }
 

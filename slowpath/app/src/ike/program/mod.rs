@@ -19,6 +19,7 @@
 //! the old one left (`reconcile`).
 
 mod adopt;
+mod install;
 mod reconcile;
 mod replay;
 #[cfg(test)]
@@ -35,7 +36,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use ike::action::{ChildId, ChildRef, ChildSaInfo, IkeSaId};
 use ipc::client::Client;
-use ipc::fastpath::{PolicyAdded, PolicyRef, Request, SaAdded, SaInfo, SaRef};
+use ipc::fastpath::{
+    BatchResult, PolicyAdded, PolicyRef, Request, SaAdded, SaInfo, SaRef, MAX_BATCH,
+};
 use ipc::{Direction, PolicyId, SaId, SaSpec, SpSpec, MAX_SA_ID};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,6 +54,12 @@ pub use sync_feed::SyncFeed;
 pub trait FastpathOps {
     /// One request; its result as the fast path gave it, or its refusal.
     fn call(&mut self, request: &Request) -> Result<Value, String>;
+    /// Several requests, carried out in order, each with its own outcome (one per request,
+    /// in order). A fast path that failed to answer a batch at all counts as having refused
+    /// every request of it.
+    fn call_batch(&mut self, requests: &[Request]) -> Vec<Result<Value, String>> {
+        requests.iter().map(|r| self.call(r)).collect()
+    }
     /// Whether a real fast path is behind it (`sa_get` means something).
     fn is_real(&self) -> bool {
         true
@@ -61,11 +70,40 @@ impl FastpathOps for Client {
     fn call(&mut self, request: &Request) -> Result<Value, String> {
         Client::call(self, request).map_err(|e| e.to_string())
     }
+
+    /// `batch` requests of at most `MAX_BATCH`: one round trip each.
+    fn call_batch(&mut self, requests: &[Request]) -> Vec<Result<Value, String>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_BATCH) {
+            let batch = Request::Batch {
+                requests: chunk.to_vec(),
+            };
+            match Client::call::<_, Vec<BatchResult>>(self, &batch) {
+                Ok(results) if results.len() == chunk.len() => {
+                    out.extend(results.into_iter().map(BatchResult::into_result));
+                }
+                Ok(results) => {
+                    let e = format!(
+                        "batch: {} results for {} requests",
+                        results.len(),
+                        chunk.len()
+                    );
+                    out.extend(chunk.iter().map(|_| Err(e.clone())));
+                }
+                Err(e) => out.extend(chunk.iter().map(|_| Err(format!("batch: {e}")))),
+            }
+        }
+        out
+    }
 }
 
 impl FastpathOps for crate::fastpath::FastpathClient {
     fn call(&mut self, request: &Request) -> Result<Value, String> {
         FastpathOps::call(self.client(), request)
+    }
+
+    fn call_batch(&mut self, requests: &[Request]) -> Vec<Result<Value, String>> {
+        FastpathOps::call_batch(self.client(), requests)
     }
 }
 
@@ -331,68 +369,6 @@ impl SaTable {
             return None;
         }
         Some((e, dir))
-    }
-
-    /// Installs both SAs and their policies; on any refusal, takes back what was done.
-    pub fn install(
-        &mut self,
-        fp: &mut dyn FastpathOps,
-        info: &ChildSaInfo,
-        replay_window: Option<u32>,
-    ) -> Result<&ChildEntry, String> {
-        let key = (info.child.sa, info.child.id);
-        if self.children.contains_key(&key) {
-            return Err(format!("CHILD SA {}/{} is installed already", key.0, key.1));
-        }
-        let Some(sa_in) = self.ids.alloc() else {
-            return Err("no fast path SA id left".into());
-        };
-        let Some(sa_out) = self.ids.alloc() else {
-            self.ids.release(sa_in);
-            return Err("no fast path SA id left".into());
-        };
-        let specs = (|| -> Result<_, String> {
-            Ok((
-                sa_spec(sa_in, Direction::In, info, replay_window)?,
-                sa_spec(sa_out, Direction::Out, info, replay_window)?,
-                sp_specs(Direction::In, sa_in, info)?,
-                sp_specs(Direction::Out, sa_out, info)?,
-            ))
-        })();
-        let (spec_in, spec_out, sp_in, sp_out) = match specs {
-            Ok(s) => s,
-            Err(err) => {
-                self.ids.release(sa_out);
-                self.ids.release(sa_in);
-                return Err(err);
-            }
-        };
-        let mut e = ChildEntry {
-            sa: info.child.sa,
-            child: info.child.id,
-            config: info.config.clone(),
-            spi_in: info.child.spi_in,
-            spi_out: info.child.spi_out,
-            sa_in,
-            sa_out,
-            spec_in,
-            spec_out,
-            policies_in: Vec::new(),
-            policies_out: Vec::new(),
-            generation: 0,
-        };
-        let mut installed = (false, false);
-        let result = add_sas(fp, &e, &mut installed, self.standby)
-            .and_then(|()| add_policies(fp, &mut e, sp_in, sp_out));
-        if let Err(err) = result {
-            let _ = self.teardown(fp, &e, installed);
-            return Err(err);
-        }
-        self.insert_entry(e);
-        self.replace_orphans(fp, key);
-        self.children
-            .get(&key)
-            .ok_or_else(|| "the entry just made is gone".to_string())
     }
 
     /// `new` replaces `old`: installed first, then outbound traffic moves to it (with

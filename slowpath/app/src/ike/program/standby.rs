@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use ike::action::{ChildId, ChildRef, IkeSaId};
+use ike::action::{ChildId, ChildRef, ChildSaInfo, IkeSaId};
 use ipc::fastpath::{Request, SaCount, SeqRecord, SyncApplied};
 use ipc::{Direction, SaTarget};
 
@@ -91,6 +91,10 @@ impl SaTable {
             }
             out.removed.push(spis);
         }
+        // Those not held go in together (shared batches), after the moves.
+        let mut fresh: Vec<(&ChildSaInfo, Option<u32>)> = Vec::new();
+        let mut fresh_spis = HashSet::new();
+        let mut again = Vec::new();
         for (info, window) in &want {
             let c = &info.child;
             let held = self
@@ -100,10 +104,24 @@ impl SaTable {
             match held {
                 Some(key) if key == (c.sa, c.id) => {}
                 Some(key) => self.rehome(key, (c.sa, c.id)),
-                None => match self.install(fp, info, *window) {
-                    Ok(_) => out.installed.push((c.spi_in, c.spi_out)),
-                    Err(err) => out.errors.push(err),
-                },
+                // The same SPIs again: moved once installed, as one at a time would be.
+                None if !fresh_spis.insert((c.spi_in, c.spi_out)) => again.push(c),
+                None => fresh.push((info, *window)),
+            }
+        }
+        for ((info, _), r) in fresh.iter().zip(self.install_many(fp, &fresh)) {
+            match r {
+                Ok(()) => out.installed.push((info.child.spi_in, info.child.spi_out)),
+                Err(err) => out.errors.push(err),
+            }
+        }
+        for c in again {
+            let held = self
+                .entries_by_spi(c.spi_in, Direction::In)
+                .find(|e| e.spi_out == c.spi_out)
+                .map(|e| (e.sa, e.child));
+            if let Some(key) = held.filter(|k| *k != (c.sa, c.id)) {
+                self.rehome(key, (c.sa, c.id));
             }
         }
         out

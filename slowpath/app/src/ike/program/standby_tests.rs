@@ -147,3 +147,32 @@ fn an_active_ha_node_replays_under_the_generation_its_ha_layer_hands_out() {
     assert_eq!(t.get(1, 1).unwrap().generation, 4);
     assert_eq!(fp.sa(2).oseq, 500 + OSEQ_SHIFT);
 }
+
+#[test]
+fn a_follow_pass_installs_together_and_settles_each_child_sa_alone() {
+    let mut fp = StatefulFastpath::default();
+    // Something else holds fast path ids 1 and 2: the first CHILD SA's SAs are refused.
+    let mut other = SaTable::default();
+    other
+        .install(&mut fp, &info(9, 1, 0x900, true), None)
+        .unwrap();
+    let mut t = SaTable::default();
+    t.set_standby(true);
+    let (a, b) = (info(1, 1, 0x100, true), info(2, 1, 0x200, true));
+    let sas: BTreeSet<_> = [1, 2].into();
+    let out = t.follow_sas(&mut fp, &sas, vec![(a, None), (b, None)]);
+    assert_eq!(out.installed, [(0x200, 0x1200)]);
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors[0].contains("in use"), "{:?}", out.errors);
+    // The refused one left nothing: its policies went, the other table's SAs stayed.
+    assert!(t.get(1, 1).is_none());
+    let e = t.get(2, 1).unwrap();
+    assert_eq!((e.sa_in, e.sa_out), (3, 4));
+    assert_eq!(fp.sas.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(fp.sa(1).active && fp.sa(1).spec.spi == 0x900, "untouched");
+    assert_eq!(fp.policies.len(), 4, "the other table's two and b's two");
+    assert!(
+        !fp.sa(3).active && !fp.sa(4).active,
+        "a standby's SAs go in inactive"
+    );
+}

@@ -36,6 +36,17 @@ pub(super) struct FakeState {
 
 impl FakeState {
     fn answer(&mut self, req: &Request) -> Result<Value, String> {
+        if let Request::Batch { requests } = req {
+            // As the real one: each in turn, each with its own outcome.
+            let results: Vec<ipc::fastpath::BatchResult> = requests
+                .iter()
+                .map(|r| match r.unbatchable() {
+                    Some(why) => Err(why.to_string()).into(),
+                    None => self.answer(r).into(),
+                })
+                .collect();
+            return serde_json::to_value(results).map_err(|e| e.to_string());
+        }
         self.ops.push(req.op().to_string());
         match req {
             Request::SaAdd { sa } => {
