@@ -13,10 +13,10 @@ use dpdk::eal::Eal;
 use fastpath::config::Config;
 use fastpath::control::convert::sync_policy;
 use fastpath::report::{self, ReportOptions, RunEnd};
-use fastpath::routing;
+
 use fastpath::setup::control::{self, SyncChannel, SyncDrain};
 use fastpath::setup::workers::{self, WorkerOptions};
-use fastpath::setup::{ports, Lcores, Pools, SetupError};
+use fastpath::setup::{ports, routing, Lcores, Pools, SetupError};
 use fastpath::worker::StopWhen;
 use ipc::fastpath::SyncSettings;
 use std::io::IsTerminal;

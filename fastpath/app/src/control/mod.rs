@@ -11,6 +11,7 @@
 //! one command, so that a bulk install is not held to a few changes per millisecond.
 
 pub mod command;
+pub mod context;
 pub mod convert;
 pub mod server;
 pub mod sync;

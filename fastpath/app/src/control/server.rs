@@ -2,48 +2,28 @@
 //! turns requests into worker commands, and hands subscribers to the event pump and the
 //! sync stream. Runs beside the main lcore, never on a worker.
 
-use super::command::{Command, Inbox, Reply, Which};
+use super::command::{Command, Reply, Which};
+use super::context::{answer, ask, broadcast, Answer};
 use super::convert;
-use crate::stats::{SharedStats, StatsSnapshot};
+use crate::stats::StatsSnapshot;
 use esp::counters::DropReason;
-use esp::lcore::EventQueue;
 use esp::sa::SaEventKind;
 use ipc::fastpath::{
     Event, LocalsChanged, PortInfo, PortMacSet, Request, SaActivity, SaCount, SaInfo, Stats,
-    SyncApplied, SyncSettings, SyncSettingsApplied, SyncStats,
+    SyncApplied, SyncSettingsApplied, SyncStats,
 };
 use ipc::server::{wait_readable, ClientId, LineServer};
 use ipc::wire::{decode_request, encode_event, Reply as WireReply};
 use ipc::SaTarget;
-use serde::Serialize;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// What the control side reaches of the running fast path.
-pub struct Control {
-    pub inboxes: Vec<Inbox>,
-    pub events: Vec<EventQueue>,
-    pub stats: Vec<Arc<SharedStats>>,
-    /// Static port facts for `ports` (their links are read at each request).
-    pub ports: Vec<PortInfo>,
-    pub stop: Arc<AtomicBool>,
-    /// Where the sync thread sends snapshot batches (`sync_subscribe`).
-    pub sync_subscribers: super::sync::SyncSubscribers,
-    pub sync_counters: Arc<super::sync::SyncCounters>,
-    /// The node's own addresses as the workers have them (`local_add` / `local_del`).
-    pub locals: Mutex<Vec<std::net::IpAddr>>,
-    /// The seqnum knobs in force: the command line's until a `sync_settings`.
-    pub sync_settings: Mutex<SyncSettings>,
-    /// Whether workers take snapshots at all (`--ha-sync`).
-    pub snapshots: bool,
-    /// Sending by destination (None: each port to its one next hop).
-    pub routing: Option<Arc<crate::routing::Routing>>,
-}
+pub use super::context::Control;
 
 /// A client of the event stream.
 struct Subscriber {
@@ -149,13 +129,6 @@ fn subscribe(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A result as the reply carries it.
-pub(super) type Answer = Result<serde_json::Value, String>;
-
-pub(super) fn answer<T: Serialize>(t: T) -> Answer {
-    serde_json::to_value(t).map_err(|e| e.to_string())
 }
 
 /// Carries out one request (not a subscription).
@@ -296,7 +269,7 @@ pub fn handle(control: &Control, request: Request) -> Answer {
         Request::Subscribe { .. } | Request::SyncSubscribe => {
             Err("a subscription takes the connection over".into())
         }
-        Request::Batch { requests } => answer(super::table::batch(control, requests)?),
+        Request::Batch { requests } => answer(super::table::batch(control, requests, handle)?),
     }
 }
 
@@ -362,57 +335,6 @@ fn stats(control: &Control) -> Stats {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
     }
-}
-
-/// How long a worker may take to answer a command.
-pub(super) const WORKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Sends one command to one worker and waits (bounded) for its answer.
-fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
-    let rx = post(inbox, command)?;
-    rx.recv_timeout(WORKER_ANSWER_TIMEOUT)
-        .map_err(|_| "worker did not answer (stopped?)".to_string())
-}
-
-/// Puts a command in a worker's inbox; where its answer will come.
-fn post(inbox: &Inbox, command: Command) -> Result<crossbeam_channel::Receiver<Reply>, String> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    inbox
-        .push(super::command::Request { command, reply: tx })
-        .map_err(|_| "worker inbox full".to_string())?;
-    Ok(rx)
-}
-
-/// Sends a command to every worker (in order) and collects their answers. Every worker
-/// gets it before any answer is awaited: they carry it out side by side, so a change costs
-/// one worker's round trip, not one per worker.
-pub(super) fn broadcast(
-    control: &Control,
-    make: impl Fn(usize) -> Command,
-) -> Result<Vec<Reply>, String> {
-    broadcast_within(control, WORKER_ANSWER_TIMEOUT, make)
-}
-
-/// `broadcast`, waiting at most `timeout` for the answers.
-pub(super) fn broadcast_within(
-    control: &Control,
-    timeout: Duration,
-    make: impl Fn(usize) -> Command,
-) -> Result<Vec<Reply>, String> {
-    let pending: Vec<_> = control
-        .inboxes
-        .iter()
-        .enumerate()
-        .map(|(w, inbox)| post(inbox, make(w)))
-        .collect();
-    let deadline = Instant::now() + timeout;
-    pending
-        .into_iter()
-        .map(|rx| {
-            rx?.recv_deadline(deadline)
-                .map_err(|_| "worker did not answer (stopped?)".to_string())
-        })
-        .collect()
 }
 
 /// Moves SA events from the workers' queues to every subscriber, and the inbound SAs'

@@ -3,10 +3,8 @@
 //! at once in a `batch` (one visit to each worker for up to `MAX_BATCH` changes).
 
 use super::command::{Command, Reply};
+use super::context::{answer, broadcast, broadcast_within, Answer, Control, WORKER_ANSWER_TIMEOUT};
 use super::convert;
-use super::server::{
-    answer, broadcast, broadcast_within, handle, Answer, Control, WORKER_ANSWER_TIMEOUT,
-};
 use crate::tables::owner;
 use esp::spd::{Policy, PolicyId};
 use ipc::fastpath::{BatchResult, PolicyAdded, PolicyRef, Request, SaAdded, SaRef, MAX_BATCH};
@@ -117,8 +115,12 @@ pub fn change(control: &Control, request: &Request) -> Answer {
 }
 
 /// Each request of a batch in turn, each with its own outcome; runs of changes go to the
-/// workers together.
-pub fn batch(control: &Control, requests: Vec<Request>) -> Result<Vec<BatchResult>, String> {
+/// workers together, the other requests to `handle` (the server's).
+pub fn batch(
+    control: &Control,
+    requests: Vec<Request>,
+    handle: fn(&Control, Request) -> Answer,
+) -> Result<Vec<BatchResult>, String> {
     if requests.len() > MAX_BATCH {
         return Err(format!(
             "a batch of {} requests: at most {MAX_BATCH}",

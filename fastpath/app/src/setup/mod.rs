@@ -5,6 +5,7 @@
 pub mod announce;
 pub mod control;
 pub mod ports;
+pub mod routing;
 pub mod workers;
 
 use crate::config::ConfigError;
