@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
-use crate::config::IkeConfig;
+use crate::config::{Identity, IkeConfig};
 use crate::ha::{HaRole, HaSettings};
 use crate::half_open::{HalfOpenTable, ShrinkWhenSparse};
 use crate::message::{classify_port_4500, with_non_esp_marker, ExchangeType, Message, Port4500};
@@ -51,6 +51,8 @@ struct Held {
     deadline: Option<Duration>,
     /// Its peer's address, its entry in `by_peer`.
     peer: Option<IpAddr>,
+    /// The peer's authenticated identity, its entry in `by_identity`.
+    identity: Option<Identity>,
 }
 
 /// Everything of an engine, for the HA peer.
@@ -72,6 +74,8 @@ pub struct Engine {
     held: HashMap<IkeSaId, Held>,
     deadlines: DeadlineIndex,
     by_peer: BTreeSet<(IpAddr, IkeSaId)>,
+    /// The SAs by the peer's authenticated identity (INITIAL_CONTACT closes its others).
+    by_identity: HashMap<Identity, BTreeSet<IkeSaId>>,
     spis: SpiAllocator,
     responder: Responder,
     actions: VecDeque<Action>,
@@ -106,6 +110,7 @@ impl Engine {
             held: HashMap::new(),
             deadlines: DeadlineIndex::default(),
             by_peer: BTreeSet::new(),
+            by_identity: HashMap::new(),
             spis: SpiAllocator::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -266,7 +271,7 @@ impl Engine {
         while let Some(a) = sa.poll_action() {
             self.actions.push_back(a);
         }
-        let old = self.held.remove(&id).unwrap_or_default();
+        let mut old = self.held.remove(&id).unwrap_or_default();
         for s in &old.ike {
             if self.by_spi.get(s) == Some(&id) {
                 self.by_spi.remove(s);
@@ -280,6 +285,7 @@ impl Engine {
             self.half_open.remove(&k);
         }
         let keep = !sa.is_closed();
+        let same_identity = keep && old.identity == sa.remote_identity;
         let new = if keep {
             Held {
                 ike: sa.local_spis(),
@@ -290,6 +296,12 @@ impl Engine {
                 spis: sa.spis(),
                 deadline: self.deadline_of(&sa),
                 peer: Some(sa.remote.ip()),
+                // The held one when it is the same: no copy per call.
+                identity: if same_identity {
+                    old.identity.take()
+                } else {
+                    sa.remote_identity.clone()
+                },
             }
         } else {
             Held::default()
@@ -301,6 +313,19 @@ impl Engine {
             }
             if let Some(ip) = new.peer {
                 self.by_peer.insert((ip, id));
+            }
+        }
+        if !same_identity {
+            if let Some(who) = old.identity {
+                if let Some(ids) = self.by_identity.get_mut(&who) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        self.by_identity.remove(&who);
+                    }
+                }
+            }
+            if let Some(who) = &new.identity {
+                self.by_identity.entry(who.clone()).or_default().insert(id);
             }
         }
         self.note_change(id, old.spis, new.spis);

@@ -3,13 +3,14 @@
 //! idle). The engine keeps each SA's entry here and in its `Held` in step after every call
 //! that went through the SA.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 #[cfg(any(test, debug_assertions))]
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Engine;
 use crate::action::IkeSaId;
+use crate::config::Identity;
 use crate::sa::IkeSa;
 
 #[derive(Debug, Default)]
@@ -74,7 +75,7 @@ impl Engine {
         }
     }
 
-    /// Panics unless the deadline index (and the index by peer) holds exactly what a look at
+    /// Panics unless the deadline index (and the indexes by peer and identity) hold exactly what a look at
     /// every SA finds: in tests and debug builds, each time it is read.
     #[cfg(any(test, debug_assertions))]
     pub(super) fn check_indexes(&self) {
@@ -98,6 +99,16 @@ impl Engine {
         assert_eq!(
             self.by_peer, peers,
             "index by peer out of step with the SAs"
+        );
+        let mut identities: HashMap<Identity, BTreeSet<IkeSaId>> = HashMap::new();
+        for (id, sa) in &self.sas {
+            if let Some(who) = &sa.remote_identity {
+                identities.entry(who.clone()).or_default().insert(*id);
+            }
+        }
+        assert_eq!(
+            self.by_identity, identities,
+            "index by identity out of step with the SAs"
         );
     }
 }

@@ -18,16 +18,19 @@ impl Engine {
         let Some(pair) = self.sas.get(&id).and_then(|sa| self.identities(sa)) else {
             return;
         };
-        // The peer's identity first: it sets most SAs apart without a clone.
+        // Only the SAs with the peer's identity (the index), then ours to match too.
         let forgotten: Vec<IkeSaId> = self
-            .sas
-            .iter()
-            .filter(|(other, sa)| {
-                **other != id
-                    && sa.remote_identity.as_ref() == Some(&pair.1)
-                    && self.identities(sa).as_ref() == Some(&pair)
+            .by_identity
+            .get(&pair.1)
+            .into_iter()
+            .flatten()
+            .filter(|other| **other != id)
+            .filter(|other| {
+                self.sas
+                    .get(other)
+                    .is_some_and(|sa| self.identities(sa).as_ref() == Some(&pair))
             })
-            .map(|(other, _)| *other)
+            .copied()
             .collect();
         for other in forgotten {
             if let Some(mut sa) = self.sas.remove(&other) {
