@@ -1,7 +1,9 @@
 //! What happened, for operators: a bounded log of recent events, a line per event to every
-//! subscriber of the control socket, and the operators' hook scripts on HA role changes.
+//! subscriber of the control socket, SNMP notifications to the configured receivers, and
+//! the operators' hook scripts on HA role changes.
 
 use crate::northbound::vrrp_events::VrrpEvent;
+use crate::snmp::TrapSender;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -16,11 +18,20 @@ pub struct EventLog {
     /// Events not yet written to subscribers.
     pending: Vec<Value>,
     hooks: Vec<Child>,
+    /// Sends the events our MIB has notifications for, when `snmp-trap` says where.
+    traps: Option<TrapSender>,
     pub hooks_run: u64,
     pub hooks_failed: u64,
 }
 
 impl EventLog {
+    pub fn with_traps(traps: Option<TrapSender>) -> EventLog {
+        EventLog {
+            traps,
+            ..EventLog::default()
+        }
+    }
+
     /// Records an event (`kind` plus fields) stamped with the daemon's clock in ms.
     pub fn push(&mut self, at_ms: u128, kind: &str, mut fields: Value) {
         fields["event"] = json!(kind);
@@ -31,6 +42,9 @@ impl EventLog {
             .unwrap_or_default();
         fields["unix_ms"] = json!(unix.as_millis() as u64);
         tracing::info!(target: "event", "{fields}");
+        if let Some(t) = self.traps.as_mut() {
+            t.notify(&fields);
+        }
         if self.recent.len() == KEPT {
             self.recent.pop_front();
         }

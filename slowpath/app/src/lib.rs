@@ -11,5 +11,6 @@ pub mod ike;
 pub mod netif;
 pub mod northbound;
 pub mod probe;
+pub mod snmp;
 pub mod status;
 pub mod sys;

@@ -15,6 +15,7 @@
 //! ha-group gw vrrp-group uplinks notify /usr/local/sbin/ha-hook
 //! ha-group lab static active
 //! ha node-id 1                                  # the HA sync: see `ha`
+//! snmp-trap 192.0.2.9 v2c community public      # events as SNMP traps: see `snmp`
 //! ```
 //! An instance that is in no `group` is a group of its own, named as the instance.
 //!
@@ -29,7 +30,9 @@ use toolkit::config::{self, Words};
 use vrrp::{InstanceConfig, TrackRule, Version};
 
 mod ha;
+mod snmp;
 pub use ha::{HaConfig, NodeId, SyncKey, SyncPath, DEFAULT_SYNC_PORT};
+pub use snmp::{SnmpConfig, TrapAuth, TrapSecurity, TrapTarget, UsmTarget, DEFAULT_TRAP_PORT};
 
 /// What a tracked object watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +110,8 @@ pub struct Config {
     pub ha: Option<HaConfig>,
     /// Secrets, pools, IKE connections and their children.
     pub ike: crate::ike::IkeSettings,
+    /// Where events are sent as SNMP notifications (`snmp-trap`), if anywhere.
+    pub snmp: SnmpConfig,
 }
 
 pub use toolkit::ConfigError;
@@ -209,6 +214,7 @@ impl Config {
                 }
                 self.ha_groups.push(h);
             }
+            kw if SnmpConfig::is_statement(kw) => self.snmp.statement(Words::new(words))?,
             kw if crate::ike::IkeSettings::is_statement(kw) => self.ike.parse_statement(words)?,
             kw => return Err(format!("unknown statement `{kw}`")),
         }

@@ -34,6 +34,8 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Ike(#[from] IkeError),
+    #[error("snmp: {0}")]
+    Snmp(std::io::Error),
     #[error("poll: {0}")]
     Poll(std::io::Error),
 }

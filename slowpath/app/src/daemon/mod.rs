@@ -24,6 +24,7 @@ use crate::control::ControlServer;
 use crate::events::EventLog;
 use crate::ike::IkeRunner;
 use crate::northbound::vrrp_events::VrrpEvent;
+use crate::snmp::TrapSender;
 use crate::sys::poll;
 use ha::HaGroups;
 use ha_sync::HaSyncRole;
@@ -87,6 +88,7 @@ impl Daemon {
             )?)
         };
         let ha_sync = ike.as_ref().and_then(|_| HaSyncRole::new(&cfg));
+        let traps = TrapSender::new(&cfg.snmp).map_err(DaemonError::Snmp)?;
         Ok(Daemon {
             epoch,
             vrrp,
@@ -96,7 +98,7 @@ impl Daemon {
             ha_sync,
             southbound,
             control,
-            events: EventLog::default(),
+            events: EventLog::with_traps(traps),
             stop,
         })
     }
