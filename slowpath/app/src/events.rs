@@ -140,6 +140,31 @@ mod tests {
         assert!(got[0]["unix_ms"].as_u64().is_some_and(|t| t > 0));
     }
 
+    /// The hook: an event pushed to the log goes out as a trap when its kind has one.
+    #[test]
+    fn pushed_events_with_a_notification_go_out_as_traps() {
+        use crate::config::Config;
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let text = format!(
+            "snmp-trap {} v2c community public",
+            rx.local_addr().unwrap()
+        );
+        let cfg = Config::parse(&text, "test.conf").unwrap();
+        let mut log = EventLog::with_traps(TrapSender::new(&cfg.snmp).unwrap());
+        log.push(1, "track", json!({"track": "t", "up": true}));
+        log.push(2, "ha_sync_up", json!({}));
+        let mut buf = [0u8; 1500];
+        let n = rx.recv(&mut buf).unwrap();
+        // snmpTrapOID.0's value: ipsecGwHaSyncUp, ...32473.1.0.10.
+        let oid = [6, 11, 0x2b, 6, 1, 4, 1, 0x81, 0xfd, 0x59, 1, 0, 10];
+        assert!(buf[..n].windows(oid.len()).any(|w| w == oid));
+        rx.set_nonblocking(true).unwrap();
+        assert!(rx.recv(&mut buf).is_err(), "one trap: `track` has none");
+        assert_eq!(log.take_pending().len(), 2);
+    }
+
     #[test]
     fn hooks_run_and_are_reaped() {
         let mut log = EventLog::default();
