@@ -70,9 +70,13 @@ impl Notification {
             Notification::CryptoGroupSwitchover | Notification::CryptoGroupRevert => {
                 &[CryptoGroupName, TunnelFrom, TunnelTo, Reason]
             }
-            Notification::PeerDead | Notification::PeerAlive => {
-                &[CryptoGroupName, PeerAddressType, PeerAddress, Reason]
-            }
+            Notification::PeerDead | Notification::PeerAlive => &[
+                CryptoGroupName,
+                ConnName,
+                PeerAddressType,
+                PeerAddress,
+                Reason,
+            ],
             Notification::IkeSaUp => &[
                 ConnName,
                 IkeSaIndex,
@@ -182,12 +186,13 @@ impl Object {
                 Some(IpAddr::V6(a)) => a.octets().to_vec(),
                 None => Vec::new(),
             }),
+            // A CHILD SA's event names its config `name`; the others say `conn`.
             Object::ConnName => text(
                 f,
-                if kind.starts_with("ike_") {
-                    "conn"
-                } else {
+                if kind.starts_with("child_") {
                     "name"
+                } else {
+                    "conn"
                 },
             ),
             Object::IkeSaIndex => Value::Unsigned(number(&f["ike_sa"]) as u32),

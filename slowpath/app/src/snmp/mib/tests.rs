@@ -21,13 +21,13 @@ fn every_kind_maps_to_its_notification_and_varbinds() {
     let v4 = Value::Octets(vec![192, 0, 2, 7]);
     let cases = [
         (
-            json!({"event": "crypto_group_switchover", "group": "g1", "from": "pri", "to": "sec", "reason": "dpd"}),
+            json!({"event": "crypto_group_switchover", "group": "g1", "from": "pri", "to": "sec", "reason": "peer_dead", "from_member": "primary", "peer": "192.0.2.7:500", "switchovers": 1}),
             Notification::CryptoGroupSwitchover,
             vec![
                 vb(CryptoGroupName, s("g1")),
                 vb(TunnelFrom, s("pri")),
                 vb(TunnelTo, s("sec")),
-                vb(Reason, s("dpd")),
+                vb(Reason, s("peer_dead")),
             ],
         ),
         (
@@ -41,20 +41,22 @@ fn every_kind_maps_to_its_notification_and_varbinds() {
             ],
         ),
         (
-            json!({"event": "peer_dead", "group": "g1", "peer": "192.0.2.7", "reason": "dpd"}),
+            json!({"event": "peer_dead", "group": "g1", "conn": "pri", "peer": "192.0.2.7", "reason": "dpd"}),
             Notification::PeerDead,
             vec![
                 vb(CryptoGroupName, s("g1")),
+                vb(ConnName, s("pri")),
                 vb(PeerAddressType, Value::Integer(1)),
                 vb(PeerAddress, v4.clone()),
                 vb(Reason, s("dpd")),
             ],
         ),
         (
-            json!({"event": "peer_alive", "group": "g1", "peer": "2001:db8::1"}),
+            json!({"event": "peer_alive", "group": null, "conn": "pri", "peer": "[2001:db8::1]:500"}),
             Notification::PeerAlive,
             vec![
-                vb(CryptoGroupName, s("g1")),
+                vb(CryptoGroupName, s("")),
+                vb(ConnName, s("pri")),
                 vb(PeerAddressType, Value::Integer(2)),
                 vb(
                     PeerAddress,
