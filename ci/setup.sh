@@ -19,6 +19,8 @@ PACKAGES=(
   keepalived iproute2 iputils-ping tcpdump procps ethtool
   # the certificates of the IKE interop tests are made with its command line tool
   openssl
+  # promtool, which checks both processes' metrics pages as Prometheus reads them
+  prometheus
 )
 
 missing=()
@@ -31,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the tests run their own instances.
-  for s in strongswan-starter strongswan keepalived ipsec; do
+  for s in strongswan-starter strongswan keepalived ipsec prometheus; do
     systemctl disable --now "$s" >/dev/null 2>&1 || true
   done
 fi

@@ -6,6 +6,7 @@
 
 pub mod encode;
 pub mod http;
+pub mod scrape;
 
 pub use encode::{Encoder, Family, Kind};
 pub use http::{serve, MetricsServer, CONTENT_TYPE};
