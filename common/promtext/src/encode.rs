@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::fmt::{self, Display};
 use std::io::{self, Write};
+use std::time::Duration;
 
 /// A family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +128,17 @@ impl<W: Write> Encoder<W> {
         value: impl Into<Value>,
     ) -> io::Result<()> {
         self.family(name, kind, help)?.sample(&[], value)
+    }
+
+    /// What every page starts with: `{process}_build_info{version="..."} 1` and
+    /// `{process}_uptime_seconds`.
+    pub fn process(&mut self, process: &str, version: &str, uptime: Duration) -> io::Result<()> {
+        let info = format!("{process}_build_info");
+        self.family(&info, Kind::Gauge, "The running build (always 1).")?
+            .sample(&[("version", &version)], 1u64)?;
+        let help = format!("Seconds since the {process} process started.");
+        let up = format!("{process}_uptime_seconds");
+        self.single(&up, Kind::Gauge, &help, uptime.as_secs_f64())
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -253,6 +265,16 @@ mod tests {
              # TYPE fp_up gauge\n\
              fp_up 1\n"
         );
+    }
+
+    #[test]
+    fn a_page_starts_with_the_process() {
+        let text = page(|e| e.process("gw", "1.2", Duration::from_millis(2500)));
+        assert!(
+            text.contains("\ngw_build_info{version=\"1.2\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("# TYPE gw_uptime_seconds gauge\ngw_uptime_seconds 2.5\n"));
     }
 
     #[test]

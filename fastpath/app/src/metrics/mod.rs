@@ -54,18 +54,7 @@ pub fn spawn(
 /// The whole page, family by family, straight into `out`.
 pub fn write_page(s: &Sources, out: &mut dyn Write) -> io::Result<()> {
     let mut e = Encoder::new(out);
-    e.family(
-        "fastpath_build_info",
-        Kind::Gauge,
-        "The running build (always 1).",
-    )?
-    .sample(&[("version", &env!("CARGO_PKG_VERSION"))], 1u64)?;
-    e.single(
-        "fastpath_uptime_seconds",
-        Kind::Gauge,
-        "Seconds since the fast path started.",
-        s.started.elapsed().as_secs_f64(),
-    )?;
+    e.process("fastpath", env!("CARGO_PKG_VERSION"), s.started.elapsed())?;
     e.single(
         "fastpath_workers",
         Kind::Gauge,

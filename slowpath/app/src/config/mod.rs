@@ -15,6 +15,7 @@
 //! ha-group gw vrrp-group uplinks notify /usr/local/sbin/ha-hook
 //! ha-group lab static active
 //! ha node-id 1                                  # the HA sync: see `ha`
+//! metrics 127.0.0.1:9465                        # Prometheus at GET /metrics (off without it)
 //! ```
 //! An instance that is in no `group` is a group of its own, named as the instance.
 //!
@@ -107,6 +108,8 @@ pub struct Config {
     pub ha: Option<HaConfig>,
     /// Secrets, pools, IKE connections and their children.
     pub ike: crate::ike::IkeSettings,
+    /// Where Prometheus scrapes this process (`metrics ADDRESS:PORT`), off when None.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 pub use toolkit::ConfigError;
@@ -143,6 +146,13 @@ impl Config {
             "ha" => names.ha.statement(line, w)?,
             "control" => self.control = Some(one_path(w)?),
             "fastpath" => self.fastpath = Some(one_path(w)?),
+            "metrics" => {
+                if self.metrics.is_some() {
+                    return Err("metrics is given twice".into());
+                }
+                self.metrics = Some(w.next_socket_addr("metrics")?);
+                w.end()?;
+            }
             "track" => {
                 let t = parse_track(w)?;
                 if matches!(t.kind, TrackKind::FastpathPort { .. }) && self.fastpath.is_none() {
