@@ -21,6 +21,8 @@ PACKAGES=(
   snmptrapd snmp smitools
   # the certificates of the IKE interop tests are made with its command line tool
   openssl
+  # promtool, which checks both processes' metrics pages as Prometheus reads them
+  prometheus
 )
 
 missing=()
@@ -33,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the tests run their own instances.
-  for s in strongswan-starter strongswan keepalived ipsec snmptrapd snmpd; do
+  for s in strongswan-starter strongswan keepalived ipsec snmptrapd snmpd prometheus; do
     systemctl disable --now "$s" >/dev/null 2>&1 || true
   done
 fi

@@ -104,6 +104,19 @@ fn every_refusal_names_its_line_and_reason() {
             "given twice",
         ),
         ("kernel-routes maybe".into(), "want on or off"),
+        ("metrics 9464".into(), "ADDRESS:PORT"),
+        (
+            "metrics 127.0.0.1:9464 per-sa maybe".into(),
+            "want on or off",
+        ),
+        (
+            "metrics 127.0.0.1:9464 verbose".into(),
+            "unknown metrics option",
+        ),
+        (
+            "metrics 127.0.0.1:9464\nmetrics 127.0.0.1:9465".into(),
+            "given twice",
+        ),
         ("routes 10.0.0.0/8".into(), "unknown statement"),
     ];
     for (lines, want) in cases {
@@ -177,4 +190,21 @@ fn routes_and_the_kernel_mirror_are_read() {
     assert_eq!((cfg.routes[1].len, cfg.routes[1].port), (48, 0));
     let off = FileConfig::parse("kernel-routes off\n", "lab.conf").unwrap();
     assert!(!off.kernel_routes && off.routes.is_empty());
+}
+
+#[test]
+fn the_metrics_endpoint_is_off_unless_asked_for() {
+    use ipc::fastpath::file::MetricsSpec;
+    let none = FileConfig::parse("kernel-routes off\n", "lab.conf").unwrap();
+    assert_eq!(none.metrics, None);
+    let on = FileConfig::parse("metrics [::1]:9464\n", "lab.conf").unwrap();
+    assert_eq!(
+        on.metrics,
+        Some(MetricsSpec {
+            addr: "[::1]:9464".parse().unwrap(),
+            per_sa: true
+        })
+    );
+    let lean = FileConfig::parse("metrics 127.0.0.1:9464 per-sa off\n", "lab.conf").unwrap();
+    assert!(!lean.metrics.unwrap().per_sa);
 }

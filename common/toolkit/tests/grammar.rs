@@ -107,9 +107,20 @@ const U8: ValueParser = |s| dbg(config::parse_u8(s));
 const HEX: ValueParser = |s| dbg(config::parse_hex(s));
 const IP: ValueParser = |s| dbg(config::parse_ip(s));
 const PREFIX: ValueParser = |s| dbg(config::parse_prefix(s));
+const SOCKET: ValueParser = |s| dbg(config::parse_socket_addr(s));
 const MAC: ValueParser = |s| dbg(s.parse::<MacAddr>());
 
 const VALUES: &[(&str, ValueParser, &str, Result<&str, &str>)] = &[
+    ("socket", SOCKET, "127.0.0.1:9464", Ok("127.0.0.1:9464")),
+    ("socket", SOCKET, "[::1]:9464", Ok("[::1]:9464")),
+    ("socket", SOCKET, "127.0.0.1", Err("is not ADDRESS:PORT")),
+    ("socket", SOCKET, "::1:9464", Err("[ADDRESS]:PORT")),
+    (
+        "socket",
+        SOCKET,
+        "127.0.0.1:65536",
+        Err("is not ADDRESS:PORT"),
+    ),
     ("u64", U64, "0", Ok("0")),
     (
         "u64",

@@ -8,6 +8,7 @@ use crate::control::convert;
 use esp::sa::{Direction, SaConfig, SaId};
 use esp::spd::{Action, Selector};
 use ipc::fastpath::file::FileConfig;
+pub use ipc::fastpath::file::MetricsSpec;
 use ipc::fastpath::route::RouteSpec;
 pub use ipc::fastpath::PortRole;
 use std::net::IpAddr;
@@ -59,6 +60,8 @@ pub struct Config {
     pub routes: Vec<RouteSpec>,
     /// Mirror the kernel's routes and neighbours through the exception TAPs.
     pub kernel_routes: bool,
+    /// The Prometheus endpoint (`metrics ADDRESS:PORT`), off when None.
+    pub metrics: Option<MetricsSpec>,
 }
 
 impl Config {
@@ -122,6 +125,7 @@ impl From<FileConfig> for Config {
             sps,
             routes: f.routes,
             kernel_routes: f.kernel_routes,
+            metrics: f.metrics,
         }
     }
 }

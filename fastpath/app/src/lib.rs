@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod ether;
 pub mod latency;
+pub mod metrics;
 pub mod mtu;
 pub mod neighbour;
 pub mod report;

@@ -101,6 +101,7 @@ fn main() {
 
 /// The process: configuration, EAL, ports, workers, control side, live counters, stop.
 fn run(args: Args) -> Result<(), SetupError> {
+    let started = std::time::Instant::now();
     let cfg = Config::load(&args.config)?;
     let settings = sync_settings(&args).map_err(SetupError::Args)?;
     let eal = Eal::init(&args.eal)?;
@@ -140,6 +141,17 @@ fn run(args: Args) -> Result<(), SetupError> {
         Duration::from_micros(args.sync_drain_us),
         &stop,
     )?;
+    let metrics_thread = match &cfg.metrics {
+        Some(spec) => Some(start_metrics(
+            spec,
+            started,
+            &running,
+            &ports.opened,
+            &channel,
+            &stop,
+        )?),
+        None => None,
+    };
     let control_threads = match &args.control {
         Some(path) => {
             control::start_control(path, &cfg, &running, channel, routing.clone(), &stop)?
@@ -168,6 +180,7 @@ fn run(args: Args) -> Result<(), SetupError> {
         .chain(route_resolver)
         .chain(control_threads)
         .chain(sync_thread)
+        .chain(metrics_thread)
     {
         let _ = t.join();
     }
@@ -176,6 +189,40 @@ fn run(args: Args) -> Result<(), SetupError> {
         report::latency(&options, &running.latency);
     }
     Ok(())
+}
+
+/// The Prometheus endpoint's thread, on the main lcore's side.
+fn start_metrics(
+    spec: &fastpath::config::MetricsSpec,
+    started: std::time::Instant,
+    running: &workers::Running,
+    opened: &[ports::OpenPort],
+    channel: &SyncChannel,
+    stop: &Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, SetupError> {
+    let sources = fastpath::metrics::Sources {
+        stats: running.stats.clone(),
+        inboxes: running.inboxes.clone(),
+        ports: opened
+            .iter()
+            .map(|p| fastpath::metrics::PortSource {
+                id: p.id,
+                job: p.job,
+                port: p.port.clone(),
+            })
+            .collect(),
+        sync: Arc::clone(&channel.counters),
+        snapshots: channel.snapshots,
+        per_sa: spec.per_sa,
+        started,
+    };
+    let (addr, thread) =
+        fastpath::metrics::spawn(spec, sources, stop).map_err(|source| SetupError::Metrics {
+            addr: spec.addr,
+            source,
+        })?;
+    tracing::info!(%addr, per_sa = spec.per_sa, "metrics at http://{addr}/metrics");
+    Ok(thread)
 }
 
 /// The flag that stops everything, raised by SIGINT and SIGTERM.

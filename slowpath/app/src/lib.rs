@@ -8,6 +8,7 @@ pub mod events;
 pub mod fastpath;
 pub mod ha_sync;
 pub mod ike;
+pub mod metrics;
 pub mod netif;
 pub mod northbound;
 pub mod probe;

@@ -14,7 +14,11 @@
 //! route 10.2.0.0/16 via 10.0.1.1 port 0                         # a gateway on port 0
 //! route 10.0.1.0/24 port 0                                      # connected: hosts on port 0
 //! kernel-routes on                                              # mirror the kernel's routes
+//! metrics 127.0.0.1:9464 per-sa off                             # Prometheus at GET /metrics
 //! ```
+//! `metrics ADDRESS:PORT [per-sa on|off]` serves the counters in Prometheus' text format
+//! (off without it); `per-sa off` leaves the per-SA families out, whose page is long with
+//! many SAs.
 //! With `route` or `kernel-routes on`, each packet is sent by a longest-prefix match on its
 //! destination (outbound ESP: the outer one); a port's `peer-mac` / `next-hop` is then that
 //! port's default route (0.0.0.0/0 and ::/0) for the packets its role sends. With neither,
@@ -29,7 +33,7 @@ use crate::sa::SaSpec;
 use crate::sp::{SpAction, SpSpec};
 use crate::statement::{parse_sa, parse_sp};
 use std::collections::HashSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use toolkit::config::{read_bounded, statements, ConfigError, Words};
 use toolkit::mac::MacAddr;
@@ -58,6 +62,14 @@ pub struct PortSpec {
     pub mtu: Option<u16>,
 }
 
+/// The `metrics` statement: where Prometheus scrapes the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsSpec {
+    pub addr: SocketAddr,
+    /// Each SA's counters on the page too (on unless `per-sa off`).
+    pub per_sa: bool,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileConfig {
@@ -68,6 +80,8 @@ pub struct FileConfig {
     pub routes: Vec<RouteSpec>,
     /// Mirror the kernel's routes and neighbours (through the ports' exception TAPs).
     pub kernel_routes: bool,
+    /// The Prometheus endpoint, if one is asked for.
+    pub metrics: Option<MetricsSpec>,
 }
 
 impl FileConfig {
@@ -137,9 +151,15 @@ impl FileConfig {
                     cfg.routes.push(r);
                 }
                 "kernel-routes" => cfg.kernel_routes = parse_on_off(rest).map_err(err)?,
+                "metrics" => {
+                    if cfg.metrics.is_some() {
+                        return Err(err("metrics is given twice".into()));
+                    }
+                    cfg.metrics = Some(parse_metrics(rest).map_err(err)?);
+                }
                 w => {
                     return Err(err(format!(
-                        "unknown statement `{w}` (want port, local, sa, sp, route or kernel-routes)"
+                        "unknown statement `{w}` (want port, local, sa, sp, route, kernel-routes or metrics)"
                     )))
                 }
             }
@@ -166,6 +186,22 @@ impl FileConfig {
         }
         Ok(cfg)
     }
+}
+
+fn parse_metrics(words: &[&str]) -> Result<MetricsSpec, String> {
+    let mut w = Words::new(words);
+    let addr = w.next_socket_addr("metrics")?;
+    let per_sa = match w.next_opt() {
+        None => true,
+        Some("per-sa") => match w.next("per-sa on|off")? {
+            "on" => true,
+            "off" => false,
+            v => return Err(format!("per-sa {v}: want on or off")),
+        },
+        Some(o) => return Err(format!("unknown metrics option `{o}`")),
+    };
+    w.end()?;
+    Ok(MetricsSpec { addr, per_sa })
 }
 
 fn parse_port(words: &[&str]) -> Result<PortSpec, String> {

@@ -8,7 +8,9 @@
 mod value;
 mod words;
 
-pub use value::{parse_hex, parse_ip, parse_prefix, parse_u16, parse_u32, parse_u64, parse_u8};
+pub use value::{
+    parse_hex, parse_ip, parse_prefix, parse_socket_addr, parse_u16, parse_u32, parse_u64, parse_u8,
+};
 pub use words::Words;
 
 pub use crate::duration::parse_duration;

@@ -42,6 +42,12 @@ pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
     s.parse().map_err(|_| format!("`{s}` is not an IP address"))
 }
 
+/// `ADDR:PORT`, `[ADDR6]:PORT` (a listening address).
+pub fn parse_socket_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)"))
+}
+
 /// `ADDR/LEN`, or `ADDR` alone for a host (LEN 32 or 128). Host bits are kept as written.
 pub fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
     let (a, len) = match s.split_once('/') {

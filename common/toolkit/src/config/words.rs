@@ -85,6 +85,10 @@ impl<'a> Words<'a> {
         self.next_with(what, value::parse_ip)
     }
 
+    pub fn next_socket_addr(&mut self, what: &str) -> Result<std::net::SocketAddr, String> {
+        self.next_with(what, value::parse_socket_addr)
+    }
+
     pub fn next_prefix(&mut self, what: &str) -> Result<(IpAddr, u8), String> {
         self.next_with(what, value::parse_prefix)
     }

@@ -25,6 +25,12 @@ pub enum Command {
         id: SaId,
     },
     ListSa,
+    /// The counters of at most `max` SAs, from id `from` up (the metrics page, which walks
+    /// every SA a slice per visit so that a worker is never held long).
+    SaCounters {
+        from: u32,
+        max: usize,
+    },
     /// HA standby: apply synced seqnum snapshots to the SAs this worker owns.
     ApplySnapshots(Arc<Vec<esp::snapshot::SeqSnapshot>>),
     AddSp {
@@ -89,11 +95,25 @@ pub enum Reply {
     Failed(String),
     Sa(Box<SaInfo>),
     Sas(Vec<SaInfo>),
+    /// A slice of `SaCounters`, and the id to ask from next (None: no SA is left).
+    SaCounters {
+        rows: Vec<SaCounterRow>,
+        next: Option<u32>,
+    },
     SpAdded(PolicyId),
     Sps(Vec<SpInfo>),
     Count(usize),
     /// A `Command::Many`'s answers, in order.
     Many(Vec<Reply>),
+}
+
+/// One SA's counters, as the metrics page shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaCounterRow {
+    pub id: u32,
+    pub spi: u32,
+    pub direction: Direction,
+    pub counters: esp::sa::SaCounters,
 }
 
 /// A command with the channel its reply goes back on.
@@ -212,6 +232,24 @@ pub fn apply(
                 .map(|sa| sa_info(sa, worker, now_ns))
                 .collect(),
         ),
+        Command::SaCounters { from, max } => {
+            let end = tables.sad.capacity();
+            let mut rows = Vec::with_capacity(max.min(tables.sad.len()));
+            let mut id = from as usize;
+            while id < end && rows.len() < max {
+                if let Some(sa) = tables.sad.get(SaId(id as u32)) {
+                    rows.push(SaCounterRow {
+                        id: sa.id.0,
+                        spi: sa.config.spi,
+                        direction: sa.config.direction,
+                        counters: sa.counters().clone(),
+                    });
+                }
+                id += 1;
+            }
+            let next = (id < end).then_some(id as u32);
+            Reply::SaCounters { rows, next }
+        }
         Command::AddSp { direction, policy } => {
             Reply::SpAdded(spd(tables, direction).insert(policy))
         }

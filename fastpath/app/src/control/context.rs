@@ -44,7 +44,7 @@ pub(super) fn answer<T: Serialize>(t: T) -> Answer {
 pub(super) const WORKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Sends one command to one worker and waits (bounded) for its answer.
-pub(super) fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
+pub(crate) fn ask(inbox: &Inbox, command: Command) -> Result<Reply, String> {
     let rx = post(inbox, command)?;
     rx.recv_timeout(WORKER_ANSWER_TIMEOUT)
         .map_err(|_| "worker did not answer (stopped?)".to_string())

@@ -58,6 +58,12 @@ pub enum SetupError {
     Signals(#[source] std::io::Error),
     #[error("HA sync thread: {0}")]
     SyncThread(#[source] std::io::Error),
+    #[error("metrics endpoint {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("control socket {}: {source}", path.display())]
     Control {
         path: PathBuf,

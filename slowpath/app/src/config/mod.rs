@@ -16,6 +16,7 @@
 //! ha-group lab static active
 //! ha node-id 1                                  # the HA sync: see `ha`
 //! snmp-trap 192.0.2.9 v2c community public      # events as SNMP traps: see `snmp`
+//! metrics 127.0.0.1:9465                        # Prometheus at GET /metrics (off without it)
 //! ```
 //! An instance that is in no `group` is a group of its own, named as the instance.
 //!
@@ -112,6 +113,8 @@ pub struct Config {
     pub ike: crate::ike::IkeSettings,
     /// Where events are sent as SNMP notifications (`snmp-trap`), if anywhere.
     pub snmp: SnmpConfig,
+    /// Where Prometheus scrapes this process (`metrics ADDRESS:PORT`), off when None.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 pub use toolkit::ConfigError;
@@ -148,6 +151,13 @@ impl Config {
             "ha" => names.ha.statement(line, w)?,
             "control" => self.control = Some(one_path(w)?),
             "fastpath" => self.fastpath = Some(one_path(w)?),
+            "metrics" => {
+                if self.metrics.is_some() {
+                    return Err("metrics is given twice".into());
+                }
+                self.metrics = Some(w.next_socket_addr("metrics")?);
+                w.end()?;
+            }
             "track" => {
                 let t = parse_track(w)?;
                 if matches!(t.kind, TrackKind::FastpathPort { .. }) && self.fastpath.is_none() {

@@ -90,6 +90,8 @@ fn refuses_bad_lines_with_file_line_and_reason() {
         ("ha-group h vrrp-group ghost", "no group"),
         ("vrrp a interface x vrid 1 advert-int 1s", ""),
         ("frobnicate", "unknown statement"),
+        ("metrics 9465", "ADDRESS:PORT"),
+        ("metrics 127.0.0.1:9465 extra", "extra"),
         (
             "vrrp a interface x vrid 256 address 10.0.0.1",
             "vrid: `256` is over 255",
@@ -247,4 +249,13 @@ fn one_duration_grammar_in_every_statement() {
     .unwrap();
     assert_eq!(c.vrrp[0].instance.advert_interval_cs, 150);
     assert_eq!(c.vrrp[0].instance.preempt_delay, Duration::from_secs(90));
+}
+
+#[test]
+fn metrics_are_off_unless_asked_for() {
+    assert_eq!(Config::parse("", "n.conf").unwrap().metrics, None);
+    let on = Config::parse("metrics [::1]:9465\n", "n.conf").unwrap();
+    assert_eq!(on.metrics, Some("[::1]:9465".parse().unwrap()));
+    let twice = Config::parse("metrics 127.0.0.1:1\nmetrics 127.0.0.1:2\n", "n.conf");
+    assert!(twice.unwrap_err().reason.contains("given twice"));
 }

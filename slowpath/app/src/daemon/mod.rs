@@ -7,11 +7,13 @@
 //!   node (`crate::ha_sync`) when it has an `ha` block;
 //! - [`ha_sync`]: IKE's role from the listened HA group, and VRRP gated by the sync;
 //! - [`northbound`]: the operator's control socket;
+//! - [`metrics`]: the Prometheus page, written between two steps;
 //! - [`southbound`]: the fast path's control socket.
 
 mod error;
 mod ha;
 mod ha_sync;
+mod metrics;
 mod northbound;
 mod southbound;
 mod tracking;
@@ -23,6 +25,7 @@ use crate::config::Config;
 use crate::control::ControlServer;
 use crate::events::EventLog;
 use crate::ike::IkeRunner;
+use crate::metrics::MetricsEndpoint;
 use crate::northbound::vrrp_events::VrrpEvent;
 use crate::snmp::TrapSender;
 use crate::sys::poll;
@@ -48,6 +51,7 @@ pub struct Daemon {
     ha_sync: Option<HaSyncRole>,
     southbound: Southbound,
     control: Option<ControlServer>,
+    metrics: Option<MetricsEndpoint>,
     events: EventLog,
     stop: Arc<AtomicBool>,
 }
@@ -73,6 +77,16 @@ impl Daemon {
             }
             None => None,
         };
+        let metrics = match cfg.metrics {
+            Some(addr) => Some(
+                MetricsEndpoint::start(addr, &stop)
+                    .map_err(|source| DaemonError::Metrics { addr, source })?,
+            ),
+            None => None,
+        };
+        if let Some(m) = &metrics {
+            tracing::info!(addr = %m.local_addr(), "metrics at http://{}/metrics", m.local_addr());
+        }
         let seqnum = cfg.ha.as_ref().map(|ha| ha.seqnum);
         let mut southbound = Southbound::new(cfg.fastpath.as_deref(), seqnum);
         southbound.forget_leftovers(&cfg.vrrp);
@@ -98,6 +112,7 @@ impl Daemon {
             ha_sync,
             southbound,
             control,
+            metrics,
             events: EventLog::with_traps(traps),
             stop,
         })
@@ -126,6 +141,7 @@ impl Daemon {
             if let Some(i) = &self.ike {
                 fds.extend(i.fds());
             }
+            fds.extend(self.metrics.as_ref().map(MetricsEndpoint::fd));
             poll::readable(&fds, wait).map_err(DaemonError::Poll)?;
             let now = self.now();
             self.vrrp.receive(now);
@@ -133,6 +149,7 @@ impl Daemon {
                 self.track_changed(now, change);
             }
             self.serve_control();
+            self.serve_metrics();
             self.step();
         }
         let now = self.now();

@@ -80,7 +80,7 @@ impl Daemon {
     }
 
     /// Every HA group; the one IKE listens to with the HA sync's state.
-    fn ha_statuses(&self, now: Duration) -> Vec<HaGroupStatus> {
+    pub(super) fn ha_statuses(&self, now: Duration) -> Vec<HaGroupStatus> {
         let mut all = self.ha.statuses(now);
         if let (Some(h), Some(i)) = (&self.ha_sync, &self.ike) {
             if let Some(g) = all.iter_mut().find(|g| g.name == h.listened()) {
