@@ -3,13 +3,16 @@
 //! idle). The engine keeps each SA's entry here and in its `Held` in step after every call
 //! that went through the SA.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+#[cfg(any(test, debug_assertions))]
+use std::collections::HashMap;
 #[cfg(any(test, debug_assertions))]
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Engine;
 use crate::action::IkeSaId;
+#[cfg(any(test, debug_assertions))]
 use crate::config::Identity;
 use crate::sa::IkeSa;
 
