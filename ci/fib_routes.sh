@@ -19,8 +19,9 @@
 # and `neighbours` show the kernel's routes and the hosts; while RB pings H4 every 10 ms,
 # `ip route replace` moves 10.0.3.0/24 to RT2 and the traffic follows, with the loss printed
 # as a `figure:` line; a ping from RB to an address A has no route for gets "Destination Net
-# Unreachable" from A (rate-limited under a flood); after `ip neigh flush` of H2 the first
-# ping to H2 is answered (held until the kernel resolved H2 again).
+# Unreachable" from A through the tunnel (rate-limited under a flood), and so does H1's
+# bypassed ping to a subnet A has no route for; after `ip neigh flush` of H2 the first ping
+# to H2 is answered (held until the kernel resolved H2 again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/gateway_pair.sh
@@ -136,6 +137,8 @@ node_conf() {
       echo "sp in  protect 2 pri 10 src 10.0.2.0/24 dst 10.0.0.0/16"
       echo "sp out protect 3 pri 11 src 10.0.0.0/16 dst 10.0.4.0/24"
       echo "sp in  protect 4 pri 11 src 10.0.4.0/24 dst 10.0.0.0/16"
+      # In clear to a subnet A has no route for: the no-route error from the protected side.
+      echo "sp out bypass pri 12 src 10.0.1.0/24 dst 10.0.8.0/24"
       ;;
     B | C)
       local me=$b inside=10.0.2 out=0x2002 in=0x1001 kout=$K2 kin=$K1
@@ -214,6 +217,10 @@ in_ns RB ping -c 1 -W 2 10.0.7.7 >"$work/unreachable.txt" 2>&1 || true
 cat "$work/unreachable.txt"
 check "a ping to 10.0.7.7 (no route in A) gets Destination Net Unreachable from 10.0.1.254" \
   grep -Eq 'From 10\.0\.1\.254.*Destination Net Unreachable' "$work/unreachable.txt"
+# The same from the protected side: H1's bypassed ping to 10.0.8.8, answered on the LAN.
+in_ns H1 ping -c 1 -W 2 10.0.8.8 >"$work/unreachable_lan.txt" 2>&1 || true
+check "H1's bypassed ping to 10.0.8.8 (no route in A) gets Destination Net Unreachable from A" \
+  grep -Eq 'From 10\.0\.1\.254.*Destination Net Unreachable' "$work/unreachable_lan.txt"
 # 200 unroutable pings 2 ms apart: A answers 10 at once, then 100/s (one worker), so at most
 # 10 + elapsed/10 ms (+5 for the clocks' edges) come back.
 limited_before=$(routing_counter icmp_unreachable_rate_limited)
