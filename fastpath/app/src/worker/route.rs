@@ -24,13 +24,14 @@ pub type ResolveRequests = Arc<ArrayQueue<(u16, IpAddr)>>;
 
 /// What a worker reads to route: the FIB, the neighbours, and where to ask for resolution;
 /// and what it keeps for the exceptions: packets held for their neighbour, the no-route
-/// errors, and the poll loop's clock they are timed by.
+/// errors, and the poll loop's clock they are timed by. (Boxed: the router moves out of the
+/// worker and back for each burst, a few words, not the 3.5 kB of those two.)
 pub struct Router {
     pub fib: FibReader,
     pub neighbours: NeighbourReader,
     pub resolve: ResolveRequests,
-    pub holding: Holding<Mbuf>,
-    pub unreachable: Unreachable,
+    pub holding: Box<Holding<Mbuf>>,
+    pub unreachable: Box<Unreachable>,
     pub now_ns: u64,
 }
 
@@ -88,8 +89,8 @@ impl Router {
             fib,
             neighbours,
             resolve,
-            holding: Holding::default(),
-            unreachable: Unreachable::default(),
+            holding: Box::default(),
+            unreachable: Box::default(),
             now_ns: 0,
         }
     }
@@ -122,7 +123,7 @@ impl Worker {
     /// A destination without a route leaves by port `to` when that port has a next hop of
     /// its own (`peer-mac` / `next-hop`: the default route of the packets its role sends).
     pub(super) fn route_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
-        // Out of `self` for the burst (three pointers moved, nothing allocated).
+        // Out of `self` for the burst (a few words moved, nothing allocated).
         let Some(mut router) = self.router.take() else {
             return;
         };
