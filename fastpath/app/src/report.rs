@@ -161,6 +161,7 @@ fn print_json(start: Instant, s: &StatsSnapshot, ports: &[OpenPort], kind: &str)
         "exception": s.port.exception, "exception_dropped": s.port.exception_dropped, "bypassed": s.port.bypassed, "handed_off": s.port.handed_off,
         "to_node": s.port.to_node, "from_node": s.port.from_node,
         "no_route": s.port.no_route, "neighbour_unresolved": s.port.neighbour_unresolved,
+        "routing": s.port.routing_named().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "mtu": s.port.mtu.named().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "drops": drops, "ports": port_stats,
     });
@@ -189,6 +190,13 @@ fn print_final(options: &ReportOptions, start: Instant, s: &StatsSnapshot, ports
             drops.join(" ")
         }
     );
+    let routing: Vec<String> = s
+        .port
+        .routing_named()
+        .iter()
+        .map(|(k, v)| format!("{} {v}", k.replace('_', "-")))
+        .collect();
+    println!("routing: {}", routing.join(" "));
     let m = &s.port.mtu;
     println!(
         "mtu: fragmented {} (fragments out {}) icmp-too-big {} fragments in {} reassembled {} dropped {} to-kernel-fragmented {} | reassembly: timed out {} evicted {} refused {}",

@@ -28,15 +28,24 @@ pub struct PortCounters {
     pub from_node: u64,
     /// Packets dropped because the FIB had no route for their destination.
     pub no_route: u64,
-    /// Packets dropped because their next hop's MAC was not known (resolution was asked).
+    /// Packets whose next hop's MAC was not known (resolution was asked; they are held).
     pub neighbour_unresolved: u64,
+    /// ICMP destination unreachable sent for packets without a route, and those the rate
+    /// limit held back.
+    pub icmp_unreachable_sent: u64,
+    pub icmp_unreachable_rate_limited: u64,
+    /// Packets held for an unresolved neighbour; sent once it resolved; dropped (pushed out
+    /// of a full queue, or held too long).
+    pub held: u64,
+    pub held_sent: u64,
+    pub held_dropped: u64,
     /// Poll iterations that found nothing, and the idle sleeps taken.
     pub idle_polls: u64,
     /// Fragmentation, ICMP too-big and reassembly.
     pub mtu: crate::mtu::MtuCounters,
 }
 
-const PORT_FIELDS: usize = 24;
+const PORT_FIELDS: usize = 29;
 const ESP_FIELDS: usize = 3 + DropReason::ALL.len();
 
 /// One worker's published counters.
@@ -90,6 +99,11 @@ impl SharedStats {
             port.mtu.to_kernel_fragmented,
             port.no_route,
             port.neighbour_unresolved,
+            port.icmp_unreachable_sent,
+            port.icmp_unreachable_rate_limited,
+            port.held,
+            port.held_sent,
+            port.held_dropped,
         ];
         for (a, v) in self.port.iter().zip(p) {
             a.store(v, Ordering::Relaxed);
@@ -139,9 +153,33 @@ impl SharedStats {
                 from_node: p[17],
                 no_route: p[22],
                 neighbour_unresolved: p[23],
+                icmp_unreachable_sent: p[24],
+                icmp_unreachable_rate_limited: p[25],
+                held: p[26],
+                held_sent: p[27],
+                held_dropped: p[28],
             },
             esp,
         }
+    }
+}
+
+impl PortCounters {
+    /// The counters of sending by destination by the name operators read (`--json`'s
+    /// `routing`, `fastpath-ctl stats`).
+    pub fn routing_named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("no_route", self.no_route),
+            ("neighbour_unresolved", self.neighbour_unresolved),
+            ("icmp_unreachable_sent", self.icmp_unreachable_sent),
+            (
+                "icmp_unreachable_rate_limited",
+                self.icmp_unreachable_rate_limited,
+            ),
+            ("held", self.held),
+            ("held_sent", self.held_sent),
+            ("held_dropped", self.held_dropped),
+        ]
     }
 }
 
@@ -162,6 +200,11 @@ impl StatsSnapshot {
         a.from_node += b.from_node;
         a.no_route += b.no_route;
         a.neighbour_unresolved += b.neighbour_unresolved;
+        a.icmp_unreachable_sent += b.icmp_unreachable_sent;
+        a.icmp_unreachable_rate_limited += b.icmp_unreachable_rate_limited;
+        a.held += b.held;
+        a.held_sent += b.held_sent;
+        a.held_dropped += b.held_dropped;
         a.idle_polls += b.idle_polls;
         a.mtu.fragmented += b.mtu.fragmented;
         a.mtu.fragments_out += b.mtu.fragments_out;
@@ -203,6 +246,11 @@ mod tests {
             from_node: 21,
             no_route: 26,
             neighbour_unresolved: 27,
+            icmp_unreachable_sent: 28,
+            icmp_unreachable_rate_limited: 29,
+            held: 30,
+            held_sent: 31,
+            held_dropped: 32,
             idle_polls: 9,
             mtu: crate::mtu::MtuCounters {
                 fragmented: 13,
@@ -232,6 +280,11 @@ mod tests {
         sum.add(&r);
         assert_eq!(sum.port.rx_packets, 2);
         assert_eq!(sum.port.mtu.reassembly_refused, 48);
+        assert_eq!(sum.port.held_dropped, 64);
+        assert_eq!(
+            sum.port.routing_named().map(|(_, v)| v),
+            [52, 54, 56, 58, 60, 62, 64]
+        );
         assert_eq!(sum.drops(), 2);
     }
 }

@@ -1,6 +1,9 @@
-//! The ICMP errors of path MTU discovery, built into a caller's buffer: ICMPv4 Destination
-//! Unreachable / Fragmentation Needed (RFC 792 type 3 code 4, with the RFC 1191 next-hop MTU)
-//! and ICMPv6 Packet Too Big (RFC 4443 §3.2), in reply to the packet that did not fit.
+//! The ICMP errors a gateway sends, built into a caller's buffer, in reply to the packet that
+//! caused them: those of path MTU discovery, ICMPv4 Destination Unreachable / Fragmentation
+//! Needed (RFC 792 type 3 code 4, with the RFC 1191 next-hop MTU) and ICMPv6 Packet Too Big
+//! (RFC 4443 §3.2); and those of a router without a route, ICMPv4 Destination Unreachable /
+//! Net Unreachable (type 3 code 0, RFC 1812 §5.2.7.1) and ICMPv6 Destination Unreachable /
+//! No Route (type 1 code 0, RFC 4443 §3.1).
 //!
 //! No error is built (the functions return `None`) about:
 //! - an ICMP error message (RFC 1122 §3.2.2, RFC 4443 §2.4(e.1)), or a packet whose ICMP type
@@ -8,7 +11,7 @@
 //! - a fragment other than the first (RFC 1122 §3.2.2);
 //! - an IPv4 packet to a broadcast (255.255.255.255) or multicast destination (RFC 1122);
 //!   IPv6 multicast destinations do get Packet Too Big (RFC 4443 §2.4(e.3) exception 2, so
-//!   that path MTU discovery works for multicast);
+//!   that path MTU discovery works for multicast), but not No Route;
 //! - a source that is not one host: unspecified, loopback, multicast, and for IPv4 broadcast
 //!   and class E (RFC 1122 §3.2.2, RFC 4443 §2.4(e.6));
 //! - a packet that does not parse, or an output buffer too small.
@@ -40,6 +43,25 @@ pub fn frag_needed_v4(
     src: Ipv4Addr,
     offending: &[u8],
     mtu: usize,
+    out: &mut [u8],
+) -> Option<usize> {
+    let mtu = mtu.min(u16::MAX as usize) as u16;
+    let [hi, lo] = mtu.to_be_bytes();
+    error_v4(src, offending, [3, 4], [0, 0, hi, lo], out)
+}
+
+/// Builds an ICMPv4 Net Unreachable (no route to the destination of `offending`) from `src`
+/// to its source, into `out`, as [`frag_needed_v4`] does. Returns the message's length.
+pub fn net_unreachable_v4(src: Ipv4Addr, offending: &[u8], out: &mut [u8]) -> Option<usize> {
+    error_v4(src, offending, [3, 0], [0; 4], out)
+}
+
+/// An ICMPv4 error of `type_code`, the 4 bytes after the checksum `rest`.
+fn error_v4(
+    src: Ipv4Addr,
+    offending: &[u8],
+    type_code: [u8; 2],
+    rest: [u8; 4],
     out: &mut [u8],
 ) -> Option<usize> {
     let p = offending;
@@ -93,8 +115,9 @@ pub fn frag_needed_v4(
     ip[16..20].copy_from_slice(&from.octets());
     let c = checksum::checksum(ip);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
-    icmp[..ICMP_HEADER_LEN].copy_from_slice(&[3, 4, 0, 0, 0, 0, 0, 0]);
-    icmp[6..8].copy_from_slice(&(mtu.min(u16::MAX as usize) as u16).to_be_bytes());
+    icmp[..2].copy_from_slice(&type_code);
+    icmp[2..4].copy_from_slice(&[0, 0]);
+    icmp[4..ICMP_HEADER_LEN].copy_from_slice(&rest);
     icmp[ICMP_HEADER_LEN..].copy_from_slice(&p[..quote]);
     let c = checksum::checksum(icmp);
     icmp[2..4].copy_from_slice(&c.to_be_bytes());
@@ -108,6 +131,28 @@ pub fn packet_too_big_v6(
     src: Ipv6Addr,
     offending: &[u8],
     mtu: usize,
+    out: &mut [u8],
+) -> Option<usize> {
+    let mtu = mtu.min(u32::MAX as usize) as u32;
+    error_v6(src, offending, [2, 0], mtu.to_be_bytes(), out)
+}
+
+/// Builds an ICMPv6 No Route (Destination Unreachable code 0) from `src` to the source of
+/// `offending`, quoting as [`packet_too_big_v6`] does; none about a packet to a multicast
+/// address (RFC 4443 §2.4(e.3)). Returns its length.
+pub fn no_route_v6(src: Ipv6Addr, offending: &[u8], out: &mut [u8]) -> Option<usize> {
+    if offending.len() >= IPV6_HEADER_LEN && offending[24] == 0xff {
+        return None;
+    }
+    error_v6(src, offending, [1, 0], [0; 4], out)
+}
+
+/// An ICMPv6 error of `type_code`, the 4 bytes after the checksum `rest`.
+fn error_v6(
+    src: Ipv6Addr,
+    offending: &[u8],
+    type_code: [u8; 2],
+    rest: [u8; 4],
     out: &mut [u8],
 ) -> Option<usize> {
     let p = offending;
@@ -161,8 +206,9 @@ pub fn packet_too_big_v6(
     ip[4..6].copy_from_slice(&(icmp_len as u16).to_be_bytes());
     ip[8..24].copy_from_slice(&src.octets());
     ip[24..40].copy_from_slice(&p[8..24]);
-    icmp[..4].copy_from_slice(&[2, 0, 0, 0]);
-    icmp[4..8].copy_from_slice(&(mtu.min(u32::MAX as usize) as u32).to_be_bytes());
+    icmp[..2].copy_from_slice(&type_code);
+    icmp[2..4].copy_from_slice(&[0, 0]);
+    icmp[4..8].copy_from_slice(&rest);
     icmp[ICMP_HEADER_LEN..].copy_from_slice(&p[..quote]);
     let acc = checksum::pseudo_header(&ip[8..24], &ip[24..40], proto::ICMPV6, icmp_len as u32);
     let c = checksum::finish(checksum::sum(acc, icmp));
@@ -176,6 +222,16 @@ pub fn too_big(src: IpAddr, offending: &[u8], mtu: usize, out: &mut [u8]) -> Opt
     match (src, offending.first().map(|b| b >> 4)) {
         (IpAddr::V4(s), Some(4)) => frag_needed_v4(s, offending, mtu, out),
         (IpAddr::V6(s), Some(6)) => packet_too_big_v6(s, offending, mtu, out),
+        _ => None,
+    }
+}
+
+/// The no-route error for `offending` by its version: Net Unreachable or No Route. `None`
+/// also when `src` is of the other family.
+pub fn unreachable(src: IpAddr, offending: &[u8], out: &mut [u8]) -> Option<usize> {
+    match (src, offending.first().map(|b| b >> 4)) {
+        (IpAddr::V4(s), Some(4)) => net_unreachable_v4(s, offending, out),
+        (IpAddr::V6(s), Some(6)) => no_route_v6(s, offending, out),
         _ => None,
     }
 }
@@ -428,6 +484,83 @@ mod tests {
         assert_eq!(too_big(IpAddr::V6(GW6), &p4, 1400, &mut out), None);
         assert_eq!(too_big(IpAddr::V4(GW4), &p6, 1400, &mut out), None);
         assert_eq!(too_big(IpAddr::V4(GW4), &[], 1400, &mut out), None);
+    }
+
+    #[test]
+    fn no_route_errors_carry_their_type_and_code() {
+        let p4 = ipv4_packet(&[1, 1, 1, 0], 1400, true, 5);
+        let mut out = [0u8; 200];
+        let n = net_unreachable_v4(GW4, &p4, &mut out).unwrap();
+        let m = &out[..n];
+        assert_eq!(n, 20 + 8 + 32);
+        assert_eq!(checksum::checksum(&m[..20]), 0, "IP header checksum");
+        assert_eq!(checksum::checksum(&m[20..]), 0, "ICMP checksum");
+        assert_eq!(m[20..22], [3, 0]);
+        assert_eq!(m[24..28], [0; 4]);
+        assert_eq!(m[12..16], GW4.octets());
+        assert_eq!(m[16..20], p4[12..16]);
+        assert_eq!(m[28..], p4[..32]);
+        let p6 = ipv6_packet(&[], 2000);
+        let mut out = [0u8; 2000];
+        let n = no_route_v6(GW6, &p6, &mut out).unwrap();
+        let m = &out[..n];
+        assert_eq!(n, IPV6_MIN_MTU);
+        let acc = checksum::pseudo_header(&m[8..24], &m[24..40], 58, (n - 40) as u32);
+        assert_eq!(checksum::finish(checksum::sum(acc, &m[40..])), 0);
+        assert_eq!(m[40..42], [1, 0]);
+        assert_eq!(m[44..48], [0; 4]);
+        assert_eq!(m[8..24], GW6.octets());
+        assert_eq!(m[24..40], p6[8..24]);
+        assert_eq!(m[48..], p6[..n - 48]);
+        assert_eq!(unreachable(IpAddr::V4(GW4), &p4, &mut out), Some(60));
+        assert_eq!(unreachable(IpAddr::V6(GW6), &p6, &mut out), Some(1280));
+        assert_eq!(unreachable(IpAddr::V6(GW6), &p4, &mut out), None);
+        assert_eq!(unreachable(IpAddr::V4(GW4), &p6, &mut out), None);
+        assert_eq!(unreachable(IpAddr::V4(GW4), &[], &mut out), None);
+    }
+
+    #[test]
+    fn no_route_errors_refuse_what_too_big_refuses_and_v6_multicast() {
+        // Packets with random header bytes (the builders do not check the IPv4 header
+        // checksum, so none is set): the no-route error is built exactly when the too-big
+        // one is, except that an IPv6 packet to a multicast group gets none.
+        let mut rng = toolkit::xorshift::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut rnd = move || rng.next_u64();
+        let (mut built, mut refused) = (0, 0);
+        for i in 0..20_000 {
+            let mut p = if i % 2 == 0 {
+                ipv4_packet(&[], (rnd() % 64) as usize, rnd() % 2 == 0, 5)
+            } else {
+                ipv6_packet(&[], (rnd() % 64) as usize)
+            };
+            for _ in 0..(rnd() % 5) {
+                let at = (rnd() as usize) % p.len().min(48);
+                p[at] = rnd() as u8;
+            }
+            let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+            let src = if i % 2 == 0 {
+                IpAddr::V4(GW4)
+            } else {
+                IpAddr::V6(GW6)
+            };
+            let unreach = unreachable(src, &p, &mut a);
+            let big = too_big(src, &p, 1400, &mut b);
+            let v6_group = p[0] >> 4 == 6 && p.len() >= 40 && p[24] == 0xff;
+            assert_eq!(unreach.is_some(), big.is_some() && !v6_group, "{p:02x?}");
+            if let (Some(u), Some(b2)) = (unreach, big) {
+                assert_eq!(u, b2, "same quote");
+                built += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            built > 1000 && refused > 1000,
+            "{built} built, {refused} refused"
+        );
+        let mut p = ipv6_packet(&[], 100);
+        p[24..40].copy_from_slice(&"ff0e::1".parse::<Ipv6Addr>().unwrap().octets());
+        assert!(no_route_v6(GW6, &p, &mut [0u8; 1500]).is_none());
     }
 
     #[test]

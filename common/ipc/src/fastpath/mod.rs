@@ -253,6 +253,10 @@ pub struct Stats {
     /// reassembler timed out, evicted and refused.
     #[serde(default)]
     pub mtu: BTreeMap<String, u64>,
+    /// Sending by destination: no route (and the ICMP errors sent and rate-limited),
+    /// unresolved neighbours (and the packets held, sent, dropped).
+    #[serde(default)]
+    pub routing: BTreeMap<String, u64>,
 }
 
 /// Which side of the gateway a port faces.

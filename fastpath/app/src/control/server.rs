@@ -334,6 +334,11 @@ fn stats(control: &Control) -> Stats {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
+        routing: p
+            .routing_named()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     }
 }
 

@@ -35,11 +35,7 @@ pub fn start(
     let neighbours = Neighbours::new(NEIGHBOURS);
     let requests: ResolveRequests = Arc::new(ArrayQueue::new(REQUESTS));
     let routers = (0..workers)
-        .map(|_| Router {
-            fib: fib.reader(),
-            neighbours: neighbours.reader(),
-            resolve: Arc::clone(&requests),
-        })
+        .map(|_| Router::new(fib.reader(), neighbours.reader(), Arc::clone(&requests)))
         .collect();
     let taps = tap_interfaces(opened)?;
     let (writer, learn) = if cfg.kernel_routes {

@@ -9,10 +9,12 @@ mod commands;
 mod exception;
 mod fragment;
 mod handoff;
+mod holding;
 mod inbound;
 mod outbound;
 mod route;
 mod transmit;
+mod unreachable;
 
 pub use handoff::Handoff;
 pub use route::{ResolveRequests, Router};
@@ -166,6 +168,7 @@ impl Worker {
         while !self.stop.load(Ordering::Relaxed) {
             let now = timer::tsc();
             let now_ns = timer::cycles_to_ns(now, hz);
+            self.release_held(now_ns);
             let mut got = 0;
             // A TAP's receive is a read() system call: poll the kernel's side only now and then.
             polls = polls.wrapping_add(1);

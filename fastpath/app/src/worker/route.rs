@@ -1,9 +1,13 @@
 //! Sending by destination: when the configuration has routes (static or the kernel's), each
 //! packet's destination is looked up in the FIB, a burst at a time, and its next hop's MAC
 //! in the neighbour table; packets leave grouped by (port, MAC). Without routes a port sends
-//! everything to its one next hop (`transmit::frame_and_send`), as before.
+//! everything to its one next hop (`transmit::frame_and_send`), as before. A packet without a
+//! route gets its sender an ICMP error ([`super::unreachable`]); one whose neighbour is
+//! unresolved waits ([`super::holding`]).
 
+use super::holding::{Holding, Waiting};
 use super::transmit::frame;
+use super::unreachable::Unreachable;
 use super::{PortJob, Worker, BURST};
 use arrayvec::ArrayVec;
 use crossbeam_queue::ArrayQueue;
@@ -18,11 +22,17 @@ use std::sync::Arc;
 /// paces the solicitations itself); a full queue drops the request, a later burst asks again.
 pub type ResolveRequests = Arc<ArrayQueue<(u16, IpAddr)>>;
 
-/// What a worker reads to route: the FIB, the neighbours, and where to ask for resolution.
+/// What a worker reads to route: the FIB, the neighbours, and where to ask for resolution;
+/// and what it keeps for the exceptions: packets held for their neighbour, the no-route
+/// errors, and the poll loop's clock they are timed by. (Boxed: the router moves out of the
+/// worker and back for each burst, a few words, not the 3.5 kB of those two.)
 pub struct Router {
     pub fib: FibReader,
     pub neighbours: NeighbourReader,
     pub resolve: ResolveRequests,
+    pub holding: Box<Holding<Mbuf>>,
+    pub unreachable: Box<Unreachable>,
+    pub now_ns: u64,
 }
 
 /// (port index, destination MAC) groups of one burst before transmission.
@@ -53,19 +63,40 @@ enum Hop {
     Nowhere,
 }
 
+/// The MAC of `addr` on port `port` (the index `at` in `ports`); an unspecified address is
+/// the port's own next hop (`peer-mac` / `next-hop`, the default route it stands for).
+pub(super) fn neighbour_mac(
+    neighbours: &NeighbourReader,
+    ports: &[super::PortIo],
+    at: usize,
+    port: u16,
+    addr: IpAddr,
+) -> Option<[u8; 6]> {
+    if addr.is_unspecified() {
+        let resolved = ports[at].next_hop_mac.load(Ordering::Relaxed);
+        return Some(if resolved != 0 {
+            toolkit::mac::MacAddr::from_u64(resolved).octets()
+        } else {
+            ports[at].peer_mac
+        });
+    }
+    neighbours.mac(port, addr).map(|m| m.octets())
+}
+
 impl Router {
-    /// The MAC of `addr` on port `port` (the index `at` in `ports`); an unspecified address is
-    /// the port's own next hop (`peer-mac` / `next-hop`, the default route it stands for).
-    fn mac(&self, ports: &[super::PortIo], at: usize, port: u16, addr: IpAddr) -> Option<[u8; 6]> {
-        if addr.is_unspecified() {
-            let resolved = ports[at].next_hop_mac.load(Ordering::Relaxed);
-            return Some(if resolved != 0 {
-                toolkit::mac::MacAddr::from_u64(resolved).octets()
-            } else {
-                ports[at].peer_mac
-            });
+    pub fn new(fib: FibReader, neighbours: NeighbourReader, resolve: ResolveRequests) -> Router {
+        Router {
+            fib,
+            neighbours,
+            resolve,
+            holding: Box::default(),
+            unreachable: Box::default(),
+            now_ns: 0,
         }
-        self.neighbours.mac(port, addr).map(|m| m.octets())
+    }
+
+    fn mac(&self, ports: &[super::PortIo], at: usize, port: u16, addr: IpAddr) -> Option<[u8; 6]> {
+        neighbour_mac(&self.neighbours, ports, at, port, addr)
     }
 
     fn hop(&self, ports: &[super::PortIo], id: NhId) -> Hop {
@@ -87,12 +118,13 @@ impl Router {
 
 impl Worker {
     /// Looks up each packet's destination, frames it for its next hop and sends it; packets
-    /// without a route or whose neighbour is unresolved are dropped and counted.
+    /// without a route are dropped and counted (their senders told), those whose neighbour is
+    /// unresolved held.
     /// A destination without a route leaves by port `to` when that port has a next hop of
     /// its own (`peer-mac` / `next-hop`: the default route of the packets its role sends).
     pub(super) fn route_and_send<const N: usize>(&mut self, to: usize, burst: &mut MbufBurst<N>) {
-        // Out of `self` for the burst (three pointers moved, nothing allocated).
-        let Some(router) = self.router.take() else {
+        // Out of `self` for the burst (a few words moved, nothing allocated).
+        let Some(mut router) = self.router.take() else {
             return;
         };
         let n = burst.len().min(BURST);
@@ -149,7 +181,7 @@ impl Worker {
                     (at, router.mac(&self.ports, at, port, d).ok_or((port, d)))
                 }
                 Hop::Nowhere => {
-                    self.counters.no_route += 1;
+                    self.no_route(&mut router, &m);
                     continue;
                 }
             };
@@ -158,6 +190,8 @@ impl Worker {
                 Err(want) => {
                     self.counters.neighbour_unresolved += 1;
                     unresolved = Some(want);
+                    let (port, addr) = want;
+                    self.hold(&mut router, Waiting { at, port, addr }, m);
                     continue;
                 }
             };
@@ -180,9 +214,14 @@ impl Worker {
             let _ = router.resolve.push(want);
         }
         router.fib.quiescent();
+        let errors = (!router.unreachable.pending.is_empty())
+            .then(|| std::mem::take(&mut router.unreachable.pending));
         self.router = Some(router);
         for (at, mac, mut g) in groups {
             send_group(self, at, mac, &mut g);
+        }
+        if let Some(mut errors) = errors {
+            self.send_unreachable(to, &mut errors);
         }
     }
 }
