@@ -80,18 +80,14 @@ impl AesKeys {
             crate::Dir::Encrypt => &self.enc,
             crate::Dir::Decrypt => &self.dec,
         };
-        prefetch(keys, round_keys_len(self.key_len));
+        prefetch(keys, ROUND_KEYS_MAX);
     }
 }
 
-/// The bytes of an expanded AES key: 11 round keys for AES-128, 15 for AES-256.
-fn round_keys_len(key_len: usize) -> usize {
-    if key_len == 16 {
-        11 * 16
-    } else {
-        15 * 16
-    }
-}
+/// The bytes of the longest expanded AES key (AES-256's 15 round keys): what a prefetch asks
+/// for, since reading the key length first would wait for the very line being asked for
+/// (at most one line more than AES-128 needs).
+const ROUND_KEYS_MAX: usize = 15 * 16;
 
 /// AES-GCM key: expanded key plus the precomputed GHASH key powers.
 #[repr(C, align(64))]
@@ -125,7 +121,7 @@ impl GcmKey {
     #[inline(always)]
     pub fn prefetch(&self, len: usize) {
         let d = &self.data;
-        prefetch(&d.expanded_keys, round_keys_len(self.key_len));
+        prefetch(&d.expanded_keys, ROUND_KEYS_MAX);
         let table: &[u8] = hash_key_table(d);
         let used = len.div_ceil(16).clamp(1, 48) * 16;
         let mut at = table.len().saturating_sub(used);

@@ -80,6 +80,9 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
     k.ok_or(CryptoError::Unsupported)
 }
 
+/// How many ops ahead of the one ciphered (AES-GCM, one at a time) its keys are asked for.
+const KEYS_AHEAD: usize = 2;
+
 /// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results; `staged[i]`,
 /// if there, holds the nonce and AAD of `ops[i]`. Per chunk of up to MAX_BURST ops: a chunk
 /// all of one AES-CBC + HMAC kind in one pass into one synchronous burst (`one_cbc_kind`);
@@ -96,7 +99,13 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
         let mut lane = [Lane::Done; MAX_BURST];
         let mut frames = [None; MAX_BURST];
         let mut sync_kind = None;
-        for &k in &order {
+        for (at, &k) in order.iter().enumerate() {
+            // The keys of the op a few ahead, spread over the burst's ciphering: asked for
+            // while this one runs, they are there when it is their turn.
+            if let Some(&ahead) = order.get(at + KEYS_AHEAD) {
+                let op = &chunk[ahead as usize];
+                op.session.prefetch_keys(seal, op.esp.len());
+            }
             let op = &mut chunk[k as usize];
             let Imp::IpsecMb(keys) = &op.session.imp else {
                 continue;
