@@ -37,7 +37,6 @@ use esp::lcore::Lcore;
 use esp::outbound::encrypt_burst;
 use esp::sa::{Direction, SaConfig, SaId};
 use esp::sad::Sad;
-use esp::snapshot::SyncPolicy;
 use esp::verdict::Verdict;
 use std::collections::HashSet;
 use std::hint::black_box;
@@ -636,12 +635,7 @@ fn main() {
             sets.push(sa_set(t, n, spread, &mut rng));
         }
     }
-    let sync_off = SyncPolicy {
-        period_packets_inbound: 0,
-        period_packets_outbound: 0,
-        period_ns: 0,
-        oseq_shift: 0,
-    };
+    let sync_off = bench::sync_off::sync_off();
     let mut lc = Lcore::new(sync_off, 1024, 1024);
     let mut bufs: Vec<VecBuf> = (0..BURST)
         .map(|_| VecBuf::new(&[0u8; BUF_LEN - 2 * HEADROOM], HEADROOM, HEADROOM))
