@@ -2,7 +2,7 @@
 //! a config with N SAs and N policies, and a pcap whose packets each belong to one of them
 //! (uniformly at random). Outbound: plaintext UDP frames 198.51.100.1 -> 10.x.y.z, the policy
 //! of SA i protecting the one destination 10.0.0.0 + i. Inbound: those frames, each encrypted
-//! under its SA (SPI 0x1000 + i) as the peer would, tunnel 192.0.2.2 -> 192.0.2.1, window 0 as
+//! under its SA (SPI 0x1000 + i) as the peer would, 192.0.2.1 -> 192.0.2.2 on the wire, window 0 as
 //! in the 1-SA harness. Every SA has keys of its own, so that the key schedules are as
 //! scattered as with real tunnels. With `--sas 1` the same number of packets, all of one SA:
 //! the baseline with the same packet pool.
@@ -181,8 +181,9 @@ fn readdress(f: &mut [u8], dst: Ipv4Addr) {
 /// The frames as the peer sends them: each encrypted under its SA (`picks`), behind the same
 /// Ethernet header.
 fn encrypt_as_peer(keys: &[TransformKeys], picks: &[u32], frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let peer: IpAddr = "192.0.2.2".parse().expect("addr");
-    let us: IpAddr = "192.0.2.1".parse().expect("addr");
+    // (the inbound config's `tunnel 192.0.2.2 192.0.2.1` is local, remote: as the anchor's)
+    let peer: IpAddr = "192.0.2.1".parse().expect("addr");
+    let us: IpAddr = "192.0.2.2".parse().expect("addr");
     let mut sad = Sad::new();
     for (i, k) in keys.iter().enumerate() {
         let c = SaConfig::tunnel(
