@@ -34,7 +34,12 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER PERF
+#        OTHER PERF SAS
+# SAS=N (with SELF=1): many tunnels. Our binary runs a config of N SAs and N policies on a pcap
+# whose packets each belong to a random one of them (bench/src/bin/sa_scale_inputs.rs: the
+# policy of SA i protects destination 10.0.0.0 + i, inbound packets come encrypted under SA i),
+# against itself on the same number of packets, all of one SA: the ratios are N SAs / 1 SA.
+# Both pcaps hold SAS_PACKETS packets (default 2 * N), every one in an mbuf of its own.
 # PERF=1 (not with SELF): `perf record -a -e cpu-clock` over the whole run, then
 # bench/perf_units.py: each side's cost per packet in units of its own net_pcap receive, and
 # what that receive costs in each (see its header): which part of a ratio the processes' own
@@ -71,6 +76,29 @@ trap cleanup EXIT
 [ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
 side_prepare
+SAS=${SAS:-}
+SCALE_OPTS=()
+if [ -n "$SAS" ]; then
+    [ "$SELF" = 1 ] || { echo "SAS=N compares N SAs with 1 of our own: set SELF=1" >&2; exit 2; }
+    SAS_PACKETS=${SAS_PACKETS:-$((SAS * 2))}
+    (cd "$ROOT" && cargo build --release --quiet -p bench --bin sa_scale_inputs)
+    # The 1-SA side's inputs in $TMP/one, under the names fastpath_side reads from $TMP.
+    mkdir -p "$TMP/one"
+    for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
+        [ "$s" != imix ] || { echo "SAS=N: sizes in bytes only" >&2; exit 2; }
+        for n in "$SAS" 1; do
+            at=$TMP; [ "$n" != 1 ] || at=$TMP/one
+            "$ROOT/target/release/sa_scale_inputs" --dir "$dir" --cipher "$c" --sas "$n" --size "$s" \
+                --count "$SAS_PACKETS" --conf "$at/${dir}_$c.conf" --pcap "$at/in_${dir}_${c}_$s.pcap"
+        done
+    done; done; done
+    # Every packet of the pcap sits in an mbuf: the pool must hold them and the rings (a
+    # mempool's best size is a power of two less one).
+    pool=16384; while [ "$pool" -lt $((SAS_PACKETS + 16384)) ]; do pool=$((pool * 2)); done
+    SCALE_OPTS=(--mbufs $((pool - 1)))
+    # (without hugepages, 262143 mbufs did not fit in -m 1024 and did in -m 2048)
+    [ "$MEM_MB" -ge $((pool / 128)) ] || MEM_MB=$((pool / 128))
+fi
 OTHER_FP=$FP
 if [ -n "${OTHER:-}" ]; then cp "$OTHER" "$TMP/fastpath.other"; OTHER_FP=$TMP/fastpath.other; fi
 : > "$OURS"
@@ -78,7 +106,12 @@ if [ -n "${OTHER:-}" ]; then cp "$OTHER" "$TMP/fastpath.other"; OTHER_FP=$TMP/fa
 
 run=$(side_run_seconds)
 # ours REP DIR CIPHER SIZE CPU NAME [BINARY]: our binary with its worker lcore on CPU $5.
-ours() { fastpath_side "$1" "$2" "$3" "$4" "$5" "$6" "${7:-$FP}"; }
+ours() { fastpath_side "$1" "$2" "$3" "$4" "$5" "$6" "${7:-$FP}" "${SCALE_OPTS[@]}"; }
+# other REP DIR CIPHER SIZE CPU: SELF=1's second run (with SAS=N, on the 1-SA inputs).
+other() {
+    if [ -n "$SAS" ]; then TMP=$TMP/one ours "$@" other "$OTHER_FP"
+    else ours "$@" other "$OTHER_FP"; fi
+}
 # secgw REP DIR CIPHER SIZE CPU: ipsec-secgw's one lcore (lcore 1, as the anchor's run_secgw
 # with LCORES=1) on CPU $5.
 secgw() {
@@ -111,7 +144,7 @@ for rep in $(seq 1 "$REPEAT"); do
         # own difference over an even number of repetitions).
         mine=$(((rep + 1) % 2)); theirs_cpu=$((1 - mine))
         if [ "$SELF" = 1 ]; then
-            ours "$rep" "$dir" "$c" "$s" "$theirs_cpu" other "$OTHER_FP" > "$TMP/theirs.json" &
+            other "$rep" "$dir" "$c" "$s" "$theirs_cpu" > "$TMP/theirs.json" &
         else
             secgw "$rep" "$dir" "$c" "$s" "$theirs_cpu" > "$TMP/theirs.json" &
         fi

@@ -5,3 +5,4 @@
 pub mod cpu_clock;
 pub mod pcap;
 pub mod rng;
+pub mod sync_off;

@@ -9,7 +9,9 @@
 //!   ipsec-secgw anchor, and Gbit/s is (mean plain frame bytes) * 8 * pps for both directions.
 //! - Tunnel-mode SAs 192.0.2.1 -> 192.0.2.2, `Backend::Auto`, AES-128-GCM and
 //!   AES-128-CBC + HMAC-SHA1-96; with 1 SA, and with N (default 100,000) SAs with random
-//!   distinct SPIs where each packet picks a random SA (from a pre-generated list).
+//!   distinct SPIs where each packet picks a random SA (from a pre-generated list): uniformly,
+//!   or with `--zipf S` from a Zipf distribution of exponent S (the SA of rank k is picked with
+//!   weight 1/k^S, ranks shuffled over the SAs), as real users' traffic is skewed.
 //! - Bursts of 32 `VecBuf`s; every burst is first refilled by a copy (encrypt: from the
 //!   plaintext frames; decrypt and the ceilings: from a pool of pre-encrypted packets), as
 //!   DPDK's net_pcap source copies every frame too. The copy is part of every timed figure,
@@ -35,7 +37,6 @@ use esp::lcore::Lcore;
 use esp::outbound::encrypt_burst;
 use esp::sa::{Direction, SaConfig, SaId};
 use esp::sad::Sad;
-use esp::snapshot::SyncPolicy;
 use esp::verdict::Verdict;
 use std::collections::HashSet;
 use std::hint::black_box;
@@ -84,6 +85,10 @@ struct Args {
     /// 256): the same work in every run, for counting instructions (`bench/icount.sh`).
     #[arg(long)]
     packets: Option<u64>,
+    /// The large set's packets pick their SA from a Zipf distribution of this exponent (around
+    /// 1.0) instead of uniformly; drawn before the timed loops.
+    #[arg(long)]
+    zipf: Option<f64>,
 }
 
 struct Transform {
@@ -141,7 +146,45 @@ struct SaSet {
     order: Vec<SaId>,
 }
 
-fn sa_set(t: &Transform, n: usize, rng: &mut Rng) -> SaSet {
+/// How the packets of a large set pick their SA.
+#[derive(Clone, Copy)]
+enum Spread {
+    Uniform,
+    Zipf(f64),
+}
+
+/// `len` SA ids of `n`, each drawn as `spread` says.
+fn draw_order(n: usize, len: usize, spread: Spread, rng: &mut Rng) -> Vec<SaId> {
+    let unit = |rng: &mut Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    match spread {
+        Spread::Uniform => (0..len)
+            .map(|_| SaId((rng.next_u64() % n as u64) as u32))
+            .collect(),
+        Spread::Zipf(s) => {
+            // Cumulative weights of the ranks, then a binary search per draw; the ranks are
+            // shuffled over the ids so that the popular SAs are not neighbours in memory.
+            let mut cdf = Vec::with_capacity(n);
+            let mut total = 0.0;
+            for k in 1..=n {
+                total += 1.0 / (k as f64).powf(s);
+                cdf.push(total);
+            }
+            let mut ids: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                ids.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            (0..len)
+                .map(|_| {
+                    let x = unit(rng) * total;
+                    let rank = cdf.partition_point(|&c| c < x).min(n - 1);
+                    SaId(ids[rank])
+                })
+                .collect()
+        }
+    }
+}
+
+fn sa_set(t: &Transform, n: usize, spread: Spread, rng: &mut Rng) -> SaSet {
     let a: IpAddr = "192.0.2.1".parse().expect("addr");
     let b: IpAddr = "192.0.2.2".parse().expect("addr");
     let mut spis = HashSet::with_capacity(n);
@@ -167,9 +210,7 @@ fn sa_set(t: &Transform, n: usize, rng: &mut Rng) -> SaSet {
     let order = if n == 1 {
         vec![SaId(0); 1024]
     } else {
-        (0..(n * 2).next_power_of_two().max(1024))
-            .map(|_| SaId((rng.next_u64() % n as u64) as u32))
-            .collect()
+        draw_order(n, (n * 2).next_power_of_two().max(1024), spread, rng)
     };
     SaSet {
         n,
@@ -554,6 +595,10 @@ fn main() {
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
     let cell = Duration::from_millis(args.cell_ms.unwrap_or(if args.quick { 40 } else { 200 }));
     let big = args.sas.max(2);
+    let spread = match args.zipf {
+        Some(s) if s > 0.0 => Spread::Zipf(s),
+        _ => Spread::Uniform,
+    };
     // Pool sizes: multiples of 12 (IMIX) and of the burst. The large set's re-used pool is
     // larger so that a pass touches many SAs, not the same few thousand.
     let unit = 12 * BURST;
@@ -587,15 +632,10 @@ fn main() {
     let mut sets = Vec::new();
     for t in &transforms {
         for n in [1, big] {
-            sets.push(sa_set(t, n, &mut rng));
+            sets.push(sa_set(t, n, spread, &mut rng));
         }
     }
-    let sync_off = SyncPolicy {
-        period_packets_inbound: 0,
-        period_packets_outbound: 0,
-        period_ns: 0,
-        oseq_shift: 0,
-    };
+    let sync_off = bench::sync_off::sync_off();
     let mut lc = Lcore::new(sync_off, 1024, 1024);
     let mut bufs: Vec<VecBuf> = (0..BURST)
         .map(|_| VecBuf::new(&[0u8; BUF_LEN - 2 * HEADROOM], HEADROOM, HEADROOM))
@@ -679,6 +719,10 @@ fn main() {
         cells.push(Cell::new(Kind::CopyPlain, 0, z, 0));
     }
     let sas_of = |s: usize| if s == 0 { 1 } else { big };
+    let spread_name = match spread {
+        Spread::Uniform => "uniform".to_string(),
+        Spread::Zipf(s) => format!("zipf {s}"),
+    };
     let key = |c: &Cell| {
         format!(
             "{}/{}/{}/{}",
@@ -711,7 +755,7 @@ fn main() {
     if !args.json {
         println!(
             "ESP core per-core throughput: {} reps x {} ms per cell, interleaved, median; \
-             bursts of {BURST}; 1 and {big} SAs; setup {setup_secs:.1} s",
+             bursts of {BURST}; 1 and {big} SAs ({spread_name}); setup {setup_secs:.1} s",
             reps,
             cell.as_millis()
         );
@@ -793,6 +837,7 @@ fn main() {
                 "size": size.name,
                 "frame_bytes": size.mean_frame,
                 "sas": sas,
+                "spread": if sas > 1 { spread_name.as_str() } else { "-" },
                 "replay_window": match c.kind {
                     Kind::DecryptFresh => 1024,
                     _ => 0,

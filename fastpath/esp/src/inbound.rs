@@ -16,6 +16,7 @@ use crate::verdict::{read_trailer, Verdict, MAX_BURST};
 use crate::wire::ip::{fix_lengths, set_tos, IpHeader, IpVersion};
 use crate::wire::{be16, be32, proto, ESP_HEADER_LEN, NAT_T_PORT, UDP_HEADER_LEN};
 use arrayvec::ArrayVec;
+use std::net::IpAddr;
 
 /// What the first pass learnt of an ESP packet: the outer header's fields the later passes
 /// need, copied one by one (not the whole `IpHeader`, whose copy as a block right after it
@@ -107,9 +108,23 @@ fn decrypt_chunk<P: PacketBuf>(
     verdicts: &mut [Verdict],
     now_ns: u64,
 ) {
-    let mut parsed: [Option<Parsed>; MAX_BURST] = [None; MAX_BURST];
+    // Stage one: headers and SPI lookups of the whole burst, each found SA asked for at
+    // once, so that with many SAs their misses overlap instead of stalling each packet.
+    let mut located: [Option<Located>; MAX_BURST] = [None; MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
-        verdicts[i] = match parse(sad, pkt) {
+        match locate(sad, pkt) {
+            Ok(l) => {
+                sad.prefetch(l.parsed.sa);
+                located[i] = Some(l);
+            }
+            Err(v) => verdicts[i] = v,
+        }
+    }
+    // Stage two: the SA checks; each passing packet's keys are asked for, for the cipher.
+    let mut parsed: [Option<Parsed>; MAX_BURST] = [None; MAX_BURST];
+    for i in 0..pkts.len() {
+        let Some(l) = located[i] else { continue };
+        verdicts[i] = match check(sad, l) {
             Ok(p) => {
                 parsed[i] = Some(p);
                 Verdict::Forward
@@ -171,11 +186,20 @@ fn decrypt_chunk<P: PacketBuf>(
     lc.flush_snapshots(sad, now_ns);
 }
 
-/// The first pass: headers, SA, lengths, and the replay pre-check.
-fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
+/// What the first pass found of an ESP packet before reading its SA.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    /// Complete but for `seq`, which holds the low 32 bits as received.
+    parsed: Parsed,
+    /// The outer destination, which a tunnel-mode SA checks.
+    dst: IpAddr,
+}
+
+/// The first pass: headers and the SA (by SPI), without reading the SA.
+fn locate<P: PacketBuf>(sad: &Sad, pkt: &mut P) -> Result<Located, Verdict> {
     let outer = IpHeader::parse(pkt.data()).map_err(|_| Verdict::Drop(DropReason::Malformed))?;
-    let (esp_at, udp) = match classify(pkt.data(), &outer) {
-        Classified::Esp { esp_at, udp } => (esp_at, udp),
+    let esp_at = match classify(pkt.data(), &outer) {
+        Classified::Esp { esp_at, .. } => esp_at,
         Classified::NotEsp => return Err(Verdict::Exception),
         Classified::Fragment => return Err(Verdict::Fragment),
     };
@@ -186,53 +210,62 @@ fn parse<P: PacketBuf>(sad: &mut Sad, pkt: &mut P) -> Result<Parsed, Verdict> {
         return Err(Verdict::Drop(DropReason::TooShort));
     }
     let spi = be32(data, esp_at);
-    let seq_lo = be32(data, esp_at + 4);
     let id = sad
         .lookup_inbound(spi)
         .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
+    Ok(Located {
+        parsed: Parsed {
+            sa: id,
+            esp_at,
+            seq: be32(data, esp_at + 4) as u64,
+            outer_total_len: outer.total_len,
+            outer_header_len: outer.header_len,
+            outer_protocol_at: outer.protocol_at,
+            outer_version: outer.version,
+            outer_tos: outer.tos,
+        },
+        dst: outer.dst(data),
+    })
+}
+
+/// The second pass: the SA's state, lengths, and the replay pre-check.
+fn check(sad: &mut Sad, l: Located) -> Result<Parsed, Verdict> {
+    let mut p = l.parsed;
     let sa = sad
-        .get_mut(id)
+        .get_mut(p.sa)
         .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
     let fail = |sa: &mut Sa, reason: DropReason| {
         sa.count_drop(reason);
         Verdict::Drop(reason)
     };
     if let Mode::Tunnel { local, .. } = sa.config.mode {
-        if outer.dst(pkt.data()) != local {
+        if l.dst != local {
             return Err(Verdict::Drop(DropReason::UnknownSpi));
         }
     }
-    let _ = udp;
     match sa.state() {
         SaState::Active => {}
         SaState::Standby => return Err(fail(sa, DropReason::SaInactive)),
         SaState::Expired => return Err(fail(sa, DropReason::HardLifetime)),
     }
-    let esp_len = outer.total_len - esp_at;
+    let esp_len = p.outer_total_len - p.esp_at;
     let fixed = ESP_HEADER_LEN + sa.session.iv_len() + sa.session.icv_len();
     let block = sa.session.block_len().max(4);
     // (block is a power of two: a mask, not a division)
     if esp_len < fixed + block || (esp_len - fixed) & (block - 1) != 0 {
         return Err(fail(sa, DropReason::TooShort));
     }
-    let seq = if sa.config.esn {
+    let seq_lo = p.seq as u32;
+    p.seq = if sa.config.esn {
         esn_reconstruct(seq_lo, sa.window().top(), sa.window().size())
     } else {
         seq_lo as u64
     };
-    if let Err(e) = sa.window().check(seq) {
+    if let Err(e) = sa.window().check(p.seq) {
         return Err(fail(sa, replay_reason(e)));
     }
-    Ok(Parsed {
-        sa: id,
-        esp_at,
-        seq,
-        outer_total_len: outer.total_len,
-        outer_header_len: outer.header_len,
-        outer_protocol_at: outer.protocol_at,
-        outer_version: outer.version,
-        outer_tos: outer.tos,
-    })
+    sa.session.prefetch_keys(false, esp_len);
+    Ok(p)
 }
 
 fn replay_reason(e: ReplayError) -> DropReason {

@@ -59,12 +59,20 @@ fn encrypt_chunk<P: PacketBuf>(
     verdicts: &mut [Verdict],
     now_ns: u64,
 ) {
+    // Stage one: every packet's SA is asked for before the first is used, so that their
+    // misses overlap (asking a few packets ahead of the one prepared measured slower).
+    for &id in sas {
+        sad.prefetch(id);
+    }
     let mut prepared = [Prepared::default(); MAX_BURST];
     for i in 0..pkts.len() {
         verdicts[i] = match sad.get_mut(sas[i]) {
             None => Verdict::Drop(DropReason::UnknownSpi),
             Some(sa) => match prepare(lc, sa, &mut pkts[i], now_ns) {
                 Ok(p) => {
+                    // Stage two: the keys, read by the seal after the whole burst is prepared.
+                    sa.session
+                        .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
                     prepared[i] = p;
                     Verdict::Forward
                 }

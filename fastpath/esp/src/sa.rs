@@ -49,29 +49,32 @@ pub struct Lifetime {
 }
 
 /// Everything needed to install an SA. Its `Debug` leaves the keys out.
+///
+/// `repr(C)`, with the fields a packet reads first (see [`Sa`]'s layout).
 #[derive(Clone)]
+#[repr(C)]
 pub struct SaConfig {
+    pub lifetime: Lifetime,
     pub spi: u32,
-    pub direction: Direction,
-    pub mode: Mode,
-    pub keys: TransformKeys,
-    pub backend: Backend,
-    /// RFC 4304 extended sequence numbers.
-    pub esn: bool,
     /// Anti-replay window in packets (inbound); 0 disables anti-replay.
     pub replay_window: u32,
+    pub mode: Mode,
     pub encap: Option<UdpEncap>,
-    pub lifetime: Lifetime,
+    /// The IV generation this node sends under (see [`Sa::iv_counter`]).
+    pub iv_generation: u16,
+    pub direction: Direction,
+    /// RFC 4304 extended sequence numbers.
+    pub esn: bool,
     pub dscp: DscpMode,
     pub df: DfMode,
     /// TTL / hop limit of the outer header in tunnel mode.
     pub outer_ttl: u8,
-    /// Inbound: the traffic selectors the decrypted packets must match (empty: any).
-    pub selectors: Vec<Selector>,
-    /// The IV generation this node sends under (see [`Sa::iv_counter`]).
-    pub iv_generation: u16,
     /// False on an HA standby: installed, kept in sync, but not used until activated.
     pub active: bool,
+    pub backend: Backend,
+    pub keys: TransformKeys,
+    /// Inbound: the traffic selectors the decrypted packets must match (empty: any).
+    pub selectors: Vec<Selector>,
 }
 
 impl SaConfig {
@@ -158,6 +161,10 @@ pub struct SaCounters {
     pub drops: [u64; DropReason::ALL.len()],
 }
 
+/// The bytes at the start of an [`Sa`] a packet touches: up to the configuration's keys, the
+/// first of its fields a packet does not read.
+const HOT_BYTES: usize = std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, keys);
+
 /// Bits of the IV counter left for the sequence number: the top 16 carry the generation.
 pub const IV_SEQ_BITS: u32 = 48;
 
@@ -167,26 +174,37 @@ pub const IV_SEQ_BITS: u32 = 48;
 /// is private: the outbound sequence number and the window only move forward through the
 /// methods below, since a step backward would send a (key, nonce) pair twice or let a replay
 /// through (invariants 2, 3 and 4 of the design).
+///
+/// Laid out for 100,000 SAs (`repr(C)`, in this order): what a packet reads and writes comes
+/// first, in the lines [`Sa::prefetch`] asks for (the per-packet state, the outer template and
+/// the configuration's per-packet fields, which `SaConfig` keeps at its head), then the
+/// session with its key material inline; the drop counters come last.
+#[repr(C, align(64))]
 pub struct Sa {
-    pub id: SaId,
-    pub config: SaConfig,
-    pub session: Session,
-    /// Tunnel mode: the outer header, built once.
-    pub outer: Option<crate::tunnel::OuterTemplate>,
-    state: SaState,
     /// Outbound: the last sequence number used (0: none yet).
     oseq: u64,
-    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
-    window: ReplayWindow,
-    counters: SaCounters,
+    /// Packets and inner bytes accepted (lifetimes count these).
+    packets: u64,
+    bytes: u64,
     /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
     last_used_ns: u64,
+    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
+    window: ReplayWindow,
+    pub id: SaId,
     generation: u16,
+    state: SaState,
     soft_raised: bool,
     overflow_raised: bool,
     /// Noted as owing a snapshot at the end of the current burst (see `Lcore::note_snapshot`).
     snapshot_queued: bool,
     sync_mark: SyncMark,
+    /// Tunnel mode: the outer header, built once.
+    pub outer: Option<crate::tunnel::OuterTemplate>,
+    pub config: SaConfig,
+    /// The keys, inline: on the SA's own pages, reached without a pointer.
+    pub session: Session,
+    /// Drops counted against this SA, by reason.
+    drops: [u64; DropReason::ALL.len()],
 }
 
 impl std::fmt::Debug for Sa {
@@ -197,7 +215,7 @@ impl std::fmt::Debug for Sa {
             .field("state", &self.state)
             .field("oseq", &self.oseq)
             .field("window_top", &self.window.top())
-            .field("counters", &self.counters)
+            .field("counters", &self.counters())
             .finish_non_exhaustive()
     }
 }
@@ -271,7 +289,9 @@ impl Sa {
             session,
             oseq: 0,
             window,
-            counters: SaCounters::default(),
+            packets: 0,
+            bytes: 0,
+            drops: [0; DropReason::ALL.len()],
             last_used_ns: now_ns,
             soft_raised: false,
             overflow_raised: false,
@@ -281,6 +301,16 @@ impl Sa {
                 ..SyncMark::default()
             },
         })
+    }
+
+    /// Asks for the lines of this SA that a packet touches, a stage ahead (see
+    /// [`crate::sad::Sad::prefetch`]): from its start to the end of the configuration's
+    /// per-packet fields, and the session's head (its key material is asked for once the
+    /// packet's length is known, [`Session::prefetch_keys`]).
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        prefetch(self, HOT_BYTES);
+        self.session.prefetch_head();
     }
 
     /// Where the SA is in its life.
@@ -303,9 +333,12 @@ impl Sa {
     }
 
     /// The SA's traffic and drop counters.
-    #[inline]
-    pub fn counters(&self) -> &SaCounters {
-        &self.counters
+    pub fn counters(&self) -> SaCounters {
+        SaCounters {
+            packets: self.packets,
+            bytes: self.bytes,
+            drops: self.drops,
+        }
     }
 
     /// When the last packet was accepted (ns, the caller's clock).
@@ -391,15 +424,15 @@ impl Sa {
 
     /// Counts a drop against this SA.
     pub fn count_drop(&mut self, reason: DropReason) {
-        self.counters.drops[reason as usize] += 1;
+        self.drops[reason as usize] += 1;
     }
 
     /// Checks the hard lifetime before a packet of `bytes` is processed; on reaching it the
     /// SA expires and an event is returned.
     pub fn hard_limit_reached(&mut self, bytes: u64) -> Option<SaEventKind> {
         let lt = &self.config.lifetime;
-        let over = (lt.hard_packets != 0 && self.counters.packets >= lt.hard_packets)
-            || (lt.hard_bytes != 0 && self.counters.bytes + bytes > lt.hard_bytes);
+        let over = (lt.hard_packets != 0 && self.packets >= lt.hard_packets)
+            || (lt.hard_bytes != 0 && self.bytes + bytes > lt.hard_bytes);
         if over && self.state != SaState::Expired {
             self.state = SaState::Expired;
             return Some(SaEventKind::HardLifetime);
@@ -410,12 +443,12 @@ impl Sa {
     /// Counts a packet that went through, and returns the soft-lifetime event the first time
     /// the soft limit is crossed.
     pub fn account(&mut self, bytes: u64, now_ns: u64) -> Option<SaEventKind> {
-        self.counters.packets += 1;
-        self.counters.bytes += bytes;
+        self.packets += 1;
+        self.bytes += bytes;
         self.last_used_ns = now_ns;
         let lt = &self.config.lifetime;
-        let soft = (lt.soft_packets != 0 && self.counters.packets >= lt.soft_packets)
-            || (lt.soft_bytes != 0 && self.counters.bytes >= lt.soft_bytes);
+        let soft = (lt.soft_packets != 0 && self.packets >= lt.soft_packets)
+            || (lt.soft_bytes != 0 && self.bytes >= lt.soft_bytes);
         if soft && !self.soft_raised {
             self.soft_raised = true;
             return Some(SaEventKind::SoftLifetime);
@@ -529,6 +562,15 @@ impl Sa {
     pub fn window_snapshot(&self) -> WindowSnapshot {
         self.window.snapshot()
     }
+}
+
+/// Asks for the cache lines of the first `bytes` bytes of `value` (a hint, never a fault).
+#[inline(always)]
+pub(crate) fn prefetch<T>(value: &T, bytes: usize) {
+    #[cfg(feature = "ipsec-mb")]
+    ipsec_mb::prefetch(value, bytes);
+    #[cfg(not(feature = "ipsec-mb"))]
+    let _ = (value, bytes);
 }
 
 #[cfg(test)]

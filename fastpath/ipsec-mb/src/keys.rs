@@ -2,6 +2,7 @@
 //! tables, HMAC inner/outer hash states. Built once per SA, then shared read-only by all lcores.
 
 use crate::mgr::Mgr;
+use crate::prefetch::{prefetch, prefetch_line, LINE};
 use crate::sys;
 use std::ffi::c_void;
 use std::sync::OnceLock;
@@ -71,7 +72,22 @@ impl AesKeys {
         };
         Some(k)
     }
+
+    /// Asks for the round keys of one direction (the lines the cipher reads), a stage ahead.
+    #[inline(always)]
+    pub fn prefetch(&self, dir: crate::Dir) {
+        let keys = match dir {
+            crate::Dir::Encrypt => &self.enc,
+            crate::Dir::Decrypt => &self.dec,
+        };
+        prefetch(keys, ROUND_KEYS_MAX);
+    }
 }
+
+/// The bytes of the longest expanded AES key (AES-256's 15 round keys): what a prefetch asks
+/// for, since reading the key length first would wait for the very line being asked for
+/// (at most one line more than AES-128 needs).
+const ROUND_KEYS_MAX: usize = 15 * 16;
 
 /// AES-GCM key: expanded key plus the precomputed GHASH key powers.
 #[repr(C, align(64))]
@@ -97,6 +113,30 @@ impl GcmKey {
         unsafe { pre(key.as_ptr().cast(), &mut k.data) };
         Some(k)
     }
+
+    /// Asks for what sealing or opening `len` bytes (text and AAD) reads, a stage ahead: the
+    /// round keys, and the hash-key powers its GHASH multiplies by. The AVX-512 code keeps
+    /// the powers from the 48th down to the first, and a message of n blocks uses the last n
+    /// (at most 48): a 64-byte packet reads one line of the table, not all twelve.
+    #[inline(always)]
+    pub fn prefetch(&self, len: usize) {
+        let d = &self.data;
+        prefetch(&d.expanded_keys, ROUND_KEYS_MAX);
+        let table: &[u8] = hash_key_table(d);
+        let used = len.div_ceil(16).clamp(1, 48) * 16;
+        let mut at = table.len().saturating_sub(used);
+        while at < table.len() {
+            prefetch_line(table[at..].as_ptr());
+            at += LINE;
+        }
+    }
+}
+
+/// The hash-key table of a GCM key, as bytes (whatever the arch's layout).
+#[inline(always)]
+fn hash_key_table(d: &sys::gcm_key_data) -> &[u8] {
+    // SAFETY: every variant of the union is plain bytes, and the VAES one spans all of it.
+    unsafe { &d.ghash_keys.vaes_avx512.shifted_hkey }
 }
 
 /// HMAC hash function.
@@ -140,6 +180,13 @@ impl HmacKey {
         }
         block.fill(0);
         Some(k)
+    }
+
+    /// Asks for the inner and outer hash states, a stage ahead.
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        prefetch_line(self.ipad.as_ptr());
+        prefetch_line(self.opad.as_ptr());
     }
 
     /// The hash function.

@@ -15,11 +15,13 @@ mod gcm;
 mod job;
 mod keys;
 mod mgr;
+mod prefetch;
 mod sync;
 
 pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
 pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
+pub use prefetch::{prefetch, prefetch_line, LINE};
 pub use sync::{SyncBurst, SyncKind};
 
 /// Raw bindgen output (only the items the safe layer uses).

@@ -17,14 +17,15 @@ use sha1::Digest;
 
 /// An SA's keys as the library takes them. Sessions never pair GCM with HMAC, nor CBC or
 /// NULL without it (`check_keys`), and this says so in the type.
+///
+/// Held inline, not boxed: they live in the SA's own allocation (see `Sa`), so a packet
+/// reaches them without a pointer to load first, and on the SA's pages (no TLB miss more).
+#[allow(clippy::large_enum_variant)] // one per SA, in the SA's allocation on purpose
 pub(super) enum Keys {
     /// AES-GCM: no lanes; each op runs at once through the direct functions.
-    Gcm(Box<GcmKey>),
+    Gcm(GcmKey),
     /// AES-CBC (`cbc`) or NULL (`None`), with HMAC: multi-buffer lanes.
-    Laned {
-        cbc: Option<Box<AesKeys>>,
-        hmac: Box<HmacKey>,
-    },
+    Laned { cbc: Option<AesKeys>, hmac: HmacKey },
 }
 
 impl Keys {
@@ -35,20 +36,37 @@ impl Keys {
             IntegAlg::HmacSha1_96 => Some(hmac_key(HmacAlg::Sha1, &k.auth_key)?),
             IntegAlg::HmacSha256_128 => Some(hmac_key(HmacAlg::Sha256, &k.auth_key)?),
         };
-        let gcm = |key: &[u8]| GcmKey::new(key).map(Keys::Gcm);
+        let gcm = |key: &[u8]| GcmKey::new(key).map(|k| Keys::Gcm(*k));
         let keys = match (k.enc, hmac) {
             (EncAlg::AesGcm16_128, None) => gcm(&e[..16]),
             (EncAlg::AesGcm16_256, None) => gcm(&e[..32]),
             (EncAlg::AesCbc128 | EncAlg::AesCbc256, Some(hmac)) => {
                 AesKeys::new(e).map(|cbc| Keys::Laned {
-                    cbc: Some(cbc),
-                    hmac,
+                    cbc: Some(*cbc),
+                    hmac: *hmac,
                 })
             }
-            (EncAlg::Null, Some(hmac)) => Some(Keys::Laned { cbc: None, hmac }),
+            (EncAlg::Null, Some(hmac)) => Some(Keys::Laned {
+                cbc: None,
+                hmac: *hmac,
+            }),
             _ => None,
         };
         keys.ok_or(CryptoError::Unsupported)
+    }
+
+    /// Asks for the lines the library will read for an op of `len` bytes.
+    #[inline(always)]
+    pub(super) fn prefetch(&self, seal: bool, len: usize) {
+        match self {
+            Keys::Gcm(k) => k.prefetch(len),
+            Keys::Laned { cbc, hmac } => {
+                if let Some(aes) = cbc {
+                    aes.prefetch(if seal { Dir::Encrypt } else { Dir::Decrypt });
+                }
+                hmac.prefetch();
+            }
+        }
     }
 }
 
@@ -61,6 +79,9 @@ fn hmac_key(alg: HmacAlg, key: &[u8]) -> Result<Box<HmacKey>, CryptoError> {
     };
     k.ok_or(CryptoError::Unsupported)
 }
+
+/// How many ops ahead of the one ciphered (AES-GCM, one at a time) its keys are asked for.
+const KEYS_AHEAD: usize = 2;
 
 /// Runs the ipsec-mb ops of `ops` (others are skipped) and sets their results; `staged[i]`,
 /// if there, holds the nonce and AAD of `ops[i]`. Per chunk of up to MAX_BURST ops: a chunk
@@ -78,7 +99,13 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
         let mut lane = [Lane::Done; MAX_BURST];
         let mut frames = [None; MAX_BURST];
         let mut sync_kind = None;
-        for &k in &order {
+        for (at, &k) in order.iter().enumerate() {
+            // The keys of the op a few ahead, spread over the burst's ciphering: asked for
+            // while this one runs, they are there when it is their turn.
+            if let Some(&ahead) = order.get(at + KEYS_AHEAD) {
+                let op = &chunk[ahead as usize];
+                op.session.prefetch_keys(seal, op.esp.len());
+            }
             let op = &mut chunk[k as usize];
             let Imp::IpsecMb(keys) = &op.session.imp else {
                 continue;
@@ -241,15 +268,7 @@ fn run(
                 result,
                 ..
             } = op;
-            let mut job = prepare(
-                cbc.as_deref(),
-                hmac,
-                esp,
-                *esn_hi,
-                f,
-                &mut icv_head[n],
-                seal,
-            );
+            let mut job = prepare(cbc.as_ref(), hmac, esp, *esn_hi, f, &mut icv_head[n], seal);
             match b.push(&mut job) {
                 Some(j) => {
                     op_of[j] = k;

@@ -91,9 +91,10 @@ pub enum CryptoError {
     IcvMismatch,
 }
 
-/// One backend's prepared keys.
+/// One backend's prepared keys; the multi-buffer backend's inline (see `ipsecmb::Keys`).
+#[allow(clippy::large_enum_variant)] // one per SA, in the SA's allocation on purpose
 enum Imp {
-    RustCrypto(rustcrypto::Keys),
+    RustCrypto(Box<rustcrypto::Keys>),
     Ring(Box<ring_backend::Keys>),
     AwsLc(Box<awslc::Keys>),
     #[cfg(feature = "ipsec-mb")]
@@ -101,18 +102,22 @@ enum Imp {
 }
 
 /// One SA's prepared keys; immutable after creation, shared by all lcores.
+///
+/// `repr(C)`: what every packet reads (the lengths, the salt) in the first line, the backend's
+/// keys after it, inline for the multi-buffer backend (see [`Session::prefetch_keys`]).
+#[repr(C)]
 pub struct Session {
     enc: EncAlg,
     integ: IntegAlg,
     backend: Backend,
     salt: [u8; 4],
+    /// The IV, ICV and block lengths, read a few times per packet: kept rather than matched
+    /// from the algorithms each time (23-35 instructions per packet less, `bench/icount.sh`).
+    lens: Lens,
     /// CBC on a one-at-a-time backend: the SA's cipher, which turns the counter block that
     /// [`Session::write_iv`] leaves in the packet into its IV (see [`finish_ivs`]). The
     /// multi-buffer backend does it in its lanes instead.
     iv_cipher: Option<Box<IvCipher>>,
-    /// The IV, ICV and block lengths, read a few times per packet: kept rather than matched
-    /// from the algorithms each time (23-35 instructions per packet less, `bench/icount.sh`).
-    lens: Lens,
     imp: Imp,
 }
 
@@ -196,7 +201,7 @@ impl Session {
             return Err(last);
         }
         let imp = match backend {
-            Backend::RustCrypto => Imp::RustCrypto(rustcrypto::Keys::new(keys)?),
+            Backend::RustCrypto => Imp::RustCrypto(Box::new(rustcrypto::Keys::new(keys)?)),
             Backend::Ring => Imp::Ring(Box::new(ring_backend::Keys::new(keys)?)),
             Backend::AwsLc => Imp::AwsLc(Box::new(awslc::Keys::new(keys)?)),
             #[cfg(feature = "ipsec-mb")]
@@ -249,6 +254,27 @@ impl Session {
     #[inline]
     pub fn block_len(&self) -> usize {
         self.lens.block as usize
+    }
+
+    /// Asks for the session's first line and the line where its keys start (which says which
+    /// kind they are), a stage ahead.
+    #[inline(always)]
+    pub fn prefetch_head(&self) {
+        crate::sa::prefetch(self, 1);
+        crate::sa::prefetch(&self.imp, 1);
+    }
+
+    /// Asks for the key material that sealing (`seal`) or opening `len` bytes of ESP will
+    /// read, a stage ahead of the cipher: the multi-buffer backend's round keys, hash-key
+    /// powers and HMAC states. Other backends' keys are left to the cipher.
+    #[inline(always)]
+    pub fn prefetch_keys(&self, seal: bool, len: usize) {
+        #[cfg(feature = "ipsec-mb")]
+        if let Imp::IpsecMb(k) = &self.imp {
+            k.prefetch(seal, len);
+        }
+        #[cfg(not(feature = "ipsec-mb"))]
+        let _ = (seal, len);
     }
 
     /// The backend actually in use.
