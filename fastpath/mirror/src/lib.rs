@@ -16,7 +16,7 @@ mod subscriber;
 mod translate;
 
 pub use counters::{Counters, Snapshot};
-pub use mirror::{Event, Mirror, MirrorConfig, MAIN_TABLE};
+pub use mirror::{Event, Mirror, MirrorConfig, Resync, MAIN_TABLE};
 pub use neighbours::{NeighbourReader, Neighbours, NeighboursFull, PROBE};
 pub use nexthop::KernelNextHop;
 pub use subscriber::Subscriber;
