@@ -45,8 +45,9 @@ counts() { ctl --json routes --limit 0 | jq -r '"\(.ipv4) \(.ipv6) \(.mirror.ove
 bad() { echo "FAILED: $*"; fail=1; }
 
 # The routes: in each block of 256, one aggregate (/16 for IPv4, /52 for IPv6) and 255 more
-# specific routes inside it of varying lengths, each block's gateways differing, so a lookup
-# is right only if the longest match wins. Also writes the sample addresses to look up.
+# specific routes inside it (IPv4: /24, one in ten /25 to /28, as public tables are mostly /24
+# and shorter; IPv6: /60 to /64), each block's gateways differing, so a lookup is right only if
+# the longest match wins. Also writes the sample addresses to look up.
 python3 - "$V4" "$V6" "$SAMPLE" "$work" <<'EOF'
 import ipaddress, random, sys
 v4, v6, sample, work = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -55,7 +56,8 @@ def v4_route(i):
     block, sub = i >> 8, i & 255
     if sub == 0:
         return (0x0B000000 + (block << 16), 16, f"10.0.{block % 250 + 1}.1")
-    return (0x0B000000 + (i << 8), 24 + i % 5, f"10.0.{(block + sub) % 250 + 1}.2")
+    length = 25 + i // 10 % 4 if i % 10 == 0 else 24
+    return (0x0B000000 + (i << 8), length, f"10.0.{(block + sub) % 250 + 1}.2")
 def v6_route(i):
     block, sub = i >> 8, i & 255
     base = 0x2400 << 112
@@ -183,7 +185,9 @@ t0=$(now)
 ip -n "$t" link set tapF1 down
 ip -n "$t" link set tapF1 up
 deadline=$((SECONDS + TIMEOUT))
-while read -r _ _ _ r <<<"$(counts)" && [ "$r" -le "$resyncs" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+# The control socket waits for the mirror while it reads the dump: a failed call is a "not yet".
+resynced() { local r; r=$(counts 2>/dev/null | awk '{ print $4 }'); [ -n "$r" ] && [ "$r" -gt "$resyncs" ]; }
+until resynced || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 echo "figure: a full resync (dump of $want4 + $want6 routes read and applied): $(secs "$t0" "$(now)") s"
 wait_counts "$want4" "$want6" || bad "after the resync the fast path holds $(counts)"
 # Events after: a thousand more routes, then those deleted, reach the FIB.
