@@ -19,6 +19,7 @@ bash ci/netns_ping.sh 2>&1 | tee target/netns.log
 WORKERS=2 bash ci/netns_ping.sh 2>&1 | tee target/netns_rss.log
 echo "== netns: routing by destination from the kernel's FIB (a LAN of hosts, two routers, a route moved under traffic)"
 bash ci/fib_routes.sh 2>&1 | tee target/fib_routes.log
+V4=100000 V6=10000 STATIC=0 bash bench/fib_load.sh 2>&1 | tee target/fib_load.log
 echo "== interop with DPDK's ipsec-secgw (built from dpdk-doc by the anchor harness)"
 bash ci/interop_secgw.sh 2>&1 | tee target/interop.log
 echo "== VRRP interop with keepalived (v3 IPv4, v3 IPv6, v2) in network namespaces"

@@ -15,4 +15,5 @@
 #include <rte_dev.h>
 #include <rte_net.h>
 #include <rte_fib.h>
+#include <rte_fib6.h>
 #include "shim.h"

@@ -4,12 +4,15 @@
 //! runs once more with the tables on 4 KiB pages, to show what the transparent huge pages
 //! bring, and on DPDK's `rte_fib` (DIR-24-8, 4-byte entries; `rte_fib_lookup_bulk` of one
 //! address, and of bursts of 32), whose memory under `--no-huge` is on 4 KiB pages; every
-//! probe's answer is checked against `rte_fib`'s. The few random prefixes that end at
+//! probe's answer is checked against `rte_fib`'s. IPv6 likewise against DPDK's `rte_fib6` (a
+//! trie of a 24-bit then 8-bit levels, 4-byte entries): build time, single and bulk lookups,
+//! and every probe's answer compared. The few random prefixes that end at
 //! 255.255.255.255 are left out: `rte_fib` 22.11 gets them wrong (see `ipv4`). `rte_lpm` is not measured: its add scans
 //! every rule of the same length, so 1 M routes do not load in a bench's time. The cases run
 //! interleaved, `ROUNDS` times, and the median is shown.
 //!
-//! Run: `cargo run --release -p bench --bin fib [-- SECONDS_PER_CASE]` (default 1).
+//! Run: `cargo run --release -p bench --bin fib [-- SECONDS_PER_CASE [ipv4|ipv6]]` (default
+//! 1 s, both families).
 //!
 //! The BGP-like mixes are made up to follow the rough shape of public table statistics (IPv4:
 //! /24 more than half, then /22, /23, /21, /20, few shorter than /16 or longer than /24; IPv6:
@@ -20,7 +23,7 @@
 #![forbid(unsafe_code)]
 
 use bench::rng::Rng;
-use dpdk::{Eal, RteFib};
+use dpdk::{Eal, RteFib, RteFib6};
 use fib::{Fib, FibConfig, FibReader, NextHop, NextHopKind, NhId, Prefix};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -212,14 +215,15 @@ fn cases<'a, A: Copy>(
         .map(|burst| -> Case<'a> { Box::new(move || ours(r, probes, secs, burst, one, many)) })
 }
 
-/// `rte_fib` lookups over `probes`, one address per call or a burst per call, for `secs`.
-fn theirs(table: &RteFib, probes: &[u32], secs: f64, burst: bool) -> f64 {
+/// DPDK's lookups (`lookup_bulk`: `rte_fib_lookup_bulk` or `rte_fib6_lookup_bulk`) over
+/// `probes`, one address per call or a burst per call, for `secs`.
+fn theirs<A>(probes: &[A], secs: f64, burst: bool, lookup_bulk: impl Fn(&[A], &mut [u64])) -> f64 {
     let mut out = [0u64; BURST];
     let per_call = if burst { BURST } else { 1 };
     rate(secs, probes.len(), || {
         let mut s = 0u64;
         for chunk in probes.chunks(per_call) {
-            table.lookup_bulk(black_box(chunk), &mut out);
+            lookup_bulk(black_box(chunk), &mut out);
             s = s.wrapping_add(out[..chunk.len()].iter().sum::<u64>());
         }
         s
@@ -302,6 +306,18 @@ fn route_value(nh: NextHop) -> u32 {
 /// No route, as `rte_fib` answers it (within its 31-bit next hops).
 const NO_ROUTE: u64 = 1 << 30;
 
+/// How many probes DPDK answers (`hops`) otherwise than we do (`ours`: the route value).
+fn disagreements(ours: impl Iterator<Item = Option<u32>>, hops: &[u64]) -> usize {
+    ours.zip(hops)
+        .filter(|&(o, &h)| o != (h != NO_ROUTE).then_some(h as u32))
+        .count()
+}
+
+/// Our answer for one probe, as a route value.
+fn our_value(reader: &FibReader, id: Option<NhId>) -> Option<u32> {
+    id.and_then(|id| reader.next_hop(id)).map(route_value)
+}
+
 /// `rte_fib` with `routes`, and how many of `probes` it answers otherwise than `fib`.
 fn rte_fib(
     eal: &Eal,
@@ -325,18 +341,59 @@ fn rte_fib(
     let reader = fib.reader();
     let mut hops = vec![0u64; probes.len()];
     table.lookup_bulk(probes, &mut hops);
-    let differ = probes
+    let ours = probes
         .iter()
-        .zip(&hops)
-        .filter(|&(&a, &h)| {
-            let ours = reader
-                .lookup_v4(a)
-                .and_then(|id| reader.next_hop(id))
-                .map(route_value);
-            ours != (h != NO_ROUTE).then_some(h as u32)
-        })
-        .count();
-    (table, build, differ)
+        .map(|&a| our_value(&reader, reader.lookup_v4(a)));
+    (table, build, disagreements(ours, &hops))
+}
+
+/// `rte_fib6` with `routes`, and how many of `probes` it answers otherwise than `fib`.
+fn rte_fib6(
+    eal: &Eal,
+    fib: &Fib,
+    routes: &[(Prefix, u32)],
+    probes: &[u128],
+) -> Result<(RteFib6, Duration, usize), dpdk::Error> {
+    // Its first level covers 24 bits to our 16, so it should need fewer groups than we do.
+    let max_routes = (2 * routes.len()) as u32;
+    let tbl8s = 2 * fib.memory().v6_groups + 1024;
+    let mut table = RteFib6::create(eal, "fib6_bench", max_routes, tbl8s, NO_ROUTE)?;
+    let start = Instant::now();
+    for &(p, nh) in routes {
+        let IpAddr::V6(a) = p.addr() else { continue };
+        table.add(&a.octets(), p.length(), u64::from(nh))?;
+    }
+    let build = start.elapsed();
+    let reader = fib.reader();
+    let bytes: Vec<[u8; 16]> = probes.iter().map(|a| a.to_be_bytes()).collect();
+    let mut hops = vec![0u64; probes.len()];
+    table.lookup_bulk(&bytes, &mut hops);
+    let ours = probes
+        .iter()
+        .map(|&a| our_value(&reader, reader.lookup_v6(a)));
+    Ok((table, build, disagreements(ours, &hops)))
+}
+
+/// DPDK's line of the table, and how many probes it answered otherwise than we did.
+fn report_dpdk(
+    name: &str,
+    routes: usize,
+    build: Duration,
+    rates: &[f64],
+    differ: usize,
+    probes: usize,
+) {
+    println!(
+        "{:<42} {:>8} {:>8.2} {:>7} {:>9} {:>10.1} {:>10.1}",
+        name,
+        routes,
+        build.as_secs_f64(),
+        "",
+        "",
+        rates[0] / 1e6,
+        rates[1] / 1e6,
+    );
+    println!("  probes {name} answers otherwise than ours: {differ} of {probes}");
 }
 
 fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
@@ -373,7 +430,9 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
     }
     if let Some((table, _, _)) = &dpdk {
         for burst in [false, true] {
-            runs.push(Box::new(move || theirs(table, probes, secs, burst)));
+            runs.push(Box::new(move || {
+                theirs(probes, secs, burst, |a, o| table.lookup_bulk(a, o))
+            }));
         }
     }
     let m = interleaved(&mut runs);
@@ -390,20 +449,9 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
         );
     }
     if let Some((_, build, differ)) = &dpdk {
-        println!(
-            "{:<42} {:>8} {:>8.2} {:>7} {:>9} {:>10.1} {:>10.1}",
-            format!("{name}, rte_fib, 4 KiB pages"),
-            tables[0].0.len().0,
-            build.as_secs_f64(),
-            "",
-            "",
-            m[4] / 1e6,
-            m[5] / 1e6,
-        );
-        println!(
-            "  probes rte_fib answers otherwise than ours: {differ} of {}",
-            probes.len()
-        );
+        let routes = tables[0].0.len().0;
+        let name = format!("{name}, rte_fib, 4 KiB pages");
+        report_dpdk(&name, routes, *build, &m[4..6], *differ, probes.len());
     }
     drop(runs);
     if bgp {
@@ -416,11 +464,59 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
     }
 }
 
+fn ipv6(rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
+    let routes = v6_routes(rng, 100_000);
+    let mut fib = Fib::new(FibConfig::default());
+    let build = load(&mut fib, &routes);
+    let probes = probes(rng, &routes, 128);
+    let dpdk = eal.and_then(|eal| {
+        rte_fib6(eal, &fib, &routes, &probes)
+            .inspect_err(|e| println!("rte_fib6 left out: {e}"))
+            .ok()
+    });
+    // DPDK takes addresses as bytes in network order: converted once, outside the timing.
+    let bytes: Vec<[u8; 16]> = probes.iter().map(|a| a.to_be_bytes()).collect();
+    let reader = fib.reader();
+    let (r, probes) = (&reader, &probes);
+    let mut runs: Vec<Case> = cases(
+        r,
+        probes,
+        secs,
+        |a| r.lookup_v6(a),
+        |a, o| r.lookup_v6_burst(a, o),
+    )
+    .into_iter()
+    .collect();
+    if let Some((table, _, _)) = &dpdk {
+        let bytes = &bytes;
+        for burst in [false, true] {
+            runs.push(Box::new(move || {
+                theirs(bytes, secs, burst, |a, o| table.lookup_bulk(a, o))
+            }));
+        }
+    }
+    let m = interleaved(&mut runs);
+    let groups = fib.memory().v6_groups;
+    let name = "ipv6 BGP-like";
+    report(
+        &format!("{name}, ours, huge pages"),
+        &fib,
+        build,
+        groups,
+        m[0],
+        m[1],
+    );
+    if let Some((_, build, differ)) = &dpdk {
+        let name = format!("{name}, rte_fib6, 4 KiB pages");
+        report_dpdk(&name, fib.len().1, *build, &m[2..4], *differ, probes.len());
+    }
+}
+
 fn main() {
-    let secs: f64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let args: Vec<String> = std::env::args().collect();
+    let secs: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    // `ipv4` or `ipv6`: that family only.
+    let only = args.get(2).map(String::as_str);
     let eal_args = [
         "fib",
         "--no-huge",
@@ -437,31 +533,13 @@ fn main() {
         .ok();
     let mut rng = Rng::new(19);
     header();
-    for (name, bgp) in [("ipv4 uniform /16-/32", false), ("ipv4 BGP-like", true)] {
-        ipv4(name, bgp, &mut rng, eal.as_ref(), secs);
+    if only != Some("ipv6") {
+        for (name, bgp) in [("ipv4 uniform /16-/32", false), ("ipv4 BGP-like", true)] {
+            ipv4(name, bgp, &mut rng, eal.as_ref(), secs);
+        }
     }
-    let routes = v6_routes(&mut rng, 100_000);
-    let mut fib = Fib::new(FibConfig::default());
-    let build = load(&mut fib, &routes);
-    let probes = probes(&mut rng, &routes, 128);
-    let reader = fib.reader();
-    let r = &reader;
-    let mut runs = cases(
-        r,
-        &probes,
-        secs,
-        |a| r.lookup_v6(a),
-        |a, o| r.lookup_v6_burst(a, o),
-    );
-    let m = interleaved(&mut runs);
-    let groups = fib.memory().v6_groups;
-    report(
-        "ipv6 BGP-like, ours, huge pages",
-        &fib,
-        build,
-        groups,
-        m[0],
-        m[1],
-    );
+    if only != Some("ipv4") {
+        ipv6(&mut rng, eal.as_ref(), secs);
+    }
     println!("process RSS at the end: {} MiB", rss_mib());
 }

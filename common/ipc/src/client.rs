@@ -172,3 +172,55 @@ pub fn follow<R: Serialize>(
         }
     }
 }
+
+/// A command's standard output that its reader may close early (`| head -1`, `| grep -q`).
+/// Writes after that fail with the broken pipe as usual, and `closed()` tells the command
+/// to exit quietly, as shell tools do, rather than report (or panic on) an error that is
+/// not its own.
+pub struct Output {
+    stdout: std::io::Stdout,
+    closed: bool,
+}
+
+impl Output {
+    pub fn stdout() -> Output {
+        Output {
+            stdout: std::io::stdout(),
+            closed: false,
+        }
+    }
+
+    /// Ends the command `name` after `result`: status 0, or 1 with the error on stderr. A
+    /// reader that went away is no error of ours.
+    pub fn exit<E: std::fmt::Display>(mut self, name: &str, result: Result<(), E>) -> ! {
+        let result = result
+            .map_err(|e| e.to_string())
+            .and_then(|()| self.flush().map_err(|e| e.to_string()));
+        match result {
+            Err(e) if !self.closed => {
+                eprintln!("{name}: {e}");
+                std::process::exit(1)
+            }
+            _ => std::process::exit(0),
+        }
+    }
+
+    fn noted<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe) {
+            self.closed = true;
+        }
+        r
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.stdout.write(buf);
+        self.noted(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.stdout.flush();
+        self.noted(r)
+    }
+}

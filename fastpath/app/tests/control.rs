@@ -193,6 +193,23 @@ fn control_socket_drives_a_running_fast_path() {
         "{text}"
     );
 
+    // Read by someone who stops early (`| head -1`): a quiet end with status 0, no panic.
+    for args in [&["sa", "list"][..], &["routes"], &["--json", "stats"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_fastpath-ctl"))
+            .arg("-s")
+            .arg(&sock)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{args:?}: {out:?}"
+        );
+    }
+
     // The CLI takes ids in decimal or hex and refuses anything else, never reading it as
     // "all"; "all" must be said.
     let ctl = |args: &[&str]| {

@@ -296,6 +296,27 @@ impl Drop for RuntimeDir {
     }
 }
 
+/// DPDK's FIBs through the bindings: the longest match wins, and no route is the default.
+fn check_rte_fibs(eal: &Eal) {
+    const NONE: u64 = 1 << 30;
+    let mut v4 = dpdk::RteFib::create(eal, "test_fib", 16, 16, NONE).expect("rte_fib_create");
+    v4.add(0x0a00_0000, 8, 1).unwrap();
+    v4.add(0x0a01_0200, 24, 2).unwrap();
+    let mut hops = [0u64; 3];
+    v4.lookup_bulk(&[0x0a01_0203, 0x0a09_0000, 0x0b00_0001], &mut hops);
+    assert_eq!(hops, [2, 1, NONE]);
+    let mut v6 = dpdk::RteFib6::create(eal, "test_fib6", 16, 64, NONE).expect("rte_fib6_create");
+    let ip = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    v6.add(&ip("2001:db8::"), 32, 1).unwrap();
+    v6.add(&ip("2001:db8:1::"), 48, 2).unwrap();
+    let mut hops = [0u64; 3];
+    v6.lookup_bulk(
+        &[ip("2001:db8:1::5"), ip("2001:db8:2::5"), ip("2001:db9::1")],
+        &mut hops,
+    );
+    assert_eq!(hops, [2, 1, NONE]);
+}
+
 #[test]
 fn eal_end_to_end() {
     let prefix = format!("dpdktest{}", std::process::id());
@@ -337,6 +358,7 @@ fn eal_end_to_end() {
     check_null(&eal, &pool);
     check_pcap_and_tap(&eal, &pool);
     check_ring_and_worker(&eal, &pool);
+    check_rte_fibs(&eal);
     assert_eq!(pool.in_use_count(), 0, "every mbuf went back to the pool");
     drop(pool);
     drop(eal);

@@ -16,11 +16,13 @@ mod subscriber;
 mod translate;
 
 pub use counters::{Counters, Snapshot};
-pub use mirror::{Event, Mirror, MirrorConfig, MAIN_TABLE};
+pub use mirror::{Event, Mirror, MirrorConfig, Resync, MAIN_TABLE};
 pub use neighbours::{NeighbourReader, Neighbours, NeighboursFull, PROBE};
 pub use nexthop::KernelNextHop;
 pub use subscriber::Subscriber;
-pub use translate::{Hop, KernelLink, KernelNeighbour, KernelRoute, Skipped};
+pub use translate::{
+    neighbour as parse_neighbour, Hop, KernelLink, KernelNeighbour, KernelRoute, Skipped,
+};
 
 #[cfg(test)]
 mod tests;

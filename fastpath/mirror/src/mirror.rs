@@ -280,11 +280,43 @@ impl Mirror {
     /// at start and after an overrun lost events. Routes and neighbours the dump no longer
     /// holds are removed; static routes are left alone.
     pub fn resync(&mut self, dump: &[Event]) {
+        let mut resync = self.begin_resync();
+        let is_link = |e: &&Event| matches!(e, Event::Rt(RouteNetlinkMessage::NewLink(_)));
+        // Links first, whatever the order: routes are accepted by their interface.
+        for event in dump.iter().filter(is_link) {
+            self.resync_event(&mut resync, event);
+        }
+        for event in dump.iter().filter(|e| !is_link(e)) {
+            self.resync_event(&mut resync, event);
+        }
+        self.end_resync(resync);
+    }
+
+    /// Starts reading a full dump, one event at a time (`resync_event`), without holding it
+    /// all: a million routes are a few hundred bytes each as messages. The events must come
+    /// as the kernel's dumps give them: links before the routes through them.
+    pub fn begin_resync(&mut self) -> Resync {
         Counters::bump(&self.counters.resyncs);
         self.ports.clear();
         self.held.clear();
-        for event in dump {
-            if let Event::Rt(RouteNetlinkMessage::NewLink(l)) = event {
+        Resync {
+            old_neighbours: self.neighbours.iter().map(|(p, a, _)| (p, a)).collect(),
+            seen_neighbours: HashSet::new(),
+        }
+    }
+
+    /// One event of the dump that `resync` was started for.
+    pub fn resync_event(&mut self, resync: &mut Resync, event: &Event) {
+        let msg = match event {
+            Event::Rt(msg) => msg,
+            Event::NewNextHop(nh) => {
+                self.held.set_object(nh.clone());
+                return;
+            }
+            Event::DelNextHop(_) => return,
+        };
+        match msg {
+            RouteNetlinkMessage::NewLink(l) => {
                 let l = translate::link(l);
                 let port = l
                     .name
@@ -295,37 +327,23 @@ impl Mirror {
                     self.ports.insert(l.index, port);
                 }
             }
-        }
-        let old_neighbours: HashSet<(u16, IpAddr)> = self
-            .neighbours
-            .iter()
-            .map(|(port, a, _)| (port, a))
-            .collect();
-        let mut seen_neighbours = HashSet::new();
-        for event in dump {
-            let msg = match event {
-                Event::Rt(msg) => msg,
-                Event::NewNextHop(nh) => {
-                    self.held.set_object(nh.clone());
-                    continue;
+            RouteNetlinkMessage::NewRoute(r) => {
+                if let Some(route) = self.accept(r) {
+                    self.held.hold(route);
                 }
-                Event::DelNextHop(_) => continue,
-            };
-            match msg {
-                RouteNetlinkMessage::NewRoute(r) => {
-                    if let Some(route) = self.accept(r) {
-                        self.held.hold(route);
-                    }
-                }
-                RouteNetlinkMessage::NewNeighbour(n) => {
-                    if let Some((port, addr)) = self.neighbour(n, false) {
-                        seen_neighbours.insert((port, addr));
-                    }
-                }
-                _ => {}
             }
+            RouteNetlinkMessage::NewNeighbour(n) => {
+                if let Some((port, addr)) = self.neighbour(n, false) {
+                    resync.seen_neighbours.insert((port, addr));
+                }
+            }
+            _ => {}
         }
-        for (port, addr) in old_neighbours.difference(&seen_neighbours) {
+    }
+
+    /// The dump is complete: what it no longer holds goes, the FIB takes what it does.
+    pub fn end_resync(&mut self, resync: Resync) {
+        for (port, addr) in resync.old_neighbours.difference(&resync.seen_neighbours) {
             self.remove_neighbour(*port, *addr);
         }
         let prefixes: HashSet<Prefix> = self
@@ -339,4 +357,10 @@ impl Mirror {
         }
         self.resync_wanted = false;
     }
+}
+
+/// A full dump being read: the neighbours held before it, and those it has named so far.
+pub struct Resync {
+    old_neighbours: HashSet<(u16, IpAddr)>,
+    seen_neighbours: HashSet<(u16, IpAddr)>,
 }

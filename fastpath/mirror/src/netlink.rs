@@ -114,23 +114,27 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// Everything the mirror needs, as one list: links, nexthop objects, routes, neighbours.
-pub fn dump_all() -> io::Result<Vec<Event>> {
-    let mut out = dump(&request(RouteNetlinkMessage::GetLink(
-        LinkMessage::default(),
-    )))?;
+/// Everything the mirror needs, each event handed to `each` as it is read, in this order:
+/// links, nexthop objects, routes, neighbours. `Ok(false)`: the kernel marked a dump
+/// interrupted (a table changed under it), so what was handed over is not a consistent
+/// picture: read it all again.
+pub fn dump_all(each: &mut dyn FnMut(&Event)) -> io::Result<bool> {
+    let mut complete = dump(
+        &request(RouteNetlinkMessage::GetLink(LinkMessage::default())),
+        each,
+    )?;
     // Kernels before 5.3 refuse this dump; they have no objects to name.
-    match dump(&raw_request(RTM_GETNEXTHOP, &nexthop::dump_request())) {
-        Ok(objects) => out.extend(objects),
+    match dump(&raw_request(RTM_GETNEXTHOP, &nexthop::dump_request()), each) {
+        Ok(c) => complete &= c,
         Err(e) => tracing::warn!("no nexthop objects dumped: {e}"),
     }
-    out.extend(dump(&request(RouteNetlinkMessage::GetRoute(
-        RouteMessage::default(),
-    )))?);
-    out.extend(dump(&request(RouteNetlinkMessage::GetNeighbour(
+    let routes = request(RouteNetlinkMessage::GetRoute(RouteMessage::default()));
+    complete &= dump(&routes, each)?;
+    let neighbours = request(RouteNetlinkMessage::GetNeighbour(
         NeighbourMessage::default(),
-    )))?);
-    Ok(out)
+    ));
+    complete &= dump(&neighbours, each)?;
+    Ok(complete)
 }
 
 const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_DUMP;
@@ -160,25 +164,15 @@ fn raw_request(kind: u16, payload: &[u8]) -> Vec<u8> {
     buf
 }
 
-/// One dump, read to its end. A dump the kernel marks interrupted (the table changed under
-/// it) is asked again.
-fn dump(request: &[u8]) -> io::Result<Vec<Event>> {
-    const ATTEMPTS: usize = 8;
-    for _ in 0..ATTEMPTS {
-        if let Some(out) = dump_once(request)? {
-            return Ok(out);
-        }
-    }
-    Err(io::Error::other("the kernel kept interrupting a dump"))
-}
-
-fn dump_once(request: &[u8]) -> io::Result<Option<Vec<Event>>> {
+/// One dump, read to its end, each event handed to `each` as its datagram arrives (the
+/// kernel fills the next one only when this one is read: a dump cannot overrun). Whether the
+/// kernel did not mark it interrupted.
+fn dump(request: &[u8], each: &mut dyn FnMut(&Event)) -> io::Result<bool> {
     let mut socket = Socket::new(NETLINK_ROUTE)?;
     socket.bind_auto()?;
     socket.connect(&SocketAddr::new(0, 0))?;
     socket.send(request, 0)?;
 
-    let mut out = Vec::new();
     let mut datagram = vec![0u8; DATAGRAM];
     let (mut done, mut interrupted, mut failure) = (false, false, 0);
     while !done {
@@ -191,7 +185,7 @@ fn dump_once(request: &[u8]) -> io::Result<Option<Vec<Event>>> {
                     done = true;
                     failure = code;
                 }
-                Parsed::Event(e) => out.push(e),
+                Parsed::Event(e) => each(&e),
                 Parsed::Other => {}
             }
         });
@@ -202,5 +196,5 @@ fn dump_once(request: &[u8]) -> io::Result<Option<Vec<Event>>> {
     if failure != 0 {
         return Err(io::Error::from_raw_os_error(-failure));
     }
-    Ok((!interrupted).then_some(out))
+    Ok(!interrupted)
 }

@@ -51,7 +51,7 @@ impl Subscriber {
         // Subscribe first: events that race the dump are queued and replayed after it.
         let events = netlink::subscribe(rcvbuf, STOP_CHECK)?;
         let mut mirror = Mirror::new(config, fib, neighbours, counters.clone());
-        mirror.resync(&netlink::dump_all()?);
+        resync(&mut mirror)?;
         let stop = Arc::new(AtomicBool::new(false));
         let mirror = Arc::new(Mutex::new(mirror));
         let thread = {
@@ -93,6 +93,20 @@ impl Subscriber {
     }
 }
 
+/// Reads the kernel's whole state into `mirror` as it is dumped (held locked meanwhile: the
+/// workers read the FIB throughout), again while the kernel reports a dump interrupted.
+fn resync(mirror: &mut Mirror) -> io::Result<()> {
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        let mut resync = mirror.begin_resync();
+        if netlink::dump_all(&mut |event| mirror.resync_event(&mut resync, event))? {
+            mirror.end_resync(resync);
+            return Ok(());
+        }
+    }
+    Err(io::Error::other("the kernel kept interrupting its dumps"))
+}
+
 fn follow(events: &Socket, mirror: &Mutex<Mirror>, stop: &AtomicBool) -> io::Result<()> {
     let lock = || mirror.lock().unwrap_or_else(|p| p.into_inner());
     let counters = lock().counters().clone();
@@ -110,15 +124,14 @@ fn follow(events: &Socket, mirror: &Mutex<Mirror>, stop: &AtomicBool) -> io::Res
                     .malformed
                     .fetch_add(malformed as u64, Ordering::Relaxed);
                 if mirror.take_resync_wanted() {
-                    mirror.resync(&netlink::dump_all()?);
+                    resync(&mut mirror)?;
                 }
             }
             Err(e) if netlink::is_timeout(&e) => {}
             Err(e) if netlink::is_overrun(&e) => {
                 Counters::bump(&counters.overruns);
                 netlink::discard_queued(events, &mut datagram)?;
-                let dump = netlink::dump_all()?;
-                lock().resync(&dump);
+                resync(&mut lock())?;
             }
             Err(e) => return Err(e),
         }

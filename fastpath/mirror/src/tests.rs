@@ -381,6 +381,41 @@ fn neighbours_follow_their_state() {
 }
 
 #[test]
+fn a_noarp_entry_with_a_unicast_mac_is_used_and_a_zero_or_multicast_mac_never() {
+    let mut rig = Rig::new(small_fib());
+    let reader = rig.mirror.neighbours().reader();
+    let mac = [2, 0, 0, 0, 0, 0x33];
+    use RouteNetlinkMessage::NewNeighbour;
+    rig.events(&[
+        // `ip neigh add ... lladdr MAC nud noarp`: the kernel forwards on it, so do we
+        // (the mirror used to leave NOARP out).
+        NewNeighbour(neighbour(
+            TAP0,
+            "10.1.0.7",
+            Some(mac),
+            NeighbourState::Noarp,
+        )),
+        // What a NOARP device reports for everyone, and a multicast mapping.
+        NewNeighbour(neighbour(
+            TAP0,
+            "10.1.0.8",
+            Some([0; 6]),
+            NeighbourState::Noarp,
+        )),
+        NewNeighbour(neighbour(
+            TAP1,
+            "192.0.2.9",
+            Some([1, 0, 0x5e, 0, 0, 9]),
+            NeighbourState::Permanent,
+        )),
+    ]);
+    assert_eq!(reader.mac(0, ip("10.1.0.7")), Some(MacAddr(mac)));
+    assert_eq!(reader.mac(0, ip("10.1.0.8")), None);
+    assert_eq!(reader.mac(1, ip("192.0.2.9")), None);
+    assert_eq!(rig.mirror.neighbours().len(), 1);
+}
+
+#[test]
 fn a_tap_going_down_takes_its_routes_and_neighbours() {
     let mut rig = Rig::new(small_fib());
     use RouteNetlinkMessage::{NewNeighbour, NewRoute};

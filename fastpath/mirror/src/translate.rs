@@ -159,17 +159,28 @@ pub fn route(
 pub struct KernelNeighbour {
     pub ifindex: u32,
     pub addr: IpAddr,
-    /// The MAC if the entry can be forwarded to: a state with a valid link-layer address
-    /// (reachable, stale, delay, probe, permanent); None for failed, incomplete and the rest.
+    /// The MAC if the entry can be forwarded to (see `usable_mac`); None for failed,
+    /// incomplete and the rest.
     pub mac: Option<MacAddr>,
 }
 
-fn usable(state: NeighbourState) -> bool {
-    use NeighbourState::*;
-    matches!(state, Reachable | Stale | Delay | Probe | Permanent)
+/// The kernel's NUD_VALID: PERMANENT, NOARP, REACHABLE, PROBE, STALE, DELAY. INCOMPLETE and
+/// FAILED entries may still carry an old address that must not be used.
+const NUD_VALID: u16 = 0x80 | 0x40 | 0x02 | 0x10 | 0x04 | 0x08;
+
+/// The one rule for a kernel neighbour's MAC, for the mirror and the next-hop resolver alike:
+/// usable when the state is one the kernel itself forwards on (NUD_VALID, which includes
+/// NOARP: a static `ip neigh add ... nud noarp|permanent` or an entry of a NOARP device), and
+/// only if the address is a real unicast MAC. A zero or multicast MAC (what a NOARP device
+/// reports for everyone, or a multicast destination's mapping) never is: a frame sent there
+/// would reach no single host.
+fn usable_mac(state: NeighbourState, lladdr: Option<MacAddr>) -> Option<MacAddr> {
+    let valid = u16::from(state) & NUD_VALID != 0;
+    lladdr.filter(|m| valid && !m.is_zero() && !m.is_multicast())
 }
 
-/// The neighbour `msg` describes, if it is an IPv4 or IPv6 one.
+/// The neighbour `msg` describes, if it is an IPv4 or IPv6 one. A deletion message describes
+/// the entry that went away: the caller withdraws it whatever its MAC.
 pub fn neighbour(msg: &NeighbourMessage) -> Option<KernelNeighbour> {
     let addr = msg.attributes.iter().find_map(|a| match a {
         NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => Some(IpAddr::V4(*a)),
@@ -180,13 +191,10 @@ pub fn neighbour(msg: &NeighbourMessage) -> Option<KernelNeighbour> {
         NeighbourAttribute::LinkLayerAddress(m) => <[u8; 6]>::try_from(m.as_slice()).ok(),
         _ => None,
     });
-    let mac = lladdr
-        .map(MacAddr)
-        .filter(|m| usable(msg.header.state) && !m.is_zero() && !m.is_multicast());
     Some(KernelNeighbour {
         ifindex: msg.header.ifindex,
         addr,
-        mac,
+        mac: usable_mac(msg.header.state, lladdr.map(MacAddr)),
     })
 }
 

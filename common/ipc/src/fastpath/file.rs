@@ -96,6 +96,8 @@ impl FileConfig {
         let mut cfg = FileConfig::default();
         let mut sa_ids = HashSet::new();
         let mut spis = HashSet::new();
+        // A million routes load from a file: their prefixes are checked against a set.
+        let mut prefixes = HashSet::new();
         let mut last_line = 0;
         let mut routes_at = Vec::new();
         for (line, words) in statements(text) {
@@ -140,11 +142,7 @@ impl FileConfig {
                 }
                 "route" => {
                     let r = parse_route(rest).map_err(err)?;
-                    if cfg
-                        .routes
-                        .iter()
-                        .any(|o| (o.addr, o.len) == (r.addr, r.len))
-                    {
+                    if !prefixes.insert((r.addr, r.len)) {
                         return Err(err(format!("route {}/{} is given twice", r.addr, r.len)));
                     }
                     routes_at.push(line);

@@ -54,8 +54,10 @@ pub enum Request {
     Ports,
     /// Result: `Vec<IpAddr>`.
     Locals,
-    /// Result: `Routes`.
-    Routes,
+    /// Result: `Routes`: the counts always; the routes `query` selects (all by default: a
+    /// FIB of a million routes wants a limit or a prefix); and the FIB's answer for each
+    /// address of `query.lookup`.
+    Routes(RouteQuery),
     /// Result: `NeighbourList`.
     Neighbours,
     /// Result: `LocalsChanged`.
@@ -127,7 +129,7 @@ impl Request {
             Request::Stats => "stats",
             Request::Ports => "ports",
             Request::Locals => "locals",
-            Request::Routes => "routes",
+            Request::Routes(_) => "routes",
             Request::Neighbours => "neighbours",
             Request::LocalAdd { .. } => "local_add",
             Request::LocalDel { .. } => "local_del",
@@ -292,13 +294,44 @@ pub struct RouteInfo {
     pub origin: String,
 }
 
+/// Which routes `routes` lists, and which addresses it looks up (`{"op":"routes"}`: all).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteQuery {
+    /// At most this many routes; `None`: every one selected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Only the routes inside this prefix (address, length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<(IpAddr, u8)>,
+    /// Addresses to look up as a worker would (longest prefix match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookup: Vec<IpAddr>,
+}
+
+/// The FIB's answer for one address: the next hop's port and gateway, or no route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteLookup {
+    pub addr: IpAddr,
+    /// `None`: no route.
+    pub port: Option<u16>,
+    /// The gateway; `None`: connected, or no route.
+    pub via: Option<IpAddr>,
+}
+
 /// `routes`: the FIB, and what sending by destination counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Routes {
     /// Whether packets are sent by destination (a `route` or `kernel-routes on`).
     pub enabled: bool,
     pub kernel_routes: bool,
+    /// The routes the query selected, up to its limit.
     pub routes: Vec<RouteInfo>,
+    /// How many routes the query selected before the limit.
+    #[serde(default)]
+    pub selected: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<RouteLookup>,
     pub ipv4: usize,
     pub ipv6: usize,
     pub next_hops: usize,

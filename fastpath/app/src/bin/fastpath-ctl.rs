@@ -14,11 +14,13 @@
 //! and sent as typed descriptions.
 
 use clap::{Parser, Subcommand};
-use ipc::client::Client;
-use ipc::fastpath::{NeighbourList, Request, Routes, SaInfo, SpInfo, SyncStats};
+use ipc::client::{Client, Output};
+use ipc::fastpath::{NeighbourList, Request, RouteQuery, Routes, SaInfo, SpInfo, SyncStats};
 use ipc::statement::{parse_sa, parse_sp, without_keyword};
 use ipc::{CallError, Direction, PolicyId, SaId, SaTarget};
 use serde_json::Value;
+use std::io::{self, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,8 +45,21 @@ enum Cmd {
     Ports,
     /// The node's own addresses (traffic to them goes to the kernel).
     Locals,
-    /// The FIB: prefixes, next hops, origin (static or kernel), counters.
-    Routes,
+    /// The FIB: counts, then up to `--limit` routes (prefix, next hop, origin), counters.
+    Routes {
+        /// List at most this many routes (the counts always cover the whole FIB).
+        #[arg(long, default_value_t = 100, conflicts_with = "all")]
+        limit: usize,
+        /// List every route selected (a million lines with a full table).
+        #[arg(long)]
+        all: bool,
+        /// Only the routes inside this prefix (`ADDR/LEN`).
+        #[arg(long, value_parser = parse_prefix)]
+        within: Option<(IpAddr, u8)>,
+        /// Look these addresses up as a worker would; prints `lookup ADDR port N via GW`.
+        #[arg(long, num_args = 1..)]
+        lookup: Vec<IpAddr>,
+    },
     /// The neighbours workers send to, with the resolution counters.
     Neighbours,
     /// The HA seqnum stream's counters, with the knobs in force.
@@ -131,6 +146,21 @@ impl From<Dir> for Direction {
     }
 }
 
+/// `ADDR/LEN`, or a bare address as a host prefix.
+fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, len) = s.split_once('/').unwrap_or((s, ""));
+    let addr: IpAddr = addr.parse().map_err(|e| format!("{s}: {e}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        "" => max,
+        l => l.parse().map_err(|e| format!("{s}: {e}"))?,
+    };
+    if len > max {
+        return Err(format!("{s}: prefix length above {max}"));
+    }
+    Ok((addr, len))
+}
+
 fn words(w: &[String]) -> Vec<&str> {
     w.iter().map(String::as_str).collect()
 }
@@ -140,7 +170,16 @@ fn request(cmd: &Cmd) -> Result<Request, String> {
         Cmd::Stats => Request::Stats,
         Cmd::Ports => Request::Ports,
         Cmd::Locals => Request::Locals,
-        Cmd::Routes => Request::Routes,
+        Cmd::Routes {
+            limit,
+            all,
+            within,
+            lookup,
+        } => Request::Routes(RouteQuery {
+            limit: (!all).then_some(*limit),
+            within: *within,
+            lookup: lookup.clone(),
+        }),
         Cmd::Neighbours => Request::Neighbours,
         Cmd::SyncStats | Cmd::SyncSettings => Request::SyncStats,
         Cmd::Events { activity_ms } => Request::Subscribe {
@@ -179,58 +218,70 @@ fn request(cmd: &Cmd) -> Result<Request, String> {
 
 fn main() {
     let args = Args::parse();
-    let result = request(&args.cmd).and_then(|r| run(&args, &r).map_err(|e| e.to_string()));
-    if let Err(e) = result {
-        eprintln!("fastpath-ctl: {e}");
-        std::process::exit(1);
-    }
+    let mut out = Output::stdout();
+    let result =
+        request(&args.cmd).and_then(|r| run(&args, &r, &mut out).map_err(|e| e.to_string()));
+    out.exit("fastpath-ctl", result)
 }
 
-fn run(args: &Args, request: &Request) -> Result<(), CallError> {
+fn run(args: &Args, request: &Request, out: &mut Output) -> Result<(), CallError> {
     if let Request::Subscribe { .. } = request {
-        return ipc::client::follow(&args.socket, request, &mut std::io::stdout().lock());
+        return ipc::client::follow(&args.socket, request, out);
     }
     let mut client = Client::new(&args.socket, Duration::from_secs(5));
     let result: Value = client.call(request)?;
     if args.json {
-        println!("{result}");
+        writeln!(out, "{result}")?;
         return Ok(());
     }
     let typed = |e: serde_json::Error| CallError::BadReply(e.to_string());
     match &args.cmd {
-        Cmd::Sa { cmd: SaCmd::List } => {
-            print_sas(&serde_json::from_value::<Vec<SaInfo>>(result).map_err(typed)?)
-        }
+        Cmd::Sa { cmd: SaCmd::List } => print_sas(
+            out,
+            &serde_json::from_value::<Vec<SaInfo>>(result).map_err(typed)?,
+        )?,
         Cmd::Sp {
             cmd: SpCmd::List { .. },
-        } => print_sps(&serde_json::from_value::<Vec<SpInfo>>(result).map_err(typed)?),
-        Cmd::Routes => print_routes(&serde_json::from_value::<Routes>(result).map_err(typed)?),
-        Cmd::Neighbours => {
-            print_neighbours(&serde_json::from_value::<NeighbourList>(result).map_err(typed)?)
-        }
+        } => print_sps(
+            out,
+            &serde_json::from_value::<Vec<SpInfo>>(result).map_err(typed)?,
+        )?,
+        Cmd::Routes { .. } => print_routes(
+            out,
+            &serde_json::from_value::<Routes>(result).map_err(typed)?,
+        )?,
+        Cmd::Neighbours => print_neighbours(
+            out,
+            &serde_json::from_value::<NeighbourList>(result).map_err(typed)?,
+        )?,
         Cmd::SyncSettings => {
             let stats = serde_json::from_value::<SyncStats>(result).map_err(typed)?;
             let s = stats.settings;
-            println!("period_packets_inbound: {}", s.period_packets_inbound);
-            println!("period_packets_outbound: {}", s.period_packets_outbound);
-            println!("period_time_ms: {}", s.period_time_ms);
-            println!("oseq_shift: {}", s.oseq_shift);
-            println!("snapshots: {}", stats.snapshots);
+            writeln!(out, "period_packets_inbound: {}", s.period_packets_inbound)?;
+            writeln!(
+                out,
+                "period_packets_outbound: {}",
+                s.period_packets_outbound
+            )?;
+            writeln!(out, "period_time_ms: {}", s.period_time_ms)?;
+            writeln!(out, "oseq_shift: {}", s.oseq_shift)?;
+            writeln!(out, "snapshots: {}", stats.snapshots)?;
         }
         _ => match result.as_object() {
             Some(map) => {
                 for (k, v) in map {
-                    println!("{k}: {v}");
+                    writeln!(out, "{k}: {v}")?;
                 }
             }
-            None => println!("{result}"),
+            None => writeln!(out, "{result}")?,
         },
     }
     Ok(())
 }
 
-fn print_sas(sas: &[SaInfo]) {
-    println!(
+fn print_sas(out: &mut impl Write, sas: &[SaInfo]) -> io::Result<()> {
+    writeln!(
+        out,
         "{:>7} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
         "id",
         "wk",
@@ -243,10 +294,11 @@ fn print_sas(sas: &[SaInfo]) {
         "packets",
         "bytes",
         "idle-ms"
-    );
+    )?;
     for sa in sas {
         let state = serde_json::to_value(sa.state).unwrap_or_default();
-        println!(
+        writeln!(
+            out,
             "{:>7} {:>3} {:<10} {:<4} {:<8} {:<34} {:>12} {:>12} {:>12} {:>10} {:>8}",
             sa.id,
             sa.worker,
@@ -259,31 +311,51 @@ fn print_sas(sas: &[SaInfo]) {
             sa.packets,
             sa.bytes,
             sa.idle_ms
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_sps(sps: &[SpInfo]) {
+fn print_sps(out: &mut impl Write, sps: &[SpInfo]) -> io::Result<()> {
     for p in sps {
-        println!("{:>5} {}", p.id, p.sp);
+        writeln!(out, "{:>5} {}", p.id, p.sp)?;
     }
+    Ok(())
 }
 
-fn print_routes(r: &Routes) {
+fn print_routes(out: &mut impl Write, r: &Routes) -> io::Result<()> {
     if !r.enabled {
-        println!("routing off: each port sends to its own next hop (see `ports`)");
-        println!("no_route: {}", r.no_route);
-        return;
+        writeln!(
+            out,
+            "routing off: each port sends to its own next hop (see `ports`)"
+        )?;
+        writeln!(out, "no_route: {}", r.no_route)?;
+        return Ok(());
     }
-    println!("{:<44} {:>4} {:<40} origin", "prefix", "port", "via");
+    for l in &r.lookups {
+        match (l.port, l.via) {
+            (None, _) => writeln!(out, "lookup {} no route", l.addr)?,
+            (Some(port), None) => writeln!(out, "lookup {} port {port} connected", l.addr)?,
+            (Some(port), Some(via)) => writeln!(out, "lookup {} port {port} via {via}", l.addr)?,
+        }
+    }
+    if r.lookups.is_empty() || !r.routes.is_empty() {
+        writeln!(out, "{:<44} {:>4} {:<40} origin", "prefix", "port", "via")?;
+    }
     for route in &r.routes {
         let via = route.via.map_or("connected".to_string(), |g| g.to_string());
-        println!(
+        writeln!(
+            out,
             "{:<44} {:>4} {:<40} {}",
             route.prefix, route.port, via, route.origin
-        );
+        )?;
     }
-    println!(
+    if r.selected > r.routes.len() {
+        let more = r.selected - r.routes.len();
+        writeln!(out, "... {more} more (--limit N, --all, --within PREFIX)")?;
+    }
+    writeln!(
+        out,
         "ipv4 {} ipv6 {} next-hops {} kernel-routes {} no-route {} neighbour-unresolved {}",
         r.ipv4,
         r.ipv6,
@@ -291,28 +363,32 @@ fn print_routes(r: &Routes) {
         if r.kernel_routes { "on" } else { "off" },
         r.no_route,
         r.neighbour_unresolved
-    );
+    )?;
     if !r.mirror.is_empty() {
         let counters: Vec<String> = r.mirror.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("mirror: {}", counters.join(" "));
+        writeln!(out, "mirror: {}", counters.join(" "))?;
     }
+    Ok(())
 }
 
-fn print_neighbours(n: &NeighbourList) {
-    println!("{:>4} {:<40} {:<17} state", "port", "address", "mac");
+fn print_neighbours(out: &mut impl Write, n: &NeighbourList) -> io::Result<()> {
+    writeln!(out, "{:>4} {:<40} {:<17} state", "port", "address", "mac")?;
     for e in &n.neighbours {
-        println!(
+        writeln!(
+            out,
             "{:>4} {:<40} {:<17} {}",
             e.port,
             e.addr.to_string(),
             e.mac.to_string(),
             e.state
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{} neighbours from {}; neighbour-unresolved {}",
         n.neighbours.len(),
         n.source,
         n.neighbour_unresolved
-    );
+    )?;
+    Ok(())
 }

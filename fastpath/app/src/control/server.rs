@@ -229,10 +229,10 @@ pub fn handle(control: &Control, request: Request) -> Answer {
             answer(ports)
         }
         Request::Locals => answer(&*lock(&control.locals)),
-        Request::Routes => answer(crate::routing::route_list(
-            control.routing.as_deref(),
-            &totals(control),
-        )),
+        Request::Routes(query) => {
+            crate::routing::route_list(control.routing.as_deref(), &totals(control), &query)
+                .and_then(answer)
+        }
         Request::Neighbours => answer(crate::routing::neighbour_list(
             control.routing.as_deref(),
             &totals(control),

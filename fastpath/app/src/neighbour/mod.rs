@@ -103,14 +103,9 @@ impl Resolver {
             }
             *resolved = n.mac.is_some();
             if let Some(mac) = n.mac {
-                let old = h.mac.swap(MacAddr::from(mac).to_u64(), Ordering::Relaxed);
-                if old != MacAddr::from(mac).to_u64() {
-                    tracing::info!(
-                        "next hop {} on {} is {}",
-                        h.addr,
-                        h.interface.name,
-                        MacAddr::from(mac).to_string()
-                    );
+                let old = h.mac.swap(mac.to_u64(), Ordering::Relaxed);
+                if old != mac.to_u64() {
+                    tracing::info!("next hop {} on {} is {mac}", h.addr, h.interface.name);
                 }
             }
         }
@@ -198,10 +193,10 @@ mod tests {
             hops: vec![hop(7, "192.0.2.2"), hop(8, "192.0.2.2")],
             resolved: vec![false; 2],
         };
-        let entry = |ifindex, addr: &str, mac| Neighbour {
+        let entry = |ifindex, addr: &str, mac: Option<[u8; 6]>| Neighbour {
             ifindex,
             addr: addr.parse().unwrap(),
-            mac,
+            mac: mac.map(MacAddr),
         };
         r.learn(&entry(7, "192.0.2.9", Some([9; 6])));
         r.learn(&entry(9, "192.0.2.2", Some([9; 6])));

@@ -6,31 +6,19 @@ use netlink_packet_core::{
     DecodeError, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP,
     NLM_F_REQUEST,
 };
-use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
+use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use netlink_sys::{Socket, SocketAddr};
 use std::io;
-use std::net::IpAddr;
 use std::time::Duration;
-
-/// Neighbour states whose link-layer address may be used (the kernel's `NUD_VALID`:
-/// PERMANENT, NOARP, REACHABLE, PROBE, STALE, DELAY); INCOMPLETE and FAILED have none.
-const NUD_VALID: u16 = 0x80 | 0x40 | 0x02 | 0x10 | 0x04 | 0x08;
 
 /// Room for one datagram: a dump packs up to 32 KiB of messages into each.
 const DATAGRAM_CAPACITY: usize = 64 * 1024;
 
-/// One neighbour table entry as the kernel reported it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Neighbour {
-    /// The interface the entry belongs to.
-    pub ifindex: u32,
-    pub addr: IpAddr,
-    /// The MAC to use, or `None` when the entry was deleted or has no usable address
-    /// (INCOMPLETE, FAILED).
-    pub mac: Option<[u8; 6]>,
-}
+/// One neighbour table entry as the kernel reported it, read by the mirror's parser so that
+/// the resolver and the mirror follow one rule for which MACs are usable.
+pub type Neighbour = mirror::KernelNeighbour;
 
 /// A datagram that is not a sequence of well-formed netlink messages.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +41,11 @@ pub fn parse_datagram(datagram: &[u8]) -> Result<Vec<Neighbour>, ParseError> {
         let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest).map_err(fail)?;
         let entry = match message.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m)) => {
-                neighbour(&m, true)
+                mirror::parse_neighbour(&m)
             }
+            // Deleted: whatever it carried, no longer usable.
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelNeighbour(m)) => {
-                neighbour(&m, false)
+                mirror::parse_neighbour(&m).map(|n| Neighbour { mac: None, ..n })
             }
             _ => None,
         };
@@ -65,25 +54,6 @@ pub fn parse_datagram(datagram: &[u8]) -> Result<Vec<Neighbour>, ParseError> {
         offset += length.next_multiple_of(4);
     }
     Ok(entries)
-}
-
-/// An inet / inet6 entry; `present` is false for a deletion.
-fn neighbour(m: &NeighbourMessage, present: bool) -> Option<Neighbour> {
-    let addr = m.attributes.iter().find_map(|a| match a {
-        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    })?;
-    let usable = present && u16::from(m.header.state) & NUD_VALID != 0;
-    let mac = m.attributes.iter().find_map(|a| match a {
-        NeighbourAttribute::LinkLayerAddress(ll) => <[u8; 6]>::try_from(ll.as_slice()).ok(),
-        _ => None,
-    });
-    Some(Neighbour {
-        ifindex: m.header.ifindex,
-        addr,
-        mac: mac.filter(|_| usable),
-    })
 }
 
 /// A NETLINK_ROUTE socket that hears the neighbour table's changes.
@@ -139,8 +109,10 @@ impl NeighbourSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::neighbour::NeighbourState;
+    use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourState};
     use netlink_packet_route::AddressFamily;
+    use std::net::IpAddr;
+    use toolkit::MacAddr;
 
     /// A neighbour message as the kernel sends it, serialized.
     fn message(
@@ -220,13 +192,24 @@ mod tests {
                 NeighbourState::Reachable,
                 mac(0x0f),
             ),
+            // The one rule (the mirror's): NOARP with a unicast MAC is usable; a zero or
+            // multicast MAC never is, whatever the state (this parser used to take them).
+            message(true, 7, a("192.0.2.6"), NeighbourState::Noarp, mac(0x10)),
+            message(true, 7, a("192.0.2.7"), NeighbourState::Noarp, Some([0; 6])),
+            message(
+                true,
+                7,
+                a("192.0.2.8"),
+                NeighbourState::Permanent,
+                Some([1, 0, 0x5e, 0, 0, 1]),
+            ),
         ]
         .concat();
         let entries = parse_datagram(&datagram).unwrap();
-        let expect = |ifindex, addr: &str, mac| Neighbour {
+        let expect = |ifindex, addr: &str, mac: Option<[u8; 6]>| Neighbour {
             ifindex,
             addr: a(addr),
-            mac,
+            mac: mac.map(MacAddr),
         };
         assert_eq!(
             entries,
@@ -238,6 +221,9 @@ mod tests {
                 expect(8, "2001:db8::3", mac(0x0e)),
                 // Deleted: whatever it carried, no longer usable.
                 expect(7, "192.0.2.5", None),
+                expect(7, "192.0.2.6", mac(0x10)),
+                expect(7, "192.0.2.7", None),
+                expect(7, "192.0.2.8", None),
             ]
         );
     }

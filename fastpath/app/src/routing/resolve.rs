@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use toolkit::mac::MacAddr;
 
 /// How long the thread waits for events (or sleeps) before it looks at the requests again.
 const TICK: Duration = Duration::from_millis(5);
@@ -59,7 +58,7 @@ impl Resolver {
         let mut table = table.lock().unwrap_or_else(|p| p.into_inner());
         match n.mac {
             Some(mac) => {
-                if table.set(port, n.addr, MacAddr::from(mac)).is_err() {
+                if table.set(port, n.addr, mac).is_err() {
                     tracing::warn!("neighbour table full: {} not kept", n.addr);
                 }
             }
@@ -119,6 +118,7 @@ pub fn spawn(
 mod tests {
     use super::*;
     use crossbeam_queue::ArrayQueue;
+    use toolkit::mac::MacAddr;
 
     #[test]
     fn entries_of_the_taps_fill_the_table_and_others_are_not_ours() {
@@ -134,10 +134,10 @@ mod tests {
         let table = Mutex::new(Neighbours::new(64));
         let reader = table.lock().unwrap().reader();
         let host: IpAddr = "10.0.1.2".parse().unwrap();
-        let entry = |ifindex, mac| Neighbour {
+        let entry = |ifindex, mac: Option<[u8; 6]>| Neighbour {
             ifindex,
             addr: host,
-            mac,
+            mac: mac.map(MacAddr),
         };
         r.learn(&table, &entry(8, Some([2, 0, 0, 0, 0, 9])));
         r.learn(&table, &entry(9, Some([2, 0, 0, 0, 0, 7])));

@@ -11,10 +11,11 @@
 //! ```
 
 use clap::{Parser, Subcommand};
-use ipc::client::Client;
+use ipc::client::{Client, Output};
 use ipc::slowpath::{HaRole, Request, TerminateTarget};
 use ipc::CallError;
 use serde_json::Value;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -129,26 +130,26 @@ fn request(cmd: &Cmd) -> Request {
 
 fn main() {
     let args = Args::parse();
-    if let Err(e) = run(&args, &request(&args.cmd)) {
-        eprintln!("slowpath-ctl: {e}");
-        std::process::exit(1);
-    }
+    let mut out = Output::stdout();
+    let result = run(&args, &request(&args.cmd), &mut out);
+    out.exit("slowpath-ctl", result)
 }
 
-fn run(args: &Args, request: &Request) -> Result<(), CallError> {
+fn run(args: &Args, request: &Request, out: &mut Output) -> Result<(), CallError> {
     if let Request::Subscribe = request {
-        return ipc::client::follow(&args.socket, request, &mut std::io::stdout().lock());
+        return ipc::client::follow(&args.socket, request, out);
     }
     let mut client = Client::new(&args.socket, Duration::from_secs(5));
     let result: Value = client.call(request)?;
     match (&args.cmd, args.json) {
-        (_, true) => println!("{result}"),
-        (Cmd::Instances, false) => print_instances(&result),
-        (Cmd::Pools, false) => print_pools(&result),
-        _ => println!(
+        (_, true) => writeln!(out, "{result}")?,
+        (Cmd::Instances, false) => print_instances(out, &result)?,
+        (Cmd::Pools, false) => print_pools(out, &result)?,
+        _ => writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
-        ),
+        )?,
     }
     Ok(())
 }
@@ -160,10 +161,11 @@ enum Role {
     Standby,
 }
 
-fn print_pools(r: &Value) {
+fn print_pools(out: &mut impl Write, r: &Value) -> io::Result<()> {
     for p in r.as_array().into_iter().flatten() {
         let s = |k: &str| p[k].as_str().unwrap_or("-").to_string();
-        println!(
+        writeln!(
+            out,
             "{} {}: size {}, leased {}, offline {}, free {}",
             s("name"),
             s("range"),
@@ -171,20 +173,22 @@ fn print_pools(r: &Value) {
             p["leased"],
             p["offline"],
             p["free"]
-        );
+        )?;
         for l in p["leases"].as_array().into_iter().flatten() {
             let s = |k: &str| l[k].as_str().unwrap_or("-").to_string();
             let holder = match l["ike_sa"].as_u64() {
                 Some(id) => format!("IKE SA {id} {}_{}", s("spi_i"), s("spi_r")),
                 None => "offline".to_string(),
             };
-            println!("  {:<16} {:<32} {holder}", s("address"), s("identity"));
+            writeln!(out, "  {:<16} {:<32} {holder}", s("address"), s("identity"))?;
         }
     }
+    Ok(())
 }
 
-fn print_instances(r: &Value) {
-    println!(
+fn print_instances(out: &mut impl Write, r: &Value) -> io::Result<()> {
+    writeln!(
+        out,
         "{:<12} {:<10} {:>4} {:<7} {:>4}/{:<4} {:<26} {:>6} {:>9} {:>9} {:>7}",
         "instance",
         "interface",
@@ -197,7 +201,7 @@ fn print_instances(r: &Value) {
         "sent",
         "received",
         "changes"
-    );
+    )?;
     for i in r.as_array().into_iter().flatten() {
         let s = |k: &str| i[k].as_str().unwrap_or("-").to_string();
         let c = &i["counters"];
@@ -205,7 +209,8 @@ fn print_instances(r: &Value) {
             .iter()
             .map(|k| c[k].as_u64().unwrap_or(0))
             .sum::<u64>();
-        println!(
+        writeln!(
+            out,
             "{:<12} {:<10} {:>4} {:<7} {:>4}/{:<4} {:<26} {:>6} {:>9} {:>9} {:>7}",
             s("name"),
             s("interface"),
@@ -218,6 +223,7 @@ fn print_instances(r: &Value) {
             c["adverts_sent"],
             c["adverts_received"],
             changes
-        );
+        )?;
     }
+    Ok(())
 }
