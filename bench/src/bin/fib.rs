@@ -3,7 +3,8 @@
 //! lookups and bursts of 32, plus the cost of one route change with the table loaded. IPv4
 //! runs once more with the tables on 4 KiB pages, to show what the transparent huge pages
 //! bring, and on DPDK's `rte_fib` (DIR-24-8, 4-byte entries; `rte_fib_lookup_bulk` of one
-//! address, and of bursts of 32), whose memory under `--no-huge` is on 4 KiB pages; every
+//! address, and of bursts of 32), whose memory under `--no-huge` is on 4 KiB pages; and our
+//! bursts once more as plain next-hop ids (`lookup_v4_burst_ids`, as the workers look up); every
 //! probe's answer is checked against `rte_fib`'s. The few random prefixes that end at
 //! 255.255.255.255 are left out: `rte_fib` 22.11 gets them wrong (see `ipv4`). `rte_lpm` is not measured: its add scans
 //! every rule of the same length, so 1 M routes do not load in a bench's time. The cases run
@@ -197,6 +198,21 @@ fn ours<A: Copy>(
     })
 }
 
+/// Our IPv4 bursts as plain next-hop ids (`lookup_v4_burst_ids`, what a worker uses), quiescent
+/// after each burst.
+fn ours_ids(reader: &FibReader, probes: &[u32], secs: f64) -> f64 {
+    let mut out = [0u32; BURST];
+    rate(secs, probes.len(), || {
+        let mut s = 0u64;
+        for chunk in probes.chunks(BURST) {
+            reader.lookup_v4_burst_ids(black_box(chunk), &mut out);
+            s = s.wrapping_add(out[..chunk.len()].iter().map(|&i| u64::from(i)).sum());
+            reader.quiescent();
+        }
+        s
+    })
+}
+
 /// One measurement: a lookup rate.
 type Case<'a> = Box<dyn FnMut() -> f64 + 'a>;
 
@@ -376,6 +392,9 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
             runs.push(Box::new(move || theirs(table, probes, secs, burst)));
         }
     }
+    let ids_case = runs.len();
+    let huge = &readers[0];
+    runs.push(Box::new(move || ours_ids(huge, probes, secs)));
     let m = interleaved(&mut runs);
     for (i, (fib, build)) in tables.iter().enumerate() {
         let pages = if i == 0 { "huge pages" } else { "4 KiB pages" };
@@ -405,6 +424,10 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
             probes.len()
         );
     }
+    println!(
+        "  ours, huge pages, bursts as plain next-hop ids: {:.1} M/s",
+        m[ids_case] / 1e6
+    );
     drop(runs);
     if bgp {
         drop(readers);
