@@ -34,7 +34,8 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER PERF ROUTE AUTOGROUP_NICE
+#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY
+# BINARY=PATH: that fastpath binary as ours instead of the tree's (say, a previous commit's).
 # AUTOGROUP_NICE=N (say -10): the run in a session of its own at that niceness, so that other
 # sessions' builds take less of the CPUs from both sides (bench/lib/side_runs.sh).
 # ROUTE=1 (the default): our configs hold a `route` toward the other side's router, as a
@@ -79,6 +80,7 @@ trap cleanup EXIT
 [ -f "$ANCHOR/measure.py" ] || { echo "no anchor at $ANCHOR (set ANCHOR=)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
 side_prepare
+if [ -n "${BINARY:-}" ]; then cp "$BINARY" "$FP"; fi
 if [ "${ROUTE:-1}" = 1 ]; then
     for c in $CIPHERS; do
         echo "route 198.51.100.0/24 via 198.51.100.1 port 0" >> "$TMP/out_$c.conf"
