@@ -10,8 +10,11 @@
 # plaintext ones, and for `in` the ESP that ipsec-secgw produced. The SA and ports are those
 # of vs_secgw.sh. Per run: DURATION s (default 5); the rate is the mean of the last 3 one-second
 # intervals. Prints one line per binary: the rates, then the p50s in ns per burst.
+# ROUTE=1: the config holds a `route` toward the other side's router, as in
+# bench/side_by_side.sh (these packets miss it and leave by the port's default), so every
+# packet is looked up in the FIB; ROUTE=0 (the default): no route.
 set -euo pipefail
-[ $# -ge 5 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 A=$1 B=$2 DIR=$3 CIPHER=$4 SIZE=$5 REPS=${6:-3}
 WORK=${WORK:-/tmp/ipsec-secgw-anchor}
 DURATION=${DURATION:-5}
@@ -41,6 +44,10 @@ port 1 protected   peer-mac 00:16:3e:7e:94:9a tx-only
 sa 1 in spi 5 $sa tunnel 192.0.2.2 192.0.2.1 window 0
 sp in protect 1 pri 1 src 198.51.100.0/24 dst 203.0.113.0/24
 EOF
+fi
+if [ "${ROUTE:-0}" = 1 ]; then
+    if [ "$DIR" = out ]; then echo "route 198.51.100.0/24 via 198.51.100.1 port 0" >> "$TMP/cfg"
+    else echo "route 192.0.2.0/24 via 192.0.2.254 port 0" >> "$TMP/cfg"; fi
 fi
 [ -s "$in" ] || { echo "no input $in: run bench/vs_secgw.sh first" >&2; exit 2; }
 

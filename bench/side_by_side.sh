@@ -34,12 +34,20 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER PERF SAS
+#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY SAS
 # SAS=N (with SELF=1): many tunnels. Our binary runs a config of N SAs and N policies on a pcap
 # whose packets each belong to a random one of them (bench/src/bin/sa_scale_inputs.rs: the
 # policy of SA i protects destination 10.0.0.0 + i, inbound packets come encrypted under SA i),
 # against itself on the same number of packets, all of one SA: the ratios are N SAs / 1 SA.
 # Both pcaps hold SAS_PACKETS packets (default 2 * N), every one in an mbuf of its own.
+# BINARY=PATH: that fastpath binary as ours instead of the tree's (say, a previous commit's).
+# AUTOGROUP_NICE=N (say -10): the run in a session of its own at that niceness, so that other
+# sessions' builds take less of the CPUs from both sides (bench/lib/side_runs.sh).
+# ROUTE=1 (the default): our configs hold a `route` toward the other side's router, as a
+# gateway has, so every packet we send is looked up in the FIB (ipsec-secgw looks each one up
+# in its LPM too); the harness's packets miss it and leave by the port's `peer-mac`, its
+# default route (without a kernel there is no neighbour for a gateway route to resolve).
+# ROUTE=0: no route, each port sends to its one next hop without a lookup.
 # PERF=1 (not with SELF): `perf record -a -e cpu-clock` over the whole run, then
 # bench/perf_units.py: each side's cost per packet in units of its own net_pcap receive, and
 # what that receive costs in each (see its header): which part of a ratio the processes' own
@@ -54,6 +62,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib/side_runs.sh
 . "$ROOT/bench/lib/side_runs.sh"
 side_defaults
+niced_session "${BASH_SOURCE[0]}" "$@"
 ANCHOR=${ANCHOR:-$(cd "$ROOT/.." && pwd)/shared/anchors/ipsec-secgw}
 SIZES=${SIZES:-"64 512 1400 imix"}
 SELF=${SELF:-0}
@@ -99,6 +108,16 @@ if [ -n "$SAS" ]; then
     # (without hugepages, 262143 mbufs did not fit in -m 1024 and did in -m 2048)
     [ "$MEM_MB" -ge $((pool / 128)) ] || MEM_MB=$((pool / 128))
 fi
+if [ -n "${BINARY:-}" ]; then cp "$BINARY" "$FP"; fi
+if [ "${ROUTE:-1}" = 1 ]; then
+    for c in $CIPHERS; do
+        for at in "$TMP" "$TMP/one"; do
+            [ -f "$at/out_$c.conf" ] || continue
+            echo "route 198.51.100.0/24 via 198.51.100.1 port 0" >> "$at/out_$c.conf"
+            echo "route 192.0.2.0/24 via 192.0.2.254 port 0" >> "$at/in_$c.conf"
+        done
+    done
+fi
 OTHER_FP=$FP
 if [ -n "${OTHER:-}" ]; then cp "$OTHER" "$TMP/fastpath.other"; OTHER_FP=$TMP/fastpath.other; fi
 : > "$OURS"
@@ -130,7 +149,7 @@ secgw() {
     rm -rf "/var/run/dpdk/$prefix"
 }
 
-log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT ROUTE=${ROUTE:-1}, git $(cd "$ROOT" && git rev-parse --short HEAD)"
 if [ "$PERF" = 1 ]; then
     [ "$SELF" != 1 ] || { echo "PERF=1 compares with ipsec-secgw: not with SELF=1" >&2; exit 2; }
     command -v perf > /dev/null || { echo "PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }

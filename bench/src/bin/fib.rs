@@ -3,7 +3,8 @@
 //! lookups and bursts of 32, plus the cost of one route change with the table loaded. IPv4
 //! runs once more with the tables on 4 KiB pages, to show what the transparent huge pages
 //! bring, and on DPDK's `rte_fib` (DIR-24-8, 4-byte entries; `rte_fib_lookup_bulk` of one
-//! address, and of bursts of 32), whose memory under `--no-huge` is on 4 KiB pages; every
+//! address, and of bursts of 32), whose memory under `--no-huge` is on 4 KiB pages; and our
+//! bursts once more as plain next-hop ids (`lookup_v4_burst_ids`, as the workers look up); every
 //! probe's answer is checked against `rte_fib`'s. IPv6 likewise against DPDK's `rte_fib6` (a
 //! trie of a 24-bit then 8-bit levels, 4-byte entries): build time, single and bulk lookups,
 //! and every probe's answer compared. The few random prefixes that end at
@@ -194,6 +195,21 @@ fn ours<A: Copy>(
         for chunk in probes.chunks(BURST) {
             many(black_box(chunk), &mut out);
             s += id_sum(&out[..chunk.len()]);
+            reader.quiescent();
+        }
+        s
+    })
+}
+
+/// Our IPv4 bursts as plain next-hop ids (`lookup_v4_burst_ids`, what a worker uses), quiescent
+/// after each burst.
+fn ours_ids(reader: &FibReader, probes: &[u32], secs: f64) -> f64 {
+    let mut out = [0u32; BURST];
+    rate(secs, probes.len(), || {
+        let mut s = 0u64;
+        for chunk in probes.chunks(BURST) {
+            reader.lookup_v4_burst_ids(black_box(chunk), &mut out);
+            s = s.wrapping_add(out[..chunk.len()].iter().map(|&i| u64::from(i)).sum());
             reader.quiescent();
         }
         s
@@ -435,6 +451,9 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
             }));
         }
     }
+    let ids_case = runs.len();
+    let huge = &readers[0];
+    runs.push(Box::new(move || ours_ids(huge, probes, secs)));
     let m = interleaved(&mut runs);
     for (i, (fib, build)) in tables.iter().enumerate() {
         let pages = if i == 0 { "huge pages" } else { "4 KiB pages" };
@@ -453,6 +472,10 @@ fn ipv4(name: &str, bgp: bool, rng: &mut Rng, eal: Option<&Eal>, secs: f64) {
         let name = format!("{name}, rte_fib, 4 KiB pages");
         report_dpdk(&name, routes, *build, &m[4..6], *differ, probes.len());
     }
+    println!(
+        "  ours, huge pages, bursts as plain next-hop ids: {:.1} M/s",
+        m[ids_case] / 1e6
+    );
     drop(runs);
     if bgp {
         drop(readers);

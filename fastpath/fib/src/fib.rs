@@ -178,6 +178,9 @@ pub struct FibReader {
     slot: Arc<AtomicU64>,
 }
 
+/// What `FibReader::lookup_v4_burst_ids` gives an address without a route.
+pub const NO_ROUTE: u32 = u32::MAX;
+
 fn found(e: u32) -> Option<NhId> {
     (entry::is_valid(e) && !entry::is_ext(e)).then_some(NhId(entry::value(e)))
 }
@@ -215,6 +218,20 @@ impl FibReader {
     /// One burst of IPv4 destinations: `out[i]` for `addrs[i]` (as far as both reach).
     pub fn lookup_v4_burst(&self, addrs: &[u32], out: &mut [Option<NhId>]) {
         in_batches(addrs, out, |a, raw| self.shared.v4.lookup4_burst(a, raw));
+    }
+
+    /// One burst of IPv4 destinations as plain next-hop ids (`NO_ROUTE`: none), `out[i]` for
+    /// `addrs[i]` (as far as both reach): entries straight into `out` and one pass over them,
+    /// as `rte_fib_lookup_bulk`, for callers that compare ids before decoding any.
+    pub fn lookup_v4_burst_ids(&self, addrs: &[u32], out: &mut [u32]) {
+        let n = addrs.len().min(out.len());
+        self.shared.v4.lookup4_burst(&addrs[..n], &mut out[..n]);
+        for o in &mut out[..n] {
+            *o = match entry::is_valid(*o) && !entry::is_ext(*o) {
+                true => entry::value(*o),
+                false => NO_ROUTE,
+            };
+        }
     }
 
     /// One burst of IPv6 destinations, as `lookup_v4_burst`.

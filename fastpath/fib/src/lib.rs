@@ -18,7 +18,7 @@ mod rcu;
 mod table;
 mod update;
 
-pub use fib::{Fib, FibConfig, FibReader, Memory};
+pub use fib::{Fib, FibConfig, FibReader, Memory, NO_ROUTE};
 pub use nexthop::{NextHop, NextHopKind, NhId};
 pub use prefix::Prefix;
 pub use table::BATCH;

@@ -103,6 +103,13 @@ fn check(fib: &Fib, naive: &Naive, fam: &Family, rng: &mut Rng, probes: usize, s
     } else {
         let keys: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
         reader.lookup_v4_burst(&keys, &mut out);
+        // The plain ids of a burst are the same answers.
+        let mut ids = vec![0; keys.len()];
+        reader.lookup_v4_burst_ids(&keys, &mut ids);
+        for (a, id) in addrs.iter().zip(ids) {
+            let want = reader.lookup(*a).map_or(fib::NO_ROUTE, |i| i.0);
+            assert_eq!(id, want, "step {step}: burst id lookup of {a}");
+        }
     }
     for (a, id) in addrs.iter().zip(out) {
         assert_eq!(id, reader.lookup(*a), "step {step}: burst lookup of {a}");

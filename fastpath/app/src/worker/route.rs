@@ -12,7 +12,7 @@ use super::{PortJob, Worker, BURST};
 use arrayvec::ArrayVec;
 use crossbeam_queue::ArrayQueue;
 use dpdk::mbuf::{Mbuf, MbufBurst};
-use fib::{FibReader, NextHopKind, NhId};
+use fib::{FibReader, NextHopKind, NhId, NO_ROUTE};
 use mirror::NeighbourReader;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -34,9 +34,6 @@ pub struct Router {
     pub unreachable: Box<Unreachable>,
     pub now_ns: u64,
 }
-
-/// (port index, destination MAC) groups of one burst before transmission.
-const GROUPS: usize = 8;
 
 /// A packet's destination address (the IP header starts the data).
 fn destination(m: &Mbuf) -> Option<IpAddr> {
@@ -99,6 +96,48 @@ impl Router {
         neighbour_mac(&self.neighbours, ports, at, port, addr)
     }
 
+    /// The next-hop id of each packet of `burst` into `found` (`NO_ROUTE`: none); returns
+    /// the set of packets with an IP destination (bit i for packet i). IPv4 in one batch
+    /// lookup (the table reads overlap), IPv6 one by one.
+    fn look_up(&self, burst: &[Mbuf], found: &mut [u32]) -> u64 {
+        let mut v4 = [0u32; BURST];
+        let mut v4_at = [0u8; BURST];
+        let mut n4 = 0;
+        let mut routable = 0u64;
+        for (i, (m, f)) in burst.iter().zip(found.iter_mut()).enumerate().take(BURST) {
+            match destination(m) {
+                Some(IpAddr::V4(a)) => {
+                    v4[n4] = a.into();
+                    v4_at[n4] = i as u8;
+                    n4 += 1;
+                }
+                Some(IpAddr::V6(a)) => *f = self.fib.lookup_v6(a.into()).map_or(NO_ROUTE, |i| i.0),
+                None => continue,
+            }
+            routable |= 1 << i;
+        }
+        if n4 == found.len() {
+            // All IPv4 (the usual burst): straight into place.
+            self.fib.lookup_v4_burst_ids(&v4[..n4], found);
+        } else {
+            let mut found4 = [NO_ROUTE; BURST];
+            self.fib.lookup_v4_burst_ids(&v4[..n4], &mut found4[..n4]);
+            for (&at, id) in v4_at[..n4].iter().zip(found4) {
+                found[at as usize] = id;
+            }
+        }
+        routable
+    }
+
+    /// The hop of a destination without a route: port `to`'s own next hop, if it has one.
+    fn default_hop(&self, ports: &[super::PortIo], to: usize) -> Hop {
+        if !ports[to].default_route {
+            return Hop::Nowhere;
+        }
+        let (port, any) = (ports[to].port, IpAddr::from([0u8; 4]));
+        Hop::Gateway(to, port, any, self.mac(ports, to, port, any))
+    }
+
     fn hop(&self, ports: &[super::PortIo], id: NhId) -> Hop {
         let Some(nh) = self.fib.next_hop(id) else {
             return Hop::Nowhere;
@@ -116,6 +155,28 @@ impl Router {
     }
 }
 
+/// A packet's group in `route_and_send` when it is not sent.
+const DROP: u8 = u8::MAX;
+
+/// The (port index, destination MAC) groups of one burst, in the order first seen.
+#[derive(Default)]
+struct Groups(ArrayVec<(usize, [u8; 6]), BURST>);
+
+impl Groups {
+    /// The index of the group of (at, mac), added if new (a burst has at most BURST packets,
+    /// so it never runs out).
+    #[inline]
+    fn of(&mut self, at: usize, mac: [u8; 6]) -> u8 {
+        match self.0.iter().position(|g| *g == (at, mac)) {
+            Some(s) => s as u8,
+            None => {
+                self.0.push((at, mac));
+                (self.0.len() - 1) as u8
+            }
+        }
+    }
+}
+
 impl Worker {
     /// Looks up each packet's destination, frames it for its next hop and sends it; packets
     /// without a route are dropped and counted (their senders told), those whose neighbour is
@@ -128,105 +189,136 @@ impl Worker {
             return;
         };
         let n = burst.len().min(BURST);
-        let mut dst = [None::<IpAddr>; BURST];
-        let mut found = [None::<NhId>; BURST];
-        // IPv4 in one batch lookup (the table reads overlap); IPv6 one by one.
-        let mut v4 = [0u32; BURST];
-        let mut v4_at = [0u8; BURST];
-        let mut n4 = 0;
-        for (i, m) in burst.as_slice().iter().enumerate().take(n) {
-            dst[i] = destination(m);
-            match dst[i] {
-                Some(IpAddr::V4(a)) => {
-                    v4[n4] = a.into();
-                    v4_at[n4] = i as u8;
-                    n4 += 1;
-                }
-                Some(IpAddr::V6(a)) => found[i] = router.fib.lookup_v6(a.into()),
-                None => {}
-            }
-        }
-        let mut found4 = [None::<NhId>; BURST];
-        router.fib.lookup_v4_burst(&v4[..n4], &mut found4[..n4]);
-        for (&at, id) in v4_at[..n4].iter().zip(found4) {
-            found[at as usize] = id;
-        }
-        let default = match self.ports[to].default_route {
-            true => {
-                let (port, any) = (self.ports[to].port, IpAddr::from([0u8; 4]));
-                Hop::Gateway(to, port, any, router.mac(&self.ports, to, port, any))
-            }
-            false => Hop::Nowhere,
-        };
-        let mut groups: ArrayVec<(usize, [u8; 6], MbufBurst<BURST>), GROUPS> = ArrayVec::new();
+        let mut found = [NO_ROUTE; BURST];
+        let routable = router.look_up(&burst.as_slice()[..n], &mut found[..n]);
+        // Each packet's group: next hops are resolved once per distinct id a burst, not once
+        // per packet (a burst mostly goes to one or two next hops).
+        let mut group = [DROP; BURST];
+        let mut groups = Groups::default();
+        let mut default = None;
         let mut unresolved = None;
-        let mut last: Option<(NhId, Hop)> = None;
-        for (i, m) in burst.take_all().enumerate() {
-            let Some(d) = dst.get(i).copied().flatten() else {
+        let mut last: Option<(u32, Hop)> = None;
+        let mut waiting = [None::<Waiting>; BURST];
+        let mut held = false;
+        for (i, m) in burst.as_slice().iter().enumerate().take(n) {
+            if routable & (1 << i) == 0 {
                 self.counters.no_route += 1;
                 continue;
-            };
-            let hop = match (found.get(i).copied().flatten(), last) {
-                (None, _) => default,
-                (Some(id), Some((c, hop))) if c == id => hop,
-                (Some(id), _) => {
-                    let hop = router.hop(&self.ports, id);
+            }
+            let hop = match (found[i], last) {
+                (NO_ROUTE, _) => {
+                    *default.get_or_insert_with(|| router.default_hop(&self.ports, to))
+                }
+                (id, Some((c, hop))) if c == id => hop,
+                (id, _) => {
+                    let hop = router.hop(&self.ports, NhId(id));
                     last = Some((id, hop));
                     hop
                 }
             };
             let (at, mac) = match hop {
                 Hop::Gateway(at, port, g, mac) => (at, mac.ok_or((port, g))),
-                Hop::Connected(at, port) => {
-                    (at, router.mac(&self.ports, at, port, d).ok_or((port, d)))
-                }
+                Hop::Connected(at, port) => match destination(m) {
+                    Some(d) => (at, router.mac(&self.ports, at, port, d).ok_or((port, d))),
+                    None => continue,
+                },
                 Hop::Nowhere => {
                     self.no_route(&mut router, &m);
                     continue;
                 }
             };
-            let mac = match mac {
-                Ok(mac) => mac,
+            match mac {
+                Ok(mac) => group[i] = groups.of(at, mac),
                 Err(want) => {
                     self.counters.neighbour_unresolved += 1;
                     unresolved = Some(want);
                     let (port, addr) = want;
-                    self.hold(&mut router, Waiting { at, port, addr }, m);
-                    continue;
+                    waiting[i] = Some(Waiting { at, port, addr });
+                    held = true;
                 }
-            };
-            let slot = match groups.iter().position(|g| g.0 == at && g.1 == mac) {
-                Some(s) => s,
-                None => {
-                    if groups.is_full() {
-                        for (at, mac, mut g) in groups.drain(..) {
-                            send_group(self, at, mac, &mut g);
-                        }
-                    }
-                    groups.push((at, mac, MbufBurst::default()));
-                    groups.len() - 1
-                }
-            };
-            let _ = groups[slot].2.push(m);
+            }
         }
+        // (beyond BURST, never with the callers' bursts: no route looked up)
+        self.counters.no_route += (burst.len() - n) as u64;
         if let Some(want) = unresolved {
             // One request per burst; a full queue loses it, the next burst asks again.
             let _ = router.resolve.push(want);
+        }
+        if held {
+            self.hold_waiting(&mut router, burst, &waiting, &mut group);
         }
         router.fib.quiescent();
         let errors = (!router.unreachable.pending.is_empty())
             .then(|| std::mem::take(&mut router.unreachable.pending));
         self.router = Some(router);
-        for (at, mac, mut g) in groups {
-            send_group(self, at, mac, &mut g);
-        }
+        send_groups(self, burst, &groups, &group);
         if let Some(mut errors) = errors {
             self.send_unreachable(to, &mut errors);
         }
     }
 }
 
-fn send_group(w: &mut Worker, at: usize, mac: [u8; 6], g: &mut MbufBurst<BURST>) {
+impl Worker {
+    /// Moves the packets of `burst` that wait for a neighbour into the holding queue, the
+    /// others (and their groups) closed up behind them (rare: only while a neighbour
+    /// resolves, so the common burst never moves).
+    fn hold_waiting<const N: usize>(
+        &mut self,
+        router: &mut Router,
+        burst: &mut MbufBurst<N>,
+        waiting: &[Option<Waiting>; BURST],
+        group: &mut [u8; BURST],
+    ) {
+        let mut kept = 0;
+        for (i, m) in burst.take_all().enumerate() {
+            match waiting.get(i).copied().flatten() {
+                Some(w) => self.hold(router, w, m),
+                None => {
+                    if kept < BURST {
+                        group[kept] = group.get(i).copied().unwrap_or(DROP);
+                    }
+                    kept += 1;
+                    let _ = burst.push(m);
+                }
+            }
+        }
+    }
+}
+
+/// Sends each packet of `burst` in its group; the others are freed. One group (the usual
+/// case) leaves as the burst itself: no packet moves.
+fn send_groups<const N: usize>(
+    w: &mut Worker,
+    burst: &mut MbufBurst<N>,
+    groups: &Groups,
+    group: &[u8; BURST],
+) {
+    if groups.0.len() <= 1 {
+        if burst.len() > BURST || group[..burst.len()].contains(&DROP) {
+            let mut i = 0;
+            burst.retain(|_| {
+                i += 1;
+                group.get(i - 1).is_some_and(|&g| g != DROP)
+            });
+        }
+        if let Some(&(at, mac)) = groups.0.first() {
+            send_group(w, at, mac, burst);
+        }
+        return;
+    }
+    let mut left: ArrayVec<Option<Mbuf>, BURST> = burst.take_all().take(BURST).map(Some).collect();
+    for (g, &(at, mac)) in groups.0.iter().enumerate() {
+        let mut out = MbufBurst::<BURST>::default();
+        for (m, _) in left.iter_mut().zip(group).filter(|(_, &k)| k as usize == g) {
+            if let Some(m) = m.take() {
+                let _ = out.push(m);
+            }
+        }
+        send_group(w, at, mac, &mut out);
+    }
+}
+
+fn send_group<const N: usize>(w: &mut Worker, at: usize, mac: [u8; 6], g: &mut MbufBurst<N>) {
     frame(g, mac, w.ports[at].mac);
     w.transmit(at, g);
 }
