@@ -30,6 +30,8 @@ mod standby;
 mod standby_tests;
 mod steer;
 #[cfg(test)]
+mod steer_scale;
+#[cfg(test)]
 mod steer_tests;
 mod sync_feed;
 #[cfg(test)]
