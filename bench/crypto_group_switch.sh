@@ -3,7 +3,7 @@
 # they share dies, with the `fastpath` binary (null ports, no hugepages) behind the slow
 # path's table. Each group has two members with one CHILD SA each; a switch is the group
 # machine's input, its move, and the fast path's answer to the batches that carry it.
-#   flock /work/bench.lock bash bench/crypto_group_switch.sh      (N=1000 for a short run)
+#   bash bench/crypto_group_switch.sh      (N=1000 for a short run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
