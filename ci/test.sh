@@ -40,10 +40,11 @@ echo "== stateful failover: two nodes with the HA sync, kill -9 of the master, r
 SCENARIOS="1 2 3 4 5 6 7" bash ci/ha_failover.sh 2>&1 | tee target/ha_failover.log
 echo "== SNMP traps (v2c, v3 SHA-1/SHA-256 + AES) of an HA role change, received by net-snmp's snmptrapd, and the MIB checked"
 bash ci/snmp_traps.sh 2>&1 | tee target/snmp_traps.log
+echo "== crypto groups: two strongSwan peers for one subnet, the primary killed, revert and do-not-revert"; bash ci/crypto_group.sh 2>&1 | tee target/crypto_group.log
 echo "== fuzz: every target, 20 s each"
 bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/netns_rss.log target/fib_routes.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log target/snmp_traps.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/netns_rss.log target/fib_routes.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log target/snmp_traps.log target/crypto_group.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"

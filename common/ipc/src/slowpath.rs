@@ -78,6 +78,12 @@ pub enum Request {
     FlushHalfOpen,
     /// Virtual IP pools: size, leased, free, and who holds which address.
     Pools,
+    /// Crypto groups: active member, each member's tunnel and peer, switchovers.
+    CryptoGroups,
+    /// One crypto group.
+    CryptoGroup { name: String },
+    /// The operator moves a crypto group's traffic to its other member (which must be up).
+    CryptoGroupSwitchover { name: String },
 }
 
 impl Request {
@@ -102,6 +108,9 @@ impl Request {
             Request::Flush => "flush",
             Request::FlushHalfOpen => "flush_half_open",
             Request::Pools => "pools",
+            Request::CryptoGroups => "crypto_groups",
+            Request::CryptoGroup { .. } => "crypto_group",
+            Request::CryptoGroupSwitchover { .. } => "crypto_group_switchover",
         }
     }
 }

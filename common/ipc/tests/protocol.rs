@@ -225,6 +225,13 @@ fn every_slow_path_request_round_trips() {
         slowpath::Request::Flush,
         slowpath::Request::FlushHalfOpen,
         slowpath::Request::Pools,
+        slowpath::Request::CryptoGroups,
+        slowpath::Request::CryptoGroup {
+            name: "site".into(),
+        },
+        slowpath::Request::CryptoGroupSwitchover {
+            name: "site".into(),
+        },
     ];
     for r in &all {
         round_trip(r);

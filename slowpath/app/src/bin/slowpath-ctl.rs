@@ -8,6 +8,8 @@
 //! slowpath-ctl -s SOCK ike-sas | child-sas | ike-counters | pools
 //! slowpath-ctl -s SOCK initiate CONN [CHILD] | terminate CONN|ID | rekey ID [CHILD]
 //! slowpath-ctl -s SOCK flush [half-open]                  # everything, or what never completed
+//! slowpath-ctl -s SOCK crypto-groups | crypto-group NAME   # redundant tunnels
+//! slowpath-ctl -s SOCK crypto-group-switchover NAME        # traffic to the other member
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -73,6 +75,12 @@ enum Cmd {
     Pools,
     /// Delete every IKE SA; `half-open`: only what never completed.
     Flush { what: Option<FlushWhat> },
+    /// Crypto groups: active member, members' tunnels and peers, switchovers, last switch.
+    CryptoGroups,
+    /// One crypto group in full.
+    CryptoGroup { name: String },
+    /// Move a crypto group's traffic to its other member (which must be up).
+    CryptoGroupSwitchover { name: String },
 }
 
 /// What `flush` deletes besides everything.
@@ -125,6 +133,11 @@ fn request(cmd: &Cmd) -> Request {
         Cmd::Flush {
             what: Some(FlushWhat::HalfOpen),
         } => Request::FlushHalfOpen,
+        Cmd::CryptoGroups => Request::CryptoGroups,
+        Cmd::CryptoGroup { name } => Request::CryptoGroup { name: name.clone() },
+        Cmd::CryptoGroupSwitchover { name } => {
+            Request::CryptoGroupSwitchover { name: name.clone() }
+        }
     }
 }
 
@@ -145,6 +158,7 @@ fn run(args: &Args, request: &Request, out: &mut Output) -> Result<(), CallError
         (_, true) => writeln!(out, "{result}")?,
         (Cmd::Instances, false) => print_instances(out, &result)?,
         (Cmd::Pools, false) => print_pools(out, &result)?,
+        (Cmd::CryptoGroups, false) => print_crypto_groups(out, &result)?,
         _ => writeln!(
             out,
             "{}",
@@ -159,6 +173,41 @@ fn run(args: &Args, request: &Request, out: &mut Output) -> Result<(), CallError
 enum Role {
     Active,
     Standby,
+}
+
+/// StarOS's `show crypto group summary`: a line per group.
+fn print_crypto_groups(out: &mut impl Write, r: &Value) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<14} {:<10} {:<8} {:<22} {:<22} {:>6} {:>7} {:>12}",
+        "group", "active", "traffic", "primary", "secondary", "switch", "reverts", "last-switch"
+    )?;
+    for g in r.as_array().into_iter().flatten() {
+        let member = |m: &Value| {
+            let s = |k: &str| m[k].as_str().unwrap_or("-").to_string();
+            format!("{} {}/{}", s("conn"), s("tunnel"), s("peer"))
+        };
+        let last = g["last_switch_ago_ms"]
+            .as_u64()
+            .map_or("never".to_string(), |ms| format!("{}s ago", ms / 1000));
+        writeln!(
+            out,
+            "{:<14} {:<10} {:<8} {:<22} {:<22} {:>6} {:>7} {:>12}",
+            g["name"].as_str().unwrap_or("-"),
+            g["active"].as_str().unwrap_or("-"),
+            if g["carrying"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "none"
+            },
+            member(&g["primary"]),
+            member(&g["secondary"]),
+            g["switchovers"],
+            g["reverts"],
+            last
+        )?;
+    }
+    Ok(())
 }
 
 fn print_pools(out: &mut impl Write, r: &Value) -> io::Result<()> {

@@ -16,6 +16,7 @@
 //!      (one line) esp aes128gcm16-esn,aes128-sha1-modp2048 rekey 1h life 1h10m replay-window 1024
 //! ike-limits cookie-threshold 10 cookie-threshold-ip 3 block-threshold 5 init-limit-half-open 1000
 //! ike-state-dir /run/slowpath/ike                        # default: off (nothing on disk)
+//! crypto-group site primary gw2 secondary gw3 switchover auto hold 30s   # see crypto_group
 //! ```
 //!
 //! `ike-state-dir` keeps each IKE SA's state (keys included, files of mode 0600) in that
@@ -33,6 +34,9 @@
 mod auth;
 mod child;
 mod conn;
+mod crypto_group;
+#[cfg(test)]
+mod crypto_group_tests;
 mod identity;
 mod limits;
 mod pool;
@@ -45,6 +49,7 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 use ike::config::{IkeConfig, StartAction};
+use ike::crypto_group::GroupConfig;
 use ike::pool::PoolConfig;
 use ike::responder::HalfOpenLimits;
 use toolkit::config::{statements, Words};
@@ -65,6 +70,7 @@ pub const STATEMENTS: &[&str] = &[
     "child",
     "ike-limits",
     "ike-state-dir",
+    "crypto-group",
 ];
 
 /// What the fast path needs of a CHILD SA that the engine has no field for.
@@ -97,6 +103,8 @@ pub struct IkeSettings {
     pub limits: HalfOpenLimits,
     /// Where the IKE SAs' checkpoint is kept (`ike-state-dir`; none without one).
     pub state_dir: Option<std::path::PathBuf>,
+    /// Redundant tunnels (`crypto-group`), in the file's order.
+    pub groups: Vec<GroupConfig>,
     /// Pre-shared keys by name: only `conn ... auth psk NAME` reads them.
     secrets: HashMap<String, Zeroizing<Vec<u8>>>,
     index: Index,
@@ -123,6 +131,7 @@ impl std::fmt::Debug for IkeSettings {
             .field("child_extras", &self.child_extras)
             .field("limits", &self.limits)
             .field("state_dir", &self.state_dir)
+            .field("groups", &self.groups)
             .field("secrets", &self.secrets.len())
             .finish()
     }
@@ -186,6 +195,13 @@ impl IkeSettings {
                     return Err(format!("ike-state-dir {path}: an absolute path"));
                 }
                 self.state_dir = Some(path.into());
+            }
+            "crypto-group" => {
+                let g = crypto_group::parse_group(self, w)?;
+                if self.groups.iter().any(|o| o.name == g.name) {
+                    return Err(format!("crypto-group {} is defined twice", g.name));
+                }
+                self.groups.push(g);
             }
             kw => return Err(format!("`{kw}` is not an IKE statement")),
         }

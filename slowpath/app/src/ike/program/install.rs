@@ -16,6 +16,8 @@ pub(super) struct Pending {
     entry: ChildEntry,
     sp_in: Vec<SpSpec>,
     sp_out: Vec<SpSpec>,
+    /// The outbound policies kept aside (a held IKE SA, `steer`), not sent.
+    parked_out: Vec<SpSpec>,
 }
 
 impl Pending {
@@ -37,7 +39,7 @@ impl Pending {
 }
 
 /// A result read as `T`, or why not.
-fn typed<T: DeserializeOwned>(r: &Result<Value, String>, op: &str) -> Result<T, String> {
+pub(super) fn typed<T: DeserializeOwned>(r: &Result<Value, String>, op: &str) -> Result<T, String> {
     let v = r.as_ref().map_err(Clone::clone)?;
     T::deserialize(v).map_err(|e| format!("{op}: bad result: {e}"))
 }
@@ -143,10 +145,16 @@ impl SaTable {
             policies_out: Vec::new(),
             generation: 0,
         };
+        let (sp_out, parked_out) = if self.held.contains(&info.child.sa) {
+            (Vec::new(), sp_out)
+        } else {
+            (sp_out, Vec::new())
+        };
         Ok(Pending {
             entry,
             sp_in,
             sp_out,
+            parked_out,
         })
     }
 
@@ -180,6 +188,7 @@ impl SaTable {
             mut entry,
             sp_in,
             sp_out,
+            parked_out,
         } = p;
         let missing: Result<Value, String> = Err("no answer in the batch".into());
         let result = |i: usize| results.get(i).unwrap_or(&missing);
@@ -217,6 +226,9 @@ impl SaTable {
         }
         let key = (entry.sa, entry.child);
         self.insert_entry(entry);
+        if !parked_out.is_empty() {
+            self.parked.insert(key, parked_out);
+        }
         self.replace_orphans(fp, key);
         Ok(())
     }

@@ -28,11 +28,16 @@ mod spec;
 mod standby;
 #[cfg(test)]
 mod standby_tests;
+mod steer;
+#[cfg(test)]
+mod steer_scale;
+#[cfg(test)]
+mod steer_tests;
 mod sync_feed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use ike::action::{ChildId, ChildRef, ChildSaInfo, IkeSaId};
 use ipc::client::Client;
@@ -48,6 +53,7 @@ pub use reconcile::{restart_conns, Orphan, Resync, ORPHAN_GRACE};
 pub use replay::OSEQ_SHIFT;
 pub use spec::{range_to_prefixes, sa_spec, sp_specs, transform_of, MAX_POLICIES, POLICY_BASE};
 pub use standby::{sa_id, Followed};
+pub use steer::Move;
 pub use sync_feed::SyncFeed;
 
 /// The fast path's control socket, or something that answers as it does.
@@ -269,6 +275,9 @@ pub struct ChildEntry {
     pub generation: u16,
 }
 
+/// A CHILD SA's key: its IKE SA and its id there.
+type ChildKey = (IkeSaId, ChildId);
+
 /// Which CHILD SAs are in the fast path, under which ids.
 #[derive(Debug, Default)]
 pub struct SaTable {
@@ -294,6 +303,11 @@ pub struct SaTable {
     /// the HA layer (which alone knows which generations either node took); None: each SA's
     /// own, above what it used.
     replay_generation: Option<u16>,
+    /// IKE SAs whose CHILD SAs go in without their outbound policies (the standby member
+    /// of a crypto group, `steer`).
+    held: HashSet<IkeSaId>,
+    /// The outbound policies kept aside of each CHILD SA of a held IKE SA.
+    parked: HashMap<ChildKey, Vec<SpSpec>>,
 }
 
 impl SaTable {
@@ -343,6 +357,7 @@ impl SaTable {
 
     /// An entry out of the table and its indexes.
     fn remove_entry(&mut self, key: (IkeSaId, ChildId)) -> Option<ChildEntry> {
+        self.parked.remove(&key);
         let e = self.children.remove(&key)?;
         self.by_fp.remove(&e.sa_in);
         self.by_fp.remove(&e.sa_out);

@@ -391,12 +391,12 @@ fn install_rekey_remove() {
 
 /// A fast path whose outbound SPD is the real one: which SA protects 10.1/16 -> 10.2/16.
 #[derive(Default)]
-struct OutboundSpd {
-    spd: esp::spd::Spd,
+pub(super) struct OutboundSpd {
+    pub spd: esp::spd::Spd,
 }
 
 impl OutboundSpd {
-    fn protecting(&self) -> Option<u32> {
+    pub fn protecting(&self) -> Option<u32> {
         let key = esp::spd::FlowKey {
             src: "10.1.0.10".parse().unwrap(),
             dst: "10.2.0.1".parse().unwrap(),

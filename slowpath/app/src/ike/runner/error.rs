@@ -51,6 +51,10 @@ pub enum IkeRequestError {
     /// by the next sync, and the active node's own flush reaches the standby as deletes.
     #[error("this node is HA standby: flush on the active node (its deletes reach this one)")]
     Standby,
+    #[error("no crypto-group {0}")]
+    NoGroup(String),
+    #[error("{0}")]
+    GroupNotUp(#[from] ike::crypto_group::NotUp),
     #[error("reply: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -16,6 +16,7 @@ mod checkpoint;
 mod checkpoint_tests;
 mod dpd;
 mod error;
+mod groups;
 mod ha;
 mod ha_role;
 mod northbound;
@@ -105,6 +106,8 @@ pub struct IkeRunner {
     checkpoint: Option<checkpoint::Checkpoint>,
     /// The HA sync with the peer node (an `ha` block).
     ha: Option<ha::HaPart>,
+    /// Redundant tunnels (`crypto-group`).
+    groups: groups::Groups,
 }
 
 impl IkeRunner {
@@ -137,6 +140,8 @@ impl IkeRunner {
             })
             .collect::<Vec<_>>();
         let dpd_period = dpd::poll_period(conns.iter().map(|c| c.dpd));
+        let peers = conns.iter().map(|c| (c.name.clone(), c.remote));
+        let groups = groups::Groups::new(ike.groups.clone(), peers, now);
         let checkpoint = Self::open_checkpoint(ike.state_dir.as_deref());
         let fp: Box<dyn FastpathOps> = match fastpath {
             Some(p) => Box::new(FastpathClient::new(p)),
@@ -184,6 +189,7 @@ impl IkeRunner {
             buf: vec![0u8; 65536],
             checkpoint,
             ha,
+            groups,
         };
         // Restored IKE SAs first, so that the reconciliation finds their CHILD SAs.
         let restored = r.restore(now);
@@ -202,6 +208,10 @@ impl IkeRunner {
             if let Some(id) = r.engine.initiate(now, &mut r.rng, name, None) {
                 tracing::info!(target: "ike", "initiating IKE SA {id}");
             }
+        }
+        // The groups' members, as their bring-up says (those started above are left be).
+        if !standby {
+            r.apply_group_outputs(now);
         }
         r.drain(now);
         Ok(r)
@@ -230,6 +240,7 @@ impl IkeRunner {
             self.sync.next_deadline(),
             self.table.orphan_deadline(),
             self.ha.as_ref().map(ha::HaPart::next_deadline),
+            self.groups.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -251,6 +262,7 @@ impl IkeRunner {
             tracing::warn!(target: "ike", "removing orphans: {err}");
         }
         self.poll_dpd(now);
+        self.poll_groups(now);
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now, &mut self.rng);
         }
@@ -316,6 +328,7 @@ impl IkeRunner {
     /// Carries out every action, then deletes the CHILD SAs the fast path refused (and what
     /// that asks for), a few rounds at most.
     fn drain(&mut self, now: Duration) {
+        self.groups.now = now;
         for _ in 0..8 {
             // Before the datagrams leave: the peer never sees a message ID that the peer node
             // or the disk lacks, nor uses a CHILD SA the standby does not hold.
@@ -372,6 +385,8 @@ impl IkeRunner {
                 self.ike_sas.insert(info.sa, info);
             }
             Action::IkeSaDown { sa, reason } => {
+                // A group moves its traffic before this SA's policies go.
+                self.group_ike_down(sa, reason);
                 let conn = self.conn_of(sa);
                 self.ike_sas.remove(&sa);
                 self.remove_children_of(sa);
@@ -393,10 +408,15 @@ impl IkeRunner {
                 Event::Retransmitted { message_id, sent } => {
                     tracing::debug!(target: "ike", "IKE SA {sa:?}: retransmit of {message_id} ({sent})")
                 }
-                other => self.event(
-                    "ike_event",
-                    json!({ "ike_sa": sa, "what": format!("{other:?}") }),
-                ),
+                other => {
+                    self.event(
+                        "ike_event",
+                        json!({ "ike_sa": sa, "what": format!("{other:?}") }),
+                    );
+                    if let (Event::ChildFailed { .. }, Some(sa)) = (other, sa) {
+                        self.group_child_failed(sa);
+                    }
+                }
             },
         }
     }

@@ -44,6 +44,14 @@ impl IkeRunner {
             OperatorRequest::FlushHalfOpen => self.flush_half_open(now).and_then(reply),
             OperatorRequest::Pools => reply(self.pools()),
             OperatorRequest::IkeCounters => reply(self.counters()),
+            OperatorRequest::CryptoGroups => reply(self.crypto_groups(now)),
+            OperatorRequest::CryptoGroup { name } => self
+                .crypto_group(now, name)
+                .ok_or_else(|| IkeRequestError::NoGroup(name.clone()))
+                .and_then(reply),
+            OperatorRequest::CryptoGroupSwitchover { name } => {
+                self.crypto_group_switchover(now, name).and_then(reply)
+            }
             _ => return None,
         };
         Some(r)

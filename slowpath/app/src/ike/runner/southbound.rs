@@ -83,10 +83,12 @@ impl IkeRunner {
     /// Installs a new CHILD SA in the fast path.
     pub(super) fn child_up(&mut self, info: &ChildSaInfo) {
         let window = self.window_of(info.child.sa, &info.config);
+        self.hold_if_standby(info.child.sa);
         match self.table.install(self.fp.as_mut(), info, window) {
             Ok(e) => {
                 let (sa_in, sa_out) = (e.sa_in, e.sa_out);
                 self.event("child_up", child_event(info, sa_in, sa_out));
+                self.group_child_up(info.child.sa);
             }
             Err(err) => self.install_failed(info, &err),
         }
@@ -96,6 +98,7 @@ impl IkeRunner {
     pub(super) fn child_rekeyed(&mut self, old: &ChildRef, new: &ChildSaInfo, defer_out: bool) {
         let window = self.window_of(new.child.sa, &new.config);
         let was_absent = self.table.get(new.child.sa, new.child.id).is_none();
+        self.hold_if_standby(new.child.sa);
         match self
             .table
             .rekey(self.fp.as_mut(), old, new, window, defer_out)

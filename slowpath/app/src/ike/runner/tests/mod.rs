@@ -1,6 +1,7 @@
 //! Runners over real UDP on loopback: two of them against each other, without a fast path
 //! and against one on a Unix socket that answers as the real one does.
 
+mod crypto_group;
 mod fake_fastpath;
 mod ha_generations;
 mod ha_pair;
