@@ -223,7 +223,7 @@ impl Worker {
                     None => continue,
                 },
                 Hop::Nowhere => {
-                    self.no_route(&mut router, &m);
+                    self.no_route(&mut router, m);
                     continue;
                 }
             };
