@@ -88,6 +88,7 @@ fn a_switched_crypto_group_shows_its_secondary_carrying() {
     let mut out = Vec::new();
     write(&mut out, &inputs).unwrap();
     let page = String::from_utf8(out).unwrap();
+    promtext::scrape::promtool_check(&page).unwrap();
     let s = promtext::scrape::samples(&page);
     let at = |k: &str| *s.get(k).unwrap_or_else(|| panic!("no {k} in\n{page}"));
     let g1 = |m: &str, c: &str| format!("group=\"g1\",member=\"{m}\",conn=\"{c}\"");
