@@ -16,6 +16,11 @@
 #      moves to P2 (P2's inbound SA counts it); P1 back: the group reverts after the hold.
 #   2. the same with `switchover auto do-not-revert`: the traffic stays on P2.
 #   3. a manual switchover (slowpath-ctl crypto-group-switchover) and back.
+# As an operator's tools see it: net-snmp's snmptrapd in G receives the slow path's v2c traps
+# (ipsecGwPeerDead and ipsecGwCryptoGroupSwitchover on P1's death, ipsecGwCryptoGroupRevert on
+# the revert), and G's /metrics page, scraped after each step, passes `promtool check metrics`,
+# names the member that carries the traffic and counts as many switchovers and reverts as the
+# event stream has events.
 # Every wait is bounded; traffic stays in the namespaces; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +31,10 @@ SWAN_CHARON_EXTRA="retransmit_timeout = 1.0
 source ci/lib/ike_topology.sh
 declare -A pc=()
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-sender="" receiver=""
+sender="" receiver="" trapd=""
 
 cg_cleanup() {
+  if [ -n "$trapd" ]; then kill "$trapd" 2>/dev/null; wait "$trapd" 2>/dev/null; fi || true
   [ -n "$sender" ] && kill "$sender" 2>/dev/null || true
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null || true
   for p in P1 P2; do [ -n "${pc[$p]:-}" ] && kill -TERM "${pc[$p]}" 2>/dev/null || true; done
@@ -106,6 +112,46 @@ peer_counting() { # peer, more than
 start_peer P1
 start_peer P2
 
+# --- snmptrapd on G's loopback (inside the namespace: the port is this run's alone), and
+# where the slow path serves /metrics.
+ip -n "${t}G" link set lo up
+trap_port=1162
+metrics_addr=127.0.0.1:9465
+mibs=(-M "+:$PWD/mibs:$PWD/mibs/base" -m +IPSEC-GW-MIB)
+mkdir -p "$work/snmp"
+echo "authCommunity log public" >"$work/snmptrapd.conf"
+ip netns exec "${t}G" env SNMP_PERSISTENT_DIR="$work/snmp" snmptrapd -f -C -c "$work/snmptrapd.conf" \
+  "${mibs[@]}" -F '%P| %v\n' -Lf "$work/traps.log" "udp:127.0.0.1:$trap_port" 2>"$work/snmptrapd.err" &
+trapd=$!
+check "snmptrapd listens in G" wait_for 10 grep -qs 'NET-SNMP version' "$work/traps.log"
+# The traps of one notification logged so far (those whose line matches a pattern, if given).
+traps_of() { # notification name, [pattern]
+  { grep "IPSEC-GW-MIB::$1\b" "$work/traps.log" || true; } | { grep -E "${2:-}" || true; } | wc -l
+}
+traps_at_least() { [ "$(traps_of "$1" "$2")" -ge "$3" ]; }
+pages=0 page=""
+# One sample's value on a page: `metric PAGE 'name{labels}'`.
+metric() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+active_gauge() { # page, member, conn
+  metric "$1" "slowpath_crypto_group_active{group=\"site\",member=\"$2\",conn=\"$3\"}"
+}
+# The page as it stands ($page, kept for more checks): promtool finds nothing, the active
+# member and the counters agree with what slowpath-ctl and the event stream say.
+judge_metrics() { # label, active member, its conn, the other member, its conn
+  pages=$((pages + 1))
+  page=$work/metrics.$pages
+  check "$1: /metrics answers" wait_for 5 sh -c "ip netns exec '${t}G' curl -sf --max-time 5 'http://$metrics_addr/metrics' >'$page'"
+  check "$1: promtool check metrics finds nothing" sh -c "promtool check metrics <'$page'"
+  check "$1: the active gauge names $2 ($3)" test "$(active_gauge "$page" "$2" "$3")" = 1
+  check "$1: and not $4 ($5)" test "$(active_gauge "$page" "$4" "$5")" = 0
+  check "$1: the group carries traffic (gauge)" \
+    test "$(metric "$page" 'slowpath_crypto_group_carrying{group="site"}')" = 1
+  check "$1: switchovers_total = crypto_group_switchover events" \
+    test "$(metric "$page" 'slowpath_crypto_group_switchovers_total{group="site"}')" = "$(events_of crypto_group_switchover)"
+  check "$1: reverts_total = crypto_group_revert events" \
+    test "$(metric "$page" 'slowpath_crypto_group_reverts_total{group="site"}')" = "$(events_of crypto_group_revert)"
+}
+
 # --- Our slow path with the group; the switchover mode is the argument.
 write_sp_conf() { # "auto hold 3s" | "auto do-not-revert"
   local secret
@@ -119,6 +165,8 @@ child net conn p1 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128gcm16
 conn p2 local 192.0.2.1 remote 192.0.2.4 auth psk lab ike aes128gcm16-prfsha256-ecp256 encap dpd 1s retransmit 500ms tries 2 add
 child net conn p2 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128gcm16
 crypto-group site primary p1 secondary p2 always switchover $1 retry 1s
+snmp-trap 127.0.0.1:$trap_port v2c community public
+metrics $metrics_addr
 CONF
 }
 group() { ctl crypto-group site 2>/dev/null; }
@@ -170,14 +218,18 @@ start_traffic() {
 
 # One failover of P1 under traffic; $1 is the mode, $2 whether the group goes back.
 failover_run() { # mode, reverts (1|0)
-  local mode=$1 reverts=$2 before from
+  local mode=$1 reverts=$2 before from switch_traps dead_traps revert_traps
   write_sp_conf "$mode"
   start_slowpath
   check "$mode: both members up, the primary carrying" wait_for 20 both_up
   check "$mode: the primary carries the traffic" wait_for 10 active_is primary
   check "$mode: traffic reaches H through P1" wait_for 10 flowing
+  judge_metrics "$mode, before" primary p1 secondary p2
   before=$(peer_in_packets P2)
   from=$(received)
+  switch_traps=$(traps_of ipsecGwCryptoGroupSwitchover 'STRING: site')
+  dead_traps=$(traps_of ipsecGwPeerDead)
+  revert_traps=$(traps_of ipsecGwCryptoGroupRevert 'STRING: site')
   kill -9 "${pc[P1]}"
   wait "${pc[P1]}" 2>/dev/null || true
   pc[P1]=""
@@ -188,12 +240,22 @@ failover_run() { # mode, reverts (1|0)
   echo "figure: crypto group switchover on DPD loss ($mode): loss window $(loss_window_ms "$work/recv.log" "$from") ms at $PPS pps (DPD 1 s, retransmit 0.5 s x 2; bash ci/crypto_group.sh)"
   check "$mode: a peer_dead and a crypto_group_switchover event" \
     test "$(events_of peer_dead)" -ge 1 -a "$(events_of crypto_group_switchover)" -ge 1
+  check "$mode: snmptrapd receives ipsecGwPeerDead" \
+    wait_for 10 traps_at_least ipsecGwPeerDead '' $((dead_traps + 1))
+  check "$mode: snmptrapd receives ipsecGwCryptoGroupSwitchover for site" \
+    wait_for 10 traps_at_least ipsecGwCryptoGroupSwitchover 'STRING: site' $((switch_traps + 1))
+  judge_metrics "$mode, after P1's death" secondary p2 primary p1
+  check "$mode: the peer state gauge says P1 dead" test "$(metric "$page" \
+    'slowpath_crypto_group_peer_state{group="site",member="primary",conn="p1",state="dead"}')" = 1
   start_peer P1
   check "$mode: P1 back, the primary's tunnel up again" wait_for 20 group_is "g['primary']['tunnel']=='up'"
   if [ "$reverts" = 1 ]; then
     check "$mode: not before the hold" active_is secondary
     from=$(received)
     check "$mode: reverted to the primary after the hold" wait_for 10 active_is primary
+    check "$mode: snmptrapd receives ipsecGwCryptoGroupRevert for site" \
+      wait_for 10 traps_at_least ipsecGwCryptoGroupRevert 'STRING: site' $((revert_traps + 1))
+    judge_metrics "$mode, after the revert" primary p1 secondary p2
     check "$mode: one revert counted, a crypto_group_revert event" \
       group_is "g['reverts']==1 and g['switchovers']==1 and $(events_of crypto_group_revert) == 1"
     check "$mode: traffic reaches H through P1 again" wait_for 10 flowing
@@ -203,6 +265,9 @@ failover_run() { # mode, reverts (1|0)
     sleep 5
     check "$mode: stays on the secondary" active_is secondary
     check "$mode: no revert" group_is "g['reverts']==0"
+    judge_metrics "$mode, P1 back, no revert" secondary p2 primary p1
+    check "$mode: no ipsecGwCryptoGroupRevert trap" \
+      test "$(traps_of ipsecGwCryptoGroupRevert 'STRING: site')" = "$revert_traps"
   fi
 }
 
@@ -213,8 +278,10 @@ switch_site() { ctl crypto-group-switchover site >/dev/null; }
 check "manual: switch to the secondary" switch_site
 check "manual: the secondary carries" wait_for 5 active_is secondary
 check "manual: traffic flows" wait_for 10 flowing
+judge_metrics "manual, to the secondary" secondary p2 primary p1
 check "manual: and back" switch_site
 check "manual: the primary carries" wait_for 5 active_is primary
+judge_metrics "manual, back" primary p1 secondary p2
 check "the summary lists the group" sh -c "'$BIN/slowpath-ctl' -s '$work/sp.sock' crypto-groups | grep -q '^site '"
 kill -INT "$sp"; wait "$sp" 2>/dev/null || true; sp=""
 failover_run "auto do-not-revert" 0

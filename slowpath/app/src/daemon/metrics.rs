@@ -20,6 +20,10 @@ impl Daemon {
                     counters: i.counters(),
                     pools: i.pools(),
                 }),
+                crypto_groups: self
+                    .ike
+                    .as_ref()
+                    .map_or_else(Vec::new, |i| i.crypto_groups(now)),
             };
             page::write(out, &inputs)
         });

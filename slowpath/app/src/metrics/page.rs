@@ -1,9 +1,10 @@
 //! The slow path's page, written from the statuses its control socket answers with
-//! (`instances`, `ha-groups`, `ike-sas`, `ike-counters`, `pools`), so that the two never
+//! (`instances`, `ha-groups`, `ike-sas`, `ike-counters`, `pools`, `crypto-groups`), so that the two never
 //! disagree.
 
 use crate::northbound::ike_status::{IkeCounters, IkeSaStatus, PoolStatus};
 use crate::northbound::vrrp_status::{HaGroupStatus, HaRole, InstanceState, InstanceStatus};
+use ike::crypto_group::GroupStatus;
 use promtext::{Encoder, Kind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub struct PageInputs {
     pub ha_groups: Vec<HaGroupStatus>,
     /// With IKE connections in the configuration.
     pub ike: Option<IkeInputs>,
+    /// The crypto groups' status (none configured: the families are written empty).
+    pub crypto_groups: Vec<GroupStatus>,
 }
 
 pub struct IkeInputs {
@@ -34,7 +37,7 @@ pub fn write<W: Write>(out: W, p: &PageInputs) -> io::Result<()> {
         self::ike(&mut e, ike)?;
         pools(&mut e, &ike.pools)?;
     }
-    // Crypto groups write their gauges here, from an input of their own in PageInputs.
+    crypto_groups::write(&mut e, &p.crypto_groups)?;
     e.flush()
 }
 
@@ -305,6 +308,8 @@ fn pools<W: Write>(e: &mut Encoder<W>, pools: &[PoolStatus]) -> io::Result<()> {
     }
     Ok(())
 }
+
+mod crypto_groups;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use ike::crypto_group::{Bringup, Member, MemberStatus, Peer, Reason, Tunnel};
 use serde_json::json;
 
 #[test]
@@ -23,10 +24,112 @@ fn a_node_without_vrrp_or_ike_still_has_a_page() {
         instances: Vec::new(),
         ha_groups: Vec::new(),
         ike: None,
+        crypto_groups: Vec::new(),
     };
     write(&mut out, &inputs).unwrap();
     let page = String::from_utf8(out).unwrap();
     assert!(page.contains("\nslowpath_uptime_seconds 1.5\n"), "{page}");
     assert!(page.contains("# TYPE slowpath_vrrp_state gauge\n"));
     assert!(!page.contains("slowpath_ike_"));
+}
+
+fn member(conn: &str, tunnel: Tunnel, peer: Peer) -> MemberStatus {
+    MemberStatus {
+        conn: conn.to_string(),
+        tunnel,
+        peer,
+        since_ms: 0,
+    }
+}
+
+#[test]
+fn a_switched_crypto_group_shows_its_secondary_carrying() {
+    let switched = GroupStatus {
+        name: "g1".to_string(),
+        active: Member::Secondary,
+        active_conn: "to-s".to_string(),
+        carrying: true,
+        primary: member("to-p", Tunnel::Down, Peer::Dead),
+        secondary: member("to-s", Tunnel::Up, Peer::Alive),
+        bringup: Bringup::Always,
+        revert_hold_ms: Some(5000),
+        revert_in_ms: None,
+        switchovers: 3,
+        reverts: 2,
+        peer_deaths: 3,
+        rekey_failures: 1,
+        last_switch_ago_ms: Some(2500),
+        last_revert_ago_ms: Some(9000),
+        last_reason: Some(Reason::PeerDead),
+    };
+    let fresh = GroupStatus {
+        name: "g2".to_string(),
+        active: Member::Primary,
+        active_conn: "b-p".to_string(),
+        carrying: false,
+        primary: member("b-p", Tunnel::Connecting, Peer::Unknown),
+        secondary: member("b-s", Tunnel::Down, Peer::Unknown),
+        switchovers: 0,
+        reverts: 0,
+        peer_deaths: 0,
+        rekey_failures: 0,
+        last_switch_ago_ms: None,
+        last_revert_ago_ms: None,
+        last_reason: None,
+        ..switched.clone()
+    };
+    let inputs = PageInputs {
+        uptime: Duration::from_secs(60),
+        instances: Vec::new(),
+        ha_groups: Vec::new(),
+        ike: None,
+        crypto_groups: vec![switched, fresh],
+    };
+    let mut out = Vec::new();
+    write(&mut out, &inputs).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    promtext::scrape::promtool_check(&page).unwrap();
+    let s = promtext::scrape::samples(&page);
+    let at = |k: &str| *s.get(k).unwrap_or_else(|| panic!("no {k} in\n{page}"));
+    let g1 = |m: &str, c: &str| format!("group=\"g1\",member=\"{m}\",conn=\"{c}\"");
+    let active = |l: String| at(&format!("slowpath_crypto_group_active{{{l}}}"));
+    assert_eq!(active(g1("primary", "to-p")), 0.0);
+    assert_eq!(active(g1("secondary", "to-s")), 1.0);
+    let up = |l: String| at(&format!("slowpath_crypto_group_tunnel_up{{{l}}}"));
+    assert_eq!(up(g1("primary", "to-p")), 0.0);
+    assert_eq!(up(g1("secondary", "to-s")), 1.0);
+    for (m, c, dead) in [("primary", "to-p", 1.0), ("secondary", "to-s", 0.0)] {
+        let l = g1(m, c);
+        assert_eq!(
+            at(&format!(
+                "slowpath_crypto_group_peer_state{{{l},state=\"dead\"}}"
+            )),
+            dead
+        );
+    }
+    assert_eq!(at("slowpath_crypto_group_carrying{group=\"g1\"}"), 1.0);
+    assert_eq!(at("slowpath_crypto_group_carrying{group=\"g2\"}"), 0.0);
+    assert_eq!(
+        at("slowpath_crypto_group_switchovers_total{group=\"g1\"}"),
+        3.0
+    );
+    assert_eq!(at("slowpath_crypto_group_reverts_total{group=\"g1\"}"), 2.0);
+    assert_eq!(
+        at("slowpath_crypto_group_rekey_failures_total{group=\"g1\"}"),
+        1.0
+    );
+    assert_eq!(
+        at("slowpath_crypto_group_switchovers_total{group=\"g2\"}"),
+        0.0
+    );
+    // The most recent of the last switchover and the last revert.
+    assert_eq!(
+        at("slowpath_crypto_group_seconds_since_switch{group=\"g1\"}"),
+        2.5
+    );
+    assert!(!page.contains("slowpath_crypto_group_seconds_since_switch{group=\"g2\"}"));
+    assert_eq!(
+        at("slowpath_crypto_group_active{group=\"g2\",member=\"primary\",conn=\"b-p\"}"),
+        1.0
+    );
 }
