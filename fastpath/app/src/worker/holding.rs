@@ -4,8 +4,7 @@
 //! queue is a fixed ring (no allocation per packet), owned by one worker; each poll loop
 //! sends what became resolved and drops what waited too long.
 
-use super::route::{neighbour_mac, Router};
-use super::transmit::frame;
+use super::route::{neighbour_mac, send_group, Router};
 use super::{Worker, BURST};
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
@@ -201,8 +200,7 @@ impl Worker {
 
     fn send_held(&mut self, to: Option<(usize, [u8; 6])>, group: &mut MbufBurst<BURST>) {
         if let Some((at, mac)) = to {
-            frame(group, mac, self.ports[at].mac);
-            self.transmit(at, group);
+            send_group(self, at, mac, group);
         }
     }
 

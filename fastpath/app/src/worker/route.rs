@@ -318,7 +318,12 @@ fn send_groups<const N: usize>(
     }
 }
 
-fn send_group<const N: usize>(w: &mut Worker, at: usize, mac: [u8; 6], g: &mut MbufBurst<N>) {
+pub(super) fn send_group<const N: usize>(
+    w: &mut Worker,
+    at: usize,
+    mac: [u8; 6],
+    g: &mut MbufBurst<N>,
+) {
     frame(g, mac, w.ports[at].mac);
     w.transmit(at, g);
 }
