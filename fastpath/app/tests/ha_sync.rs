@@ -39,7 +39,9 @@ fn standby_takes_over_with_a_sync_lcore() {
 fn takeover(sync_lcore: bool) {
     // The shift must exceed what the master can send during the worst sync lag: at ~2 Mpps on
     // a loaded 2-core machine with a test relay in between, that is well over the 65536 default.
-    let shift = 1u64 << 20;
+    // The relay below is a thread of this test, starved when other builds share the two CPUs:
+    // a 2^20 shift (0.5 s at 2 Mpps) was overrun twice that way, so 2^24 (8 s) it is.
+    let shift = 1u64 << 24;
     // The master loops its ESP back in (net_ring), so both of its SAs move.
     let mut options = vec![
         "--ha-sync",
