@@ -7,6 +7,7 @@
 # full dumps). Then a TAP bounce makes it read the whole table again as one dump. Static: the
 # same routes as `route` lines of the configuration file. Each prints `figure:` lines: time
 # until the FIB holds every route, the process's RSS, the mirror's overruns and resyncs, and
+# how long `fastpath-ctl routes --limit 5` takes meanwhile (it must not wait for the mirror),
 # checks that the counts equal the kernel's and that SAMPLE random addresses (inside the
 # routes, where a more specific route and its /16 or /52 aggregate compete, and outside them)
 # are looked up as the kernel's own `ip route get` answers.
@@ -27,9 +28,11 @@ BIN=${BIN:-target/release}
 t=fl$$
 work=$(mktemp -d /tmp/fib-load.XXXXXX)
 pid=
+probe=
 fail=0
 
 cleanup() {
+  [ -n "$probe" ] && { touch "$work/probe.stop"; wait "$probe" 2>/dev/null; }
   [ -n "$pid" ] && { kill -INT "$pid" 2>/dev/null; timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"; } 2>/dev/null
   ip netns del "$t" 2>/dev/null || true
   rm -rf "/var/run/dpdk/$t"
@@ -43,6 +46,26 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
 counts() { ctl --json routes --limit 0 | jq -r '"\(.ipv4) \(.ipv6) \(.mirror.overruns // 0) \(.mirror.resyncs // 0)"'; }
 bad() { echo "FAILED: $*"; fail=1; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# probe_start / probe_figure WHAT: times `fastpath-ctl routes --limit 5` every 0.1 s in the
+# background meanwhile (the control thread must answer while the mirror reads a dump).
+probe_start() {
+  rm -f "$work/probe.stop"
+  while [ ! -e "$work/probe.stop" ]; do
+    s=$(ms_now)
+    if ctl routes --limit 5 >/dev/null 2>&1; then echo "$(($(ms_now) - s))"; else echo failed; fi
+    sleep 0.1
+  done >"$work/probe" &
+  probe=$!
+}
+probe_figure() {
+  touch "$work/probe.stop"
+  wait "$probe"
+  sort -n "$work/probe" | awk -v what="$1" '
+    /failed/ { failed++; next } { ms[n++] = $1 }
+    END { printf "figure: fastpath-ctl routes --limit 5 %s: %d calls, median %d ms, max %d ms, %d failed\n",
+            what, n + failed, n ? ms[int(n / 2)] : 0, n ? ms[n - 1] : 0, failed }'
+}
 
 # The routes: in each block of 256, one aggregate (/16 for IPv4, /52 for IPv6) and 255 more
 # specific routes inside it (IPv4: /24, one in ten /25 to /28, as public tables are mostly /24
@@ -165,6 +188,10 @@ kernel_counts() {
 }
 read -r base4 base6 <<<"$(kernel_counts)"
 rss0=$(rss_mib)
+probe_start # idle: what a call costs by itself (a process, a namespace, a socket)
+sleep 1
+probe_figure "idle"
+probe_start
 t0=$(now)
 in_ns ip -batch "$work/kernel.batch"
 t1=$(now)
@@ -172,23 +199,27 @@ read -r want4 want6 <<<"$(kernel_counts)"
 [ "$want4" = $((base4 + V4)) ] && [ "$want6" = $((base6 + V6)) ] || bad "the kernel holds $want4 + $want6 routes"
 if wait_counts "$want4" "$want6"; then
   t2=$(now)
+  probe_figure "during the load and its resyncs"
   read -r _ _ overruns resyncs <<<"$(counts)"
   echo "figure: kernel ip -batch of $V4 + $V6 routes: $(secs "$t0" "$t1") s; fast path FIB complete $(secs "$t0" "$t2") s after the batch began ($(secs "$t1" "$t2") s after it ended; $overruns overruns, $resyncs resyncs)"
 else
+  probe_figure "during the load"
   bad "fast path holds $(counts) (ipv4 ipv6 overruns resyncs), kernel $want4 $want6"
 fi
 echo "figure: fast path RSS $rss0 MiB before, $(rss_mib) MiB with $want4 IPv4 + $want6 IPv6 routes"
 check_lookups || bad "lookups differ from the kernel's"
 # A TAP bounce: the mirror reads the whole table again as one dump (what an overrun costs).
 read -r _ _ _ resyncs <<<"$(counts)"
+probe_start
 t0=$(now)
 ip -n "$t" link set tapF1 down
 ip -n "$t" link set tapF1 up
 deadline=$((SECONDS + TIMEOUT))
-# The control socket waits for the mirror while it reads the dump: a failed call is a "not yet".
+# Resyncs are counted once the dump is read and applied; the control socket answers meanwhile.
 resynced() { local r; r=$(counts 2>/dev/null | awk '{ print $4 }'); [ -n "$r" ] && [ "$r" -gt "$resyncs" ]; }
 until resynced || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 echo "figure: a full resync (dump of $want4 + $want6 routes read and applied): $(secs "$t0" "$(now)") s"
+probe_figure "during the full resync"
 wait_counts "$want4" "$want6" || bad "after the resync the fast path holds $(counts)"
 # Events after: a thousand more routes, then those deleted, reach the FIB.
 python3 -c "
