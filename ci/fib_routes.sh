@@ -15,7 +15,8 @@
 # RT1, and routes to B's and C's outer subnets via O (192.0.2.254): the ESP packets are routed
 # by their outer destination. Checks: each of H1-H3 and H4 pings RB and RC through their
 # tunnels and back, and RB and RC ping each of them (decrypted packets routed by their inner
-# destination: connected hosts on the LAN, H4's subnet through RT1); `fastpath-ctl routes`
+# destination: connected hosts on the LAN, H4's subnet through RT1); the four ping their
+# remote subnets all at once (bursts split per next hop); `fastpath-ctl routes`
 # and `neighbours` show the kernel's routes and the hosts; while RB pings H4 every 10 ms,
 # `ip route replace` moves 10.0.3.0/24 to RT2 and the traffic follows, with the loss printed
 # as a `figure:` line; a ping from RB to an address A has no route for gets "Destination Net
@@ -186,6 +187,21 @@ for r in RB RC; do
   for a in 10.0.1.1 10.0.1.2 10.0.1.3 10.0.3.1; do
     check "$r pings $a (A's LAN, or H4 via RT1)" quiet in_ns "$r" ping -c 2 -i 0.2 -W 2 "$a"
   done
+done
+
+# All at once: H1 and H3 ping RB, H2 and H4 ping RC, 200 each 5 ms apart. The replies that
+# A decrypts come in bursts bound for four next hops on its LAN (H1, H2, H3, and RT1 for
+# H4), which the worker splits per next hop: every flow must get its replies.
+flows=()
+for f in H1:10.0.1.1:10.0.2.1 H2:10.0.1.2:10.0.4.1 H3:10.0.1.3:10.0.2.1 H4:10.0.3.1:10.0.4.1; do
+  IFS=: read -r h from to <<<"$f"
+  in_ns "$h" ping -c 200 -i 0.005 -W 1 -I "$from" "$to" >"$work/mixed.$h" 2>&1 &
+  flows+=($!)
+done
+wait "${flows[@]}" || true
+for h in H1 H2 H3 H4; do
+  got=$(grep -Eo '[0-9]+ received' "$work/mixed.$h" | grep -Eo '[0-9]+' || echo 0)
+  check "$h's 200 pings sent alongside the others' got $got replies (at least 195)" test "$got" -ge 195
 done
 
 ctl routes >"$work/routes.txt"
