@@ -7,18 +7,24 @@
 # full dumps). Then a TAP bounce makes it read the whole table again as one dump. Static: the
 # same routes as `route` lines of the configuration file. Each prints `figure:` lines: time
 # until the FIB holds every route, the process's RSS, the mirror's overruns and resyncs, and
+# how long `fastpath-ctl routes --limit 5` takes meanwhile (it must not wait for the mirror),
 # checks that the counts equal the kernel's and that SAMPLE random addresses (inside the
 # routes, where a more specific route and its /16 or /52 aggregate compete, and outside them)
 # are looked up as the kernel's own `ip route get` answers.
 #
 #   bash bench/fib_load.sh                                  # 1,000,000 IPv4 + 100,000 IPv6
 #   V4=100000 V6=10000 STATIC=0 bash bench/fib_load.sh      # the test suite's check
+#   KERNEL=0 bash bench/fib_load.sh                         # the file only (a minute, not ten)
+#
+# Without the kernel's phase, lookups are checked against a reference computed here (the
+# longest of the generated prefixes that holds each address) instead of `ip route get`.
 #
 # Exits 1 when a count or a lookup disagrees (the figures are printed all the same).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V4=${V4:-1000000}
 V6=${V6:-100000}
+KERNEL=${KERNEL:-1}
 STATIC=${STATIC:-1}
 SAMPLE=${SAMPLE:-500}
 TIMEOUT=${TIMEOUT:-600}
@@ -27,9 +33,11 @@ BIN=${BIN:-target/release}
 t=fl$$
 work=$(mktemp -d /tmp/fib-load.XXXXXX)
 pid=
+probe=
 fail=0
 
 cleanup() {
+  [ -n "$probe" ] && { touch "$work/probe.stop"; wait "$probe" 2>/dev/null; }
   [ -n "$pid" ] && { kill -INT "$pid" 2>/dev/null; timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"; } 2>/dev/null
   ip netns del "$t" 2>/dev/null || true
   rm -rf "/var/run/dpdk/$t"
@@ -43,6 +51,26 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
 counts() { ctl --json routes --limit 0 | jq -r '"\(.ipv4) \(.ipv6) \(.mirror.overruns // 0) \(.mirror.resyncs // 0)"'; }
 bad() { echo "FAILED: $*"; fail=1; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# probe_start / probe_figure WHAT: times `fastpath-ctl routes --limit 5` every 0.1 s in the
+# background meanwhile (the control thread must answer while the mirror reads a dump).
+probe_start() {
+  rm -f "$work/probe.stop"
+  while [ ! -e "$work/probe.stop" ]; do
+    s=$(ms_now)
+    if ctl routes --limit 5 >/dev/null 2>&1; then echo "$(($(ms_now) - s))"; else echo failed; fi
+    sleep 0.1
+  done >"$work/probe" &
+  probe=$!
+}
+probe_figure() {
+  touch "$work/probe.stop"
+  wait "$probe"
+  sort -n "$work/probe" | awk -v what="$1" '
+    /failed/ { failed++; next } { ms[n++] = $1 }
+    END { printf "figure: fastpath-ctl routes --limit 5 %s: %d calls, median %d ms, max %d ms, %d failed\n",
+            what, n + failed, n ? ms[int(n / 2)] : 0, n ? ms[n - 1] : 0, failed }'
+}
 
 # The routes: in each block of 256, one aggregate (/16 for IPv4, /52 for IPv6) and 255 more
 # specific routes inside it (IPv4: /24, one in ten /25 to /28, as public tables are mostly /24
@@ -79,7 +107,22 @@ with open(f"{work}/sample", "w") as out:
             out.write(f"{cls(addr + rng.randrange(1 << host))}\n")
         # Outside every route.
         out.write(f"{cls((0xC6336400 if bits == 32 else 0x3fff << 112) + rng.randrange(256))}\n")
+# The reference: each sample's longest matching prefix, as `ip route get` would print it.
+table = {}
+for n, route, bits in ((v4, v4_route, 32), (v6, v6_route, 128)):
+    for i in range(n):
+        addr, length, gw = route(i)
+        table[(bits, length, addr >> (bits - length))] = gw
+with open(f"{work}/sample") as sample, open(f"{work}/reference.get", "w") as out:
+    for a in (s.strip() for s in sample):
+        ip = ipaddress.ip_address(a)
+        bits = ip.max_prefixlen
+        gw = next((table[k] for length in range(bits, -1, -1)
+                   if (k := (bits, length, int(ip) >> (bits - length))) in table), None)
+        if gw:
+            out.write(f"{a} via {gw} dev tapF0\n")
 EOF
+[ "$KERNEL" = 1 ] || cp "$work/reference.get" "$work/kernel.get"
 
 ip netns add "$t"
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
@@ -96,7 +139,7 @@ start() {
   } >"$work/fp.conf"
   rm -f "$work/fp.sock"
   # Not through in_ns: `ip netns exec` execs the fast path, so $! is its pid (for its RSS).
-  ip netns exec "$t" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
+  RUST_LOG=info ip netns exec "$t" "$BIN/fastpath" --config "$work/fp.conf" --control "$work/fp.sock" \
     --idle-sleep-us 1000 --stats-ms 0 -- -l 0,1 --no-huge -m 512 --file-prefix "$t" \
     --no-pci --log-level=error --vdev net_af_packet0,iface=v0 --vdev net_af_packet1,iface=v1 \
     --vdev net_tap0,iface=tapF0 --vdev net_tap1,iface=tapF1 >"$work/fp.out" 2>"$work/fp.err" &
@@ -124,9 +167,9 @@ check_lookups() {
     in_ns ip -force -batch <(sed 's/^/route get /' "$work/sample") >"$work/kernel.get" 2>/dev/null || true
   # shellcheck disable=SC2046
   ctl routes --limit 0 --lookup $(cat "$work/sample") >"$work/fp.get"
-  python3 - "$work" <<'EOF' || return 1
+  python3 - "$work" "$([ "$KERNEL" = 1 ] && echo "ip route get" || echo "the reference")" <<'EOF' || return 1
 import re, sys
-work = sys.argv[1]
+work, reference = sys.argv[1], sys.argv[2]
 kernel = {}
 for line in open(f"{work}/kernel.get"):
     m = re.match(r"(\S+) (?:from \S+ )?via (\S+) dev tapF0", line)
@@ -142,64 +185,74 @@ for a in sample:
     if kernel.get(a) != ours.get(a, "missing"):
         wrong.append(f"{a}: kernel {kernel.get(a)}, ours {ours.get(a, 'missing')}")
 routed = sum(1 for a in sample if kernel.get(a))
-print(f"figure: lookups checked against ip route get: {len(sample)} ({routed} routed), {len(wrong)} differ")
+print(f"figure: lookups checked against {reference}: {len(sample)} ({routed} routed), {len(wrong)} differ")
 for w in wrong[:10]:
     print("  " + w)
 sys.exit(1 if wrong else 0)
 EOF
 }
 
-echo "== kernel: $V4 IPv4 + $V6 IPv6 routes by ip -batch, mirrored over rtnetlink"
-start kernel
-for _ in $(seq 100); do ip -n "$t" link show tapF1 >/dev/null 2>&1 && break; sleep 0.1; done
-ip -n "$t" addr add 10.0.0.254/16 dev tapF0
-ip -n "$t" addr add 2001:db8:ffff::ff/64 dev tapF0 nodad
-ip -n "$t" addr add 192.0.2.1/24 dev tapF1
-ip -n "$t" link set tapF0 up
-ip -n "$t" link set tapF1 up
-for _ in $(seq 100); do [ -S "$work/fp.sock" ] && counts >/dev/null 2>&1 && break; sleep 0.1; done
-sleep 1 # the addresses' connected routes (and IPv6 link-local ones) settle
-kernel_counts() {
-  printf '%s %s\n' "$(in_ns ip -4 route show table main | wc -l)" \
-    "$(in_ns ip -6 route show table main | awk '{ print $1 }' | sort -u | wc -l)"
-}
-read -r base4 base6 <<<"$(kernel_counts)"
-rss0=$(rss_mib)
-t0=$(now)
-in_ns ip -batch "$work/kernel.batch"
-t1=$(now)
-read -r want4 want6 <<<"$(kernel_counts)"
-[ "$want4" = $((base4 + V4)) ] && [ "$want6" = $((base6 + V6)) ] || bad "the kernel holds $want4 + $want6 routes"
-if wait_counts "$want4" "$want6"; then
-  t2=$(now)
-  read -r _ _ overruns resyncs <<<"$(counts)"
-  echo "figure: kernel ip -batch of $V4 + $V6 routes: $(secs "$t0" "$t1") s; fast path FIB complete $(secs "$t0" "$t2") s after the batch began ($(secs "$t1" "$t2") s after it ended; $overruns overruns, $resyncs resyncs)"
-else
-  bad "fast path holds $(counts) (ipv4 ipv6 overruns resyncs), kernel $want4 $want6"
-fi
-echo "figure: fast path RSS $rss0 MiB before, $(rss_mib) MiB with $want4 IPv4 + $want6 IPv6 routes"
-check_lookups || bad "lookups differ from the kernel's"
-# A TAP bounce: the mirror reads the whole table again as one dump (what an overrun costs).
-read -r _ _ _ resyncs <<<"$(counts)"
-t0=$(now)
-ip -n "$t" link set tapF1 down
-ip -n "$t" link set tapF1 up
-deadline=$((SECONDS + TIMEOUT))
-# The control socket waits for the mirror while it reads the dump: a failed call is a "not yet".
-resynced() { local r; r=$(counts 2>/dev/null | awk '{ print $4 }'); [ -n "$r" ] && [ "$r" -gt "$resyncs" ]; }
-until resynced || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
-echo "figure: a full resync (dump of $want4 + $want6 routes read and applied): $(secs "$t0" "$(now)") s"
-wait_counts "$want4" "$want6" || bad "after the resync the fast path holds $(counts)"
-# Events after: a thousand more routes, then those deleted, reach the FIB.
-python3 -c "
+if [ "$KERNEL" = 1 ]; then
+  echo "== kernel: $V4 IPv4 + $V6 IPv6 routes by ip -batch, mirrored over rtnetlink"
+  start kernel
+  for _ in $(seq 100); do ip -n "$t" link show tapF1 >/dev/null 2>&1 && break; sleep 0.1; done
+  ip -n "$t" addr add 10.0.0.254/16 dev tapF0
+  ip -n "$t" addr add 2001:db8:ffff::ff/64 dev tapF0 nodad
+  ip -n "$t" addr add 192.0.2.1/24 dev tapF1
+  ip -n "$t" link set tapF0 up
+  ip -n "$t" link set tapF1 up
+  for _ in $(seq 100); do [ -S "$work/fp.sock" ] && counts >/dev/null 2>&1 && break; sleep 0.1; done
+  sleep 1 # the addresses' connected routes (and IPv6 link-local ones) settle
+  kernel_counts() {
+    printf '%s %s\n' "$(in_ns ip -4 route show table main | wc -l)" \
+      "$(in_ns ip -6 route show table main | awk '{ print $1 }' | sort -u | wc -l)"
+  }
+  read -r base4 base6 <<<"$(kernel_counts)"
+  rss0=$(rss_mib)
+  probe_start # idle: what a call costs by itself (a process, a namespace, a socket)
+  sleep 1
+  probe_figure "idle"
+  probe_start
+  t0=$(now)
+  in_ns ip -batch "$work/kernel.batch"
+  t1=$(now)
+  read -r want4 want6 <<<"$(kernel_counts)"
+  [ "$want4" = $((base4 + V4)) ] && [ "$want6" = $((base6 + V6)) ] || bad "the kernel holds $want4 + $want6 routes"
+  if wait_counts "$want4" "$want6"; then
+    t2=$(now)
+    probe_figure "during the load and its resyncs"
+    read -r _ _ overruns resyncs <<<"$(counts)"
+    echo "figure: kernel ip -batch of $V4 + $V6 routes: $(secs "$t0" "$t1") s; fast path FIB complete $(secs "$t0" "$t2") s after the batch began ($(secs "$t1" "$t2") s after it ended; $overruns overruns, $resyncs resyncs)"
+  else
+    probe_figure "during the load"
+    bad "fast path holds $(counts) (ipv4 ipv6 overruns resyncs), kernel $want4 $want6"
+  fi
+  echo "figure: fast path RSS $rss0 MiB before, $(rss_mib) MiB with $want4 IPv4 + $want6 IPv6 routes"
+  check_lookups || bad "lookups differ from the kernel's"
+  # A TAP bounce: the mirror reads the whole table again as one dump (what an overrun costs).
+  read -r _ _ _ resyncs <<<"$(counts)"
+  probe_start
+  t0=$(now)
+  ip -n "$t" link set tapF1 down
+  ip -n "$t" link set tapF1 up
+  deadline=$((SECONDS + TIMEOUT))
+  # Resyncs are counted once the dump is read and applied; the control socket answers meanwhile.
+  resynced() { local r; r=$(counts 2>/dev/null | awk '{ print $4 }'); [ -n "$r" ] && [ "$r" -gt "$resyncs" ]; }
+  until resynced || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  echo "figure: a full resync (dump of $want4 + $want6 routes read and applied): $(secs "$t0" "$(now)") s"
+  probe_figure "during the full resync"
+  wait_counts "$want4" "$want6" || bad "after the resync the fast path holds $(counts)"
+  # Events after: a thousand more routes, then those deleted, reach the FIB.
+  python3 -c "
 for i in range(1000): print(f'route add 99.{i >> 8}.{i & 255}.0/24 via 10.0.0.9 dev tapF0')" >"$work/more.batch"
-t0=$(now)
-in_ns ip -batch "$work/more.batch"
-wait_counts $((want4 + 1000)) "$want6" || bad "1000 more routes did not arrive: $(counts)"
-sed 's/route add/route del/' "$work/more.batch" | in_ns ip -batch -
-wait_counts "$want4" "$want6" || bad "1000 deleted routes did not leave: $(counts)"
-echo "figure: 1000 routes added then deleted by events, mirrored in $(secs "$t0" "$(now)") s"
-stop
+  t0=$(now)
+  in_ns ip -batch "$work/more.batch"
+  wait_counts $((want4 + 1000)) "$want6" || bad "1000 more routes did not arrive: $(counts)"
+  sed 's/route add/route del/' "$work/more.batch" | in_ns ip -batch -
+  wait_counts "$want4" "$want6" || bad "1000 deleted routes did not leave: $(counts)"
+  echo "figure: 1000 routes added then deleted by events, mirrored in $(secs "$t0" "$(now)") s"
+  stop
+fi
 
 if [ "$STATIC" = 1 ]; then
   echo "== static: the same routes as $((V4 + V6)) route lines of the configuration file"
@@ -207,6 +260,10 @@ if [ "$STATIC" = 1 ]; then
   start static
   if wait_counts $((V4 + 0)) $((V6 + 0)); then
     echo "figure: static file of $((V4 + V6)) route lines: start to FIB complete $(secs "$t0" "$(now)") s, RSS $(rss_mib) MiB"
+    # The process's own account: the file read and parsed, then the routes put in the FIB.
+    read_ms=$(grep -o 'read_ms=[0-9]*' "$work/fp.err" | head -1 | cut -d= -f2)
+    fill_ms=$(grep -o 'fill_ms=[0-9]*' "$work/fp.err" | head -1 | cut -d= -f2)
+    echo "figure: static file of $((V4 + V6)) route lines ($(du -m "$work/fp.conf" | cut -f1) MiB): read and parsed in ${read_ms:-?} ms, FIB filled in ${fill_ms:-?} ms"
     check_lookups || bad "static: lookups differ from the kernel's"
   else
     bad "static: the fast path holds $(counts 2>/dev/null || echo nothing)"

@@ -15,12 +15,14 @@
 # RT1, and routes to B's and C's outer subnets via O (192.0.2.254): the ESP packets are routed
 # by their outer destination. Checks: each of H1-H3 and H4 pings RB and RC through their
 # tunnels and back, and RB and RC ping each of them (decrypted packets routed by their inner
-# destination: connected hosts on the LAN, H4's subnet through RT1); `fastpath-ctl routes`
+# destination: connected hosts on the LAN, H4's subnet through RT1); the four ping their
+# remote subnets all at once (bursts split per next hop); `fastpath-ctl routes`
 # and `neighbours` show the kernel's routes and the hosts; while RB pings H4 every 10 ms,
 # `ip route replace` moves 10.0.3.0/24 to RT2 and the traffic follows, with the loss printed
 # as a `figure:` line; a ping from RB to an address A has no route for gets "Destination Net
 # Unreachable" from A through the tunnel (rate-limited under a flood), and so does H1's
-# bypassed ping to a subnet A has no route for; after `ip neigh flush` of H2 the first ping
+# bypassed ping to a subnet A has no route for, in IPv4 and in IPv6 (an ICMPv6 no route,
+# rate-limited alike); after `ip neigh flush` of H2 the first ping
 # to H2 is answered (held until the kernel resolved H2 again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,7 +129,7 @@ node_conf() {
     A)
       echo "port 0 protected   exception 2"
       echo "port 1 unprotected exception 3"
-      echo "local 10.0.1.254 $a"
+      echo "local 10.0.1.254 $a fd00:1::fe"
       echo "kernel-routes on"
       echo "sa 1 out spi 0x1001 $sa $K1 tunnel $a $b esn"
       echo "sa 2 in  spi 0x2002 $sa $K2 tunnel $a $b esn"
@@ -139,6 +141,7 @@ node_conf() {
       echo "sp in  protect 4 pri 11 src 10.0.4.0/24 dst 10.0.0.0/16"
       # In clear to a subnet A has no route for: the no-route error from the protected side.
       echo "sp out bypass pri 12 src 10.0.1.0/24 dst 10.0.8.0/24"
+      echo "sp out bypass pri 13 src fd00:1::/64 dst fd00:8::/64"
       ;;
     B | C)
       local me=$b inside=10.0.2 out=0x2002 in=0x1001 kout=$K2 kin=$K1
@@ -158,6 +161,12 @@ start_node A a0 a1 10.0.1.254 192.0.2.1
 start_node B b0 b1 10.0.2.254 198.51.100.2
 start_node C c0 c1 10.0.4.254 203.0.113.2
 ip -n "${t}A" route add 10.0.3.0/24 via 10.0.1.10 dev tapA0
+# IPv6 on A's LAN side only (its TAP and H1): the kernel's connected route and H1 mirrored.
+in_ns A sysctl -qw net.ipv6.conf.tapA0.disable_ipv6=0
+ip -n "${t}A" addr add fd00:1::fe/64 dev tapA0 nodad
+in_ns H1 sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+ip -n "${t}H1" addr add fd00:1::1/64 dev eth0 nodad
+ip -n "${t}H1" route add default via fd00:1::fe
 ip -n "${t}A" route add 198.51.100.0/24 via 192.0.2.254 dev tapA1
 ip -n "${t}A" route add 203.0.113.0/24 via 192.0.2.254 dev tapA1
 ctl() { in_ns A "$BIN/fastpath-ctl" -s "$work/A.sock" "$@"; }
@@ -178,6 +187,21 @@ for r in RB RC; do
   for a in 10.0.1.1 10.0.1.2 10.0.1.3 10.0.3.1; do
     check "$r pings $a (A's LAN, or H4 via RT1)" quiet in_ns "$r" ping -c 2 -i 0.2 -W 2 "$a"
   done
+done
+
+# All at once: H1 and H3 ping RB, H2 and H4 ping RC, 200 each 5 ms apart. The replies that
+# A decrypts come in bursts bound for four next hops on its LAN (H1, H2, H3, and RT1 for
+# H4), which the worker splits per next hop: every flow must get its replies.
+flows=()
+for f in H1:10.0.1.1:10.0.2.1 H2:10.0.1.2:10.0.4.1 H3:10.0.1.3:10.0.2.1 H4:10.0.3.1:10.0.4.1; do
+  IFS=: read -r h from to <<<"$f"
+  in_ns "$h" ping -c 200 -i 0.005 -W 1 -I "$from" "$to" >"$work/mixed.$h" 2>&1 &
+  flows+=($!)
+done
+wait "${flows[@]}" || true
+for h in H1 H2 H3 H4; do
+  got=$(grep -Eo '[0-9]+ received' "$work/mixed.$h" | grep -Eo '[0-9]+' || echo 0)
+  check "$h's 200 pings sent alongside the others' got $got replies (at least 195)" test "$got" -ge 195
 done
 
 ctl routes >"$work/routes.txt"
@@ -221,18 +245,38 @@ check "a ping to 10.0.7.7 (no route in A) gets Destination Net Unreachable from 
 in_ns H1 ping -c 1 -W 2 10.0.8.8 >"$work/unreachable_lan.txt" 2>&1 || true
 check "H1's bypassed ping to 10.0.8.8 (no route in A) gets Destination Net Unreachable from A" \
   grep -Eq 'From 10\.0\.1\.254.*Destination Net Unreachable' "$work/unreachable_lan.txt"
-# 200 unroutable pings 2 ms apart: A answers 10 at once, then 100/s (one worker), so at most
-# 10 + elapsed/10 ms (+5 for the clocks' edges) come back.
-limited_before=$(routing_counter icmp_unreachable_rate_limited)
-t0=$(now_ms)
-in_ns RB ping -c 200 -i 0.002 -W 1 10.0.7.7 >"$work/flood.txt" 2>&1 || true
-elapsed=$(( $(now_ms) - t0 ))
-errors=$(grep -c 'Destination Net Unreachable' "$work/flood.txt" || true)
-limited=$(( $(routing_counter icmp_unreachable_rate_limited) - limited_before ))
-bound=$(( 10 + elapsed / 10 + 5 ))
-echo "figure: 200 unroutable pings in $elapsed ms: $errors errors back (bound $bound), $limited rate-limited"
-check "unreachable errors are rate-limited ($errors of 200 answered, at most $bound; $limited held back)" \
-  sh -c "[ $errors -ge 10 ] && [ $errors -le $bound ] && [ $((errors + limited)) -ge 190 ]"
+# flood_unreachable WHAT NS PATTERN PING-ARGS...: 200 unroutable pings from NS; A answers
+# 10 at once, then 100/s (one worker), so at most 10 + elapsed/10 ms (+5 for the clocks'
+# edges) come back, and the rest are counted as rate-limited.
+flood_unreachable() {
+  local what=$1 n=$2 pattern=$3 before t0 elapsed errors limited bound
+  shift 3
+  before=$(routing_counter icmp_unreachable_rate_limited)
+  t0=$(now_ms)
+  in_ns "$n" ping "$@" >"$work/flood.txt" 2>&1 || true
+  elapsed=$(( $(now_ms) - t0 ))
+  errors=$(grep -c "$pattern" "$work/flood.txt" || true)
+  limited=$(( $(routing_counter icmp_unreachable_rate_limited) - before ))
+  bound=$(( 10 + elapsed / 10 + 5 ))
+  echo "figure: 200 unroutable $what pings in $elapsed ms: $errors errors back (bound $bound), $limited rate-limited"
+  check "$what unreachable errors are rate-limited ($errors of 200 answered, at most $bound; $limited held back)" \
+    sh -c "[ $errors -ge 10 ] && [ $errors -le $bound ] && [ $limited -gt 0 ] && [ $((errors + limited)) -ge 190 ]"
+}
+flood_unreachable IPv4 RB 'Destination Net Unreachable' -c 200 -i 0.002 -W 1 10.0.7.7
+# IPv6 the same: H1's bypassed ping to fd00:8::8 (no route in A) gets an ICMPv6 destination
+# unreachable, code 0 (no route), from A's address on the LAN; a flood is rate-limited alike.
+ping6_unreachable() {
+  in_ns H1 ping -6 -c 1 -W 2 fd00:8::8 >"$work/unreachable6.txt" 2>&1 || true
+  grep -Eq 'From fd00:1::fe.*Destination unreachable: No route' "$work/unreachable6.txt"
+}
+# (Tries for 5 s: the first may go while A's kernel and H1 resolve each other.)
+check "H1's ping to fd00:8::8 (no IPv6 route in A) gets ICMPv6 no route from fd00:1::fe" \
+  wait_for 5 ping6_unreachable
+cat "$work/unreachable6.txt"
+sleep 0.2 # the bucket fills again
+# (ping -6 paces itself to 10 ms once errors come back, within the bucket's rate: the first
+# hundred go at once.)
+flood_unreachable IPv6 H1 'Destination unreachable: No route' -6 -c 200 -l 100 -i 0.002 -W 1 fd00:8::8
 
 # H2's entry flushed from A's kernel (and so from the fast path's table): the first ping to
 # H2 waits in A for the kernel to resolve it again, and is answered.

@@ -103,6 +103,8 @@ fn main() {
 fn run(args: Args) -> Result<(), SetupError> {
     let started = std::time::Instant::now();
     let cfg = Config::load(&args.config)?;
+    let read_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(read_ms, routes = cfg.routes.len(), "configuration read");
     let settings = sync_settings(&args).map_err(SetupError::Args)?;
     let eal = Eal::init(&args.eal)?;
     let lcores = Lcores::assign(&eal, args.sync_lcore)?;

@@ -45,7 +45,8 @@ counters! {
     neighbours_removed,
     /// Neighbours that found no free slot near their home.
     neighbours_full,
-    /// Full resynchronisations from a dump: the first one, then one per overrun.
+    /// Full resynchronisations from a dump completed: the first one, then one per overrun
+    /// or TAP that came up.
     resyncs,
     /// Event messages lost by the kernel (ENOBUFS on the event socket).
     overruns,

@@ -146,11 +146,4 @@ impl Held {
     pub fn prefixes(&self) -> impl Iterator<Item = &Prefix> {
         self.routes.keys()
     }
-
-    /// Forgets routes and objects alike (a resync reads both afresh).
-    pub fn clear(&mut self) {
-        self.routes.clear();
-        self.users.clear();
-        self.objects.clear();
-    }
 }

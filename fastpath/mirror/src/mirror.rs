@@ -296,12 +296,11 @@ impl Mirror {
     /// all: a million routes are a few hundred bytes each as messages. The events must come
     /// as the kernel's dumps give them: links before the routes through them.
     pub fn begin_resync(&mut self) -> Resync {
-        Counters::bump(&self.counters.resyncs);
         self.ports.clear();
-        self.held.clear();
         Resync {
             old_neighbours: self.neighbours.iter().map(|(p, a, _)| (p, a)).collect(),
             seen_neighbours: HashSet::new(),
+            old_routes: std::mem::take(&mut self.held),
         }
     }
 
@@ -343,19 +342,33 @@ impl Mirror {
 
     /// The dump is complete: what it no longer holds goes, the FIB takes what it does.
     pub fn end_resync(&mut self, resync: Resync) {
+        let mut pending = self.finish_resync(resync);
+        self.install_pending(&mut pending, usize::MAX);
+        Counters::bump(&self.counters.resyncs);
+    }
+
+    /// `end_resync` in steps: the neighbours the dump no longer holds go now; the prefixes
+    /// whose FIB entry may change are returned, for `install_pending` to bring a few at a
+    /// time (between steps the FIB holds each prefix's old or new entry, as the workers see it);
+    /// the caller counts the resync once they are all in.
+    pub fn finish_resync(&mut self, resync: Resync) -> Vec<Prefix> {
         for (port, addr) in resync.old_neighbours.difference(&resync.seen_neighbours) {
             self.remove_neighbour(*port, *addr);
         }
-        let prefixes: HashSet<Prefix> = self
-            .installed
-            .keys()
+        self.resync_wanted = false;
+        // A prefix both installed and held comes twice: its second install finds it done.
+        (self.installed.keys())
             .chain(self.held.prefixes())
             .copied()
-            .collect();
-        for prefix in prefixes {
+            .collect()
+    }
+
+    /// Installs up to `n` of the prefixes `finish_resync` returned, taking them off `pending`.
+    pub fn install_pending(&mut self, pending: &mut Vec<Prefix>, n: usize) {
+        let rest = pending.len().saturating_sub(n);
+        for prefix in pending.drain(rest..) {
             self.install(prefix);
         }
-        self.resync_wanted = false;
     }
 }
 
@@ -363,4 +376,14 @@ impl Mirror {
 pub struct Resync {
     old_neighbours: HashSet<(u16, IpAddr)>,
     seen_neighbours: HashSet<(u16, IpAddr)>,
+    /// The kernel routes held before it, replaced by the dump's.
+    old_routes: Held,
+}
+
+impl Resync {
+    /// Frees the routes held before the dump (a million of them take tens of milliseconds),
+    /// for a caller that shares the mirror to do without holding it.
+    pub fn free_old_routes(&mut self) {
+        self.old_routes = Held::default();
+    }
 }

@@ -8,7 +8,7 @@ use crate::netlink::{self, Parsed};
 use fib::Fib;
 use netlink_sys::Socket;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -23,9 +23,46 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 pub struct Subscriber {
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    /// Locked by the thread while it applies one datagram, and by readers of the state.
-    mirror: Arc<Mutex<Mirror>>,
+    mirror: Arc<Shared>,
     thread: JoinHandle<io::Result<()>>,
+}
+
+/// The mirror, locked by its thread for one event datagram, one event of a dump or one step
+/// of a resync's installs at a time, and by readers of its state. The thread takes the lock
+/// back thousands of times a second while it reads a dump: it lets a waiting reader in
+/// first, which a plain mutex does not promise (the thread that unlocks may take it again
+/// before the woken waiter runs, for seconds).
+struct Shared {
+    mirror: Mutex<Mirror>,
+    readers_waiting: AtomicUsize,
+}
+
+impl Shared {
+    fn new(mirror: Mirror) -> Shared {
+        Shared {
+            mirror: Mutex::new(mirror),
+            readers_waiting: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> MutexGuard<'_, Mirror> {
+        self.readers_waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.lock();
+        self.readers_waiting.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// The thread's lock: after the readers waiting for it.
+    fn write(&self) -> MutexGuard<'_, Mirror> {
+        while self.readers_waiting.load(Ordering::SeqCst) > 0 {
+            std::thread::yield_now();
+        }
+        self.lock()
+    }
 }
 
 impl Subscriber {
@@ -50,10 +87,14 @@ impl Subscriber {
         let counters = Arc::new(Counters::default());
         // Subscribe first: events that race the dump are queued and replayed after it.
         let events = netlink::subscribe(rcvbuf, STOP_CHECK)?;
-        let mut mirror = Mirror::new(config, fib, neighbours, counters.clone());
-        resync(&mut mirror)?;
+        let mirror = Arc::new(Shared::new(Mirror::new(
+            config,
+            fib,
+            neighbours,
+            counters.clone(),
+        )));
+        resync(&mirror)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let mirror = Arc::new(Mutex::new(mirror));
         let thread = {
             let (stop, mirror) = (stop.clone(), mirror.clone());
             std::thread::Builder::new()
@@ -73,9 +114,10 @@ impl Subscriber {
     }
 
     /// The mirror's state (its FIB, neighbours and which routes it installed), to show it;
-    /// held, it delays the next event, never a worker.
+    /// held, it delays the next event, never a worker; the thread holds it for one step at a
+    /// time, so taking it waits a millisecond at most, even while a full dump is read.
     pub fn lock(&self) -> MutexGuard<'_, Mirror> {
-        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+        self.mirror.read()
     }
 
     /// Stops following the kernel and hands back the FIB writer and the neighbour table.
@@ -87,51 +129,67 @@ impl Subscriber {
         let mirror = Arc::try_unwrap(self.mirror)
             .map_err(|_| io::Error::other("the kernel mirror is still shared"))?;
         Ok(mirror
+            .mirror
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
             .into_parts())
     }
 }
 
-/// Reads the kernel's whole state into `mirror` as it is dumped (held locked meanwhile: the
-/// workers read the FIB throughout), again while the kernel reports a dump interrupted.
-fn resync(mirror: &mut Mirror) -> io::Result<()> {
+/// Prefixes installed per hold of the lock at the end of a resync: a reader waits for at most
+/// this many FIB changes (about a millisecond), never for the whole table.
+const INSTALL_STEP: usize = 1024;
+
+/// Reads the kernel's whole state into `mirror` as it is dumped, again while the kernel
+/// reports a dump interrupted. The lock is taken per event and per `INSTALL_STEP` prefixes,
+/// not across the dump: a million routes take seconds to read, and `fastpath-ctl` must not
+/// wait for them (until the end the FIB holds the old routes, the workers read it throughout).
+fn resync(mirror: &Shared) -> io::Result<()> {
     const ATTEMPTS: usize = 8;
+    let lock = || mirror.write();
     for _ in 0..ATTEMPTS {
-        let mut resync = mirror.begin_resync();
-        if netlink::dump_all(&mut |event| mirror.resync_event(&mut resync, event))? {
-            mirror.end_resync(resync);
+        let mut resync = lock().begin_resync();
+        resync.free_old_routes();
+        if netlink::dump_all(&mut |event| lock().resync_event(&mut resync, event))? {
+            let mut pending = lock().finish_resync(resync);
+            while !pending.is_empty() {
+                lock().install_pending(&mut pending, INSTALL_STEP);
+            }
+            Counters::bump(&lock().counters().resyncs);
             return Ok(());
         }
     }
     Err(io::Error::other("the kernel kept interrupting its dumps"))
 }
 
-fn follow(events: &Socket, mirror: &Mutex<Mirror>, stop: &AtomicBool) -> io::Result<()> {
-    let lock = || mirror.lock().unwrap_or_else(|p| p.into_inner());
+fn follow(events: &Socket, mirror: &Shared, stop: &AtomicBool) -> io::Result<()> {
+    let lock = || mirror.write();
     let counters = lock().counters().clone();
     let mut datagram = vec![0u8; netlink::DATAGRAM];
     while !stop.load(Ordering::Relaxed) {
         match events.recv(&mut &mut datagram[..], 0) {
             Ok(n) => {
-                let mut mirror = lock();
-                let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
-                    if let Parsed::Event(event) = m {
-                        mirror.apply(&event);
-                    }
-                });
-                counters
-                    .malformed
-                    .fetch_add(malformed as u64, Ordering::Relaxed);
-                if mirror.take_resync_wanted() {
-                    resync(&mut mirror)?;
+                let resync_wanted = {
+                    let mut mirror = lock();
+                    let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
+                        if let Parsed::Event(event) = m {
+                            mirror.apply(&event);
+                        }
+                    });
+                    counters
+                        .malformed
+                        .fetch_add(malformed as u64, Ordering::Relaxed);
+                    mirror.take_resync_wanted()
+                };
+                if resync_wanted {
+                    resync(mirror)?;
                 }
             }
             Err(e) if netlink::is_timeout(&e) => {}
             Err(e) if netlink::is_overrun(&e) => {
                 Counters::bump(&counters.overruns);
                 netlink::discard_queued(events, &mut datagram)?;
-                resync(&mut lock())?;
+                resync(mirror)?;
             }
             Err(e) => return Err(e),
         }

@@ -600,3 +600,66 @@ fn a_group_object_leads_through_its_first_member_on_a_tap() {
     rig.events(&[link(TAP0, "tap0", false)]);
     assert_eq!(rig.lookup("10.80.0.1"), None);
 }
+
+#[test]
+fn a_resync_installed_in_steps_shows_each_prefix_old_or_new_and_ends_as_the_dump() {
+    let mut rig = Rig::new(small_fib());
+    let p = |i: u32| format!("10.{}.{}.0/24", 100 + i / 256, i % 256);
+    let old: Vec<_> = (0..200)
+        .map(|i| RouteNetlinkMessage::NewRoute(route(&p(i), TAP0, Some("10.1.0.1"), 0)))
+        .collect();
+    rig.events(&old);
+    // The dump: the first hundred moved to tap1, the others gone, a hundred new ones.
+    let mut dump = rt(&[
+        link(ETH0, "eth0", true),
+        link(TAP0, "tap0", true),
+        link(TAP1, "tap1", true),
+    ]);
+    dump.extend((0..100).chain(200..300).map(|i| {
+        Event::Rt(RouteNetlinkMessage::NewRoute(route(
+            &p(i),
+            TAP1,
+            Some("192.0.2.9"),
+            0,
+        )))
+    }));
+    let resyncs = rig.counters.snapshot().resyncs;
+    let mut resync = rig.mirror.begin_resync();
+    for e in wire(&dump) {
+        rig.mirror.resync_event(&mut resync, &e);
+    }
+    let mut pending = rig.mirror.finish_resync(resync);
+    let distinct: std::collections::HashSet<_> = pending.iter().collect();
+    assert_eq!(distinct.len(), 300);
+    let (was, now) = (
+        NextHop::gateway(0, ip("10.1.0.1")),
+        NextHop::gateway(1, ip("192.0.2.9")),
+    );
+    let mut steps = 0;
+    while !pending.is_empty() {
+        rig.mirror.install_pending(&mut pending, 16);
+        steps += 1;
+        for i in 0..300 {
+            let host = format!("10.{}.{}.5", 100 + i / 256, i % 256);
+            let seen = rig.lookup(&host);
+            let (before, after) = match i {
+                0..100 => (Some(was), Some(now)),
+                100..200 => (Some(was), None),
+                _ => (None, Some(now)),
+            };
+            assert!(seen == before || seen == after, "{host}: {seen:?}");
+        }
+    }
+    // The 200 installed and the 200 of the dump, half of them the same prefixes.
+    assert_eq!(steps, 400usize.div_ceil(16));
+    let mut routes: Vec<_> = rig.mirror.fib().routes().collect();
+    routes.sort_by_key(|(p, _)| p.to_string());
+    let mut want: Vec<_> = (0..100)
+        .chain(200..300)
+        .map(|i| (prefix(&p(i)), now))
+        .collect();
+    want.sort_by_key(|(p, _)| p.to_string());
+    assert_eq!(routes, want);
+    // The caller counts it, once every prefix is in (the mirror's thread does).
+    assert_eq!(rig.counters.snapshot().resyncs, resyncs);
+}

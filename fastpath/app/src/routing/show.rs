@@ -76,14 +76,18 @@ fn fib_routes(
         .take(query.limit.unwrap_or(usize::MAX))
         .filter_map(|(p, nh)| route_info(p, nh, if origin(&p) { "kernel" } else { "static" }))
         .collect::<Vec<_>>();
-    // Counting the rest walks the FIB once more, without building anything.
-    let selected = routes.len() + selected.count();
+    let (ipv4, ipv6) = fib.len();
+    // Counting the rest walks the FIB once more, without building anything; without a prefix
+    // every route is selected, and the writer's counts say how many.
+    let selected = match within {
+        Some(_) => routes.len() + selected.count(),
+        None => ipv4 + ipv6,
+    };
     let lookups = if query.lookup.is_empty() {
         Vec::new()
     } else {
         lookups(fib, &query.lookup)
     };
-    let (ipv4, ipv6) = fib.len();
     Ok(Routes {
         enabled: true,
         kernel_routes: false,

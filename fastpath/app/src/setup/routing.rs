@@ -27,11 +27,18 @@ pub fn start(
     if cfg.routes.is_empty() && !cfg.kernel_routes {
         return Ok(None);
     }
+    let filling = std::time::Instant::now();
     let mut fib = Fib::new(FibConfig::default());
     for (prefix, nh) in static_routes(cfg) {
         fib.add(prefix, nh)
             .map_err(|e| SetupError::Routing(RoutingError::Route(prefix, e)))?;
     }
+    let fill_ms = filling.elapsed().as_millis() as u64;
+    tracing::info!(
+        fill_ms,
+        routes = cfg.routes.len(),
+        "static routes in the FIB"
+    );
     let neighbours = Neighbours::new(NEIGHBOURS);
     let requests: ResolveRequests = Arc::new(ArrayQueue::new(REQUESTS));
     let routers = (0..workers)

@@ -68,10 +68,15 @@ impl Worker {
     }
 }
 
-/// Whether the kernel should have a packet to `dst`: one of the node's addresses, or
-/// multicast / broadcast (VRRP, ND, DHCP...).
+/// Whether the kernel should have a packet to `dst`: one of the node's addresses, multicast /
+/// broadcast (VRRP, ND, DHCP...), or IPv6 link-local (never forwarded; the kernel solicits
+/// from its TAP's link-local address, and the advertisements come back to it).
 pub(super) fn for_node(locals: &[IpAddr], dst: IpAddr) -> bool {
-    dst.is_multicast() || matches!(dst, IpAddr::V4(a) if a.is_broadcast()) || locals.contains(&dst)
+    let special = match dst {
+        IpAddr::V4(a) => a.is_broadcast(),
+        IpAddr::V6(a) => a.is_unicast_link_local(),
+    };
+    dst.is_multicast() || special || locals.contains(&dst)
 }
 
 /// Whether a decrypted packet is for the node itself (one of its unicast addresses).
@@ -146,6 +151,24 @@ mod tests {
         f.extend_from_slice(&l4);
         f.extend_from_slice(&[0; 4]);
         f
+    }
+
+    #[test]
+    fn the_nodes_addresses_multicast_and_link_local_go_to_the_kernel() {
+        let own: IpAddr = "2001:db8::fe".parse().unwrap();
+        let to = |a: &str| for_node(&[own], a.parse().unwrap());
+        for a in [
+            "2001:db8::fe",
+            "fe80::1",
+            "ff02::1:ff00:1",
+            "255.255.255.255",
+            "224.0.0.18",
+        ] {
+            assert!(to(a), "{a}");
+        }
+        for a in ["2001:db8::1", "fec0::1", "10.0.0.1", "169.254.0.1"] {
+            assert!(!to(a), "{a}");
+        }
     }
 
     #[test]

@@ -309,12 +309,19 @@ fn send_groups<const N: usize>(
     let mut left: ArrayVec<Option<Mbuf>, BURST> = burst.take_all().take(BURST).map(Some).collect();
     for (g, &(at, mac)) in groups.0.iter().enumerate() {
         let mut out = MbufBurst::<BURST>::default();
-        for (m, _) in left.iter_mut().zip(group).filter(|(_, &k)| k as usize == g) {
-            if let Some(m) = m.take() {
-                let _ = out.push(m);
-            }
-        }
+        take_group(&mut left, group, g, |m| {
+            let _ = out.push(m);
+        });
         send_group(w, at, mac, &mut out);
+    }
+}
+
+/// Takes the packets of group `g` out of `left`, in the burst's order.
+fn take_group<T>(left: &mut [Option<T>], group: &[u8], g: usize, mut out: impl FnMut(T)) {
+    for (m, _) in left.iter_mut().zip(group).filter(|(_, &k)| k as usize == g) {
+        if let Some(m) = m.take() {
+            out(m);
+        }
     }
 }
 
@@ -326,4 +333,51 @@ pub(super) fn send_group<const N: usize>(
 ) {
     frame(g, mac, w.ports[at].mac);
     w.transmit(at, g);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One burst to three next hops interleaved (two on port index 0 with their own MACs,
+    /// one on port index 1), and packets without a hop: each next hop gets one group with its
+    /// port and MAC, holding exactly its packets in the order they came.
+    #[test]
+    fn a_burst_to_three_next_hops_splits_into_one_group_each_in_order() {
+        let hops = [
+            (0, [2, 0, 0, 0, 0, 1]),
+            (0, [2, 0, 0, 0, 0, 2]),
+            (1, [2, 0, 0, 0, 1, 1]),
+        ];
+        // Packet i goes to hops[plan[i]]; 3: no route (dropped). Irregular on purpose.
+        let plan: Vec<usize> = (0..BURST).map(|i| (i * 7 + i / 5) % 4).collect();
+        let mut groups = Groups::default();
+        let mut group = [DROP; BURST];
+        for (i, &h) in plan.iter().enumerate() {
+            if let Some(&(at, mac)) = hops.get(h) {
+                group[i] = groups.of(at, mac);
+            }
+        }
+        assert_eq!(groups.0.len(), 3);
+        let mut left: Vec<Option<usize>> = (0..BURST).map(Some).collect();
+        let mut seen = Vec::new();
+        for (g, &(at, mac)) in groups.0.iter().enumerate() {
+            let h = hops.iter().position(|&x| x == (at, mac)).unwrap();
+            let mut out = Vec::new();
+            take_group(&mut left, &group, g, |i| out.push(i));
+            let want: Vec<usize> = (0..BURST).filter(|&i| plan[i] == h).collect();
+            assert!(!want.is_empty());
+            assert_eq!(out, want, "next hop {h} (port index {at}, {mac:?})");
+            seen.push(h);
+        }
+        // Groups come in the order their first packet did; what had no hop is left behind.
+        let mut firsts: Vec<usize> = (0..3).collect();
+        firsts.sort_by_key(|&h| plan.iter().position(|&p| p == h));
+        assert_eq!(seen, firsts);
+        let rest: Vec<usize> = left.iter().flatten().copied().collect();
+        assert_eq!(
+            rest,
+            (0..BURST).filter(|&i| plan[i] == 3).collect::<Vec<_>>()
+        );
+    }
 }
