@@ -52,6 +52,8 @@ counters! {
     overruns,
     /// Event messages that did not parse.
     malformed,
+    /// Errors reading the kernel's events or dumps; each is followed by a resync.
+    follow_errors,
 }
 
 impl Counters {

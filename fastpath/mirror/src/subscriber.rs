@@ -162,37 +162,69 @@ fn resync(mirror: &Shared) -> io::Result<()> {
     Err(io::Error::other("the kernel kept interrupting its dumps"))
 }
 
+/// Pause after an error reading the kernel, before its state is read again: an error that
+/// repeats (a dump the kernel keeps interrupting) must not spin a CPU.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Follows the kernel's events until stopped. An error never ends the thread (the mirror
+/// would go stale without a word while the fast path runs on): it is counted and logged,
+/// and the whole state is read again, since events may have been lost with it.
 fn follow(events: &Socket, mirror: &Shared, stop: &AtomicBool) -> io::Result<()> {
-    let lock = || mirror.write();
-    let counters = lock().counters().clone();
+    let counters = mirror.write().counters().clone();
     let mut datagram = vec![0u8; netlink::DATAGRAM];
+    let mut stale = false;
     while !stop.load(Ordering::Relaxed) {
-        match events.recv(&mut &mut datagram[..], 0) {
-            Ok(n) => {
-                let resync_wanted = {
-                    let mut mirror = lock();
-                    let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
-                        if let Parsed::Event(event) = m {
-                            mirror.apply(&event);
-                        }
-                    });
-                    counters
-                        .malformed
-                        .fetch_add(malformed as u64, Ordering::Relaxed);
-                    mirror.take_resync_wanted()
-                };
-                if resync_wanted {
-                    resync(mirror)?;
-                }
+        let step = if stale {
+            netlink::discard_queued(events, &mut datagram).and_then(|()| resync(mirror))
+        } else {
+            next_event(events, mirror, &counters, &mut datagram)
+        };
+        match step {
+            Ok(()) => stale = false,
+            Err(e) => {
+                Counters::bump(&counters.follow_errors);
+                tracing::warn!("kernel mirror: {e}; reading the kernel's state again");
+                std::thread::sleep(RETRY_PAUSE);
+                stale = true;
             }
-            Err(e) if netlink::is_timeout(&e) => {}
-            Err(e) if netlink::is_overrun(&e) => {
-                Counters::bump(&counters.overruns);
-                netlink::discard_queued(events, &mut datagram)?;
-                resync(mirror)?;
-            }
-            Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// Waits for one event datagram (or the stop check's timeout) and applies it, with a resync
+/// when the kernel lost events or the mirror asks for one.
+fn next_event(
+    events: &Socket,
+    mirror: &Shared,
+    counters: &Counters,
+    datagram: &mut [u8],
+) -> io::Result<()> {
+    match events.recv(&mut &mut datagram[..], 0) {
+        Ok(n) => {
+            let resync_wanted = {
+                let mut mirror = mirror.write();
+                let malformed = netlink::parse_datagram(&datagram[..n], |_, m| {
+                    if let Parsed::Event(event) = m {
+                        mirror.apply(&event);
+                    }
+                });
+                counters
+                    .malformed
+                    .fetch_add(malformed as u64, Ordering::Relaxed);
+                mirror.take_resync_wanted()
+            };
+            if resync_wanted {
+                resync(mirror)?;
+            }
+            Ok(())
+        }
+        Err(e) if netlink::is_timeout(&e) => Ok(()),
+        Err(e) if netlink::is_overrun(&e) => {
+            Counters::bump(&counters.overruns);
+            netlink::discard_queued(events, datagram)?;
+            resync(mirror)
+        }
+        Err(e) => Err(e),
+    }
 }

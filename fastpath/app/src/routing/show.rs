@@ -143,6 +143,7 @@ pub fn route_list(
                 ("resyncs".into(), c.resyncs),
                 ("overruns".into(), c.overruns),
                 ("malformed".into(), c.malformed),
+                ("follow_errors".into(), c.follow_errors),
             ]);
             Ok(routes)
         }
