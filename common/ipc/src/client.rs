@@ -1,7 +1,7 @@
 //! A blocking client of either control socket: one request, one reply, bounded waits, and
 //! one reconnect when the server was restarted since the last call.
 
-use crate::wire::{encode_request, CallError, Reply, MAX_LINE};
+use crate::wire::{encode_request, CallError, Reply, MAX_REPLY};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -98,12 +98,12 @@ fn connect(path: &Path) -> Result<UnixStream, CallError> {
     })
 }
 
-/// One line, at most `MAX_LINE` bytes.
+/// One line, at most `MAX_REPLY` bytes.
 fn read_line(conn: &mut BufReader<UnixStream>) -> Result<String, CallError> {
     let mut buf = Vec::new();
     let n = conn
         .by_ref()
-        .take(MAX_LINE as u64 + 1)
+        .take(MAX_REPLY as u64 + 1)
         .read_until(b'\n', &mut buf)?;
     if n == 0 {
         return Err(CallError::Closed);
@@ -222,5 +222,38 @@ impl Write for Output {
     fn flush(&mut self) -> std::io::Result<()> {
         let r = self.stdout.flush();
         self.noted(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::MAX_LINE;
+    use std::os::unix::net::UnixListener;
+
+    /// A reply several times a request's bound (the policies of 10,000 crypto groups) is
+    /// read whole.
+    #[test]
+    fn a_reply_beyond_the_request_bound_is_read_whole() {
+        let path = std::env::temp_dir().join(format!("ipc-big-reply-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let items = 4 * MAX_LINE / 16;
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s);
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let list = vec!["0123456789abcdef"; items];
+            let reply = serde_json::json!({"v": 2, "id": 1, "ok": true, "result": list});
+            let mut out = reply.to_string();
+            out.push('\n');
+            r.get_mut().write_all(out.as_bytes()).unwrap();
+        });
+        let mut c = Client::new(&path, Duration::from_secs(10));
+        let got: Vec<String> = c.call(&serde_json::json!({"op": "sp_list"})).unwrap();
+        assert_eq!(got.len(), items);
+        server.join().unwrap();
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -7,7 +7,7 @@
 //! The socket is created with mode 0600: bound under a temporary name, given its mode, then
 //! renamed into place, so there is no moment at which another user can connect.
 
-use crate::wire::MAX_LINE;
+use crate::wire::{MAX_LINE, MAX_REPLY};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
@@ -18,7 +18,8 @@ use zeroize::Zeroizing;
 
 /// Clients at once; one more is accepted and closed at once.
 pub const MAX_CLIENTS: usize = 64;
-/// Output a client has not read beyond this drops it (a subscriber that stopped reading).
+/// Output a subscriber has not read beyond this drops it (it stopped reading). A client
+/// that asked for something may have up to `MAX_REPLY` waiting: one long list.
 pub const MAX_PENDING: usize = 4 << 20;
 /// How long `accept` rests after a failure other than "nothing to accept" (EMFILE).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -59,7 +60,12 @@ impl Conn {
                 Err(_) => return false,
             }
         }
-        self.out.len() <= MAX_PENDING
+        let bound = if self.subscribed {
+            MAX_PENDING
+        } else {
+            MAX_REPLY
+        };
+        self.out.len() <= bound
     }
 }
 

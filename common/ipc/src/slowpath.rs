@@ -40,6 +40,8 @@ pub enum Request {
     Events,
     /// The connection then streams events.
     Subscribe,
+    /// SNMP trap receivers: rate limit, traps sent, failed and suppressed.
+    SnmpTraps,
     /// This node steps down from master in a VRRP group (or the one behind an HA group) and
     /// stays backup for `hold_ms`.
     Switchover {
@@ -97,6 +99,7 @@ impl Request {
             Request::Tracks => "tracks",
             Request::Events => "events",
             Request::Subscribe => "subscribe",
+            Request::SnmpTraps => "snmp_traps",
             Request::Switchover { .. } => "switchover",
             Request::HaSet { .. } => "ha_set",
             Request::IkeSas => "ike_sas",

@@ -16,6 +16,10 @@ pub const VERSION: u32 = 2;
 /// a longer one closes the connection.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// The longest reply line a client takes: a list of every policy of 100,000 tunnels in
+/// both directions is ~60 MB, far beyond a request's bound; a longer one is refused.
+pub const MAX_REPLY: usize = 256 << 20;
+
 /// The fields every request line has, read before the request itself so that a reply to a
 /// malformed request still carries its id.
 #[derive(Deserialize)]

@@ -200,6 +200,7 @@ fn every_slow_path_request_round_trips() {
         slowpath::Request::Tracks,
         slowpath::Request::Events,
         slowpath::Request::Subscribe,
+        slowpath::Request::SnmpTraps,
         slowpath::Request::Switchover {
             group: "gw".into(),
             hold_ms: 5,

@@ -3,7 +3,7 @@
 //! the operators' hook scripts on HA role changes.
 
 use crate::northbound::vrrp_events::VrrpEvent;
-use crate::snmp::TrapSender;
+use crate::snmp::{TrapReceiverStatus, TrapSender};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -58,6 +58,26 @@ impl EventLog {
             Ok(fields) => self.push(at_ms, event.kind(), fields),
             Err(e) => tracing::warn!("event {}: {e}", event.kind()),
         }
+    }
+
+    /// Each run of trap suppression that is over becomes one event (and a log line), so
+    /// that the event stream says what the NMS missed.
+    pub fn poll_traps(&mut self, at_ms: u128) {
+        let Some(t) = self.traps.as_mut() else { return };
+        for e in t.suppression_ended() {
+            let fields = json!({
+                "receiver": e.to.to_string(),
+                "suppressed": e.run.count,
+                "first_ms": e.run.first.as_millis() as u64,
+                "last_ms": e.run.last.as_millis() as u64,
+            });
+            self.push(at_ms, "snmp_traps_suppressed", fields);
+        }
+    }
+
+    /// The trap receivers' limits and counters; none without `snmp-trap`.
+    pub fn trap_statuses(&self) -> Vec<TrapReceiverStatus> {
+        self.traps.as_ref().map_or_else(Vec::new, |t| t.statuses())
     }
 
     pub fn recent(&self) -> Vec<Value> {

@@ -8,11 +8,13 @@
 //! - [`queue`] and [`window`]: the bounded, coalescing send queue and the reliable delivery of
 //!   the stream's chunks (acks, selective acks, retransmission with a bound);
 //! - [`node`]: sessions, streams, liveness, bulk sync, events and status;
-//! - [`ivgen`]: the IV generation allocator (invariant 3).
+//! - [`ivgen`]: the IV generation allocator (invariant 3);
+//! - [`crypto_group`]: the record of which member of a crypto group is active.
 
 #![forbid(unsafe_code)]
 pub mod config;
 pub mod crypto;
+pub mod crypto_group;
 pub mod ivgen;
 mod link;
 pub mod node;
@@ -28,6 +30,7 @@ mod tests;
 
 pub use config::{ConfigError, NodeId, PathId, SyncConfig};
 pub use crypto::SessionId;
+pub use crypto_group::GroupActive;
 pub use ivgen::{Exhausted, IvAllocator, IvGenerations};
 pub use node::{BulkError, SyncNode};
 pub use queue::Backpressure;

@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::crypto_group::GroupActive;
 use crate::wire::be64;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -40,6 +41,8 @@ pub enum Record {
     IvGenerations {
         highest: [u16; 2],
     },
+    /// Which member of a crypto group carries its traffic (`crypto_group`).
+    CryptoGroup(GroupActive),
 }
 
 /// What a newer record replaces when both wait in the send queue.
@@ -49,6 +52,7 @@ pub enum RecordKey {
     Snapshot(u32, bool, IpAddr),
     Lease(String, IpAddr),
     IvGenerations,
+    CryptoGroup(String),
 }
 
 impl Record {
@@ -63,6 +67,7 @@ impl Record {
             } => RecordKey::Snapshot(*spi, *inbound, *peer),
             Record::Lease { pool, addr, .. } => RecordKey::Lease(pool.clone(), *addr),
             Record::IvGenerations { .. } => RecordKey::IvGenerations,
+            Record::CryptoGroup(g) => RecordKey::CryptoGroup(g.group.clone()),
         }
     }
 }
@@ -84,6 +89,8 @@ const T_IKE_SA_DELETED: u8 = 2;
 const T_SNAPSHOT: u8 = 3;
 const T_LEASE: u8 = 4;
 const T_IV_GENERATIONS: u8 = 5;
+/// Apart from the low numbers, which other record kinds take in turn.
+const T_CRYPTO_GROUP: u8 = 0x20;
 const T_BULK_REQUEST: u8 = 0x80;
 const T_BULK_END: u8 = 0x81;
 
@@ -154,6 +161,11 @@ impl StreamMessage {
             T_IV_GENERATIONS => StreamMessage::Record(Record::IvGenerations {
                 highest: [r.u16()?, r.u16()?],
             }),
+            T_CRYPTO_GROUP => {
+                let body = std::mem::take(&mut r.0);
+                let g = GroupActive::decode(body).map_err(|_| RecordError::Malformed)?;
+                StreamMessage::Record(Record::CryptoGroup(g))
+            }
             _ => return Err(RecordError::Malformed),
         };
         if !r.0.is_empty() {
@@ -213,6 +225,10 @@ fn encode_record(r: &Record, out: &mut Vec<u8>) -> u8 {
             out.extend_from_slice(&highest[0].to_be_bytes());
             out.extend_from_slice(&highest[1].to_be_bytes());
             T_IV_GENERATIONS
+        }
+        Record::CryptoGroup(g) => {
+            g.encode(out);
+            T_CRYPTO_GROUP
         }
     }
 }
@@ -350,6 +366,13 @@ mod tests {
                 owner: None,
             }),
             StreamMessage::Record(Record::IvGenerations { highest: [5, 8] }),
+            StreamMessage::Record(Record::CryptoGroup(GroupActive {
+                group: "site".into(),
+                secondary: true,
+                revertible: false,
+                switchovers: 2,
+                reverts: 1,
+            })),
             StreamMessage::BulkRequest,
             StreamMessage::BulkEnd { records: 300_000 },
         ]

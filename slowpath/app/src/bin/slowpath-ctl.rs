@@ -5,6 +5,7 @@
 //! slowpath-ctl -s SOCK switchover GROUP [--hold-ms 60000]   # this node steps down
 //! slowpath-ctl -s SOCK ha-set NAME active|standby           # the operator sets the role
 //! slowpath-ctl -s SOCK follow                               # streams events until interrupted
+//! slowpath-ctl -s SOCK snmp-traps                           # receivers: sent, suppressed
 //! slowpath-ctl -s SOCK ike-sas | child-sas | ike-counters | pools
 //! slowpath-ctl -s SOCK initiate CONN [CHILD] | terminate CONN|ID | rekey ID [CHILD]
 //! slowpath-ctl -s SOCK flush [half-open]                  # everything, or what never completed
@@ -50,6 +51,8 @@ enum Cmd {
     Events,
     /// Stream events until interrupted.
     Follow,
+    /// SNMP trap receivers: rate limit, traps sent, failed and suppressed by the limit.
+    SnmpTraps,
     /// This node steps down from master in a VRRP group (or the one behind an HA group).
     Switchover {
         group: String,
@@ -99,6 +102,7 @@ fn request(cmd: &Cmd) -> Request {
         Cmd::Interfaces => Request::Interfaces,
         Cmd::Events => Request::Events,
         Cmd::Follow => Request::Subscribe,
+        Cmd::SnmpTraps => Request::SnmpTraps,
         Cmd::Switchover { group, hold_ms } => Request::Switchover {
             group: group.clone(),
             hold_ms: *hold_ms,

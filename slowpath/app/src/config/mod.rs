@@ -33,7 +33,9 @@ use vrrp::{InstanceConfig, TrackRule, Version};
 mod ha;
 mod snmp;
 pub use ha::{HaConfig, NodeId, SyncKey, SyncPath, DEFAULT_SYNC_PORT};
-pub use snmp::{SnmpConfig, TrapAuth, TrapSecurity, TrapTarget, UsmTarget, DEFAULT_TRAP_PORT};
+pub use snmp::{
+    SnmpConfig, TrapAuth, TrapRate, TrapSecurity, TrapTarget, UsmTarget, DEFAULT_TRAP_PORT,
+};
 
 /// What a tracked object watches.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,10 +5,13 @@
 //! snmp-trap 192.0.2.9 v2c community public            # port 162 unless ADDR:PORT
 //! snmp-trap [2001:db8::9]:1162 v3 user nms auth sha256 "auth pass" priv aes "priv pass"
 //!      (one line) engine-id 0x80007ed9046777        # optional: ours, as receivers configure it
+//! snmp-trap 192.0.2.9 v2c community public rate 20/s burst 40   # optional rate limit
 //! snmp-engine-boots-file /var/lib/ipsec-gw/snmp-boots # optional (see the README)
 //! ```
 //! `auth` is `sha` (HMAC-SHA-96) or `sha256` (HMAC-SHA-256-192); `priv` is `aes`
-//! (AES-128-CFB). Passphrases are at least 8 characters (RFC 3414 11.2).
+//! (AES-128-CFB). Passphrases are at least 8 characters (RFC 3414 11.2). Each receiver
+//! gets at most `rate` traps a second after a `burst` (50/s and 100 unless said): what is
+//! held back beyond that is counted and summed up once the flood is over (`crate::snmp`).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -63,6 +66,26 @@ impl fmt::Debug for TrapSecurity {
 pub struct TrapTarget {
     pub to: SocketAddr,
     pub security: TrapSecurity,
+    /// How many traps this receiver gets at most.
+    pub rate: TrapRate,
+}
+
+/// A receiver's rate limit: traps a second, and the burst above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for TrapRate {
+    /// A few hundred crypto groups switching still reach the NMS whole; 10,000 do not
+    /// flood it.
+    fn default() -> TrapRate {
+        TrapRate {
+            per_second: 50,
+            burst: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,7 +133,7 @@ fn same_kind(a: &TrapTarget, b: &TrapTarget) -> bool {
 
 fn parse_target(mut w: Words) -> Result<TrapTarget, String> {
     let to = parse_receiver(w.next("a receiver ADDR or ADDR:PORT")?)?;
-    let security = match w.next("v2c or v3")? {
+    let mut security = match w.next("v2c or v3")? {
         "v2c" => {
             keyword(&mut w, "community")?;
             TrapSecurity::V2c {
@@ -133,31 +156,49 @@ fn parse_target(mut w: Words) -> Result<TrapTarget, String> {
                 p => return Err(format!("priv {p}: aes (AES-128-CFB)")),
             }
             let priv_pass = passphrase(&mut w, "a priv passphrase")?;
-            let mut engine_id = None;
-            while let Some(opt) = w.next_opt() {
-                match opt {
-                    "engine-id" => {
-                        let id = w.next_hex(opt)?;
-                        if !ENGINE_ID_LEN.contains(&id.len()) {
-                            return Err("engine-id: 5 to 32 bytes (RFC 3411)".into());
-                        }
-                        engine_id = Some(id);
-                    }
-                    o => return Err(format!("unknown snmp-trap option `{o}`")),
-                }
-            }
             TrapSecurity::V3(UsmTarget {
                 user,
                 auth,
                 auth_pass,
                 priv_pass,
-                engine_id,
+                engine_id: None,
             })
         }
         v => return Err(format!("{v}: v2c or v3")),
     };
-    w.end()?;
-    Ok(TrapTarget { to, security })
+    let mut rate = TrapRate::default();
+    while let Some(opt) = w.next_opt() {
+        match (opt, &mut security) {
+            ("engine-id", TrapSecurity::V3(u)) => {
+                let id = w.next_hex(opt)?;
+                if !ENGINE_ID_LEN.contains(&id.len()) {
+                    return Err("engine-id: 5 to 32 bytes (RFC 3411)".into());
+                }
+                u.engine_id = Some(id);
+            }
+            ("rate", _) => rate.per_second = w.next_with("rate", parse_per_second)?,
+            ("burst", _) => {
+                rate.burst = w.next_u32("burst")?;
+                if rate.burst == 0 {
+                    return Err("burst: at least 1".into());
+                }
+            }
+            (o, _) => return Err(format!("unknown snmp-trap option `{o}`")),
+        }
+    }
+    Ok(TrapTarget { to, security, rate })
+}
+
+/// `N/s`: traps a second, at least 1.
+fn parse_per_second(s: &str) -> Result<u32, String> {
+    let n = s
+        .strip_suffix("/s")
+        .and_then(|n| n.parse::<u32>().ok())
+        .ok_or_else(|| format!("`{s}`: N/s"))?;
+    if n == 0 {
+        return Err("at least 1/s".into());
+    }
+    Ok(n)
 }
 
 /// The next word, which must be `word`.
@@ -252,11 +293,34 @@ mod tests {
             })
         ));
         assert_eq!(c.boots_file, Some(PathBuf::from("/var/lib/gw/boots")));
+        assert!(c.targets.iter().all(|t| t.rate == TrapRate::default()));
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("public") && !shown.contains("privpass1"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_rate_limit_is_set_per_receiver() {
+        let c = parse(
+            "snmp-trap 192.0.2.9 v2c community public rate 20/s burst 40\n\
+             snmp-trap 192.0.2.10 v3 user nms auth sha authpass1 priv aes privpass1 burst 7 engine-id 0x80007ed90401 rate 3/s",
+        )
+        .unwrap();
+        let rates: Vec<(u32, u32)> = c
+            .targets
+            .iter()
+            .map(|t| (t.rate.per_second, t.rate.burst))
+            .collect();
+        assert_eq!(rates, [(20, 40), (3, 7)]);
+        assert!(matches!(
+            &c.targets[1].security,
+            TrapSecurity::V3(UsmTarget {
+                engine_id: Some(_),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -272,6 +336,10 @@ mod tests {
             ("snmp-trap 192.0.2.9 v3 user u auth sha authpass1 priv aes privpass1 engine-id 0102", "5 to 32"),
             ("snmp-trap 192.0.2.9 v3 user u auth sha authpass1 priv aes privpass1 boots 3", "unknown"),
             ("snmp-trap 192.0.2.9 v2c community a\nsnmp-trap 192.0.2.9:162 v2c community b", "twice"),
+            ("snmp-trap 192.0.2.9 v2c community a rate 0/s", "at least 1/s"),
+            ("snmp-trap 192.0.2.9 v2c community a rate 50", "N/s"),
+            ("snmp-trap 192.0.2.9 v2c community a burst 0", "at least 1"),
+            ("snmp-trap 192.0.2.9 v2c community a engine-id 0x80007ed90401", "unknown"),
         ];
         for (text, want) in cases {
             let err = parse(text).unwrap_err();

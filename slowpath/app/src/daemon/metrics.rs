@@ -24,6 +24,7 @@ impl Daemon {
                     .ike
                     .as_ref()
                     .map_or_else(Vec::new, |i| i.crypto_groups(now)),
+                traps: self.events.trap_statuses(),
             };
             page::write(out, &inputs)
         });

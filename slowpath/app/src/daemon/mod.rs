@@ -203,6 +203,7 @@ impl Daemon {
         }
         self.collect_ike_events(now);
         self.events.reap();
+        self.events.poll_traps(now.as_millis());
         let pending = self.events.take_pending();
         if let Some(c) = &mut self.control {
             c.publish(&pending);

@@ -58,6 +58,7 @@ impl Daemon {
             Request::Interfaces => serde_json::to_value(self.vrrp.interface_statuses())?,
             Request::Tracks => serde_json::to_value(self.tracks.statuses())?,
             Request::Events => Value::Array(self.events.recent()),
+            Request::SnmpTraps => serde_json::to_value(self.events.trap_statuses())?,
             Request::Switchover { group, hold_ms } => serde_json::to_value(self.switchover(
                 now,
                 &group,

@@ -4,6 +4,7 @@
 
 use crate::northbound::ike_status::{IkeCounters, IkeSaStatus, PoolStatus};
 use crate::northbound::vrrp_status::{HaGroupStatus, HaRole, InstanceState, InstanceStatus};
+use crate::snmp::TrapReceiverStatus;
 use ike::crypto_group::GroupStatus;
 use promtext::{Encoder, Kind};
 use serde_json::Value;
@@ -20,6 +21,8 @@ pub struct PageInputs {
     pub ike: Option<IkeInputs>,
     /// The crypto groups' status (none configured: the families are written empty).
     pub crypto_groups: Vec<GroupStatus>,
+    /// The SNMP trap receivers (none configured: the families are written empty).
+    pub traps: Vec<TrapReceiverStatus>,
 }
 
 pub struct IkeInputs {
@@ -38,7 +41,36 @@ pub fn write<W: Write>(out: W, p: &PageInputs) -> io::Result<()> {
         pools(&mut e, &ike.pools)?;
     }
     crypto_groups::write(&mut e, &p.crypto_groups)?;
+    traps(&mut e, &p.traps)?;
     e.flush()
+}
+
+fn traps<W: Write>(e: &mut Encoder<W>, receivers: &[TrapReceiverStatus]) -> io::Result<()> {
+    type Count = fn(&TrapReceiverStatus) -> u64;
+    let counters: [(&str, &str, Count); 3] = [
+        (
+            "slowpath_snmp_traps_sent_total",
+            "SNMP traps sent to the receiver.",
+            |r| r.sent,
+        ),
+        (
+            "slowpath_snmp_traps_failed_total",
+            "SNMP traps the socket refused for the receiver.",
+            |r| r.failed,
+        ),
+        (
+            "slowpath_snmp_traps_suppressed_total",
+            "SNMP traps the receiver's rate limit held back.",
+            |r| r.suppressed,
+        ),
+    ];
+    for (name, help, count) in counters {
+        let mut f = e.family(name, Kind::Counter, help)?;
+        for r in receivers {
+            f.sample(&[("receiver", &r.to)], count(r))?;
+        }
+    }
+    Ok(())
 }
 
 const INSTANCE_STATES: [InstanceState; 4] = [

@@ -16,7 +16,9 @@
 //! - `switchover auto do-not-revert`: the traffic stays where it went.
 //! - A manual switchover moves the traffic to the other member if it is up, and is not
 //!   reverted by itself.
+//! - In an HA pair the standby's group takes the active node's member as its own (`ha`).
 
+pub mod ha;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -26,6 +28,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use ha::SyncedState;
 pub use status::{GroupStatus, MemberStatus};
 
 /// How often a member that is down and wanted is brought up again, unless configured.

@@ -241,3 +241,78 @@ fn the_secondary_failing_while_active_moves_back_to_an_up_primary() {
     assert_eq!(g.counters().switchovers, 2);
     assert_eq!(g.counters().reverts, 0);
 }
+
+/// The active node's group moved to the secondary; the standby's group (never fed the
+/// tunnels) takes that state without a move of its own, and says what it replaced.
+#[test]
+fn a_standby_adopts_the_active_nodes_member_without_outputs() {
+    let mut active = both_up(Revert::After(S(30)));
+    active.input(S(10), Input::PeerDead(Primary));
+    outputs(&mut active);
+    let synced = active.synced_state();
+    assert_eq!(
+        synced,
+        ha::SyncedState {
+            active: Secondary,
+            revertible: true,
+            switchovers: 1,
+            reverts: 0
+        }
+    );
+    let mut standby = Group::new(config(Bringup::Always, Revert::After(S(30))), S(0));
+    outputs(&mut standby);
+    assert_eq!(standby.adopt(synced), Some(Primary));
+    assert_eq!(standby.adopt(synced), None, "no change the second time");
+    assert_eq!(outputs(&mut standby), []);
+    assert_eq!(standby.active(), Secondary);
+    assert_eq!(standby.status(S(11)).switchovers, 1);
+}
+
+/// A standby's group (never fed its tunnels) that adopted the active node's secondary.
+fn adopted_secondary(revert: Revert, revertible: bool) -> Group {
+    let mut g = Group::new(config(Bringup::Always, revert), S(0));
+    outputs(&mut g);
+    g.adopt(ha::SyncedState {
+        active: Secondary,
+        revertible,
+        switchovers: 1,
+        reverts: 0,
+    });
+    g
+}
+
+/// A takeover with both tunnels up: the adopted secondary keeps the traffic, and `auto`
+/// reverts to the primary after the hold, as it would have on the old active node.
+#[test]
+fn after_a_takeover_auto_reverts_from_the_adopted_secondary() {
+    let mut g = adopted_secondary(Revert::After(S(30)), true);
+    g.taken_over(S(100), [true, true]);
+    assert_eq!(outputs(&mut g), []);
+    assert_eq!(g.carrying(), Some(Secondary));
+    assert_eq!(g.next_deadline(), Some(S(130)));
+    g.poll(S(130));
+    assert_eq!(outputs(&mut g), [steer(Secondary, Primary, Reason::Revert)]);
+}
+
+/// A takeover where the adopted member's tunnel did not come over: the traffic moves to
+/// the member that is up, at once; `do-not-revert` keeps a manual choice where it is.
+#[test]
+fn after_a_takeover_a_down_active_member_is_a_failure() {
+    let mut g = adopted_secondary(Revert::Never, false);
+    g.taken_over(S(100), [true, false]);
+    let out = outputs(&mut g);
+    assert_eq!(
+        out,
+        [steer(Secondary, Primary, Reason::TunnelDown)],
+        "{out:?}"
+    );
+    assert_eq!(g.carrying(), Some(Primary));
+    let mut g = adopted_secondary(Revert::Never, false);
+    g.taken_over(S(100), [true, true]);
+    assert_eq!(outputs(&mut g), []);
+    assert_eq!(
+        g.next_deadline(),
+        None,
+        "nothing to revert, nothing to bring up"
+    );
+}

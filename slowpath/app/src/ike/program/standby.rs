@@ -127,13 +127,18 @@ impl SaTable {
         out
     }
 
-    /// An entry is now known under another IKE SA or CHILD id.
+    /// An entry is now known under another IKE SA or CHILD id; the outbound policies it
+    /// kept aside (a crypto group's inactive member) go with it.
     fn rehome(&mut self, from: (IkeSaId, ChildId), to: (IkeSaId, ChildId)) {
+        let parked = self.parked.remove(&from);
         let Some(mut e) = self.remove_entry(from) else {
             return;
         };
         (e.sa, e.child) = to;
         self.insert_entry(e);
+        if let Some(p) = parked {
+            self.parked.insert(to, p);
+        }
     }
 
     /// The fast path SA of ours with this SPI and direction.

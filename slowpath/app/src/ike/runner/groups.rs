@@ -17,6 +17,8 @@ use serde_json::json;
 use super::IkeRunner;
 use crate::ike::program::Move;
 
+mod ha;
+
 /// The groups, and which group and member each conn is.
 #[derive(Debug, Default)]
 pub(super) struct Groups {
@@ -230,25 +232,12 @@ impl IkeRunner {
     }
 
     /// Moves each group's outbound policies between its members' IKE SAs, in shared
-    /// batches, and says so.
+    /// batches, and says so; the peer node learns each group's new state.
     fn steer(&mut self, moves: &[(String, String)], moved: &[(usize, Member, Member, Reason)]) {
-        let mut of_conn: HashMap<&str, Vec<IkeSaId>> = HashMap::new();
-        for e in self.table.entries() {
-            if let Some(info) = self.ike_sas.get(&e.sa) {
-                let v = of_conn.entry(info.config.as_str()).or_default();
-                if !v.contains(&e.sa) {
-                    v.push(e.sa);
-                }
-            }
+        let outcomes = self.move_policies(moves);
+        for &(i, ..) in moved {
+            self.offer_group(i);
         }
-        let table_moves: Vec<Move> = moves
-            .iter()
-            .map(|(from, to)| Move {
-                from: of_conn.get(from.as_str()).cloned().unwrap_or_default(),
-                to: of_conn.get(to.as_str()).cloned().unwrap_or_default(),
-            })
-            .collect();
-        let outcomes = self.table.steer(self.fp.as_mut(), &table_moves);
         for ((&(i, from, to, reason), (from_conn, to_conn)), r) in
             moved.iter().zip(moves).zip(outcomes)
         {
@@ -271,6 +260,27 @@ impl IkeRunner {
             });
             self.event(kind, fields);
         }
+    }
+
+    /// The outbound policies of each (from conn, to conn) move, in shared batches.
+    pub(super) fn move_policies(&mut self, moves: &[(String, String)]) -> Vec<Result<(), String>> {
+        let mut of_conn: HashMap<&str, Vec<IkeSaId>> = HashMap::new();
+        for e in self.table.entries() {
+            if let Some(info) = self.ike_sas.get(&e.sa) {
+                let v = of_conn.entry(info.config.as_str()).or_default();
+                if !v.contains(&e.sa) {
+                    v.push(e.sa);
+                }
+            }
+        }
+        let table_moves: Vec<Move> = moves
+            .iter()
+            .map(|(from, to)| Move {
+                from: of_conn.get(from.as_str()).cloned().unwrap_or_default(),
+                to: of_conn.get(to.as_str()).cloned().unwrap_or_default(),
+            })
+            .collect();
+        self.table.steer(self.fp.as_mut(), &table_moves)
     }
 
     fn peer_of(&self, conn: &str) -> Option<String> {

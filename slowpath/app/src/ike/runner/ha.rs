@@ -5,7 +5,8 @@
 //!   fast path's seqnum records as snapshots keyed by SPI, direction and peer. A bulk request
 //!   is answered with every IKE SA, the newest snapshots and the IV generations.
 //! - Standby: the engine is passive; records are imported, their CHILD SAs installed in the
-//!   fast path inactive (by SPI), snapshots applied with `sa_sync`. The standby answers a
+//!   fast path inactive (by SPI), those of a crypto group's inactive member held as on
+//!   the active (`groups::ha`), snapshots applied with `sa_sync`. The standby answers a
 //!   bulk request with the IV generations alone; after its own bulk sync, what the peer no
 //!   longer has is dropped. IV generations are taken in whatever the role.
 //! - Takeover and demotion: `ha_role`.
@@ -235,6 +236,7 @@ impl IkeRunner {
                     sas = self.engine.sa_ids();
                     sas.sort_unstable();
                     snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
+                    snapshots.extend(self.groups.sync_records());
                 }
                 ha.bulk = Some(BulkCursor {
                     sas,
@@ -303,6 +305,7 @@ impl IkeRunner {
                         if let Some(info) = self.ike_sa_info(id) {
                             self.ike_sas.insert(id, info);
                         }
+                        self.hold_if_standby(id);
                         self.ha_touched(id);
                     }
                     Err(e) => {
@@ -342,6 +345,7 @@ impl IkeRunner {
             Record::IvGenerations { highest } => ha.iv.merge(&IvGenerations { highest }),
             // Leases travel inside the IKE SA records (the virtual IP is held at import).
             Record::Lease { .. } => {}
+            Record::CryptoGroup(g) => self.apply_group_record(g),
         }
     }
 

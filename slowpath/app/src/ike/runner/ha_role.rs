@@ -62,6 +62,7 @@ impl IkeRunner {
             }
         };
         self.engine.set_role(HaRole::Active, now, &mut self.rng);
+        self.groups_taken_over(now);
         self.start_missing_conns(now);
         self.drain(now);
         self.ha_flush(now);

@@ -25,6 +25,7 @@ fn a_node_without_vrrp_or_ike_still_has_a_page() {
         ha_groups: Vec::new(),
         ike: None,
         crypto_groups: Vec::new(),
+        traps: Vec::new(),
     };
     write(&mut out, &inputs).unwrap();
     let page = String::from_utf8(out).unwrap();
@@ -84,12 +85,9 @@ fn a_switched_crypto_group_shows_its_secondary_carrying() {
         ha_groups: Vec::new(),
         ike: None,
         crypto_groups: vec![switched, fresh],
+        traps: Vec::new(),
     };
-    let mut out = Vec::new();
-    write(&mut out, &inputs).unwrap();
-    let page = String::from_utf8(out).unwrap();
-    promtext::scrape::promtool_check(&page).unwrap();
-    let s = promtext::scrape::samples(&page);
+    let (page, s) = checked_page(&inputs);
     let at = |k: &str| *s.get(k).unwrap_or_else(|| panic!("no {k} in\n{page}"));
     let g1 = |m: &str, c: &str| format!("group=\"g1\",member=\"{m}\",conn=\"{c}\"");
     let active = |l: String| at(&format!("slowpath_crypto_group_active{{{l}}}"));
@@ -132,4 +130,53 @@ fn a_switched_crypto_group_shows_its_secondary_carrying() {
         at("slowpath_crypto_group_active{group=\"g2\",member=\"primary\",conn=\"b-p\"}"),
         1.0
     );
+}
+
+#[test]
+fn trap_receivers_have_their_counters_on_the_page() {
+    let receiver = |to: &str, sent, suppressed| crate::snmp::TrapReceiverStatus {
+        to: to.parse().unwrap(),
+        security: "v2c".into(),
+        rate_per_second: 50,
+        burst: 100,
+        sent,
+        failed: 1,
+        suppressed,
+        suppressing: suppressed > 0,
+    };
+    let inputs = PageInputs {
+        uptime: Duration::from_secs(1),
+        instances: Vec::new(),
+        ha_groups: Vec::new(),
+        ike: None,
+        crypto_groups: Vec::new(),
+        traps: vec![
+            receiver("192.0.2.9:162", 100, 9900),
+            receiver("[2001:db8::9]:1162", 7, 0),
+        ],
+    };
+    let (page, s) = checked_page(&inputs);
+    let at = |k: &str| *s.get(k).unwrap_or_else(|| panic!("no {k} in\n{page}"));
+    let v4 = "{receiver=\"192.0.2.9:162\"}";
+    let v6 = "{receiver=\"[2001:db8::9]:1162\"}";
+    assert_eq!(at(&format!("slowpath_snmp_traps_sent_total{v4}")), 100.0);
+    assert_eq!(
+        at(&format!("slowpath_snmp_traps_suppressed_total{v4}")),
+        9900.0
+    );
+    assert_eq!(
+        at(&format!("slowpath_snmp_traps_suppressed_total{v6}")),
+        0.0
+    );
+    assert_eq!(at(&format!("slowpath_snmp_traps_failed_total{v6}")), 1.0);
+}
+
+/// The page written from `inputs`, checked as promtool would, and its samples.
+fn checked_page(inputs: &PageInputs) -> (String, BTreeMap<String, f64>) {
+    let mut out = Vec::new();
+    write(&mut out, inputs).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    promtext::scrape::promtool_check(&page).unwrap();
+    let s = promtext::scrape::samples(&page);
+    (page, s)
 }

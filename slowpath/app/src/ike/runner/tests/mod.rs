@@ -3,6 +3,7 @@
 
 mod crypto_group;
 mod fake_fastpath;
+mod ha_crypto_group;
 mod ha_generations;
 mod ha_pair;
 mod ha_scale;
