@@ -4,3 +4,6 @@
 pub mod crypt;
 pub mod keymat;
 pub mod wire;
+
+#[cfg(test)]
+mod vectors_tests;
