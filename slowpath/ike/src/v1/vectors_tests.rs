@@ -12,7 +12,7 @@ use std::collections::HashMap;
 const VECTORS: &str = include_str!("vectors/strongswan.txt");
 
 /// The `[name]` sections of the vector file, each `key = hex-or-number`.
-fn sections() -> HashMap<String, HashMap<String, String>> {
+pub(super) fn sections() -> HashMap<String, HashMap<String, String>> {
     let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut current = String::new();
     for line in VECTORS
@@ -30,28 +30,28 @@ fn sections() -> HashMap<String, HashMap<String, String>> {
     out
 }
 
-struct Case(HashMap<String, String>);
+pub(super) struct Case(pub(super) HashMap<String, String>);
 
 impl Case {
-    fn hex(&self, key: &str) -> Vec<u8> {
+    pub(super) fn hex(&self, key: &str) -> Vec<u8> {
         hex::decode(self.0.get(key).unwrap_or_else(|| panic!("no {key}"))).unwrap()
     }
 }
 
 /// A message's header and its payloads, decrypted with `iv` when it is encrypted; returns
 /// the next IV of its exchange too.
-struct Opened {
-    header: Header,
-    chain: Vec<u8>,
-    next_iv: Vec<u8>,
+pub(super) struct Opened {
+    pub(super) header: Header,
+    pub(super) chain: Vec<u8>,
+    pub(super) next_iv: Vec<u8>,
 }
 
 impl Opened {
-    fn payloads(&self) -> Vec<Payload> {
+    pub(super) fn payloads(&self) -> Vec<Payload> {
         parse_payloads(self.header.next_payload, &self.chain).unwrap()
     }
 
-    fn raw(&self, kind: u8) -> Vec<u8> {
+    pub(super) fn raw(&self, kind: u8) -> Vec<u8> {
         raw_payloads(self.header.next_payload, &self.chain)
             .unwrap()
             .into_iter()
@@ -68,7 +68,7 @@ impl Opened {
     }
 }
 
-fn open(msg: &[u8], key: &[u8], cipher: PayloadCipher, iv: &[u8]) -> Opened {
+pub(super) fn open(msg: &[u8], key: &[u8], cipher: PayloadCipher, iv: &[u8]) -> Opened {
     let header = parse_header(msg).unwrap();
     let body = &msg[HEADER_LEN..];
     if !header.is_encrypted() {
@@ -88,7 +88,7 @@ fn open(msg: &[u8], key: &[u8], cipher: PayloadCipher, iv: &[u8]) -> Opened {
     }
 }
 
-fn only_transform(sa: &[u8]) -> Transform {
+pub(super) fn only_transform(sa: &[u8]) -> Transform {
     let Payload::Sa(sa) = parse_payload(payload_type::SA, sa).unwrap() else {
         unreachable!()
     };
@@ -232,6 +232,12 @@ fn strongswan_main_mode_psk() {
 fn strongswan_main_mode_signatures_quick_mode_pfs() {
     let s = sections();
     check_case("sig", &Case(s["sig"].clone()));
+}
+
+#[test]
+fn strongswan_main_mode_ecdsa_signatures() {
+    let s = sections();
+    check_case("ecdsa", &Case(s["ecdsa"].clone()));
 }
 
 #[test]

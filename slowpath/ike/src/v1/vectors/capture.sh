@@ -7,8 +7,10 @@
 #   sudo slowpath/ike/src/v1/vectors/capture.sh [OUT_DIR]
 #
 # Cases: `psk` (PSK, AES-256/SHA-1/MODP2048, ESP AES-128/SHA-1 without PFS: SKEYID_e is
-# shorter than the key, so appendix B expansion is used) and `sig` (RSA signatures,
-# AES-128/SHA2-256/MODP2048, ESP AES-128/SHA2-256 with PFS MODP2048).
+# shorter than the key, so appendix B expansion is used), `sig` (RSA signatures,
+# AES-128/SHA2-256/MODP2048, ESP AES-128/SHA2-256 with PFS MODP2048) and `ecdsa` (ECDSA P-256
+# certificates, auth method 9, AES-128/SHA2-256/ECP256, ESP AES-128/SHA2-256). The signature
+# cases carry the CA (DER) and the capture time, to check the CERT payloads they hold.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -49,10 +51,15 @@ for n in A B; do
     -subj "/CN=$n.vector" 2>/dev/null
   openssl x509 -req -in "$d/req.pem" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" \
     -CAcreateserial -out "$d/x509/cert.pem" -days 2 2>/dev/null
+  # The ECDSA case's certificate, with its own subject so that each case finds its own key.
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/private/ec.pem" -out "$d/ec-req.pem" -subj "/CN=$n.ec.vector" 2>/dev/null
+  openssl x509 -req -in "$d/ec-req.pem" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" \
+    -CAcreateserial -out "$d/x509/ec.pem" -days 2 2>/dev/null
   cp "$work/pki/ca.pem" "$d/x509ca/"
 done
 
-conn() { # name, local, remote, local id, remote id, auth, ike, esp, local net, remote net
+conn() { # name, local, remote, local id, remote id, auth, ike, esp, local net, remote net[, cert]
   cat <<CONF
   $1 {
     version = 1
@@ -61,7 +68,7 @@ conn() { # name, local, remote, local id, remote id, auth, ike, esp, local net, 
     proposals = $7
     local { auth = $6
       id = $4
-      $( [ "$6" = pubkey ] && echo "certs = cert.pem" ) }
+      $( [ "$6" = pubkey ] && echo "certs = ${11:-cert.pem}" ) }
     remote { auth = $6
       id = $5 }
     children { net { local_ts = $9
@@ -123,9 +130,14 @@ CONF
   printf 'connections {\n%s\n}\n' \
     "$(conn sig "$me" "$peer" "CN=$n.vector" "CN=$([ $n = A ] && echo B || echo A).vector" \
       pubkey aes128-sha256-modp2048 aes128-sha256-modp2048 $nets)" >"$d/sig.conf"
+  printf 'connections {\n%s\n}\n' \
+    "$(conn ecdsa "$me" "$peer" "CN=$n.ec.vector" "CN=$([ $n = A ] && echo B || echo A).ec.vector" \
+      pubkey aes128-sha256-ecp256 aes128-sha256 $nets ec.pem)" >"$d/ecdsa.conf"
 done
 run_case psk
 run_case sig
-python3 "$here/extract.py" "vector pre-shared key" "$work"/psk-{A,B}.log "$work"/sig-{A,B}.log \
+run_case ecdsa
+VECTOR_CA="$work/pki/ca.pem" VECTOR_TIME=$(date +%s) python3 "$here/extract.py" \
+  "vector pre-shared key" "$work"/psk-{A,B}.log "$work"/sig-{A,B}.log "$work"/ecdsa-{A,B}.log \
   >"$out/strongswan.txt"
 echo "wrote $out/strongswan.txt (logs in $work with KEEP=1)"

@@ -9,8 +9,10 @@ dumps: A's log holds B's messages, B's log A's), and what keymat_v1.c prints (ik
 the keys cut from KEYMAT. The values charon does not print (KEYMAT as one string) are
 computed here with hashlib/hmac from what it prints, and marked so.
 """
+import base64
 import hashlib
 import hmac
+import os
 import re
 import sys
 
@@ -64,6 +66,11 @@ def case(name, log_a, log_b, psk):
     put = lambda k, v: lines.append(f"{k} = {v.hex() if isinstance(v, bytes) else v}")
     if psk is not None:
         put("psk", psk)
+    else:
+        # The signature cases: the CA both certificates chain to, and when they were valid.
+        pem = open(os.environ["VECTOR_CA"]).read().split("-----")[2]
+        put("ca", base64.b64decode("".join(pem.split())))
+        put("captured_at", os.environ["VECTOR_TIME"])
     for i, (x, y) in enumerate(zip(from_a, from_b)):
         put(f"mm{2 * i + 1}", x)
         put(f"mm{2 * i + 2}", y)
