@@ -3,6 +3,7 @@
 
 pub mod crypt;
 pub mod keymat;
+pub mod signature;
 pub mod wire;
 
 #[cfg(test)]
