@@ -23,7 +23,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
-use openssl::x509::{X509Ref, X509};
+use openssl::x509::{X509KeyUsage, X509Ref, X509};
 use thiserror::Error;
 
 /// Why signature authentication failed: each kind is its own variant, so that the exchange
@@ -54,6 +54,10 @@ pub enum SigAuthError {
     /// The peer's certificate is not valid yet at `now`.
     #[error("certificate not yet valid")]
     CertificateNotYetValid,
+    /// The certificate's KeyUsage allows neither digitalSignature nor nonRepudiation
+    /// (RFC 4945 5.1.3.2).
+    #[error("certificate key usage does not allow signing")]
+    KeyUsageForbidsSigning,
     /// The peer's certificate does not chain to one of our trust anchors.
     #[error("certificate not issued by a trusted CA: {0}")]
     UntrustedCertificate(String),
@@ -78,7 +82,8 @@ impl SigAuthError {
             SigAuthError::NoCertificate => notify_type::CERTIFICATE_UNAVAILABLE,
             SigAuthError::MalformedCertificate
             | SigAuthError::CertificateExpired
-            | SigAuthError::CertificateNotYetValid => notify_type::INVALID_CERTIFICATE,
+            | SigAuthError::CertificateNotYetValid
+            | SigAuthError::KeyUsageForbidsSigning => notify_type::INVALID_CERTIFICATE,
             SigAuthError::IdentityMismatch(_) => notify_type::INVALID_ID_INFORMATION,
             SigAuthError::UntrustedCertificate(_) => notify_type::INVALID_CERT_AUTHORITY,
             SigAuthError::Crypto(_) => notify_type::AUTHENTICATION_FAILED,
@@ -96,6 +101,7 @@ impl SigAuthError {
             SigAuthError::IdentityMismatch(_) => "v1_auth_id_mismatch",
             SigAuthError::CertificateExpired => "v1_auth_cert_expired",
             SigAuthError::CertificateNotYetValid => "v1_auth_cert_not_yet_valid",
+            SigAuthError::KeyUsageForbidsSigning => "v1_auth_cert_key_usage",
             SigAuthError::UntrustedCertificate(_) => "v1_auth_untrusted_ca",
             SigAuthError::BadSignature => "v1_auth_bad_sig",
             SigAuthError::Crypto(_) => "v1_auth_crypto_error",
@@ -239,10 +245,11 @@ pub fn dn_identification(ours: &X509Ref) -> Result<Identification> {
     })
 }
 
-/// What the peer sent to prove its identity: its X.509 CERT payloads, in order, and SIG.
+/// What the peer sent to prove its identity: the payloads of its Main Mode 5 or 6 (whose
+/// CERT payloads are read in order) and its SIG data.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerProof<'a> {
-    pub certs: &'a [Payload],
+    pub payloads: &'a [Payload],
     pub sig: &'a [u8],
 }
 
@@ -256,15 +263,12 @@ impl<'a> PeerProof<'a> {
                 _ => None,
             })
             .ok_or(SigAuthError::NoSignature)?;
-        Ok(PeerProof {
-            certs: payloads,
-            sig,
-        })
+        Ok(PeerProof { payloads, sig })
     }
 
     /// The DER of every X.509 certificate the peer sent; other encodings are ignored.
     fn x509_ders(&self) -> impl Iterator<Item = &'a [u8]> {
-        self.certs.iter().filter_map(|p| match p {
+        self.payloads.iter().filter_map(|p| match p {
             Payload::Cert { encoding, data } if *encoding == cert_encoding::X509_SIGNATURE => {
                 Some(data.as_slice())
             }
@@ -274,7 +278,7 @@ impl<'a> PeerProof<'a> {
 }
 
 /// Authenticates the peer: the certificate that names `peer_id` must be valid at
-/// `unix_time`, chain to one of `trust_anchors` (the peer's other certificates are
+/// `unix_time`, allow signing by its KeyUsage if it has one, chain to one of `trust_anchors` (the peer's other certificates are
 /// intermediates) and hold the key that signed `hash` (the peer's HASH_I or HASH_R).
 /// Returns that certificate.
 pub fn verify_peer(
@@ -301,6 +305,11 @@ pub fn verify_peer(
         .ok_or(SigAuthError::IdentityMismatch(peer_id.id_type))?;
     let leaf = certs.swap_remove(leaf_at);
     check_validity(&leaf, unix_time)?;
+    if leaf.key_usage().is_some_and(|ku| {
+        !ku.intersects(X509KeyUsage::DIGITAL_SIGNATURE | X509KeyUsage::NON_REPUDIATION)
+    }) {
+        return Err(SigAuthError::KeyUsageForbidsSigning);
+    }
     verify_chain(&leaf, &certs, trust_anchors, unix_time).map_err(|e| match e {
         CryptoError::Certificate(why) => SigAuthError::UntrustedCertificate(why),
         other => SigAuthError::Crypto(other),

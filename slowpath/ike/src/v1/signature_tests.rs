@@ -364,11 +364,25 @@ fn untrusted_expired_and_future_certificates_refused_distinctly() {
     let ec_id = fqdn("gw-ec.example.net");
     let err = round_trip(&p.p256_key, (&p.p256, &[]), &ec_id, &roots, VALID_AT).unwrap_err();
     assert!(matches!(err, SigAuthError::UntrustedCertificate(_)));
-    let names: std::collections::HashSet<_> = [untrusted, expired, early]
+    // A certificate for certificate signing only (a CA's KeyUsage) under the trusted root.
+    let ca_only = test_pki::cert(
+        "gw-ca-only",
+        &p.p384_key,
+        Some((&p.root, &p.root_key)),
+        true,
+        &["gw-ca-only.example.net"],
+    );
+    let id = fqdn("gw-ca-only.example.net");
+    let usage = round_trip(&p.p384_key, (&ca_only, &[]), &id, &roots, VALID_AT).unwrap_err();
+    assert!(
+        matches!(usage, SigAuthError::KeyUsageForbidsSigning),
+        "{usage}"
+    );
+    let names: std::collections::HashSet<_> = [untrusted, expired, early, usage]
         .iter()
         .map(SigAuthError::counter_name)
         .collect();
-    assert_eq!(names.len(), 3);
+    assert_eq!(names.len(), 4);
 }
 
 #[test]
