@@ -8,7 +8,7 @@ use openssl::pkey::{PKey, Public};
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyParam;
-use openssl::x509::{X509Ref, X509StoreContext, X509};
+use openssl::x509::{X509Name, X509Ref, X509StoreContext, X509};
 use std::net::IpAddr;
 
 // ID Type (RFC 7296 3.5).
@@ -59,11 +59,15 @@ pub fn subject_dn_der(cert: &X509Ref) -> Result<Vec<u8>> {
 
 /// Whether the peer's ID payload (type and data) names this certificate's subject.
 ///
-/// DNs compare as exact DER; FQDN and RFC822 compare case-insensitively with a
-/// subjectAltName of the same kind; addresses compare with iPAddress entries.
+/// DNs compare as X.509 names do (OpenSSL's canonical form: a PrintableString equals the
+/// same UTF8String, as strongSwan encodes an ID DN differently from OpenSSL's subjects);
+/// FQDN and RFC822 compare case-insensitively with a subjectAltName of the same kind;
+/// addresses compare with iPAddress entries.
 pub fn matches_id(cert: &X509Ref, id_type: u8, id_data: &[u8]) -> bool {
     if id_type == ID_DER_ASN1_DN {
-        return subject_dn_der(cert).is_ok_and(|dn| dn == id_data);
+        return subject_dn_der(cert).is_ok_and(|dn| dn == id_data)
+            || X509Name::from_der(id_data)
+                .is_ok_and(|name| cert.subject_name().try_cmp(&name).is_ok_and(|o| o.is_eq()));
     }
     let Some(names) = cert.subject_alt_names() else {
         return false;

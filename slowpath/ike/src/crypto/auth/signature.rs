@@ -16,7 +16,7 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 
 /// Curve, hash and coordinate size of the RFC 4754 methods.
-fn ecdsa_method(method: u8) -> Option<(Nid, SigHash, usize)> {
+pub(crate) fn ecdsa_method(method: u8) -> Option<(Nid, SigHash, usize)> {
     match method {
         AUTH_ECDSA_SHA256_P256 => Some((Nid::X9_62_PRIME256V1, SigHash::Sha256, 32)),
         AUTH_ECDSA_SHA384_P384 => Some((Nid::SECP384R1, SigHash::Sha384, 48)),
@@ -25,7 +25,7 @@ fn ecdsa_method(method: u8) -> Option<(Nid, SigHash, usize)> {
     }
 }
 
-fn require_key<T>(key: &PKeyRef<T>, id: Id) -> Result<()> {
+pub(crate) fn require_key<T>(key: &PKeyRef<T>, id: Id) -> Result<()> {
     if key.id() == id {
         Ok(())
     } else {
