@@ -108,23 +108,49 @@ fn decrypt_chunk<P: PacketBuf>(
     verdicts: &mut [Verdict],
     now_ns: u64,
 ) {
-    // Stage one: headers and SPI lookups of the whole burst, each found SA asked for at
-    // once, so that with many SAs their misses overlap instead of stalling each packet.
+    // Stage one: the headers of the whole burst, each SPI's line of the SAD's index asked
+    // for; then the lookups, each found SA's slot asked for; then each SA asked for by its
+    // slot. With many SAs the misses of each stage overlap across the burst instead of
+    // stalling each packet in turn. Once per run of packets on one SA (as outbound).
     let mut located: [Option<Located>; MAX_BURST] = [None; MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
-        match locate(sad, pkt) {
+        match locate(pkt) {
             Ok(l) => {
-                sad.prefetch(l.parsed.sa);
+                sad.prefetch_spi(l.spi);
                 located[i] = Some(l);
             }
             Err(v) => verdicts[i] = v,
         }
     }
+    let mut last = None;
+    for i in 0..pkts.len() {
+        let Some(l) = &mut located[i] else { continue };
+        let Some(id) = sad.lookup_inbound(l.spi) else {
+            verdicts[i] = Verdict::Drop(DropReason::UnknownSpi);
+            located[i] = None;
+            continue;
+        };
+        l.parsed.sa = id;
+        if last != Some(id) {
+            sad.prefetch_slot(id);
+            last = Some(id);
+        }
+    }
+    let mut last = None;
+    for l in located[..pkts.len()].iter().flatten() {
+        if last != Some(l.parsed.sa) {
+            sad.prefetch(l.parsed.sa);
+            last = Some(l.parsed.sa);
+        }
+    }
     // Stage two: the SA checks; each passing packet's keys are asked for, for the cipher.
     let mut parsed: [Option<Parsed>; MAX_BURST] = [None; MAX_BURST];
+    let mut last = None;
     for i in 0..pkts.len() {
         let Some(l) = located[i] else { continue };
-        verdicts[i] = match check(sad, l) {
+        let new_run = last != Some(l.parsed.sa);
+        last = Some(l.parsed.sa);
+        verdicts[i] = match check(sad, l, new_run) {
             Ok(p) => {
                 parsed[i] = Some(p);
                 Verdict::Forward
@@ -189,14 +215,16 @@ fn decrypt_chunk<P: PacketBuf>(
 /// What the first pass found of an ESP packet before reading its SA.
 #[derive(Debug, Clone, Copy)]
 struct Located {
-    /// Complete but for `seq`, which holds the low 32 bits as received.
+    /// Complete but for `seq`, which holds the low 32 bits as received, and `sa`, which the
+    /// SPI lookup fills in.
     parsed: Parsed,
+    spi: u32,
     /// The outer destination, which a tunnel-mode SA checks.
     dst: IpAddr,
 }
 
-/// The first pass: headers and the SA (by SPI), without reading the SA.
-fn locate<P: PacketBuf>(sad: &Sad, pkt: &mut P) -> Result<Located, Verdict> {
+/// The first pass: the headers, without looking the SPI up.
+fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
     let outer = IpHeader::parse(pkt.data()).map_err(|_| Verdict::Drop(DropReason::Malformed))?;
     let esp_at = match classify(pkt.data(), &outer) {
         Classified::Esp { esp_at, .. } => esp_at,
@@ -209,13 +237,9 @@ fn locate<P: PacketBuf>(sad: &Sad, pkt: &mut P) -> Result<Located, Verdict> {
     if data.len() < esp_at + ESP_HEADER_LEN {
         return Err(Verdict::Drop(DropReason::TooShort));
     }
-    let spi = be32(data, esp_at);
-    let id = sad
-        .lookup_inbound(spi)
-        .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
     Ok(Located {
         parsed: Parsed {
-            sa: id,
+            sa: SaId(0),
             esp_at,
             seq: be32(data, esp_at + 4) as u64,
             outer_total_len: outer.total_len,
@@ -224,12 +248,14 @@ fn locate<P: PacketBuf>(sad: &Sad, pkt: &mut P) -> Result<Located, Verdict> {
             outer_version: outer.version,
             outer_tos: outer.tos,
         },
+        spi: be32(data, esp_at),
         dst: outer.dst(data),
     })
 }
 
-/// The second pass: the SA's state, lengths, and the replay pre-check.
-fn check(sad: &mut Sad, l: Located) -> Result<Parsed, Verdict> {
+/// The second pass: the SA's state, lengths, and the replay pre-check; the keys asked for
+/// when the packet starts a run of packets on its SA.
+fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
     let mut p = l.parsed;
     let sa = sad
         .get_mut(p.sa)
@@ -264,7 +290,9 @@ fn check(sad: &mut Sad, l: Located) -> Result<Parsed, Verdict> {
     if let Err(e) = sa.window().check(p.seq) {
         return Err(fail(sa, replay_reason(e)));
     }
-    sa.session.prefetch_keys(false, esp_len);
+    if new_run {
+        sa.session.prefetch_keys(false, esp_len);
+    }
     Ok(p)
 }
 

@@ -60,9 +60,13 @@ fn encrypt_chunk<P: PacketBuf>(
     now_ns: u64,
 ) {
     // Stage one: every packet's SA is asked for before the first is used, so that their
-    // misses overlap (asking a few packets ahead of the one prepared measured slower).
-    for &id in sas {
-        sad.prefetch(id);
+    // misses overlap (asking a few packets ahead of the one prepared measured slower). Once
+    // per run of packets on one SA: with one SA the lines are there, and the asking alone
+    // cost a few per cent of the time per packet.
+    for (i, &id) in sas.iter().enumerate() {
+        if new_run(sas, i) {
+            sad.prefetch(id);
+        }
     }
     let mut prepared = [Prepared::default(); MAX_BURST];
     for i in 0..pkts.len() {
@@ -71,8 +75,10 @@ fn encrypt_chunk<P: PacketBuf>(
             Some(sa) => match prepare(lc, sa, &mut pkts[i], now_ns) {
                 Ok(p) => {
                     // Stage two: the keys, read by the seal after the whole burst is prepared.
-                    sa.session
-                        .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+                    if new_run(sas, i) {
+                        sa.session
+                            .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+                    }
                     prepared[i] = p;
                     Verdict::Forward
                 }
@@ -127,6 +133,13 @@ fn encrypt_chunk<P: PacketBuf>(
         }
     }
     lc.flush_snapshots(sad, now_ns);
+}
+
+/// Whether packet `i` of a burst is on another SA than the one before it: the SA's lines are
+/// asked for once per such run.
+#[inline(always)]
+fn new_run(sas: &[SaId], i: usize) -> bool {
+    i == 0 || sas[i - 1] != sas[i]
 }
 
 /// Builds headers and trailer around one packet, leaving it ready to seal.

@@ -1,10 +1,12 @@
 //! The security association database (RFC 4301 §4.4.2). SAs live in slots indexed by their
 //! [`SaId`] (chosen by the control plane, so every worker's SAD agrees on ids); inbound lookup
-//! is by SPI through a hash map seeded at random (SPIs come from the network), so it costs the
-//! same for 1 SA and for 100,000.
+//! is by SPI through a flat table seeded at random (SPIs come from the network, see
+//! [`spi_table`]), so it costs the same for 1 SA and for 100,000.
+
+mod spi_table;
 
 use crate::sa::{Direction, Sa, SaConfig, SaError, SaId};
-use std::collections::HashMap;
+use spi_table::SpiTable;
 
 /// The highest SA id a SAD takes. Slots are indexed by id, so the bound is what keeps an id
 /// from the control plane from growing one worker's slot vector to gigabytes (2^20 slots of
@@ -28,7 +30,7 @@ pub enum SadError {
 #[derive(Debug, Default)]
 pub struct Sad {
     slots: Vec<Option<Box<Sa>>>,
-    inbound_by_spi: HashMap<u32, SaId, foldhash::fast::RandomState>,
+    inbound_by_spi: SpiTable,
     len: usize,
 }
 
@@ -46,12 +48,12 @@ impl Sad {
         if self.slots.get(index).is_some_and(|s| s.is_some()) {
             return Err(SadError::IdInUse(id.0));
         }
-        if config.direction == Direction::Inbound && self.inbound_by_spi.contains_key(&config.spi) {
+        if config.direction == Direction::Inbound && self.inbound_by_spi.contains(config.spi) {
             return Err(SadError::SpiInUse(config.spi));
         }
         let sa = Sa::new(id, config, now_ns)?;
         if sa.config.direction == Direction::Inbound {
-            self.inbound_by_spi.insert(sa.config.spi, id);
+            self.inbound_by_spi.insert(sa.config.spi, id.0);
         }
         if self.slots.len() <= index {
             self.slots.resize_with(index + 1, || None);
@@ -65,7 +67,7 @@ impl Sad {
     pub fn remove(&mut self, id: SaId) -> Option<Box<Sa>> {
         let sa = self.slots.get_mut(id.0 as usize)?.take()?;
         if sa.config.direction == Direction::Inbound {
-            self.inbound_by_spi.remove(&sa.config.spi);
+            self.inbound_by_spi.remove(sa.config.spi);
         }
         self.len -= 1;
         Some(sa)
@@ -91,8 +93,25 @@ impl Sad {
     }
 
     /// The inbound SA for an SPI.
+    #[inline]
     pub fn lookup_inbound(&self, spi: u32) -> Option<SaId> {
-        self.inbound_by_spi.get(&spi).copied()
+        self.inbound_by_spi.get(spi).map(SaId)
+    }
+
+    /// Asks for the line that [`Sad::lookup_inbound`] of `spi` reads first: a burst's first
+    /// pass asks for every packet's, the lookups follow a stage later.
+    #[inline(always)]
+    pub fn prefetch_spi(&self, spi: u32) {
+        self.inbound_by_spi.prefetch(spi);
+    }
+
+    /// Asks for SA `id`'s slot (the pointer to it), a stage before [`Sad::prefetch`] reads
+    /// it.
+    #[inline(always)]
+    pub fn prefetch_slot(&self, id: SaId) {
+        if let Some(slot) = self.slots.get(id.0 as usize) {
+            crate::sa::prefetch(slot, 1);
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -3,7 +3,7 @@
 use super::exception::for_node;
 use super::{is_ip, View, Worker, BURST};
 use crate::ether;
-use crate::mtu::Fit;
+use crate::mtu::{fits_any_sa, Fit};
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
@@ -42,9 +42,15 @@ impl Worker {
                     }
                     None => {
                         let mtu = self.ports[self.unprotected].mtu;
-                        let fit = match self.tables.sad.get(sa) {
-                            Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
-                            None => Fit::Fits,
+                        // The SA is read only near the MTU: the others' first touch of it
+                        // is encrypt_burst's, which asks for the whole burst's SAs at once.
+                        let fit = if fits_any_sa(m.data().len(), mtu) {
+                            Fit::Fits
+                        } else {
+                            match self.tables.sad.get(sa) {
+                                Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
+                                None => Fit::Fits,
+                            }
                         };
                         match fit {
                             Fit::Fits | Fit::FragmentAfter => {

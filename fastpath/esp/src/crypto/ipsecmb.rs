@@ -101,10 +101,14 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
         let mut sync_kind = None;
         for (at, &k) in order.iter().enumerate() {
             // The keys of the op a few ahead, spread over the burst's ciphering: asked for
-            // while this one runs, they are there when it is their turn.
+            // while this one runs, they are there when it is their turn. Not again for an op
+            // of the same SA as the one before it (with one SA, only the asking costs).
             if let Some(&ahead) = order.get(at + KEYS_AHEAD) {
                 let op = &chunk[ahead as usize];
-                op.session.prefetch_keys(seal, op.esp.len());
+                let before = &chunk[order[at + KEYS_AHEAD - 1] as usize];
+                if !std::ptr::eq(op.session, before.session) {
+                    op.session.prefetch_keys(seal, op.esp.len());
+                }
             }
             let op = &mut chunk[k as usize];
             let Imp::IpsecMb(keys) = &op.session.imp else {
