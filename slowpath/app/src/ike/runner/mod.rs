@@ -26,6 +26,7 @@ mod sockets;
 mod southbound;
 #[cfg(test)]
 mod tests;
+mod v1;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, RawFd};
@@ -74,6 +75,8 @@ struct Stats {
     fastpath_errors: u64,
     fastpath_events: u64,
     child_install_failures: u64,
+    /// IKEv1 datagrams while no connection says `version 1`.
+    v1_not_configured: u64,
 }
 
 pub struct IkeRunner {

@@ -234,6 +234,10 @@ impl IkeRunner {
                 .drops
                 .iter()
                 .map(|(r, n)| (r.name().to_string(), *n))
+                .chain(
+                    (s.v1_not_configured > 0)
+                        .then(|| (super::v1::NOT_CONFIGURED.to_string(), s.v1_not_configured)),
+                )
                 .collect(),
             retransmits: c.retransmits,
             answered_from_cache: c.requests_answered_from_cache,
