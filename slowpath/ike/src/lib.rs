@@ -21,6 +21,7 @@ pub mod rng;
 pub mod rng_openssl;
 pub mod sa;
 pub mod timers;
+pub mod v1;
 
 #[cfg(test)]
 mod tests;
