@@ -8,3 +8,14 @@ pub mod wire;
 
 #[cfg(test)]
 mod vectors_tests;
+
+pub mod engine;
+pub mod informational;
+pub mod isakmp_sa;
+pub mod main_mode;
+pub mod phase1;
+pub mod quick_mode;
+pub mod selectors;
+
+#[cfg(test)]
+mod engine_tests;

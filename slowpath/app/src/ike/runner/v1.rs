@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::sockets::NATT_PORT;
 use super::IkeRunner;
+use ike::ha::HaRole;
 
 /// Counted in `ike_counters`' drops while no connection speaks IKEv1.
 pub(super) const NOT_CONFIGURED: &str = "ikev1_not_configured";
@@ -30,13 +31,27 @@ impl IkeRunner {
     /// One IKEv1 datagram of `len` bytes in `self.buf`.
     pub(super) fn receive_v1(
         &mut self,
-        _now: Duration,
-        _local: SocketAddr,
-        _remote: SocketAddr,
-        _len: usize,
+        now: Duration,
+        local: SocketAddr,
+        remote: SocketAddr,
+        len: usize,
     ) {
-        *self.drops.entry(NOT_CONFIGURED).or_default() += 1;
-        self.stats.v1_not_configured += 1;
+        if !self.v1.has_connections() || self.engine.role() == HaRole::Standby {
+            *self.drops.entry(NOT_CONFIGURED).or_default() += 1;
+            self.stats.v1_not_configured += 1;
+            return;
+        }
+        self.v1
+            .handle_datagram(now, &mut self.rng, local, remote, &self.buf[..len]);
+    }
+
+    /// Initiates the `version 1` connections that start at once.
+    pub(super) fn start_v1(&mut self, now: Duration) {
+        for name in self.v1.start_conns() {
+            if let Some(id) = self.v1.initiate(now, &mut self.rng, &name) {
+                tracing::info!(target: "ike", "initiating ISAKMP SA {id} ({name})");
+            }
+        }
     }
 }
 
