@@ -292,6 +292,16 @@ impl IkeConfig {
             .collect()
     }
 
+    /// Whether a daemon initiates it when it loads its configuration: it has a peer address
+    /// and a CHILD SA with start action `Start`.
+    pub fn starts_at_load(&self) -> bool {
+        !self.remote_addr.ip().is_unspecified()
+            && self
+                .children
+                .iter()
+                .any(|ch| ch.start_action == StartAction::Start)
+    }
+
     /// Whether a peer at `remote` (and us at `local`) may use this connection.
     pub fn matches_addresses(&self, local: SocketAddr, remote: SocketAddr) -> bool {
         let ip_ok = |want: IpAddr, got: IpAddr| want.is_unspecified() || want == got;

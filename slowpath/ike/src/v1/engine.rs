@@ -96,12 +96,7 @@ impl V1Engine {
     pub fn start_conns(&self) -> Vec<String> {
         self.configs
             .iter()
-            .filter(|c| !c.remote_addr.ip().is_unspecified())
-            .filter(|c| {
-                c.children
-                    .iter()
-                    .any(|ch| ch.start_action == crate::config::StartAction::Start)
-            })
+            .filter(|c| c.starts_at_load())
             .map(|c| c.name.clone())
             .collect()
     }

@@ -85,13 +85,9 @@ pub fn respond(
     sa.exchange = Some(Phase1Exchange::new(sai_b));
     let mut reply = vec![Payload::Sa(chosen)];
     reply.extend(phase1::our_vendor_ids());
-    let (first, out) = wire::encode_payloads(&reply).ok()?;
-    let h = Header {
-        next_payload: first,
-        ..sa.header(exchange::IDENTITY_PROTECTION, 0, 0)
-    };
+    let msg = plain_message(&sa, &reply)?;
     sa.state = Phase1State::MmSaAnswered;
-    sa.send_answer(wire::encode_message(&h, &out), raw);
+    sa.send_answer(msg, raw);
     Some(sa)
 }
 
@@ -135,15 +131,11 @@ fn on_sa_chosen(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u8]
     let Some(payloads) = phase1::ke_nonce_payloads(sa, ctx, true) else {
         return sa.drop_message(DropReason::Malformed);
     };
-    let Ok((first, out)) = wire::encode_payloads(&payloads) else {
+    let Some(msg) = plain_message(sa, &payloads) else {
         return;
     };
-    let h = Header {
-        next_payload: first,
-        ..sa.header(exchange::IDENTITY_PROTECTION, 0, 0)
-    };
     sa.state = Phase1State::MmKeSent;
-    sa.send_request(wire::encode_message(&h, &out), ctx.now);
+    sa.send_request(msg, ctx.now);
 }
 
 /// Responder: the initiator's KE and nonce; ours go back, and the keys are derived.
@@ -168,15 +160,11 @@ fn on_ke_i(
     if phase1::derive_keys(sa).is_none() {
         return sa.drop_message(DropReason::Malformed);
     }
-    let Ok((first, out)) = wire::encode_payloads(&reply) else {
+    let Some(msg) = plain_message(sa, &reply) else {
         return;
     };
-    let h = Header {
-        next_payload: first,
-        ..sa.header(exchange::IDENTITY_PROTECTION, 0, 0)
-    };
     sa.state = Phase1State::MmKeAnswered;
-    sa.send_answer(wire::encode_message(&h, &out), raw);
+    sa.send_answer(msg, raw);
 }
 
 /// Initiator: the responder's KE and nonce; the keys, then our identity and HASH_I,
@@ -247,6 +235,16 @@ fn on_id_r(
     }
     sa.retransmit = None;
     phase1::established(sa, ctx);
+}
+
+/// An unencrypted Main Mode message of `payloads`.
+fn plain_message(sa: &IsakmpSa, payloads: &[Payload]) -> Option<Vec<u8>> {
+    let (first, body) = wire::encode_payloads(payloads).ok()?;
+    let h = Header {
+        next_payload: first,
+        ..sa.header(exchange::IDENTITY_PROTECTION, 0, 0)
+    };
+    Some(wire::encode_message(&h, &body))
 }
 
 /// A fresh nonce (RFC 2409 5: 8 to 256 bytes).
