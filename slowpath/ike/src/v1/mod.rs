@@ -15,6 +15,7 @@ pub mod isakmp_sa;
 pub mod main_mode;
 pub mod phase1;
 pub mod quick_mode;
+mod quick_mode_parts;
 pub mod selectors;
 
 #[cfg(test)]
