@@ -25,7 +25,7 @@ mod msg;
 mod natt;
 mod notify;
 mod payload;
-mod reader;
+pub(crate) mod reader;
 mod sa;
 mod sk;
 mod ts;

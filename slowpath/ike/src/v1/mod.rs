@@ -1,6 +1,13 @@
-//! IKEv1 (RFC 2407, 2408, 2409) beside IKEv2, sharing its crypto, proposals and identities.
+//! IKEv1 (RFC 2407, 2408, 2409) beside IKEv2: the ISAKMP codec, key material and payload
+//! encryption, and the exchanges built on them.
 
 pub mod config;
+pub mod crypt;
 pub mod dpd;
+pub mod keymat;
 pub mod natt;
 pub mod vendor;
+pub mod wire;
+
+#[cfg(test)]
+mod vectors_tests;

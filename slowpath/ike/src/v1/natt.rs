@@ -4,9 +4,8 @@
 
 use std::net::SocketAddr;
 
-use openssl::hash::MessageDigest;
-
-use super::config::phase1;
+use super::keymat::prf_for_hash;
+use super::wire::encapsulation;
 use crate::config::Mode;
 use crate::crypto::nat::nat_detection_digest;
 use crate::rng::RngSource;
@@ -15,7 +14,9 @@ use crate::rng::RngSource;
 pub const NAT_T_PORT: u16 = 4500;
 
 /// The NAT-T flavour both peers announced (by vendor ID), worst to best.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum NattVersion {
     /// draft-ietf-ipsec-nat-t-ike-02 (with or without its trailing newline).
     Draft02,
@@ -51,16 +52,6 @@ impl NattVersion {
     }
 }
 
-/// Encapsulation mode attribute values (RFC 2407 4.5, RFC 3947 5.1, the drafts' 61443/61444).
-pub mod encapsulation {
-    pub const TUNNEL: u16 = 1;
-    pub const TRANSPORT: u16 = 2;
-    pub const UDP_TUNNEL: u16 = 3;
-    pub const UDP_TRANSPORT: u16 = 4;
-    pub const UDP_TUNNEL_DRAFT: u16 = 61443;
-    pub const UDP_TRANSPORT_DRAFT: u16 = 61444;
-}
-
 /// An encapsulation mode attribute: the IPsec mode and whether ESP goes in UDP.
 pub fn parse_encapsulation(value: u16) -> Option<(Mode, bool)> {
     use encapsulation::*;
@@ -94,16 +85,6 @@ pub enum NattError {
     Crypto,
 }
 
-fn digest(hash: u16) -> Result<MessageDigest, NattError> {
-    match hash {
-        phase1::HASH_SHA1 => Ok(MessageDigest::sha1()),
-        phase1::HASH_SHA2_256 => Ok(MessageDigest::sha256()),
-        phase1::HASH_SHA2_384 => Ok(MessageDigest::sha384()),
-        phase1::HASH_SHA2_512 => Ok(MessageDigest::sha512()),
-        h => Err(NattError::UnknownHash(h)),
-    }
-}
-
 /// HASH(CKY-I | CKY-R | IP | Port) with the negotiated phase 1 hash (RFC 3947 3.2).
 pub fn nat_d_hash(
     hash: u16,
@@ -111,8 +92,10 @@ pub fn nat_d_hash(
     cky_r: [u8; 8],
     addr: SocketAddr,
 ) -> Result<Vec<u8>, NattError> {
-    nat_detection_digest(digest(hash)?, cky_i, cky_r, addr.ip(), addr.port())
-        .map_err(|_| NattError::Crypto)
+    let md = prf_for_hash(hash)
+        .map_err(|_| NattError::UnknownHash(hash))?
+        .digest();
+    nat_detection_digest(md, cky_i, cky_r, addr.ip(), addr.port()).map_err(|_| NattError::Crypto)
 }
 
 /// The bodies of the NAT-D payloads we send, in RFC 3947's order: the peer's address (the
@@ -135,7 +118,7 @@ pub fn our_nat_d(
 }
 
 /// Where the NATs are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NatStatus {
     /// Our address was rewritten on the way: we send keepalives and float.
     pub we_are_behind: bool,

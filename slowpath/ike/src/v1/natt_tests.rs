@@ -1,5 +1,6 @@
 use super::*;
 use crate::rng::TestRng;
+use crate::v1::wire::hash;
 
 const CKY: ([u8; 8], [u8; 8]) = (
     0x0123_4567_89ab_cdefu64.to_be_bytes(),
@@ -14,23 +15,19 @@ fn addr(s: &str) -> SocketAddr {
 fn hash_is_the_concatenation_under_the_negotiated_hash() {
     // Python: hashlib.sha1/sha256(cky_i + cky_r + bytes([192,0,2,1]) + (500).to_bytes(2, "big")).
     let a = addr("192.0.2.1:500");
-    let h = nat_d_hash(phase1::HASH_SHA1, CKY.0, CKY.1, a).unwrap();
+    let h = nat_d_hash(hash::SHA1, CKY.0, CKY.1, a).unwrap();
     assert_eq!(hex::encode(h), "b43b59394bf8bc930246a8f80b6fddf05c58d9bf");
-    let h = nat_d_hash(phase1::HASH_SHA2_256, CKY.0, CKY.1, a).unwrap();
+    let h = nat_d_hash(hash::SHA2_256, CKY.0, CKY.1, a).unwrap();
     assert_eq!(
         hex::encode(h),
         "895b033071ed996fae034af3323a9b105eac6c936fe91a726bbab35e88d6c5e3"
     );
     assert_eq!(
-        nat_d_hash(phase1::HASH_SHA2_384, CKY.0, CKY.1, a)
-            .unwrap()
-            .len(),
+        nat_d_hash(hash::SHA2_384, CKY.0, CKY.1, a).unwrap().len(),
         48
     );
     assert_eq!(
-        nat_d_hash(phase1::HASH_SHA2_512, CKY.0, CKY.1, a)
-            .unwrap()
-            .len(),
+        nat_d_hash(hash::SHA2_512, CKY.0, CKY.1, a).unwrap().len(),
         64
     );
     assert_eq!(
@@ -41,19 +38,12 @@ fn hash_is_the_concatenation_under_the_negotiated_hash() {
 
 /// `detect` with SHA-1 for a datagram from `remote` to `local`.
 fn detect_at(received: &[&[u8]], local: &str, remote: &str) -> NatStatus {
-    detect(phase1::HASH_SHA1, CKY, received, addr(local), addr(remote)).unwrap()
+    detect(hash::SHA1, CKY, received, addr(local), addr(remote)).unwrap()
 }
 
 /// What the peer at `peer_sees_us`'s other end sends: its NAT-D about us, then its own.
 fn sent_by_peer(peer_own: &str, peer_sees_us: &str) -> [Vec<u8>; 2] {
-    our_nat_d(
-        phase1::HASH_SHA1,
-        CKY,
-        addr(peer_own),
-        addr(peer_sees_us),
-        None,
-    )
-    .unwrap()
+    our_nat_d(hash::SHA1, CKY, addr(peer_own), addr(peer_sees_us), None).unwrap()
 }
 
 #[test]
@@ -110,7 +100,7 @@ fn we_are_behind_a_nat() {
         }
     );
     // A peer listing several own addresses: any of them matching is enough.
-    let other = nat_d_hash(phase1::HASH_SHA1, CKY.0, CKY.1, addr("10.9.9.9:500")).unwrap();
+    let other = nat_d_hash(hash::SHA1, CKY.0, CKY.1, addr("10.9.9.9:500")).unwrap();
     let got = detect_at(&[&a, &other, &b], "10.1.0.1:500", "198.51.100.2:500");
     assert!(!got.peer_is_behind);
 }
@@ -120,9 +110,9 @@ fn encap_fakes_our_hash() {
     let local = addr("192.0.2.1:500");
     let remote = addr("198.51.100.2:500");
     let mut rng = TestRng::new(3);
-    let [theirs, ours] = our_nat_d(phase1::HASH_SHA1, CKY, local, remote, Some(&mut rng)).unwrap();
+    let [theirs, ours] = our_nat_d(hash::SHA1, CKY, local, remote, Some(&mut rng)).unwrap();
     // The peer, comparing with the datagram's source, finds "us" behind a NAT.
-    let at_peer = detect(phase1::HASH_SHA1, CKY, &[&theirs, &ours], remote, local).unwrap();
+    let at_peer = detect(hash::SHA1, CKY, &[&theirs, &ours], remote, local).unwrap();
     assert_eq!(
         at_peer,
         NatStatus {
@@ -138,15 +128,15 @@ fn too_few_payloads_are_an_error() {
     let h = [0u8; 20];
     let (l, r) = (addr("192.0.2.1:500"), addr("198.51.100.2:500"));
     assert_eq!(
-        detect(phase1::HASH_SHA1, CKY, &[], l, r),
+        detect(hash::SHA1, CKY, &[], l, r),
         Err(NattError::MissingNatD)
     );
     assert_eq!(
-        detect(phase1::HASH_SHA1, CKY, &[&h], l, r),
+        detect(hash::SHA1, CKY, &[&h], l, r),
         Err(NattError::MissingNatD)
     );
     // Wrong-length hashes are simply different: a NAT, not a panic.
-    let got = detect(phase1::HASH_SHA1, CKY, &[&h[..3], &[]], l, r).unwrap();
+    let got = detect(hash::SHA1, CKY, &[&h[..3], &[]], l, r).unwrap();
     assert!(got.we_are_behind && got.peer_is_behind);
 }
 
