@@ -17,11 +17,10 @@ use crate::rng::TestRng;
 use crate::tests::harness::{configs, esp_cbc, ike_cbc_modp1024};
 
 fn v1(mut c: IkeConfig) -> IkeConfig {
+    let method = auth_method(&c.auth).unwrap();
     c.ike_version = IkeVersion::V1(V1Config {
         aggressive: false,
-        phase1: phase1_offers(&c.ike_proposals).unwrap(),
-        auth_method: auth_method(&c.auth).unwrap(),
-        phase1_life: DEFAULT_PHASE1_LIFE,
+        phase1: phase1_offers(&c.ike_proposals, method, DEFAULT_PHASE1_LIFE).unwrap(),
         dpd_retransmit: None,
         dpd_retries: DEFAULT_DPD_RETRIES,
     });

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config::Phase2Offer;
 use super::crypt::{self, PayloadCipher};
 use super::keymat::Phase1Keys;
 use super::wire::Phase2Transform;
@@ -110,7 +109,7 @@ pub struct QuickMode {
     pub spi_in: u32,
     pub spi_out: u32,
     /// Initiator: what we offered.
-    pub offers: Vec<Phase2Offer>,
+    pub offers: Vec<Phase2Transform>,
     pub chosen: Option<Phase2Transform>,
     pub local_ts: TrafficSelector,
     pub remote_ts: TrafficSelector,

@@ -3,11 +3,12 @@
 
 pub mod config;
 pub mod crypt;
+pub mod dpd;
 pub mod keymat;
+pub mod natt;
+pub mod record;
+pub mod vendor;
 pub mod wire;
-
-#[cfg(test)]
-mod vectors_tests;
 
 pub mod engine;
 pub mod informational;
@@ -20,3 +21,5 @@ pub mod selectors;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod vectors_tests;

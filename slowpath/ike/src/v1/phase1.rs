@@ -24,27 +24,16 @@ use crate::sa::ike_sa::NATT_PORT;
 pub fn lifetime(config: &IkeConfig) -> Duration {
     config
         .v1()
-        .map_or(super::config::DEFAULT_PHASE1_LIFE, |v| v.phase1_life)
+        .and_then(|v| v.phase1.first())
+        .and_then(|t| t.life_seconds)
+        .map_or(super::config::DEFAULT_PHASE1_LIFE, |s| {
+            Duration::from_secs(u64::from(s))
+        })
 }
 
-/// The connection's phase 1 offers as transforms, preferred first.
+/// The connection's phase 1 transforms, preferred first.
 pub fn our_transforms(config: &IkeConfig) -> Vec<Phase1Transform> {
-    let Some(v1) = config.v1() else {
-        return Vec::new();
-    };
-    let life = lifetime(config).as_secs().min(u64::from(u32::MAX)) as u32;
-    v1.phase1
-        .iter()
-        .map(|o| Phase1Transform {
-            encryption: o.encryption,
-            key_bits: Some(o.key_bits),
-            hash: o.hash,
-            auth_method: v1.auth_method,
-            group: o.group,
-            life_seconds: Some(life),
-            life_kbytes: None,
-        })
-        .collect()
+    config.v1().map(|v| v.phase1.clone()).unwrap_or_default()
 }
 
 /// Our SA payload: one ISAKMP proposal with a transform per IKE proposal.

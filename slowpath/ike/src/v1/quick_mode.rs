@@ -18,8 +18,8 @@ use super::isakmp_sa::{
 };
 use super::keymat;
 use super::quick_mode_parts::{
-    child_config, encapsulation_of, exchange_iv, ke_of, keyed_child, life_seconds, nonce_of,
-    offered, opened_and_checked, prf_keys, transform_of, with_hash,
+    child_config, encapsulation_of, exchange_iv, ke_of, keyed_child, nonce_of, offered,
+    opened_and_checked, prf_keys, with_hash,
 };
 use super::selectors::{id_of, ts_of, within};
 use super::wire::{
@@ -70,7 +70,7 @@ pub fn initiate(sa: &mut IsakmpSa, ctx: &mut V1Ctx, name: &str, replaces: Option
     let Some(child) = child_config(sa, name).cloned() else {
         return false;
     };
-    let offers = phase2_offers(&sa.config.child_suites(&child)).unwrap_or_default();
+    let offers = phase2_offers(&sa.config, &child).unwrap_or_default();
     let (Some(local_ts), Some(remote_ts)) = (child.local_ts.first(), child.remote_ts.first())
     else {
         return false;
@@ -80,12 +80,17 @@ pub fn initiate(sa: &mut IsakmpSa, ctx: &mut V1Ctx, name: &str, replaces: Option
     }
     let mid = new_message_id(sa, ctx);
     let spi_in = ctx.new_esp_spi();
-    let encap = encapsulation_of(sa, child.mode);
-    let life = life_seconds(&child.lifetimes);
+    let encapsulation = encapsulation_of(sa, child.mode);
     let transforms = offers
         .iter()
         .enumerate()
-        .map(|(i, o)| transform_of(o, encap, life).to_transform(i as u8 + 1))
+        .map(|(i, o)| {
+            let t = Phase2Transform {
+                encapsulation,
+                ..o.clone()
+            };
+            t.to_transform(i as u8 + 1)
+        })
         .collect();
     let sa_payload = SaPayload {
         doi: doi::IPSEC,
@@ -100,7 +105,7 @@ pub fn initiate(sa: &mut IsakmpSa, ctx: &mut V1Ctx, name: &str, replaces: Option
     let ni = super::main_mode::nonce(ctx);
     let mut payloads = vec![Payload::Sa(sa_payload), Payload::Nonce(ni.clone())];
     // PFS when the preferred offer asks for it (all offers of a child share its group).
-    let dh = match offers[0].pfs_group {
+    let dh = match offers[0].group {
         Some(g) => match KeyExchange::generate(g) {
             Ok(d) => Some(d),
             Err(_) => return false,
@@ -336,7 +341,7 @@ fn choose(
         if !fits {
             continue;
         }
-        let ours = phase2_offers(&sa.config.child_suites(child)).unwrap_or_default();
+        let ours = phase2_offers(&sa.config, child).unwrap_or_default();
         for p in offer
             .proposals
             .iter()

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use super::config::Phase2Offer;
 use super::crypt;
 use super::isakmp_sa::{IsakmpSa, QuickMode};
 use super::keymat;
@@ -12,7 +11,7 @@ use super::wire::{
     self, auth_algorithm, encapsulation, payload_type, protocol, Header, Payload, Phase2Transform,
 };
 use crate::action::DropReason;
-use crate::config::{ChildConfig, Lifetimes, Mode};
+use crate::config::{ChildConfig, Mode};
 use crate::crypto::keys::ChildKeys;
 use crate::crypto::transform::{self as t, Suite};
 use crate::sa::child_sa::{ChildSa, ChildState};
@@ -32,33 +31,13 @@ pub(super) fn encapsulation_of(sa: &IsakmpSa, mode: Mode) -> u16 {
     }
 }
 
-pub(super) fn life_seconds(l: &Lifetimes) -> Option<u32> {
-    (!l.life_time.is_zero()).then(|| l.life_time.as_secs().min(u64::from(u32::MAX)) as u32)
-}
-
-pub(super) fn transform_of(
-    o: &Phase2Offer,
-    encapsulation: u16,
-    life: Option<u32>,
-) -> Phase2Transform {
-    Phase2Transform {
-        transform_id: o.transform_id,
-        key_bits: Some(o.key_bits),
-        auth: o.auth,
-        encapsulation,
-        group: o.pfs_group,
-        life_seconds: life,
-        life_kbytes: None,
-    }
-}
-
 /// Whether a peer's transform is one of our offers.
-pub(super) fn offered(offers: &[Phase2Offer], theirs: &Phase2Transform) -> bool {
+pub(super) fn offered(offers: &[Phase2Transform], theirs: &Phase2Transform) -> bool {
     offers.iter().any(|o| {
         o.transform_id == theirs.transform_id
-            && o.key_bits == theirs.key_bits.unwrap_or(128)
+            && o.key_bits.unwrap_or(128) == theirs.key_bits.unwrap_or(128)
             && o.auth == theirs.auth
-            && o.pfs_group == theirs.group
+            && o.group == theirs.group
     })
 }
 

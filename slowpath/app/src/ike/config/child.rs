@@ -98,7 +98,7 @@ pub(super) fn parse_child(settings: &mut IkeSettings, mut w: Words) -> Result<()
     // IKEv1's Quick Mode must be able to offer each suite.
     let conn = &settings.conns[ci];
     if conn.v1().is_some() {
-        phase2_offers(&conn.child_suites(&child)).map_err(|e| format!("esp: {e}"))?;
+        phase2_offers(conn, &child).map_err(|e| format!("esp: {e}"))?;
     }
     settings
         .index

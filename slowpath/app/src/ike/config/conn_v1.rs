@@ -97,11 +97,6 @@ impl V1Words {
         if c.fragment_size.is_some() {
             return Err("fragment: IKEv1 fragmentation is not supported".into());
         }
-        let phase1 = phase1_offers(&c.ike_proposals).map_err(|e| format!("ike: {e}"))?;
-        // Aggressive Mode's first message carries the KE: one group for every proposal.
-        if self.aggressive && phase1.iter().any(|p| p.group != phase1[0].group) {
-            return Err("aggressive: every ike proposal must use one D-H group".into());
-        }
         let phase1_life = match self.life {
             Some(l) if l.is_zero() => return Err("life: above 0".into()),
             Some(l) => l,
@@ -111,11 +106,16 @@ impl V1Words {
         if !c.rekey_time.is_zero() && c.rekey_time >= phase1_life {
             return Err("rekey (the reauthentication) must come before life".into());
         }
+        let method = auth_method(&c.auth).map_err(|e| format!("auth: {e}"))?;
+        let phase1 = phase1_offers(&c.ike_proposals, method, phase1_life)
+            .map_err(|e| format!("ike: {e}"))?;
+        // Aggressive Mode's first message carries the KE: one group for every proposal.
+        if self.aggressive && phase1.iter().any(|p| p.group != phase1[0].group) {
+            return Err("aggressive: every ike proposal must use one D-H group".into());
+        }
         Ok(IkeVersion::V1(V1Config {
             aggressive: self.aggressive,
             phase1,
-            auth_method: auth_method(&c.auth).map_err(|e| format!("auth: {e}"))?,
-            phase1_life,
             dpd_retransmit: self.dpd_timeout,
             dpd_retries: self.dpd_retries.unwrap_or(DEFAULT_DPD_RETRIES),
         }))

@@ -1,8 +1,9 @@
 //! The IKEv1 words of `conn` and `child` lines.
 
 use super::parse_text;
+use ike::config::IkeConfig;
 use ike::config::IkeVersion;
-use ike::v1::config::{phase1, phase2_offers, Phase1Offer, DEFAULT_PHASE1_LIFE};
+use ike::v1::config::{phase2_offers, DEFAULT_PHASE1_LIFE};
 use std::time::Duration;
 
 const CONN: &str = "conn c local 192.0.2.1 remote 192.0.2.2 auth psk k";
@@ -15,6 +16,12 @@ fn text(conn: &str, child: &str) -> String {
 
 fn refusal(conn: &str, child: &str) -> (usize, String) {
     parse_text(&text(conn, child)).map_or_else(|e| (e.line, e.reason), |_| (0, String::new()))
+}
+
+/// The ISAKMP SA lifetime a version 1 conn proposes, in seconds.
+fn phase1_life(c: &IkeConfig) -> u32 {
+    let v1 = c.v1().expect("version 1");
+    v1.phase1[0].life_seconds.expect("a lifetime")
 }
 
 #[test]
@@ -44,52 +51,44 @@ fn version_1_maps_the_proposals() {
     let c = &s.conns[0];
     let v1 = c.v1().expect("version 1");
     assert!(!v1.aggressive);
-    assert_eq!(
-        v1.phase1,
-        vec![
-            Phase1Offer {
-                encryption: 7,
-                key_bits: 256,
-                hash: 4,
-                group: 14
-            },
-            Phase1Offer {
-                encryption: 7,
-                key_bits: 128,
-                hash: 2,
-                group: 19
-            },
-        ]
-    );
-    assert_eq!(v1.auth_method, phase1::AUTH_PSK);
+    let got: Vec<_> = v1
+        .phase1
+        .iter()
+        .map(|t| (t.encryption, t.key_bits, t.hash, t.group, t.auth_method))
+        .collect();
+    // AES-CBC (7), SHA2-256 (4) / SHA-1 (2), pre-shared key (1).
+    assert_eq!(got, [(7, Some(256), 4, 14, 1), (7, Some(128), 2, 19, 1)]);
     // The ISAKMP SA is reauthenticated at `rekey`, before the lifetime it proposes.
-    assert_eq!(v1.phase1_life, Duration::from_secs(3 * 3600 * 11 / 10));
+    assert_eq!(phase1_life(&s.conns[0]), 3 * 3600 * 11 / 10);
     let child = &c.children[0];
-    let offers = phase2_offers(&c.child_suites(child)).unwrap();
+    let offers = phase2_offers(c, child).unwrap();
     let offers: Vec<_> = offers
         .iter()
-        .map(|o| (o.transform_id, o.key_bits, o.auth, o.pfs_group))
+        .map(|o| (o.transform_id, o.key_bits, o.auth, o.group))
         .collect();
     // AES-GCM-16 (20) without PFS; AES-CBC (12) with HMAC-SHA2-256 (5) and PFS group 14.
     assert_eq!(
         offers,
-        [(20, 128, None, None), (12, 128, Some(5), Some(14))]
+        [
+            (20, Some(128), None, None),
+            (12, Some(128), Some(5), Some(14))
+        ]
     );
     let s = parse_text(&text(
         "version 1 ike aes128-sha1-modp2048 rekey 0 life 2h",
         "esp aes128gcm16",
     ))
     .unwrap();
-    assert_eq!(
-        s.conns[0].v1().unwrap().phase1_life,
-        Duration::from_secs(7200)
-    );
+    assert_eq!(phase1_life(&s.conns[0]), 7200);
     let s = parse_text(&text(
         "version 1 ike aes128-sha1-modp2048 rekey 0",
         "esp aes128gcm16",
     ))
     .unwrap();
-    assert_eq!(s.conns[0].v1().unwrap().phase1_life, DEFAULT_PHASE1_LIFE);
+    assert_eq!(
+        u64::from(phase1_life(&s.conns[0])),
+        DEFAULT_PHASE1_LIFE.as_secs()
+    );
 }
 
 #[test]
