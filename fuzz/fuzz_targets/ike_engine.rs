@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ike::action::Action;
 use ike::config::{
-    AuthConfig, ChildConfig, DpdAction, DpdConfig, Identity, IkeConfig, RetransmitConfig,
+    AuthConfig, ChildConfig, DpdAction, DpdConfig, Identity, IkeConfig, IkeVersion, RetransmitConfig,
     VirtualIpConfig,
 };
 use ike::crypto::transform::{Suite, ECP_256, ENCR_AES_GCM_16, PRF_HMAC_SHA2_256};
@@ -40,6 +40,7 @@ fn responder() -> IkeConfig {
     };
     IkeConfig {
         name: "fuzz".into(),
+        ike_version: IkeVersion::V2,
         local_addr: "192.0.2.1:500".parse().unwrap(),
         remote_addr: "0.0.0.0:500".parse().unwrap(),
         local_id: Identity::fqdn("gw.example"),

@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use hasync::crypto::DirectionKey;
-use hasync::record::{StreamDecoder, StreamMessage};
+use hasync::record::{Record, StreamDecoder, StreamMessage};
+use ike::v1::record::IsakmpSaRecord;
 use hasync::wire::{parse_frames, Header, HEADER_LEN};
 use hasync::{NodeId, SyncConfig, SyncNode};
 use libfuzzer_sys::fuzz_target;
@@ -53,6 +54,10 @@ fuzz_target!(|data: &[u8]| {
         let mut back = Vec::new();
         d2.push(&again, 1 << 20, &mut back).expect("a decoded message re-encodes");
         assert_eq!(&back, std::slice::from_ref(m));
+        // An ISAKMP SA's state is the IKE engine's record: refused or decoded, never a panic.
+        if let StreamMessage::Record(Record::IsakmpSa { state, .. }) = m {
+            let _ = IsakmpSaRecord::decode(state);
+        }
     }
     if let Some((&kind, body)) = data.split_first() {
         let _ = StreamMessage::decode(kind, body);

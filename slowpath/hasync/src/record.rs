@@ -21,6 +21,17 @@ pub enum Record {
         spi_i: u64,
         spi_r: u64,
     },
+    /// An IKEv1 ISAKMP SA by its cookies, as the IKE engine encodes it (`ike::v1::record`,
+    /// opaque here): phase 1 keys and IV, DPD numbers, Quick Modes in flight, IPsec SAs.
+    IsakmpSa {
+        cookie_i: u64,
+        cookie_r: u64,
+        state: Vec<u8>,
+    },
+    IsakmpSaDeleted {
+        cookie_i: u64,
+        cookie_r: u64,
+    },
     /// The newest sequence numbers of one CHILD SA, matched by what both nodes know.
     SeqSnapshot {
         spi: u32,
@@ -49,6 +60,7 @@ pub enum Record {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RecordKey {
     IkeSa(u64, u64),
+    IsakmpSa(u64, u64),
     Snapshot(u32, bool, IpAddr),
     Lease(String, IpAddr),
     IvGenerations,
@@ -61,6 +73,12 @@ impl Record {
             // A delete replaces the SA's queued state: it has the same key.
             Record::IkeSa { spi_i, spi_r, .. } | Record::IkeSaDeleted { spi_i, spi_r } => {
                 RecordKey::IkeSa(*spi_i, *spi_r)
+            }
+            Record::IsakmpSa {
+                cookie_i, cookie_r, ..
+            }
+            | Record::IsakmpSaDeleted { cookie_i, cookie_r } => {
+                RecordKey::IsakmpSa(*cookie_i, *cookie_r)
             }
             Record::SeqSnapshot {
                 spi, inbound, peer, ..
@@ -91,6 +109,8 @@ const T_LEASE: u8 = 4;
 const T_IV_GENERATIONS: u8 = 5;
 /// Apart from the low numbers, which other record kinds take in turn.
 const T_CRYPTO_GROUP: u8 = 0x20;
+const T_ISAKMP_SA: u8 = 6;
+const T_ISAKMP_SA_DELETED: u8 = 7;
 const T_BULK_REQUEST: u8 = 0x80;
 const T_BULK_END: u8 = 0x81;
 
@@ -127,18 +147,30 @@ impl StreamMessage {
         let m = match kind {
             T_BULK_REQUEST => StreamMessage::BulkRequest,
             T_BULK_END => StreamMessage::BulkEnd { records: r.u64()? },
-            T_IKE_SA => {
-                let (spi_i, spi_r) = (r.u64()?, r.u64()?);
+            T_IKE_SA | T_ISAKMP_SA => {
+                let (i, r_) = (r.u64()?, r.u64()?);
                 let state = std::mem::take(&mut r.0).to_vec();
-                StreamMessage::Record(Record::IkeSa {
-                    spi_i,
-                    spi_r,
-                    state,
+                StreamMessage::Record(if kind == T_IKE_SA {
+                    Record::IkeSa {
+                        spi_i: i,
+                        spi_r: r_,
+                        state,
+                    }
+                } else {
+                    Record::IsakmpSa {
+                        cookie_i: i,
+                        cookie_r: r_,
+                        state,
+                    }
                 })
             }
             T_IKE_SA_DELETED => StreamMessage::Record(Record::IkeSaDeleted {
                 spi_i: r.u64()?,
                 spi_r: r.u64()?,
+            }),
+            T_ISAKMP_SA_DELETED => StreamMessage::Record(Record::IsakmpSaDeleted {
+                cookie_i: r.u64()?,
+                cookie_r: r.u64()?,
             }),
             T_SNAPSHOT => StreamMessage::Record(Record::SeqSnapshot {
                 spi: r.u32()?,
@@ -181,16 +213,15 @@ fn encode_record(r: &Record, out: &mut Vec<u8>) -> u8 {
             spi_i,
             spi_r,
             state,
-        } => {
-            out.extend_from_slice(&spi_i.to_be_bytes());
-            out.extend_from_slice(&spi_r.to_be_bytes());
-            out.extend_from_slice(state);
-            T_IKE_SA
-        }
-        Record::IkeSaDeleted { spi_i, spi_r } => {
-            out.extend_from_slice(&spi_i.to_be_bytes());
-            out.extend_from_slice(&spi_r.to_be_bytes());
-            T_IKE_SA_DELETED
+        } => put_sa(*spi_i, *spi_r, state, out, T_IKE_SA),
+        Record::IkeSaDeleted { spi_i, spi_r } => put_sa(*spi_i, *spi_r, &[], out, T_IKE_SA_DELETED),
+        Record::IsakmpSa {
+            cookie_i,
+            cookie_r,
+            state,
+        } => put_sa(*cookie_i, *cookie_r, state, out, T_ISAKMP_SA),
+        Record::IsakmpSaDeleted { cookie_i, cookie_r } => {
+            put_sa(*cookie_i, *cookie_r, &[], out, T_ISAKMP_SA_DELETED)
         }
         Record::SeqSnapshot {
             spi,
@@ -231,6 +262,14 @@ fn encode_record(r: &Record, out: &mut Vec<u8>) -> u8 {
             T_CRYPTO_GROUP
         }
     }
+}
+
+/// An SA's two 64-bit identifiers (SPIs or cookies) and its opaque state; returns `kind`.
+fn put_sa(i: u64, r: u64, state: &[u8], out: &mut Vec<u8>, kind: u8) -> u8 {
+    out.extend_from_slice(&i.to_be_bytes());
+    out.extend_from_slice(&r.to_be_bytes());
+    out.extend_from_slice(state);
+    kind
 }
 
 fn put_addr(a: IpAddr, out: &mut Vec<u8>) {
@@ -346,6 +385,15 @@ mod tests {
                 state: vec![5; 3000],
             }),
             StreamMessage::Record(Record::IkeSaDeleted { spi_i: 1, spi_r: 2 }),
+            StreamMessage::Record(Record::IsakmpSa {
+                cookie_i: 3,
+                cookie_r: 4,
+                state: vec![6; 700],
+            }),
+            StreamMessage::Record(Record::IsakmpSaDeleted {
+                cookie_i: 3,
+                cookie_r: 4,
+            }),
             StreamMessage::Record(Record::SeqSnapshot {
                 spi: 0x1005,
                 inbound: true,
@@ -404,7 +452,11 @@ mod tests {
             let body = &b[MESSAGE_HEADER_LEN..];
             let open_ended = matches!(
                 m,
-                StreamMessage::Record(Record::IkeSa { .. } | Record::Lease { owner: Some(_), .. })
+                StreamMessage::Record(
+                    Record::IkeSa { .. }
+                        | Record::IsakmpSa { .. }
+                        | Record::Lease { owner: Some(_), .. }
+                )
             );
             if !body.is_empty() && !open_ended {
                 assert_eq!(
@@ -449,7 +501,19 @@ mod tests {
         };
         let del = Record::IkeSaDeleted { spi_i: 1, spi_r: 2 };
         assert_eq!(sa.key(), del.key());
-        let StreamMessage::Record(snap) = samples()[2].clone() else {
+        let v1 = Record::IsakmpSa {
+            cookie_i: 1,
+            cookie_r: 2,
+            state: vec![],
+        };
+        let v1_del = Record::IsakmpSaDeleted {
+            cookie_i: 1,
+            cookie_r: 2,
+        };
+        // An ISAKMP SA's delete replaces its state, never an IKEv2 SA's of equal numbers.
+        assert_eq!(v1.key(), v1_del.key());
+        assert_ne!(v1.key(), sa.key());
+        let StreamMessage::Record(snap) = samples()[4].clone() else {
             unreachable!()
         };
         let mut other_dir = snap.clone();

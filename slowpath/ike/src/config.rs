@@ -225,10 +225,20 @@ pub struct VirtualIpConfig {
     pub pool: Option<String>,
 }
 
+/// Which IKE a connection speaks (`version 1` in the configuration; IKEv2 by default).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IkeVersion {
+    #[default]
+    V2,
+    /// RFC 2409, with what only IKEv1 has.
+    V1(crate::v1::config::V1Config),
+}
+
 /// One IKE connection.
 #[derive(Debug, Clone)]
 pub struct IkeConfig {
     pub name: String,
+    pub ike_version: IkeVersion,
     /// Our address and port (500, or 4500 to start encapsulated).
     pub local_addr: SocketAddr,
     /// The peer's; an unspecified IP accepts any peer (responder only).
@@ -282,6 +292,16 @@ impl IkeConfig {
             .collect()
     }
 
+    /// Whether a daemon initiates it when it loads its configuration: it has a peer address
+    /// and a CHILD SA with start action `Start`.
+    pub fn starts_at_load(&self) -> bool {
+        !self.remote_addr.ip().is_unspecified()
+            && self
+                .children
+                .iter()
+                .any(|ch| ch.start_action == StartAction::Start)
+    }
+
     /// Whether a peer at `remote` (and us at `local`) may use this connection.
     pub fn matches_addresses(&self, local: SocketAddr, remote: SocketAddr) -> bool {
         let ip_ok = |want: IpAddr, got: IpAddr| want.is_unspecified() || want == got;
@@ -330,6 +350,7 @@ mod tests {
         child.esn = true;
         let cfg = IkeConfig {
             name: "n".into(),
+            ike_version: IkeVersion::V2,
             local_addr: "192.0.2.1:500".parse().unwrap(),
             remote_addr: "0.0.0.0:500".parse().unwrap(),
             local_id: Identity::fqdn("a"),

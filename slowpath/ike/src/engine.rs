@@ -16,7 +16,7 @@ use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
 use crate::config::{Identity, IkeConfig};
 use crate::ha::{HaRole, HaSettings};
 use crate::half_open::{HalfOpenTable, ShrinkWhenSparse};
-use crate::message::{classify_port_4500, with_non_esp_marker, ExchangeType, Message, Port4500};
+use crate::message::{with_non_esp_marker, ExchangeType, Message};
 use crate::pool::{Pool, PoolConfig, Pools};
 use crate::responder::{HalfOpenLimits, InitDecision, Responder};
 use crate::rng::RngSource;
@@ -183,12 +183,7 @@ impl Engine {
     pub fn start_conns(&self) -> Vec<String> {
         self.configs
             .iter()
-            .filter(|c| !c.remote_addr.ip().is_unspecified())
-            .filter(|c| {
-                c.children
-                    .iter()
-                    .any(|ch| ch.start_action == crate::config::StartAction::Start)
-            })
+            .filter(|c| c.starts_at_load())
             .map(|c| c.name.clone())
             .collect()
     }
@@ -379,14 +374,10 @@ impl Engine {
         remote: SocketAddr,
         datagram: &[u8],
     ) {
-        let raw = if local.port() == NATT_PORT {
-            match classify_port_4500(datagram) {
-                Some(Port4500::Ike(r)) => r,
-                Some(Port4500::Keepalive) => return,
-                _ => return self.drop_datagram(DropReason::NotIke),
-            }
-        } else {
-            datagram
+        let raw = match crate::message::ike_message(local.port(), datagram) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(r) => return self.drop_datagram(r),
         };
         if self.passive() {
             return self.drop_datagram(DropReason::Standby);

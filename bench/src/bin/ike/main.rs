@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ike::action::{Action, Event};
 use ike::config::{
-    AuthConfig, ChildConfig, DpdAction, DpdConfig, Identity, IkeConfig, Lifetimes,
+    AuthConfig, ChildConfig, DpdAction, DpdConfig, Identity, IkeConfig, IkeVersion, Lifetimes,
     RetransmitConfig, VirtualIpConfig,
 };
 use ike::crypto::dh::KeyExchange;
@@ -189,6 +189,7 @@ fn configs(c: &Case, lifetimes: bool) -> (IkeConfig, IkeConfig) {
     let base =
         |name: &str, local: &str, remote: &str, lid: &str, rid: &str, l: &str, r: &str| IkeConfig {
             name: name.into(),
+            ike_version: IkeVersion::V2,
             local_addr: local.parse().expect("address"),
             remote_addr: remote.parse().expect("address"),
             local_id: Identity::fqdn(lid),

@@ -11,6 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IkeSaStatus {
     pub ike_sa: u64,
+    /// 2 (RFC 7296) or 1 (an ISAKMP SA, RFC 2409).
+    pub version: u8,
     pub conn: String,
     /// The engine's state name: `Established`, `Rekeying`, ...
     pub state: String,
@@ -192,6 +194,7 @@ mod tests {
 
     fn ike_sa() -> IkeSaStatus {
         IkeSaStatus {
+            version: 2,
             ike_sa: 3,
             conn: "gw".into(),
             state: "Established".into(),
@@ -219,6 +222,7 @@ mod tests {
             fields(&s),
             sorted(&[
                 "ike_sa",
+                "version",
                 "conn",
                 "state",
                 "initiator",
@@ -239,6 +243,7 @@ mod tests {
         );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["spi_i"], "0x0000000000001234");
+        assert_eq!(v["version"], 2);
         assert_eq!(v["local"], "192.0.2.1:4500");
         assert_eq!(v["remote"], "[2001:db8::2]:500");
         assert_eq!(v["virtual_ip"], "10.3.0.1");

@@ -16,17 +16,27 @@ pub fn nat_detection_hash(
     addr: IpAddr,
     port: u16,
 ) -> Result<[u8; 20]> {
+    let digest = nat_detection_digest(MessageDigest::sha1(), spi_i, spi_r, addr, port)?;
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&digest);
+    Ok(out)
+}
+
+/// The same concatenation under another hash: IKEv1's NAT-D (RFC 3947 3.2) hashes its
+/// cookies, address and port with the phase 1 hash algorithm.
+pub fn nat_detection_digest(
+    md: MessageDigest,
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    addr: IpAddr,
+    port: u16,
+) -> Result<Vec<u8>> {
     let ip = match addr {
         IpAddr::V4(a) => a.octets().to_vec(),
         IpAddr::V6(a) => a.octets().to_vec(),
     };
-    let digest = hash(
-        MessageDigest::sha1(),
-        &[&spi_i[..], &spi_r, &ip, &port.to_be_bytes()].concat(),
-    )?;
-    let mut out = [0u8; 20];
-    out.copy_from_slice(&digest);
-    Ok(out)
+    let input = [&spi_i[..], &spi_r, &ip, &port.to_be_bytes()].concat();
+    Ok(hash(md, &input)?.to_vec())
 }
 
 #[cfg(test)]
@@ -42,6 +52,18 @@ mod tests {
         let spi_r = 0xfedc_ba98_7654_3210u64.to_be_bytes();
         let h = nat_detection_hash(spi_i, spi_r, "2001:db8::5".parse().unwrap(), 4500).unwrap();
         assert_eq!(hex::encode(h), "6b587683867c7450cae9ef4f1ae09b84e260848a");
+        let h = nat_detection_digest(
+            MessageDigest::sha256(),
+            spi_i,
+            spi_r,
+            "192.0.2.1".parse().unwrap(),
+            500,
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(h),
+            "895b033071ed996fae034af3323a9b105eac6c936fe91a726bbab35e88d6c5e3"
+        );
     }
 
     #[test]

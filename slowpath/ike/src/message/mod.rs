@@ -44,7 +44,7 @@ pub use header::{ExchangeType, Flags, Header, HEADER_LEN, IKE_MAJOR_VERSION, MAX
 pub use id::{id_addr, id_from_addr, rest_of_id_payload, IdType};
 pub use mid_sync::{MessageIdSync, MESSAGE_ID_SYNC_LEN};
 pub use msg::Message;
-pub use natt::{classify_port_4500, with_non_esp_marker, Port4500, NON_ESP_MARKER};
+pub use natt::{classify_port_4500, ike_message, with_non_esp_marker, Port4500, NON_ESP_MARKER};
 pub use notify::{invalid_ke_data, parse_invalid_ke_data, NotifyType, MAX_COOKIE_LEN};
 pub use payload::{
     emit_payload_chain, parse_payload_chain, Payload, PayloadType, Side, NONCE_MAX_LEN,

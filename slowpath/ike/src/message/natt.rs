@@ -26,6 +26,22 @@ pub fn classify_port_4500(udp_payload: &[u8]) -> Option<Port4500<'_>> {
     }
 }
 
+/// The IKE message of a datagram received on local port `local_port`: as it came, or behind
+/// its marker on 4500; `Ok(None)` for a NAT-keepalive, an error for what is not IKE.
+pub fn ike_message(
+    local_port: u16,
+    datagram: &[u8],
+) -> Result<Option<&[u8]>, crate::action::DropReason> {
+    if local_port != crate::sa::ike_sa::NATT_PORT {
+        return Ok(Some(datagram));
+    }
+    match classify_port_4500(datagram) {
+        Some(Port4500::Ike(r)) => Ok(Some(r)),
+        Some(Port4500::Keepalive) => Ok(None),
+        _ => Err(crate::action::DropReason::NotIke),
+    }
+}
+
 /// The marker followed by `message`, for sending on port 4500.
 pub fn with_non_esp_marker(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(NON_ESP_MARKER.len() + message.len());

@@ -113,31 +113,12 @@ impl IkeSaRecord {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![RECORD_VERSION];
-        // Writing to a vector only fails for types serde cannot express; ours all can.
-        if let Ok(body) = postcard::to_stdvec(self) {
-            out.extend_from_slice(&body);
-        }
-        out
+        encode_versioned(RECORD_VERSION, self)
     }
 
     /// Reads `encode`'s output; anything else is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<IkeSaRecord, RecordError> {
-        if bytes.len() > MAX_RECORD_LEN {
-            return Err(RecordError::TooLong(bytes.len()));
-        }
-        let (&version, body) = bytes.split_first().ok_or(RecordError::Empty)?;
-        if version != RECORD_VERSION {
-            return Err(RecordError::Version(version));
-        }
-        let (record, rest) = postcard::take_from_bytes::<IkeSaRecord>(body)
-            .map_err(|e| RecordError::Malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(RecordError::Malformed(format!(
-                "{} octets after the record",
-                rest.len()
-            )));
-        }
+        let record: IkeSaRecord = decode_versioned(bytes, RECORD_VERSION, MAX_RECORD_LEN)?;
         record.check()?;
         Ok(record)
     }
@@ -164,6 +145,41 @@ impl IkeSaRecord {
         }
         Ok(())
     }
+}
+
+/// A version octet, then the postcard encoding of `value`.
+pub(crate) fn encode_versioned<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
+    let mut out = vec![version];
+    // Writing to a vector only fails for types serde cannot express; ours all can.
+    if let Ok(body) = postcard::to_stdvec(value) {
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// Reads `encode_versioned`'s output of that version, at most `max_len` octets; anything else
+/// is an error, never a panic.
+pub(crate) fn decode_versioned<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    version: u8,
+    max_len: usize,
+) -> Result<T, RecordError> {
+    if bytes.len() > max_len {
+        return Err(RecordError::TooLong(bytes.len()));
+    }
+    let (&got, body) = bytes.split_first().ok_or(RecordError::Empty)?;
+    if got != version {
+        return Err(RecordError::Version(got));
+    }
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(RecordError::Malformed(format!(
+            "{} octets after the record",
+            rest.len()
+        )));
+    }
+    Ok(value)
 }
 
 impl IkeSa {

@@ -7,7 +7,7 @@ use crate::action::{ChildId, Counters};
 use crate::config::{Identity, Mode};
 use crate::crypto::transform::Suite;
 use crate::message::TrafficSelector;
-use crate::sa::child_sa::ChildState;
+use crate::sa::child_sa::{ChildSa, ChildState};
 use crate::sa::ike_sa::{IkeSa, IkeState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,24 +74,27 @@ impl IkeSa {
             established_for: self.established_at.map(|t| now.saturating_sub(t)),
             rekey_in: until(self.rekey_at, now),
             virtual_ip: self.virtual_ip,
-            children: self
-                .children
-                .iter()
-                .map(|c| ChildStatus {
-                    id: c.id,
-                    config: c.config.clone(),
-                    state: c.state,
-                    spi_in: c.spi_in,
-                    spi_out: c.spi_out,
-                    mode: c.mode,
-                    suite: c.suite,
-                    local_ts: c.local_ts.clone(),
-                    remote_ts: c.remote_ts.clone(),
-                    rekey_in: until(c.rekey_at, now),
-                    expire_in: until(c.expire_at, now),
-                })
-                .collect(),
+            children: self.children.iter().map(|c| c.status(now)).collect(),
             counters: self.counters.clone(),
+        }
+    }
+}
+
+impl ChildSa {
+    /// A snapshot of the CHILD SA (an IKEv1 IPsec SA alike).
+    pub fn status(&self, now: Duration) -> ChildStatus {
+        ChildStatus {
+            id: self.id,
+            config: self.config.clone(),
+            state: self.state,
+            spi_in: self.spi_in,
+            spi_out: self.spi_out,
+            mode: self.mode,
+            suite: self.suite,
+            local_ts: self.local_ts.clone(),
+            remote_ts: self.remote_ts.clone(),
+            rekey_in: until(self.rekey_at, now),
+            expire_in: until(self.expire_at, now),
         }
     }
 }

@@ -84,6 +84,7 @@ pub fn configs(ike: Suite, esp: Suite) -> (IkeConfig, IkeConfig) {
         |name: &str, local: &str, remote: &str, lid: &str, rid: &str, lts: &str, rts: &str| {
             IkeConfig {
                 name: name.into(),
+                ike_version: IkeVersion::V2,
                 local_addr: local.parse().unwrap(),
                 remote_addr: remote.parse().unwrap(),
                 local_id: Identity::fqdn(lid),

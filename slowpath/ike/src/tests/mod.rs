@@ -1,7 +1,7 @@
 //! Engine tests: two engines talking in memory, with a fake clock and a deterministic
 //! randomness source.
 
-mod harness;
+pub(crate) mod harness;
 
 mod certs;
 mod child_sa;

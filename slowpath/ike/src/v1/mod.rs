@@ -1,10 +1,26 @@
 //! IKEv1 (RFC 2407, 2408, 2409) beside IKEv2: the ISAKMP codec, key material and payload
 //! encryption, and the exchanges built on them.
 
+pub mod config;
 pub mod crypt;
+pub mod dpd;
 pub mod keymat;
+pub mod natt;
+pub mod record;
 pub mod signature;
+pub mod vendor;
 pub mod wire;
 
+pub mod engine;
+pub mod informational;
+pub mod isakmp_sa;
+pub mod main_mode;
+pub mod phase1;
+pub mod quick_mode;
+mod quick_mode_parts;
+pub mod selectors;
+
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod vectors_tests;

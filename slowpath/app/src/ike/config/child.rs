@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use ike::config::{ChildConfig, Lifetimes, Mode};
+use ike::v1::config::phase2_offers;
 use ipc::sa::{MAX_REPLAY_WINDOW, MIN_REPLAY_WINDOW};
 use toolkit::config::Words;
 
@@ -94,6 +95,11 @@ pub(super) fn parse_child(settings: &mut IkeSettings, mut w: Words) -> Result<()
         lifetimes,
         start_action: settings.conn_extras[ci].start,
     };
+    // IKEv1's Quick Mode must be able to offer each suite.
+    let conn = &settings.conns[ci];
+    if conn.v1().is_some() {
+        phase2_offers(conn, &child).map_err(|e| format!("esp: {e}"))?;
+    }
     settings
         .index
         .children

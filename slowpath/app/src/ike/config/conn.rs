@@ -4,13 +4,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use ike::config::{
-    AuthConfig, DpdAction, DpdConfig, Identity, IkeConfig, RetransmitConfig, StartAction,
-    VirtualIpConfig,
+    AuthConfig, DpdAction, DpdConfig, Identity, IkeConfig, IkeVersion, RetransmitConfig,
+    StartAction, VirtualIpConfig,
 };
 use openssl::x509::X509Name;
 use toolkit::config::{parse_ip, Words};
 
 use super::auth::{cert_subject, parse_auth, AuthSpec};
+use super::conn_v1::V1Words;
 use super::identity::parse_identity;
 use super::proposal::{parse_proposals, Kind};
 use super::{check_name, ConnExtra, IkeSettings, IKE_PORT};
@@ -69,7 +70,11 @@ pub(super) fn parse_conn(
     let mut retransmit = RetransmitConfig::default();
     let mut start = StartAction::None;
     let mut fastpath_port = None;
+    let mut v1 = V1Words::default();
     while let Some(opt) = w.next_opt() {
+        if v1.parse(opt, &mut w)? {
+            continue;
+        }
         match opt {
             "local" => {
                 let v = w.next(opt)?;
@@ -97,7 +102,7 @@ pub(super) fn parse_conn(
             }
             "auth" => auth = Some(parse_auth(&mut w)?),
             "ike" => ike = Some(parse_proposals(w.next(opt)?, Kind::Ike)?.0),
-            "dpd" => dpd.interval = w.next_duration(opt)?,
+            "dpd" => dpd.interval = v1.parse_dpd(&mut w)?,
             "dpd-action" => {
                 dpd.action = match w.next(opt)? {
                     "clear" => DpdAction::Clear,
@@ -179,8 +184,9 @@ pub(super) fn parse_conn(
         }
         (Some((id, Some(_))), AuthConfig::Psk(_)) => id,
     };
-    let config = IkeConfig {
+    let mut config = IkeConfig {
         name: name.to_string(),
+        ike_version: IkeVersion::V2,
         local_addr: SocketAddr::new(local, IKE_PORT),
         remote_addr: SocketAddr::new(remote, IKE_PORT),
         local_id,
@@ -200,6 +206,7 @@ pub(super) fn parse_conn(
         virtual_ip: vip,
         initial_contact: true,
     };
+    config.ike_version = v1.finish(&config)?;
     Ok((
         config,
         ConnExtra {

@@ -34,6 +34,9 @@
 mod auth;
 mod child;
 mod conn;
+mod conn_v1;
+#[cfg(test)]
+mod conn_v1_tests;
 mod crypto_group;
 #[cfg(test)]
 mod crypto_group_tests;

@@ -346,6 +346,23 @@ impl IkeRunner {
             // Leases travel inside the IKE SA records (the virtual IP is held at import).
             Record::Lease { .. } => {}
             Record::CryptoGroup(g) => self.apply_group_record(g),
+            // IKEv1 SAs: checked here; until the IKEv1 engine imports them each one is
+            // counted as not applied, never dropped silently.
+            Record::IsakmpSa {
+                cookie_i,
+                cookie_r,
+                state,
+            } => {
+                let why = match ike::v1::record::IsakmpSaRecord::decode(&zeroize::Zeroizing::new(
+                    state,
+                )) {
+                    Ok(_) => "no IKEv1 engine to import it".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                ha.counters.apply_errors += 1;
+                tracing::warn!(target: "ike", "ha: ISAKMP SA {cookie_i:016x}_{cookie_r:016x}: {why}");
+            }
+            Record::IsakmpSaDeleted { .. } => {}
         }
     }
 

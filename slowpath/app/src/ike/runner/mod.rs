@@ -26,6 +26,7 @@ mod sockets;
 mod southbound;
 #[cfg(test)]
 mod tests;
+mod v1;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, RawFd};
@@ -37,6 +38,7 @@ use ike::engine::{Engine, EngineSettings};
 use ike::ha::HaRole;
 use ike::rng_openssl::OpenSslRng;
 use ike::sa::{IkeSaRecord, IkeState};
+use ike::v1::engine::{is_v1_id, V1Engine};
 use serde_json::{json, Value};
 
 pub use error::{IkeError, IkeRequestError, SubscribeError};
@@ -74,10 +76,14 @@ struct Stats {
     fastpath_errors: u64,
     fastpath_events: u64,
     child_install_failures: u64,
+    /// IKEv1 datagrams while no connection says `version 1`.
+    v1_not_configured: u64,
 }
 
 pub struct IkeRunner {
     engine: Engine,
+    /// The `version 1` connections' ISAKMP SAs.
+    v1: V1Engine,
     rng: OpenSslRng,
     sockets: Vec<Sock>,
     fp: Box<dyn FastpathOps>,
@@ -147,7 +153,9 @@ impl IkeRunner {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
         };
-        let mut engine = Engine::new(ike.conns, ike.pools, settings, &mut rng, now);
+        let v1 = V1Engine::new(&ike.conns);
+        let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
+        let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
@@ -167,6 +175,7 @@ impl IkeRunner {
         table.set_standby(ha.is_some());
         let mut r = IkeRunner {
             engine,
+            v1,
             rng,
             sockets,
             fp,
@@ -209,6 +218,9 @@ impl IkeRunner {
                 tracing::info!(target: "ike", "initiating IKE SA {id}");
             }
         }
+        if !standby {
+            r.start_v1(now);
+        }
         // The groups' members, as their bring-up says (those started above are left be).
         if !standby {
             r.apply_group_outputs(now);
@@ -234,6 +246,7 @@ impl IkeRunner {
     pub fn next_deadline(&self) -> Option<Duration> {
         [
             self.engine.poll_timeout(),
+            self.v1.poll_timeout(),
             self.next_dpd_poll(),
             self.resubscribe_at.filter(|_| self.sub.is_none()),
             (!self.drops.is_empty()).then_some(self.drops_reported_at + DROP_REPORT),
@@ -266,6 +279,9 @@ impl IkeRunner {
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now, &mut self.rng);
         }
+        if self.v1.poll_timeout().is_some_and(|t| t <= now) {
+            self.v1.handle_timeout(now, &mut self.rng);
+        }
         self.drain(now);
         self.ha_flush(now);
         if !self.drops.is_empty() && now >= self.drops_reported_at + DROP_REPORT {
@@ -286,6 +302,9 @@ impl IkeRunner {
         let start = Instant::now();
         for id in self.engine.sa_ids() {
             self.engine.delete_ike(now, &mut self.rng, id);
+        }
+        for id in self.v1.sa_ids() {
+            self.v1.delete_sa(now, &mut self.rng, id);
         }
         self.drain(now);
         while !self.engine.sa_ids().is_empty() && start.elapsed() < Duration::from_secs(1) {
@@ -315,6 +334,7 @@ impl IkeRunner {
             .get(&sa)
             .map(|i| i.config.clone())
             .or_else(|| self.engine.sa(sa).map(|s| s.config.clone()))
+            .or_else(|| self.v1.sa(sa).map(|s| s.config.name.clone()))
     }
 
     fn window_of(&self, sa: IkeSaId, child: &str) -> Option<u32> {
@@ -345,11 +365,18 @@ impl IkeRunner {
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }
+            while let Some(a) = self.v1.poll_action() {
+                self.carry_out(a);
+            }
             if self.to_delete.is_empty() {
                 return;
             }
             for (sa, child) in std::mem::take(&mut self.to_delete) {
-                self.engine.delete_child(now, &mut self.rng, sa, child);
+                if is_v1_id(sa) {
+                    self.v1.delete_child(now, &mut self.rng, sa, child);
+                } else {
+                    self.engine.delete_child(now, &mut self.rng, sa, child);
+                }
             }
         }
     }

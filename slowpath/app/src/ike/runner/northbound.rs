@@ -18,6 +18,7 @@ use crate::northbound::ike_status::{
     ChildFastpath, ChildSaStatus, FastpathSaCounters, FastpathSaStatus, HalfOpenFlushed,
     IkeCounters, IkeSaStatus, Initiated, PoolStatus, Rekeying, Terminated,
 };
+use ike::v1::engine::is_v1_id;
 
 fn reply(r: impl Serialize) -> Result<Value, IkeRequestError> {
     Ok(serde_json::to_value(r)?)
@@ -58,13 +59,25 @@ impl IkeRunner {
     }
 
     pub fn ike_sas(&self, now: Duration) -> Vec<IkeSaStatus> {
-        self.engine.status(now).iter().map(ike_sa_status).collect()
+        let v2 = self.engine.status(now).into_iter().map(|s| (s, 2));
+        let v1 = self.v1.status(now).into_iter().map(|s| (s, 1));
+        v2.chain(v1)
+            .map(|(s, version)| IkeSaStatus {
+                version,
+                ..ike_sa_status(&s)
+            })
+            .collect()
     }
 
     /// Every CHILD SA (of one IKE SA, with `only`), with its fast path SAs and their counters.
     pub fn child_sas(&mut self, now: Duration, only: Option<IkeSaId>) -> Vec<ChildSaStatus> {
         let mut out = Vec::new();
-        for s in self.engine.status(now) {
+        for s in self
+            .engine
+            .status(now)
+            .into_iter()
+            .chain(self.v1.status(now))
+        {
             if only.is_some_and(|o| o != s.id) {
                 continue;
             }
@@ -129,10 +142,12 @@ impl IkeRunner {
                 });
             }
         }
-        let id = self
-            .engine
-            .initiate(now, &mut self.rng, conn, child)
-            .ok_or_else(|| IkeRequestError::CannotInitiate(conn.to_string()))?;
+        let id = if self.v1.has_conn(conn) {
+            self.v1.initiate(now, &mut self.rng, conn)
+        } else {
+            self.engine.initiate(now, &mut self.rng, conn, child)
+        }
+        .ok_or_else(|| IkeRequestError::CannotInitiate(conn.to_string()))?;
         self.drain(now);
         Ok(Initiated { ike_sa: id })
     }
@@ -148,13 +163,20 @@ impl IkeRunner {
                 .engine
                 .status(now)
                 .iter()
+                .chain(self.v1.status(now).iter())
                 .filter(|s| s.config == *conn)
                 .map(|s| s.id)
                 .collect(),
         };
         let done: Vec<IkeSaId> = ids
             .into_iter()
-            .filter(|id| self.engine.delete_ike(now, &mut self.rng, *id))
+            .filter(|id| {
+                if is_v1_id(*id) {
+                    self.v1.delete_sa(now, &mut self.rng, *id)
+                } else {
+                    self.engine.delete_ike(now, &mut self.rng, *id)
+                }
+            })
             .collect();
         self.drain(now);
         if done.is_empty() {
@@ -222,10 +244,11 @@ impl IkeRunner {
     }
 
     pub fn counters(&self) -> IkeCounters {
-        let c = self.engine.total_counters();
+        let mut c = self.engine.total_counters();
+        c.absorb(&self.v1.total_counters());
         let s = &self.stats;
         IkeCounters {
-            ike_sas: self.engine.sa_ids().len(),
+            ike_sas: self.engine.sa_ids().len() + self.v1.sa_ids().len(),
             fastpath_child_sas: self.table.len(),
             received: s.received,
             sent: s.sent,
@@ -234,6 +257,10 @@ impl IkeRunner {
                 .drops
                 .iter()
                 .map(|(r, n)| (r.name().to_string(), *n))
+                .chain(
+                    (s.v1_not_configured > 0)
+                        .then(|| (super::v1::NOT_CONFIGURED.to_string(), s.v1_not_configured)),
+                )
                 .collect(),
             retransmits: c.retransmits,
             answered_from_cache: c.requests_answered_from_cache,

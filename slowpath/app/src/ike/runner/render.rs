@@ -46,6 +46,7 @@ fn ts_strings(ts: &[TrafficSelector]) -> Vec<String> {
 pub(super) fn ike_sa_status(s: &EngineIkeSa) -> IkeSaStatus {
     IkeSaStatus {
         ike_sa: s.id,
+        version: 2,
         conn: s.config.clone(),
         state: format!("{:?}", s.state),
         initiator: s.initiator,

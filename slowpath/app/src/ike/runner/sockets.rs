@@ -52,6 +52,10 @@ impl IkeRunner {
                 };
                 self.stats.received += 1;
                 let local = self.sockets[i].local;
+                if super::v1::is_ikev1(local.port(), &self.buf[..n]) {
+                    self.receive_v1(now, local, from, n);
+                    continue;
+                }
                 self.engine
                     .handle_datagram(now, &mut self.rng, local, from, &self.buf[..n]);
             }

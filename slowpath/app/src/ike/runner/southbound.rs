@@ -257,7 +257,13 @@ impl IkeRunner {
             return;
         };
         let (sa, child) = (e.sa, e.child);
-        let ok = if kind == "hard_lifetime" {
+        let ok = if ike::v1::engine::is_v1_id(sa) {
+            if kind == "hard_lifetime" {
+                self.v1.expire_child(now, &mut self.rng, sa, child)
+            } else {
+                self.v1.rekey_child(now, &mut self.rng, sa, child)
+            }
+        } else if kind == "hard_lifetime" {
             self.engine.expire_child(now, &mut self.rng, sa, child)
         } else {
             self.engine.rekey_child(now, &mut self.rng, sa, child)

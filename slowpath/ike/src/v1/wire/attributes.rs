@@ -104,7 +104,7 @@ pub mod esp_transform {
 }
 
 /// A phase 1 (ISAKMP SA) transform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Phase1Transform {
     /// `encryption::*`: 3DES-CBC or AES-CBC.
     pub encryption: u16,
@@ -121,7 +121,7 @@ pub struct Phase1Transform {
 }
 
 /// A phase 2 (IPsec SA) transform of the IPsec DOI.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Phase2Transform {
     /// `esp_transform::*`.
     pub transform_id: u8,
