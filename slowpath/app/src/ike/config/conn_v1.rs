@@ -113,6 +113,17 @@ impl V1Words {
         if self.aggressive && phase1.iter().any(|p| p.group != phase1[0].group) {
             return Err("aggressive: every ike proposal must use one D-H group".into());
         }
+        // Refused rather than ignored: a conn that says `aggressive` must not run Main Mode.
+        if self.aggressive {
+            return Err(
+                "aggressive: Aggressive Mode is not built yet (IKEv1 runs Main Mode)".into(),
+            );
+        }
+        if !c.dpd.interval.is_zero() {
+            tracing::warn!(
+                "dpd: an IKEv1 peer's R-U-THERE is answered, but IKEv1 does not probe its peer yet"
+            );
+        }
         Ok(IkeVersion::V1(V1Config {
             aggressive: self.aggressive,
             phase1,
