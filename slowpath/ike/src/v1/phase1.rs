@@ -13,6 +13,7 @@ use super::wire::{
     self, doi, notify_type, payload_type, protocol, Header, Identification, Notification, Payload,
     Phase1Transform, Proposal, SaPayload, KEY_IKE,
 };
+use super::{natt, vendor};
 use crate::action::{Action, DropReason, IkeSaInfo};
 use crate::config::{AuthConfig, Identity, IkeConfig};
 use crate::crypto::dh::KeyExchange;
@@ -137,7 +138,7 @@ pub fn accept_choice(config: &IkeConfig, chosen: &SaPayload) -> Option<Phase1Sui
 
 /// The vendor IDs we send in our first message: RFC 3947 NAT-T and RFC 3706 DPD.
 pub fn our_vendor_ids() -> Vec<Payload> {
-    [natt::RFC3947_VID, natt::DPD_VID]
+    [vendor::NATT_RFC3947, vendor::DPD]
         .into_iter()
         .map(|v| Payload::VendorId(v.to_vec()))
         .collect()
@@ -147,7 +148,7 @@ pub fn our_vendor_ids() -> Vec<Payload> {
 pub fn peer_speaks_natt(payloads: &[Payload]) -> bool {
     payloads
         .iter()
-        .any(|p| matches!(p, Payload::VendorId(v) if v[..] == natt::RFC3947_VID))
+        .any(|p| matches!(p, Payload::VendorId(v) if v[..] == vendor::NATT_RFC3947))
 }
 
 /// Our KE, nonce and (when the peer speaks NAT-T) NAT-D payloads; the D-H private value and
@@ -177,10 +178,10 @@ pub fn ke_nonce_payloads(
 
 /// NAT-D of the peer's address as we send to it, then of ours (RFC 3947 3.2).
 fn natd_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
-    let prf = sa.suite.as_ref()?.prf;
-    let d = natt::natd_hash(prf, &sa.icookie, &sa.rcookie, sa.remote).ok()?;
-    let s = natt::natd_hash(prf, &sa.icookie, &sa.rcookie, sa.local).ok()?;
-    Some(vec![Payload::NatD(d), Payload::NatD(s)])
+    let hash = sa.suite.as_ref()?.transform.hash;
+    let cookies = (sa.icookie, sa.rcookie);
+    let [theirs, ours] = natt::our_nat_d(hash, cookies, sa.local, sa.remote, None).ok()?;
+    Some(vec![Payload::NatD(theirs), Payload::NatD(ours)])
 }
 
 /// Takes the peer's KE and nonce; false when either is missing.
@@ -210,23 +211,20 @@ pub fn detect_nat(
     payloads: &[Payload],
     (local, remote): (SocketAddr, SocketAddr),
 ) {
-    let natd: Vec<&Vec<u8>> = payloads
+    let natd: Vec<&[u8]> = payloads
         .iter()
         .filter_map(|p| match p {
-            Payload::NatD(d) => Some(d),
+            Payload::NatD(d) => Some(&d[..]),
             _ => None,
         })
         .collect();
-    let Some(prf) = sa.suite.as_ref().map(|s| s.prf) else {
+    let Some(hash) = sa.suite.as_ref().map(|s| s.transform.hash) else {
         return;
     };
-    let Some((first, rest)) = natd.split_first() else {
-        return;
-    };
-    let h = |a| natt::natd_hash(prf, &sa.icookie, &sa.rcookie, a).ok();
-    let (ours, theirs) = (h(local), h(remote));
-    sa.nat_local = ours.as_ref() != Some(*first);
-    sa.nat_remote = !rest.iter().any(|d| theirs.as_ref() == Some(*d));
+    if let Ok(nat) = natt::detect(hash, (sa.icookie, sa.rcookie), &natd, local, remote) {
+        sa.nat_local = nat.we_are_behind;
+        sa.nat_remote = nat.peer_is_behind;
+    }
 }
 
 /// Initiator: with a NAT on the path, the rest of the SA's life is on port 4500 (RFC 3947 4).
@@ -431,38 +429,5 @@ pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
     sa.push(Action::IkeSaUp(info));
     if sa.initiator {
         super::quick_mode::start_children(sa, ctx);
-    }
-}
-
-/// RFC 3947 NAT-D hashes and the vendor IDs that announce NAT-T and DPD.
-mod natt {
-    use std::net::SocketAddr;
-
-    use crate::crypto::prf::Prf;
-
-    pub const RFC3947_VID: [u8; 16] = [
-        0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45,
-        0x2f,
-    ];
-    /// RFC 3706 DPD, version 1.0.
-    pub const DPD_VID: [u8; 16] = [
-        0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01,
-        0x00,
-    ];
-
-    /// HASH(CKY-I | CKY-R | IP | Port) with the negotiated hash (RFC 3947 3.2).
-    pub fn natd_hash(
-        prf: Prf,
-        icookie: &[u8; 8],
-        rcookie: &[u8; 8],
-        addr: SocketAddr,
-    ) -> Result<Vec<u8>, openssl::error::ErrorStack> {
-        let ip = match addr.ip() {
-            std::net::IpAddr::V4(a) => a.octets().to_vec(),
-            std::net::IpAddr::V6(a) => a.octets().to_vec(),
-        };
-        let port = addr.port().to_be_bytes();
-        let d = openssl::hash::hash(prf.digest(), &[&icookie[..], rcookie, &ip, &port].concat())?;
-        Ok(d.to_vec())
     }
 }
