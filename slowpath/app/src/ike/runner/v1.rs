@@ -6,9 +6,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::sockets::NATT_PORT;
 use super::IkeRunner;
 use ike::ha::HaRole;
+use ike::v1::natt::NAT_T_PORT as NATT_PORT;
 
 /// Counted in `ike_counters`' drops while no connection speaks IKEv1.
 pub(super) const NOT_CONFIGURED: &str = "ikev1_not_configured";
