@@ -132,11 +132,13 @@ kill_ours() {
   for a in $VIP4/32 $VIP2/32 $VIP6/128; do ip -n "${t}U" addr del "$a" dev u0 2>/dev/null || true; done
 }
 
-# Our instance's state (master, backup, ...), through the control socket.
-our_state() { # instance
+# A field of our instance, through the control socket: a Python expression over `i`.
+our_instance() { # instance expression
   "$BIN/slowpath-ctl" -s "$work/sp.sock" --json instances 2>/dev/null |
-    python3 -c "import json,sys; print(next(i['state'] for i in json.load(sys.stdin) if i['name']=='$1'))" 2>/dev/null
+    python3 -c "import json,sys; print(next($2 for i in json.load(sys.stdin) if i['name']=='$1'))" 2>/dev/null
 }
+# Our instance's state (master, backup, ...).
+our_state() { our_instance "$1" "i['state']"; }
 k_has() { ip -n "${t}K" addr show dev k0 | grep -q "inet6\? $1/"; }
 u_has() { ip -n "${t}U" addr show dev u0 | grep -q "inet6\? $1/"; }
 
@@ -188,10 +190,7 @@ check "ours takes over v2" wait_for 15 ours_master v2 $VIP2
 
 echo "== 5. malformed adverts from scapy (each would win if accepted) are dropped and counted"
 # How often v4 has left the master state so far: a bad advert taken for a good one shows here.
-v4_backups() {
-  "$BIN/slowpath-ctl" -s "$work/sp.sock" --json instances 2>/dev/null |
-    python3 -c "import json,sys; print(next(i['counters']['became_backup'] for i in json.load(sys.stdin) if i['name']=='v4'))" 2>/dev/null
-}
+v4_backups() { our_instance v4 "i['counters']['became_backup']"; }
 backups_before=$(v4_backups)
 expected=$(ip netns exec "${t}K" /usr/bin/python3 ci/vrrp_bad_adverts.py k0 10.9.0.2 $VIP4)
 sleep 0.5
