@@ -36,6 +36,8 @@ pub struct V1Engine {
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
+    /// Unix time at `now` zero (certificate validity).
+    unix_epoch_offset: i64,
 }
 
 impl V1Engine {
@@ -54,7 +56,13 @@ impl V1Engine {
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
+            unix_epoch_offset: 0,
         }
+    }
+
+    /// The Unix time when the caller's clock read zero (as the IKEv2 engine's settings).
+    pub fn set_unix_epoch_offset(&mut self, offset: i64) {
+        self.unix_epoch_offset = offset;
     }
 
     /// Whether connection `name` is one of ours.
@@ -114,6 +122,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         let sa = main_mode::initiate(&mut ctx, id, cfg, now)?;
         self.next_id += 1;
@@ -136,6 +145,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         f(&mut sa, &mut ctx);
         self.keep(sa);
@@ -251,6 +261,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         let body = &raw[HEADER_LEN..];
         match main_mode::respond(&mut ctx, id, cfg, local, remote, raw, h, body) {
