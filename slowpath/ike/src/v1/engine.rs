@@ -5,6 +5,9 @@
 //! installs an IPsec SA pair in the fast path. Its SA ids start at `FIRST_ID`, above any
 //! IKEv2 engine's, so that one caller can hold both.
 
+mod indexes;
+mod timers;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +36,8 @@ pub struct V1Engine {
     /// SA ids by initiator cookie (the responder cookie is zero in a first message).
     by_icookie: HashMap<[u8; 8], Vec<IkeSaId>>,
     esp_spis: HashSet<u32>,
+    /// The SAs by deadline and by peer.
+    indexes: indexes::Indexes,
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
@@ -51,6 +56,7 @@ impl V1Engine {
             sas: BTreeMap::new(),
             by_icookie: HashMap::new(),
             esp_spis: HashSet::new(),
+            indexes: indexes::Indexes::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
@@ -86,10 +92,6 @@ impl V1Engine {
 
     pub fn sa_ids(&self) -> Vec<IkeSaId> {
         self.sas.keys().copied().collect()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Duration> {
-        self.sas.values().filter_map(IsakmpSa::deadline).min()
     }
 
     /// The connections to initiate at start: a peer address and a child that starts.
@@ -138,6 +140,7 @@ impl V1Engine {
             esp_spis: &mut self.esp_spis,
         };
         f(&mut sa, &mut ctx);
+        let sa = self.adopt(sa, now, rng);
         self.keep(sa);
         true
     }
@@ -146,23 +149,30 @@ impl V1Engine {
         self.actions.extend(sa.take_actions());
         let id = sa.id;
         if sa.is_closed() {
-            if let Some(ids) = self.by_icookie.get_mut(&sa.icookie) {
-                ids.retain(|i| *i != id);
-                if ids.is_empty() {
-                    self.by_icookie.remove(&sa.icookie);
-                }
-            }
+            self.unlink_cookie(id, sa.icookie);
             for c in &sa.children {
                 self.esp_spis.remove(&c.spi_in);
             }
             self.counters.absorb(&sa.counters);
+            self.indexes.forget(id);
             return;
         }
+        self.indexes.keep(&sa);
         let ids = self.by_icookie.entry(sa.icookie).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }
         self.sas.insert(id, sa);
+    }
+
+    /// SA `id` is no longer found by `icookie`.
+    fn unlink_cookie(&mut self, id: IkeSaId, icookie: [u8; 8]) {
+        if let Some(ids) = self.by_icookie.get_mut(&icookie) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_icookie.remove(&icookie);
+            }
+        }
     }
 
     fn drop_datagram(&mut self, r: DropReason) {
@@ -259,24 +269,6 @@ impl V1Engine {
                 self.keep(sa);
             }
             None => self.drop_datagram(DropReason::NoConfig),
-        }
-    }
-
-    /// Runs every timer that is due.
-    pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
-        let due: Vec<IkeSaId> = self
-            .sas
-            .iter()
-            .filter(|(_, s)| s.deadline().is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            self.with_sa(id, now, rng, |sa, ctx| {
-                sa.on_timer(now);
-                if sa.is_established() {
-                    quick_mode::on_timer(sa, ctx);
-                }
-            });
         }
     }
 

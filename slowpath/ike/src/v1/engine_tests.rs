@@ -388,3 +388,6 @@ fn unknown_and_malformed_are_counted() {
     assert_eq!(c.dropped(DropReason::UnknownSpi), 1);
     let _ = MODP_1024;
 }
+
+#[path = "engine_timer_tests.rs"]
+mod timers;

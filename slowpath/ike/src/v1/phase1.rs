@@ -427,7 +427,10 @@ pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
         virtual_ip: None,
     };
     sa.push(Action::IkeSaUp(info));
-    if sa.initiator {
+    super::dpd_probe::start(sa, ctx);
+    super::reauth::on_established(sa, ctx);
+    // A reauthentication takes over the IPsec SAs of the SA it replaces.
+    if sa.initiator && sa.reauth.of.is_none() {
         super::quick_mode::start_children(sa, ctx);
     }
 }
