@@ -293,12 +293,13 @@ fn phase1_hash(sa: &IsakmpSa, of_initiator: bool, id_b: &[u8]) -> Option<Vec<u8>
 }
 
 /// Our identity and HASH_I (initiator) or HASH_R, plus INITIAL-CONTACT from an initiator
-/// whose connection asks for it.
+/// whose connection asks for it, unless it reauthenticates (the peer would drop the IPsec
+/// SAs the new ISAKMP SA is to take over).
 pub fn id_hash_payloads(sa: &IsakmpSa, initiator: bool) -> Option<Vec<Payload>> {
     let id = our_identification(&sa.config);
     let hash = phase1_hash(sa, initiator, &wire::identification_body(&id))?;
     let mut out = vec![Payload::Id(id), Payload::Hash(hash)];
-    if initiator && sa.config.initial_contact {
+    if initiator && sa.config.initial_contact && sa.reauth.of.is_none() {
         out.push(Payload::Notify(Notification {
             doi: doi::IPSEC,
             protocol: protocol::ISAKMP,
