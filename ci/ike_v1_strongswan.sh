@@ -24,18 +24,8 @@ PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 REKEY_PINGS=${REKEY_PINGS:-150}
 REKEY_PING_INTERVAL=${REKEY_PING_INTERVAL:-0.1}
 
-# One IKEv1 PSK connection of strongSwan to G, child `net` (10.2.0.0/16 <-> 10.1.0.0/16).
-# An IKEv1 responder picks its IKE config by addresses and proposals before it knows the
-# peer's identity: every conn offers the same IKE proposals, and our identity (fqdn:NAME.gw)
-# selects the conn once it comes.
+# The strongSwan conns (`swan_v1_conn`, ci/lib/ike_v1.sh) all offer these IKE proposals.
 IKE_PROPOSALS=aes128-sha1-modp1024,aes256-sha256-modp2048
-swan_v1_conn() { # name, ESP proposals
-  printf '  %s {\n    version = 1\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n' "$1"
-  printf '    proposals = %s\n    encap = yes\n    dpd_delay = 0\n    rekey_time = 0\n' "$IKE_PROPOSALS"
-  printf '    local { auth = psk\n      id = 192.0.2.2 }\n    remote { auth = psk\n      id = %s.gw }\n' "$1"
-  printf '    children { net { local_ts = 10.2.0.0/16\n        remote_ts = 10.1.0.0/16\n'
-  printf '        rekey_time = 0\n        esp_proposals = %s } }\n  }\n' "$2"
-}
 
 write_strongswan_conf
 {

@@ -34,6 +34,7 @@ echo "== IKEv1 interop with strongSwan: Main Mode PSK and Quick Mode both ways, 
 bash ci/ike_v1_strongswan.sh 2>&1 | tee target/ike_v1_strongswan.log
 echo "== IKEv1 with strongSwan: Main Mode with RSA and ECDSA certificates both ways, PFS, an untrusted CA"
 bash ci/ike_v1_sig.sh 2>&1 | tee target/ike_v1_sig.log
+echo "== IKEv1 with strongSwan: DPD both ways, a killed peer found dead, ISAKMP SA reauthentication under a ping"; bash ci/ike_v1_dpd.sh 2>&1 | tee target/ike_v1_dpd.log
 echo "== IKEv2 with strongSwan: IP-fragmented IKE_SA_INIT and certificate IKE_AUTH, reassembled by the fast path"
 bash ci/ike_fragments.sh 2>&1 | tee target/ike_fragments.log
 echo "== IKE under floods: spoofed IKE_SA_INITs from strongSwan's address, a cookie-answering flood"

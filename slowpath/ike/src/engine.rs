@@ -3,7 +3,7 @@
 //! monotonic clock) and a randomness source to every call, sends what `poll_action` gives, and
 //! calls `handle_timeout` at `poll_timeout`.
 
-mod deadlines;
+pub(crate) mod deadlines;
 mod initial_contact;
 mod records;
 

@@ -17,7 +17,7 @@ use crate::config::Identity;
 use crate::sa::IkeSa;
 
 #[derive(Debug, Default)]
-pub(super) struct DeadlineIndex {
+pub(crate) struct DeadlineIndex {
     by_time: BTreeSet<(Duration, IkeSaId)>,
 }
 

@@ -5,6 +5,9 @@
 //! installs an IPsec SA pair in the fast path. Its SA ids start at `FIRST_ID`, above any
 //! IKEv2 engine's, so that one caller can hold both.
 
+mod indexes;
+mod timers;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +36,8 @@ pub struct V1Engine {
     /// SA ids by initiator cookie (the responder cookie is zero in a first message).
     by_icookie: HashMap<[u8; 8], Vec<IkeSaId>>,
     esp_spis: HashSet<u32>,
+    /// The SAs by deadline and by peer.
+    indexes: indexes::Indexes,
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
@@ -53,6 +58,7 @@ impl V1Engine {
             sas: BTreeMap::new(),
             by_icookie: HashMap::new(),
             esp_spis: HashSet::new(),
+            indexes: indexes::Indexes::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
@@ -96,10 +102,6 @@ impl V1Engine {
         self.sas.keys().copied().collect()
     }
 
-    pub fn poll_timeout(&self) -> Option<Duration> {
-        self.sas.values().filter_map(IsakmpSa::deadline).min()
-    }
-
     /// The connections to initiate at start: a peer address and a child that starts.
     pub fn start_conns(&self) -> Vec<String> {
         self.configs
@@ -118,12 +120,7 @@ impl V1Engine {
     ) -> Option<IkeSaId> {
         let cfg = self.configs.iter().find(|c| c.name == config)?.clone();
         let id = self.next_id;
-        let mut ctx = V1Ctx {
-            now,
-            rng,
-            esp_spis: &mut self.esp_spis,
-            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
-        };
+        let mut ctx = self.ctx(now, rng);
         let sa = main_mode::initiate(&mut ctx, id, cfg, now)?;
         self.next_id += 1;
         self.keep(sa);
@@ -141,13 +138,9 @@ impl V1Engine {
         let Some(mut sa) = self.sas.remove(&id) else {
             return false;
         };
-        let mut ctx = V1Ctx {
-            now,
-            rng,
-            esp_spis: &mut self.esp_spis,
-            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
-        };
+        let mut ctx = self.ctx(now, rng);
         f(&mut sa, &mut ctx);
+        let sa = self.adopt(sa, now, rng);
         self.keep(sa);
         true
     }
@@ -156,23 +149,30 @@ impl V1Engine {
         self.actions.extend(sa.take_actions());
         let id = sa.id;
         if sa.is_closed() {
-            if let Some(ids) = self.by_icookie.get_mut(&sa.icookie) {
-                ids.retain(|i| *i != id);
-                if ids.is_empty() {
-                    self.by_icookie.remove(&sa.icookie);
-                }
-            }
+            self.unlink_cookie(id, sa.icookie);
             for c in &sa.children {
                 self.esp_spis.remove(&c.spi_in);
             }
             self.counters.absorb(&sa.counters);
+            self.indexes.forget(id);
             return;
         }
+        self.indexes.keep(&sa);
         let ids = self.by_icookie.entry(sa.icookie).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }
         self.sas.insert(id, sa);
+    }
+
+    /// SA `id` is no longer found by `icookie`.
+    fn unlink_cookie(&mut self, id: IkeSaId, icookie: [u8; 8]) {
+        if let Some(ids) = self.by_icookie.get_mut(&icookie) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_icookie.remove(&icookie);
+            }
+        }
     }
 
     fn drop_datagram(&mut self, r: DropReason) {
@@ -257,12 +257,7 @@ impl V1Engine {
             return self.drop_datagram(DropReason::NoConfig);
         };
         let id = self.next_id;
-        let mut ctx = V1Ctx {
-            now,
-            rng,
-            esp_spis: &mut self.esp_spis,
-            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
-        };
+        let mut ctx = self.ctx(now, rng);
         let body = &raw[HEADER_LEN..];
         match main_mode::respond(&mut ctx, id, cfg, local, remote, raw, h, body) {
             Some(sa) => {
@@ -270,24 +265,6 @@ impl V1Engine {
                 self.keep(sa);
             }
             None => self.drop_datagram(DropReason::NoConfig),
-        }
-    }
-
-    /// Runs every timer that is due.
-    pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
-        let due: Vec<IkeSaId> = self
-            .sas
-            .iter()
-            .filter(|(_, s)| s.deadline().is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            self.with_sa(id, now, rng, |sa, ctx| {
-                sa.on_timer(now);
-                if sa.is_established() {
-                    quick_mode::on_timer(sa, ctx);
-                }
-            });
         }
     }
 

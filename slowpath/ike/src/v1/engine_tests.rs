@@ -391,3 +391,6 @@ fn unknown_and_malformed_are_counted() {
 
 #[path = "main_mode_sig_tests.rs"]
 mod signatures;
+
+#[path = "engine_timer_tests.rs"]
+mod timers;

@@ -140,6 +140,7 @@ pub fn on_message(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u
     let Some(payloads) = checked else {
         return sa.drop_message(DropReason::BadIcv);
     };
+    super::dpd_probe::on_inbound(sa, ctx.now);
     for p in payloads {
         match p {
             Payload::Delete(d) => on_delete(sa, ctx, &d),
@@ -194,18 +195,9 @@ fn on_delete(sa: &mut IsakmpSa, ctx: &mut V1Ctx, d: &Deletion) {
 
 fn on_notify(sa: &mut IsakmpSa, ctx: &mut V1Ctx, n: &Notification) {
     match n.kind {
-        // RFC 3706 5: the ACK echoes the sequence number, under the same cookies.
-        notify_type::R_U_THERE => {
-            let ack = Payload::Notify(Notification {
-                doi: doi::IPSEC,
-                protocol: protocol::ISAKMP,
-                spi: [sa.icookie, sa.rcookie].concat(),
-                kind: notify_type::R_U_THERE_ACK,
-                data: n.data.clone(),
-            });
-            send(sa, ctx, vec![ack]);
+        notify_type::R_U_THERE | notify_type::R_U_THERE_ACK => {
+            super::dpd_probe::on_notify(sa, ctx, n)
         }
-        notify_type::R_U_THERE_ACK | notify_type::INITIAL_CONTACT => {}
         _ => {}
     }
 }

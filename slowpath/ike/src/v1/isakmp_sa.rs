@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::crypt::{self, PayloadCipher};
+use super::dpd::{Dpd, DpdSnapshot};
 use super::keymat::Phase1Keys;
+use super::reauth::Reauth;
 use super::wire::Phase2Transform;
 use super::wire::{self, Header, Payload};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
@@ -208,6 +210,10 @@ pub struct IsakmpSa {
     pub children: Vec<ChildSa>,
     pub next_child: ChildId,
     pub counters: Counters,
+    /// RFC 3706 DPD (probing starts once the SA is up, `dpd_probe`).
+    pub dpd: Dpd,
+    /// Its reauthentication by a new Main Mode (`reauth`).
+    pub reauth: Reauth,
     actions: Vec<Action>,
 }
 
@@ -257,6 +263,8 @@ impl IsakmpSa {
             children: Vec::new(),
             next_child: 1,
             counters: Counters::default(),
+            dpd: Dpd::resume(None, DpdSnapshot::default(), now),
+            reauth: Reauth::default(),
             actions: Vec::new(),
         }
     }
@@ -457,6 +465,8 @@ impl IsakmpSa {
             self.retransmit.as_ref().map(|r| r.deadline),
             qm,
             children,
+            super::dpd_probe::deadline(self),
+            self.reauth.deadline(self.is_established()),
         ]
         .into_iter()
         .flatten()

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::isakmp_sa::{IsakmpSa, Phase1Exchange, Phase1State, V1Ctx};
-use super::phase1;
 use super::wire::{self, exchange, payload_type, Header, Payload};
+use super::{dpd_probe, phase1};
 use crate::action::DropReason;
 use crate::config::IkeConfig;
 use crate::rng::random_vec;
@@ -84,6 +84,8 @@ pub fn respond(
     let mut sa = IsakmpSa::new(id, config, false, header.icookie, local, remote, ctx.now);
     ctx.rng.fill(&mut sa.rcookie);
     sa.peer_natt = phase1::peer_speaks_natt(&payloads);
+    sa.dpd
+        .set_peer_supports(dpd_probe::peer_speaks_dpd(&payloads));
     sa.suite = Some(suite);
     sa.exchange = Some(Phase1Exchange::new(sai_b));
     let mut reply = vec![Payload::Sa(chosen)];
@@ -131,6 +133,8 @@ fn on_sa_chosen(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u8]
     sa.rcookie = header.rcookie;
     sa.suite = Some(suite);
     sa.peer_natt = phase1::peer_speaks_natt(&payloads);
+    sa.dpd
+        .set_peer_supports(dpd_probe::peer_speaks_dpd(&payloads));
     let Some(payloads) = ke_payloads(sa, ctx, true) else {
         return sa.drop_message(DropReason::Malformed);
     };

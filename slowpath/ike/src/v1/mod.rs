@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod crypt;
 pub mod dpd;
+pub mod dpd_probe;
 pub mod keymat;
 pub mod natt;
 pub mod record;
@@ -19,6 +20,7 @@ pub mod main_mode;
 pub mod phase1;
 pub mod quick_mode;
 mod quick_mode_parts;
+pub mod reauth;
 pub mod selectors;
 
 #[cfg(test)]

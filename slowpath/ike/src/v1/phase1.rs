@@ -284,13 +284,14 @@ pub fn cert_request_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
 }
 
 /// Our identity and proof (HASH_I or HASH_R; or CERT and SIG), plus INITIAL-CONTACT from
-/// an initiator whose connection asks for it.
+/// an initiator whose connection asks for it, unless it reauthenticates (the peer would drop
+/// the IPsec SAs the new ISAKMP SA is to take over).
 pub fn id_hash_payloads(sa: &IsakmpSa, initiator: bool) -> Option<Vec<Payload>> {
     let id = auth::our_identification(&sa.config);
     let body = wire::identification_body(&id);
     let mut out = vec![Payload::Id(id)];
     out.extend(proof(sa)?.our_payloads(initiator, &body).ok()?);
-    if initiator && sa.config.initial_contact {
+    if initiator && sa.config.initial_contact && sa.reauth.of.is_none() {
         out.push(Payload::Notify(Notification {
             doi: doi::IPSEC,
             protocol: protocol::ISAKMP,
@@ -408,7 +409,10 @@ pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
         virtual_ip: None,
     };
     sa.push(Action::IkeSaUp(info));
-    if sa.initiator {
+    super::dpd_probe::start(sa, ctx);
+    super::reauth::on_established(sa, ctx);
+    // A reauthentication takes over the IPsec SAs of the SA it replaces.
+    if sa.initiator && sa.reauth.of.is_none() {
         super::quick_mode::start_children(sa, ctx);
     }
 }

@@ -119,11 +119,6 @@ impl V1Words {
                 "aggressive: Aggressive Mode is not built yet (IKEv1 runs Main Mode)".into(),
             );
         }
-        if !c.dpd.interval.is_zero() {
-            tracing::warn!(
-                "dpd: an IKEv1 peer's R-U-THERE is answered, but IKEv1 does not probe its peer yet"
-            );
-        }
         Ok(IkeVersion::V1(V1Config {
             aggressive: self.aggressive,
             phase1,

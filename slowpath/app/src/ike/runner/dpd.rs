@@ -1,11 +1,12 @@
 //! Dead peer detection needs to know whether ESP arrives, which only the fast path sees: its
-//! inbound SAs' last use, read every half of the shortest DPD interval, tells the engine of
-//! traffic from each peer.
+//! inbound SAs' last use, read every half of the shortest DPD interval, tells the engine
+//! (IKEv2's, or IKEv1's for an ISAKMP SA's IPsec SAs) of traffic from each peer.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use ike::action::IkeSaId;
+use ike::v1::engine::is_v1_id;
 use ipc::fastpath::SaInfo;
 
 use super::IkeRunner;
@@ -63,7 +64,11 @@ impl IkeRunner {
             let before = self.last_used.insert(id, used);
             if i.packets > 0 && before.is_some_and(|b| b != used) {
                 let at = now.saturating_sub(Duration::from_millis(idle));
-                self.engine.traffic_received(sa, at);
+                if is_v1_id(sa) {
+                    self.v1.traffic_received(sa, at);
+                } else {
+                    self.engine.traffic_received(sa, at);
+                }
             }
         }
     }
