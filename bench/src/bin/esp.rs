@@ -22,6 +22,9 @@
 //!   region, whenever it runs out.
 //! - Ceiling: `seal_burst` / `open_burst` over the ESP part of the same pool packets, with
 //!   the same SAs' sessions (so with N SAs the key schedules are as scattered as in the core).
+//! - SAs live as the SAD keeps them: packed in chunks on transparent huge pages (the
+//!   closing lines give the size of one SA and the process's huge-page memory), and the
+//!   closing table gives each cell's rate with N SAs over its rate with 1.
 //! - HA snapshots are off (`SyncPolicy` with both triggers 0): there is no sync consumer.
 //! - Repetitions are interleaved across all cells and the median is reported, so that
 //!   frequency drift and other jobs on the machine hit every cell alike.
@@ -580,6 +583,50 @@ fn check(done: u64, want: u64, lc: &Lcore, c: &Cell) {
     }
 }
 
+/// The figure: for each transform, size and core op, the rate with `big` SAs over the
+/// rate with 1, medians of the same interleaved run.
+fn print_scale_ratios(
+    cells: &[Cell],
+    transforms: &[Transform],
+    sizes: &[SizeCase],
+    big: usize,
+    spread: &str,
+) {
+    let mut lines = Vec::new();
+    for one in cells
+        .iter()
+        .filter(|c| c.s == 0 && c.kind.ceiling().is_some())
+    {
+        let Some(many) = cells
+            .iter()
+            .find(|c| c.s == 1 && c.kind == one.kind && c.t == one.t && c.z == one.z)
+        else {
+            continue;
+        };
+        lines.push(format!(
+            "  {:<22} {:>5}  {:<29} {:.2}",
+            transforms[one.t].name,
+            sizes[one.z].name,
+            one.kind.label(),
+            median(&many.mpps) / median(&one.mpps)
+        ));
+    }
+    if !lines.is_empty() {
+        println!("rate with {big} SAs ({spread}) / rate with 1 SA:");
+        for l in lines {
+            println!("{l}");
+        }
+    }
+}
+
+/// This process's anonymous memory on transparent huge pages (`/proc/self/smaps_rollup`).
+fn anon_huge_pages() -> Option<String> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let line = rollup.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(format!("{} MiB", kib / 1024))
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -877,6 +924,12 @@ fn main() {
     }
     if !args.json {
         println!("measured {run_secs:.1} s");
+        print_scale_ratios(&cells, &transforms, &world.sizes, big, &spread_name);
+        println!(
+            "per SA: Sa {} B (keys inline), slot 4 B, SPI entry 8 B; SAs on huge pages: {}",
+            std::mem::size_of::<esp::sa::Sa>(),
+            anon_huge_pages().unwrap_or_else(|| "unknown".into())
+        );
     }
     // Freeing 600,000 SAs one by one takes seconds (and would show in profiles): skip it.
     std::process::exit(0);

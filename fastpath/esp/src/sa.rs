@@ -165,6 +165,9 @@ pub struct SaCounters {
 /// first of its fields a packet does not read.
 const HOT_BYTES: usize = std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, keys);
 
+/// Where the session starts in an SA.
+const SESSION_AT: usize = std::mem::offset_of!(Sa, session);
+
 /// Bits of the IV counter left for the sequence number: the top 16 carry the generation.
 pub const IV_SEQ_BITS: u32 = 48;
 
@@ -304,13 +307,15 @@ impl Sa {
     }
 
     /// Asks for the lines of this SA that a packet touches, a stage ahead (see
-    /// [`crate::sad::Sad::prefetch`]): from its start to the end of the configuration's
-    /// per-packet fields, and the session's head (its key material is asked for once the
-    /// packet's length is known, [`Session::prefetch_keys`]).
+    /// [`crate::sad::Sad::prefetch`]), without reading them: from its start to the end of the
+    /// configuration's per-packet fields, the session's first line and the line where its
+    /// keys start (the key material is asked for once the packet's length is known,
+    /// [`Session::prefetch_keys`]).
     #[inline(always)]
     pub fn prefetch(&self) {
         prefetch(self, HOT_BYTES);
-        self.session.prefetch_head();
+        prefetch_at(self, SESSION_AT);
+        prefetch_at(self, SESSION_AT + Session::KEYS_AT);
     }
 
     /// Where the SA is in its life.
@@ -562,6 +567,16 @@ impl Sa {
     pub fn window_snapshot(&self) -> WindowSnapshot {
         self.window.snapshot()
     }
+}
+
+/// Asks for the cache line `offset` bytes into `value` (at most its last byte).
+#[inline(always)]
+fn prefetch_at<T>(value: &T, offset: usize) {
+    let offset = offset.min(std::mem::size_of::<T>().saturating_sub(1));
+    #[cfg(feature = "ipsec-mb")]
+    ipsec_mb::prefetch_line((value as *const T).cast::<u8>().wrapping_add(offset));
+    #[cfg(not(feature = "ipsec-mb"))]
+    let _ = (value, offset);
 }
 
 /// Asks for the cache lines of the first `bytes` bytes of `value` (a hint, never a fault).

@@ -8,16 +8,19 @@
 //! - [`Mgr::sync_burst`]: AES-CBC + HMAC jobs of one kind through the library's synchronous burst
 //!   functions, which feed the lanes without the job queue.
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
+//! - [`prefetch`] and [`advise_huge_pages`]: memory hints for the ESP core's per-SA tables.
 //!
 //! All `unsafe` of the crypto stack lives in this crate.
 
 mod gcm;
+mod huge_pages;
 mod job;
 mod keys;
 mod mgr;
 mod prefetch;
 mod sync;
 
+pub use huge_pages::{advise_huge_pages, HUGE_PAGE};
 pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
 pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};

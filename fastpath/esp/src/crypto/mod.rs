@@ -187,6 +187,10 @@ pub fn auto_order(enc: EncAlg, _integ: IntegAlg) -> &'static [Backend] {
 }
 
 impl Session {
+    /// Where the backend's keys start (which says which kind they are): with the session's
+    /// first line, what a stage ahead of the keys asks for.
+    pub(crate) const KEYS_AT: usize = std::mem::offset_of!(Session, imp);
+
     /// Prepares `keys` for `backend`.
     pub fn new(keys: &TransformKeys, backend: Backend) -> Result<Session, CryptoError> {
         check_keys(keys)?;
@@ -254,14 +258,6 @@ impl Session {
     #[inline]
     pub fn block_len(&self) -> usize {
         self.lens.block as usize
-    }
-
-    /// Asks for the session's first line and the line where its keys start (which says which
-    /// kind they are), a stage ahead.
-    #[inline(always)]
-    pub fn prefetch_head(&self) {
-        crate::sa::prefetch(self, 1);
-        crate::sa::prefetch(&self.imp, 1);
     }
 
     /// Asks for the key material that sealing (`seal`) or opening `len` bytes of ESP will
