@@ -19,13 +19,27 @@ static VARIANT_B: AtomicUsize = AtomicUsize::new(0);
 /// Whether experiment `id` runs its B variant in this burst.
 #[inline(always)]
 pub fn b(id: usize) -> bool {
+    runs(id, true)
+}
+
+/// Whether experiment `id` runs its A variant in this burst: `if b(ID) || a(ID2)` runs the new
+/// code in B bursts under ID and in A bursts under ID2, so that a bias of the alternation
+/// itself (B always after A) cancels in the geometric mean of the two runs' ratios.
+#[inline(always)]
+pub fn a(id: usize) -> bool {
+    runs(id, false)
+}
+
+/// Whether experiment `id` is the one started and this burst runs variant B (`b`) or A.
+#[inline(always)]
+fn runs(id: usize, b: bool) -> bool {
     #[cfg(feature = "ab")]
     {
-        EXPERIMENT.load(Ordering::Relaxed) == id && VARIANT_B.load(Ordering::Relaxed) == 1
+        EXPERIMENT.load(Ordering::Relaxed) == id && (VARIANT_B.load(Ordering::Relaxed) == 1) == b
     }
     #[cfg(not(feature = "ab"))]
     {
-        let _ = id;
+        let _ = (id, b);
         false
     }
 }
@@ -51,9 +65,9 @@ mod tests {
     fn only_the_started_experiment_sees_its_b_variant() {
         start(3);
         set_variant_b(true);
-        assert!(b(3) && !b(4));
+        assert!(b(3) && !b(4) && !a(3));
         set_variant_b(false);
-        assert!(!b(3));
+        assert!(!b(3) && a(3) && !a(4));
     }
 }
 
@@ -61,6 +75,6 @@ mod tests {
 mod tests {
     #[test]
     fn without_the_feature_there_is_only_a() {
-        assert!(!super::b(0) && !super::b(1));
+        assert!(!super::b(0) && !super::b(1) && !super::a(0) && !super::a(1));
     }
 }

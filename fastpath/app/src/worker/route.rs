@@ -200,10 +200,20 @@ impl Worker {
         let mut last: Option<(u32, Hop)> = None;
         let mut waiting = [None::<Waiting>; BURST];
         let mut held = false;
+        // The next-hop id and group of the last packet that went to a gateway: a packet of the
+        // same id joins that group without its hop, MAC and group looked at again (a burst
+        // mostly goes to one next hop).
+        let mut same_as_before: Option<(u32, u8)> = None;
         for (i, m) in burst.as_slice().iter().enumerate().take(n) {
             if routable & (1 << i) == 0 {
                 self.counters.no_route += 1;
                 continue;
+            }
+            if let Some((id, g)) = same_as_before {
+                if id == found[i] {
+                    group[i] = g;
+                    continue;
+                }
             }
             let hop = match (found[i], last) {
                 (NO_ROUTE, _) => {
@@ -228,7 +238,11 @@ impl Worker {
                 }
             };
             match mac {
-                Ok(mac) => group[i] = groups.of(at, mac),
+                Ok(mac) => {
+                    group[i] = groups.of(at, mac);
+                    same_as_before =
+                        matches!(hop, Hop::Gateway(..)).then_some((found[i], group[i]));
+                }
                 Err(want) => {
                     self.counters.neighbour_unresolved += 1;
                     unresolved = Some(want);
