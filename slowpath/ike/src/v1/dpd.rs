@@ -51,7 +51,7 @@ impl DpdError {
 }
 
 /// What the HA sync carries so that the other node continues the numbering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DpdSnapshot {
     /// The sequence number of our next new R-U-THERE.
     pub next_seq: u32,

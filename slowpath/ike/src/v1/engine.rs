@@ -36,7 +36,12 @@ pub struct V1Engine {
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
+    /// The HA role, and which SAs' records changed (`ha`).
+    ha: ha::HaState,
 }
+
+#[path = "ha.rs"]
+mod ha;
 
 impl V1Engine {
     /// An engine for the connections that say `version 1` (the others are IKEv2's).
@@ -54,6 +59,7 @@ impl V1Engine {
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
+            ha: ha::HaState::default(),
         }
     }
 
@@ -89,6 +95,9 @@ impl V1Engine {
     }
 
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.ha.is_passive() {
+            return None;
+        }
         self.sas.values().filter_map(IsakmpSa::deadline).min()
     }
 
@@ -108,6 +117,9 @@ impl V1Engine {
         rng: &mut dyn RngSource,
         config: &str,
     ) -> Option<IkeSaId> {
+        if self.ha.is_passive() {
+            return None;
+        }
         let cfg = self.configs.iter().find(|c| c.name == config)?.clone();
         let id = self.next_id;
         let mut ctx = V1Ctx {
@@ -144,6 +156,7 @@ impl V1Engine {
 
     fn keep(&mut self, mut sa: IsakmpSa) {
         self.actions.extend(sa.take_actions());
+        self.ha.note(&sa);
         let id = sa.id;
         if sa.is_closed() {
             if let Some(ids) = self.by_icookie.get_mut(&sa.icookie) {
@@ -195,6 +208,9 @@ impl V1Engine {
         remote: SocketAddr,
         datagram: &[u8],
     ) {
+        if self.ha.is_passive() {
+            return self.drop_datagram(DropReason::Standby);
+        }
         let raw = match ike_message(local.port(), datagram) {
             Ok(Some(r)) => r,
             Ok(None) => return,
@@ -264,6 +280,9 @@ impl V1Engine {
 
     /// Runs every timer that is due.
     pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
+        if self.ha.is_passive() {
+            return;
+        }
         let due: Vec<IkeSaId> = self
             .sas
             .iter()

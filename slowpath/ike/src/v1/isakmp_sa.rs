@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::crypt::{self, PayloadCipher};
+use super::dpd::{Dpd, DpdSnapshot};
 use super::keymat::Phase1Keys;
 use super::wire::Phase2Transform;
 use super::wire::{self, Header, Payload};
@@ -205,6 +206,8 @@ pub struct IsakmpSa {
     pub finished: Vec<Finished>,
     pub children: Vec<ChildSa>,
     pub next_child: ChildId,
+    /// RFC 3706 numbering (and probing): what the HA sync carries of DPD.
+    pub dpd: Dpd,
     pub counters: Counters,
     actions: Vec<Action>,
 }
@@ -254,6 +257,7 @@ impl IsakmpSa {
             finished: Vec::new(),
             children: Vec::new(),
             next_child: 1,
+            dpd: Dpd::resume(None, DpdSnapshot::default(), now),
             counters: Counters::default(),
             actions: Vec::new(),
         }
