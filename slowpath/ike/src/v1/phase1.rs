@@ -14,7 +14,7 @@ use super::wire::{
     Phase1Transform, Proposal, SaPayload, KEY_IKE,
 };
 use super::{natt, vendor};
-use crate::action::{Action, DropReason, IkeSaInfo};
+use crate::action::{Action, DropReason};
 use crate::config::{AuthConfig, Identity, IkeConfig};
 use crate::crypto::dh::KeyExchange;
 use crate::crypto::transform::{self as t, Suite};
@@ -411,21 +411,7 @@ pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
         // The D-H private value is of no further use.
         x.dh = None;
     }
-    let (spi_i, spi_r) = sa.cookies();
-    let info = IkeSaInfo {
-        sa: sa.id,
-        config: sa.config.name.clone(),
-        spi_i,
-        spi_r,
-        initiator: sa.initiator,
-        local: sa.local,
-        remote: sa.remote,
-        remote_id: sa
-            .peer_id
-            .clone()
-            .unwrap_or_else(|| Identity::ip(sa.remote.ip())),
-        virtual_ip: None,
-    };
+    let info = sa.info();
     sa.push(Action::IkeSaUp(info));
     if sa.initiator {
         super::quick_mode::start_children(sa, ctx);

@@ -19,6 +19,7 @@ mod error;
 mod groups;
 mod ha;
 mod ha_role;
+mod ha_v1;
 mod northbound;
 mod render;
 mod restore;
@@ -153,12 +154,13 @@ impl IkeRunner {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
         };
-        let v1 = V1Engine::new(&ike.conns);
+        let mut v1 = V1Engine::new(&ike.conns);
         let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
         let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
+                v1.set_role(HaRole::Standby, now, &mut rng);
                 // The message IDs a standby holds are exact: each record leaves before the
                 // datagrams that move them. No RFC 6311 sync at takeover then: strongSwan
                 // 5.9 cannot answer a second one on an AES-GCM IKE SA (the response's
@@ -362,6 +364,7 @@ impl IkeRunner {
                 self.offer_changes(&changes.removed, &records);
                 self.save_checkpoint(&changes.removed, &records);
             }
+            self.offer_v1_changes(now);
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }
