@@ -35,12 +35,14 @@
 #   7. a virtual IP leased to strongSwan before the failover stays its own after it (the
 #      traffic then comes from S itself, from that address), and a second client gets
 #      another address from the new master
+#   8. an IKEv1 tunnel (Main Mode PSK): kill -9 of the master, then a Quick Mode rekey and
+#      strongSwan's DPD through the new master (ci/ha_failover_v1.sh)
 # Scenario 3 follows a failover (1 or 2) when it runs after one; alone it makes its own.
 # Traffic stays in the test's namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HA_SYNC=${HA_SYNC:-1}
-SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7 8}
 TRAFFIC_PPS=${TRAFFIC_PPS:-200}
 # strongSwan's ESP drops in its log, with the time of each line in ms (scenario 5).
 SWAN_LOG_EXTRA="esp = 2
@@ -51,6 +53,7 @@ SWAN_CHARON_EXTRA="retransmit_timeout = 1.0
   retransmit_tries = 2"
 # The strongSwan side of ci/lib/ike_topology.sh (charon, swanctl, its conns); the nodes here.
 source ci/lib/ike_topology.sh
+source ci/ha_failover_v1.sh
 t=ha$$
 work=$(mktemp -d /tmp/ha-failover.XXXXXX)
 FIGURES=${FIGURES:-$work/figures}
@@ -164,6 +167,7 @@ conn vip local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id ip:192
 child vnet conn vip local-ts 10.1.0.0/16 remote-ts 10.3.0.0/24 esp aes128gcm16
 conn vip2 local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id fqdn:client2.test auth psk gw ike aes256-sha256-modp2048 encap pool vpn add
 child vnet2 conn vip2 local-ts 10.1.0.0/16 remote-ts 10.3.0.0/24 esp aes256gcm16
+$(v1_conn_statements)
 vrrp up   interface tapO vrid 51 priority ${prio[$n]} advert-int 100ms address 192.0.2.1 vmac accept fastpath-port 1 preempt-delay 1s garp 1 garp-rounds 2 garp-interval 500ms
 vrrp down interface tapI vrid 52 priority ${prio[$n]} advert-int 100ms address 10.1.0.1 vmac accept fastpath-port 0 preempt-delay 1s
 group uplinks up down
@@ -264,6 +268,7 @@ write_strongswan_conf
   swan_psk_conn gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256 "dpd_delay = 1s" "dpd_action = restart"
   swan_vip_conn vip 192.0.2.2 aes128-sha1-modp2048 vnet aes128gcm16 "dpd_delay = 1s" "dpd_action = restart"
   swan_vip_conn vip2 client2.test aes256-sha256-modp2048 vnet2 aes256gcm16
+  swan_v1_conn
   echo "}"
   swan_psk_secret
   printf 'secrets { ike-c2 { id-1 = 192.0.2.1\n    id-2 = client2.test\n    secret = %s } }\n' "$PSK"
@@ -297,7 +302,7 @@ node_has_no_ike() { # node
   alive "$1" || return 0
   nctl "$1" ike-sas 2>/dev/null | python3 -c "
 import json,sys
-sys.exit(0 if not any(s['conn'] in ('gcm','vip','vip2') for s in json.load(sys.stdin)) else 1)"
+sys.exit(0 if not any(s['conn'] in ('gcm','vip','vip2','v1') for s in json.load(sys.stdin)) else 1)"
 }
 nodes_have_no_ike() { node_has_no_ike A && node_has_no_ike B; }
 # A new tunnel to the VIP: strongSwan's IKE SAs terminated (on our nodes too), then one
@@ -610,6 +615,7 @@ for s in $SCENARIOS; do
     5) scenario_kill_after_rekey ;;
     6) scenario_our_initiator ;;
     7) scenario_virtual_ip ;;
+    8) scenario_v1 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

@@ -42,7 +42,7 @@ bash ci/ike_floods.sh 2>&1 | tee target/ike_floods.log
 echo "== restart recovery: kill -9 of the fast path, then of the slow path, under traffic to strongSwan"
 bash ci/restart_recovery.sh 2>&1 | tee target/restart_recovery.log
 echo "== stateful failover: two nodes with the HA sync, kill -9 of the master, rekeys, preemption, sync paths cut, judged by strongSwan"
-SCENARIOS="1 2 3 4 5 6 7" bash ci/ha_failover.sh 2>&1 | tee target/ha_failover.log
+SCENARIOS="1 2 3 4 5 6 7 8" bash ci/ha_failover.sh 2>&1 | tee target/ha_failover.log
 echo "== SNMP traps (v2c, v3 SHA-1/SHA-256 + AES) of an HA role change, received by net-snmp's snmptrapd, and the MIB checked"
 bash ci/snmp_traps.sh 2>&1 | tee target/snmp_traps.log
 echo "== crypto groups: two strongSwan peers for one subnet, the primary killed, revert and do-not-revert"; bash ci/crypto_group.sh 2>&1 | tee target/crypto_group.log

@@ -43,7 +43,12 @@ pub struct V1Engine {
     next_id: IkeSaId,
     /// Unix time at `now` zero (certificate validity).
     unix_epoch_offset: i64,
+    /// The HA role, and which SAs' records changed (`ha`).
+    ha: ha::HaState,
 }
+
+#[path = "ha.rs"]
+mod ha;
 
 impl V1Engine {
     /// An engine for the connections that say `version 1` (the others are IKEv2's).
@@ -63,6 +68,7 @@ impl V1Engine {
             counters: Counters::default(),
             next_id: FIRST_ID,
             unix_epoch_offset: 0,
+            ha: ha::HaState::default(),
         }
     }
 
@@ -118,6 +124,9 @@ impl V1Engine {
         rng: &mut dyn RngSource,
         config: &str,
     ) -> Option<IkeSaId> {
+        if self.ha.is_passive() {
+            return None;
+        }
         let cfg = self.configs.iter().find(|c| c.name == config)?.clone();
         let id = self.next_id;
         let mut ctx = self.ctx(now, rng);
@@ -147,6 +156,7 @@ impl V1Engine {
 
     fn keep(&mut self, mut sa: IsakmpSa) {
         self.actions.extend(sa.take_actions());
+        self.ha.note(&sa);
         let id = sa.id;
         if sa.is_closed() {
             self.unlink_cookie(id, sa.icookie);
@@ -205,6 +215,9 @@ impl V1Engine {
         remote: SocketAddr,
         datagram: &[u8],
     ) {
+        if self.ha.is_passive() {
+            return self.drop_datagram(DropReason::Standby);
+        }
         let raw = match ike_message(local.port(), datagram) {
             Ok(Some(r)) => r,
             Ok(None) => return,

@@ -15,7 +15,7 @@ use super::keymat::Phase1Keys;
 use super::reauth::Reauth;
 use super::wire::Phase2Transform;
 use super::wire::{self, Header, Payload};
-use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
+use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId, IkeSaInfo};
 use crate::config::{Identity, IkeConfig};
 use crate::crypto::dh::KeyExchange;
 use crate::crypto::prf::Prf;
@@ -210,7 +210,8 @@ pub struct IsakmpSa {
     pub children: Vec<ChildSa>,
     pub next_child: ChildId,
     pub counters: Counters,
-    /// RFC 3706 DPD (probing starts once the SA is up, `dpd_probe`).
+    /// RFC 3706 DPD (probing starts once the SA is up, `dpd_probe`); its numbering is what
+    /// the HA sync carries of it.
     pub dpd: Dpd,
     /// Its reauthentication by a new Main Mode (`reauth`).
     pub reauth: Reauth,
@@ -282,6 +283,25 @@ impl IsakmpSa {
             u64::from_be_bytes(self.icookie),
             u64::from_be_bytes(self.rcookie),
         )
+    }
+
+    /// The SA as `IkeSaUp` announces it (and a standby learns it at import).
+    pub fn info(&self) -> IkeSaInfo {
+        let (spi_i, spi_r) = self.cookies();
+        IkeSaInfo {
+            sa: self.id,
+            config: self.config.name.clone(),
+            spi_i,
+            spi_r,
+            initiator: self.initiator,
+            local: self.local,
+            remote: self.remote,
+            remote_id: self
+                .peer_id
+                .clone()
+                .unwrap_or_else(|| Identity::ip(self.remote.ip())),
+            virtual_ip: None,
+        }
     }
 
     pub fn take_actions(&mut self) -> Vec<Action> {

@@ -15,8 +15,8 @@ use super::wire::{
     Proposal, SaPayload, KEY_IKE,
 };
 use super::{natt, vendor};
-use crate::action::{Action, DropReason, IkeSaInfo};
-use crate::config::{Identity, IkeConfig};
+use crate::action::{Action, DropReason};
+use crate::config::IkeConfig;
 use crate::crypto::dh::KeyExchange;
 use crate::crypto::transform::{self as t, Suite};
 use crate::sa::ike_sa::NATT_PORT;
@@ -393,21 +393,7 @@ pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
         // The D-H private value is of no further use.
         x.dh = None;
     }
-    let (spi_i, spi_r) = sa.cookies();
-    let info = IkeSaInfo {
-        sa: sa.id,
-        config: sa.config.name.clone(),
-        spi_i,
-        spi_r,
-        initiator: sa.initiator,
-        local: sa.local,
-        remote: sa.remote,
-        remote_id: sa
-            .peer_id
-            .clone()
-            .unwrap_or_else(|| Identity::ip(sa.remote.ip())),
-        virtual_ip: None,
-    };
+    let info = sa.info();
     sa.push(Action::IkeSaUp(info));
     super::dpd_probe::start(sa, ctx);
     super::reauth::on_established(sa, ctx);

@@ -502,7 +502,7 @@ pub fn on_connected(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &
     }
 }
 
-fn remember(sa: &mut IsakmpSa, message_id: u32, raw: &[u8], sent: Vec<u8>) {
+pub(super) fn remember(sa: &mut IsakmpSa, message_id: u32, raw: &[u8], sent: Vec<u8>) {
     if sa.finished.len() >= FINISHED_KEPT {
         sa.finished.remove(0);
     }
@@ -515,7 +515,7 @@ fn remember(sa: &mut IsakmpSa, message_id: u32, raw: &[u8], sent: Vec<u8>) {
 
 /// Puts a keyed IPsec SA pair into the fast path: alone, or replacing the SA of the same
 /// child it rekeys (ours) or that the peer's new Quick Mode supersedes.
-fn install(sa: &mut IsakmpSa, ctx: &mut V1Ctx, mut child: ChildSa) {
+pub(super) fn install(sa: &mut IsakmpSa, ctx: &mut V1Ctx, mut child: ChildSa) {
     child.id = sa.next_child;
     sa.next_child += 1;
     child.installed = true;

@@ -19,8 +19,11 @@ use super::dpd::DpdSnapshot;
 use super::keymat::prf_for_hash;
 use super::natt::{NatStatus, NattVersion};
 use super::wire::{Phase1Transform, Phase2Transform, NONCE_MAX_LEN, NONCE_MIN_LEN};
+use crate::action::ChildId;
 use crate::config::Identity;
 use crate::crypto::keys::SecretBytes;
+use crate::message::TrafficSelector;
+use crate::retransmit::Retransmit;
 use crate::sa::child_sa::ChildSa;
 use crate::sa::record::{decode_versioned, encode_versioned, RecordError};
 
@@ -85,7 +88,7 @@ impl std::fmt::Debug for PfsRecord {
 }
 
 /// A Quick Mode in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuickModeRecord {
     /// Its message ID (random, never zero: zero is phase 1's).
     pub message_id: u32,
@@ -100,16 +103,28 @@ pub struct QuickModeRecord {
     pub nr: Option<Vec<u8>>,
     /// Initiator: what it offered; responder: the one transform it chose.
     pub proposal: Vec<Phase2Transform>,
+    /// The transform both agreed on, once known.
+    pub chosen: Option<Phase2Transform>,
     /// Our inbound SPI, and the peer's once known.
     pub spi_in: u32,
     pub spi_out: Option<u32>,
-    /// The ID payload bodies (IDci, IDcr) when the exchange carries them.
-    pub ids: Option<(Vec<u8>, Vec<u8>)>,
+    /// The selectors it negotiates: ours, the peer's.
+    pub local_ts: TrafficSelector,
+    pub remote_ts: TrafficSelector,
     pub pfs: Option<PfsRecord>,
-    /// Our last message, sent again on the peer's duplicate or on our timer.
+    /// Either side set the commit bit.
+    pub commit: bool,
+    /// The peer's last message, and ours (sent again on the peer's duplicate).
+    pub last_received: Vec<u8>,
     pub last_sent: Vec<u8>,
-    /// How long before its retransmission timer fires, from the export.
-    pub retransmit_in: Duration,
+    /// Our message in flight, its deadline relative to the export.
+    pub retransmit: Option<Retransmit>,
+    /// How long before it is given up, from the export.
+    pub give_up_in: Duration,
+    /// The IPsec SA it rekeys.
+    pub replaces: Option<ChildId>,
+    /// The keyed IPsec SA pair waiting for HASH(3) or CONNECTED (instants as `ipsec_sas`').
+    pub pending: Option<ChildSa>,
 }
 
 /// One ISAKMP SA as the standby needs it.
@@ -141,6 +156,10 @@ pub struct IsakmpSaRecord {
     /// The IPsec SAs this ISAKMP SA negotiated, in the IKEv2 path's CHILD SA form; their
     /// instants are on the exporter's clock, at `exported_at` (see `rebase_ipsec_sas`).
     pub ipsec_sas: Vec<ChildSa>,
+    /// The id the next IPsec SA takes.
+    pub next_child: ChildId,
+    /// How long the SA has been up, at the export.
+    pub established_for: Duration,
     pub exported_at: Duration,
 }
 
@@ -176,7 +195,11 @@ impl IsakmpSaRecord {
                 now.saturating_sub(from - *t)
             };
         };
-        for c in &mut self.ipsec_sas {
+        let pending = self
+            .quick_modes
+            .iter_mut()
+            .filter_map(|q| q.pending.as_mut());
+        for c in self.ipsec_sas.iter_mut().chain(pending) {
             rebase(&mut c.created_at);
             for t in [&mut c.rekey_at, &mut c.expire_at].into_iter().flatten() {
                 rebase(t);
@@ -230,7 +253,11 @@ impl IsakmpSaRecord {
                 return Err(Inconsistent("a Quick Mode"));
             }
         }
-        if self.ipsec_sas.iter().any(|c| c.id == 0) {
+        if self
+            .ipsec_sas
+            .iter()
+            .any(|c| c.id == 0 || c.id >= self.next_child)
+        {
             return Err(Inconsistent("IPsec SA ids"));
         }
         Ok(())

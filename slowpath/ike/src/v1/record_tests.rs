@@ -2,6 +2,8 @@ use super::*;
 use crate::config::{Lifetimes, Mode};
 use crate::crypto::keys::ChildKeys;
 use crate::crypto::transform::{Suite, ENCR_AES_GCM_16};
+use crate::message::TrafficSelector;
+use crate::retransmit::Retransmit;
 use crate::rng::{RngSource, TestRng};
 use crate::sa::child_sa::ChildState;
 use crate::v1::wire::{auth_method, encapsulation, encryption, esp_transform, hash};
@@ -40,6 +42,20 @@ fn quick_mode(rng: &mut TestRng, message_id: u32) -> QuickModeRecord {
         private: secret(rng),
         peer_public: Some(bytes(rng, 256..=256)),
     });
+    let proposal = Phase2Transform {
+        transform_id: esp_transform::AES_CBC,
+        key_bits: Some(128),
+        auth: Some(5),
+        encapsulation: encapsulation::UDP_TUNNEL,
+        group: pfs.as_ref().map(|p| p.group),
+        life_seconds: Some(3600),
+        life_kbytes: None,
+    };
+    let any = |a: &str| {
+        let ip: std::net::IpAddr = a.parse().unwrap();
+        TrafficSelector::new(0, (0, 0xffff), ip, ip)
+    };
+    let answered = !message_id.is_multiple_of(5);
     QuickModeRecord {
         message_id,
         iv: bytes(rng, 16..=16),
@@ -51,22 +67,25 @@ fn quick_mode(rng: &mut TestRng, message_id: u32) -> QuickModeRecord {
         ][message_id as usize % 3],
         child: "net".into(),
         ni: bytes(rng, 16..=32),
-        nr: (!message_id.is_multiple_of(5)).then(|| bytes(rng, 8..=256)),
-        proposal: vec![Phase2Transform {
-            transform_id: esp_transform::AES_CBC,
-            key_bits: Some(128),
-            auth: Some(5),
-            encapsulation: encapsulation::UDP_TUNNEL,
-            group: pfs.as_ref().map(|p| p.group),
-            life_seconds: Some(3600),
-            life_kbytes: None,
-        }],
+        nr: answered.then(|| bytes(rng, 8..=256)),
+        chosen: answered.then(|| proposal.clone()),
+        proposal: vec![proposal],
         spi_in: u32_of(rng),
         spi_out: Some(u32_of(rng)),
-        ids: Some((bytes(rng, 8..=8), bytes(rng, 8..=20))),
+        local_ts: any("10.1.0.1"),
+        remote_ts: any("10.2.0.1"),
         pfs,
+        commit: message_id.is_multiple_of(2),
+        last_received: bytes(rng, 60..=400),
         last_sent: bytes(rng, 60..=400),
-        retransmit_in: Duration::from_millis(u64::from(message_id % 4000)),
+        retransmit: Some(Retransmit {
+            datagrams: vec![bytes(rng, 60..=400)],
+            sent: 1 + message_id % 3,
+            deadline: Duration::from_millis(u64::from(message_id % 4000)),
+        }),
+        give_up_in: Duration::from_secs(30),
+        replaces: answered.then_some(1),
+        pending: answered.then(|| ipsec_sa(rng, 0, Duration::from_secs(400))),
     }
 }
 
@@ -163,6 +182,8 @@ fn record(seed: u64) -> IsakmpSaRecord {
         ipsec_sas: (1..=(seed % 3) as u32)
             .map(|id| ipsec_sa(rng, id, Duration::from_secs(100)))
             .collect(),
+        next_child: 4,
+        established_for: Duration::from_secs(seed),
         exported_at: Duration::from_secs(500),
     }
 }
@@ -177,7 +198,17 @@ fn random_records_round_trip() {
         assert_eq!(back.encode(), bytes, "seed {seed}");
         assert_eq!(back.cookies(), r.cookies());
         assert_eq!(back.keys, r.keys);
-        assert_eq!(back.quick_modes, r.quick_modes);
+        assert_eq!(back.quick_modes.len(), r.quick_modes.len());
+        for (b, q) in back.quick_modes.iter().zip(&r.quick_modes) {
+            assert_eq!(
+                (b.message_id, &b.iv, &b.last_sent),
+                (q.message_id, &q.iv, &q.last_sent)
+            );
+            assert_eq!(
+                (&b.chosen, b.local_ts, &b.retransmit),
+                (&q.chosen, q.local_ts, &q.retransmit)
+            );
+        }
         assert_eq!(back.dpd, r.dpd);
     }
 }
@@ -229,7 +260,7 @@ fn cut_or_damaged_records_are_refused_never_a_panic() {
 #[test]
 fn inconsistent_records_are_refused() {
     type Spoil = fn(&mut IsakmpSaRecord);
-    let cases: [(Spoil, &str); 9] = [
+    let cases: [(Spoil, &str); 10] = [
         (|r| r.cookie_r = [0; 8], "a zero cookie"),
         (|r| r.phase1.hash = hash::MD5, "phase 1 hash"),
         (
@@ -248,6 +279,7 @@ fn inconsistent_records_are_refused() {
         (|r| r.quick_modes[0].ni = vec![1; 7], "a Quick Mode"),
         (|r| r.quick_modes[0].spi_in = 0, "a Quick Mode"),
         (|r| r.ipsec_sas[0].id = 0, "IPsec SA ids"),
+        (|r| r.next_child = r.ipsec_sas[0].id, "IPsec SA ids"),
     ];
     // Seed 7: IPv6, three Quick Modes, an IPsec SA.
     let good = record(7);
@@ -293,6 +325,9 @@ fn ipsec_sa_instants_move_to_the_importers_clock() {
             Some(Duration::from_secs(13_200))
         )
     );
+    // A Quick Mode's keyed SA waiting for HASH(3) moves with them.
+    let pending = r.quick_modes[0].pending.as_ref().unwrap();
+    assert_eq!(pending.created_at, Duration::from_secs(9_900));
     // A clock younger than the SA's past: those instants stop at zero.
     r.rebase_ipsec_sas(Duration::from_secs(100));
     assert_eq!(r.ipsec_sas[0].created_at, Duration::ZERO);

@@ -4,6 +4,7 @@
 //!   before the datagrams of the same engine call leave; every removed one as a delete; the
 //!   fast path's seqnum records as snapshots keyed by SPI, direction and peer. A bulk request
 //!   is answered with every IKE SA, the newest snapshots and the IV generations.
+//! - Both engines: IKEv1's ISAKMP SAs travel the same way (`ha_v1`).
 //! - Standby: the engine is passive; records are imported, their CHILD SAs installed in the
 //!   fast path inactive (by SPI), those of a crypto group's inactive member held as on
 //!   the active (`groups::ha`), snapshots applied with `sa_sync`. The standby answers a
@@ -117,7 +118,7 @@ impl HaPart {
 }
 
 impl IkeRunner {
-    fn is_active(&self) -> bool {
+    pub(super) fn is_active(&self) -> bool {
         self.engine.role() == HaRole::Active
     }
 
@@ -146,7 +147,7 @@ impl IkeRunner {
             let Some((e, dir)) = self.table.lookup_fp(r.sa.get(), Some(r.spi)) else {
                 continue;
             };
-            let Some(peer) = self.engine.sa(e.sa).map(|s| s.remote.ip()) else {
+            let Some(peer) = self.peer_ip(e.sa) else {
                 continue;
             };
             out.push(Record::SeqSnapshot {
@@ -231,10 +232,15 @@ impl IkeRunner {
             SyncEvent::BulkRequested => {
                 // A standby gives no state, but the IV generations it knows of: a peer that
                 // restarted must not take one of them again.
-                let (mut sas, mut snapshots) = (Vec::new(), Vec::new());
+                let mut sas = if active {
+                    self.all_sa_ids()
+                } else {
+                    Vec::new()
+                };
+                sas.sort_unstable();
+                let Some(ha) = self.ha.as_mut() else { return };
+                let mut snapshots = Vec::new();
                 if active {
-                    sas = self.engine.sa_ids();
-                    sas.sort_unstable();
                     snapshots = ha.snapshots.values().map(|s| s.record.clone()).collect();
                     snapshots.extend(self.groups.sync_records());
                 }
@@ -300,21 +306,7 @@ impl IkeRunner {
                             .import_sa(r, now, SEAL_COUNTER_SHIFT)
                             .map_err(|e| e.to_string())
                     });
-                match imported {
-                    Ok(id) => {
-                        if let Some(info) = self.ike_sa_info(id) {
-                            self.ike_sas.insert(id, info);
-                        }
-                        self.hold_if_standby(id);
-                        self.ha_touched(id);
-                    }
-                    Err(e) => {
-                        if let Some(ha) = self.ha.as_mut() {
-                            ha.counters.apply_errors += 1;
-                        }
-                        tracing::warn!(target: "ike", "ha: IKE SA {spi_i:016x}_{spi_r:016x}: {e}");
-                    }
-                }
+                self.hold_imported(imported, "IKE SA", (spi_i, spi_r));
             }
             Record::IkeSaDeleted { spi_i, spi_r } => {
                 if let Some(id) = self.engine.remove_sa_by_spis(spi_i, spi_r) {
@@ -346,23 +338,14 @@ impl IkeRunner {
             // Leases travel inside the IKE SA records (the virtual IP is held at import).
             Record::Lease { .. } => {}
             Record::CryptoGroup(g) => self.apply_group_record(g),
-            // IKEv1 SAs: checked here; until the IKEv1 engine imports them each one is
-            // counted as not applied, never dropped silently.
             Record::IsakmpSa {
                 cookie_i,
                 cookie_r,
                 state,
-            } => {
-                let why = match ike::v1::record::IsakmpSaRecord::decode(&zeroize::Zeroizing::new(
-                    state,
-                )) {
-                    Ok(_) => "no IKEv1 engine to import it".to_string(),
-                    Err(e) => e.to_string(),
-                };
-                ha.counters.apply_errors += 1;
-                tracing::warn!(target: "ike", "ha: ISAKMP SA {cookie_i:016x}_{cookie_r:016x}: {why}");
+            } => self.apply_isakmp_sa((cookie_i, cookie_r), state, now),
+            Record::IsakmpSaDeleted { cookie_i, cookie_r } => {
+                self.apply_isakmp_sa_deleted((cookie_i, cookie_r))
             }
-            Record::IsakmpSaDeleted { .. } => {}
         }
     }
 
@@ -374,7 +357,7 @@ impl IkeRunner {
     }
 
     /// The CHILD SAs of this IKE SA follow the engine at the end of the step.
-    fn ha_touched(&mut self, id: IkeSaId) {
+    pub(super) fn ha_touched(&mut self, id: IkeSaId) {
         if let Some(ha) = self.ha.as_mut() {
             ha.touched.insert(id);
         }
@@ -402,7 +385,7 @@ impl IkeRunner {
         let e = self
             .table
             .entries_by_spi(spi, dir)
-            .find(|e| self.engine.sa(e.sa).is_some_and(|s| s.remote.ip() == peer))?;
+            .find(|e| self.peer_ip(e.sa) == Some(peer))?;
         let id = if inbound { e.sa_in } else { e.sa_out };
         Some(SeqRecord {
             sa: sa_id(id).ok()?,
@@ -416,17 +399,16 @@ impl IkeRunner {
         })
     }
 
-    /// After the peer's bulk sync: the IKE SAs it did not bring are gone on the peer too.
+    /// After the peer's bulk sync: the IKE and ISAKMP SAs it did not bring are gone on the
+    /// peer too.
     fn drop_unsynced(&mut self, seen: &HashSet<(u64, u64)>) -> usize {
         let stale: Vec<(u64, u64)> = self
-            .engine
-            .sa_ids()
+            .all_sa_keys()
             .into_iter()
-            .filter_map(|id| self.engine.sa(id)?.spis())
-            .filter(|spis| !seen.contains(spis))
+            .filter(|keys| !seen.contains(keys))
             .collect();
-        for &(i, r) in &stale {
-            if let Some(id) = self.engine.remove_sa_by_spis(i, r) {
+        for &keys in &stale {
+            if let Some(id) = self.remove_synced(keys) {
                 self.ike_sas.remove(&id);
             }
         }
@@ -447,13 +429,13 @@ impl IkeRunner {
         let touched = std::mem::take(&mut ha.touched);
         if full || !touched.is_empty() {
             let sas = if full {
-                self.engine.sa_ids()
+                self.all_sa_ids()
             } else {
                 touched.iter().copied().collect()
             };
             let want = sas
                 .into_iter()
-                .flat_map(|id| self.installed_children(id))
+                .flat_map(|id| self.held_children(id))
                 .collect();
             let f = if full {
                 self.table.follow(self.fp.as_mut(), want)
@@ -509,8 +491,8 @@ impl IkeRunner {
             let record = if b.next_sa < b.sas.len() {
                 let id = b.sas[b.next_sa];
                 b.next_sa += 1;
-                match self.record_of(id, now) {
-                    Some(r) => sync_record(&r),
+                match self.sync_record_of(id, now) {
+                    Some(r) => r,
                     None => continue,
                 }
             } else if b.next_snapshot < b.snapshots.len() {
@@ -539,7 +521,7 @@ impl IkeRunner {
 }
 
 /// An IKE SA's record as the peer node imports it.
-fn sync_record(r: &IkeSaRecord) -> Record {
+pub(super) fn sync_record(r: &IkeSaRecord) -> Record {
     let (spi_i, spi_r) = r.spis();
     Record::IkeSa {
         spi_i,

@@ -62,6 +62,7 @@ impl IkeRunner {
             }
         };
         self.engine.set_role(HaRole::Active, now, &mut self.rng);
+        self.v1.set_role(HaRole::Active, now, &mut self.rng);
         self.groups_taken_over(now);
         self.start_missing_conns(now);
         self.drain(now);
@@ -70,7 +71,8 @@ impl IkeRunner {
             "ha_takeover",
             json!({
                 "generation": generation, "sas_activated": activated,
-                "ike_sas": self.engine.sa_ids().len(), "child_sas": self.table.len(),
+                "ike_sas": self.engine.sa_ids().len(), "isakmp_sas": self.v1.sa_ids().len(),
+                "child_sas": self.table.len(),
                 "took_us": start.elapsed().as_micros() as u64,
             }),
         );
@@ -132,6 +134,7 @@ impl IkeRunner {
             }
         };
         self.engine.set_role(HaRole::Standby, now, &mut self.rng);
+        self.v1.set_role(HaRole::Standby, now, &mut self.rng);
         // From now on the table follows the synced engine: from where it stands.
         self.ha_follow();
         self.event(
@@ -143,7 +146,8 @@ impl IkeRunner {
         );
     }
 
-    /// The conns that say `start` and have no IKE SA (a node that was standby at start).
+    /// The conns that say `start` and have no IKE or ISAKMP SA (a node that was standby at
+    /// start).
     fn start_missing_conns(&mut self, now: Duration) {
         let have: HashSet<String> = self
             .engine
@@ -154,6 +158,17 @@ impl IkeRunner {
         for name in self.engine.start_conns() {
             if !have.contains(name.as_str()) {
                 self.engine.initiate(now, &mut self.rng, &name, None);
+            }
+        }
+        let have_v1: HashSet<String> = self
+            .v1
+            .sa_ids()
+            .into_iter()
+            .filter_map(|id| self.v1.sa(id).map(|s| s.config.name.clone()))
+            .collect();
+        for name in self.v1.start_conns() {
+            if !have_v1.contains(name.as_str()) {
+                self.v1.initiate(now, &mut self.rng, &name);
             }
         }
     }

@@ -19,6 +19,7 @@ mod error;
 mod groups;
 mod ha;
 mod ha_role;
+mod ha_v1;
 mod northbound;
 mod render;
 mod restore;
@@ -160,6 +161,7 @@ impl IkeRunner {
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
+                v1.set_role(HaRole::Standby, now, &mut rng);
                 // The message IDs a standby holds are exact: each record leaves before the
                 // datagrams that move them. No RFC 6311 sync at takeover then: strongSwan
                 // 5.9 cannot answer a second one on an AES-GCM IKE SA (the response's
@@ -363,6 +365,7 @@ impl IkeRunner {
                 self.offer_changes(&changes.removed, &records);
                 self.save_checkpoint(&changes.removed, &records);
             }
+            self.offer_v1_changes(now);
             while let Some(a) = self.engine.poll_action() {
                 self.carry_out(a);
             }

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::IkeRunner;
-use ike::ha::HaRole;
 use ike::v1::natt::NAT_T_PORT as NATT_PORT;
 
 /// Counted in `ike_counters`' drops while no connection speaks IKEv1.
@@ -36,7 +35,8 @@ impl IkeRunner {
         remote: SocketAddr,
         len: usize,
     ) {
-        if !self.v1.has_connections() || self.engine.role() == HaRole::Standby {
+        // On an HA standby the engine itself drops them (counted as `standby`).
+        if !self.v1.has_connections() {
             *self.drops.entry(NOT_CONFIGURED).or_default() += 1;
             self.stats.v1_not_configured += 1;
             return;

@@ -21,8 +21,12 @@ impl V1Engine {
         }
     }
 
-    /// When `handle_timeout` is next needed.
+    /// When `handle_timeout` is next needed (never on an HA standby: its SAs wait for the
+    /// takeover).
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.ha.is_passive() {
+            return None;
+        }
         #[cfg(any(test, debug_assertions))]
         self.indexes.check(self.sas.values());
         self.indexes.first()
@@ -30,6 +34,9 @@ impl V1Engine {
 
     /// Runs every timer that is due.
     pub fn handle_timeout(&mut self, now: Duration, rng: &mut dyn RngSource) {
+        if self.ha.is_passive() {
+            return;
+        }
         #[cfg(any(test, debug_assertions))]
         self.indexes.check(self.sas.values());
         for id in self.indexes.due(now) {

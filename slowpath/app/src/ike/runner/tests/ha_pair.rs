@@ -30,6 +30,51 @@ pub(super) fn run_until(
     panic!("{what}: {seen:?}");
 }
 
+/// A fast path's SAs: direction, SPI and whether inactive.
+pub(super) fn held(fp: &FakeFastpath) -> Vec<(ipc::Direction, u32, bool)> {
+    let s = fp.state.lock().unwrap();
+    let mut v: Vec<_> = s
+        .sas
+        .iter()
+        .map(|(id, (d, spi))| (*d, *spi, s.standby.contains(id)))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Steps the remote peer, the active node and the standby until the peer has its CHILD SA
+/// and the standby, in sync, holds the pair inactive in its fast path `fb`, by the peer's
+/// SPIs.
+pub(super) fn held_by_standby(
+    epoch: Instant,
+    [i, a, b]: [&mut IkeRunner; 3],
+    fb: &FakeFastpath,
+    events: &mut [Vec<Value>],
+) {
+    let has = |e: &[Value], k: &str| e.iter().any(|v| v["event"] == k);
+    run_until(
+        epoch,
+        &mut [&mut *i, &mut *a, &mut *b],
+        events,
+        "the remote peer's CHILD SA, the standby in sync",
+        |e| has(&e[0], "child_up") && has(&e[2], "ha_in_sync"),
+    );
+    let up = first(&events[0], "child_up");
+    let spi = |k: &str| u32::from_str_radix(up[k].as_str().unwrap().trim_start_matches("0x"), 16);
+    let (peer_in, peer_out) = (spi("spi_in").unwrap(), spi("spi_out").unwrap());
+    let want = vec![
+        (ipc::Direction::In, peer_out, true),
+        (ipc::Direction::Out, peer_in, true),
+    ];
+    run_until(
+        epoch,
+        &mut [i, a, b],
+        events,
+        "the standby installs the CHILD SA",
+        |_| held(fb) == want,
+    );
+}
+
 #[test]
 fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
     if !can_bind_both("127.0.0.5", "127.0.0.6") || !can_bind_both("127.0.0.7", "127.0.0.7") {
@@ -50,39 +95,7 @@ fn the_standby_holds_what_the_active_node_negotiated_and_takes_it_over() {
     a.take_over(epoch.elapsed());
     assert_eq!(fa.state.lock().unwrap().activations, [(1, Some(65536))]);
     let mut events = vec![Vec::new(), Vec::new(), Vec::new()];
-    let has = |e: &[Value], k: &str| e.iter().any(|v| v["event"] == k);
-    run_until(
-        epoch,
-        &mut [&mut i, &mut a, &mut b],
-        &mut events,
-        "the remote peer's CHILD SA, the standby in sync",
-        |e| has(&e[0], "child_up") && has(&e[2], "ha_in_sync"),
-    );
-    let up = first(&events[0], "child_up");
-    let spi = |k: &str| u32::from_str_radix(up[k].as_str().unwrap().trim_start_matches("0x"), 16);
-    let (peer_in, peer_out) = (spi("spi_in").unwrap(), spi("spi_out").unwrap());
-    // The standby's fast path: the pair, both inactive, by the peer's SPIs.
-    let held = |fp: &FakeFastpath| {
-        let s = fp.state.lock().unwrap();
-        let mut v: Vec<(ipc::Direction, u32, bool)> = s
-            .sas
-            .iter()
-            .map(|(id, (d, spi))| (*d, *spi, s.standby.contains(id)))
-            .collect();
-        v.sort();
-        v
-    };
-    let want = vec![
-        (ipc::Direction::In, peer_out, true),
-        (ipc::Direction::Out, peer_in, true),
-    ];
-    run_until(
-        epoch,
-        &mut [&mut i, &mut a, &mut b],
-        &mut events,
-        "the standby installs the CHILD SA",
-        |_| held(&fb) == want,
-    );
+    held_by_standby(epoch, [&mut i, &mut a, &mut b], &fb, &mut events);
     let active: Vec<_> = held(&fa).iter().map(|x| x.2).collect();
     assert_eq!(active, [false, false], "the active node's SAs are active");
     // A seqnum record of the active node's inbound SA: relayed, then held by the standby;

@@ -6,6 +6,7 @@ mod fake_fastpath;
 mod ha_crypto_group;
 mod ha_generations;
 mod ha_pair;
+mod ha_pair_v1;
 mod ha_scale;
 mod lifetimes;
 mod loopback;
