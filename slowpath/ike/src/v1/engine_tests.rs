@@ -16,7 +16,7 @@ use crate::crypto::transform::{Suite, MODP_1024, MODP_2048};
 use crate::rng::TestRng;
 use crate::tests::harness::{configs, esp_cbc, ike_cbc_modp1024};
 
-fn v1(mut c: IkeConfig) -> IkeConfig {
+pub(super) fn v1(mut c: IkeConfig) -> IkeConfig {
     let method = auth_method(&c.auth).unwrap();
     c.ike_version = IkeVersion::V1(V1Config {
         aggressive: false,
@@ -28,39 +28,39 @@ fn v1(mut c: IkeConfig) -> IkeConfig {
 }
 
 /// A's and B's IKEv1 connections (A initiates), ESP as given.
-fn pair_configs(esp: Suite) -> (IkeConfig, IkeConfig) {
+pub(super) fn pair_configs(esp: Suite) -> (IkeConfig, IkeConfig) {
     let (a, b) = configs(ike_cbc_modp1024(), esp);
     (v1(a), v1(b))
 }
 
-struct Packet {
-    from: SocketAddr,
-    to: SocketAddr,
-    bytes: Vec<u8>,
+pub(super) struct Packet {
+    pub(super) from: SocketAddr,
+    pub(super) to: SocketAddr,
+    pub(super) bytes: Vec<u8>,
 }
 
 #[derive(Default)]
-struct Seen {
-    up: usize,
-    down: Vec<DownReason>,
-    children: Vec<ChildSaInfo>,
-    rekeyed: usize,
-    child_down: Vec<DownReason>,
+pub(super) struct Seen {
+    pub(super) up: usize,
+    pub(super) down: Vec<DownReason>,
+    pub(super) children: Vec<ChildSaInfo>,
+    pub(super) rekeyed: usize,
+    pub(super) child_down: Vec<DownReason>,
 }
 
-struct World {
-    a: V1Engine,
-    b: V1Engine,
-    a_addr: SocketAddr,
-    now: Duration,
-    rng: TestRng,
-    wire: Vec<Packet>,
-    seen_a: Seen,
-    seen_b: Seen,
+pub(super) struct World {
+    pub(super) a: V1Engine,
+    pub(super) b: V1Engine,
+    pub(super) a_addr: SocketAddr,
+    pub(super) now: Duration,
+    pub(super) rng: TestRng,
+    pub(super) wire: Vec<Packet>,
+    pub(super) seen_a: Seen,
+    pub(super) seen_b: Seen,
 }
 
 impl World {
-    fn new(a: IkeConfig, b: IkeConfig) -> World {
+    pub(super) fn new(a: IkeConfig, b: IkeConfig) -> World {
         World {
             a_addr: a.local_addr,
             a: V1Engine::new(&[a]),
@@ -73,7 +73,7 @@ impl World {
         }
     }
 
-    fn collect(&mut self) {
+    pub(super) fn collect(&mut self) {
         for (engine, seen) in [
             (&mut self.a, &mut self.seen_a),
             (&mut self.b, &mut self.seen_b),
@@ -98,7 +98,7 @@ impl World {
         }
     }
 
-    fn deliver(&mut self, p: Packet) {
+    pub(super) fn deliver(&mut self, p: Packet) {
         let engine = if p.to == self.a_addr || p.to.ip() == self.a_addr.ip() {
             &mut self.a
         } else {
@@ -108,7 +108,7 @@ impl World {
     }
 
     /// Delivers everything, passing each packet through `edit` (None: lost).
-    fn run_with(&mut self, mut edit: impl FnMut(Packet) -> Option<Packet>) {
+    pub(super) fn run_with(&mut self, mut edit: impl FnMut(Packet) -> Option<Packet>) {
         for _ in 0..100 {
             self.collect();
             if self.wire.is_empty() {
@@ -123,28 +123,28 @@ impl World {
         panic!("no end to the exchange");
     }
 
-    fn run(&mut self) {
+    pub(super) fn run(&mut self) {
         self.run_with(Some);
     }
 
-    fn advance(&mut self, d: Duration) {
+    pub(super) fn advance(&mut self, d: Duration) {
         self.now += d;
         self.a.handle_timeout(self.now, &mut self.rng);
         self.b.handle_timeout(self.now, &mut self.rng);
     }
 
-    fn initiate(&mut self) {
+    pub(super) fn initiate(&mut self) {
         let id = self.a.initiate(self.now, &mut self.rng, "to-b").unwrap();
         assert!(is_v1_id(id));
     }
 }
 
-fn exchange_of(bytes: &[u8]) -> u8 {
+pub(super) fn exchange_of(bytes: &[u8]) -> u8 {
     wire::parse_header(bytes).unwrap().exchange
 }
 
 /// Both sides hold the same IPsec SA pair, mirrored.
-fn assert_mirrored(a: &ChildSaInfo, b: &ChildSaInfo) {
+pub(super) fn assert_mirrored(a: &ChildSaInfo, b: &ChildSaInfo) {
     assert_eq!(a.child.spi_out, b.child.spi_in);
     assert_eq!(a.child.spi_in, b.child.spi_out);
     assert_eq!(a.encr_key_out[..], b.encr_key_in[..]);

@@ -177,7 +177,7 @@ pub fn ke_nonce_payloads(
 }
 
 /// NAT-D of the peer's address as we send to it, then of ours (RFC 3947 3.2).
-fn natd_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
+pub fn natd_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
     let hash = sa.suite.as_ref()?.transform.hash;
     let cookies = (sa.icookie, sa.rcookie);
     let [theirs, ours] = natt::our_nat_d(hash, cookies, sa.local, sa.remote, None).ok()?;
@@ -263,7 +263,7 @@ pub fn derive_keys(sa: &mut IsakmpSa) -> Option<()> {
     Some(())
 }
 
-fn our_identification(config: &IkeConfig) -> Identification {
+pub fn our_identification(config: &IkeConfig) -> Identification {
     Identification {
         id_type: config.local_id.id_type.0,
         protocol: 0,
