@@ -225,6 +225,9 @@ drop_reasons! {
     HalfOpenBlock => "half_open_block",
     HalfOpenCap => "half_open_cap",
     NoConfig => "no_config",
+    // An IKEv1 phase 1 proof refused past its hash: the peer's certificate (untrusted,
+    // expired, not naming its ID) or a method its credentials do not fit.
+    AuthFailed => "auth_failed",
     Fragment => "fragment",
     NotIke => "not_ike",
     // An HA standby answers nothing; its active peer does.

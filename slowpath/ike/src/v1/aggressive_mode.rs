@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use super::conn_select::{self, Refusal};
 use super::isakmp_sa::{IsakmpSa, Phase1Exchange, Phase1State, Phase1Suite, V1Ctx};
-use super::phase1;
 use super::wire::{self, exchange, payload_type, Header, Payload};
+use super::{auth, phase1};
 use crate::action::DropReason;
 use crate::config::IkeConfig;
 use crate::retransmit::Retransmit;
@@ -49,7 +49,7 @@ pub fn initiate(
     sa.exchange = Some(Phase1Exchange::default());
     let mut payloads = vec![Payload::Sa(offer)];
     payloads.extend(phase1::ke_nonce_payloads(&mut sa, ctx, true)?);
-    payloads.push(Payload::Id(phase1::our_identification(&sa.config)));
+    payloads.push(Payload::Id(auth::our_identification(&sa.config)));
     payloads.extend(phase1::our_vendor_ids());
     let (first_kind, body) = wire::encode_payloads(&payloads).ok()?;
     sa.exchange.as_mut()?.sai_b = sa_body(first_kind, &body)?;
@@ -197,7 +197,7 @@ fn on_answer(
         sa.drop_message(DropReason::Malformed);
     }
     // (`verify_peer` counts its own refusals.)
-    if !keyed || !phase1::verify_peer(sa, &payloads, raw_id, true) {
+    if !keyed || !phase1::verify_peer(sa, ctx, &payloads, raw_id, true) {
         // A forged answer must not bind the SA to its cookie: the real one may still come.
         sa.rcookie = [0; 8];
         sa.keys = None;
@@ -267,7 +267,7 @@ fn on_hash_i(
             .filter(|p| matches!(p, Payload::Hash(_)))
             .cloned(),
     );
-    if !phase1::verify_peer(sa, &checked, &idi_b, false) {
+    if !phase1::verify_peer(sa, ctx, &checked, &idi_b, false) {
         return;
     }
     phase1::detect_nat(sa, &payloads, from);

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use openssl::nid::Nid;
-use openssl::pkey::Id;
-
+use super::signature::method_for_key;
 use super::wire::{
     auth_algorithm, auth_method as method, encapsulation, encryption, esp_transform, hash,
     Phase1Transform, Phase2Transform,
@@ -176,24 +174,11 @@ pub fn phase2_offers(
 /// The phase 1 authentication method of a connection: pre-shared key, or the signature
 /// its private key makes (RSA; ECDSA with the hash that goes with its curve, RFC 4754).
 pub fn auth_method(auth: &AuthConfig) -> Result<u16, String> {
-    let key = match auth {
-        AuthConfig::Psk(_) => return Ok(method::PRE_SHARED_KEY),
-        AuthConfig::PubKey(p) => &p.private_key,
-    };
-    match key.id() {
-        Id::RSA => Ok(method::RSA_SIG),
-        Id::EC => {
-            let ec = key.ec_key().map_err(|e| e.to_string())?;
-            match ec.group().curve_name() {
-                Some(Nid::X9_62_PRIME256V1) => Ok(method::ECDSA_SHA256_P256),
-                Some(Nid::SECP384R1) => Ok(method::ECDSA_SHA384_P384),
-                Some(Nid::SECP521R1) => Ok(method::ECDSA_SHA512_P521),
-                c => Err(format!(
-                    "ECDSA curve {c:?}: IKEv1 signs with P-256, P-384 or P-521"
-                )),
-            }
-        }
-        k => Err(format!("key type {k:?}: IKEv1 signs with RSA or ECDSA")),
+    match auth {
+        AuthConfig::Psk(_) => Ok(method::PRE_SHARED_KEY),
+        AuthConfig::PubKey(p) => method_for_key(&p.private_key).ok_or_else(|| {
+            "key: IKEv1 signs with RSA or ECDSA on P-256, P-384 or P-521".to_string()
+        }),
     }
 }
 

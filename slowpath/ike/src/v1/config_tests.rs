@@ -2,6 +2,7 @@ use super::*;
 use crate::config::{Lifetimes, PubKeyAuth};
 use crate::crypto::transform::CURVE25519;
 use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 

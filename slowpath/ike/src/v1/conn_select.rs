@@ -2,7 +2,7 @@
 //! the connection is picked by addresses, and checked against the initiator's identity once
 //! it is decrypted (MM5), where another connection of the same addresses and pre-shared key
 //! may take the SA over (RFC 2409 5.4: a PSK Main Mode is keyed by the peer's address, so
-//! only a connection with the same key can). An Aggressive Mode's first message carries
+//! only a connection with the same key can; with signatures, any that signs). An Aggressive Mode's first message carries
 //! the identity: the connection is the one whose remote identity is the peer's, among those
 //! that say `aggressive`. A connection names its peer's identity or takes any (`remote-id`
 //! left out, `%any`): one that names it is preferred.
@@ -116,16 +116,20 @@ pub fn for_aggressive(
     Ok(fitting.into_iter().map(|(_, c)| c.clone()).collect())
 }
 
-fn same_psk(a: &IkeConfig, b: &IkeConfig) -> bool {
+/// Whether the keys derived under connection `a` hold for `b` too: SKEYID of a PSK is
+/// keyed by the PSK, that of signatures by the nonces and D-H alone.
+fn same_skeyid(a: &IkeConfig, b: &IkeConfig) -> bool {
     match (&a.auth, &b.auth) {
         (AuthConfig::Psk(x), AuthConfig::Psk(y)) => x[..] == y[..],
+        (AuthConfig::PubKey(_), AuthConfig::PubKey(_)) => true,
         _ => false,
     }
 }
 
 /// MM5: the connection for identity `id`, given `current` (picked by addresses) and the
 /// phase 1 transform negotiated under it: `current` if it takes `id`, else the best one of
-/// the same addresses and pre-shared key that runs Main Mode and offers that transform.
+/// the same addresses and keys (the same PSK, or signatures) that runs Main Mode and offers
+/// that transform.
 pub fn for_identity(
     configs: &[Arc<IkeConfig>],
     current: &Arc<IkeConfig>,
@@ -145,7 +149,7 @@ pub fn for_identity(
         .filter(|c| {
             c.matches_addresses(local, remote)
                 && !is_aggressive(c)
-                && same_psk(c, current)
+                && same_skeyid(c, current)
                 && offers(c)
         })
         .filter_map(|c| Some((identity_rank(c, id)?, c)))

@@ -38,6 +38,8 @@ pub struct V1Engine {
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
+    /// Unix time at `now` zero (certificate validity).
+    unix_epoch_offset: i64,
 }
 
 impl V1Engine {
@@ -56,7 +58,13 @@ impl V1Engine {
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
+            unix_epoch_offset: 0,
         }
+    }
+
+    /// The Unix time when the caller's clock read zero (as the IKEv2 engine's settings).
+    pub fn set_unix_epoch_offset(&mut self, offset: i64) {
+        self.unix_epoch_offset = offset;
     }
 
     /// Whether connection `name` is one of ours.
@@ -116,6 +124,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         let sa = if conn_select::is_aggressive(&cfg) {
             aggressive_mode::initiate(&mut ctx, id, cfg, now)?
@@ -142,6 +151,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         f(&mut sa, &mut ctx);
         self.keep(sa);
@@ -263,6 +273,7 @@ impl V1Engine {
             now,
             rng,
             esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
         };
         let body = &raw[HEADER_LEN..];
         let answered = if aggressive {

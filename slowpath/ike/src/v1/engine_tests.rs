@@ -388,3 +388,6 @@ fn unknown_and_malformed_are_counted() {
     assert_eq!(c.dropped(DropReason::UnknownSpi), 1);
     let _ = MODP_1024;
 }
+
+#[path = "main_mode_sig_tests.rs"]
+mod signatures;

@@ -155,6 +155,8 @@ pub struct V1Ctx<'a> {
     pub rng: &'a mut dyn RngSource,
     /// Every inbound ESP SPI the engine's SAs hold (a new one is chosen outside it).
     pub esp_spis: &'a mut HashSet<u32>,
+    /// `now` as a Unix time, for certificate validity.
+    pub unix_time: i64,
 }
 
 impl V1Ctx<'_> {

@@ -1,14 +1,17 @@
-//! Main Mode (RFC 2409 5, "identity protection") with pre-shared keys, both roles:
+//! Main Mode (RFC 2409 5, "identity protection") with pre-shared keys or signatures (5.1),
+//! both roles:
 //!
 //! ```text
-//! Initiator                          Responder
-//! HDR, SA                       -->
-//!                               <--  HDR, SA
-//! HDR, KE, Ni [, NAT-D, NAT-D]  -->
-//!                               <--  HDR, KE, Nr [, NAT-D, NAT-D]
-//! HDR*, IDii, HASH_I            -->
-//!                               <--  HDR*, IDir, HASH_R
+//! Initiator                                   Responder
+//! HDR, SA                                -->
+//!                                        <--  HDR, SA
+//! HDR, KE, Ni [, CR] [, NAT-D, NAT-D]    -->
+//!                                        <--  HDR, KE, Nr [, CR] [, NAT-D, NAT-D]
+//! HDR*, IDii, HASH_I | CERT, SIG_I       -->
+//!                                        <--  HDR*, IDir, HASH_R | CERT, SIG_R
 //! ```
+//!
+//! What proves the identity (HASH, or CERT and SIG) is `auth`'s.
 //!
 //! The KE and nonce step and the identity step are shared with Aggressive Mode
 //! (`phase1`); the NAT-D payloads and the float to port 4500 are RFC 3947's.
@@ -128,7 +131,7 @@ fn on_sa_chosen(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u8]
     sa.rcookie = header.rcookie;
     sa.suite = Some(suite);
     sa.peer_natt = phase1::peer_speaks_natt(&payloads);
-    let Some(payloads) = phase1::ke_nonce_payloads(sa, ctx, true) else {
+    let Some(payloads) = ke_payloads(sa, ctx, true) else {
         return sa.drop_message(DropReason::Malformed);
     };
     let Some(msg) = plain_message(sa, &payloads) else {
@@ -153,7 +156,7 @@ fn on_ke_i(
     if !phase1::take_peer_ke_nonce(sa, &payloads) {
         return sa.drop_message(DropReason::Malformed);
     }
-    let Some(reply) = phase1::ke_nonce_payloads(sa, ctx, false) else {
+    let Some(reply) = ke_payloads(sa, ctx, false) else {
         return sa.drop_message(DropReason::Malformed);
     };
     phase1::detect_nat(sa, &payloads, from);
@@ -208,7 +211,7 @@ fn on_id_i(
     header: &Header,
     body: &[u8],
 ) {
-    if !phase1::authenticate_peer(sa, from, header, body) {
+    if !phase1::authenticate_peer(sa, ctx, from, header, body) {
         return;
     }
     let Some(reply) = phase1::id_hash_payloads(sa, false) else {
@@ -230,11 +233,19 @@ fn on_id_r(
     header: &Header,
     body: &[u8],
 ) {
-    if !phase1::authenticate_peer(sa, from, header, body) {
+    if !phase1::authenticate_peer(sa, ctx, from, header, body) {
         return;
     }
     sa.retransmit = None;
     phase1::established(sa, ctx);
+}
+
+/// Our KE and nonce (and NAT-D), with CR payloads toward our CAs when we authenticate
+/// with certificates (where strongSwan sends them, in the third and fourth messages).
+fn ke_payloads(sa: &mut IsakmpSa, ctx: &mut V1Ctx, initiator: bool) -> Option<Vec<Payload>> {
+    let mut out = phase1::ke_nonce_payloads(sa, ctx, initiator)?;
+    out.extend(phase1::cert_request_payloads(sa)?);
+    Some(out)
 }
 
 /// An unencrypted Main Mode message of `payloads`.

@@ -1,6 +1,7 @@
 //! IKEv1 (RFC 2407, 2408, 2409) beside IKEv2: the ISAKMP codec, key material and payload
 //! encryption, and the exchanges built on them.
 
+pub mod auth;
 pub mod config;
 pub mod crypt;
 pub mod dpd;

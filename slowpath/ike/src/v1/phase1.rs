@@ -1,24 +1,24 @@
 //! What Main Mode and Aggressive Mode share (RFC 2409 5): the phase 1 proposal made of the
 //! connection's IKE proposals, the choice of one, the KE and nonce payloads, the keys, the
-//! identity and HASH payloads and their check, NAT detection (RFC 3947 NAT-D) and the float
+//! identity and proof payloads and their check (by `auth`), NAT detection (RFC 3947 NAT-D) and the float
 //! to port 4500, and what becomes of an SA once it is up.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::auth::{self, Phase1Proof};
 use super::crypt::{self, PayloadCipher};
 use super::isakmp_sa::{IsakmpSa, Phase1State, Phase1Suite, V1Ctx};
 use super::keymat::{self, Phase1Transcript};
 use super::wire::{
-    self, doi, notify_type, payload_type, protocol, Header, Identification, Notification, Payload,
-    Phase1Transform, Proposal, SaPayload, KEY_IKE,
+    self, doi, notify_type, payload_type, protocol, Header, Notification, Payload, Phase1Transform,
+    Proposal, SaPayload, KEY_IKE,
 };
 use super::{natt, vendor};
 use crate::action::{Action, DropReason, IkeSaInfo};
-use crate::config::{AuthConfig, Identity, IkeConfig};
+use crate::config::{Identity, IkeConfig};
 use crate::crypto::dh::KeyExchange;
 use crate::crypto::transform::{self as t, Suite};
-use crate::message::IdType;
 use crate::sa::ike_sa::NATT_PORT;
 
 /// The ISAKMP SA's lifetime as we offer it.
@@ -235,20 +235,15 @@ pub fn float_if_nat(sa: &mut IsakmpSa) {
     }
 }
 
-fn psk(config: &IkeConfig) -> Option<&[u8]> {
-    match &config.auth {
-        AuthConfig::Psk(k) => Some(k),
-        AuthConfig::PubKey(_) => None,
-    }
-}
-
-/// SKEYID and the keys it leads to, and the first IV (RFC 2409 5 and appendix B).
+/// SKEYID for the negotiated method and the keys it leads to, and the first IV (RFC 2409
+/// 5 and appendix B).
 pub fn derive_keys(sa: &mut IsakmpSa) -> Option<()> {
     let suite = sa.suite.clone()?;
     let x = sa.exchange.as_ref()?;
     let peer = if sa.initiator { &x.g_xr } else { &x.g_xi };
     let g_xy = x.dh.as_ref()?.compute_shared(peer).ok()?;
-    let skeyid = keymat::skeyid_psk(suite.prf, psk(&sa.config)?, &x.ni, &x.nr).ok()?;
+    let method = suite.transform.auth_method;
+    let skeyid = auth::skeyid(&sa.config.auth, method, suite.prf, &x.ni, &x.nr, &g_xy).ok()?;
     let keys = keymat::phase1_keys(
         suite.prf,
         &skeyid,
@@ -263,41 +258,38 @@ pub fn derive_keys(sa: &mut IsakmpSa) -> Option<()> {
     Some(())
 }
 
-pub fn our_identification(config: &IkeConfig) -> Identification {
-    Identification {
-        id_type: config.local_id.id_type.0,
-        protocol: 0,
-        port: 0,
-        data: config.local_id.data.clone(),
-    }
-}
-
-/// HASH_I (`of_initiator`) or HASH_R over an identity payload body.
-fn phase1_hash(sa: &IsakmpSa, of_initiator: bool, id_b: &[u8]) -> Option<Vec<u8>> {
+/// The phase 1 proof of an SA whose keys are derived.
+fn proof(sa: &IsakmpSa) -> Option<Phase1Proof<'_>> {
     let suite = sa.suite.as_ref()?;
     let keys = sa.keys.as_ref()?;
     let x = sa.exchange.as_ref()?;
-    let transcript = Phase1Transcript {
-        g_xi: &x.g_xi,
-        g_xr: &x.g_xr,
-        cky_i: &sa.icookie,
-        cky_r: &sa.rcookie,
-        sai_b: &x.sai_b,
-    };
-    let h = if of_initiator {
-        keymat::hash_i(suite.prf, &keys.skeyid, &transcript, id_b)
-    } else {
-        keymat::hash_r(suite.prf, &keys.skeyid, &transcript, id_b)
-    };
-    h.ok().map(|h| h.to_vec())
+    Some(Phase1Proof {
+        config: &sa.config,
+        method: suite.transform.auth_method,
+        prf: suite.prf,
+        skeyid: &keys.skeyid,
+        transcript: Phase1Transcript {
+            g_xi: &x.g_xi,
+            g_xr: &x.g_xr,
+            cky_i: &sa.icookie,
+            cky_r: &sa.rcookie,
+            sai_b: &x.sai_b,
+        },
+    })
 }
 
-/// Our identity and HASH_I (initiator) or HASH_R, plus INITIAL-CONTACT from an initiator
-/// whose connection asks for it.
+/// The CR payloads that go with our KE when we authenticate with certificates.
+pub fn cert_request_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
+    auth::cert_requests(&sa.config).ok()
+}
+
+/// Our identity and proof (HASH_I or HASH_R; or CERT and SIG), plus INITIAL-CONTACT from
+/// an initiator whose connection asks for it.
 pub fn id_hash_payloads(sa: &IsakmpSa, initiator: bool) -> Option<Vec<Payload>> {
-    let id = our_identification(&sa.config);
-    let hash = phase1_hash(sa, initiator, &wire::identification_body(&id))?;
-    let mut out = vec![Payload::Id(id), Payload::Hash(hash)];
+    let id = auth::our_identification(&sa.config);
+    let body = wire::identification_body(&id);
+    let mut out = vec![Payload::Id(id)];
+    out.extend(proof(sa)?.our_payloads(initiator, &body).ok()?);
     if initiator && sa.config.initial_contact {
         out.push(Payload::Notify(Notification {
             doi: doi::IPSEC,
@@ -310,11 +302,12 @@ pub fn id_hash_payloads(sa: &IsakmpSa, initiator: bool) -> Option<Vec<Payload>> 
     Some(out)
 }
 
-/// The peer's identity message: decrypted, its HASH and identity checked; once it is
-/// authenticated the IV chain moves on and the addresses it came from (a NAT's float) are
-/// the SA's. False (dropped and counted) otherwise.
+/// The peer's identity message: decrypted, its proof and identity checked (certificates
+/// at `ctx.unix_time`); once it is authenticated the IV chain moves on and the addresses it
+/// came from (a NAT's float) are the SA's. False (dropped and counted) otherwise.
 pub fn authenticate_peer(
     sa: &mut IsakmpSa,
+    ctx: &V1Ctx,
     from: (SocketAddr, SocketAddr),
     header: &Header,
     body: &[u8],
@@ -322,7 +315,7 @@ pub fn authenticate_peer(
     let Some((payloads, raw_id, iv)) = open_id_hash(sa, header, body) else {
         return false;
     };
-    if !verify_peer(sa, &payloads, &raw_id, sa.initiator) {
+    if !verify_peer(sa, ctx, &payloads, &raw_id, sa.initiator) {
         return false;
     }
     sa.iv = iv;
@@ -356,40 +349,28 @@ pub fn open_id_hash(
     opened
 }
 
-/// Checks the peer's HASH and identity; a failure is dropped and counted.
+/// Checks the peer's proof and identity; a failure is dropped and counted.
 pub fn verify_peer(
     sa: &mut IsakmpSa,
+    ctx: &V1Ctx,
     payloads: &[Payload],
     raw_id: &[u8],
     we_initiate: bool,
 ) -> bool {
-    let got = payloads.iter().find_map(|p| match p {
-        Payload::Hash(h) => Some(h.clone()),
-        _ => None,
-    });
-    let want = phase1_hash(sa, !we_initiate, raw_id);
-    if got.is_none() || want.is_none() || got != want {
-        sa.drop_message(DropReason::BadIcv);
-        return false;
-    }
-    let Some(id) = payloads.iter().find_map(|p| match p {
-        Payload::Id(i) => Some(i),
-        _ => None,
-    }) else {
-        sa.drop_message(DropReason::Malformed);
+    let Some(proof) = proof(sa) else {
+        sa.drop_message(DropReason::WrongState);
         return false;
     };
-    if let Some(want) = &sa.config.remote_id {
-        if !want.matches(IdType(id.id_type), &id.data) {
-            sa.drop_message(DropReason::NoConfig);
-            return false;
+    match proof.check_peer(we_initiate, payloads, raw_id, ctx.unix_time) {
+        Ok(peer) => {
+            sa.peer_id = Some(peer);
+            true
+        }
+        Err(e) => {
+            sa.drop_message(e.drop_reason());
+            false
         }
     }
-    sa.peer_id = Some(Identity {
-        id_type: IdType(id.id_type),
-        data: id.data.clone(),
-    });
-    true
 }
 
 /// The ISAKMP SA is up: said to the caller; an initiator starts the Quick Modes of its

@@ -153,7 +153,8 @@ impl IkeRunner {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
         };
-        let v1 = V1Engine::new(&ike.conns);
+        let mut v1 = V1Engine::new(&ike.conns);
+        v1.set_unix_epoch_offset(settings.unix_epoch_offset);
         let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
         let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
         let ha = match ha {
