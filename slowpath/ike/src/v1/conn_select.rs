@@ -95,21 +95,20 @@ pub fn for_aggressive(
     if by_address.is_empty() {
         return Err(Refusal::NO_CONFIG);
     }
-    let mut fitting: Vec<(u8, &Arc<IkeConfig>)> = by_address
+    let taking_id: Vec<(u8, &Arc<IkeConfig>)> = by_address
         .into_iter()
-        .filter(|c| is_aggressive(c))
-        .map(|c| (identity_rank(c, id), c))
-        .filter_map(|(rank, c)| Some((rank?, c)))
+        .filter_map(|c| Some((identity_rank(c, id)?, c)))
+        .collect();
+    if taking_id.is_empty() {
+        return Err(Refusal::IDENTITY);
+    }
+    let mut fitting: Vec<(u8, &Arc<IkeConfig>)> = taking_id
+        .into_iter()
+        .filter(|(_, c)| is_aggressive(c))
         .collect();
     if fitting.is_empty() {
-        let any_aggressive = configs
-            .iter()
-            .any(|c| c.matches_addresses(local, remote) && is_aggressive(c));
-        return Err(if any_aggressive {
-            Refusal::IDENTITY
-        } else {
-            Refusal::AGGRESSIVE
-        });
+        // A connection takes this peer, but in Main Mode only.
+        return Err(Refusal::AGGRESSIVE);
     }
     // Stable: among equals, the order of the configuration file.
     fitting.sort_by_key(|(rank, _)| *rank);
