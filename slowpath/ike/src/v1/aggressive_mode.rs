@@ -281,12 +281,7 @@ fn on_hash_i(
 
 /// An unencrypted Aggressive Mode message of `payloads`.
 fn plain_message(sa: &IsakmpSa, payloads: &[Payload]) -> Option<Vec<u8>> {
-    let (first, body) = wire::encode_payloads(payloads).ok()?;
-    let h = Header {
-        next_payload: first,
-        ..sa.header(exchange::AGGRESSIVE, 0, 0)
-    };
-    Some(wire::encode_message(&h, &body))
+    phase1::plain_message(sa, exchange::AGGRESSIVE, payloads)
 }
 
 #[cfg(test)]

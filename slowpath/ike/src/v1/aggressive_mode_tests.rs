@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::super::engine_tests::{assert_mirrored, exchange_of, pair_configs, Packet, World};
+use super::super::engine_tests::{assert_mirrored, exchange_of, pair_configs, World};
 use super::super::wire::{self, exchange};
 use crate::action::DropReason;
 use crate::config::{AuthConfig, IkeConfig, IkeVersion};
@@ -57,19 +57,7 @@ fn a_lost_third_message_is_sent_again() {
     let mut w = World::new(a, b);
     w.initiate();
     // The first message twice: both get the same answer.
-    w.collect();
-    let first = w.wire.pop().unwrap();
-    let again = Packet {
-        from: first.from,
-        to: first.to,
-        bytes: first.bytes.clone(),
-    };
-    w.deliver(first);
-    w.deliver(again);
-    w.collect();
-    assert_eq!(w.wire.len(), 2);
-    assert_eq!(w.wire[0].bytes, w.wire[1].bytes);
-    w.wire.pop();
+    w.first_message_twice();
     // The third message is lost once: the responder's answer goes again on its timer and
     // the initiator answers it from its cache.
     let mut lost = false;

@@ -373,6 +373,16 @@ pub fn verify_peer(
     }
 }
 
+/// An unencrypted phase 1 message of `payloads` in `exchange`.
+pub fn plain_message(sa: &IsakmpSa, exchange: u8, payloads: &[Payload]) -> Option<Vec<u8>> {
+    let (first, body) = wire::encode_payloads(payloads).ok()?;
+    let h = Header {
+        next_payload: first,
+        ..sa.header(exchange, 0, 0)
+    };
+    Some(wire::encode_message(&h, &body))
+}
+
 /// The ISAKMP SA is up: said to the caller; an initiator starts the Quick Modes of its
 /// connection's children that start at once.
 pub fn established(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
