@@ -31,34 +31,8 @@ ike_topology_up ike-strongswan-more
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 # --- Certificates: an RSA CA and an ECDSA CA, each with a gateway's and strongSwan's.
-pki=$work/pki
-sw=$work/swanctl
-mkdir -p "$pki" "$sw/x509" "$sw/x509ca" "$sw/private"
-DN="/C=CH/O=ipsec-gw test"
-mkca() { # name, key options...
-  local n=$1; shift
-  openssl req -x509 -newkey "$@" -nodes -keyout "$pki/$n.key" -out "$pki/$n.pem" -days 2 \
-    -subj "$DN/CN=$n" -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-}
-mkcert() { # ca, name (CN and DNS name), key options...
-  local ca=$1 n=$2; shift 2
-  openssl req -newkey "$@" -nodes -keyout "$pki/$n.key" -subj "$DN/CN=$n" -out "$pki/$n.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:%s\nkeyUsage=critical,digitalSignature\n' "$n" >"$pki/$n.ext"
-  openssl x509 -req -in "$pki/$n.csr" -CA "$pki/$ca.pem" -CAkey "$pki/$ca.key" -days 2 \
-    -extfile "$pki/$n.ext" -out "$pki/$n.pem" 2>/dev/null
-}
-EC=(ec -pkeyopt ec_paramgen_curve:P-256)
-mkca rsa-ca rsa:2048
-mkca ec-ca "${EC[@]}"
-mkcert rsa-ca gw-rsa.test rsa:2048
-mkcert rsa-ca swan-rsa.test rsa:2048
-mkcert ec-ca gw-ec.test "${EC[@]}"
-mkcert ec-ca swan-ec.test "${EC[@]}"
-# strongSwan's side: swanctl's directory layout beside its swanctl.conf (see start_charon).
-cp "$pki/rsa-ca.pem" "$pki/ec-ca.pem" "$sw/x509ca/"
-cp "$pki/swan-rsa.test.pem" "$pki/swan-ec.test.pem" "$sw/x509/"
-cp "$pki/swan-rsa.test.key" "$pki/swan-ec.test.key" "$sw/private/"
+source ci/lib/test_pki.sh
+make_swan_pki
 check "certificates made (RSA and ECDSA CAs, gateway and strongSwan certificates)" \
   test -s "$pki/gw-rsa.test.pem" -a -s "$pki/swan-ec.test.pem"
 

@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/lib/ike_topology.sh
+source ci/lib/ike_v1.sh
 ike_topology_up ike-v1-strongswan
 
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -60,26 +61,9 @@ CONF
 start_slowpath
 start_charon
 
-# Our IKE SAs as slowpath-ctl shows them, with their IKE version.
-our_v1_up() { ctl ike-sas 2>/dev/null | python3 -c "
-import json,sys
-sys.exit(0 if any(s['state']=='Established' and s.get('version')==1 for s in json.load(sys.stdin)) else 1)"; }
-# strongSwan lists an IKEv1 SA as `mm: #1, ESTABLISHED, IKEv1, ...`.
-swan_child_pfs() { swan --list-sas 2>/dev/null | grep -E 'INSTALLED' -A1 | grep -q 'ESP:.*MODP_2048'; }
-swan_v1_established() { swan --list-sas 2>/dev/null | grep -q "ESTABLISHED, IKEv1"; }
-
-case_up() { # label
-  check "$1: ISAKMP SA established on our side (version 1)" wait_for 15 our_v1_up
-  check "$1: strongSwan sees an IKEv1 SA ESTABLISHED" wait_for 10 swan_v1_established
-  check "$1: strongSwan installed the IPsec SA" wait_for 10 swan_has INSTALLED
-  check "$1: the fast path has the SA pair" wait_for 5 fp_sas_at_least 2
-  check "$1: L pings through the tunnel" wait_for 10 ping_through
-  check "$1: strongSwan counted our packets" swan_counted
-}
-
 echo "== 1. strongSwan initiates: Main Mode PSK, Quick Mode without PFS"
 swan --initiate --child net --ike mm >/dev/null || true
-case_up "mm, strongSwan initiator"
+v1_case_up "mm, strongSwan initiator"
 echo "--- strongSwan's view"; swan --list-sas 2>/dev/null | sed -n '1,12p'
 echo "--- ours"; ctl ike-sas | python3 -c "
 import json,sys
@@ -92,8 +76,8 @@ check "the fast path SAs are removed" wait_for 5 fp_sas_none
 
 echo "== 3. we initiate: Main Mode PSK, Quick Mode with PFS (modp2048)"
 ctl initiate pfs >/dev/null || echo "initiate failed: $(ctl initiate pfs 2>&1)"
-case_up "pfs, our initiator"
-check "strongSwan's IPsec SA has PFS (MODP_2048)" swan_child_pfs
+v1_case_up "pfs, our initiator"
+check "strongSwan's IPsec SA has PFS (MODP_2048)" swan_child_pfs MODP_2048
 
 echo "== 4. we delete the ISAKMP SA"
 ctl terminate pfs >/dev/null || true

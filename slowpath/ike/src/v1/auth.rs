@@ -8,6 +8,7 @@
 //! transcript (public values, cookies, SAi_b), the role and the ID payload body, and place
 //! the payloads where their messages want them.
 
+use openssl::x509::X509Name;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -196,9 +197,29 @@ impl Phase1Proof<'_> {
             data: id.data.clone(),
         };
         match &self.config.remote_id {
-            Some(want) if !want.matches(peer.id_type, &peer.data) => Err(AuthError::NotTheRemoteId),
+            Some(want) if !is_remote_id(want, &peer) => Err(AuthError::NotTheRemoteId),
             _ => Ok(peer),
         }
+    }
+}
+
+/// Whether the peer's identity is the connection's remote-id. DNs compare as X.509 names:
+/// strongSwan encodes an ID DN's strings as PrintableString where OpenSSL's subjects (and
+/// our configured DNs) hold UTF8String.
+fn is_remote_id(want: &Identity, peer: &Identity) -> bool {
+    if want.matches(peer.id_type, &peer.data) {
+        return true;
+    }
+    let dn = IdType::DER_ASN1_DN;
+    if want.id_type != dn || peer.id_type != dn {
+        return false;
+    }
+    match (
+        X509Name::from_der(&want.data),
+        X509Name::from_der(&peer.data),
+    ) {
+        (Ok(a), Ok(b)) => a.try_cmp(&b).is_ok_and(|o| o.is_eq()),
+        _ => false,
     }
 }
 

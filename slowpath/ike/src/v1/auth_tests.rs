@@ -209,3 +209,44 @@ fn cert_requests_name_each_trusted_ca() {
     assert_eq!(crs.len(), 2);
     assert!(crs.iter().all(|c| matches!(c, Payload::CertReq { .. })));
 }
+
+/// A DN of `cn` under "C=CH, O=ipsec-gw test" with every string a PrintableString, as
+/// strongSwan encodes the DN of an `id` setting.
+fn printable_dn(cn: &str) -> Vec<u8> {
+    use openssl::asn1::Asn1Type;
+    use openssl::nid::Nid;
+    let mut b = openssl::x509::X509NameBuilder::new().unwrap();
+    for (nid, v) in [
+        (Nid::ORGANIZATIONNAME, "ipsec-gw test"),
+        (Nid::COMMONNAME, cn),
+    ] {
+        b.append_entry_by_nid_with_type(nid, v, Asn1Type::PRINTABLESTRING)
+            .unwrap();
+    }
+    b.build().to_der().unwrap()
+}
+
+#[test]
+fn a_dn_matches_the_remote_id_whatever_its_string_types() {
+    let p = pki();
+    let (mut a, mut b) = cert_pair(PubKeyAuth {
+        private_key: p.rsa_key.clone(),
+        cert_chain: vec![p.rsa.clone()],
+        trust_anchors: vec![p.root.clone()],
+    });
+    // A's ID in strongSwan's encoding; B's remote-id as the certificate's subject.
+    let cert_dn = a.local_id.clone();
+    a.local_id = Identity::dn(printable_dn("gw-rsa"));
+    assert_ne!(a.local_id, cert_dn);
+    b.remote_id = Some(cert_dn);
+    let rsa = auth_method::RSA_SIG;
+    let (msg, body) = initiator_message(&proof(&a, rsa, &SKEYID));
+    let peer = proof(&b, rsa, &SKEYID)
+        .check_peer(false, &msg, &body, VALID_AT)
+        .unwrap();
+    assert_eq!(peer, a.local_id);
+    // Another CN in the same encoding is another identity.
+    b.remote_id = Some(Identity::dn(printable_dn("gw-other")));
+    let e = proof(&b, rsa, &SKEYID).check_peer(false, &msg, &body, VALID_AT);
+    assert!(matches!(e, Err(AuthError::NotTheRemoteId)));
+}
