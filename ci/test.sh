@@ -32,6 +32,8 @@ echo "== IKEv2 interop with strongSwan: certificates (RSA, ECDSA), rekeys under 
 bash ci/ike_strongswan_more.sh 2>&1 | tee target/ike_strongswan_more.log
 echo "== IKEv1 interop with strongSwan: Main Mode PSK and Quick Mode both ways, PFS, deletes, rekeys under a ping"
 bash ci/ike_v1_strongswan.sh 2>&1 | tee target/ike_v1_strongswan.log
+echo "== IKEv1 with strongSwan: Aggressive Mode PSK both ways, conns picked by identity, a refusal"
+bash ci/ike_v1_aggressive.sh 2>&1 | tee target/ike_v1_aggressive.log
 echo "== IKEv1 with strongSwan: Main Mode with RSA and ECDSA certificates both ways, PFS, an untrusted CA"
 bash ci/ike_v1_sig.sh 2>&1 | tee target/ike_v1_sig.log
 echo "== IKEv1 with strongSwan: DPD both ways, a killed peer found dead, ISAKMP SA reauthentication under a ping"; bash ci/ike_v1_dpd.sh 2>&1 | tee target/ike_v1_dpd.log
@@ -51,5 +53,5 @@ bash ci/fuzz.sh 20
 
 # One closing line over everything above (each step already failed the script if it failed).
 cargo_passed=$(grep -o 'test result: ok. [0-9]* passed' target/test.log | awk '{s += $4} END {print s + 0}')
-script_passed=$(cat target/netns.log target/netns_rss.log target/fib_routes.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_v1_strongswan.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log target/snmp_traps.log target/crypto_group.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
+script_passed=$(cat target/netns.log target/netns_rss.log target/fib_routes.log target/interop.log target/vrrp_keepalived.log target/vrrp_pair.log target/ike_strongswan.log target/ike_strongswan_more.log target/ike_v1_strongswan.log target/ike_v1_aggressive.log target/ike_fragments.log target/ike_floods.log target/restart_recovery.log target/ha_failover.log target/snmp_traps.log target/crypto_group.log | grep -o '[0-9]* passed, 0 failed' | awk '{s += $1} END {print s + 0}')
 echo "total: $((cargo_passed + script_passed + 3)) passed, 0 failed"

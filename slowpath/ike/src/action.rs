@@ -234,6 +234,10 @@ drop_reasons! {
     Standby => "standby",
     // An RFC 6311 message ID sync that is malformed, stale or not ours to answer.
     MessageIdSync => "message_id_sync",
+    // IKEv1: an Aggressive Mode for connections that do not say `aggressive`.
+    AggressiveRefused => "aggressive_refused",
+    // IKEv1: no connection takes the initiator's identity (INVALID_ID_INFORMATION).
+    IdMismatch => "id_mismatch",
 }
 
 /// What became of IKE_SA_INIT requests that found no SA, and of the half-open SAs they made.

@@ -13,13 +13,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::conn_select::{self, Refusal};
 use super::isakmp_sa::{IsakmpSa, Phase1State, V1Ctx};
 use super::wire::{self, exchange, HEADER_LEN};
-use super::{informational, main_mode, quick_mode};
+use super::{aggressive_mode, informational, main_mode, quick_mode};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
 use crate::config::IkeConfig;
-use crate::message::ike_message;
+use crate::message::{ike_message, with_non_esp_marker};
 use crate::rng::RngSource;
+use crate::sa::ike_sa::NATT_PORT;
 use crate::sa::{IkeSaStatus, IkeState};
 
 /// The first ISAKMP SA id (2^48): IKEv2 SA ids stay below it.
@@ -130,7 +132,11 @@ impl V1Engine {
         let cfg = self.configs.iter().find(|c| c.name == config)?.clone();
         let id = self.next_id;
         let mut ctx = self.ctx(now, rng);
-        let sa = main_mode::initiate(&mut ctx, id, cfg, now)?;
+        let sa = if conn_select::is_aggressive(&cfg) {
+            aggressive_mode::initiate(&mut ctx, id, cfg, now)?
+        } else {
+            main_mode::initiate(&mut ctx, id, cfg, now)?
+        };
         self.next_id += 1;
         self.keep(sa);
         Some(id)
@@ -200,7 +206,9 @@ impl V1Engine {
             let sa = &self.sas[id];
             sa.rcookie == h.rcookie
                 // The answer to our first message names the responder's cookie first.
-                || (sa.initiator && sa.rcookie == [0; 8] && sa.state == Phase1State::MmSaSent)
+                || (sa.initiator
+                    && sa.rcookie == [0; 8]
+                    && matches!(sa.state, Phase1State::MmSaSent | Phase1State::AmSent))
                 // A repeat of a first message we answered.
                 || (!sa.initiator && h.rcookie == [0; 8] && sa.remote.ip() == remote.ip())
         })
@@ -230,13 +238,24 @@ impl V1Engine {
         let Some(id) = self.find(&h, remote) else {
             return self.new_responder(now, rng, local, remote, raw, &h);
         };
+        // MM5 may move the SA to the connection of the initiator's identity.
+        let configs = if h.exchange == exchange::IDENTITY_PROTECTION && h.is_encrypted() {
+            self.configs.clone()
+        } else {
+            Vec::new()
+        };
         self.with_sa(id, now, rng, |sa, ctx| {
             if sa.answer_repeat(raw) {
                 return;
             }
             match h.exchange {
                 exchange::IDENTITY_PROTECTION => {
-                    main_mode::on_message(sa, ctx, (local, remote), raw, &h, body)
+                    if conn_select::fit_main_mode_identity(sa, ctx, &configs, &h, body) {
+                        main_mode::on_message(sa, ctx, (local, remote), raw, &h, body)
+                    }
+                }
+                exchange::AGGRESSIVE => {
+                    aggressive_mode::on_message(sa, ctx, (local, remote), raw, &h, body)
                 }
                 exchange::QUICK_MODE => quick_mode::on_message(sa, ctx, raw, &h, body),
                 exchange::INFORMATIONAL => informational::on_message(sa, ctx, &h, body),
@@ -258,27 +277,60 @@ impl V1Engine {
         if h.rcookie != [0; 8] || h.message_id != 0 || h.is_encrypted() {
             return self.drop_datagram(DropReason::UnknownSpi);
         }
-        if h.exchange != exchange::IDENTITY_PROTECTION {
+        let aggressive = h.exchange == exchange::AGGRESSIVE;
+        if !aggressive && h.exchange != exchange::IDENTITY_PROTECTION {
             return self.drop_datagram(DropReason::WrongState);
         }
-        let Some(cfg) = self
-            .configs
-            .iter()
-            .find(|c| c.matches_addresses(local, remote))
-            .cloned()
-        else {
-            return self.drop_datagram(DropReason::NoConfig);
-        };
         let id = self.next_id;
-        let mut ctx = self.ctx(now, rng);
+        // Field by field: the conns are read while the context holds the SPI set.
+        let mut ctx = V1Ctx {
+            now,
+            rng,
+            esp_spis: &mut self.esp_spis,
+            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
+        };
         let body = &raw[HEADER_LEN..];
-        match main_mode::respond(&mut ctx, id, cfg, local, remote, raw, h, body) {
-            Some(sa) => {
+        let answered = if aggressive {
+            aggressive_mode::respond(&mut ctx, id, &self.configs, local, remote, raw, h, body)
+        } else {
+            conn_select::for_main_mode(&self.configs, local, remote)
+                .and_then(|cfg| main_mode::respond(&mut ctx, id, cfg, local, remote, raw, h, body))
+                .ok_or(Refusal::NO_CONFIG)
+        };
+        match answered {
+            Ok(sa) => {
                 self.next_id += 1;
                 self.keep(sa);
             }
-            None => self.drop_datagram(DropReason::NoConfig),
+            Err(refusal) => self.refuse(refusal, (local, remote), h),
         }
+    }
+
+    /// A first message refused: counted, and told to the peer when the refusal has a
+    /// notification.
+    fn refuse(
+        &mut self,
+        refusal: Refusal,
+        (local, remote): (SocketAddr, SocketAddr),
+        h: &wire::Header,
+    ) {
+        self.drop_datagram(refusal.reason);
+        let Some(msg) = refusal
+            .notify
+            .and_then(|n| conn_select::refusal_message(h, n))
+        else {
+            return;
+        };
+        let bytes = if local.port() == NATT_PORT {
+            with_non_esp_marker(&msg)
+        } else {
+            msg
+        };
+        self.actions.push_back(Action::Send {
+            from: local,
+            to: remote,
+            bytes,
+        });
     }
 
     /// Deletes an ISAKMP SA (telling the peer) with its IPsec SAs.

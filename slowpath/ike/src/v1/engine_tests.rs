@@ -16,7 +16,7 @@ use crate::crypto::transform::{Suite, MODP_1024, MODP_2048};
 use crate::rng::TestRng;
 use crate::tests::harness::{configs, esp_cbc, ike_cbc_modp1024};
 
-fn v1(mut c: IkeConfig) -> IkeConfig {
+pub(super) fn v1(mut c: IkeConfig) -> IkeConfig {
     let method = auth_method(&c.auth).unwrap();
     c.ike_version = IkeVersion::V1(V1Config {
         aggressive: false,
@@ -133,13 +133,31 @@ impl World {
         self.b.handle_timeout(self.now, &mut self.rng);
     }
 
+    /// Delivers the initiator's first message twice: both get the same answer, one of
+    /// which is left on the wire.
+    pub(super) fn first_message_twice(&mut self) {
+        self.collect();
+        let first = self.wire.pop().unwrap();
+        let again = Packet {
+            from: first.from,
+            to: first.to,
+            bytes: first.bytes.clone(),
+        };
+        self.deliver(first);
+        self.deliver(again);
+        self.collect();
+        assert_eq!(self.wire.len(), 2);
+        assert_eq!(self.wire[0].bytes, self.wire[1].bytes);
+        self.wire.pop();
+    }
+
     pub(super) fn initiate(&mut self) {
         let id = self.a.initiate(self.now, &mut self.rng, "to-b").unwrap();
         assert!(is_v1_id(id));
     }
 }
 
-fn exchange_of(bytes: &[u8]) -> u8 {
+pub(super) fn exchange_of(bytes: &[u8]) -> u8 {
     wire::parse_header(bytes).unwrap().exchange
 }
 
@@ -197,19 +215,7 @@ fn repeats_get_the_same_answer() {
     let mut w = World::new(a, b);
     w.initiate();
     // The first message twice: the responder answers both with the same octets.
-    w.collect();
-    let first = w.wire.pop().unwrap();
-    let again = Packet {
-        from: first.from,
-        to: first.to,
-        bytes: first.bytes.clone(),
-    };
-    w.deliver(first);
-    w.deliver(again);
-    w.collect();
-    assert_eq!(w.wire.len(), 2);
-    assert_eq!(w.wire[0].bytes, w.wire[1].bytes);
-    w.wire.pop();
+    w.first_message_twice();
     // Lose the responder's last Main Mode message once: the initiator's timer sends its
     // identity again, and the responder answers it again from its cache.
     let mut lost = false;

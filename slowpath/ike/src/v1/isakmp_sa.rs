@@ -71,6 +71,9 @@ pub struct Phase1Exchange {
     pub nr: Vec<u8>,
     /// The initiator's SA payload body (SAi_b, in HASH_I and HASH_R).
     pub sai_b: Vec<u8>,
+    /// Aggressive Mode responder: the initiator's ID payload body as it came in the first
+    /// message (HASH_I covers it; the third message does not repeat it).
+    pub idi_b: Vec<u8>,
 }
 
 impl Phase1Exchange {

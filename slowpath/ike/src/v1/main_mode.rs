@@ -254,12 +254,7 @@ fn ke_payloads(sa: &mut IsakmpSa, ctx: &mut V1Ctx, initiator: bool) -> Option<Ve
 
 /// An unencrypted Main Mode message of `payloads`.
 fn plain_message(sa: &IsakmpSa, payloads: &[Payload]) -> Option<Vec<u8>> {
-    let (first, body) = wire::encode_payloads(payloads).ok()?;
-    let h = Header {
-        next_payload: first,
-        ..sa.header(exchange::IDENTITY_PROTECTION, 0, 0)
-    };
-    Some(wire::encode_message(&h, &body))
+    phase1::plain_message(sa, exchange::IDENTITY_PROTECTION, payloads)
 }
 
 /// A fresh nonce (RFC 2409 5: 8 to 256 bytes).

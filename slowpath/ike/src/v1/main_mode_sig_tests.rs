@@ -178,11 +178,12 @@ fn an_identity_the_certificate_does_not_name_is_refused() {
 #[test]
 fn another_certified_identity_than_the_conn_names_is_refused() {
     let (a, mut b) = cert_configs(true);
-    // A proves gw-ec.example.net, but B's conn is for someone else.
+    // A proves gw-ec.example.net, but B's conn is for someone else: refused at MM5 with
+    // INVALID_ID_INFORMATION.
     b.remote_id = Some(Identity::fqdn("other.example.net"));
     let mut w = world_at(a, b, VALID_AT);
     assert_no_sa(&mut w);
-    assert!(w.b.total_counters().dropped(DropReason::NoConfig) >= 1);
+    assert!(w.b.total_counters().dropped(DropReason::IdMismatch) >= 1);
 }
 
 #[test]

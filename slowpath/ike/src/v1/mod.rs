@@ -13,6 +13,8 @@ pub mod signature;
 pub mod vendor;
 pub mod wire;
 
+pub mod aggressive_mode;
+pub mod conn_select;
 pub mod engine;
 pub mod informational;
 pub mod isakmp_sa;

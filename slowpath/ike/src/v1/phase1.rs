@@ -177,7 +177,7 @@ pub fn ke_nonce_payloads(
 }
 
 /// NAT-D of the peer's address as we send to it, then of ours (RFC 3947 3.2).
-fn natd_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
+pub fn natd_payloads(sa: &IsakmpSa) -> Option<Vec<Payload>> {
     let hash = sa.suite.as_ref()?.transform.hash;
     let cookies = (sa.icookie, sa.rcookie);
     let [theirs, ours] = natt::our_nat_d(hash, cookies, sa.local, sa.remote, None).ok()?;
@@ -372,6 +372,16 @@ pub fn verify_peer(
             false
         }
     }
+}
+
+/// An unencrypted phase 1 message of `payloads` in `exchange`.
+pub fn plain_message(sa: &IsakmpSa, exchange: u8, payloads: &[Payload]) -> Option<Vec<u8>> {
+    let (first, body) = wire::encode_payloads(payloads).ok()?;
+    let h = Header {
+        next_payload: first,
+        ..sa.header(exchange, 0, 0)
+    };
+    Some(wire::encode_message(&h, &body))
 }
 
 /// The ISAKMP SA is up: said to the caller; an initiator starts the Quick Modes of its

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ike::config::{IkeConfig, IkeVersion};
+use ike::config::{AuthConfig, IkeConfig, IkeVersion};
 use ike::v1::config::{
     auth_method, phase1_offers, V1Config, DEFAULT_DPD_RETRIES, DEFAULT_PHASE1_LIFE,
 };
@@ -107,17 +107,14 @@ impl V1Words {
             return Err("rekey (the reauthentication) must come before life".into());
         }
         let method = auth_method(&c.auth).map_err(|e| format!("auth: {e}"))?;
+        if self.aggressive && !matches!(c.auth, AuthConfig::Psk(_)) {
+            return Err("aggressive: Aggressive Mode is built with pre-shared keys only".into());
+        }
         let phase1 = phase1_offers(&c.ike_proposals, method, phase1_life)
             .map_err(|e| format!("ike: {e}"))?;
         // Aggressive Mode's first message carries the KE: one group for every proposal.
         if self.aggressive && phase1.iter().any(|p| p.group != phase1[0].group) {
             return Err("aggressive: every ike proposal must use one D-H group".into());
-        }
-        // Refused rather than ignored: a conn that says `aggressive` must not run Main Mode.
-        if self.aggressive {
-            return Err(
-                "aggressive: Aggressive Mode is not built yet (IKEv1 runs Main Mode)".into(),
-            );
         }
         Ok(IkeVersion::V1(V1Config {
             aggressive: self.aggressive,

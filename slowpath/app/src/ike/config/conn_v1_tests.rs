@@ -92,14 +92,16 @@ fn version_1_maps_the_proposals() {
 }
 
 #[test]
-fn aggressive_is_refused_until_it_is_built() {
-    let e = parse_text(&text(
+fn aggressive_is_accepted() {
+    let s = parse_text(&text(
         "version ikev1 aggressive ike aes128-sha1-modp2048,aes256-sha256-modp2048",
         "esp aes128gcm16",
     ))
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("Aggressive Mode is not built yet"), "{e}");
+    .unwrap();
+    let v1 = s.conns[0].v1().unwrap();
+    assert!(v1.aggressive);
+    assert_eq!(v1.phase1.len(), 2);
+    assert!(v1.phase1.iter().all(|p| p.group == v1.phase1[0].group));
 }
 
 #[test]

@@ -1,0 +1,139 @@
+//! Two IKEv1 engines in memory running Aggressive Mode: the exchange and the Quick Mode after
+//! it, the third message in clear, repeats and a lost third message, a wrong key, and the
+//! refusal of a peer whose connection does not say `aggressive`.
+
+use std::time::Duration;
+
+use super::super::engine_tests::{assert_mirrored, exchange_of, pair_configs, World};
+use super::super::wire::{self, exchange};
+use crate::action::DropReason;
+use crate::config::{AuthConfig, IkeConfig, IkeVersion};
+use crate::tests::harness::esp_cbc;
+
+/// A connection that says `aggressive`.
+pub(in crate::v1) fn aggressive(mut c: IkeConfig) -> IkeConfig {
+    if let IkeVersion::V1(v) = &mut c.ike_version {
+        v.aggressive = true;
+    }
+    c
+}
+
+fn aggressive_pair() -> (IkeConfig, IkeConfig) {
+    let (a, b) = pair_configs(esp_cbc());
+    (aggressive(a), aggressive(b))
+}
+
+#[test]
+fn aggressive_mode_then_quick_mode() {
+    let (a, b) = aggressive_pair();
+    let mut w = World::new(a, b);
+    w.initiate();
+    let mut phase1: Vec<(u8, bool)> = Vec::new();
+    w.run_with(|p| {
+        let h = wire::parse_header(&p.bytes).unwrap();
+        if h.exchange == exchange::AGGRESSIVE {
+            phase1.push((h.message_id as u8, h.is_encrypted()));
+        }
+        Some(p)
+    });
+    // Three messages, all in clear, and no Main Mode.
+    assert_eq!(phase1, vec![(0, false); 3]);
+    assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1));
+    assert_eq!((w.seen_a.children.len(), w.seen_b.children.len()), (1, 1));
+    assert_mirrored(&w.seen_a.children[0], &w.seen_b.children[0]);
+    let st = w.b.status(w.now);
+    assert_eq!(st[0].state, crate::sa::IkeState::Established);
+    assert_eq!(st[0].config, "from-a");
+    let peer = st[0].remote_id.clone().unwrap();
+    assert_eq!(peer.data, b"a.example.net");
+    assert!(w.b.sa(st[0].id).unwrap().aggressive);
+    assert_eq!(w.a.total_counters().total_dropped(), 0);
+    assert_eq!(w.b.total_counters().total_dropped(), 0);
+}
+
+#[test]
+fn a_lost_third_message_is_sent_again() {
+    let (a, b) = aggressive_pair();
+    let mut w = World::new(a, b);
+    w.initiate();
+    // The first message twice: both get the same answer.
+    w.first_message_twice();
+    // The third message is lost once: the responder's answer goes again on its timer and
+    // the initiator answers it from its cache.
+    let mut lost = false;
+    w.run_with(|p| {
+        let third = exchange_of(&p.bytes) == exchange::AGGRESSIVE && p.from == w_a();
+        if third && !lost {
+            lost = true;
+            return None;
+        }
+        Some(p)
+    });
+    assert!(lost);
+    assert_eq!((w.seen_a.up, w.seen_b.up), (1, 0));
+    for _ in 0..6 {
+        w.advance(Duration::from_secs(2));
+        w.run();
+    }
+    assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1));
+    assert_eq!(w.b.total_counters().retransmits, 1);
+    assert_eq!(w.a.total_counters().requests_answered_from_cache, 1);
+    assert_eq!(w.b.total_counters().requests_answered_from_cache, 1);
+    assert_eq!((w.seen_a.children.len(), w.seen_b.children.len()), (1, 1));
+    assert_mirrored(&w.seen_a.children[0], &w.seen_b.children[0]);
+}
+
+fn w_a() -> std::net::SocketAddr {
+    crate::tests::harness::A_ADDR.parse().unwrap()
+}
+
+#[test]
+fn a_wrong_key_makes_no_sa() {
+    let (a, mut b) = aggressive_pair();
+    b.auth = AuthConfig::psk(b"not the same secret");
+    let mut w = World::new(a, b);
+    w.initiate();
+    w.run();
+    assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
+    // HASH_R does not prove A's key: A drops the answer and keeps waiting for a real one.
+    assert_eq!(w.a.total_counters().dropped(DropReason::BadIcv), 1);
+    let id = w.a.sa_ids()[0];
+    assert_eq!(w.a.sa(id).unwrap().rcookie, [0; 8]);
+    for _ in 0..40 {
+        w.advance(Duration::from_secs(2));
+        w.run();
+    }
+    assert!(w.a.sa_ids().is_empty() && w.b.sa_ids().is_empty());
+    assert!(w.seen_a.children.is_empty() && w.seen_b.children.is_empty());
+}
+
+#[test]
+fn a_connection_without_aggressive_refuses_it() {
+    let (a, b) = pair_configs(esp_cbc());
+    let mut w = World::new(aggressive(a), b);
+    w.initiate();
+    let mut refusals = 0;
+    w.run_with(|p| {
+        let h = wire::parse_header(&p.bytes).unwrap();
+        if h.exchange == exchange::INFORMATIONAL && !h.is_encrypted() {
+            refusals += 1;
+            let body = &p.bytes[wire::HEADER_LEN..];
+            let n = wire::parse_payloads(h.next_payload, body).unwrap();
+            assert!(matches!(&n[0], wire::Payload::Notify(n)
+                if n.kind == wire::notify_type::NO_PROPOSAL_CHOSEN));
+        }
+        Some(p)
+    });
+    assert_eq!(refusals, 1);
+    assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
+    assert!(w.b.sa_ids().is_empty());
+    let c = w.b.total_counters();
+    assert_eq!(c.dropped(DropReason::AggressiveRefused), 1);
+    // Nor does an `aggressive` connection answer a Main Mode.
+    let (a, b) = pair_configs(esp_cbc());
+    let mut w = World::new(a, aggressive(b));
+    w.initiate();
+    w.run();
+    assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
+    assert_eq!(w.b.total_counters().dropped(DropReason::NoConfig), 1);
+}
