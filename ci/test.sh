@@ -32,6 +32,7 @@ echo "== IKEv2 interop with strongSwan: certificates (RSA, ECDSA), rekeys under 
 bash ci/ike_strongswan_more.sh 2>&1 | tee target/ike_strongswan_more.log
 echo "== IKEv1 interop with strongSwan: Main Mode PSK and Quick Mode both ways, PFS, deletes, rekeys under a ping"
 bash ci/ike_v1_strongswan.sh 2>&1 | tee target/ike_v1_strongswan.log
+bash ci/ike_v1_natt.sh 2>&1 | tee target/ike_v1_natt.log
 echo "== IKEv2 with strongSwan: IP-fragmented IKE_SA_INIT and certificate IKE_AUTH, reassembled by the fast path"
 bash ci/ike_fragments.sh 2>&1 | tee target/ike_fragments.log
 echo "== IKE under floods: spoofed IKE_SA_INITs from strongSwan's address, a cookie-answering flood"
