@@ -5,7 +5,7 @@
 //! installs an IPsec SA pair in the fast path. Its SA ids start at `FIRST_ID`, above any
 //! IKEv2 engine's, so that one caller can hold both.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use super::wire::{self, exchange, HEADER_LEN};
 use super::{informational, main_mode, quick_mode};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
 use crate::config::IkeConfig;
+use crate::esp_spis::EspSpis;
 use crate::message::ike_message;
 use crate::rng::RngSource;
 use crate::sa::{IkeSaStatus, IkeState};
@@ -32,7 +33,8 @@ pub struct V1Engine {
     sas: BTreeMap<IkeSaId, IsakmpSa>,
     /// SA ids by initiator cookie (the responder cookie is zero in a first message).
     by_icookie: HashMap<[u8; 8], Vec<IkeSaId>>,
-    esp_spis: HashSet<u32>,
+    /// The node's inbound ESP SPIs, IKEv2's too once shared (`share_esp_spis`).
+    esp_spis: EspSpis,
     actions: VecDeque<Action>,
     counters: Counters,
     next_id: IkeSaId,
@@ -50,7 +52,7 @@ impl V1Engine {
                 .collect(),
             sas: BTreeMap::new(),
             by_icookie: HashMap::new(),
-            esp_spis: HashSet::new(),
+            esp_spis: EspSpis::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
             next_id: FIRST_ID,
@@ -65,6 +67,19 @@ impl V1Engine {
     /// Whether any connection speaks IKEv1.
     pub fn has_connections(&self) -> bool {
         !self.configs.is_empty()
+    }
+
+    /// Picks inbound ESP SPIs from `spis` (the IKEv2 engine's, `Engine::esp_spis`) from now
+    /// on: both engines install into one fast path, which keys its inbound SAs by SPI alone.
+    /// The SPIs taken so far move there.
+    pub fn share_esp_spis(&mut self, spis: EspSpis) {
+        spis.absorb(&self.esp_spis);
+        self.esp_spis = spis;
+    }
+
+    /// The set this engine picks inbound ESP SPIs from.
+    pub fn esp_spis(&self) -> &EspSpis {
+        &self.esp_spis
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {

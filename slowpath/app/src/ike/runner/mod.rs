@@ -153,9 +153,11 @@ impl IkeRunner {
             Some(p) => Box::new(FastpathClient::new(p)),
             None => Box::new(LogOnly::default()),
         };
-        let v1 = V1Engine::new(&ike.conns);
+        let mut v1 = V1Engine::new(&ike.conns);
         let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
         let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
+        // One fast path, its inbound SAs keyed by SPI alone: both versions pick from one set.
+        v1.share_esp_spis(engine.esp_spis());
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
