@@ -6,6 +6,7 @@ pub mod crypt;
 pub mod dpd;
 pub mod keymat;
 pub mod natt;
+pub mod offers;
 pub mod record;
 pub mod signature;
 pub mod vendor;

@@ -106,7 +106,7 @@ impl V1Words {
         if !c.rekey_time.is_zero() && c.rekey_time >= phase1_life {
             return Err("rekey (the reauthentication) must come before life".into());
         }
-        let method = auth_method(&c.auth).map_err(|e| format!("auth: {e}"))?;
+        let method = auth_method(c.auth.private_key()).map_err(|e| format!("auth: {e}"))?;
         let phase1 = phase1_offers(&c.ike_proposals, method, phase1_life)
             .map_err(|e| format!("ike: {e}"))?;
         // Aggressive Mode's first message carries the KE: one group for every proposal.
