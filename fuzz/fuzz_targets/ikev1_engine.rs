@@ -3,8 +3,9 @@
 //! input is read: split at every `IKE!`, a selector octet first in each).
 //!
 //! The seeds (fuzz/tests/ikev1_engine_seeds.rs records them) are whole Main Modes and Quick
-//! Modes of a real initiator, directly and behind a NAT, then a rekey and a delete: with the
-//! same RNG seed the responder answers them alike, so mutations reach its encrypted paths.
+//! Modes of a real initiator, directly and behind a NAT, then a rekey and a delete: the
+//! responder answers their clear half alike, and their encrypted messages reach decryption and
+//! the HASH check (its D-H key comes from OpenSSL, so nothing past the HASH is reached).
 //! Checked: no panic; every datagram sent fits in UDP; the SAs, IPsec SAs and inbound SPIs
 //! stay in proportion to the datagrams; no half-done phase 1 is left an hour later; after
 //! deleting every SA, no SA and no SPI is left.
