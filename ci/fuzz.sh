@@ -28,6 +28,13 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 
+# The ikev1_engine seeds are a real initiator's exchanges: they must still take the responder
+# through them, or the fuzzer no longer reaches its encrypted paths.
+if printf '%s\n' "${targets[@]}" | grep -qx ikev1_engine; then
+  echo "== ikev1_engine seeds (cargo test --test ikev1_engine_seeds)"
+  cargo test --release --quiet --test ikev1_engine_seeds
+fi
+
 echo "== cargo fuzz build (sanitizer: $sanitizer)"
 cargo fuzz build --sanitizer "$sanitizer"
 

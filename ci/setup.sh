@@ -17,6 +17,8 @@ PACKAGES=(
   # real peers for the interop tests, and the tools the netns tests use
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   keepalived iproute2 iputils-ping tcpdump procps ethtool
+  # the NAT (masquerade) in front of strongSwan in the IKEv1 NAT-T test
+  nftables
   # net-snmp's trap receiver and tools, and libsmi's MIB checker, for the SNMP trap test
   snmptrapd snmp smitools
   # the certificates of the IKE interop tests are made with its command line tool
@@ -35,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the tests run their own instances.
-  for s in strongswan-starter strongswan keepalived ipsec snmptrapd snmpd prometheus; do
+  for s in strongswan-starter strongswan keepalived ipsec snmptrapd snmpd prometheus nftables; do
     systemctl disable --now "$s" >/dev/null 2>&1 || true
   done
 fi

@@ -12,17 +12,18 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ike::action::Action;
-use ike::config::{
-    AuthConfig, ChildConfig, DpdAction, DpdConfig, Identity, IkeConfig, IkeVersion, RetransmitConfig,
-    VirtualIpConfig,
-};
+use ike::config::IkeConfig;
 use ike::crypto::transform::{Suite, ECP_256, ENCR_AES_GCM_16, PRF_HMAC_SHA2_256};
 use ike::engine::{Engine, EngineSettings};
-use ike::message::TrafficSelector;
 use ike::rng::TestRng;
 use libfuzzer_sys::fuzz_target;
 
-const DELIM: &[u8] = b"IKE!";
+#[path = "datagrams.rs"]
+mod datagrams;
+#[path = "psk_conn.rs"]
+mod psk_conn;
+
+use datagrams::split;
 
 fn responder() -> IkeConfig {
     let ike = Suite {
@@ -38,45 +39,7 @@ fn responder() -> IkeConfig {
         dh: None,
         ..ike
     };
-    IkeConfig {
-        name: "fuzz".into(),
-        ike_version: IkeVersion::V2,
-        local_addr: "192.0.2.1:500".parse().unwrap(),
-        remote_addr: "0.0.0.0:500".parse().unwrap(),
-        local_id: Identity::fqdn("gw.example"),
-        remote_id: None,
-        auth: AuthConfig::psk(b"a fuzzing pre-shared key"),
-        ike_proposals: vec![ike],
-        esp_proposals: vec![esp],
-        children: vec![ChildConfig::new(
-            "any",
-            vec![TrafficSelector::any(false)],
-            vec![TrafficSelector::any(false)],
-        )],
-        rekey_time: Duration::from_secs(3600),
-        rekey_jitter: Duration::from_secs(60),
-        reauth_time: Duration::ZERO,
-        dpd: DpdConfig {
-            interval: Duration::from_secs(30),
-            action: DpdAction::Clear,
-        },
-        retransmit: RetransmitConfig::default(),
-        force_encap: false,
-        fragment_size: Some(1280),
-        virtual_ip: VirtualIpConfig::default(),
-        initial_contact: false,
-    }
-}
-
-fn split(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while let Some(i) = rest.windows(DELIM.len()).position(|w| w == DELIM) {
-        out.push(&rest[..i]);
-        rest = &rest[i + DELIM.len()..];
-    }
-    out.push(rest);
-    out
+    psk_conn::psk_conn("fuzz", "192.0.2.1:500", "0.0.0.0:500", ike, esp)
 }
 
 fn drain(e: &mut Engine) {

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::crypto::transform::Suite;
 use crate::message::{id_from_addr, rest_of_id_payload, IdType, TrafficSelector};
 pub use crate::retransmit::RetransmitConfig;
+use crate::v1::config::V1Config;
 
 /// An identity (IDi/IDr, RFC 7296 3.5): type and data as in the ID payload.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -78,6 +79,14 @@ pub enum AuthConfig {
 impl AuthConfig {
     pub fn psk(secret: &[u8]) -> AuthConfig {
         AuthConfig::Psk(Zeroizing::new(secret.to_vec()))
+    }
+
+    /// Our private key when we sign; None with a pre-shared key.
+    pub fn private_key(&self) -> Option<&PKey<Private>> {
+        match self {
+            AuthConfig::Psk(_) => None,
+            AuthConfig::PubKey(p) => Some(&p.private_key),
+        }
     }
 }
 
@@ -231,7 +240,7 @@ pub enum IkeVersion {
     #[default]
     V2,
     /// RFC 2409, with what only IKEv1 has.
-    V1(crate::v1::config::V1Config),
+    V1(V1Config),
 }
 
 /// One IKE connection.
@@ -271,6 +280,14 @@ pub struct IkeConfig {
 }
 
 impl IkeConfig {
+    /// The IKEv1 settings of a `version 1` connection.
+    pub fn v1(&self) -> Option<&V1Config> {
+        match &self.ike_version {
+            IkeVersion::V1(v) => Some(v),
+            IkeVersion::V2 => None,
+        }
+    }
+
     /// The child policy of that name.
     pub fn child(&self, name: &str) -> Option<&ChildConfig> {
         self.children.iter().find(|c| c.name == name)

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::action::{Action, ChildId, Counters, DropReason, IkeSaId};
 use crate::config::{Identity, IkeConfig};
+use crate::esp_spis::EspSpis;
 use crate::ha::{HaRole, HaSettings};
 use crate::half_open::{HalfOpenTable, ShrinkWhenSparse};
 use crate::message::{with_non_esp_marker, ExchangeType, Message};
@@ -150,6 +151,12 @@ impl Engine {
             + self.held.capacity()
             + self.spis.ike.capacity()
             + self.spis.esp.capacity()
+    }
+
+    /// The inbound ESP SPIs of the node (a handle on the set): the IKEv1 engine picks from it
+    /// too (`V1Engine::share_esp_spis`).
+    pub fn esp_spis(&self) -> EspSpis {
+        self.spis.esp.clone()
     }
 
     pub fn sa(&self, id: IkeSaId) -> Option<&IkeSa> {

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use crate::action::IkeSaId;
 use crate::config::IkeConfig;
+use crate::esp_spis::EspSpis;
 use crate::ha::HaSettings;
 use crate::pool::Pools;
-use crate::rng::{random_u32, random_u64, RngSource};
+use crate::rng::{random_u64, RngSource};
 use crate::sa::IkeSa;
 
 pub struct Ctx<'a> {
@@ -58,7 +59,8 @@ impl Ctx<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct SpiAllocator {
     pub ike: HashSet<u64>,
-    pub esp: HashSet<u32>,
+    /// Shared with the IKEv1 engine (`EspSpis`).
+    pub esp: EspSpis,
     /// Allocated during the current call: the engine frees those no SA ended up using.
     pub fresh_ike: Vec<u64>,
     pub fresh_esp: Vec<u32>,
@@ -75,14 +77,9 @@ impl SpiAllocator {
         }
     }
 
-    /// 1 to 255 are reserved (RFC 4303 2.1).
     pub fn esp(&mut self, rng: &mut dyn RngSource) -> u32 {
-        loop {
-            let s = random_u32(rng);
-            if s > 255 && self.esp.insert(s) {
-                self.fresh_esp.push(s);
-                return s;
-            }
-        }
+        let s = self.esp.take_new(rng);
+        self.fresh_esp.push(s);
+        s
     }
 }

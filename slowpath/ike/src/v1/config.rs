@@ -1,19 +1,18 @@
 //! What a `version 1` connection adds to `IkeConfig`: Aggressive Mode, the phase 1 and
 //! phase 2 transforms in IKEv1's numbering (mapped from the same strongSwan proposal keywords
-//! as IKEv2), the ISAKMP SA's lifetime and the RFC 3706 DPD knobs.
+//! as IKEv2), the ISAKMP SA's lifetime and the RFC 3706 DPD knobs. It reads nothing of
+//! `crate::config`, which holds it (`IkeVersion::V1`); a child's Quick Mode transforms,
+//! which read the connection, are built in `offers`.
 
 use std::time::Duration;
 
+use openssl::pkey::{PKey, Private};
+
 use super::signature::method_for_key;
-use super::wire::{
-    auth_algorithm, auth_method as method, encapsulation, encryption, esp_transform, hash,
-    Phase1Transform, Phase2Transform,
-};
-use crate::config::{AuthConfig, ChildConfig, IkeConfig, IkeVersion, Mode};
+use super::wire::{auth_method as method, encryption, hash, Phase1Transform};
 use crate::crypto::transform::{
-    Suite, AUTH_HMAC_SHA1_96, AUTH_HMAC_SHA2_256_128, AUTH_HMAC_SHA2_384_192,
-    AUTH_HMAC_SHA2_512_256, ECP_256, ECP_384, ECP_521, ENCR_AES_CBC, ENCR_AES_GCM_16, MODP_1024,
-    MODP_2048, MODP_3072, PRF_HMAC_SHA1, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512,
+    Suite, ECP_256, ECP_384, ECP_521, ENCR_AES_CBC, MODP_1024, MODP_2048, MODP_3072, PRF_HMAC_SHA1,
+    PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512,
 };
 
 /// RFC 2407 4.5: an ISAKMP SA proposed without a lifetime lives eight hours.
@@ -53,6 +52,16 @@ pub struct V1Config {
 }
 
 impl V1Config {
+    /// Main Mode offering `phase1`, DPD as RFC 3706 and strongSwan default it.
+    pub fn main_mode(phase1: Vec<Phase1Transform>) -> V1Config {
+        V1Config {
+            aggressive: false,
+            phase1,
+            dpd_retransmit: None,
+            dpd_retries: DEFAULT_DPD_RETRIES,
+        }
+    }
+
     /// The DPD timing, or None when DPD is off (`IkeConfig::dpd.interval` zero).
     pub fn dpd_timing(&self, interval: Duration) -> Option<DpdTiming> {
         (!interval.is_zero()).then(|| DpdTiming {
@@ -63,18 +72,8 @@ impl V1Config {
     }
 }
 
-impl IkeConfig {
-    /// The IKEv1 settings of a `version 1` connection.
-    pub fn v1(&self) -> Option<&V1Config> {
-        match &self.ike_version {
-            IkeVersion::V1(v) => Some(v),
-            IkeVersion::V2 => None,
-        }
-    }
-}
-
 /// IKEv1 and IKEv2 number the groups we have alike; Curve25519 has no IKEv1 number.
-fn group(dh: u16) -> Result<u16, String> {
+pub(super) fn group(dh: u16) -> Result<u16, String> {
     match dh {
         MODP_1024 | MODP_2048 | MODP_3072 | ECP_256 | ECP_384 | ECP_521 => Ok(dh),
         _ => Err(format!("D-H group {dh} has no IKEv1 number (modp, ecp)")),
@@ -120,66 +119,19 @@ pub fn phase1_offers(
 }
 
 /// A lifetime attribute's seconds (at most ten years by the grammar, so it fits).
-fn seconds(d: Duration) -> u32 {
+pub(super) fn seconds(d: Duration) -> u32 {
     u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
 }
 
-/// A child's Quick Mode transforms from its ESP suites (`IkeConfig::child_suites`): a suite
-/// with a group asks for PFS, as in IKEv2's CREATE_CHILD_SA. The encapsulation is the
-/// child's mode without UDP; `natt::encapsulation_mode` changes it when a NAT is found.
-pub fn phase2_offers(
-    conn: &IkeConfig,
-    child: &ChildConfig,
-) -> Result<Vec<Phase2Transform>, String> {
-    let life = &child.lifetimes;
-    let mut out: Vec<Phase2Transform> = Vec::new();
-    for s in conn.child_suites(child) {
-        let transform_id = match s.encr {
-            ENCR_AES_CBC => esp_transform::AES_CBC,
-            ENCR_AES_GCM_16 => esp_transform::AES_GCM_16,
-            e => return Err(format!("ESP cipher {e} has no IKEv1 transform")),
-        };
-        let auth = match s.integ {
-            None => None,
-            Some(AUTH_HMAC_SHA1_96) => Some(auth_algorithm::HMAC_SHA),
-            Some(AUTH_HMAC_SHA2_256_128) => Some(auth_algorithm::HMAC_SHA2_256),
-            Some(AUTH_HMAC_SHA2_384_192) => Some(auth_algorithm::HMAC_SHA2_384),
-            Some(AUTH_HMAC_SHA2_512_256) => Some(auth_algorithm::HMAC_SHA2_512),
-            Some(i) => {
-                return Err(format!(
-                    "integrity {i} has no IKEv1 authentication algorithm"
-                ))
-            }
-        };
-        let offer = Phase2Transform {
-            transform_id,
-            key_bits: Some(s.encr_key_bits),
-            auth,
-            encapsulation: match child.mode {
-                Mode::Tunnel => encapsulation::TUNNEL,
-                Mode::Transport => encapsulation::TRANSPORT,
-            },
-            group: s.dh.map(group).transpose()?,
-            life_seconds: (!life.life_time.is_zero()).then(|| seconds(life.life_time)),
-            life_kbytes: (life.life_bytes != 0)
-                .then(|| u32::try_from(life.life_bytes.div_ceil(1024)).unwrap_or(u32::MAX)),
-        };
-        if !out.contains(&offer) {
-            out.push(offer);
-        }
-    }
-    Ok(out)
-}
-
-/// The phase 1 authentication method of a connection: pre-shared key, or the signature
-/// its private key makes (RSA; ECDSA with the hash that goes with its curve, RFC 4754).
-pub fn auth_method(auth: &AuthConfig) -> Result<u16, String> {
-    match auth {
-        AuthConfig::Psk(_) => Ok(method::PRE_SHARED_KEY),
-        AuthConfig::PubKey(p) => method_for_key(&p.private_key).ok_or_else(|| {
-            "key: IKEv1 signs with RSA or ECDSA on P-256, P-384 or P-521".to_string()
-        }),
-    }
+/// The phase 1 authentication method of a connection from its private key
+/// (`AuthConfig::private_key`): pre-shared key without one, or the signature it makes (RSA;
+/// ECDSA with the hash that goes with its curve, RFC 4754).
+pub fn auth_method(private_key: Option<&PKey<Private>>) -> Result<u16, String> {
+    let Some(key) = private_key else {
+        return Ok(method::PRE_SHARED_KEY);
+    };
+    method_for_key(key)
+        .ok_or_else(|| "key: IKEv1 signs with RSA or ECDSA on P-256, P-384 or P-521".to_string())
 }
 
 #[cfg(test)]

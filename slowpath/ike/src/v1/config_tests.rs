@@ -1,6 +1,9 @@
 use super::*;
-use crate::config::{Lifetimes, PubKeyAuth};
-use crate::crypto::transform::CURVE25519;
+use crate::config::{AuthConfig, IkeVersion, PubKeyAuth};
+use crate::crypto::transform::{
+    AUTH_HMAC_SHA1_96, AUTH_HMAC_SHA2_256_128, CURVE25519, ENCR_AES_GCM_16,
+};
+use crate::tests::harness::{configs, esp_cbc, ike_cbc_modp1024};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
@@ -94,90 +97,9 @@ fn phase1_refuses_what_ikev1_lacks() {
 }
 
 #[test]
-fn phase2_maps_esp_auth_pfs_mode_and_lifetimes() {
-    let mut child = ChildConfig::new("c", vec![], vec![]);
-    child.esp_proposals = vec![
-        suite(ENCR_AES_GCM_16, 256, None, None, None),
-        suite(
-            ENCR_AES_CBC,
-            128,
-            Some(AUTH_HMAC_SHA2_256_128),
-            None,
-            Some(MODP_2048),
-        ),
-        suite(ENCR_AES_CBC, 128, Some(AUTH_HMAC_SHA1_96), None, None),
-    ];
-    child.lifetimes = Lifetimes {
-        life_time: HOUR,
-        life_bytes: 1_000_000,
-        ..Lifetimes::default()
-    };
-    let conn = conn_with(child.clone());
-    let offers = phase2_offers(&conn, &child).unwrap();
-    let got: Vec<_> = offers
-        .iter()
-        .map(|t| (t.transform_id, t.key_bits, t.auth, t.group, t.encapsulation))
-        .collect();
-    // ESP_AES_GCM_16 (20); ESP_AES (12) with HMAC-SHA2-256 (5) and PFS 14; HMAC-SHA (2).
-    assert_eq!(
-        got,
-        [
-            (20, Some(256), None, None, 1),
-            (12, Some(128), Some(5), Some(14), 1),
-            (12, Some(128), Some(2), None, 1)
-        ]
-    );
-    assert!(offers
-        .iter()
-        .all(|t| t.life_seconds == Some(3600) && t.life_kbytes == Some(977)));
-    child.mode = Mode::Transport;
-    child.lifetimes = Lifetimes {
-        life_time: Duration::ZERO,
-        ..Lifetimes::default()
-    };
-    let t = &phase2_offers(&conn, &child).unwrap()[0];
-    assert_eq!(
-        (t.encapsulation, t.life_seconds, t.life_kbytes),
-        (2, None, None)
-    );
-    child.esp_proposals = vec![suite(
-        ENCR_AES_CBC,
-        128,
-        Some(AUTH_HMAC_SHA1_96),
-        None,
-        Some(CURVE25519),
-    )];
-    assert!(phase2_offers(&conn, &child).is_err());
-}
-
-fn conn_with(child: ChildConfig) -> IkeConfig {
-    IkeConfig {
-        name: "c".into(),
-        ike_version: IkeVersion::V2,
-        local_addr: "192.0.2.1:500".parse().unwrap(),
-        remote_addr: "192.0.2.2:500".parse().unwrap(),
-        local_id: crate::config::Identity::fqdn("a"),
-        remote_id: None,
-        auth: AuthConfig::psk(b"k"),
-        ike_proposals: vec![],
-        esp_proposals: vec![],
-        children: vec![child],
-        rekey_time: Duration::ZERO,
-        rekey_jitter: Duration::ZERO,
-        reauth_time: Duration::ZERO,
-        dpd: crate::config::DpdConfig::default(),
-        retransmit: crate::config::RetransmitConfig::default(),
-        force_encap: false,
-        fragment_size: None,
-        virtual_ip: Default::default(),
-        initial_contact: false,
-    }
-}
-
-#[test]
 fn auth_methods_follow_the_key() {
     assert_eq!(
-        auth_method(&AuthConfig::psk(b"k")),
+        auth_method(AuthConfig::psk(b"k").private_key()),
         Ok(method::PRE_SHARED_KEY)
     );
     let pubkey = |private_key| {
@@ -188,7 +110,7 @@ fn auth_methods_follow_the_key() {
         })
     };
     let rsa = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
-    assert_eq!(auth_method(&pubkey(rsa)), Ok(method::RSA_SIG));
+    assert_eq!(auth_method(pubkey(rsa).private_key()), Ok(method::RSA_SIG));
     for (nid, want) in [
         (Nid::X9_62_PRIME256V1, method::ECDSA_SHA256_P256),
         (Nid::SECP384R1, method::ECDSA_SHA384_P384),
@@ -196,10 +118,10 @@ fn auth_methods_follow_the_key() {
     ] {
         let g = EcGroup::from_curve_name(nid).unwrap();
         let k = PKey::from_ec_key(EcKey::generate(&g).unwrap()).unwrap();
-        assert_eq!(auth_method(&pubkey(k)), Ok(want));
+        assert_eq!(auth_method(pubkey(k).private_key()), Ok(want));
     }
     let ed = PKey::generate_ed25519().unwrap();
-    assert!(auth_method(&pubkey(ed)).is_err());
+    assert!(auth_method(pubkey(ed).private_key()).is_err());
 }
 
 #[test]
@@ -216,7 +138,7 @@ fn dpd_timing_defaults_to_the_interval() {
     v.dpd_retransmit = Some(Duration::from_secs(5));
     let t = v.dpd_timing(Duration::from_secs(30)).unwrap();
     assert_eq!(t.retransmit, Duration::from_secs(5));
-    let mut c = conn_with(ChildConfig::new("c", vec![], vec![]));
+    let (mut c, _) = configs(ike_cbc_modp1024(), esp_cbc());
     assert!(c.v1().is_none());
     c.ike_version = IkeVersion::V1(v.clone());
     assert_eq!(c.v1(), Some(&v));

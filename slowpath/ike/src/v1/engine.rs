@@ -8,7 +8,7 @@
 mod indexes;
 mod timers;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use super::wire::{self, exchange, HEADER_LEN};
 use super::{aggressive_mode, informational, main_mode, quick_mode};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
 use crate::config::IkeConfig;
+use crate::esp_spis::EspSpis;
 use crate::message::{ike_message, with_non_esp_marker};
 use crate::rng::RngSource;
 use crate::sa::ike_sa::NATT_PORT;
@@ -37,7 +38,8 @@ pub struct V1Engine {
     sas: BTreeMap<IkeSaId, IsakmpSa>,
     /// SA ids by initiator cookie (the responder cookie is zero in a first message).
     by_icookie: HashMap<[u8; 8], Vec<IkeSaId>>,
-    esp_spis: HashSet<u32>,
+    /// The node's inbound ESP SPIs, IKEv2's too once shared (`share_esp_spis`).
+    esp_spis: EspSpis,
     /// The SAs by deadline and by peer.
     indexes: indexes::Indexes,
     actions: VecDeque<Action>,
@@ -64,7 +66,7 @@ impl V1Engine {
                 .collect(),
             sas: BTreeMap::new(),
             by_icookie: HashMap::new(),
-            esp_spis: HashSet::new(),
+            esp_spis: EspSpis::default(),
             indexes: indexes::Indexes::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -87,6 +89,19 @@ impl V1Engine {
     /// Whether any connection speaks IKEv1.
     pub fn has_connections(&self) -> bool {
         !self.configs.is_empty()
+    }
+
+    /// Picks inbound ESP SPIs from `spis` (the IKEv2 engine's, `Engine::esp_spis`) from now
+    /// on: both engines install into one fast path, which keys its inbound SAs by SPI alone.
+    /// The SPIs taken so far move there.
+    pub fn share_esp_spis(&mut self, spis: EspSpis) {
+        spis.absorb(&self.esp_spis);
+        self.esp_spis = spis;
+    }
+
+    /// The set this engine picks inbound ESP SPIs from.
+    pub fn esp_spis(&self) -> &EspSpis {
+        &self.esp_spis
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {

@@ -5,9 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::config::{
-    auth_method, phase1_offers, V1Config, DEFAULT_DPD_RETRIES, DEFAULT_PHASE1_LIFE,
-};
+use super::config::{auth_method, phase1_offers, V1Config, DEFAULT_PHASE1_LIFE};
 use super::engine::{is_v1_id, V1Engine};
 use super::wire::{self, exchange, flags};
 use crate::action::{Action, ChildSaInfo, DownReason, DropReason};
@@ -17,13 +15,10 @@ use crate::rng::TestRng;
 use crate::tests::harness::{configs, esp_cbc, ike_cbc_modp1024};
 
 pub(super) fn v1(mut c: IkeConfig) -> IkeConfig {
-    let method = auth_method(&c.auth).unwrap();
-    c.ike_version = IkeVersion::V1(V1Config {
-        aggressive: false,
-        phase1: phase1_offers(&c.ike_proposals, method, DEFAULT_PHASE1_LIFE).unwrap(),
-        dpd_retransmit: None,
-        dpd_retries: DEFAULT_DPD_RETRIES,
-    });
+    let method = auth_method(c.auth.private_key()).unwrap();
+    c.ike_version = IkeVersion::V1(V1Config::main_mode(
+        phase1_offers(&c.ike_proposals, method, DEFAULT_PHASE1_LIFE).unwrap(),
+    ));
     c
 }
 

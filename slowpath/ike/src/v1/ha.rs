@@ -123,8 +123,9 @@ impl V1Engine {
             self.next_id += 1;
         }
         let spis = sa.children.iter().map(|c| c.spi_in);
-        self.esp_spis
-            .extend(spis.chain(sa.quick_modes.values().map(|q| q.spi_in)));
+        for spi in spis.chain(sa.quick_modes.values().map(|q| q.spi_in)) {
+            self.esp_spis.insert(spi);
+        }
         self.keep(sa);
         Ok(id)
     }

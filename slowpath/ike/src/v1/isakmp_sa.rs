@@ -4,7 +4,7 @@
 //! the peer's identity, its lifetime, the Quick Modes in flight by message ID and the IPsec
 //! SAs they made. The exchanges are in `main_mode`, `quick_mode` and `informational`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +19,11 @@ use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, Ik
 use crate::config::{Identity, IkeConfig};
 use crate::crypto::dh::KeyExchange;
 use crate::crypto::prf::Prf;
+use crate::esp_spis::EspSpis;
 use crate::message::with_non_esp_marker;
 use crate::message::TrafficSelector;
 use crate::retransmit::{Expiry, Retransmit};
-use crate::rng::{random_u32, RngSource};
+use crate::rng::RngSource;
 use crate::sa::child_sa::{ChildSa, ChildState};
 use crate::sa::ike_sa::NATT_PORT;
 
@@ -155,8 +156,8 @@ pub const FINISHED_KEPT: usize = 8;
 pub struct V1Ctx<'a> {
     pub now: Duration,
     pub rng: &'a mut dyn RngSource,
-    /// Every inbound ESP SPI the engine's SAs hold (a new one is chosen outside it).
-    pub esp_spis: &'a mut HashSet<u32>,
+    /// Every inbound ESP SPI the node's SAs hold, IKEv2's too (a new one is chosen outside it).
+    pub esp_spis: &'a mut EspSpis,
     /// `now` as a Unix time, for certificate validity.
     pub unix_time: i64,
 }
@@ -164,12 +165,7 @@ pub struct V1Ctx<'a> {
 impl V1Ctx<'_> {
     /// A fresh inbound SPI (never below 256, RFC 4303 2.1).
     pub fn new_esp_spi(&mut self) -> u32 {
-        loop {
-            let spi = random_u32(self.rng);
-            if spi >= 256 && self.esp_spis.insert(spi) {
-                return spi;
-            }
-        }
+        self.esp_spis.take_new(self.rng)
     }
 }
 

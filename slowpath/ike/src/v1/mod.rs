@@ -8,6 +8,7 @@ pub mod dpd;
 pub mod dpd_probe;
 pub mod keymat;
 pub mod natt;
+pub mod offers;
 pub mod record;
 pub mod signature;
 pub mod vendor;

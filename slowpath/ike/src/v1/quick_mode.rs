@@ -12,11 +12,11 @@
 //! out of the fast path until that CONNECTED arrives. The SAs are installed through the
 //! same `ChildSaUp` / `ChildSaRekeyed` actions as IKEv2's CHILD SAs.
 
-use super::config::phase2_offers;
 use super::isakmp_sa::{
     Finished, IsakmpSa, QmState, QuickMode, V1Ctx, FINISHED_KEPT, SETUP_TIMEOUT,
 };
 use super::keymat;
+use super::offers::phase2_offers;
 use super::quick_mode_parts::{
     child_config, encapsulation_of, exchange_iv, ke_of, keyed_child, nonce_of, offered,
     opened_and_checked, prf_keys, with_hash,

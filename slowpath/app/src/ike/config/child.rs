@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ike::config::{ChildConfig, Lifetimes, Mode};
-use ike::v1::config::phase2_offers;
+use ike::v1::offers::phase2_offers;
 use ipc::sa::{MAX_REPLAY_WINDOW, MIN_REPLAY_WINDOW};
 use toolkit::config::Words;
 

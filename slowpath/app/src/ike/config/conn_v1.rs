@@ -106,7 +106,7 @@ impl V1Words {
         if !c.rekey_time.is_zero() && c.rekey_time >= phase1_life {
             return Err("rekey (the reauthentication) must come before life".into());
         }
-        let method = auth_method(&c.auth).map_err(|e| format!("auth: {e}"))?;
+        let method = auth_method(c.auth.private_key()).map_err(|e| format!("auth: {e}"))?;
         if self.aggressive && !matches!(c.auth, AuthConfig::Psk(_)) {
             return Err("aggressive: Aggressive Mode is built with pre-shared keys only".into());
         }

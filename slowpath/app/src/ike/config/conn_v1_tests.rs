@@ -3,7 +3,8 @@
 use super::parse_text;
 use ike::config::IkeConfig;
 use ike::config::IkeVersion;
-use ike::v1::config::{phase2_offers, DEFAULT_PHASE1_LIFE};
+use ike::v1::config::DEFAULT_PHASE1_LIFE;
+use ike::v1::offers::phase2_offers;
 use std::time::Duration;
 
 const CONN: &str = "conn c local 192.0.2.1 remote 192.0.2.2 auth psk k";

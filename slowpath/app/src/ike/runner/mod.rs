@@ -158,6 +158,8 @@ impl IkeRunner {
         v1.set_unix_epoch_offset(settings.unix_epoch_offset);
         let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
         let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
+        // One fast path, its inbound SAs keyed by SPI alone: both versions pick from one set.
+        v1.share_esp_spis(engine.esp_spis());
         let ha = match ha {
             Some(cfg) => {
                 engine.set_role(HaRole::Standby, now, &mut rng);
