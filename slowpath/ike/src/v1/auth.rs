@@ -206,7 +206,7 @@ impl Phase1Proof<'_> {
 /// Whether the peer's identity is the connection's remote-id. DNs compare as X.509 names:
 /// strongSwan encodes an ID DN's strings as PrintableString where OpenSSL's subjects (and
 /// our configured DNs) hold UTF8String.
-fn is_remote_id(want: &Identity, peer: &Identity) -> bool {
+pub(super) fn is_remote_id(want: &Identity, peer: &Identity) -> bool {
     if want.matches(peer.id_type, &peer.data) {
         return true;
     }

@@ -14,9 +14,9 @@ use super::isakmp_sa::{IsakmpSa, Phase1State, V1Ctx};
 use super::wire::{
     self, doi, exchange, notify_type, protocol, Header, Identification, Notification, Payload,
 };
-use super::{informational, phase1};
+use super::{auth, informational, phase1};
 use crate::action::{DownReason, DropReason};
-use crate::config::{AuthConfig, IkeConfig};
+use crate::config::{AuthConfig, Identity, IkeConfig};
 use crate::message::IdType;
 
 /// Why a first message got no SA: counted as `reason`, and told to the peer with `notify`
@@ -63,7 +63,15 @@ pub fn is_aggressive(c: &IkeConfig) -> bool {
 /// takes any, `None` when it names another.
 fn identity_rank(c: &IkeConfig, id: &Identification) -> Option<u8> {
     match &c.remote_id {
-        Some(want) => want.matches(IdType(id.id_type), &id.data).then_some(0),
+        // As the authentication compares it: a DN as an X.509 name (strongSwan encodes its
+        // DN with PrintableStrings where our `dn:` has UTF8Strings).
+        Some(want) => {
+            let peer = Identity {
+                id_type: IdType(id.id_type),
+                data: id.data.clone(),
+            };
+            auth::is_remote_id(want, &peer).then_some(0)
+        }
         None => Some(1),
     }
 }

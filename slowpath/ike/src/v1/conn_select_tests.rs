@@ -195,3 +195,48 @@ fn a_named_identity_comes_before_any() {
     let p = wire::parse_payloads(back.next_payload, &msg[wire::HEADER_LEN..]).unwrap();
     assert!(matches!(&p[0], Payload::Notify(n) if n.kind == notify_type::NO_PROPOSAL_CHOSEN));
 }
+
+/// A DN the way strongSwan puts it in its ID payload (PrintableStrings) or the way our `dn:`
+/// config builds it (UTF8Strings).
+fn dn_der(printable: bool) -> Vec<u8> {
+    use openssl::asn1::Asn1Type;
+    use openssl::nid::Nid;
+    let kind = if printable {
+        Asn1Type::PRINTABLESTRING
+    } else {
+        Asn1Type::UTF8STRING
+    };
+    let mut b = openssl::x509::X509NameBuilder::new().unwrap();
+    for (nid, value) in [(Nid::COUNTRYNAME, "CH"), (Nid::COMMONNAME, "swan.test")] {
+        let kind = if nid == Nid::COUNTRYNAME {
+            Asn1Type::PRINTABLESTRING
+        } else {
+            kind
+        };
+        b.append_entry_by_nid_with_type(nid, value, kind).unwrap();
+    }
+    b.build().to_der().unwrap()
+}
+
+#[test]
+fn a_dn_identity_is_matched_as_an_x509_name() {
+    let (_, b) = pair_configs(esp_cbc());
+    let mut c = b.clone();
+    c.remote_id = Some(Identity {
+        id_type: crate::message::IdType::DER_ASN1_DN,
+        data: dn_der(false),
+    });
+    let peer = |data: Vec<u8>| Identification {
+        id_type: crate::message::IdType::DER_ASN1_DN.0,
+        protocol: 0,
+        port: 0,
+        data,
+    };
+    assert_ne!(dn_der(true), dn_der(false));
+    assert_eq!(identity_rank(&c, &peer(dn_der(true))), Some(0));
+    assert_eq!(identity_rank(&c, &peer(dn_der(false))), Some(0));
+    let mut other = dn_der(true);
+    let last = other.len() - 1;
+    other[last] ^= 1;
+    assert_eq!(identity_rank(&c, &peer(other)), None);
+}
