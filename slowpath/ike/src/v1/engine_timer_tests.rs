@@ -206,3 +206,67 @@ fn the_initiator_reauthenticates_and_keeps_the_ipsec_sas() {
 fn a_peer_that_reauthenticates_keeps_the_ipsec_sas() {
     reauthenticates(false);
 }
+
+/// B's records to a standby engine as the runner sends them: the gone ones, then the changed.
+fn mirror(w: &mut World, standby: &mut crate::v1::engine::V1Engine) {
+    use crate::v1::record::IsakmpSaRecord;
+    let changes = w.b.take_changed();
+    for (i, r) in changes.removed {
+        standby.remove_sa_by_cookies(i, r);
+    }
+    for id in changes.changed {
+        let record = w.b.export_sa(id, w.now).expect("an SA that changed is up");
+        let record = IsakmpSaRecord::decode(&record.encode()).unwrap();
+        standby.import_sa(record, w.now).unwrap();
+    }
+}
+
+/// A reauthentication on an HA pair: the standby ends with the one ISAKMP SA the active node
+/// has (new cookies, the same IPsec SAs), not a stale copy under the old cookies, and
+/// carries the tunnel on after a takeover.
+fn a_reauthentication_reaches_the_standby(by_a: bool) {
+    use crate::ha::HaRole;
+    let (mut a, mut b) = pair_configs(esp_cbc());
+    if by_a {
+        a.rekey_time = S(20);
+    } else {
+        b.remote_addr = a.local_addr;
+        b.rekey_time = S(20);
+    }
+    let mut w = up(a, b.clone());
+    let mut standby = crate::v1::engine::V1Engine::new(std::slice::from_ref(&b));
+    standby.set_role(HaRole::Standby, w.now, &mut w.rng);
+    mirror(&mut w, &mut standby);
+    let before = view(&w.b);
+    assert_eq!(view(&standby), before);
+    for _ in 0..25 {
+        idle(&mut w, 1, |_| true);
+        mirror(&mut w, &mut standby);
+    }
+    let after = view(&w.b);
+    assert_ne!(after.0, before.0, "reauthenticated");
+    assert_eq!(
+        view(&standby),
+        after,
+        "the standby holds what the active node holds"
+    );
+    standby.set_role(HaRole::Active, w.now, &mut w.rng);
+    w.b = standby;
+    let id = w.a.sa_ids()[0];
+    let child = w.a.sa(id).unwrap().children[0].id;
+    assert!(w.a.rekey_child(w.now, &mut w.rng, id, child));
+    w.run();
+    assert_eq!(w.seen_a.rekeyed, 1);
+    assert_eq!(w.a.total_counters().total_dropped(), 0);
+    assert_eq!(w.b.total_counters().total_dropped(), 0);
+}
+
+#[test]
+fn a_peer_reauthentication_reaches_the_standby() {
+    a_reauthentication_reaches_the_standby(true);
+}
+
+#[test]
+fn our_reauthentication_reaches_the_standby() {
+    a_reauthentication_reaches_the_standby(false);
+}

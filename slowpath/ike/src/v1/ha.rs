@@ -7,7 +7,7 @@
 //! Mode, a Quick Mode in flight is sent again under its own message ID, and the rekeys and
 //! DPD are scheduled as before (what fell due while standby, spread over a few seconds).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +36,9 @@ pub(super) struct HaState {
     role: HaRole,
     changed: BTreeSet<IkeSaId>,
     removed: Vec<(u64, u64)>,
+    /// The cookies each SA's last record went out under: a reauthentication gives an SA id
+    /// new cookies, and the record under the old ones must go.
+    synced: HashMap<IkeSaId, (u64, u64)>,
 }
 
 impl HaState {
@@ -43,15 +46,20 @@ impl HaState {
         self.role == HaRole::Standby
     }
 
-    /// An SA an engine call went through: an established one has a new record; a closed one
-    /// that had one (it was up) is gone.
+    /// An SA an engine call went through: an established one has a new record (and the
+    /// record under its former cookies, if a reauthentication changed them, is gone); a
+    /// closed one, or an old phase 1 retired by a reauthentication, has none.
     pub(super) fn note(&mut self, sa: &IsakmpSa) {
-        if sa.is_closed() {
+        if sa.is_closed() || sa.reauth.retired {
             self.changed.remove(&sa.id);
-            if sa.established_at.is_some() {
-                self.removed.push(sa.cookies());
-            }
+            self.removed.extend(self.synced.remove(&sa.id));
         } else if sa.is_established() {
+            let cookies = sa.cookies();
+            if let Some(old) = self.synced.insert(sa.id, cookies) {
+                if old != cookies {
+                    self.removed.push(old);
+                }
+            }
             self.changed.insert(sa.id);
         }
     }
