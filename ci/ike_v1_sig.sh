@@ -20,11 +20,10 @@ ike_topology_up ike-v1-sig
 # --- Certificates: an RSA CA and an ECDSA CA, each with a gateway's and strongSwan's.
 source ci/lib/test_pki.sh
 make_swan_pki
-# A certificate for strongSwan from a CA we do not trust.
+# strongSwan's RSA identity, certified by a CA we do not trust: the conn takes the identity,
+# the chain is what refuses it.
 mkca rogue-ca rsa:2048
-mkcert rogue-ca swan-rogue.test rsa:2048
-swan_trusts rogue-ca
-swan_owns swan-rogue.test
+CN=swan-rsa.test mkcert rogue-ca swan-rogue.test rsa:2048
 check "certificates made (RSA, ECDSA and an untrusted CA)" \
   test -s "$pki/gw-rsa.test.pem" -a -s "$pki/swan-ec.test.pem" -a -s "$pki/swan-rogue.test.pem"
 
@@ -49,8 +48,6 @@ write_strongswan_conf pem pkcs1 pkcs8 x509 pubkey constraints
   echo "connections {"
   swan_v1_cert_conn rsa swan-rsa.test.pem "$SWAN_DN" "$GW_DN"
   swan_v1_cert_conn ecdsa swan-ec.test.pem swan-ec.test gw-ec.test
-  swan_v1_cert_conn rogue swan-rogue.test.pem \
-    "C=CH, O=ipsec-gw test, CN=swan-rogue.test" "$GW_DN"
   echo "}"
 } >"$sw/swanctl.conf"
 
@@ -116,6 +113,15 @@ check "ecdsa, our initiator: strongSwan's SA goes with our delete" wait_for 10 s
 check "ecdsa, our initiator: ours is gone" wait_for 10 our_ike_none
 
 echo "== 4. a certificate from a CA we do not trust"
+# Loaded only now, in place of the others: it claims the `rsa` conn's identity.
+swan_trusts rogue-ca
+swan_owns swan-rogue.test
+{
+  echo "connections {"
+  swan_v1_cert_conn rogue swan-rogue.test.pem "$SWAN_DN" "$GW_DN"
+  echo "}"
+} >"$sw/rogue.conf"
+check "rogue: strongSwan loads the rogue conn" swan --load-all --file "$sw/rogue.conf"
 refused0=$(our_drops auth_failed)
 refused_more() { [ "$(our_drops auth_failed)" -gt "$refused0" ]; }
 no_v1_sa() { ! our_v1_up; }

@@ -2,7 +2,8 @@
 # ike_topology_up; they go to $pki). Each subject is "$DN/CN=NAME".
 #   mkca NAME KEY-OPTIONS...         a CA (valid 2 days): $pki/NAME.pem and NAME.key
 #   mkcert CA NAME KEY-OPTIONS...    an end entity of CA, NAME also its DNS subjectAltName,
-#                                    keyUsage digitalSignature
+#                                    keyUsage digitalSignature (CN=X mkcert ...: X in the
+#                                    subject and subjectAltName instead, files still NAME)
 #   make_swan_pki                    an RSA CA and an ECDSA (P-256) CA, each with a
 #                                    gateway's (gw-rsa.test, gw-ec.test) and strongSwan's
 #                                    (swan-rsa.test, swan-ec.test) certificate
@@ -20,10 +21,10 @@ mkca() { # name, key options...
     -subj "$DN/CN=$n" -addext basicConstraints=critical,CA:TRUE \
     -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 }
-mkcert() { # ca, name (CN and DNS name), key options...
-  local ca=$1 n=$2; shift 2
-  openssl req -newkey "$@" -nodes -keyout "$pki/$n.key" -subj "$DN/CN=$n" -out "$pki/$n.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:%s\nkeyUsage=critical,digitalSignature\n' "$n" >"$pki/$n.ext"
+mkcert() { # ca, name (files; CN and DNS name unless CN=... is set), key options...
+  local ca=$1 n=$2 cn=${CN:-$2}; shift 2
+  openssl req -newkey "$@" -nodes -keyout "$pki/$n.key" -subj "$DN/CN=$cn" -out "$pki/$n.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:%s\nkeyUsage=critical,digitalSignature\n' "$cn" >"$pki/$n.ext"
   openssl x509 -req -in "$pki/$n.csr" -CA "$pki/$ca.pem" -CAkey "$pki/$ca.key" -days 2 \
     -extfile "$pki/$n.ext" -out "$pki/$n.pem" 2>/dev/null
 }
