@@ -113,7 +113,10 @@ check "ecdsa, our initiator: strongSwan's SA goes with our delete" wait_for 10 s
 check "ecdsa, our initiator: ours is gone" wait_for 10 our_ike_none
 
 echo "== 4. a certificate from a CA we do not trust"
-# Loaded only now, in place of the others: it claims the `rsa` conn's identity.
+# Loaded only now, in place of the others: it claims the `rsa` conn's identity. strongSwan
+# must not hold the real certificate of that identity any more: it would pick it (and its
+# key) itself, since our CR names the CA that issued it.
+rm -f "$sw/x509/swan-rsa.test.pem" "$sw/private/swan-rsa.test.key"
 swan_trusts rogue-ca
 swan_owns swan-rogue.test
 {
@@ -121,7 +124,7 @@ swan_owns swan-rogue.test
   swan_v1_cert_conn rogue swan-rogue.test.pem "$SWAN_DN" "$GW_DN"
   echo "}"
 } >"$sw/rogue.conf"
-check "rogue: strongSwan loads the rogue conn" swan --load-all --file "$sw/rogue.conf"
+check "rogue: strongSwan loads the rogue conn" swan --load-all --clear --file "$sw/rogue.conf"
 refused0=$(our_drops auth_failed)
 refused_more() { [ "$(our_drops auth_failed)" -gt "$refused0" ]; }
 no_v1_sa() { ! our_v1_up; }
