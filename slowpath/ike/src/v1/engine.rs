@@ -298,12 +298,7 @@ impl V1Engine {
         }
         let id = self.next_id;
         // Field by field: the conns are read while the context holds the SPI set.
-        let mut ctx = V1Ctx {
-            now,
-            rng,
-            esp_spis: &mut self.esp_spis,
-            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
-        };
+        let mut ctx = V1Ctx::new(now, rng, &mut self.esp_spis, self.unix_epoch_offset);
         let body = &raw[HEADER_LEN..];
         let answered = if aggressive {
             aggressive_mode::respond(&mut ctx, id, &self.configs, local, remote, raw, h, body)

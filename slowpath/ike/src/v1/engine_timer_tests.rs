@@ -155,10 +155,8 @@ fn view(e: &crate::v1::engine::V1Engine) -> ((u64, u64), Vec<u32>) {
     (sa.cookies(), sa.children.iter().map(|c| c.spi_in).collect())
 }
 
-/// Reauthentication by `reauth_a` or B (B is the responder): a new ISAKMP SA on both
-/// sides, the old one gone, the IPsec SAs the same, and a Quick Mode rekey runs under
-/// the new one.
-fn reauthenticates(by_a: bool) {
+/// A pair in which A (`by_a`) or B (the responder) reauthenticates after 20 s.
+fn reauthenticating(by_a: bool) -> (IkeConfig, IkeConfig) {
     let (mut a, mut b) = pair_configs(esp_cbc());
     if by_a {
         a.rekey_time = S(20);
@@ -167,6 +165,24 @@ fn reauthenticates(by_a: bool) {
         b.remote_addr = a.local_addr;
         b.rekey_time = S(20);
     }
+    (a, b)
+}
+
+/// A rekeys its first IPsec SA by a Quick Mode, and neither side drops a message.
+fn rekey_first_child(w: &mut World) {
+    let id = w.a.sa_ids()[0];
+    let child = w.a.sa(id).unwrap().children[0].id;
+    assert!(w.a.rekey_child(w.now, &mut w.rng, id, child));
+    w.run();
+    assert_eq!(w.a.total_counters().total_dropped(), 0);
+    assert_eq!(w.b.total_counters().total_dropped(), 0);
+}
+
+/// Reauthentication by `reauth_a` or B (B is the responder): a new ISAKMP SA on both
+/// sides, the old one gone, the IPsec SAs the same, and a Quick Mode rekey runs under
+/// the new one.
+fn reauthenticates(by_a: bool) {
+    let (a, b) = reauthenticating(by_a);
     let mut w = up(a, b);
     let (a0, b0) = (view(&w.a), view(&w.b));
     assert_eq!(a0.1.len(), 1);
@@ -188,13 +204,8 @@ fn reauthenticates(by_a: bool) {
     assert_eq!(w.a.total_counters().total_dropped(), 0);
     assert_eq!(w.b.total_counters().total_dropped(), 0);
     // The IPsec SA rekeys under the new ISAKMP SA.
-    let id = w.a.sa_ids()[0];
-    let child = w.a.sa(id).unwrap().children[0].id;
-    assert!(w.a.rekey_child(w.now, &mut w.rng, id, child));
-    w.run();
+    rekey_first_child(&mut w);
     assert_eq!((w.seen_a.rekeyed, w.seen_b.rekeyed), (1, 1));
-    assert_eq!(w.a.total_counters().total_dropped(), 0);
-    assert_eq!(w.b.total_counters().total_dropped(), 0);
 }
 
 #[test]
@@ -226,13 +237,7 @@ fn mirror(w: &mut World, standby: &mut crate::v1::engine::V1Engine) {
 /// carries the tunnel on after a takeover.
 fn a_reauthentication_reaches_the_standby(by_a: bool) {
     use crate::ha::HaRole;
-    let (mut a, mut b) = pair_configs(esp_cbc());
-    if by_a {
-        a.rekey_time = S(20);
-    } else {
-        b.remote_addr = a.local_addr;
-        b.rekey_time = S(20);
-    }
+    let (a, b) = reauthenticating(by_a);
     let mut w = up(a, b.clone());
     let mut standby = crate::v1::engine::V1Engine::new(std::slice::from_ref(&b));
     standby.set_role(HaRole::Standby, w.now, &mut w.rng);
@@ -252,13 +257,8 @@ fn a_reauthentication_reaches_the_standby(by_a: bool) {
     );
     standby.set_role(HaRole::Active, w.now, &mut w.rng);
     w.b = standby;
-    let id = w.a.sa_ids()[0];
-    let child = w.a.sa(id).unwrap().children[0].id;
-    assert!(w.a.rekey_child(w.now, &mut w.rng, id, child));
-    w.run();
+    rekey_first_child(&mut w);
     assert_eq!(w.seen_a.rekeyed, 1);
-    assert_eq!(w.a.total_counters().total_dropped(), 0);
-    assert_eq!(w.b.total_counters().total_dropped(), 0);
 }
 
 #[test]

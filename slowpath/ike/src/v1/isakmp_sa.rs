@@ -162,7 +162,22 @@ pub struct V1Ctx<'a> {
     pub unix_time: i64,
 }
 
-impl V1Ctx<'_> {
+impl<'a> V1Ctx<'a> {
+    /// The context at `now`; `unix_epoch_offset` is the Unix time at `now` zero.
+    pub fn new(
+        now: Duration,
+        rng: &'a mut dyn RngSource,
+        esp_spis: &'a mut EspSpis,
+        unix_epoch_offset: i64,
+    ) -> V1Ctx<'a> {
+        V1Ctx {
+            now,
+            rng,
+            esp_spis,
+            unix_time: unix_epoch_offset.saturating_add(now.as_secs() as i64),
+        }
+    }
+
     /// A fresh inbound SPI (never below 256, RFC 4303 2.1).
     pub fn new_esp_spi(&mut self) -> u32 {
         self.esp_spis.take_new(self.rng)

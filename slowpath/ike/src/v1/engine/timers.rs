@@ -13,12 +13,7 @@ use crate::v1::{dpd_probe, informational, main_mode, quick_mode, reauth};
 impl V1Engine {
     /// What an exchange may reach of the engine besides its SA.
     pub(super) fn ctx<'a>(&'a mut self, now: Duration, rng: &'a mut dyn RngSource) -> V1Ctx<'a> {
-        V1Ctx {
-            now,
-            rng,
-            esp_spis: &mut self.esp_spis,
-            unix_time: self.unix_epoch_offset.saturating_add(now.as_secs() as i64),
-        }
+        V1Ctx::new(now, rng, &mut self.esp_spis, self.unix_epoch_offset)
     }
 
     /// When `handle_timeout` is next needed (never on an HA standby: its SAs wait for the
