@@ -220,7 +220,7 @@ fn export(sa: &IsakmpSa, now: Duration) -> Option<IsakmpSaRecord> {
         phase1_iv: sa.iv.clone(),
         peer_id: sa.peer_id.clone(),
         expires_in: sa.expire_at?.saturating_sub(now),
-        reauth_in: None,
+        reauth_in: sa.reauth.deadline(true).map(|t| t.saturating_sub(now)),
         peer_dpd: sa.dpd.peer_supports(),
         dpd: sa.dpd.snapshot(),
         quick_modes,
@@ -320,6 +320,7 @@ fn import(
     sa.peer_id = record.peer_id;
     sa.established_at = Some(now.saturating_sub(record.established_for));
     sa.expire_at = Some(now.saturating_add(record.expires_in));
+    sa.reauth.at = record.reauth_in.map(|d| now.saturating_add(d));
     sa.nat_local = record.nat.we_are_behind;
     sa.nat_remote = record.nat.peer_is_behind;
     sa.peer_natt = record.natt.is_some();
@@ -383,6 +384,7 @@ fn take_over(sa: &mut IsakmpSa, ctx: &mut V1Ctx, at: Duration) {
     let now = ctx.now;
     let cfg = sa.config.retransmit;
     resume(&mut sa.expire_at, now, at);
+    resume(&mut sa.reauth.at, now, at);
     for c in &mut sa.children {
         resume(&mut c.rekey_at, now, at);
         resume(&mut c.expire_at, now, at);

@@ -1,6 +1,7 @@
 //! The local checkpoint of the IKE SAs (`ike-state-dir`): one file per IKE SA, named by its
 //! SPIs, holding its record (`ike::sa::IkeSaRecord`: keys included, so mode 0600 in a
-//! directory of mode 0700). A file is written to a temporary name, then renamed: a reader
+//! directory of mode 0700); one per IKEv1 ISAKMP SA beside them, named by its cookies with
+//! its own suffix (`ike::v1::record::IsakmpSaRecord`), so that each version reads its own. A file is written to a temporary name, then renamed: a reader
 //! sees the old record or the new one, never half of one. The runner writes an engine call's
 //! records before it sends that call's datagrams, so the message IDs on disk are never behind
 //! what the peer saw; a slow path started again (after a kill -9) reads them back.
@@ -12,21 +13,76 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use ike::sa::{IkeSaRecord, MAX_RECORD_LEN};
+use ike::v1::record::{IsakmpSaRecord, MAX_ISAKMP_RECORD_LEN};
 
-const SUFFIX: &str = ".ike";
 /// The IV generations an HA node knows of (`hasync::IvGenerations`), as text: "node1 node2".
 const GENERATIONS: &str = "iv-generations";
-const TEMP_SUFFIX: &str = ".ike.tmp";
 /// More files than that in the directory are not read (a node holds far fewer IKE SAs).
 const MAX_FILES: usize = 200_000;
 
+/// A record kind the checkpoint keeps: one file per SA, named by its two 64-bit keys (IKEv2's
+/// SPIs, IKEv1's cookies) and the kind's suffix.
+pub trait Stored: Sized {
+    const SUFFIX: &'static str;
+    const MAX_LEN: usize;
+    fn key(&self) -> (u64, u64);
+    fn encode(&self) -> Vec<u8>;
+    fn decode(bytes: &[u8]) -> Result<Self, String>;
+    /// How long after its writing the record is still of use (None: no end).
+    fn lifetime(&self) -> Option<Duration>;
+}
+
+impl Stored for IkeSaRecord {
+    const SUFFIX: &'static str = ".ike";
+    const MAX_LEN: usize = MAX_RECORD_LEN;
+    fn key(&self) -> (u64, u64) {
+        self.spis()
+    }
+    fn encode(&self) -> Vec<u8> {
+        IkeSaRecord::encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        IkeSaRecord::decode(bytes).map_err(|e| e.to_string())
+    }
+    fn lifetime(&self) -> Option<Duration> {
+        IkeSaRecord::lifetime(self)
+    }
+}
+
+impl Stored for IsakmpSaRecord {
+    const SUFFIX: &'static str = ".ike1";
+    const MAX_LEN: usize = MAX_ISAKMP_RECORD_LEN;
+    fn key(&self) -> (u64, u64) {
+        self.cookies()
+    }
+    fn encode(&self) -> Vec<u8> {
+        IsakmpSaRecord::encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        IsakmpSaRecord::decode(bytes).map_err(|e| e.to_string())
+    }
+    /// An ISAKMP SA's IPsec SAs go with it when its lifetime ends.
+    fn lifetime(&self) -> Option<Duration> {
+        Some(self.expires_in)
+    }
+}
+
 /// What reading the checkpoint found.
-#[derive(Debug, Default)]
-pub struct Loaded {
+#[derive(Debug)]
+pub struct Loaded<R = IkeSaRecord> {
     /// Each record with how long ago it was written.
-    pub records: Vec<(IkeSaRecord, Duration)>,
+    pub records: Vec<(R, Duration)>,
     /// Files removed: unreadable, unparseable, or past their IKE SA's lifetime.
     pub stale: usize,
+}
+
+impl<R> Default for Loaded<R> {
+    fn default() -> Self {
+        Loaded {
+            records: Vec::new(),
+            stale: 0,
+        }
+    }
 }
 
 /// The directory and what was done to it.
@@ -38,15 +94,15 @@ pub struct Checkpoint {
     pub errors: u64,
 }
 
-fn file_name((spi_i, spi_r): (u64, u64)) -> String {
-    format!("{spi_i:016x}_{spi_r:016x}{SUFFIX}")
+fn file_name<R: Stored>((i, r): (u64, u64)) -> String {
+    format!("{i:016x}_{r:016x}{}", R::SUFFIX)
 }
 
-/// Reads at most `MAX_RECORD_LEN` + 1 octets: a longer file is not a record.
-fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+/// Reads at most `max` + 1 octets: a longer file is not a record.
+fn read_bounded(path: &Path, max: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     File::open(path)?
-        .take(MAX_RECORD_LEN as u64 + 1)
+        .take(max as u64 + 1)
         .read_to_end(&mut buf)?;
     Ok(buf)
 }
@@ -67,8 +123,8 @@ impl Checkpoint {
     }
 
     /// Replaces the SA's file with `record` (temporary file of mode 0600, then rename).
-    pub fn write(&mut self, record: &IkeSaRecord) -> io::Result<()> {
-        let name = file_name(record.spis());
+    pub fn write<R: Stored>(&mut self, record: &R) -> io::Result<()> {
+        let name = file_name::<R>(record.key());
         let path = self.dir.join(&name);
         let temp = self.dir.join(format!("{name}.tmp"));
         let result = (|| {
@@ -120,9 +176,14 @@ impl Checkpoint {
         result
     }
 
-    /// Removes the file of the SA with these SPIs (gone, or rekeyed to new SPIs).
+    /// Removes the file of the IKE SA with these SPIs (gone, or rekeyed to new SPIs).
     pub fn remove(&mut self, spis: (u64, u64)) -> io::Result<()> {
-        match fs::remove_file(self.dir.join(file_name(spis))) {
+        self.remove_kind::<IkeSaRecord>(spis)
+    }
+
+    /// Removes the file of the SA of kind `R` under `key` (gone, or under new keys).
+    pub fn remove_kind<R: Stored>(&mut self, key: (u64, u64)) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(file_name::<R>(key))) {
             Ok(()) => {
                 self.removed += 1;
                 Ok(())
@@ -135,25 +196,31 @@ impl Checkpoint {
         }
     }
 
-    /// Every record in the directory. Files that are not records, or whose IKE SA's lifetime
-    /// ran out since they were written, are removed and counted; so are leftover temporary
-    /// files.
+    /// Every IKE SA record in the directory (`load_kind`).
     pub fn load(&mut self) -> io::Result<Loaded> {
+        self.load_kind::<IkeSaRecord>()
+    }
+
+    /// Every record of kind `R` in the directory. Files of its suffix that are not records,
+    /// or whose SA's lifetime ran out since they were written, are removed and counted; so
+    /// are its leftover temporary files.
+    pub fn load_kind<R: Stored>(&mut self) -> io::Result<Loaded<R>> {
         let mut out = Loaded::default();
+        let temp_suffix = format!("{}.tmp", R::SUFFIX);
         let now = SystemTime::now();
         for entry in fs::read_dir(&self.dir)?.take(MAX_FILES) {
             let path = entry?.path();
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            if name.ends_with(TEMP_SUFFIX) {
+            if name.ends_with(&temp_suffix) {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            if !name.ends_with(SUFFIX) {
+            if !name.ends_with(R::SUFFIX) {
                 continue;
             }
-            match Self::read_one(&path, now) {
+            match Self::read_one::<R>(&path, now) {
                 Ok(r) => out.records.push(r),
                 Err(why) => {
                     tracing::warn!(target: "ike", "checkpoint {}: {why}; removed", path.display());
@@ -165,10 +232,11 @@ impl Checkpoint {
         Ok(out)
     }
 
-    fn read_one(path: &Path, now: SystemTime) -> Result<(IkeSaRecord, Duration), String> {
-        let bytes = zeroize::Zeroizing::new(read_bounded(path).map_err(|e| e.to_string())?);
-        let record = IkeSaRecord::decode(&bytes).map_err(|e| e.to_string())?;
-        if Some(path.file_name()) != Some(Some(file_name(record.spis()).as_ref())) {
+    fn read_one<R: Stored>(path: &Path, now: SystemTime) -> Result<(R, Duration), String> {
+        let bytes =
+            zeroize::Zeroizing::new(read_bounded(path, R::MAX_LEN).map_err(|e| e.to_string())?);
+        let record = R::decode(&bytes)?;
+        if Some(path.file_name()) != Some(Some(file_name::<R>(record.key()).as_ref())) {
             return Err("named after other SPIs".into());
         }
         let written = fs::metadata(path)

@@ -17,19 +17,24 @@ use super::IkeRunner;
 use crate::ike::program::Expected;
 
 impl IkeRunner {
-    /// The ISAKMP SAs that changed since the last call go to the peer node, the gone ones
-    /// as deletes (active only; a standby's changes are its imports).
+    /// The ISAKMP SAs that changed since the last call go to the checkpoint, and to the peer
+    /// node (the gone ones as deletes; active only: a standby's changes are its imports).
     pub(super) fn offer_v1_changes(&mut self, now: Duration) {
         let changes = self.v1.take_changed();
-        if self.ha.is_none() || !self.is_active() {
+        let offer = self.ha.is_some() && self.is_active();
+        if !offer && self.checkpoint.is_none() {
             return;
         }
-        let records: Vec<Record> = changes
+        let exported: Vec<IsakmpSaRecord> = changes
             .changed
             .iter()
             .filter_map(|&id| self.v1.export_sa(id, now))
-            .map(|r| isakmp_record(&r))
             .collect();
+        self.save_checkpoint(&changes.removed, &exported);
+        if !offer {
+            return;
+        }
+        let records: Vec<Record> = exported.iter().map(isakmp_record).collect();
         let Some(ha) = self.ha.as_mut() else { return };
         for (cookie_i, cookie_r) in changes.removed {
             ha.link
@@ -64,12 +69,7 @@ impl IkeRunner {
     ) {
         match imported {
             Ok(id) => {
-                let info = if is_v1_id(id) {
-                    self.v1.sa(id).map(|s| s.info())
-                } else {
-                    self.ike_sa_info(id)
-                };
-                if let Some(info) = info {
+                if let Some(info) = self.any_sa_info(id) {
                     self.ike_sas.insert(id, info);
                 }
                 self.hold_if_standby(id);
@@ -81,6 +81,15 @@ impl IkeRunner {
                 }
                 tracing::warn!(target: "ike", "ha: {what} {i:016x}_{r:016x}: {e}");
             }
+        }
+    }
+
+    /// What the runner knows of an imported SA of either engine (no `IkeSaUp` announced it).
+    pub(super) fn any_sa_info(&self, id: IkeSaId) -> Option<ike::action::IkeSaInfo> {
+        if is_v1_id(id) {
+            self.v1.sa(id).map(|s| s.info())
+        } else {
+            self.ike_sa_info(id)
         }
     }
 

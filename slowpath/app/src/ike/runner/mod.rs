@@ -224,7 +224,7 @@ impl IkeRunner {
             }
         }
         if !standby {
-            r.start_v1(now);
+            r.start_v1(now, &restored);
         }
         // The groups' members, as their bring-up says (those started above are left be).
         if !standby {

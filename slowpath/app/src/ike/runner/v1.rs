@@ -3,6 +3,7 @@
 //! they are dropped and counted (they used to reach the IKEv2 parser, which refused them
 //! as an obsolete version without telling the operator why).
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -45,9 +46,13 @@ impl IkeRunner {
             .handle_datagram(now, &mut self.rng, local, remote, &self.buf[..len]);
     }
 
-    /// Initiates the `version 1` connections that start at once.
-    pub(super) fn start_v1(&mut self, now: Duration) {
+    /// Initiates the `version 1` connections that start at once, but those that got their
+    /// ISAKMP SA back from `ike-state-dir` (`restored`).
+    pub(super) fn start_v1(&mut self, now: Duration, restored: &BTreeSet<String>) {
         for name in self.v1.start_conns() {
+            if restored.contains(&name) {
+                continue;
+            }
             if let Some(id) = self.v1.initiate(now, &mut self.rng, &name) {
                 tracing::info!(target: "ike", "initiating ISAKMP SA {id} ({name})");
             }
