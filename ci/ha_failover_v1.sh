@@ -12,24 +12,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   SCENARIOS=${SCENARIOS:-8} exec bash ci/ha_failover.sh
 fi
 
-# Our side of the tunnel (appended to each node's slow path config).
-v1_conn_statements() {
-  cat <<CONF
-conn v1 local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id ip:192.0.2.2 auth psk gw ike aes128-sha1-modp1024 version 1 dpd 0s add
-child v1net conn v1 local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha1
-CONF
-}
-
-# strongSwan's side: DPD every second, cleared (not restarted) when unanswered, so that a
-# failed takeover shows as a gone tunnel instead of a new Main Mode.
-swan_v1_conn() {
-  printf '  v1 {\n    version = 1\n    local_addrs = 192.0.2.2\n    remote_addrs = 192.0.2.1\n'
-  printf '    proposals = aes128-sha1-modp1024\n    encap = yes\n    dpd_delay = 1s\n'
-  printf '    rekey_time = 0\n'
-  printf '    local { auth = psk\n      id = 192.0.2.2 }\n    remote { auth = psk\n      id = 192.0.2.1 }\n'
-  printf '    children { v1net { local_ts = 10.2.0.0/16\n        remote_ts = 10.1.0.0/16\n'
-  printf '        rekey_time = 0\n        dpd_action = clear\n        esp_proposals = aes128-sha1 } }\n  }\n'
-}
+# The tunnel on both sides: `v1_conn_statements`, `swan_v1_conn`.
+source ci/lib/ike_v1_tunnel.sh
 
 # Whether strongSwan's IKEv1 SA is up and the standby holds its IPsec SAs.
 v1_tunnel_synced() { swan_conn_established v1 && standby_holds "$(other "$(master_node)")" v1; }
