@@ -1,6 +1,7 @@
 //! A responder killed (dropped without a word) and started again with `ike-state-dir`: it
 //! carries its IKE SA on from the checkpoint; the initiator's next exchanges are answered and
-//! nothing is negotiated again.
+//! nothing is negotiated again. An IKEv1 initiator killed in the middle of a Quick Mode
+//! carries its ISAKMP SA on the same way and finishes that Quick Mode.
 
 use super::*;
 
@@ -85,5 +86,87 @@ fn a_restarted_runner_carries_its_ike_sa_on() {
     p.a.shutdown(epoch.elapsed());
     p.run_until("no delete", |_, y| count(y, "ike_down") == 1);
     assert_eq!(files(), 0, "a deleted SA's file goes");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const V1_INITIATOR: &str = "
+secret k psk \"loopback test secret\"
+conn to-b local 127.0.0.31 remote 127.0.0.32 local-id fqdn:a.test remote-id fqdn:b.test auth psk k ike aes128-sha1-modp2048 version 1 retransmit 1s tries 3 start
+child net conn to-b local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha1-modp2048
+";
+const V1_RESPONDER: &str = "
+secret k psk \"loopback test secret\"
+conn from-a local 127.0.0.32 remote 127.0.0.31 local-id fqdn:b.test remote-id fqdn:a.test auth psk k ike aes128-sha1-modp2048 version 1 add
+child net conn from-a local-ts 10.2.0.0/16 remote-ts 10.1.0.0/16 esp aes128-sha1-modp2048
+";
+
+#[test]
+fn a_restarted_runner_carries_its_isakmp_sa_and_quick_mode_on() {
+    if !can_bind_both("127.0.0.31", "127.0.0.32") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ike1-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let initiator = format!("{V1_INITIATOR}ike-state-dir {}\n", dir.display());
+    let epoch = Instant::now();
+    let start = |text: &str| {
+        IkeRunner::new(parse_text(text).unwrap(), None, epoch.elapsed(), None).unwrap()
+    };
+    let mut p = Pair::new(epoch, start(&initiator), start(V1_RESPONDER));
+    let count = |e: &[Value], k: &str| e.iter().filter(|v| v["event"] == k).count();
+    p.run_until("no IPsec SA", |x, y| {
+        count(x, "child_up") == 1 && count(y, "child_up") == 1
+    });
+    let files = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let id = p.a.v1.sa_ids()[0];
+    let (ci, cr) = p.a.v1.sa(id).unwrap().cookies();
+    assert_eq!(files(), [format!("{ci:016x}_{cr:016x}.ike1")]);
+    let before = first(&p.ea, "child_up");
+
+    // A Quick Mode rekey leaves (its record first), and the initiator dies before the answer.
+    let now = epoch.elapsed();
+    let child = p.a.v1.sa(id).unwrap().children[0].id;
+    assert!(p.a.v1.rekey_child(now, &mut p.a.rng, id, child));
+    p.a.drain(now);
+    let Pair { a, b, eb, .. } = p;
+    drop(a);
+    let mut p = Pair::new(epoch, start(&initiator), b);
+    p.eb = eb;
+    p.ea = p.a.events();
+    let restored = first(&p.ea, "ike_restored");
+    assert_eq!(
+        (
+            restored["isakmp_sas"].as_u64(),
+            restored["ike_sas"].as_u64(),
+            restored["stale"].as_u64()
+        ),
+        (Some(1), Some(0), Some(0))
+    );
+    let id = p.a.v1.sa_ids()[0];
+    assert_eq!(p.a.v1.sa(id).unwrap().cookies(), (ci, cr));
+    // The Quick Mode in flight goes again and finishes under the carried-on ISAKMP SA.
+    p.run_until("the Quick Mode in flight did not finish", |x, y| {
+        count(x, "child_rekeyed") == 1 && count(y, "child_rekeyed") == 1
+    });
+    let again = first(&p.ea, "child_up");
+    assert_eq!(again["spi_in"], before["spi_in"]);
+    assert_eq!(
+        count(&p.ea, "ike_up") + count(&p.eb, "ike_up"),
+        1,
+        "no new Main Mode"
+    );
+    assert_eq!(files().len(), 1);
+
+    // Its delete takes the record away.
+    let now = epoch.elapsed();
+    assert!(p.a.v1.delete_sa(now, &mut p.a.rng, id));
+    p.a.drain(now);
+    p.run_until("no delete", |_, y| count(y, "ike_down") == 1);
+    assert!(files().is_empty(), "a deleted ISAKMP SA's file goes");
     let _ = std::fs::remove_dir_all(&dir);
 }
