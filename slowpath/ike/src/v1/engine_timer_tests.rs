@@ -270,3 +270,26 @@ fn a_peer_reauthentication_reaches_the_standby() {
 fn our_reauthentication_reaches_the_standby() {
     a_reauthentication_reaches_the_standby(false);
 }
+
+/// The reauthentication's time travels in the record: the node that takes the SA over (a
+/// standby, or a slow path restarted from its checkpoint) reauthenticates when the old one
+/// would have, and not before.
+#[test]
+fn the_reauthentication_time_survives_a_takeover() {
+    use crate::ha::HaRole;
+    let (a, b) = reauthenticating(false);
+    let mut w = up(a, b.clone());
+    let mut standby = crate::v1::engine::V1Engine::new(std::slice::from_ref(&b));
+    standby.set_role(HaRole::Standby, w.now, &mut w.rng);
+    idle(&mut w, 5, |_| true);
+    mirror(&mut w, &mut standby);
+    let before = view(&w.b);
+    standby.set_role(HaRole::Active, w.now, &mut w.rng);
+    w.b = standby;
+    idle(&mut w, 14, |_| true);
+    assert_eq!(view(&w.b), before, "not before `rekey`");
+    idle(&mut w, 1, |_| true);
+    let after = view(&w.b);
+    assert_ne!(after.0, before.0, "reauthenticated by the new node");
+    assert_eq!((after.1, view(&w.a).0), (before.1, after.0));
+}
