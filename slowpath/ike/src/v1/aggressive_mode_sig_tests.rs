@@ -81,3 +81,23 @@ fn an_untrusted_ca_is_refused_in_aggressive_mode() {
     assert_no_sa(&mut w);
     assert_eq!(w.a.total_counters().dropped(DropReason::AuthFailed), 1);
 }
+
+#[test]
+fn the_aggressive_conn_of_the_peer_s_method_answers() {
+    use super::super::engine::V1Engine;
+    use super::super::engine_tests::pair_configs;
+    use crate::tests::harness::esp_cbc;
+    let (a, b) = cert_configs(false);
+    // First in the file: a PSK conn for the same identity, which A's RSA transforms miss.
+    let (_, mut psk) = pair_configs(esp_cbc());
+    (psk.name, psk.remote_id) = ("psk".into(), b.remote_id.clone());
+    let mut w = world_at(aggressive(a), aggressive(b.clone()), VALID_AT);
+    let offset = VALID_AT - w.now.as_secs() as i64;
+    w.b = V1Engine::new(&[aggressive(psk), aggressive(b)]);
+    w.b.set_unix_epoch_offset(offset);
+    w.initiate();
+    w.run();
+    assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1));
+    assert_eq!(w.b.status(w.now)[0].config, "from-a");
+    assert_eq!(w.b.total_counters().total_dropped(), 0);
+}
