@@ -79,8 +79,9 @@ pub fn notification(icookie: [u8; 8], rcookie: [u8; 8], kind: u16) -> Payload {
     })
 }
 
-/// The notify type a refused identity message gets, `None` for one that is only malformed.
 impl AuthError {
+    /// The notify type a refused identity message gets, `None` for one that is only
+    /// malformed.
     pub fn notify_type(&self) -> Option<u16> {
         match self {
             AuthError::Missing(_) => None,

@@ -1,11 +1,12 @@
 //! The responder's choice of a connection. A Main Mode's first message names no identity:
-//! the connection is picked by addresses, and checked against the initiator's identity once
-//! it is decrypted (MM5), where another connection of the same addresses and pre-shared key
-//! may take the SA over (RFC 2409 5.4: a PSK Main Mode is keyed by the peer's address, so
-//! only a connection with the same key can; with signatures, any that signs). An Aggressive Mode's first message carries
-//! the identity: the connection is the one whose remote identity is the peer's, among those
-//! that say `aggressive`. A connection names its peer's identity or takes any (`remote-id`
-//! left out, `%any`): one that names it is preferred.
+//! the connection is picked by addresses and by the authentication method of the peer's
+//! transforms, and checked against the initiator's identity once it is decrypted (MM5),
+//! where another connection of the same addresses and pre-shared key may take the SA over
+//! (RFC 2409 5.4: a PSK Main Mode is keyed by the peer's address, so only a connection
+//! with the same key can; with signatures, any that signs). An Aggressive Mode's first
+//! message carries the identity: the connection is the one whose remote identity is the
+//! peer's, among those that say `aggressive`. A connection names its peer's identity or
+//! takes any (`remote-id` left out, `%any`): one that names it is preferred.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
