@@ -1,15 +1,18 @@
-//! Aggressive Mode (RFC 2409 5.4) with pre-shared keys, both roles, for the connections
-//! that say `aggressive` (it sends the identities in clear, and a listener may try PSKs
-//! against HASH_R offline):
+//! Aggressive Mode (RFC 2409 5.4) with pre-shared keys or signatures (5.1), both roles, for
+//! the connections that say `aggressive` (it sends the identities in clear, and with a PSK
+//! a listener may try guesses against HASH_R offline):
 //!
 //! ```text
-//! Initiator                                Responder
-//! HDR, SA, KE, Ni, IDii [, VID]       -->
-//!                                     <--  HDR, SA, KE, Nr, IDir, HASH_R [, VID] [, NAT-D, NAT-D]
-//! HDR, HASH_I [, NAT-D, NAT-D]        -->
+//! Initiator                                   Responder
+//! HDR, SA, KE, Ni, IDii [, CR] [, VID]   -->
+//!                                        <--  HDR, SA, KE, Nr [, NAT-D, NAT-D] [, CR], IDir,
+//!                                               HASH_R | [CERT,] SIG_R [, VID]
+//! HDR, HASH_I | [CERT,] SIG_I
+//!   [, NAT-D, NAT-D]                     -->
 //! ```
 //!
-//! The third message goes in clear, as strongSwan sends it; an encrypted one (Cisco's) is
+//! With signatures the CR payloads naming our CAs ride with the identities of the first two
+//! messages, as strongSwan places them. The third message goes in clear, as strongSwan sends it; an encrypted one (Cisco's) is
 //! taken too, and its last block then moves the phase 1 IV on. The NAT-D payloads are in
 //! the second and third messages (RFC 3947 3.2: the first has no responder cookie to hash).
 //! The responder's answer goes again on its timer until HASH_I comes (the initiator answers
@@ -50,6 +53,7 @@ pub fn initiate(
     let mut payloads = vec![Payload::Sa(offer)];
     payloads.extend(phase1::ke_nonce_payloads(&mut sa, ctx, true)?);
     payloads.push(Payload::Id(auth::our_identification(&sa.config)));
+    payloads.extend(phase1::cert_request_payloads(&sa)?);
     payloads.extend(phase1::our_vendor_ids());
     let (first_kind, body) = wire::encode_payloads(&payloads).ok()?;
     sa.exchange.as_mut()?.sai_b = sa_body(first_kind, &body)?;
@@ -128,8 +132,10 @@ pub fn respond(
     let ke_nonce = phase1::ke_nonce_payloads(&mut sa, ctx, false).ok_or(Refusal::MALFORMED)?;
     phase1::derive_keys(&mut sa).ok_or(Refusal::MALFORMED)?;
     let id_hash = phase1::id_hash_payloads(&sa, false).ok_or(Refusal::MALFORMED)?;
+    let cert_requests = phase1::cert_request_payloads(&sa).ok_or(Refusal::MALFORMED)?;
     let mut reply = vec![Payload::Sa(chosen)];
     reply.extend(ke_nonce);
+    reply.extend(cert_requests);
     reply.extend(id_hash);
     reply.extend(phase1::our_vendor_ids());
     let msg = plain_message(&sa, &reply).ok_or(Refusal::MALFORMED)?;
@@ -200,11 +206,13 @@ fn on_answer(
     if !keyed {
         sa.drop_message(DropReason::Malformed);
     }
-    // (`verify_peer` counts its own refusals.)
-    if !keyed || !phase1::verify_peer(sa, ctx, &payloads, raw_id, true) {
-        // A forged answer must not bind the SA to its cookie: the real one may still come.
-        sa.rcookie = [0; 8];
-        sa.keys = None;
+    // (`verify_peer` counts its own refusals, and tells the peer of those that close the SA.)
+    if !keyed || !phase1::verify_peer(sa, ctx, &payloads, raw_id, true, None) {
+        if !sa.is_closed() {
+            // A malformed answer must not bind the SA to its cookie: the real one may come.
+            sa.rcookie = [0; 8];
+            sa.keys = None;
+        }
         return;
     }
     phase1::detect_nat(sa, &payloads, from);
@@ -212,10 +220,8 @@ fn on_answer(
     let Some(id_hash) = phase1::id_hash_payloads(sa, true) else {
         return sa.drop_message(DropReason::Malformed);
     };
-    let mut third: Vec<Payload> = id_hash
-        .into_iter()
-        .filter(|p| matches!(p, Payload::Hash(_)))
-        .collect();
+    // The proof alone: the identity went in the first message.
+    let mut third: Vec<Payload> = id_hash.into_iter().filter(is_proof).collect();
     if sa.peer_natt {
         match phase1::natd_payloads(sa) {
             Some(natd) => third.extend(natd),
@@ -263,24 +269,21 @@ fn on_hash_i(
     let Ok(peer_id) = wire::parse_payload(payload_type::ID, &idi_b) else {
         return sa.drop_message(DropReason::Malformed);
     };
-    // HASH_I is checked with the identity of the first message beside it.
+    // HASH_I (or CERT and SIG_I) is checked with the identity of the first message beside it.
     let mut checked = vec![peer_id];
-    checked.extend(
-        payloads
-            .iter()
-            .filter(|p| matches!(p, Payload::Hash(_)))
-            .cloned(),
-    );
-    if !phase1::verify_peer(sa, ctx, &checked, &idi_b, false) {
+    checked.extend(payloads.iter().filter(|p| is_proof(p)).cloned());
+    if !phase1::verify_peer(sa, ctx, &checked, &idi_b, false, next_iv) {
         return;
     }
     phase1::detect_nat(sa, &payloads, from);
-    if let Some(iv) = next_iv {
-        sa.iv = iv;
-    }
     (sa.local, sa.remote) = from;
     sa.retransmit = None;
     phase1::established(sa, ctx);
+}
+
+/// Whether a payload is part of a phase 1 proof: HASH, or CERT and SIG.
+fn is_proof(p: &Payload) -> bool {
+    matches!(p, Payload::Hash(_) | Payload::Cert { .. } | Payload::Sig(_))
 }
 
 /// An unencrypted Aggressive Mode message of `payloads`.
@@ -291,3 +294,7 @@ fn plain_message(sa: &IsakmpSa, payloads: &[Payload]) -> Option<Vec<u8>> {
 #[cfg(test)]
 #[path = "aggressive_mode_tests.rs"]
 pub(super) mod tests;
+
+#[cfg(test)]
+#[path = "aggressive_mode_sig_tests.rs"]
+mod sig_tests;

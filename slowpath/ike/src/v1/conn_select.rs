@@ -1,21 +1,20 @@
 //! The responder's choice of a connection. A Main Mode's first message names no identity:
-//! the connection is picked by addresses, and checked against the initiator's identity once
-//! it is decrypted (MM5), where another connection of the same addresses and pre-shared key
-//! may take the SA over (RFC 2409 5.4: a PSK Main Mode is keyed by the peer's address, so
-//! only a connection with the same key can; with signatures, any that signs). An Aggressive Mode's first message carries
-//! the identity: the connection is the one whose remote identity is the peer's, among those
-//! that say `aggressive`. A connection names its peer's identity or takes any (`remote-id`
-//! left out, `%any`): one that names it is preferred.
+//! the connection is picked by addresses and by the authentication method of the peer's
+//! transforms, and checked against the initiator's identity once it is decrypted (MM5),
+//! where another connection of the same addresses and pre-shared key may take the SA over
+//! (RFC 2409 5.4: a PSK Main Mode is keyed by the peer's address, so only a connection
+//! with the same key can; with signatures, any that signs). An Aggressive Mode's first
+//! message carries the identity: the connection is the one whose remote identity is the
+//! peer's, among those that say `aggressive`. A connection names its peer's identity or
+//! takes any (`remote-id` left out, `%any`): one that names it is preferred.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::isakmp_sa::{IsakmpSa, Phase1State, V1Ctx};
-use super::wire::{
-    self, doi, exchange, notify_type, protocol, Header, Identification, Notification, Payload,
-};
-use super::{auth, informational, phase1};
-use crate::action::{DownReason, DropReason};
+use super::wire::{self, exchange, notify_type, Header, Identification, Payload, SaPayload};
+use super::{auth, auth_refusal, phase1};
+use crate::action::DropReason;
 use crate::config::{AuthConfig, Identity, IkeConfig};
 use crate::message::IdType;
 
@@ -76,16 +75,32 @@ fn identity_rank(c: &IkeConfig, id: &Identification) -> Option<u8> {
     }
 }
 
-/// Main Mode's first message: the first connection of these addresses that runs Main Mode.
+/// Main Mode's first message, which offers the transforms of `offered`: the first connection
+/// of these addresses that runs Main Mode and takes one of them. Each transform names its
+/// authentication method, so a PSK peer lands on a PSK connection and a signing one on a
+/// connection of its signature method, whatever their order.
 pub fn for_main_mode(
     configs: &[Arc<IkeConfig>],
     local: SocketAddr,
     remote: SocketAddr,
+    offered: &SaPayload,
 ) -> Option<Arc<IkeConfig>> {
     configs
         .iter()
-        .find(|c| c.matches_addresses(local, remote) && !is_aggressive(c))
+        .filter(|c| c.matches_addresses(local, remote) && !is_aggressive(c))
+        .find(|c| phase1::select(c, offered).is_some())
         .cloned()
+}
+
+/// The SA payload of a first message (`header` and its payload chain `body`).
+pub fn offered_sa(header: &Header, body: &[u8]) -> Option<SaPayload> {
+    wire::parse_payloads(header.next_payload, body)
+        .ok()?
+        .into_iter()
+        .find_map(|p| match p {
+            Payload::Sa(s) => Some(s),
+            _ => None,
+        })
 }
 
 /// Aggressive Mode's first message, from a peer that says `id`: the connections that may
@@ -202,10 +217,8 @@ pub fn fit_main_mode_identity(
         None => {
             // The peer's chain moved past MM5: its Informational IV starts from there.
             sa.iv = next_iv;
-            let n = notify(sa.icookie, sa.rcookie, notify_type::INVALID_ID_INFORMATION);
-            informational::send(sa, ctx, vec![n]);
-            sa.drop_message(DropReason::IdMismatch);
-            sa.close(DownReason::AuthenticationFailed, ctx.now);
+            let kind = notify_type::INVALID_ID_INFORMATION;
+            auth_refusal::tell_and_close(sa, ctx, kind, DropReason::IdMismatch, false);
             false
         }
     }
@@ -226,21 +239,11 @@ fn peek_identity(sa: &IsakmpSa, header: &Header, body: &[u8]) -> Option<(Identif
     Some((id, next_iv))
 }
 
-/// A Notification about the ISAKMP SA of these cookies.
-fn notify(icookie: [u8; 8], rcookie: [u8; 8], kind: u16) -> Payload {
-    Payload::Notify(Notification {
-        doi: doi::IPSEC,
-        protocol: protocol::ISAKMP,
-        spi: [icookie, rcookie].concat(),
-        kind,
-        data: Vec::new(),
-    })
-}
-
 /// The refusal of a first message (`header` is its header): an Informational in clear with
 /// the notification, for the initiator's cookie.
 pub fn refusal_message(header: &Header, kind: u16) -> Option<Vec<u8>> {
-    let (first, body) = wire::encode_payloads(&[notify(header.icookie, [0; 8], kind)]).ok()?;
+    let (first, body) =
+        wire::encode_payloads(&[auth_refusal::notification(header.icookie, [0; 8], kind)]).ok()?;
     let h = Header {
         icookie: header.icookie,
         rcookie: [0; 8],

@@ -169,8 +169,12 @@ fn a_named_identity_comes_before_any() {
         .collect();
     let refusal = for_aggressive(&main, local, remote, &id("a.example.net")).unwrap_err();
     assert_eq!(refusal, Refusal::AGGRESSIVE);
-    assert_eq!(for_main_mode(&main, local, remote).unwrap().name, "any");
-    assert!(for_main_mode(&configs, local, remote).is_none());
+    let offer = phase1::offer(&main[0]);
+    assert_eq!(
+        for_main_mode(&main, local, remote, &offer).unwrap().name,
+        "any"
+    );
+    assert!(for_main_mode(&configs, local, remote, &offer).is_none());
     // Another local address: no connection at all, and no word to the peer.
     let elsewhere = "192.0.2.99:500".parse().unwrap();
     let refusal = for_aggressive(&configs, elsewhere, remote, &id("a.example.net")).unwrap_err();
@@ -239,4 +243,46 @@ fn a_dn_identity_is_matched_as_an_x509_name() {
     let last = other.len() - 1;
     other[last] ^= 1;
     assert_eq!(identity_rank(&c, &peer(other)), None);
+}
+
+/// B's PSK connection `psk` and its RSA connection `rsa`, for the same peer address, in
+/// the order given; A initiates with `a`.
+fn psk_and_rsa(a: IkeConfig, rsa_first: bool) -> World {
+    use super::super::engine_tests::signatures::{cert_configs, world_at};
+    use crate::crypto::auth::test_pki::VALID_AT;
+    let (_, mut psk) = pair_configs(esp_cbc());
+    let (_, mut rsa) = cert_configs(false);
+    (psk.name, rsa.name) = ("psk".into(), "rsa".into());
+    let mut w = world_at(a, psk.clone(), VALID_AT);
+    let offset = VALID_AT - w.now.as_secs() as i64;
+    w.b = V1Engine::new(&if rsa_first { [rsa, psk] } else { [psk, rsa] });
+    w.b.set_unix_epoch_offset(offset);
+    w
+}
+
+#[test]
+fn main_mode_picks_the_connection_of_the_peer_s_method() {
+    use super::super::engine_tests::signatures::cert_configs;
+    for rsa_first in [false, true] {
+        let (psk_a, _) = pair_configs(esp_cbc());
+        let (rsa_a, _) = cert_configs(false);
+        for (a, conn) in [(psk_a, "psk"), (rsa_a, "rsa")] {
+            let mut w = psk_and_rsa(a, rsa_first);
+            w.initiate();
+            w.run();
+            assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1), "{conn} {rsa_first}");
+            assert_eq!(b_conn(&w), conn);
+            assert_mirrored(&w.seen_a.children[0], &w.seen_b.children[0]);
+            assert_eq!(w.b.total_counters().total_dropped(), 0);
+        }
+    }
+}
+
+#[test]
+fn main_mode_with_no_conn_of_the_method_is_not_answered() {
+    let (_, b) = pair_configs(esp_cbc());
+    let (local, remote) = (b.local_addr, "203.0.113.9:500".parse().unwrap());
+    let (rsa_a, _) = super::super::engine_tests::signatures::cert_configs(false);
+    let psk_only = [Arc::new(b)];
+    assert!(for_main_mode(&psk_only, local, remote, &phase1::offer(&rsa_a)).is_none());
 }

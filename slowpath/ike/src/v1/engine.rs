@@ -303,7 +303,8 @@ impl V1Engine {
         let answered = if aggressive {
             aggressive_mode::respond(&mut ctx, id, &self.configs, local, remote, raw, h, body)
         } else {
-            conn_select::for_main_mode(&self.configs, local, remote)
+            conn_select::offered_sa(h, body)
+                .and_then(|offer| conn_select::for_main_mode(&self.configs, local, remote, &offer))
                 .and_then(|cfg| main_mode::respond(&mut ctx, id, cfg, local, remote, raw, h, body))
                 .ok_or(Refusal::NO_CONFIG)
         };

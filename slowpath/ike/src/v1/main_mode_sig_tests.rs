@@ -36,7 +36,7 @@ fn b_credentials(ecdsa: bool) -> PubKeyAuth {
 
 /// A's and B's IKEv1 connections authenticated by certificates: A's RSA one (its DN as
 /// its identity) or its P-256 one under the intermediate (an FQDN); B's of the same kind.
-fn cert_configs(ecdsa: bool) -> (IkeConfig, IkeConfig) {
+pub(in crate::v1) fn cert_configs(ecdsa: bool) -> (IkeConfig, IkeConfig) {
     let (mut a, mut b) = configs(ike_cbc_modp1024(), esp_cbc());
     let p = pki();
     let (a_auth, a_id) = if ecdsa {
@@ -63,7 +63,7 @@ fn cert_configs(ecdsa: bool) -> (IkeConfig, IkeConfig) {
 }
 
 /// Two engines whose clocks read `unix` seconds since 1970 at their start.
-fn world_at(a: IkeConfig, b: IkeConfig, unix: i64) -> World {
+pub(in crate::v1) fn world_at(a: IkeConfig, b: IkeConfig, unix: i64) -> World {
     let mut w = World::new(a, b);
     let offset = unix - w.now.as_secs() as i64;
     w.a.set_unix_epoch_offset(offset);
@@ -72,7 +72,7 @@ fn world_at(a: IkeConfig, b: IkeConfig, unix: i64) -> World {
 }
 
 /// The payload kinds of a clear Main Mode message (the encrypted ones: none).
-fn clear_payloads(bytes: &[u8]) -> Vec<Payload> {
+pub(in crate::v1) fn clear_payloads(bytes: &[u8]) -> Vec<Payload> {
     let h = wire::parse_header(bytes).unwrap();
     if h.is_encrypted() {
         return Vec::new();
@@ -111,12 +111,18 @@ fn rsa_signatures_both_roles() {
 
 #[test]
 fn ecdsa_signatures_with_an_intermediate_the_other_way_round() {
-    let (a, mut b) = cert_configs(true);
+    let (a, _) = cert_configs(true);
     assert_eq!(phase1_method(&a), auth_method::ECDSA_SHA256_P256);
-    // B initiates to A: A answers with its certificate and the intermediate.
+    ecdsa_the_other_way_round(|c| c);
+}
+
+/// ECDSA, B initiating to A in the mode `mode` makes: A answers with its certificate and
+/// the intermediate; both sides up with the IPsec SAs mirrored.
+pub(in crate::v1) fn ecdsa_the_other_way_round(mode: fn(IkeConfig) -> IkeConfig) {
+    let (a, mut b) = cert_configs(true);
     b.remote_addr = a.local_addr;
     b.name = "to-b".into();
-    let mut w = world_at(a, b, VALID_AT);
+    let mut w = world_at(mode(a), mode(b), VALID_AT);
     w.b.initiate(w.now, &mut w.rng, "to-b").unwrap();
     w.run();
     assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1));
@@ -128,7 +134,7 @@ fn ecdsa_signatures_with_an_intermediate_the_other_way_round() {
 }
 
 /// Runs the exchange to its end and past every timer: neither side holds an SA.
-fn assert_no_sa(w: &mut World) {
+pub(in crate::v1) fn assert_no_sa(w: &mut World) {
     w.initiate();
     w.run();
     assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));

@@ -15,6 +15,7 @@ pub mod vendor;
 pub mod wire;
 
 pub mod aggressive_mode;
+pub mod auth_refusal;
 pub mod conn_select;
 pub mod engine;
 pub mod informational;

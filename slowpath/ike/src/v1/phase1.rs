@@ -308,7 +308,7 @@ pub fn id_hash_payloads(sa: &IsakmpSa, initiator: bool) -> Option<Vec<Payload>> 
 /// came from (a NAT's float) are the SA's. False (dropped and counted) otherwise.
 pub fn authenticate_peer(
     sa: &mut IsakmpSa,
-    ctx: &V1Ctx,
+    ctx: &mut V1Ctx,
     from: (SocketAddr, SocketAddr),
     header: &Header,
     body: &[u8],
@@ -316,10 +316,9 @@ pub fn authenticate_peer(
     let Some((payloads, raw_id, iv)) = open_id_hash(sa, header, body) else {
         return false;
     };
-    if !verify_peer(sa, ctx, &payloads, &raw_id, sa.initiator) {
+    if !verify_peer(sa, ctx, &payloads, &raw_id, sa.initiator, Some(iv)) {
         return false;
     }
-    sa.iv = iv;
     (sa.local, sa.remote) = from;
     true
 }
@@ -350,13 +349,17 @@ pub fn open_id_hash(
     opened
 }
 
-/// Checks the peer's proof and identity; a failure is dropped and counted.
+/// Checks the peer's proof and identity, from a message sent in clear (`next_iv` None) or
+/// encrypted (`next_iv`: the phase 1 IV after it, which the SA takes once the message is
+/// authenticated, or refused with a word to the peer under it). A failure is counted, and
+/// told to the peer with the SA closed (`auth_refusal`) or only dropped.
 pub fn verify_peer(
     sa: &mut IsakmpSa,
-    ctx: &V1Ctx,
+    ctx: &mut V1Ctx,
     payloads: &[Payload],
     raw_id: &[u8],
     we_initiate: bool,
+    next_iv: Option<Vec<u8>>,
 ) -> bool {
     let Some(proof) = proof(sa) else {
         sa.drop_message(DropReason::WrongState);
@@ -365,10 +368,21 @@ pub fn verify_peer(
     match proof.check_peer(we_initiate, payloads, raw_id, ctx.unix_time) {
         Ok(peer) => {
             sa.peer_id = Some(peer);
+            if let Some(iv) = next_iv {
+                sa.iv = iv;
+            }
             true
         }
         Err(e) => {
-            sa.drop_message(e.drop_reason());
+            let before = sa.iv.clone();
+            let in_clear = next_iv.is_none();
+            if let Some(iv) = next_iv {
+                sa.iv = iv;
+            }
+            super::auth_refusal::refuse(sa, ctx, &e, in_clear);
+            if !sa.is_closed() {
+                sa.iv = before;
+            }
             false
         }
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ike::config::{AuthConfig, IkeConfig, IkeVersion};
+use ike::config::{IkeConfig, IkeVersion};
 use ike::v1::config::{
     auth_method, phase1_offers, V1Config, DEFAULT_DPD_RETRIES, DEFAULT_PHASE1_LIFE,
 };
@@ -107,9 +107,6 @@ impl V1Words {
             return Err("rekey (the reauthentication) must come before life".into());
         }
         let method = auth_method(c.auth.private_key()).map_err(|e| format!("auth: {e}"))?;
-        if self.aggressive && !matches!(c.auth, AuthConfig::Psk(_)) {
-            return Err("aggressive: Aggressive Mode is built with pre-shared keys only".into());
-        }
         let phase1 = phase1_offers(&c.ike_proposals, method, phase1_life)
             .map_err(|e| format!("ike: {e}"))?;
         // Aggressive Mode's first message carries the KE: one group for every proposal.
