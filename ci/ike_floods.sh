@@ -22,7 +22,8 @@
 #      strongSwan initiates Main Mode: it connects while the flood runs (`figure:`), L pings
 #      through; the IKEv1 half-open gauge (`half_open_v1.current`) never goes above the cap,
 #      the flood's oldest SAs were evicted for new ones (`half_open_v1.evicted`) and the
-#      forged cookies counted (`drops.cookie_forged`); after the flood the gauge is back at 0.
+#      forged cookies counted (`drops.cookie_forged`); after the flood the gauge is back at 0,
+#      the flood's last SAs expired (`half_open_v1.expired`).
 # Traffic stays in the test's namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -294,6 +295,7 @@ check "the forged responder cookies were counted" counter_at_least drops.cookie_
 check "the flood ran at the rate asked" \
   [ "$(sed -n 's/^spoofed \([0-9]*\).*/\1/p' "$work/spoof_v1.out")" -ge $(( SPOOF_RATE * SPOOF_SECONDS * 3 / 4 )) ]
 check "the IKEv1 half-open SAs expire after the flood" wait_for 20 counter_is half_open_v1.current 0
+check "the flood's last SAs were counted as expired" counter_at_least half_open_v1.expired "$CAP"
 check "strongSwan's ISAKMP SA is still up" our_v1_up
 
 ike_summary ike_floods
