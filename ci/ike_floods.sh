@@ -16,10 +16,19 @@
 #      `slowpath-ctl ike-counters` never goes above the cap (50) and reaches it, the cap
 #      refuses the rest; once the flood stops the half-open SAs expire (all of them, the
 #      gauge back at 0) and strongSwan connects again
+#   3. IKEv1 (a `version 1` conn, strongSwan `version = 1`): a spoofed flood of Main Mode
+#      first messages from strongSwan's own address and port at SPOOF_RATE for 15 s, one in
+#      four of them instead a message with a responder cookie we never made, while
+#      strongSwan initiates Main Mode: it connects while the flood runs (`figure:`), L pings
+#      through; the IKEv1 half-open gauge (`half_open_v1.current`) never goes above the cap,
+#      the flood's oldest SAs were evicted for new ones (`half_open_v1.evicted`) and the
+#      forged cookies counted (`drops.cookie_forged`); after the flood the gauge is back at 0,
+#      the flood's last SAs expired (`half_open_v1.expired`).
 # Traffic stays in the test's namespaces; every wait is bounded; everything is cleaned up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/lib/ike_topology.sh
+source ci/lib/ike_v1.sh
 SPOOF_RATE=${SPOOF_RATE:-40}
 SPOOF_SECONDS=15
 CAP=50
@@ -29,7 +38,14 @@ ike_topology_up ike-floods
 PSK=0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 write_strongswan_conf
-write_swanctl_psk gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256
+{
+  echo "connections {"
+  swan_psk_conn gcm aes128gcm16-prfsha256-ecp256 aes128gcm16-ecp256
+  IKE_PROPOSALS=aes128-sha1-modp1024 swan_v1_conn mm aes128-sha1
+  echo "}"
+  printf 'secrets {\n  ike-gw { id-1 = 192.0.2.1\n    id-2 = 192.0.2.2\n    secret = %s }\n' "$PSK"
+  printf '  ike-v1 { id-1 = mm.gw\n    id-2 = 192.0.2.2\n    secret = %s }\n}\n' "$PSK"
+} >"$work/swanctl.conf"
 
 cat > "$work/sp.conf" <<CONF
 control $work/sp.sock
@@ -40,6 +56,8 @@ conn gcm local 192.0.2.1 remote 192.0.2.2 local-id ip:192.0.2.1 remote-id ip:192
 child gnet conn gcm local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128gcm16-ecp256
 conn any local 192.0.2.1 remote any local-id ip:192.0.2.1 auth psk gw ike aes128gcm16-prfsha256-ecp256 add
 child anet conn any local-ts 10.1.0.0/16 remote-ts 10.9.0.0/16 esp aes128gcm16
+conn mm local 192.0.2.1 remote 192.0.2.2 local-id fqdn:mm.gw remote-id ip:192.0.2.2 auth psk gw ike aes128-sha1-modp1024 version 1 dpd 0s add
+child mnet conn mm local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha1
 CONF
 
 # The flood senders: IKE_SA_INIT requests (AES-GCM-16-128, PRF-SHA256, ECP-256 with a valid
@@ -95,6 +113,37 @@ def reply_for(u, spi, timeout):
             return r
     return b""
 
+def main_mode_first(icookie):
+    """An IKEv1 Main Mode first message offering AES-128-CBC, SHA-1, PSK, MODP-1024."""
+    attrs = b"".join(struct.pack("!HH", 0x8000 | t, v)
+                     for t, v in ((1, 7), (14, 128), (2, 2), (3, 1), (4, 2), (11, 1), (12, 28800)))
+    transform = struct.pack("!BxHBBxx", 0, 8 + len(attrs), 1, 1) + attrs
+    proposal = struct.pack("!BxHBBBB", 0, 8 + len(transform), 1, 1, 0, 1) + transform
+    sa = struct.pack("!BxHII", 0, 12 + len(proposal), 1, 1) + proposal
+    return struct.pack("!8s8sBBBBII", icookie, bytes(8), 1, 0x10, 2, 0, 0, 28 + len(sa)) + sa
+
+def forged_cookie_message(icookie):
+    """A Main Mode message naming a responder cookie we never made (a third message's
+    header with an empty body is enough: it must be dropped before any parsing)."""
+    return struct.pack("!8s8sBBBBII", icookie, os.urandom(7) + b"\x01", 0, 0x10, 2, 0, 0, 28)
+
+def spoof_v1(src, dst, rate, seconds):
+    """IKEv1 from src:500 through a raw socket, one in four with a forged responder cookie."""
+    from scapy.all import IP, UDP, Raw, conf
+    out = conf.L3socket()
+    end, sent, forged = time.time() + seconds, 0, 0
+    while time.time() < end:
+        icookie = os.urandom(8)
+        if sent % 4 == 3:
+            msg = forged_cookie_message(icookie)
+            forged += 1
+        else:
+            msg = main_mode_first(icookie)
+        out.send(IP(src=src, dst=dst) / UDP(sport=500, dport=500) / Raw(msg))
+        sent += 1
+        time.sleep(1.0 / rate)
+    print(f"spoofed {sent} forged {forged}")
+
 def fresh():
     return struct.unpack("!Q", os.urandom(8))[0] | 1, os.urandom(32)
 
@@ -130,7 +179,9 @@ def answer_cookies(sources, dst, seconds):
             # What comes back for the retry is not awaited: half-open is the point.
     print(f"sent {sent} echoed {echoed}")
 
-if sys.argv[1] == "spoof":
+if sys.argv[1] == "spoof-v1":
+    spoof_v1(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]))
+elif sys.argv[1] == "spoof":
     spoof(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]))
 else:
     answer_cookies(sys.argv[4:], sys.argv[2], float(sys.argv[3]))
@@ -203,5 +254,48 @@ swan --initiate --child net --ike gcm --timeout 20 >"$work/initiate.out" 2>&1 ||
 echo "figure: ike connect after a cookie-answering flood: $(( $(now_ms) - start )) ms"
 check "strongSwan connects after the flood" swan_has INSTALLED
 check "L pings through the tunnel" wait_for 10 ping_through
+swan --terminate --ike gcm >/dev/null
+check "strongSwan's SA is taken down again" wait_for 10 our_ike_not_up
+
+echo "== 3. IKEv1: spoofed Main Mode first messages from strongSwan's own address"
+flood spoof-v1 192.0.2.2 192.0.2.1 "$SPOOF_RATE" "$SPOOF_SECONDS" >"$work/spoof_v1.out" 2>&1 &
+spoofer=$!
+v1_most=0
+watch_v1_gauge() {
+  local most=0 n
+  while kill -0 "$spoofer" 2>/dev/null; do
+    n=$(counter half_open_v1.current)
+    [ "$n" -gt "$most" ] && most=$n
+    sleep 0.2
+  done
+  echo "$most" >"$work/v1_most"
+}
+watch_v1_gauge &
+watcher=$!
+# The flood fills the cap before strongSwan starts.
+check "the flood's SAs fill the IKEv1 cap" wait_for 10 counter_at_least half_open_v1.current "$CAP"
+start=$(now_ms)
+swan --initiate --child net --ike mm --timeout 20 >"$work/initiate_v1.out" 2>&1 || true
+took=$(( $(now_ms) - start ))
+check "strongSwan connects with IKEv1 under the flood" swan_v1_established
+check "the flood was still running then" kill -0 "$spoofer"
+echo "figure: ikev1 connect under spoofed Main Mode flood: $took ms (${SPOOF_RATE}/s from the peer's own address, cap $CAP)"
+check "our ISAKMP SA is up" wait_for 5 our_v1_up
+check "strongSwan installed the IPsec SA" wait_for 10 swan_has INSTALLED
+check "L pings through the IKEv1 tunnel under the flood" wait_for 10 ping_through
+wait "$spoofer" || true
+wait "$watcher" || true
+v1_most=$(cat "$work/v1_most")
+cat "$work/spoof_v1.out"
+echo "counters after the IKEv1 flood: $(ctl ike-counters | tr -d " \n")"
+echo "figure: ikev1 half-open under a spoofed flood: at most $v1_most (cap $CAP), $(counter half_open_v1.evicted) evicted"
+check "the IKEv1 half-open gauge never went above the cap" [ "$v1_most" -le "$CAP" ]
+check "the flood's oldest SAs were evicted" counter_at_least half_open_v1.evicted 1
+check "the forged responder cookies were counted" counter_at_least drops.cookie_forged 1
+check "the flood ran at the rate asked" \
+  [ "$(sed -n 's/^spoofed \([0-9]*\).*/\1/p' "$work/spoof_v1.out")" -ge $(( SPOOF_RATE * SPOOF_SECONDS * 3 / 4 )) ]
+check "the IKEv1 half-open SAs expire after the flood" wait_for 20 counter_is half_open_v1.current 0
+check "the flood's last SAs were counted as expired" counter_at_least half_open_v1.expired "$CAP"
+check "strongSwan's ISAKMP SA is still up" our_v1_up
 
 ike_summary ike_floods

@@ -238,6 +238,10 @@ drop_reasons! {
     AggressiveRefused => "aggressive_refused",
     // IKEv1: no connection takes the initiator's identity (INVALID_ID_INFORMATION).
     IdMismatch => "id_mismatch",
+    // IKEv1: a responder cookie for no SA we hold that we never made (RFC 2408 2.5.3).
+    CookieForged => "cookie_forged",
+    // IKEv1: one of our responder cookies whose SA is gone (expired, evicted, deleted).
+    CookieNoSa => "cookie_no_sa",
 }
 
 /// What became of IKE_SA_INIT requests that found no SA, and of the half-open SAs they made.
@@ -250,18 +254,21 @@ pub struct HalfOpenCounters {
     pub cookies_invalid: u64,
     /// Half-open SAs that timed out before their IKE_AUTH.
     pub expired: u64,
+    /// IKEv1: half-open SAs that had not echoed our cookie, evicted at the cap for a new one.
+    pub evicted: u64,
     /// Half-open SAs now (a gauge, filled in by `Engine::total_counters`).
     pub current: u64,
 }
 
 impl HalfOpenCounters {
     /// Each counter by name, for the operator.
-    pub fn named(&self) -> [(&'static str, u64); 5] {
+    pub fn named(&self) -> [(&'static str, u64); 6] {
         [
             ("cookies_sent", self.cookies_sent),
             ("cookies_valid", self.cookies_valid),
             ("cookies_invalid", self.cookies_invalid),
             ("expired", self.expired),
+            ("evicted", self.evicted),
             ("current", self.current),
         ]
     }
@@ -271,6 +278,7 @@ impl HalfOpenCounters {
         self.cookies_valid += other.cookies_valid;
         self.cookies_invalid += other.cookies_invalid;
         self.expired += other.expired;
+        self.evicted += other.evicted;
         self.current += other.current;
     }
 }

@@ -115,6 +115,8 @@ pub struct IkeCounters {
     pub answered_from_cache: u64,
     /// Cookies sent, valid and invalid, half-open SAs expired, and half-open now.
     pub half_open: BTreeMap<String, u64>,
+    /// IKEv1's half-open responder SAs: expired, evicted at the cap, and now.
+    pub half_open_v1: BTreeMap<String, u64>,
     pub fastpath_errors: u64,
     pub fastpath_events: u64,
     pub fastpath_subscribed: bool,
@@ -377,6 +379,7 @@ mod tests {
             retransmits: 0,
             answered_from_cache: 0,
             half_open: BTreeMap::from([("current".to_string(), 3)]),
+            half_open_v1: BTreeMap::from([("evicted".to_string(), 1)]),
             fastpath_errors: 0,
             fastpath_events: 0,
             fastpath_subscribed: true,
@@ -396,6 +399,7 @@ mod tests {
                 "retransmits",
                 "answered_from_cache",
                 "half_open",
+                "half_open_v1",
                 "fastpath_errors",
                 "fastpath_events",
                 "fastpath_subscribed",

@@ -116,7 +116,7 @@ pub fn respond(
         .ok_or(Refusal::PROPOSAL)?;
     let mut sa = IsakmpSa::new(id, config, false, header.icookie, local, remote, ctx.now);
     sa.aggressive = true;
-    ctx.rng.fill(&mut sa.rcookie);
+    sa.rcookie = ctx.responder_cookie(local, remote, header.icookie);
     sa.peer_natt = phase1::peer_speaks_natt(&payloads);
     sa.dpd
         .set_peer_supports(super::dpd_probe::peer_speaks_dpd(&payloads));

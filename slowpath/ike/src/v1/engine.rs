@@ -5,6 +5,7 @@
 //! installs an IPsec SA pair in the fast path. Its SA ids start at `FIRST_ID`, above any
 //! IKEv2 engine's, so that one caller can hold both.
 
+mod admission;
 mod indexes;
 mod timers;
 
@@ -49,6 +50,8 @@ pub struct V1Engine {
     unix_epoch_offset: i64,
     /// The HA role, and which SAs' records changed (`ha`).
     ha: ha::HaState,
+    /// Responder cookies and the half-open cap (`admission`).
+    admission: admission::Admission,
 }
 
 #[path = "ha.rs"]
@@ -73,6 +76,7 @@ impl V1Engine {
             next_id: FIRST_ID,
             unix_epoch_offset: 0,
             ha: ha::HaState::default(),
+            admission: admission::Admission::default(),
         }
     }
 
@@ -114,6 +118,7 @@ impl V1Engine {
         for sa in self.sas.values() {
             total.absorb(&sa.counters);
         }
+        total.half_open.current = self.half_open() as u64;
         total
     }
 
@@ -178,6 +183,7 @@ impl V1Engine {
     fn keep(&mut self, mut sa: IsakmpSa) {
         self.actions.extend(sa.take_actions());
         self.ha.note(&sa);
+        self.note_half_open(&sa);
         let id = sa.id;
         if sa.is_closed() {
             self.unlink_cookie(id, sa.icookie);
@@ -251,6 +257,9 @@ impl V1Engine {
         };
         let body = &raw[HEADER_LEN..];
         let Some(id) = self.find(&h, remote) else {
+            if h.rcookie != [0; 8] {
+                return self.drop_unknown(local, remote, &h);
+            }
             return self.new_responder(now, rng, local, remote, raw, &h);
         };
         // MM5 may move the SA to the connection of the initiator's identity.
@@ -289,16 +298,22 @@ impl V1Engine {
         raw: &[u8],
         h: &wire::Header,
     ) {
-        if h.rcookie != [0; 8] || h.message_id != 0 || h.is_encrypted() {
+        if h.message_id != 0 || h.is_encrypted() {
             return self.drop_datagram(DropReason::UnknownSpi);
         }
         let aggressive = h.exchange == exchange::AGGRESSIVE;
         if !aggressive && h.exchange != exchange::IDENTITY_PROTECTION {
             return self.drop_datagram(DropReason::WrongState);
         }
+        // Before any work on the message (Aggressive Mode's D-H among it).
+        if !self.room_for_responder() {
+            return self.drop_datagram(DropReason::HalfOpenCap);
+        }
+        self.fresh_secrets(rng, now);
         let id = self.next_id;
         // Field by field: the conns are read while the context holds the SPI set.
         let mut ctx = V1Ctx::new(now, rng, &mut self.esp_spis, self.unix_epoch_offset);
+        ctx.cookies = self.admission.secrets.as_ref();
         let body = &raw[HEADER_LEN..];
         let answered = if aggressive {
             aggressive_mode::respond(&mut ctx, id, &self.configs, local, remote, raw, h, body)
@@ -309,9 +324,11 @@ impl V1Engine {
                 .ok_or(Refusal::NO_CONFIG)
         };
         match answered {
-            Ok(sa) => {
+            Ok(mut sa) => {
+                Self::admit(&mut sa, &self.admission.limits, now);
                 self.next_id += 1;
                 self.keep(sa);
+                self.evict_over_cap(now, rng);
             }
             Err(refusal) => self.refuse(refusal, (local, remote), h),
         }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cookie::CookieSecrets;
 use super::crypt::{self, PayloadCipher};
 use super::dpd::{Dpd, DpdSnapshot};
 use super::keymat::Phase1Keys;
@@ -160,6 +161,8 @@ pub struct V1Ctx<'a> {
     pub esp_spis: &'a mut EspSpis,
     /// `now` as a Unix time, for certificate validity.
     pub unix_time: i64,
+    /// The responder's cookie secrets (RFC 2408 2.5.3), for a first message's answer.
+    pub cookies: Option<&'a CookieSecrets>,
 }
 
 impl<'a> V1Ctx<'a> {
@@ -175,7 +178,24 @@ impl<'a> V1Ctx<'a> {
             rng,
             esp_spis,
             unix_time: unix_epoch_offset.saturating_add(now.as_secs() as i64),
+            cookies: None,
         }
+    }
+
+    /// Our responder cookie for a new SA: the keyed hash when the engine gave its secrets,
+    /// else random.
+    pub fn responder_cookie(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        icookie: [u8; 8],
+    ) -> [u8; 8] {
+        if let Some(s) = self.cookies {
+            return s.make(local, remote, icookie);
+        }
+        let mut c = [0u8; 8];
+        self.rng.fill(&mut c);
+        c
     }
 
     /// A fresh inbound SPI (never below 256, RFC 4303 2.1).

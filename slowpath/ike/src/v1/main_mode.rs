@@ -82,7 +82,7 @@ pub fn respond(
     })?;
     let (chosen, suite) = phase1::select(&config, offered)?;
     let mut sa = IsakmpSa::new(id, config, false, header.icookie, local, remote, ctx.now);
-    ctx.rng.fill(&mut sa.rcookie);
+    sa.rcookie = ctx.responder_cookie(local, remote, header.icookie);
     sa.peer_natt = phase1::peer_speaks_natt(&payloads);
     sa.dpd
         .set_peer_supports(dpd_probe::peer_speaks_dpd(&payloads));

@@ -17,7 +17,9 @@ pub mod wire;
 pub mod aggressive_mode;
 pub mod auth_refusal;
 pub mod conn_select;
+pub mod cookie;
 pub mod engine;
+pub mod half_open;
 pub mod informational;
 pub mod isakmp_sa;
 pub mod main_mode;
@@ -29,5 +31,7 @@ pub mod selectors;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod half_open_tests;
 #[cfg(test)]
 mod vectors_tests;

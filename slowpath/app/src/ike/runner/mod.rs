@@ -156,6 +156,7 @@ impl IkeRunner {
         };
         let mut v1 = V1Engine::new(&ike.conns);
         v1.set_unix_epoch_offset(settings.unix_epoch_offset);
+        v1.set_limits(settings.limits);
         let v2_conns = ike.conns.into_iter().filter(|c| c.v1().is_none()).collect();
         let mut engine = Engine::new(v2_conns, ike.pools, settings, &mut rng, now);
         // One fast path, its inbound SAs keyed by SPI alone: both versions pick from one set.

@@ -245,7 +245,10 @@ impl IkeRunner {
 
     pub fn counters(&self) -> IkeCounters {
         let mut c = self.engine.total_counters();
-        c.absorb(&self.v1.total_counters());
+        let mut v1 = self.v1.total_counters();
+        // IKEv1's half-open SAs are shown apart: they are capped by eviction, not cookies.
+        let v1_half_open = std::mem::take(&mut v1.half_open);
+        c.absorb(&v1);
         let s = &self.stats;
         IkeCounters {
             ike_sas: self.engine.sa_ids().len() + self.v1.sa_ids().len(),
@@ -268,6 +271,12 @@ impl IkeRunner {
                 .half_open
                 .named()
                 .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            half_open_v1: v1_half_open
+                .named()
+                .into_iter()
+                .filter(|(k, _)| matches!(*k, "expired" | "evicted" | "current"))
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             fastpath_errors: s.fastpath_errors,

@@ -36,6 +36,7 @@ impl V1Engine {
         self.indexes.check(self.sas.values());
         for id in self.indexes.due(now) {
             let mut restart = None;
+            let was_half_open = self.is_half_open(id);
             self.with_sa(id, now, rng, |sa, ctx| {
                 sa.on_timer(now);
                 if sa.is_established() {
@@ -45,6 +46,7 @@ impl V1Engine {
                     }
                 }
             });
+            self.count_expired(was_half_open, id);
             if let Some(conn) = restart {
                 self.initiate(now, rng, &conn);
             }
