@@ -329,19 +329,7 @@ impl Spd {
         let mut probes = [[None; PREFETCH_GROUPS]; BURST_PASS];
         for (key, probes) in keys.iter().zip(&mut probes) {
             let (family, src, dst) = flow_bits(key);
-            for (&gi, probe) in self.order[family].iter().zip(probes.iter_mut()) {
-                let Some(group) = self.groups.get(gi) else {
-                    break;
-                };
-                if group.best == NO_RANK {
-                    break;
-                }
-                let p = group
-                    .table
-                    .probe((src & group.src_mask, dst & group.dst_mask));
-                group.table.prefetch(p);
-                *probe = Some(p);
-            }
+            *probes = self.prefetch_probes(family, src, dst);
         }
         for ((key, probes), out) in keys.iter().zip(&probes).zip(out) {
             let (family, src, dst) = flow_bits(key);
@@ -349,6 +337,31 @@ impl Spd {
                 .find(family, src, dst, key, probes)
                 .map(|e| (PolicyId(e.id), &e.policy));
         }
+    }
+
+    /// The probes of the family's first groups for a flow, their lines asked for.
+    #[inline(always)]
+    fn prefetch_probes(
+        &self,
+        family: usize,
+        src: u128,
+        dst: u128,
+    ) -> [Option<Probe>; PREFETCH_GROUPS] {
+        let mut probes = [None; PREFETCH_GROUPS];
+        for (&gi, probe) in self.order[family].iter().zip(probes.iter_mut()) {
+            let Some(group) = self.groups.get(gi) else {
+                break;
+            };
+            if group.best == NO_RANK {
+                break;
+            }
+            let p = group
+                .table
+                .probe((src & group.src_mask, dst & group.dst_mask));
+            group.table.prefetch(p);
+            *probe = Some(p);
+        }
+        probes
     }
 
     fn lookup_small(
