@@ -17,6 +17,8 @@ pub use db::{Spd, SMALL_SPD};
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 mod db;
+#[cfg(test)]
+mod model_tests;
 mod table;
 #[cfg(test)]
 mod tests;
