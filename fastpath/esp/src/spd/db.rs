@@ -16,6 +16,11 @@ pub const SMALL_SPD: usize = 8;
 /// How many keys [`Spd::lookup_burst`] works on at once (its arrays are on the stack).
 const BURST_PASS: usize = 32;
 
+/// From this many bytes of slots on, a burst lookup prefetches: below, the tables stay in
+/// the core's own cache (1 MiB of L2 here), and a prefetch pass costs more than it hides.
+/// The tests take the prefetching pass at every size, to check it against the reference.
+const PREFETCH_FROM_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
+
 /// How many groups of a family pair a burst lookup hashes and prefetches ahead: the best
 /// ones, where most lookups end.
 const PREFETCH_GROUPS: usize = 2;
@@ -75,6 +80,8 @@ pub struct Spd {
     /// a linear scan, which beats hashing the address pair when there are only a few
     /// (the common gateway with a handful of policies). Empty otherwise.
     small: Vec<Compiled>,
+    /// Whether the tables are too large to stay in cache: burst lookups prefetch.
+    large: bool,
 }
 
 /// A policy in the linear list: its addresses as masked numbers.
@@ -220,8 +227,11 @@ impl Spd {
         gi
     }
 
-    /// Keeps the linear list in step with the tuple space (only while the SPD is small).
+    /// Keeps the linear list in step with the tuple space (only while the SPD is small), and
+    /// whether bursts prefetch with its size.
     fn rebuild_small(&mut self) {
+        let slot_bytes: usize = self.groups.iter().map(|g| g.table.slot_bytes()).sum();
+        self.large = slot_bytes >= PREFETCH_FROM_BYTES;
         self.small.clear();
         if self.index.len() > SMALL_SPD {
             return;
@@ -304,21 +314,21 @@ impl Spd {
             .map(|e| (PolicyId(e.id), &e.policy))
     }
 
-    /// [`Spd::lookup`] of every key, into `out` (as many as both hold). The first probes of
-    /// a burst are hashed and their cache lines asked for before any is read, so that the
-    /// misses of a burst overlap instead of adding up. Allocates nothing.
+    /// [`Spd::lookup`] of every key, into `out` (as many as both hold). When the tables are
+    /// larger than a core's cache, the first probes of a burst are hashed and their cache
+    /// lines asked for before any is read, so that the misses of a burst overlap instead of
+    /// adding up. Allocates nothing.
     pub fn lookup_burst<'a>(
         &'a self,
         keys: &[FlowKey],
         out: &mut [Option<(PolicyId, &'a Policy)>],
     ) {
         for (keys, out) in keys.chunks(BURST_PASS).zip(out.chunks_mut(BURST_PASS)) {
-            if self.small.is_empty() {
+            if self.large {
                 self.lookup_pass(keys, out);
             } else {
                 for (key, out) in keys.iter().zip(out) {
-                    let (family, src, dst) = flow_bits(key);
-                    *out = self.lookup_small(family, src, dst, key);
+                    *out = self.lookup(key);
                 }
             }
         }

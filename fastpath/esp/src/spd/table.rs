@@ -127,6 +127,11 @@ impl ShapeTable {
         self.len
     }
 
+    /// The bytes of its slots.
+    pub(super) fn slot_bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Slot>()
+    }
+
     #[inline(always)]
     pub(super) fn probe(&self, pair: Pair) -> Probe {
         let h = self.hasher.hash_one(pair);
