@@ -1,11 +1,15 @@
 //! SPD lookup rate on one core: the tuple space search of `esp::spd` with 1, 1,000 and 100,000
-//! policies, next to a linear scan of 1,000 (the ordered list of RFC 4301, first match wins).
+//! policies, one key at a time (`lookup`) and in bursts of 32 (`lookup_burst`, as a worker
+//! gets packets), next to a linear scan of 1,000 (the ordered list of RFC 4301, first match
+//! wins).
 //!
 //! Run: `cargo run --release -p bench --bin spd [-- SECONDS_PER_CASE]` (default 1).
 //!
 //! The policy mix is what a gateway carries: IPv4 host-to-host /32 (half with a protocol and a
 //! port), IPv4 /24 to /24, IPv6 /128 and /64 pairs, and a DISCARD catch-all per family. One
-//! flow in ten misses every specific policy and falls to the catch-all.
+//! flow in ten misses every specific policy and falls to the catch-all. The `one shape` rows
+//! are the 100,000 policies of the side-by-side harness's many-SA cell (`sa_scale_inputs`):
+//! `src 198.51.100.0/24 dst 10.0.0.0+i/32`, all of one priority.
 
 #![forbid(unsafe_code)]
 
@@ -127,6 +131,31 @@ fn workload(n: u32) -> (Vec<Policy>, Vec<FlowKey>) {
     (policies, flows)
 }
 
+/// Makes `n` policies and flows that hit them.
+type Workload = fn(u32) -> (Vec<Policy>, Vec<FlowKey>);
+
+/// The side-by-side harness's many-SA policies: one per destination host, one shape.
+fn one_shape(n: u32) -> (Vec<Policy>, Vec<FlowKey>) {
+    (0..n)
+        .map(|i| {
+            let dst = 0x0a00_0000 + i;
+            let policy = Policy {
+                priority: 1,
+                selector: Selector::between(v4net(0xc633_6400, 24), v4net(dst, 32)),
+                action: Action::Protect(SaBundle::single(i + 1)),
+            };
+            let flow = FlowKey {
+                src: 0xc633_6401.into_ip4(),
+                dst: dst.into_ip4(),
+                proto: 17,
+                sport: 1024,
+                dport: 1024,
+            };
+            (policy, flow)
+        })
+        .unzip()
+}
+
 trait IntoIp4 {
     fn into_ip4(self) -> IpAddr;
 }
@@ -176,6 +205,26 @@ fn measure(flows: &[FlowKey], budget: Duration, mut lookup: impl FnMut(&FlowKey)
     done as f64 / start.elapsed().as_secs_f64()
 }
 
+/// As [`measure`], with the flows looked up `BURST` at a time.
+fn measure_burst(flows: &[FlowKey], budget: Duration, spd: &Spd) -> f64 {
+    const BURST: usize = 32;
+    let mut out = [None; BURST];
+    let mut done = 0u64;
+    let mut sum = 0u32;
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        for chunk in flows.chunks(BURST) {
+            spd.lookup_burst(black_box(chunk), &mut out);
+            for hit in &out[..chunk.len()] {
+                sum = sum.wrapping_add(tag(hit.map(|(_, p)| p)));
+            }
+        }
+        done += flows.len() as u64;
+    }
+    black_box(sum);
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
 fn tag(p: Option<&Policy>) -> u32 {
     match p.map(|p| p.action) {
         Some(Action::Protect(b)) => b.first(),
@@ -193,37 +242,50 @@ fn main() {
     let budget = Duration::from_secs_f64(secs.max(0.01));
     let mut rng = Rng(0x5eed_5eed_5eed_5eed);
     println!(
-        "{:>9}  {:<18}  {:>12}  {:>10}",
-        "policies", "lookup", "lookups/s", "ns/lookup"
+        "{:>9}  {:<10}  {:<18}  {:>12}  {:>10}",
+        "policies", "mix", "lookup", "lookups/s", "ns/lookup"
     );
-    for n in [1u32, 1_000, 100_000] {
-        let (policies, flows) = workload(n);
+    let cases: [(u32, &str, Workload); 4] = [
+        (1, "mix", workload),
+        (1_000, "mix", workload),
+        (100_000, "mix", workload),
+        (100_000, "one shape", one_shape),
+    ];
+    for (n, mix, make) in cases {
+        let (policies, flows) = make(n);
         let mut spd = Spd::new();
         for p in &policies {
             spd.insert(*p);
         }
         let flows = sample(&flows, &mut rng);
         let linear = Linear::new(&policies);
-        // Both must agree before either is timed.
-        for f in flows.iter().take(2_000) {
+        // Both must agree before either is timed, one at a time and in a burst.
+        let check = &flows[..flows.len().min(2_000)];
+        let mut burst = vec![None; check.len()];
+        spd.lookup_burst(check, &mut burst);
+        for (f, b) in check.iter().zip(&burst) {
             assert_eq!(spd.lookup(f).map(|(_, p)| p), linear.lookup(f), "{f:?}");
+            assert_eq!(b.map(|(_, p)| p), linear.lookup(f), "{f:?}");
         }
-        let rate = measure(&flows, budget, |f| tag(spd.lookup(f).map(|(_, p)| p)));
-        println!(
-            "{:>9}  {:<18}  {:>12.0}  {:>10.1}",
-            n,
-            "tuple space",
-            rate,
-            1e9 / rate
-        );
-        if n == 1_000 {
-            let rate = measure(&flows, budget, |f| tag(linear.lookup(f)));
+        let row = |what: &str, rate: f64| {
             println!(
-                "{:>9}  {:<18}  {:>12.0}  {:>10.1}",
+                "{:>9}  {:<10}  {:<18}  {:>12.0}  {:>10.1}",
                 n,
-                "linear scan",
+                mix,
+                what,
                 rate,
                 1e9 / rate
+            );
+        };
+        row(
+            "tuple space",
+            measure(&flows, budget, |f| tag(spd.lookup(f).map(|(_, p)| p))),
+        );
+        row("tuple space burst", measure_burst(&flows, budget, &spd));
+        if n == 1_000 {
+            row(
+                "linear scan",
+                measure(&flows, budget, |f| tag(linear.lookup(f))),
             );
         }
     }

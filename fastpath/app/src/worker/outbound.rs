@@ -10,12 +10,13 @@ use esp::counters::DropReason;
 use esp::inbound::flow_key;
 use esp::outbound::encrypt_burst;
 use esp::sa::SaId;
-use esp::spd::{Action, Spd};
+use esp::spd::{Action, FlowKey, Policy, PolicyId};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
 use std::net::IpAddr;
 
 /// Where the outbound classifier sends a packet.
+#[derive(Clone, Copy)]
 enum Outbound {
     Protect(SaId),
     Bypass,
@@ -32,8 +33,28 @@ impl Worker {
         let mut too_big = MbufBurst::<BURST>::default();
         let mut too_big_for_node = MbufBurst::<BURST>::default();
         let mut bypass = MbufBurst::<BURST>::default();
+        // The burst's flows go to the SPD together, so that its lookups' misses overlap.
+        let mut pkts = MbufBurst::<BURST>::default();
+        let mut fates = [Outbound::Exception; BURST];
+        let mut keys = ArrayVec::<FlowKey, BURST>::new();
+        let mut keyed = ArrayVec::<usize, BURST>::new();
         for mut m in rx.take_all() {
-            match classify_outbound(&self.tables.spd_out, &self.locals, &mut m) {
+            match outbound_flow(&self.locals, &mut m) {
+                Ok(key) => {
+                    keyed.push(pkts.len());
+                    keys.push(key);
+                }
+                Err(fate) => fates[pkts.len()] = fate,
+            }
+            let _ = pkts.push(m);
+        }
+        let mut found = [None; BURST];
+        self.tables.spd_out.lookup_burst(&keys, &mut found);
+        for (&i, hit) in keyed.iter().zip(found) {
+            fates[i] = policy_fate(hit);
+        }
+        for (mut m, fate) in pkts.take_all().zip(fates) {
+            match fate {
                 Outbound::Protect(sa) => match self.foreign_owner(sa) {
                     Some(v) => {
                         // The owner classifies it again: give it the frame as received.
@@ -118,21 +139,26 @@ impl Worker {
     }
 }
 
-/// Strips the Ethernet header of an IP frame and looks it up in the outbound SPD; frames
-/// that are not IP or are for the node go to the kernel as they came.
-fn classify_outbound(spd: &Spd, locals: &[IpAddr], m: &mut Mbuf) -> Outbound {
+/// Strips the Ethernet header of an IP frame and gives its flow, for the outbound SPD;
+/// frames that are not IP or are for the node go to the kernel as they came.
+fn outbound_flow(locals: &[IpAddr], m: &mut Mbuf) -> Result<FlowKey, Outbound> {
     if !is_ip(m) {
-        return Outbound::Exception;
+        return Err(Outbound::Exception);
     }
     m.adj(ether::HEADER_LEN as u16);
     let Ok(h) = IpHeader::parse(m.data()) else {
-        return Outbound::Drop(DropReason::Malformed);
+        return Err(Outbound::Drop(DropReason::Malformed));
     };
     if for_node(locals, h.dst(m.data())) {
         let _ = m.prepend(ether::HEADER_LEN as u16);
-        return Outbound::Exception;
+        return Err(Outbound::Exception);
     }
-    match spd.lookup(&flow_key(&h, m.data())) {
+    Ok(flow_key(&h, m.data()))
+}
+
+/// What the outbound SPD's answer for a flow does with its packet.
+fn policy_fate(hit: Option<(PolicyId, &Policy)>) -> Outbound {
+    match hit {
         Some((_, p)) => match p.action {
             Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first())),
             Action::Bypass => Outbound::Bypass,
