@@ -10,6 +10,7 @@
 //! the bench's IMIX order, with the jobs of a burst longest first, 0.82 both ways (the queue
 //! never flushed, as DPDK's aesni_mb PMD runs it under load: 0.76 and 0.74).
 
+use crate::hmac_sha1_x16;
 use crate::job::{Auth, Cipher, Dir, Job};
 use crate::keys::{AesKeys, HmacAlg, HmacKey};
 use crate::mgr::{Completed, Mgr, MAX_BURST};
@@ -35,6 +36,8 @@ pub(crate) struct SyncFns {
     /// The jobs `..primed.1` hold the fields that kind `primed.0` fixes (the library only
     /// writes their status): a burst of the same kind writes those fields of new jobs only.
     primed: (Option<SyncKind>, usize),
+    /// HMAC-SHA1 in our own AVX-512 lanes (`hmac_sha1_x16`) instead of the library's burst.
+    own_sha1: bool,
 }
 
 impl SyncFns {
@@ -44,6 +47,7 @@ impl SyncFns {
             hash: m.submit_hash_burst_nocheck?,
             jobs: Box::new(std::array::from_fn(|_| sys::IMB_JOB::default())),
             primed: (None, 0),
+            own_sha1: hmac_sha1_x16::available(),
         })
     }
 }
@@ -78,6 +82,12 @@ pub struct SyncBurst<'m, 'a> {
 }
 
 impl Mgr {
+    /// Whether synchronous bursts hash HMAC-SHA1 in this crate's AVX-512 lanes (where the CPU
+    /// has them) rather than through the library's lane manager; on by default where it can.
+    pub fn set_own_hmac_sha1(&mut self, on: bool) {
+        self.sync.own_sha1 = on && hmac_sha1_x16::available();
+    }
+
     /// Starts a synchronous burst of jobs of `kind`.
     pub fn sync_burst<'a>(&mut self, kind: SyncKind) -> SyncBurst<'_, 'a> {
         SyncBurst {
@@ -142,6 +152,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
             };
             let m = mgr.raw_ptr();
             let (cipher_fn, hash_fn) = (mgr.sync.cipher, mgr.sync.hash);
+            let own_sha1 = mgr.sync.own_sha1;
             // What the burst's kind fixes, as `Job::fill` would write it for each job.
             let (dir, order) = match kind.dir {
                 Dir::Encrypt => (sys::IMB_DIR_ENCRYPT, sys::IMB_ORDER_CIPHER_HASH),
@@ -181,6 +192,8 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                 unsafe {
                     if cipher_stage {
                         cipher_fn(m, p, n as u32, sys::IMB_CIPHER_CBC, dir, key);
+                    } else if own_sha1 && kind.hmac == HmacAlg::Sha1 {
+                        hmac_sha1_x16::hmac_sha1_jobs(jobs);
                     } else {
                         hash_fn(m, p, n as u32, hash);
                     }
