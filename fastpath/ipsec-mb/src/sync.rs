@@ -193,7 +193,11 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                     if cipher_stage {
                         cipher_fn(m, p, n as u32, sys::IMB_CIPHER_CBC, dir, key);
                     } else if own_sha1 && kind.hmac == HmacAlg::Sha1 {
-                        hmac_sha1_x16::hmac_sha1_jobs(jobs);
+                        let k = hmac_sha1_x16::library_share(jobs);
+                        if k > 0 {
+                            hash_fn(m, p, k as u32, hash);
+                        }
+                        hmac_sha1_x16::hmac_sha1_jobs(&mut jobs[k..]);
                     } else {
                         hash_fn(m, p, n as u32, hash);
                     }
@@ -291,6 +295,56 @@ mod tests {
                         }
                     }
                     assert_eq!(got, want[..size], "{key_len} {alg:?} {dir:?} {size}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hmac_sha1_split_between_the_library_and_own_lanes_matches_the_job_queue() {
+        let mut mgr = Mgr::new().unwrap();
+        let keys = AesKeys::new(&[5; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[6; 20]).unwrap();
+        let kind = |dir| SyncKind {
+            dir,
+            cbc_key_len: 16,
+            hmac: HmacAlg::Sha1,
+        };
+        let long = crate::hmac_sha1_x16::LIBRARY_FROM as usize;
+        // Longest first, across the length from which the library hashes: a split burst.
+        let sorted: Vec<usize> = (0..40).map(|i| 24 + 16 * (100 - 2 * i) + 12).collect();
+        assert!(sorted[0] - 12 >= long && sorted[39] - 12 < long);
+        // Not sorted: all to the library.
+        let mut mixed = sorted.clone();
+        mixed.swap(0, 39);
+        for lens in [sorted, mixed] {
+            let plain: Vec<Vec<u8>> = lens
+                .iter()
+                .map(|&n| (0..n).map(|b| (b * 5 + n) as u8).collect())
+                .collect();
+            for dir in [Dir::Encrypt, Dir::Decrypt] {
+                let mut want = plain.clone();
+                let mut want_tags = Vec::new();
+                for b in want.iter_mut() {
+                    let (st, tag) = mgr.run_one(job(dir, &keys, &h, 12, b)).unwrap();
+                    assert_eq!(st, JobStatus::Done);
+                    want_tags.push(tag);
+                }
+                for own in [true, false] {
+                    mgr.set_own_hmac_sha1(own);
+                    let mut got = plain.clone();
+                    let mut b = mgr.sync_burst(kind(dir));
+                    for buf in got.iter_mut() {
+                        b.push(&mut job(dir, &keys, &h, 12, buf)).unwrap();
+                    }
+                    let done = b.finish();
+                    for (i, want_tag) in want_tags.iter().enumerate() {
+                        assert_eq!(done.status(i), JobStatus::Done);
+                        if dir == Dir::Decrypt {
+                            assert_eq!(done.tag(i)[..12], want_tag[..12], "job {i} own {own}");
+                        }
+                    }
+                    assert_eq!(got, want, "{dir:?} own {own}");
                 }
             }
         }
