@@ -247,6 +247,31 @@ mod tests {
         }
     }
 
+    /// Messages of these lengths, and what the job queue makes of them one at a time: the
+    /// buffers and tag slots.
+    #[allow(clippy::type_complexity)]
+    fn through_the_queue(
+        mgr: &mut Mgr,
+        dir: Dir,
+        keys: &AesKeys,
+        h: &HmacKey,
+        tag_len: usize,
+        lens: &[usize],
+    ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<[u8; 32]>) {
+        let plain: Vec<Vec<u8>> = lens
+            .iter()
+            .map(|&n| (0..n).map(|b| (b * 13 + n) as u8).collect())
+            .collect();
+        let mut want = plain.clone();
+        let mut want_tags = Vec::new();
+        for b in want.iter_mut() {
+            let (st, tag) = mgr.run_one(job(dir, keys, h, tag_len, b)).unwrap();
+            assert_eq!(st, JobStatus::Done);
+            want_tags.push(tag);
+        }
+        (plain, want, want_tags)
+    }
+
     #[test]
     fn a_sync_burst_matches_the_job_queue_for_each_kind_and_direction() {
         let mut mgr = Mgr::new().unwrap();
@@ -261,18 +286,9 @@ mod tests {
             let lens: Vec<usize> = (0..MAX_BURST)
                 .map(|i| 24 + 16 * (1 + (i * 7) % 90) + tag_len)
                 .collect();
-            let plain: Vec<Vec<u8>> = lens
-                .iter()
-                .map(|&n| (0..n).map(|b| (b * 13 + n) as u8).collect())
-                .collect();
             for dir in [Dir::Encrypt, Dir::Decrypt] {
-                let mut want = plain.clone();
-                let mut want_tags = Vec::new();
-                for b in want.iter_mut() {
-                    let (st, tag) = mgr.run_one(job(dir, &keys, &h, tag_len, b)).unwrap();
-                    assert_eq!(st, JobStatus::Done);
-                    want_tags.push(tag);
-                }
+                let (plain, want, want_tags) =
+                    through_the_queue(&mut mgr, dir, &keys, &h, tag_len, &lens);
                 let kind = SyncKind {
                     dir,
                     cbc_key_len: key_len,
@@ -318,18 +334,9 @@ mod tests {
         let mut mixed = sorted.clone();
         mixed.swap(0, 39);
         for lens in [sorted, mixed] {
-            let plain: Vec<Vec<u8>> = lens
-                .iter()
-                .map(|&n| (0..n).map(|b| (b * 5 + n) as u8).collect())
-                .collect();
             for dir in [Dir::Encrypt, Dir::Decrypt] {
-                let mut want = plain.clone();
-                let mut want_tags = Vec::new();
-                for b in want.iter_mut() {
-                    let (st, tag) = mgr.run_one(job(dir, &keys, &h, 12, b)).unwrap();
-                    assert_eq!(st, JobStatus::Done);
-                    want_tags.push(tag);
-                }
+                let (plain, want, want_tags) =
+                    through_the_queue(&mut mgr, dir, &keys, &h, 12, &lens);
                 for own in [true, false] {
                     mgr.set_own_hmac_sha1(own);
                     let mut got = plain.clone();
