@@ -126,7 +126,7 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
     for r in 0..max {
         let mut rows = [_mm512_setzero_si512(); LANES];
         let mut active: __mmask16 = 0;
-        for l in 0..n {
+        for (l, row) in rows.iter_mut().enumerate().take(n) {
             let p = if r < lanes.full[l] {
                 // SAFETY: block r of the message is inside it.
                 unsafe { lanes.msg[l].add(64 * r) }
@@ -137,7 +137,7 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
             };
             active |= 1 << l;
             // SAFETY: p points at 64 readable bytes.
-            rows[l] = unsafe { _mm512_loadu_si512(p.cast()) };
+            *row = unsafe { _mm512_loadu_si512(p.cast()) };
         }
         let w = big_endian_words(transpose(rows));
         let next = compress(st, w);
