@@ -13,6 +13,7 @@
 //! All `unsafe` of the crypto stack lives in this crate.
 
 mod gcm;
+mod hmac_sha1_x16;
 mod huge_pages;
 mod job;
 mod keys;

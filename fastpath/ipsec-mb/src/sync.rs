@@ -10,6 +10,7 @@
 //! the bench's IMIX order, with the jobs of a burst longest first, 0.82 both ways (the queue
 //! never flushed, as DPDK's aesni_mb PMD runs it under load: 0.76 and 0.74).
 
+use crate::hmac_sha1_x16;
 use crate::job::{Auth, Cipher, Dir, Job};
 use crate::keys::{AesKeys, HmacAlg, HmacKey};
 use crate::mgr::{Completed, Mgr, MAX_BURST};
@@ -35,6 +36,8 @@ pub(crate) struct SyncFns {
     /// The jobs `..primed.1` hold the fields that kind `primed.0` fixes (the library only
     /// writes their status): a burst of the same kind writes those fields of new jobs only.
     primed: (Option<SyncKind>, usize),
+    /// HMAC-SHA1 in our own AVX-512 lanes (`hmac_sha1_x16`) instead of the library's burst.
+    own_sha1: bool,
 }
 
 impl SyncFns {
@@ -44,6 +47,7 @@ impl SyncFns {
             hash: m.submit_hash_burst_nocheck?,
             jobs: Box::new(std::array::from_fn(|_| sys::IMB_JOB::default())),
             primed: (None, 0),
+            own_sha1: hmac_sha1_x16::available(),
         })
     }
 }
@@ -78,6 +82,12 @@ pub struct SyncBurst<'m, 'a> {
 }
 
 impl Mgr {
+    /// Whether synchronous bursts hash HMAC-SHA1 in this crate's AVX-512 lanes (where the CPU
+    /// has them) rather than through the library's lane manager; on by default where it can.
+    pub fn set_own_hmac_sha1(&mut self, on: bool) {
+        self.sync.own_sha1 = on && hmac_sha1_x16::available();
+    }
+
     /// Starts a synchronous burst of jobs of `kind`.
     pub fn sync_burst<'a>(&mut self, kind: SyncKind) -> SyncBurst<'_, 'a> {
         SyncBurst {
@@ -142,6 +152,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
             };
             let m = mgr.raw_ptr();
             let (cipher_fn, hash_fn) = (mgr.sync.cipher, mgr.sync.hash);
+            let own_sha1 = mgr.sync.own_sha1;
             // What the burst's kind fixes, as `Job::fill` would write it for each job.
             let (dir, order) = match kind.dir {
                 Dir::Encrypt => (sys::IMB_DIR_ENCRYPT, sys::IMB_ORDER_CIPHER_HASH),
@@ -181,6 +192,12 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                 unsafe {
                     if cipher_stage {
                         cipher_fn(m, p, n as u32, sys::IMB_CIPHER_CBC, dir, key);
+                    } else if own_sha1 && kind.hmac == HmacAlg::Sha1 {
+                        let k = hmac_sha1_x16::library_share(jobs);
+                        if k > 0 {
+                            hash_fn(m, p, k as u32, hash);
+                        }
+                        hmac_sha1_x16::hmac_sha1_jobs(&mut jobs[k..]);
                     } else {
                         hash_fn(m, p, n as u32, hash);
                     }
@@ -230,6 +247,31 @@ mod tests {
         }
     }
 
+    /// Messages of these lengths, and what the job queue makes of them one at a time: the
+    /// buffers and tag slots.
+    #[allow(clippy::type_complexity)]
+    fn through_the_queue(
+        mgr: &mut Mgr,
+        dir: Dir,
+        keys: &AesKeys,
+        h: &HmacKey,
+        tag_len: usize,
+        lens: &[usize],
+    ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<[u8; 32]>) {
+        let plain: Vec<Vec<u8>> = lens
+            .iter()
+            .map(|&n| (0..n).map(|b| (b * 13 + n) as u8).collect())
+            .collect();
+        let mut want = plain.clone();
+        let mut want_tags = Vec::new();
+        for b in want.iter_mut() {
+            let (st, tag) = mgr.run_one(job(dir, keys, h, tag_len, b)).unwrap();
+            assert_eq!(st, JobStatus::Done);
+            want_tags.push(tag);
+        }
+        (plain, want, want_tags)
+    }
+
     #[test]
     fn a_sync_burst_matches_the_job_queue_for_each_kind_and_direction() {
         let mut mgr = Mgr::new().unwrap();
@@ -244,18 +286,9 @@ mod tests {
             let lens: Vec<usize> = (0..MAX_BURST)
                 .map(|i| 24 + 16 * (1 + (i * 7) % 90) + tag_len)
                 .collect();
-            let plain: Vec<Vec<u8>> = lens
-                .iter()
-                .map(|&n| (0..n).map(|b| (b * 13 + n) as u8).collect())
-                .collect();
             for dir in [Dir::Encrypt, Dir::Decrypt] {
-                let mut want = plain.clone();
-                let mut want_tags = Vec::new();
-                for b in want.iter_mut() {
-                    let (st, tag) = mgr.run_one(job(dir, &keys, &h, tag_len, b)).unwrap();
-                    assert_eq!(st, JobStatus::Done);
-                    want_tags.push(tag);
-                }
+                let (plain, want, want_tags) =
+                    through_the_queue(&mut mgr, dir, &keys, &h, tag_len, &lens);
                 let kind = SyncKind {
                     dir,
                     cbc_key_len: key_len,
@@ -278,6 +311,47 @@ mod tests {
                         }
                     }
                     assert_eq!(got, want[..size], "{key_len} {alg:?} {dir:?} {size}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hmac_sha1_split_between_the_library_and_own_lanes_matches_the_job_queue() {
+        let mut mgr = Mgr::new().unwrap();
+        let keys = AesKeys::new(&[5; 16]).unwrap();
+        let h = HmacKey::new(HmacAlg::Sha1, &[6; 20]).unwrap();
+        let kind = |dir| SyncKind {
+            dir,
+            cbc_key_len: 16,
+            hmac: HmacAlg::Sha1,
+        };
+        let long = crate::hmac_sha1_x16::LIBRARY_FROM as usize;
+        // Longest first, across the length from which the library hashes: a split burst.
+        let sorted: Vec<usize> = (0..40).map(|i| 24 + 16 * (100 - i) + 12).collect();
+        assert!(sorted[16] - 12 >= long && sorted[39] - 12 < long);
+        // Not sorted: long jobs among the short ones in the own lanes.
+        let mut mixed = sorted.clone();
+        mixed.swap(0, 39);
+        for lens in [sorted, mixed] {
+            for dir in [Dir::Encrypt, Dir::Decrypt] {
+                let (plain, want, want_tags) =
+                    through_the_queue(&mut mgr, dir, &keys, &h, 12, &lens);
+                for own in [true, false] {
+                    mgr.set_own_hmac_sha1(own);
+                    let mut got = plain.clone();
+                    let mut b = mgr.sync_burst(kind(dir));
+                    for buf in got.iter_mut() {
+                        b.push(&mut job(dir, &keys, &h, 12, buf)).unwrap();
+                    }
+                    let done = b.finish();
+                    for (i, want_tag) in want_tags.iter().enumerate() {
+                        assert_eq!(done.status(i), JobStatus::Done);
+                        if dir == Dir::Decrypt {
+                            assert_eq!(done.tag(i)[..12], want_tag[..12], "job {i} own {own}");
+                        }
+                    }
+                    assert_eq!(got, want, "{dir:?} own {own}");
                 }
             }
         }
