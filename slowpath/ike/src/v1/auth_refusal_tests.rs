@@ -93,12 +93,12 @@ fn an_untrusted_ca_at_mm5_is_told_once_encrypted() {
     let (a, b) = cert_configs(false);
     let mut w = world_at(a, untrusting(b), VALID_AT);
     let (by_a, by_b) = run_refused(&mut w);
-    // A's MM5 again on its timer finds no SA: nothing more is said.
+    // A's MM5 again on its timer names our cookie but finds no SA: nothing more is said.
     assert_eq!(by_b, vec![(true, notify_type::INVALID_CERT_AUTHORITY)]);
     assert!(by_a.is_empty());
     assert!(w.b.sa_ids().is_empty());
     assert_eq!(w.b.total_counters().dropped(DropReason::AuthFailed), 1);
-    assert!(w.b.total_counters().dropped(DropReason::UnknownSpi) >= 1);
+    assert!(w.b.total_counters().dropped(DropReason::CookieNoSa) >= 1);
     assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
 }
 
