@@ -290,6 +290,7 @@ fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
     if let Err(e) = sa.window().check(p.seq) {
         return Err(fail(sa, replay_reason(e)));
     }
+    sa.prefetch_replay(p.seq);
     if new_run {
         sa.session.prefetch_keys(false, esp_len);
     }

@@ -383,6 +383,15 @@ impl Sa {
         prefetch_at(self, KEY_KIND_AT);
     }
 
+    /// Inbound: asks for the line of the window's ring that accepting `seq` writes, a stage
+    /// before [`Sa::replay_update`] (the second stage, beside the keys).
+    #[inline(always)]
+    pub fn prefetch_replay(&self, seq: u64) {
+        if let Some(block) = self.window.block_of(seq) {
+            prefetch(block, 8);
+        }
+    }
+
     /// Where the SA is in its life.
     #[inline]
     pub fn state(&self) -> SaState {
