@@ -9,7 +9,7 @@ use crate::crypto::{CryptoError, CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::replay::{esn_reconstruct, ReplayError};
-use crate::sa::{Mode, Sa, SaId, SaState};
+use crate::sa::{Direction, Mode, Sa, SaId, SaState};
 use crate::sad::Sad;
 use crate::spd::FlowKey;
 use crate::verdict::{read_trailer, Verdict, MAX_BURST};
@@ -139,7 +139,7 @@ fn decrypt_chunk<P: PacketBuf>(
     let mut last = None;
     for l in located[..pkts.len()].iter().flatten() {
         if last != Some(l.parsed.sa) {
-            sad.prefetch(l.parsed.sa);
+            sad.prefetch(l.parsed.sa, Direction::Inbound);
             last = Some(l.parsed.sa);
         }
     }
@@ -290,6 +290,7 @@ fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
     if let Err(e) = sa.window().check(p.seq) {
         return Err(fail(sa, replay_reason(e)));
     }
+    sa.prefetch_replay(p.seq);
     if new_run {
         sa.session.prefetch_keys(false, esp_len);
     }

@@ -7,7 +7,7 @@ use crate::counters::DropReason;
 use crate::crypto::{CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
-use crate::sa::{DfMode, DscpMode, Mode, Sa, SaId, SaState};
+use crate::sa::{DfMode, Direction, DscpMode, Mode, Sa, SaId, SaState};
 use crate::sad::Sad;
 use crate::verdict::{write_trailer, TrailerLayout, Verdict, MAX_BURST};
 use crate::wire::checksum;
@@ -65,7 +65,7 @@ fn encrypt_chunk<P: PacketBuf>(
     // cost a few per cent of the time per packet.
     for (i, &id) in sas.iter().enumerate() {
         if new_run(sas, i) {
-            sad.prefetch(id);
+            sad.prefetch(id, Direction::Outbound);
         }
     }
     let mut prepared = [Prepared::default(); MAX_BURST];

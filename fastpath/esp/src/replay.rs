@@ -218,6 +218,13 @@ impl ReplayWindow {
         ((seq >> 6) & self.mask) as usize
     }
 
+    /// The block that holds `seq`'s bit (none with anti-replay off), for a stage ahead of
+    /// [`ReplayWindow::update`] to ask for its line: the ring is an allocation of its own.
+    #[inline]
+    pub fn block_of(&self, seq: u64) -> Option<&u64> {
+        self.ring.get(self.slot(seq))
+    }
+
     fn is_set(&self, seq: u64) -> bool {
         (self.ring[self.slot(seq)] >> (seq & 63)) & 1 == 1
     }

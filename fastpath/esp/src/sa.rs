@@ -50,31 +50,32 @@ pub struct Lifetime {
 
 /// Everything needed to install an SA. Its `Debug` leaves the keys out.
 ///
-/// `repr(C)`, with the fields a packet reads first (see [`Sa`]'s layout).
+/// `repr(C)`, with the fields a packet reads first, up to the selectors (see [`Sa`]'s layout).
 #[derive(Clone)]
 #[repr(C)]
 pub struct SaConfig {
-    pub lifetime: Lifetime,
     pub spi: u32,
     /// Anti-replay window in packets (inbound); 0 disables anti-replay.
     pub replay_window: u32,
-    pub mode: Mode,
-    pub encap: Option<UdpEncap>,
-    /// The IV generation this node sends under (see [`Sa::iv_counter`]).
-    pub iv_generation: u16,
-    pub direction: Direction,
     /// RFC 4304 extended sequence numbers.
     pub esn: bool,
-    pub dscp: DscpMode,
+    pub direction: Direction,
     pub df: DfMode,
     /// TTL / hop limit of the outer header in tunnel mode.
     pub outer_ttl: u8,
     /// False on an HA standby: installed, kept in sync, but not used until activated.
     pub active: bool,
     pub backend: Backend,
-    pub keys: TransformKeys,
+    pub dscp: DscpMode,
+    /// The IV generation this node sends under (see [`Sa::iv_counter`]).
+    pub iv_generation: u16,
+    pub encap: Option<UdpEncap>,
+    pub mode: Mode,
     /// Inbound: the traffic selectors the decrypted packets must match (empty: any).
     pub selectors: Vec<Selector>,
+    /// Read per packet only through [`Sa`]'s thresholds, which are on its hot line.
+    pub lifetime: Lifetime,
+    pub keys: TransformKeys,
 }
 
 impl SaConfig {
@@ -161,15 +162,78 @@ pub struct SaCounters {
     pub drops: [u64; DropReason::ALL.len()],
 }
 
-/// The bytes at the start of an [`Sa`] a packet touches: up to the configuration's keys, the
-/// first of its fields a packet does not read.
-const HOT_BYTES: usize = std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, keys);
+/// The bytes at the start of an outbound [`Sa`] that a packet reads: its hot line, the outer
+/// template, and the configuration up to the first bytes of its mode (the variant, and the
+/// address family of a tunnel's local end).
+const OUTBOUND_HOT_BYTES: usize =
+    std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, mode) + 2;
+
+/// The same for an inbound [`Sa`]: on to the end of the selectors' vector (whose length says
+/// whether a decrypted packet must be checked).
+const INBOUND_HOT_BYTES: usize = std::mem::offset_of!(Sa, config)
+    + std::mem::offset_of!(SaConfig, selectors)
+    + std::mem::size_of::<Vec<Selector>>();
 
 /// Where the session starts in an SA.
 const SESSION_AT: usize = std::mem::offset_of!(Sa, session);
 
+/// The line a stage ahead of the keys reads to learn their kind and size: with the
+/// multi-buffer backend, the GCM key's size, which also holds the session's tags; otherwise
+/// the session's keys' first line.
+#[cfg(feature = "ipsec-mb")]
+const KEY_KIND_AT: usize = SESSION_AT + Session::KEYS_AT + ipsec_mb::GcmKey::SIZE_AT;
+#[cfg(not(feature = "ipsec-mb"))]
+const KEY_KIND_AT: usize = SESSION_AT + Session::KEYS_AT;
+
+// A packet reads 3 lines of an outbound SA and 4 of an inbound one before its session (the
+// layout map in the tests prints each field's line).
+const _: () = assert!(OUTBOUND_HOT_BYTES <= 3 * 64 && INBOUND_HOT_BYTES <= 4 * 64);
+
 /// Bits of the IV counter left for the sequence number: the top 16 carry the generation.
 pub const IV_SEQ_BITS: u32 = 48;
+
+/// The state every packet of an SA reads and writes, in one cache line: sequence number,
+/// counters, the thresholds that stand for the lifetimes, and the flags.
+#[repr(C, align(64))]
+struct Hot {
+    /// Outbound: the last sequence number used (0: none yet).
+    oseq: u64,
+    /// Packets and inner bytes accepted (lifetimes count these).
+    packets: u64,
+    bytes: u64,
+    /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
+    last_used_ns: u64,
+    /// While `packets` stays below this and `bytes` (with the packet) below `watch_bytes`, no
+    /// lifetime limit can be reached: the limits, cold in the configuration, are read only
+    /// past one of them (see [`watch`]).
+    watch_packets: u64,
+    watch_bytes: u64,
+    generation: u16,
+    state: SaState,
+    soft_raised: bool,
+    overflow_raised: bool,
+    /// Noted as owing a snapshot at the end of the current burst (see `Lcore::note_snapshot`).
+    snapshot_queued: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Hot>() == 64);
+
+/// The smallest packet and byte counts at which a limit of `lifetime` not yet acted on may
+/// be reached: a hard limit always, the soft one until it was raised. A hard byte limit is
+/// reached when the bytes with the packet go past it, a soft one when they reach it.
+fn watch(lifetime: &Lifetime, soft_raised: bool) -> (u64, u64) {
+    let nonzero = |v: u64| if v == 0 { u64::MAX } else { v };
+    let mut packets = nonzero(lifetime.hard_packets);
+    let mut bytes = match lifetime.hard_bytes {
+        0 => u64::MAX,
+        hard => hard.saturating_add(1),
+    };
+    if !soft_raised {
+        packets = packets.min(nonzero(lifetime.soft_packets));
+        bytes = bytes.min(nonzero(lifetime.soft_bytes));
+    }
+    (packets, bytes)
+}
 
 /// One security association and its per-packet state.
 ///
@@ -178,34 +242,23 @@ pub const IV_SEQ_BITS: u32 = 48;
 /// methods below, since a step backward would send a (key, nonce) pair twice or let a replay
 /// through (invariants 2, 3 and 4 of the design).
 ///
-/// Laid out for 100,000 SAs (`repr(C)`, in this order): what a packet reads and writes comes
-/// first, in the lines [`Sa::prefetch`] asks for (the per-packet state, the outer template and
-/// the configuration's per-packet fields, which `SaConfig` keeps at its head), then the
-/// session with its key material inline; the drop counters come last.
+/// Laid out for 100,000 SAs (`repr(C)`, in this order): the hot line; the anti-replay
+/// window (inbound) and the outer template (outbound); the configuration, whose per-packet
+/// fields come first; the session with its key material inline; then what no packet reads.
+/// [`Sa::prefetch`] asks for exactly the lines before the session that a packet of the
+/// SA's direction reads, and the session's first two.
 #[repr(C, align(64))]
 pub struct Sa {
-    /// Outbound: the last sequence number used (0: none yet).
-    oseq: u64,
-    /// Packets and inner bytes accepted (lifetimes count these).
-    packets: u64,
-    bytes: u64,
-    /// When the last packet was accepted (ns, the caller's clock): for dead peer detection.
-    last_used_ns: u64,
+    hot: Hot,
     /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
     window: ReplayWindow,
-    pub id: SaId,
-    generation: u16,
-    state: SaState,
-    soft_raised: bool,
-    overflow_raised: bool,
-    /// Noted as owing a snapshot at the end of the current burst (see `Lcore::note_snapshot`).
-    snapshot_queued: bool,
-    sync_mark: SyncMark,
     /// Tunnel mode: the outer header, built once.
     pub outer: Option<crate::tunnel::OuterTemplate>,
     pub config: SaConfig,
     /// The keys, inline: on the SA's own pages, reached without a pointer.
     pub session: Session,
+    pub id: SaId,
+    sync_mark: SyncMark,
     /// Drops counted against this SA, by reason.
     drops: [u64; DropReason::ALL.len()],
 }
@@ -215,8 +268,8 @@ impl std::fmt::Debug for Sa {
         f.debug_struct("Sa")
             .field("id", &self.id)
             .field("config", &self.config)
-            .field("state", &self.state)
-            .field("oseq", &self.oseq)
+            .field("state", &self.hot.state)
+            .field("oseq", &self.hot.oseq)
             .field("window_top", &self.window.top())
             .field("counters", &self.counters())
             .finish_non_exhaustive()
@@ -279,55 +332,76 @@ impl Sa {
             }
             Mode::Transport => None,
         };
+        let (watch_packets, watch_bytes) = watch(&config.lifetime, false);
         Ok(Sa {
-            outer,
-            id,
-            state: if config.active {
-                SaState::Active
-            } else {
-                SaState::Standby
+            hot: Hot {
+                oseq: 0,
+                packets: 0,
+                bytes: 0,
+                last_used_ns: now_ns,
+                watch_packets,
+                watch_bytes,
+                generation: config.iv_generation,
+                state: if config.active {
+                    SaState::Active
+                } else {
+                    SaState::Standby
+                },
+                soft_raised: false,
+                overflow_raised: false,
+                snapshot_queued: false,
             },
-            generation: config.iv_generation,
+            window,
+            outer,
             config,
             session,
-            oseq: 0,
-            window,
-            packets: 0,
-            bytes: 0,
-            drops: [0; DropReason::ALL.len()],
-            last_used_ns: now_ns,
-            soft_raised: false,
-            overflow_raised: false,
-            snapshot_queued: false,
+            id,
             sync_mark: SyncMark {
                 at_ns: now_ns,
                 ..SyncMark::default()
             },
+            drops: [0; DropReason::ALL.len()],
         })
     }
 
-    /// Asks for the lines of this SA that a packet touches, a stage ahead (see
-    /// [`crate::sad::Sad::prefetch`]), without reading them: from its start to the end of the
-    /// configuration's per-packet fields, the session's first line and the line where its
-    /// keys start (the key material is asked for once the packet's length is known,
-    /// [`Session::prefetch_keys`]).
+    /// Asks for the lines of this SA that a packet of `direction` reads before the cipher,
+    /// a stage ahead (see [`crate::sad::Sad::prefetch`]), without reading them: its lines
+    /// up to the configuration's per-packet fields, the session's first line and the line
+    /// that says what its keys are ([`KEY_KIND_AT`]); the key material itself is asked for
+    /// once the packet's length is known ([`Session::prefetch_keys`], the second stage). `direction` is the caller's, known without
+    /// reading the SA.
     #[inline(always)]
-    pub fn prefetch(&self) {
-        prefetch(self, HOT_BYTES);
+    pub fn prefetch(&self, direction: Direction) {
+        prefetch(
+            self,
+            match direction {
+                Direction::Outbound => OUTBOUND_HOT_BYTES,
+                Direction::Inbound => INBOUND_HOT_BYTES,
+            },
+        );
         prefetch_at(self, SESSION_AT);
-        prefetch_at(self, SESSION_AT + Session::KEYS_AT);
+        prefetch_at(self, KEY_KIND_AT);
+    }
+
+    /// Inbound: asks for the line of the window's ring that accepting `seq` writes, a stage
+    /// before [`Sa::replay_update`] (the second stage, beside the keys).
+    #[inline(always)]
+    pub fn prefetch_replay(&self, seq: u64) {
+        if let Some(block) = self.window.block_of(seq) {
+            prefetch(block, 8);
+        }
     }
 
     /// Where the SA is in its life.
     #[inline]
     pub fn state(&self) -> SaState {
-        self.state
+        self.hot.state
     }
 
     /// Outbound: the last sequence number used (0: none yet).
     #[inline]
     pub fn oseq(&self) -> u64 {
-        self.oseq
+        self.hot.oseq
     }
 
     /// Inbound: the anti-replay window, to read (it moves through [`Sa::replay_update`] and
@@ -340,8 +414,8 @@ impl Sa {
     /// The SA's traffic and drop counters.
     pub fn counters(&self) -> SaCounters {
         SaCounters {
-            packets: self.packets,
-            bytes: self.bytes,
+            packets: self.hot.packets,
+            bytes: self.hot.bytes,
             drops: self.drops,
         }
     }
@@ -349,13 +423,13 @@ impl Sa {
     /// When the last packet was accepted (ns, the caller's clock).
     #[inline]
     pub fn last_used_ns(&self) -> u64 {
-        self.last_used_ns
+        self.hot.last_used_ns
     }
 
     /// Records that a packet was accepted at `now_ns` without counting it (a dummy packet).
     #[inline]
     pub fn touch(&mut self, now_ns: u64) {
-        self.last_used_ns = now_ns;
+        self.hot.last_used_ns = now_ns;
     }
 
     /// Inbound, once the ICV checked out: marks `seq` received in the anti-replay window.
@@ -370,9 +444,9 @@ impl Sa {
     /// under one key and generation repeats a (key, nonce) pair; so is a number past
     /// [`Sa::max_seq`], which the SA must never send.
     pub fn advance_oseq(&mut self, to: u64) -> Result<(), SeqError> {
-        if to < self.oseq {
+        if to < self.hot.oseq {
             return Err(SeqError::Backward {
-                current: self.oseq,
+                current: self.hot.oseq,
                 to,
             });
         }
@@ -382,7 +456,7 @@ impl Sa {
                 to,
             });
         }
-        self.oseq = to;
+        self.hot.oseq = to;
         Ok(())
     }
 
@@ -405,11 +479,11 @@ impl Sa {
 
     /// The next outbound sequence number, or `None` when exhausted (then an event is due).
     pub fn next_seq(&mut self) -> Option<u64> {
-        if self.oseq >= self.max_seq() {
+        if self.hot.oseq >= self.max_seq() {
             return None;
         }
-        self.oseq += 1;
-        Some(self.oseq)
+        self.hot.oseq += 1;
+        Some(self.hot.oseq)
     }
 
     /// The per-packet IV counter (invariant 3 of DESIGN.md): the top 16 bits are the
@@ -419,12 +493,12 @@ impl Sa {
     /// nodes send the same sequence number after a failover with a stale snapshot, their
     /// (key, nonce) pairs differ.
     pub fn iv_counter(&self, seq: u64) -> u64 {
-        ((self.generation as u64) << IV_SEQ_BITS) | (seq & ((1u64 << IV_SEQ_BITS) - 1))
+        ((self.hot.generation as u64) << IV_SEQ_BITS) | (seq & ((1u64 << IV_SEQ_BITS) - 1))
     }
 
     /// The generation this SA sends under now.
     pub fn generation(&self) -> u16 {
-        self.generation
+        self.hot.generation
     }
 
     /// Counts a drop against this SA.
@@ -433,13 +507,24 @@ impl Sa {
     }
 
     /// Checks the hard lifetime before a packet of `bytes` is processed; on reaching it the
-    /// SA expires and an event is returned.
+    /// SA expires and an event is returned. Below the hot line's thresholds nothing else is
+    /// read.
+    #[inline]
     pub fn hard_limit_reached(&mut self, bytes: u64) -> Option<SaEventKind> {
+        let h = &self.hot;
+        if h.packets < h.watch_packets && h.bytes.saturating_add(bytes) < h.watch_bytes {
+            return None;
+        }
+        self.hard_limit_slow(bytes)
+    }
+
+    #[cold]
+    fn hard_limit_slow(&mut self, bytes: u64) -> Option<SaEventKind> {
         let lt = &self.config.lifetime;
-        let over = (lt.hard_packets != 0 && self.packets >= lt.hard_packets)
-            || (lt.hard_bytes != 0 && self.bytes + bytes > lt.hard_bytes);
-        if over && self.state != SaState::Expired {
-            self.state = SaState::Expired;
+        let over = (lt.hard_packets != 0 && self.hot.packets >= lt.hard_packets)
+            || (lt.hard_bytes != 0 && self.hot.bytes + bytes > lt.hard_bytes);
+        if over && self.hot.state != SaState::Expired {
+            self.hot.state = SaState::Expired;
             return Some(SaEventKind::HardLifetime);
         }
         None
@@ -447,15 +532,27 @@ impl Sa {
 
     /// Counts a packet that went through, and returns the soft-lifetime event the first time
     /// the soft limit is crossed.
+    #[inline]
     pub fn account(&mut self, bytes: u64, now_ns: u64) -> Option<SaEventKind> {
-        self.packets += 1;
-        self.bytes += bytes;
-        self.last_used_ns = now_ns;
+        let h = &mut self.hot;
+        h.packets += 1;
+        h.bytes += bytes;
+        h.last_used_ns = now_ns;
+        if h.packets < h.watch_packets && h.bytes < h.watch_bytes {
+            return None;
+        }
+        self.soft_limit_slow()
+    }
+
+    #[cold]
+    fn soft_limit_slow(&mut self) -> Option<SaEventKind> {
         let lt = &self.config.lifetime;
-        let soft = (lt.soft_packets != 0 && self.packets >= lt.soft_packets)
-            || (lt.soft_bytes != 0 && self.bytes >= lt.soft_bytes);
-        if soft && !self.soft_raised {
-            self.soft_raised = true;
+        let soft = (lt.soft_packets != 0 && self.hot.packets >= lt.soft_packets)
+            || (lt.soft_bytes != 0 && self.hot.bytes >= lt.soft_bytes);
+        if soft && !self.hot.soft_raised {
+            self.hot.soft_raised = true;
+            // From now on only the hard limits are watched.
+            (self.hot.watch_packets, self.hot.watch_bytes) = watch(lt, true);
             return Some(SaEventKind::SoftLifetime);
         }
         None
@@ -463,10 +560,10 @@ impl Sa {
 
     /// Marks the sequence space exhausted; returns the event the first time.
     pub fn sequence_exhausted(&mut self) -> Option<SaEventKind> {
-        if self.overflow_raised {
+        if self.hot.overflow_raised {
             return None;
         }
-        self.overflow_raised = true;
+        self.hot.overflow_raised = true;
         Some(SaEventKind::SequenceOverflow)
     }
 
@@ -483,6 +580,7 @@ impl Sa {
             return false;
         }
         let moved = self
+            .hot
             .oseq
             .saturating_sub(self.sync_mark.oseq)
             .max(self.window.top().saturating_sub(self.sync_mark.top));
@@ -500,9 +598,9 @@ impl Sa {
             sa: self.id,
             spi: self.config.spi,
             direction: self.config.direction,
-            oseq: self.oseq,
+            oseq: self.hot.oseq,
             window: self.window.snapshot(),
-            generation: self.generation,
+            generation: self.hot.generation,
             at_ns: now_ns,
         }
     }
@@ -510,13 +608,13 @@ impl Sa {
     /// Whether the SA is noted as owing a snapshot at the end of the burst.
     #[inline]
     pub fn snapshot_queued(&self) -> bool {
-        self.snapshot_queued
+        self.hot.snapshot_queued
     }
 
     /// Notes (or clears) that the SA owes a snapshot at the end of the burst.
     #[inline]
     pub fn set_snapshot_queued(&mut self, queued: bool) {
-        self.snapshot_queued = queued;
+        self.hot.snapshot_queued = queued;
     }
 
     /// Records that `snap` was handed to the sync ring.
@@ -533,9 +631,9 @@ impl Sa {
     /// resend numbers the old master used (invariants 2, 3), a lower window would accept
     /// replays of what it took (invariant 4).
     pub fn apply_snapshot(&mut self, snap: &SeqSnapshot) {
-        self.oseq = self.oseq.max(snap.oseq);
+        self.hot.oseq = self.hot.oseq.max(snap.oseq);
         self.raise_window(&snap.window);
-        self.generation = self.generation.max(snap.generation);
+        self.hot.generation = self.hot.generation.max(snap.generation);
     }
 
     /// Takeover (invariants 2, 3, 4): outbound continues at the last synced sequence number
@@ -545,21 +643,21 @@ impl Sa {
     /// bound stays: the SA is exhausted, and sends nothing).
     pub fn activate(&mut self, oseq_shift: u64, generation: u16) {
         if self.config.direction == Direction::Outbound {
-            let shifted = self.oseq.saturating_add(oseq_shift).min(self.max_seq());
-            self.oseq = self.oseq.max(shifted);
+            let shifted = self.hot.oseq.saturating_add(oseq_shift).min(self.max_seq());
+            self.hot.oseq = self.hot.oseq.max(shifted);
         }
         let synced = self.window.snapshot();
         self.window.restore(&synced);
-        self.generation = generation;
-        if self.state == SaState::Standby {
-            self.state = SaState::Active;
+        self.hot.generation = generation;
+        if self.hot.state == SaState::Standby {
+            self.hot.state = SaState::Active;
         }
     }
 
     /// Back to standby (this node lost mastership).
     pub fn deactivate(&mut self) {
-        if self.state == SaState::Active {
-            self.state = SaState::Standby;
+        if self.hot.state == SaState::Active {
+            self.hot.state = SaState::Standby;
         }
     }
 

@@ -97,18 +97,19 @@ impl Sad {
         self.arena.get_mut(*self.slots.get(id.0 as usize)?)
     }
 
-    /// Asks for the lines of SA `id` that a packet touches. A burst's first pass calls it
+    /// Asks for the lines of SA `id` that a packet of `direction` reads (the caller's
+    /// direction: [`Sa::prefetch`]). A burst's first pass calls it
     /// for every packet, so that with many SAs the misses overlap across the burst rather
     /// than stall each packet in turn (software pipelining, as VPP and DPDK's ipsec library
     /// do); the slot itself is read now, the SA not at all.
     #[inline(always)]
-    pub fn prefetch(&self, id: SaId) {
+    pub fn prefetch(&self, id: SaId, direction: Direction) {
         if let Some(sa) = self
             .slots
             .get(id.0 as usize)
             .and_then(|&at| self.arena.get(at))
         {
-            sa.prefetch();
+            sa.prefetch(direction);
         }
     }
 

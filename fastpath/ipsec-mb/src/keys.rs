@@ -89,25 +89,63 @@ impl AesKeys {
 /// (at most one line more than AES-128 needs).
 const ROUND_KEYS_MAX: usize = 15 * 16;
 
+/// The size of an AES key, as the prefetch of its round keys needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AesSize {
+    Aes128 = 16,
+    Aes256 = 32,
+}
+
+impl AesSize {
+    fn of(key: &[u8]) -> Option<AesSize> {
+        match key.len() {
+            16 => Some(AesSize::Aes128),
+            32 => Some(AesSize::Aes256),
+            _ => None,
+        }
+    }
+
+    /// The bytes of its expanded encryption key: 11 round keys for AES-128 (3 lines), 15 for
+    /// AES-256 (4 lines).
+    #[inline(always)]
+    fn round_key_bytes(self) -> usize {
+        match self {
+            AesSize::Aes128 => 11 * 16,
+            AesSize::Aes256 => 15 * 16,
+        }
+    }
+}
+
 /// AES-GCM key: expanded key plus the precomputed GHASH key powers.
+///
+/// `size` is an enum, after the library's key data (on the line with `key_len`): its spare
+/// values give the enums that hold a `GcmKey` (an SA's session) their tags, so that they
+/// need no line of their own, and a stage ahead asks for one line, [`GcmKey::SIZE_AT`], to
+/// learn both the kind of key and how many lines of round keys to ask for.
 #[repr(C, align(64))]
 pub struct GcmKey {
     pub(crate) data: sys::gcm_key_data,
     pub(crate) key_len: usize,
+    size: AesSize,
 }
 
 impl GcmKey {
+    /// Where the key's size is: a stage ahead asks for this line first.
+    pub const SIZE_AT: usize = std::mem::offset_of!(GcmKey, size);
+
     /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt).
     pub fn new(key: &[u8]) -> Option<Box<GcmKey>> {
         let f = fns()?;
-        let pre = match key.len() {
-            16 => f.gcm128_pre,
-            32 => f.gcm256_pre,
-            _ => return None,
+        let size = AesSize::of(key)?;
+        let pre = match size {
+            AesSize::Aes128 => f.gcm128_pre,
+            AesSize::Aes256 => f.gcm256_pre,
         };
         let mut k = Box::new(GcmKey {
             data: sys::gcm_key_data::default(),
             key_len: key.len(),
+            size,
         });
         // SAFETY: key holds key_len bytes; data is a properly aligned gcm_key_data.
         unsafe { pre(key.as_ptr().cast(), &mut k.data) };
@@ -115,13 +153,15 @@ impl GcmKey {
     }
 
     /// Asks for what sealing or opening `len` bytes (text and AAD) reads, a stage ahead: the
-    /// round keys, and the hash-key powers its GHASH multiplies by. The AVX-512 code keeps
-    /// the powers from the 48th down to the first, and a message of n blocks uses the last n
-    /// (at most 48): a 64-byte packet reads one line of the table, not all twelve.
+    /// round keys the key's size uses (3 lines for AES-128), and the hash-key powers its
+    /// GHASH multiplies by. The AVX-512 code keeps the powers from the 48th down to the
+    /// first, and a message of n blocks uses the last n (at most 48): a 64-byte packet reads
+    /// one or two lines of the table, not all twelve. Reads `size`, on [`GcmKey::SIZE_AT`]'s
+    /// line, which the stage before asked for.
     #[inline(always)]
     pub fn prefetch(&self, len: usize) {
         let d = &self.data;
-        prefetch(&d.expanded_keys, ROUND_KEYS_MAX);
+        prefetch(&d.expanded_keys, self.size.round_key_bytes());
         let table: &[u8] = hash_key_table(d);
         let used = len.div_ceil(16).clamp(1, 48) * 16;
         let mut at = table.len().saturating_sub(used);
@@ -129,6 +169,8 @@ impl GcmKey {
             prefetch_line(table[at..].as_ptr());
             at += LINE;
         }
+        // The table does not start on a line: the last power's line may be one more.
+        prefetch_line(table[table.len() - 1..].as_ptr());
     }
 }
 

@@ -119,3 +119,193 @@ fn accessors_show_what_the_packets_did() {
     inb.touch(50);
     assert_eq!(inb.last_used_ns(), 50);
 }
+
+/// The map of what a packet touches before the cipher: each per-packet field of an SA with
+/// its offset and line (`cargo test --release -p esp --lib layout_map -- --nocapture`), and
+/// the lines [`Sa::prefetch`] asks for hold them all.
+#[test]
+fn layout_map() {
+    use std::mem::offset_of;
+    let hot = offset_of!(Sa, hot);
+    let config = offset_of!(Sa, config);
+    let session = offset_of!(Sa, session);
+    // (field, offset, read by outbound packets, by inbound packets)
+    let fields = [
+        ("hot.oseq", hot + offset_of!(Hot, oseq), true, false),
+        ("hot.packets", hot + offset_of!(Hot, packets), true, true),
+        ("hot.bytes", hot + offset_of!(Hot, bytes), true, true),
+        (
+            "hot.last_used_ns",
+            hot + offset_of!(Hot, last_used_ns),
+            true,
+            true,
+        ),
+        (
+            "hot.watch_packets",
+            hot + offset_of!(Hot, watch_packets),
+            true,
+            true,
+        ),
+        (
+            "hot.watch_bytes",
+            hot + offset_of!(Hot, watch_bytes),
+            true,
+            true,
+        ),
+        (
+            "hot.generation",
+            hot + offset_of!(Hot, generation),
+            true,
+            false,
+        ),
+        ("hot.state", hot + offset_of!(Hot, state), true, true),
+        (
+            "hot.snapshot_queued",
+            hot + offset_of!(Hot, snapshot_queued),
+            true,
+            true,
+        ),
+        ("window", offset_of!(Sa, window), false, true),
+        ("outer", offset_of!(Sa, outer), true, false),
+        (
+            "config.spi",
+            config + offset_of!(SaConfig, spi),
+            true,
+            false,
+        ),
+        ("config.esn", config + offset_of!(SaConfig, esn), true, true),
+        (
+            "config.direction",
+            config + offset_of!(SaConfig, direction),
+            true,
+            true,
+        ),
+        ("config.df", config + offset_of!(SaConfig, df), true, false),
+        (
+            "config.dscp",
+            config + offset_of!(SaConfig, dscp),
+            true,
+            false,
+        ),
+        (
+            "config.encap",
+            config + offset_of!(SaConfig, encap),
+            true,
+            false,
+        ),
+        (
+            "config.mode",
+            config + offset_of!(SaConfig, mode),
+            true,
+            true,
+        ),
+        (
+            "config.selectors",
+            config + offset_of!(SaConfig, selectors),
+            false,
+            true,
+        ),
+        (
+            "config.lifetime (cold)",
+            config + offset_of!(SaConfig, lifetime),
+            false,
+            false,
+        ),
+        (
+            "config.keys (cold)",
+            config + offset_of!(SaConfig, keys),
+            false,
+            false,
+        ),
+        ("session (lengths, salt)", session, true, true),
+        (
+            "session keys",
+            session + crate::crypto::Session::KEYS_AT,
+            true,
+            true,
+        ),
+        ("id (cold)", offset_of!(Sa, id), false, false),
+        (
+            "sync_mark (HA only)",
+            offset_of!(Sa, sync_mark),
+            false,
+            false,
+        ),
+        ("drops (cold)", offset_of!(Sa, drops), false, false),
+    ];
+    println!("{:24} {:>6} {:>5}  out in", "field", "offset", "line");
+    for (name, at, out, inb) in fields {
+        let mark = |b: bool| if b { "x" } else { "-" };
+        println!(
+            "{name:24} {at:6} {:5}  {:>3} {:>2}",
+            at / 64,
+            mark(out),
+            mark(inb)
+        );
+        // What a packet reads lies in the lines the prefetch asks for.
+        let asked = |hot_bytes: usize| {
+            at / 64 < hot_bytes.div_ceil(64)
+                || at / 64 == session / 64
+                || at / 64 == (session + crate::crypto::Session::KEYS_AT) / 64
+        };
+        assert!(
+            !out || asked(OUTBOUND_HOT_BYTES),
+            "{name} not prefetched for outbound"
+        );
+        assert!(
+            !inb || asked(INBOUND_HOT_BYTES),
+            "{name} not prefetched for inbound"
+        );
+    }
+    println!(
+        "Sa {} B, Session {} B; lines asked for: outbound {}, inbound {} (+2 of the session)",
+        std::mem::size_of::<Sa>(),
+        std::mem::size_of::<crate::crypto::Session>(),
+        OUTBOUND_HOT_BYTES.div_ceil(64),
+        INBOUND_HOT_BYTES.div_ceil(64),
+    );
+    assert_eq!(offset_of!(Sa, hot), 0);
+    assert_eq!(std::mem::size_of::<Hot>(), 64);
+}
+
+/// The hot line's lifetime thresholds give the events the limits themselves give: random
+/// limits (0 for none) and packet sizes, against the limits checked in full per packet.
+#[test]
+fn lifetime_thresholds_raise_what_the_limits_say() {
+    let mut rng = toolkit::xorshift::Rng::new(11);
+    for _ in 0..2000 {
+        let mut pick = |max: u64| match rng.next_u64() % 3 {
+            0 => 0,
+            _ => 1 + rng.next_u64() % max,
+        };
+        let lifetime = Lifetime {
+            soft_packets: pick(40),
+            hard_packets: pick(60),
+            soft_bytes: pick(3000),
+            hard_bytes: pick(5000),
+        };
+        let mut config = sa(Direction::Outbound, false).config;
+        config.lifetime = lifetime;
+        let mut sa = Sa::new(SaId(1), config, 0).unwrap();
+        let (mut packets, mut bytes, mut soft_raised) = (0u64, 0u64, false);
+        for _ in 0..80 {
+            let len = 1 + rng.next_u64() % 200;
+            let lt = &lifetime;
+            let hard = (lt.hard_packets != 0 && packets >= lt.hard_packets)
+                || (lt.hard_bytes != 0 && bytes + len > lt.hard_bytes);
+            let got = sa.hard_limit_reached(len);
+            assert_eq!(got, hard.then_some(SaEventKind::HardLifetime), "{lt:?}");
+            if hard {
+                assert_eq!(sa.state(), SaState::Expired);
+                break;
+            }
+            packets += 1;
+            bytes += len;
+            let soft = (lt.soft_packets != 0 && packets >= lt.soft_packets)
+                || (lt.soft_bytes != 0 && bytes >= lt.soft_bytes);
+            let want = (soft && !soft_raised).then_some(SaEventKind::SoftLifetime);
+            soft_raised |= soft;
+            assert_eq!(sa.account(len, 0), want, "{lt:?} after {packets} packets");
+        }
+    }
+}
