@@ -63,14 +63,20 @@ ping_start() {
   ip netns exec "${t}L" ping -O -i "$PING_INTERVAL" -W 1 10.2.0.1 >"$work/ping.out" 2>&1 &
   pinger=$!
 }
-# Stops it; prints the packets it lost.
+# Stops it; prints the packets it lost. Called as `$(ping_stop)`: in that subshell the pinger
+# is no child, `wait` returns at once, so the summary line is waited for in the file (the
+# file read before ping wrote it gave a loss of -77 once).
 ping_stop() {
   kill -INT "$pinger" 2>/dev/null || true
   wait "$pinger" 2>/dev/null || true
-  local sent got
-  sent=$(grep -oE '[0-9]+ packets transmitted' "$work/ping.out" | grep -oE '^[0-9]+')
-  got=$(grep -oE '[0-9]+ received' "$work/ping.out" | grep -oE '^[0-9]+')
-  echo $((sent - got))
+  local line i
+  for i in $(seq 50); do
+    line=$(grep -E '^[0-9]+ packets transmitted, [0-9]+ received' "$work/ping.out" || true)
+    [ -z "$line" ] || break
+    sleep 0.1
+  done
+  [ -n "$line" ] || { echo "ping_stop: no summary from ping" >&2; echo -1; return; }
+  echo "$line" | awk '{ print $1 - $4 }'
 }
 # Whether the last 10 pings were answered (the tunnel carries traffic again).
 ping_flowing() { [ "$(grep 'icmp_seq=' "$work/ping.out" | tail -10 | grep -c 'bytes from')" -ge 10 ]; }
