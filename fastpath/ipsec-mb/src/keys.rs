@@ -134,8 +134,16 @@ impl GcmKey {
     /// Where the key's size is: a stage ahead asks for this line first.
     pub const SIZE_AT: usize = std::mem::offset_of!(GcmKey, size);
 
-    /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt).
+    /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt). The first call also
+    /// checks, once, whether short texts may take `gcm_short`'s path.
     pub fn new(key: &[u8]) -> Option<Box<GcmKey>> {
+        let k = GcmKey::prepare(key)?;
+        crate::gcm_short::check_once();
+        Some(k)
+    }
+
+    /// [`GcmKey::new`] without the check.
+    pub(crate) fn prepare(key: &[u8]) -> Option<Box<GcmKey>> {
         let f = fns()?;
         let size = AesSize::of(key)?;
         let pre = match size {

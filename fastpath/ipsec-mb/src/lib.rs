@@ -4,7 +4,8 @@
 //!   so that packets of a burst share the SIMD lanes (AES-CBC encryption and HMAC are serial within
 //!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
 //! - [`Mgr::gcm`]: AES-GCM on one buffer through the direct functions, which have no lanes to share
-//!   and skip the job queue's cost.
+//!   and skip the job queue's cost; texts of up to 256 bytes in this crate's own AVX-512 code
+//!   (VAES, VPCLMULQDQ) where the CPU has it.
 //! - [`Mgr::sync_burst`]: AES-CBC + HMAC jobs of one kind through the library's synchronous burst
 //!   functions, which feed the lanes without the job queue.
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
@@ -13,6 +14,7 @@
 //! All `unsafe` of the crypto stack lives in this crate.
 
 mod gcm;
+mod gcm_short;
 mod hmac_sha1_x16;
 mod huge_pages;
 mod job;
