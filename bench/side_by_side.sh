@@ -73,7 +73,8 @@ OURS=$RESDIR/$STAMP-side-fastpath.jsonl
 THEIRS=$RESDIR/$STAMP-side-secgw.jsonl
 PERF_DATA=$RESDIR/$STAMP-side-perf.data
 TMP=$(mktemp -d /tmp/side_by_side.XXXXXX)
-PREFIX_BASE=sbs$$
+# The EAL file prefixes start with PREFIX_BASE: set it to tell this run's from another's.
+PREFIX_BASE=${PREFIX_BASE:-sbs$$}
 
 PERF_PID=
 cleanup() {

@@ -358,7 +358,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
                 Ok(_) => return Verdict::Drop(DropReason::BadNextHeader),
                 Err(_) => return Verdict::Drop(DropReason::Malformed),
             };
-            if !sa.config.selectors.is_empty() && !sa.selectors_allow(&flow_key(inner, payload)) {
+            if !sa.config.selectors.is_any() && !sa.selectors_allow(&flow_key(inner, payload)) {
                 return Verdict::Drop(DropReason::PolicyMismatch);
             }
             match ecn::decapsulate(inner.tos, p.outer_tos) {
@@ -389,7 +389,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
             let Ok(rebuilt) = IpHeader::parse(data) else {
                 return Verdict::Drop(DropReason::Malformed);
             };
-            if !sa.config.selectors.is_empty() && !sa.selectors_allow(&flow_key(&rebuilt, data)) {
+            if !sa.config.selectors.is_any() && !sa.selectors_allow(&flow_key(&rebuilt, data)) {
                 return Verdict::Drop(DropReason::PolicyMismatch);
             }
             Verdict::Forward

@@ -7,8 +7,11 @@ use crate::crypto::{Backend, CryptoError, Session, TransformKeys};
 pub use crate::ident::{Direction, SaId};
 use crate::replay::{ReplayError, ReplayWindow, WindowSnapshot};
 use crate::snapshot::{SeqSnapshot, SyncPolicy};
-use crate::spd::{FlowKey, Selector};
+use crate::spd::FlowKey;
 use std::net::IpAddr;
+
+mod selectors;
+pub use selectors::Selectors;
 
 /// RFC 4301 §4.1: tunnel mode carries whole IP packets between the two gateways' addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +74,9 @@ pub struct SaConfig {
     pub iv_generation: u16,
     pub encap: Option<UdpEncap>,
     pub mode: Mode,
-    /// Inbound: the traffic selectors the decrypted packets must match (empty: any).
-    pub selectors: Vec<Selector>,
+    /// Inbound: the traffic selectors the decrypted packets must match (empty: any); one
+    /// pair of prefixes inline, on a line the prefetch asks for.
+    pub selectors: Selectors,
     /// Read per packet only through [`Sa`]'s thresholds, which are on its hot line.
     pub lifetime: Lifetime,
     pub keys: TransformKeys,
@@ -101,7 +105,7 @@ impl SaConfig {
             dscp: DscpMode::Copy,
             df: DfMode::Copy,
             outer_ttl: 64,
-            selectors: Vec::new(),
+            selectors: Selectors::default(),
             iv_generation: 0,
             active: true,
         }
@@ -168,11 +172,11 @@ pub struct SaCounters {
 const OUTBOUND_HOT_BYTES: usize =
     std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, mode) + 2;
 
-/// The same for an inbound [`Sa`]: on to the end of the selectors' vector (whose length says
-/// whether a decrypted packet must be checked).
+/// The same for an inbound [`Sa`]: on to the end of the selectors (a pair of prefixes inline,
+/// or the list's pointer).
 const INBOUND_HOT_BYTES: usize = std::mem::offset_of!(Sa, config)
     + std::mem::offset_of!(SaConfig, selectors)
-    + std::mem::size_of::<Vec<Selector>>();
+    + std::mem::size_of::<Selectors>();
 
 /// Where the session starts in an SA.
 const SESSION_AT: usize = std::mem::offset_of!(Sa, session);
@@ -568,8 +572,9 @@ impl Sa {
     }
 
     /// Whether the decrypted packet's flow is allowed by this SA's selectors.
+    #[inline]
     pub fn selectors_allow(&self, flow: &FlowKey) -> bool {
-        self.config.selectors.is_empty() || self.config.selectors.iter().any(|s| s.matches(flow))
+        self.config.selectors.allow(flow)
     }
 
     /// Whether a snapshot is due: the SA moved at least its direction's `period_packets_*`

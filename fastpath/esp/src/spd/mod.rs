@@ -215,7 +215,7 @@ fn family_pair(src_v6: bool, dst_v6: bool) -> usize {
 /// Whether `net` holds `addr`. As `IpNet::contains`, but the address is read by reference
 /// and by its own width: copying a just-built `IpAddr` whole stalls store forwarding.
 #[inline]
-fn net_contains(net: &IpNet, addr: &IpAddr) -> bool {
+pub(crate) fn net_contains(net: &IpNet, addr: &IpAddr) -> bool {
     match (net, addr) {
         (IpNet::V4(n), IpAddr::V4(a)) => {
             let mask = u32::MAX

@@ -240,7 +240,7 @@ fn policy_mismatch_in_tunnel_and_transport_mode() {
         let mut s = Selector::between(net("198.51.100.0/24"), net("203.0.113.0/24"));
         s.proto = Some(17);
         s.dport = PortRange::single(5001);
-        i.selectors = vec![s];
+        i.selectors = vec![s].into();
     });
     let ok = inner_packet(ModeKind::T44, 10, 1, &mut rng);
     let other_dst = crate::common::udp_packet("198.51.100.10", "10.9.9.9", 1, 5001, 10, &mut rng);
@@ -267,7 +267,8 @@ fn policy_mismatch_in_tunnel_and_transport_mode() {
         i.selectors = vec![Selector::between(
             net(&format!("{}/128", IN6.0)),
             net("::/0"),
-        )];
+        )]
+        .into();
     });
     let ok = inner_packet(ModeKind::Tr6, 10, 1, &mut rng);
     let bad = crate::common::udp_packet("2001:db8:1::11", IN6.1, 1, 5001, 10, &mut rng);
