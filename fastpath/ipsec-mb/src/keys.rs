@@ -2,7 +2,7 @@
 //! tables, HMAC inner/outer hash states. Built once per SA, then shared read-only by all lcores.
 
 use crate::mgr::Mgr;
-use crate::prefetch::{prefetch, prefetch_line, LINE};
+use crate::prefetch::{prefetch_line_to, prefetch_to, Reach, LINE};
 use crate::sys;
 use std::ffi::c_void;
 use std::sync::OnceLock;
@@ -75,12 +75,12 @@ impl AesKeys {
 
     /// Asks for the round keys of one direction (the lines the cipher reads), a stage ahead.
     #[inline(always)]
-    pub fn prefetch(&self, dir: crate::Dir) {
+    pub fn prefetch(&self, dir: crate::Dir, reach: Reach) {
         let keys = match dir {
             crate::Dir::Encrypt => &self.enc,
             crate::Dir::Decrypt => &self.dec,
         };
-        prefetch(keys, ROUND_KEYS_MAX);
+        prefetch_to(keys, ROUND_KEYS_MAX, reach);
     }
 }
 
@@ -159,18 +159,18 @@ impl GcmKey {
     /// one or two lines of the table, not all twelve. Reads `size`, on [`GcmKey::SIZE_AT`]'s
     /// line, which the stage before asked for.
     #[inline(always)]
-    pub fn prefetch(&self, len: usize) {
+    pub fn prefetch(&self, len: usize, reach: Reach) {
         let d = &self.data;
-        prefetch(&d.expanded_keys, self.size.round_key_bytes());
+        prefetch_to(&d.expanded_keys, self.size.round_key_bytes(), reach);
         let table: &[u8] = hash_key_table(d);
         let used = len.div_ceil(16).clamp(1, 48) * 16;
         let mut at = table.len().saturating_sub(used);
         while at < table.len() {
-            prefetch_line(table[at..].as_ptr());
+            prefetch_line_to(table[at..].as_ptr(), reach);
             at += LINE;
         }
         // The table does not start on a line: the last power's line may be one more.
-        prefetch_line(table[table.len() - 1..].as_ptr());
+        prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
     }
 }
 
@@ -226,9 +226,9 @@ impl HmacKey {
 
     /// Asks for the inner and outer hash states, a stage ahead.
     #[inline(always)]
-    pub fn prefetch(&self) {
-        prefetch_line(self.ipad.as_ptr());
-        prefetch_line(self.opad.as_ptr());
+    pub fn prefetch(&self, reach: Reach) {
+        prefetch_line_to(self.ipad.as_ptr(), reach);
+        prefetch_line_to(self.opad.as_ptr(), reach);
     }
 
     /// The hash function.
