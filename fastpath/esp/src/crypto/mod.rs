@@ -268,7 +268,7 @@ impl Session {
     pub fn prefetch_keys(&self, seal: bool, len: usize) {
         #[cfg(feature = "ipsec-mb")]
         if let Imp::IpsecMb(k) = &self.imp {
-            k.prefetch_stage(seal, len);
+            k.prefetch_stage((self.enc, self.integ), seal, len);
         }
         #[cfg(not(feature = "ipsec-mb"))]
         let _ = (seal, len);
