@@ -214,7 +214,7 @@ impl Job<'_> {
     ) {
         raw.enc_keys = keys.enc.as_ptr().cast();
         raw.dec_keys = keys.dec.as_ptr().cast();
-        raw.key_len_in_bytes = keys.key_len as u64;
+        raw.key_len_in_bytes = keys.key_len(self.dir) as u64;
         raw.iv = match iv {
             CbcIv::Value(v) => {
                 slot.iv = v;

@@ -2,7 +2,7 @@
 //! tables, HMAC inner/outer hash states. Built once per SA, then shared read-only by all lcores.
 
 use crate::mgr::Mgr;
-use crate::prefetch::{prefetch, prefetch_line, LINE};
+use crate::prefetch::{prefetch_line_to, prefetch_to, Reach, LINE};
 use crate::sys;
 use std::ffi::c_void;
 use std::sync::OnceLock;
@@ -41,53 +41,80 @@ fn fns() -> Option<&'static KeyFns> {
 }
 
 /// Expanded AES encryption and decryption round keys (16-byte aligned, as required).
+///
+/// Each direction's round keys follow a copy of the key's size on their first line, so that a
+/// packet reads the size (a burst's jobs share it) from a line it reads anyway: an AES-128
+/// key's 11 round keys and its size take 3 lines a direction, an AES-256 key's 15 take 4.
 #[repr(C, align(64))]
 pub struct AesKeys {
-    pub(crate) enc: [u8; 256],
-    pub(crate) dec: [u8; 256],
-    pub(crate) key_len: usize,
+    enc_size: AesSize,
+    pub(crate) enc: RoundKeys,
+    dec_size: AesSize,
+    pub(crate) dec: RoundKeys,
 }
+
+/// The longest expanded AES key (AES-256's 15 round keys), 16-byte aligned.
+#[repr(C, align(16))]
+pub(crate) struct RoundKeys(pub(crate) [u8; 15 * 16]);
+
+impl RoundKeys {
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+}
+
+// Two directions of 4 lines each, the size in the first 16 bytes of each.
+const _: () = assert!(std::mem::size_of::<AesKeys>() == 512);
+const _: () = assert!(std::mem::offset_of!(AesKeys, dec_size) == 256);
 
 impl AesKeys {
     /// Expands a 16- or 32-byte AES key; `None` for other lengths or if the library is unusable.
     pub fn new(key: &[u8]) -> Option<Box<AesKeys>> {
         let f = fns()?;
-        let exp = match key.len() {
-            16 => f.keyexp_128,
-            32 => f.keyexp_256,
-            _ => return None,
+        let size = AesSize::of(key)?;
+        let exp = match size {
+            AesSize::Aes128 => f.keyexp_128,
+            AesSize::Aes256 => f.keyexp_256,
         };
         let mut k = Box::new(AesKeys {
-            enc: [0; 256],
-            dec: [0; 256],
-            key_len: key.len(),
+            enc_size: size,
+            enc: RoundKeys([0; 15 * 16]),
+            dec_size: size,
+            dec: RoundKeys([0; 15 * 16]),
         });
-        // SAFETY: key holds key_len bytes; enc and dec hold 256 >= 15*16 bytes, 16-byte aligned.
+        // SAFETY: key holds 16 or 32 bytes, as its size says; enc and dec hold 15*16 bytes
+        // each, 16-byte aligned.
         unsafe {
             exp(
                 key.as_ptr().cast(),
-                k.enc.as_mut_ptr().cast(),
-                k.dec.as_mut_ptr().cast(),
+                k.enc.0.as_mut_ptr().cast(),
+                k.dec.0.as_mut_ptr().cast(),
             )
         };
         Some(k)
     }
 
-    /// Asks for the round keys of one direction (the lines the cipher reads), a stage ahead.
+    /// The key's length in bytes (16 or 32), read from `dir`'s round-key lines.
     #[inline(always)]
-    pub fn prefetch(&self, dir: crate::Dir) {
-        let keys = match dir {
-            crate::Dir::Encrypt => &self.enc,
-            crate::Dir::Decrypt => &self.dec,
+    pub fn key_len(&self, dir: crate::Dir) -> usize {
+        match dir {
+            crate::Dir::Encrypt => self.enc_size as usize,
+            crate::Dir::Decrypt => self.dec_size as usize,
+        }
+    }
+
+    /// Asks for the lines a job in `dir` reads: the size and the round keys that `size`, the
+    /// key's size, has (the caller knows it without reading these lines).
+    #[inline(always)]
+    pub fn prefetch(&self, dir: crate::Dir, size: AesSize, reach: Reach) {
+        let (at, keys) = match dir {
+            crate::Dir::Encrypt => (&self.enc_size, &self.enc),
+            crate::Dir::Decrypt => (&self.dec_size, &self.dec),
         };
-        prefetch(keys, ROUND_KEYS_MAX);
+        prefetch_to(at, 1, reach);
+        prefetch_to(keys, size.round_key_bytes(), reach);
     }
 }
-
-/// The bytes of the longest expanded AES key (AES-256's 15 round keys): what a prefetch asks
-/// for, since reading the key length first would wait for the very line being asked for
-/// (at most one line more than AES-128 needs).
-const ROUND_KEYS_MAX: usize = 15 * 16;
 
 /// The size of an AES key, as the prefetch of its round keys needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +125,8 @@ pub enum AesSize {
 }
 
 impl AesSize {
-    fn of(key: &[u8]) -> Option<AesSize> {
+    /// The size of a key of `key.len()` bytes, if AES has one.
+    pub fn of(key: &[u8]) -> Option<AesSize> {
         match key.len() {
             16 => Some(AesSize::Aes128),
             32 => Some(AesSize::Aes256),
@@ -167,18 +195,18 @@ impl GcmKey {
     /// one or two lines of the table, not all twelve. Reads `size`, on [`GcmKey::SIZE_AT`]'s
     /// line, which the stage before asked for.
     #[inline(always)]
-    pub fn prefetch(&self, len: usize) {
+    pub fn prefetch(&self, len: usize, reach: Reach) {
         let d = &self.data;
-        prefetch(&d.expanded_keys, self.size.round_key_bytes());
+        prefetch_to(&d.expanded_keys, self.size.round_key_bytes(), reach);
         let table: &[u8] = hash_key_table(d);
         let used = len.div_ceil(16).clamp(1, 48) * 16;
         let mut at = table.len().saturating_sub(used);
         while at < table.len() {
-            prefetch_line(table[at..].as_ptr());
+            prefetch_line_to(table[at..].as_ptr(), reach);
             at += LINE;
         }
         // The table does not start on a line: the last power's line may be one more.
-        prefetch_line(table[table.len() - 1..].as_ptr());
+        prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
     }
 }
 
@@ -197,12 +225,18 @@ pub enum HmacAlg {
 }
 
 /// HMAC key as the job API wants it: the hash states after one block of key^ipad and key^opad.
+///
+/// The algorithm first, then the two states (32 bytes each, what SHA-256's take; SHA-1's are
+/// 20): with SHA-1 all that a packet reads of its HMAC key is on one line, with SHA-256 two.
 #[repr(C, align(64))]
 pub struct HmacKey {
-    pub(crate) ipad: [u8; 64],
-    pub(crate) opad: [u8; 64],
     pub(crate) alg: HmacAlg,
+    _pad: [u8; 7],
+    pub(crate) ipad: [u8; 32],
+    pub(crate) opad: [u8; 32],
 }
+
+const _: () = assert!(std::mem::offset_of!(HmacKey, opad) + 20 <= 64);
 
 impl HmacKey {
     /// Prepares an HMAC key of at most 64 bytes (the block size of SHA-1 and SHA-256; longer
@@ -217,30 +251,91 @@ impl HmacKey {
             HmacAlg::Sha256 => f.sha256_one_block,
         };
         let mut k = Box::new(HmacKey {
-            ipad: [0; 64],
-            opad: [0; 64],
             alg,
+            _pad: [0; 7],
+            ipad: [0; 32],
+            opad: [0; 32],
         });
         let mut block = [0u8; 64];
         for (pad, byte) in [(&mut k.ipad, 0x36u8), (&mut k.opad, 0x5c)] {
             block.fill(byte);
             block.iter_mut().zip(key).for_each(|(b, k)| *b ^= k);
-            // SAFETY: block is one 64-byte hash block; pad holds 64 >= 32 bytes of state output.
+            // SAFETY: block is one 64-byte hash block; pad holds the 32 bytes of state output
+            // of SHA-256 (SHA-1's is 20).
             unsafe { one_block(block.as_ptr().cast(), pad.as_mut_ptr().cast()) };
         }
         block.fill(0);
         Some(k)
     }
 
-    /// Asks for the inner and outer hash states, a stage ahead.
+    /// Asks for the algorithm and the inner and outer hash states of `alg`, the key's
+    /// algorithm (the caller knows it without reading this line), a stage ahead.
     #[inline(always)]
-    pub fn prefetch(&self) {
-        prefetch_line(self.ipad.as_ptr());
-        prefetch_line(self.opad.as_ptr());
+    pub fn prefetch(&self, alg: HmacAlg, reach: Reach) {
+        let state = match alg {
+            HmacAlg::Sha1 => 20,
+            HmacAlg::Sha256 => 32,
+        };
+        prefetch_to(self, std::mem::offset_of!(HmacKey, opad) + state, reach);
     }
 
     /// The hash function.
     pub fn alg(&self) -> HmacAlg {
         self.alg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dir;
+
+    /// The lines of `value` that hold `fields` (address, length).
+    fn lines<T>(value: &T, fields: &[(*const u8, usize)]) -> Vec<usize> {
+        let base = (value as *const T) as usize;
+        let mut l: Vec<usize> = fields
+            .iter()
+            .flat_map(|&(p, n)| {
+                let at = p as usize - base;
+                at / LINE..=(at + n - 1) / LINE
+            })
+            .collect();
+        l.sort();
+        l.dedup();
+        l
+    }
+
+    #[test]
+    fn a_job_reads_its_key_size_on_the_lines_of_its_round_keys() {
+        for (key, want) in [(&[1u8; 16][..], 3), (&[1u8; 32][..], 4)] {
+            let k = AesKeys::new(key).unwrap();
+            let size = AesSize::of(key).unwrap();
+            for dir in [Dir::Encrypt, Dir::Decrypt] {
+                let (at, keys) = match dir {
+                    Dir::Encrypt => (&k.enc_size, &k.enc),
+                    Dir::Decrypt => (&k.dec_size, &k.dec),
+                };
+                let read = [
+                    ((at as *const AesSize).cast(), 1),
+                    (keys.as_ptr(), size.round_key_bytes()),
+                ];
+                assert_eq!(lines(&*k, &read).len(), want, "{} {dir:?}", key.len());
+                assert_eq!(k.key_len(dir), key.len());
+            }
+        }
+    }
+
+    #[test]
+    fn an_hmac_sha1_key_is_one_line_and_sha256_two() {
+        for (alg, state, want) in [(HmacAlg::Sha1, 20, 1), (HmacAlg::Sha256, 32, 2)] {
+            let k = HmacKey::new(alg, &[7; 20]).unwrap();
+            let read = [
+                ((&k.alg as *const HmacAlg).cast(), 1),
+                (k.ipad.as_ptr(), state),
+                (k.opad.as_ptr(), state),
+            ];
+            assert_eq!(lines(&*k, &read).len(), want, "{alg:?}");
+            assert_eq!(k.alg(), alg);
+        }
     }
 }

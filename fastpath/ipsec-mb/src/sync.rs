@@ -66,7 +66,7 @@ impl SyncKind {
     pub fn new(dir: Dir, cbc: &AesKeys, hmac: &HmacKey) -> SyncKind {
         SyncKind {
             dir,
-            cbc_key_len: cbc.key_len,
+            cbc_key_len: cbc.key_len(dir),
             hmac: hmac.alg,
         }
     }
@@ -120,7 +120,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
         let k = self.kind;
         if self.n == MAX_BURST
             || job.dir != k.dir
-            || keys.key_len != k.cbc_key_len
+            || keys.key_len(k.dir) != k.cbc_key_len
             || h.alg != k.hmac
             || !job.validate()
         {

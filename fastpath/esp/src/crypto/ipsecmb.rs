@@ -10,8 +10,8 @@ use super::{
 };
 use arrayvec::ArrayVec;
 use ipsec_mb::{
-    AesKeys, Auth, Burst, CbcIv, Cipher, Completed, Dir, GcmKey, HmacAlg, HmacKey, Job, JobStatus,
-    Mgr, SyncBurst, SyncKind, MAX_BURST,
+    AesKeys, AesSize, Auth, Burst, CbcIv, Cipher, Completed, Dir, GcmKey, HmacAlg, HmacKey, Job,
+    JobStatus, Mgr, Reach, SyncBurst, SyncKind, MAX_BURST,
 };
 use sha1::Digest;
 
@@ -24,8 +24,11 @@ use sha1::Digest;
 pub(super) enum Keys {
     /// AES-GCM: no lanes; each op runs at once through the direct functions.
     Gcm(GcmKey),
-    /// AES-CBC (`cbc`) or NULL (`None`), with HMAC: multi-buffer lanes.
-    Laned { cbc: Option<AesKeys>, hmac: HmacKey },
+    /// AES-CBC with HMAC: multi-buffer lanes.
+    Cbc { aes: AesKeys, hmac: HmacKey },
+    /// NULL with HMAC: the job queue. (A variant of its own, not an `Option` of the AES
+    /// keys: its tag would be a line more to read for every CBC packet.)
+    Null { hmac: HmacKey },
 }
 
 impl Keys {
@@ -41,32 +44,70 @@ impl Keys {
             (EncAlg::AesGcm16_128, None) => gcm(&e[..16]),
             (EncAlg::AesGcm16_256, None) => gcm(&e[..32]),
             (EncAlg::AesCbc128 | EncAlg::AesCbc256, Some(hmac)) => {
-                AesKeys::new(e).map(|cbc| Keys::Laned {
-                    cbc: Some(*cbc),
+                AesKeys::new(e).map(|aes| Keys::Cbc {
+                    aes: *aes,
                     hmac: *hmac,
                 })
             }
-            (EncAlg::Null, Some(hmac)) => Some(Keys::Laned {
-                cbc: None,
-                hmac: *hmac,
-            }),
+            (EncAlg::Null, Some(hmac)) => Some(Keys::Null { hmac: *hmac }),
             _ => None,
         };
         keys.ok_or(CryptoError::Unsupported)
     }
 
-    /// Asks for the lines the library will read for an op of `len` bytes.
+    /// Asks for the lines the library will read for an op of `len` bytes, into the cache
+    /// level `reach` says. `enc` and `integ` are the session's (on its first line): they give
+    /// the AES key's size and the HMAC, so that no line of the keys is read to learn which
+    /// lines to ask for.
     #[inline(always)]
-    pub(super) fn prefetch(&self, seal: bool, len: usize) {
-        match self {
-            Keys::Gcm(k) => k.prefetch(len),
-            Keys::Laned { cbc, hmac } => {
-                if let Some(aes) = cbc {
-                    aes.prefetch(if seal { Dir::Encrypt } else { Dir::Decrypt });
-                }
-                hmac.prefetch();
+    pub(super) fn prefetch(
+        &self,
+        (enc, integ): (EncAlg, IntegAlg),
+        seal: bool,
+        len: usize,
+        reach: Reach,
+    ) {
+        let hmac = match self {
+            Keys::Gcm(k) => return k.prefetch(len, reach),
+            Keys::Cbc { aes, hmac } => {
+                let size = match enc {
+                    EncAlg::AesCbc256 => AesSize::Aes256,
+                    _ => AesSize::Aes128,
+                };
+                aes.prefetch(if seal { Dir::Encrypt } else { Dir::Decrypt }, size, reach);
+                hmac
             }
+            Keys::Null { hmac } => hmac,
+        };
+        let alg = match integ {
+            IntegAlg::HmacSha256_128 => HmacAlg::Sha256,
+            _ => HmacAlg::Sha1,
+        };
+        hmac.prefetch(alg, reach);
+    }
+
+    /// The AES keys (none for NULL) and HMAC key of a laned transform; `None` for GCM.
+    #[inline(always)]
+    fn laned(&self) -> Option<(Option<&AesKeys>, &HmacKey)> {
+        match self {
+            Keys::Gcm(_) => None,
+            Keys::Cbc { aes, hmac } => Some((Some(aes), hmac)),
+            Keys::Null { hmac } => Some((None, hmac)),
         }
+    }
+
+    /// [`Keys::prefetch`] a stage ahead of the cipher, for a whole burst before the first op
+    /// runs. GCM keys go to L2 only: a burst of 1400-byte packets asks for 18 lines each
+    /// (36 KiB), which in L1 would push out the packets about to be sealed, and each op's
+    /// keys are asked for into L1 again two ops ahead ([`burst`]). A laned burst runs all
+    /// its ops at once, with nothing asked for between: its keys (6 lines an op) go to L1.
+    #[inline(always)]
+    pub(super) fn prefetch_stage(&self, kind: (EncAlg, IntegAlg), seal: bool, len: usize) {
+        let reach = match self {
+            Keys::Gcm(_) => Reach::Far,
+            Keys::Cbc { .. } | Keys::Null { .. } => Reach::Near,
+        };
+        self.prefetch(kind, seal, len, reach);
     }
 }
 
@@ -101,13 +142,17 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
         let mut sync_kind = None;
         for (at, &k) in order.iter().enumerate() {
             // The keys of the op a few ahead, spread over the burst's ciphering: asked for
-            // while this one runs, they are there when it is their turn. Not again for an op
-            // of the same SA as the one before it (with one SA, only the asking costs).
+            // into L1 while this one runs, they are there when it is their turn (the stage
+            // before asked for them into L2). Not again for an op of the same SA as the one
+            // before it (with one SA, only the asking costs).
             if let Some(&ahead) = order.get(at + KEYS_AHEAD) {
                 let op = &chunk[ahead as usize];
                 let before = &chunk[order[at + KEYS_AHEAD - 1] as usize];
                 if !std::ptr::eq(op.session, before.session) {
-                    op.session.prefetch_keys(seal, op.esp.len());
+                    let s = op.session;
+                    if let Imp::IpsecMb(keys) = &s.imp {
+                        keys.prefetch((s.enc, s.integ), seal, op.esp.len(), Reach::Near);
+                    }
                 }
             }
             let op = &mut chunk[k as usize];
@@ -123,10 +168,7 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                     op.result = gcm_now(mgr, key, op.session, op.esp, op.esn_hi, f, st, seal);
                     continue;
                 }
-                Keys::Laned {
-                    cbc: Some(aes),
-                    hmac,
-                } => {
+                Keys::Cbc { aes, hmac } => {
                     let kind =
                         SyncKind::new(if seal { Dir::Encrypt } else { Dir::Decrypt }, aes, hmac);
                     match sync_kind {
@@ -138,7 +180,7 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
                         Some(_) => Lane::Queue,
                     }
                 }
-                Keys::Laned { cbc: None, .. } => Lane::Queue,
+                Keys::Null { .. } => Lane::Queue,
             };
             frames[k as usize] = Some(f);
         }
@@ -164,10 +206,7 @@ pub(super) fn burst(mgr: &mut Mgr, ops: &mut [CryptoOp<'_>], staged: &[Staged], 
 fn one_cbc_kind(mgr: &mut Mgr, chunk: &mut [CryptoOp<'_>], seal: bool) -> bool {
     let dir = if seal { Dir::Encrypt } else { Dir::Decrypt };
     let kind_of = |op: &CryptoOp<'_>| match &op.session.imp {
-        Imp::IpsecMb(Keys::Laned {
-            cbc: Some(aes),
-            hmac,
-        }) => Some(SyncKind::new(dir, aes, hmac)),
+        Imp::IpsecMb(Keys::Cbc { aes, hmac }) => Some(SyncKind::new(dir, aes, hmac)),
         _ => None,
     };
     let Some(kind) = chunk.first().and_then(kind_of) else {
@@ -263,7 +302,10 @@ fn run(
             let Some(f) = frame_of(k as usize, op) else {
                 continue;
             };
-            let Imp::IpsecMb(Keys::Laned { cbc, hmac }) = &op.session.imp else {
+            let Some((cbc, hmac)) = (match &op.session.imp {
+                Imp::IpsecMb(keys) => keys.laned(),
+                _ => None,
+            }) else {
                 continue;
             };
             let CryptoOp {
@@ -272,7 +314,7 @@ fn run(
                 result,
                 ..
             } = op;
-            let mut job = prepare(cbc.as_ref(), hmac, esp, *esn_hi, f, &mut icv_head[n], seal);
+            let mut job = prepare(cbc, hmac, esp, *esn_hi, f, &mut icv_head[n], seal);
             match b.push(&mut job) {
                 Some(j) => {
                     op_of[j] = k;

@@ -262,12 +262,13 @@ impl Session {
 
     /// Asks for the key material that sealing (`seal`) or opening `len` bytes of ESP will
     /// read, a stage ahead of the cipher: the multi-buffer backend's round keys, hash-key
-    /// powers and HMAC states. Other backends' keys are left to the cipher.
+    /// powers and HMAC states (GCM's into L2, the cipher asks for them into L1 two ops
+    /// ahead). Other backends' keys are left to the cipher.
     #[inline(always)]
     pub fn prefetch_keys(&self, seal: bool, len: usize) {
         #[cfg(feature = "ipsec-mb")]
         if let Imp::IpsecMb(k) = &self.imp {
-            k.prefetch(seal, len);
+            k.prefetch_stage((self.enc, self.integ), seal, len);
         }
         #[cfg(not(feature = "ipsec-mb"))]
         let _ = (seal, len);
