@@ -9,8 +9,8 @@ use crate::crypto::{CryptoError, CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
 use crate::replay::{esn_reconstruct, ReplayError};
-use crate::sa::{Direction, Mode, Sa, SaId, SaState};
-use crate::sad::Sad;
+use crate::sa::{Direction, Mode, Sa, SaState};
+use crate::sad::{SaPos, Sad};
 use crate::spd::FlowKey;
 use crate::verdict::{read_trailer, Verdict, MAX_BURST};
 use crate::wire::ip::{fix_lengths, set_tos, IpHeader, IpVersion};
@@ -23,7 +23,7 @@ use std::net::IpAddr;
 /// was written a field at a time stalls store forwarding).
 #[derive(Debug, Clone, Copy)]
 struct Parsed {
-    sa: SaId,
+    sa: SaPos,
     esp_at: usize,
     seq: u64,
     outer_total_len: usize,
@@ -109,9 +109,9 @@ fn decrypt_chunk<P: PacketBuf>(
     now_ns: u64,
 ) {
     // Stage one: the headers of the whole burst, each SPI's line of the SAD's index asked
-    // for; then the lookups, each found SA's slot asked for; then each SA asked for by its
-    // slot. With many SAs the misses of each stage overlap across the burst instead of
-    // stalling each packet in turn. Once per run of packets on one SA (as outbound).
+    // for; then the lookups, each giving its SA's position, whose lines are asked for at
+    // once (once per run of packets on one SA, as outbound). With many SAs the misses of
+    // each stage overlap across the burst instead of stalling each packet in turn.
     let mut located: [Option<Located>; MAX_BURST] = [None; MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
         match locate(pkt) {
@@ -125,22 +125,15 @@ fn decrypt_chunk<P: PacketBuf>(
     let mut last = None;
     for i in 0..pkts.len() {
         let Some(l) = &mut located[i] else { continue };
-        let Some(id) = sad.lookup_inbound(l.spi) else {
+        let Some(pos) = sad.find_inbound(l.spi) else {
             verdicts[i] = Verdict::Drop(DropReason::UnknownSpi);
             located[i] = None;
             continue;
         };
-        l.parsed.sa = id;
-        if last != Some(id) {
-            sad.prefetch_slot(id);
-            last = Some(id);
-        }
-    }
-    let mut last = None;
-    for l in located[..pkts.len()].iter().flatten() {
-        if last != Some(l.parsed.sa) {
-            sad.prefetch(l.parsed.sa, Direction::Inbound);
-            last = Some(l.parsed.sa);
+        l.parsed.sa = pos;
+        if last != Some(pos) {
+            sad.prefetch_at(pos, Direction::Inbound);
+            last = Some(pos);
         }
     }
     // Stage two: the SA checks; each passing packet's keys are asked for, for the cipher.
@@ -169,7 +162,7 @@ fn decrypt_chunk<P: PacketBuf>(
         let mut staged = [Staged::default(); MAX_BURST];
         for (i, pkt) in pkts.iter_mut().enumerate() {
             let Some(p) = parsed[i] else { continue };
-            let Some(sa) = sad_ro.get(p.sa) else { continue };
+            let Some(sa) = sad_ro.at(p.sa) else { continue };
             let esn_hi = sa.config.esn.then_some((p.seq >> 32) as u32);
             let esp = &mut pkt.data_mut()[p.esp_at..p.outer_total_len];
             sa.session.stage_into(&mut staged[ops.len()], esp, esn_hi);
@@ -189,7 +182,7 @@ fn decrypt_chunk<P: PacketBuf>(
 
     for (i, pkt) in pkts.iter_mut().enumerate() {
         let Some(p) = parsed[i] else { continue };
-        let Some(sa) = sad.get_mut(p.sa) else {
+        let Some(sa) = sad.at_mut(p.sa) else {
             continue;
         };
         verdicts[i] = match results[i] {
@@ -216,7 +209,7 @@ fn decrypt_chunk<P: PacketBuf>(
 #[derive(Debug, Clone, Copy)]
 struct Located {
     /// Complete but for `seq`, which holds the low 32 bits as received, and `sa`, which the
-    /// SPI lookup fills in.
+    /// SPI lookup fills in (a placeholder until then).
     parsed: Parsed,
     spi: u32,
     /// The outer destination, which a tunnel-mode SA checks.
@@ -239,7 +232,7 @@ fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
     }
     Ok(Located {
         parsed: Parsed {
-            sa: SaId(0),
+            sa: SaPos::NONE,
             esp_at,
             seq: be32(data, esp_at + 4) as u64,
             outer_total_len: outer.total_len,
@@ -258,7 +251,7 @@ fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
 fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
     let mut p = l.parsed;
     let sa = sad
-        .get_mut(p.sa)
+        .at_mut(p.sa)
         .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
     let fail = |sa: &mut Sa, reason: DropReason| {
         sa.count_drop(reason);

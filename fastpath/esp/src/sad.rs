@@ -2,7 +2,8 @@
 //! [`SaId`] (chosen by the control plane, so every worker's SAD agrees on ids); inbound lookup
 //! is by SPI through a flat table seeded at random (SPIs come from the network, see
 //! [`spi_table`]), so it costs the same for 1 SA and for 100,000. The SAs themselves are
-//! stored in huge-page chunks ([`arena`]), the slots hold their positions.
+//! stored in huge-page chunks ([`arena`]), the slots hold their positions, and so does the
+//! SPI index: a received packet's SA is found without reading its slot.
 
 mod arena;
 mod spi_table;
@@ -42,6 +43,16 @@ pub struct Sad {
 /// A slot without an SA.
 const VACANT: u32 = u32::MAX;
 
+/// Where an SA is in its SAD's arena, as the SPI index gives it: valid until the next insert
+/// or removal (a removal moves the last SA into the hole), so only within one burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SaPos(u32);
+
+impl SaPos {
+    /// No SA's position.
+    pub(crate) const NONE: SaPos = SaPos(VACANT);
+}
+
 impl Sad {
     pub fn new() -> Self {
         Sad::default()
@@ -60,13 +71,15 @@ impl Sad {
             return Err(SadError::SpiInUse(config.spi));
         }
         let sa = Sa::new(id, config, now_ns)?;
-        if sa.config.direction == Direction::Inbound {
-            self.inbound_by_spi.insert(sa.config.spi, id.0);
-        }
+        let inbound_spi = (sa.config.direction == Direction::Inbound).then_some(sa.config.spi);
         if self.slots.len() <= index {
             self.slots.resize(index + 1, VACANT);
         }
-        self.slots[index] = self.arena.push(sa);
+        let at = self.arena.push(sa);
+        self.slots[index] = at;
+        if let Some(spi) = inbound_spi {
+            self.inbound_by_spi.insert(spi, at);
+        }
         self.len += 1;
         Ok(())
     }
@@ -79,6 +92,10 @@ impl Sad {
         debug_assert_eq!(sa.id, id, "an SA's id is the slot it is found by");
         if let Some(moved) = moved {
             self.slots[moved.0 as usize] = at;
+            let config = &self.arena.get(at).expect("moved into the hole").config;
+            if config.direction == Direction::Inbound {
+                self.inbound_by_spi.set(config.spi, at);
+            }
         }
         if sa.config.direction == Direction::Inbound {
             self.inbound_by_spi.remove(sa.config.spi);
@@ -116,23 +133,41 @@ impl Sad {
     /// The inbound SA for an SPI.
     #[inline]
     pub fn lookup_inbound(&self, spi: u32) -> Option<SaId> {
-        self.inbound_by_spi.get(spi).map(SaId)
+        self.arena
+            .get(self.inbound_by_spi.get(spi)?)
+            .map(|sa| sa.id)
     }
 
-    /// Asks for the line that [`Sad::lookup_inbound`] of `spi` reads first: a burst's first
+    /// Where the inbound SA for an SPI is, for the burst at hand: one line of the index read,
+    /// and the SA's address follows from it (no slot to wait for).
+    #[inline]
+    pub(crate) fn find_inbound(&self, spi: u32) -> Option<SaPos> {
+        self.inbound_by_spi.get(spi).map(SaPos)
+    }
+
+    #[inline(always)]
+    pub(crate) fn at(&self, pos: SaPos) -> Option<&Sa> {
+        self.arena.get(pos.0)
+    }
+
+    #[inline(always)]
+    pub(crate) fn at_mut(&mut self, pos: SaPos) -> Option<&mut Sa> {
+        self.arena.get_mut(pos.0)
+    }
+
+    /// [`Sad::prefetch`] of the SA at `pos`.
+    #[inline(always)]
+    pub(crate) fn prefetch_at(&self, pos: SaPos, direction: Direction) {
+        if let Some(sa) = self.arena.get(pos.0) {
+            sa.prefetch(direction);
+        }
+    }
+
+    /// Asks for the line that [`Sad::find_inbound`] of `spi` reads first: a burst's first
     /// pass asks for every packet's, the lookups follow a stage later.
     #[inline(always)]
     pub fn prefetch_spi(&self, spi: u32) {
         self.inbound_by_spi.prefetch(spi);
-    }
-
-    /// Asks for SA `id`'s slot (the pointer to it), a stage before [`Sad::prefetch`] reads
-    /// it.
-    #[inline(always)]
-    pub fn prefetch_slot(&self, id: SaId) {
-        if let Some(slot) = self.slots.get(id.0 as usize) {
-            crate::sa::prefetch(slot, 1);
-        }
     }
 
     pub fn len(&self) -> usize {
@@ -166,6 +201,10 @@ mod tests {
     use crate::crypto::{EncAlg, IntegAlg, TransformKeys};
 
     fn config(spi: u32) -> SaConfig {
+        config_of(spi, Direction::Inbound)
+    }
+
+    fn config_of(spi: u32, direction: Direction) -> SaConfig {
         let keys = TransformKeys {
             enc: EncAlg::AesGcm16_128,
             integ: IntegAlg::None,
@@ -173,7 +212,7 @@ mod tests {
             auth_key: Vec::new(),
         };
         let (local, remote) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        SaConfig::tunnel(spi, Direction::Inbound, local, remote, keys)
+        SaConfig::tunnel(spi, direction, local, remote, keys)
     }
 
     #[test]
@@ -197,31 +236,66 @@ mod tests {
         assert_eq!(sad.get(SaId(MAX_SA_ID)).unwrap().config.spi, 0x100);
     }
 
-    /// Random installs and removals across more than one chunk: every id finds its own SA
-    /// after the removals moved others into the holes, and a removed id finds none.
+    /// An SA of either direction, by id: a third of them outbound (not in the SPI index).
+    fn direction_of(id: u32) -> Direction {
+        if id.is_multiple_of(3) {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        }
+    }
+
+    /// Random installs and removals of both directions across more than one chunk: every id
+    /// finds its own SA, and every inbound SPI its SA's position, after the removals moved
+    /// others into the holes; a removed id and its SPI find none. Checked after every step
+    /// on a sample, and in full at the end.
     #[test]
-    fn ids_find_their_sas_through_removals_that_move_others() {
+    fn ids_and_spis_find_their_sas_through_removals_that_move_others() {
         let mut rng = toolkit::xorshift::Rng::new(7);
         let mut sad = Sad::new();
         let mut live = std::collections::BTreeSet::new();
         let ids = (arena::CHUNK_SAS + 300) as u64;
-        for _ in 0..3 * ids {
-            let id = (rng.next_u64() % ids) as u32;
-            if live.contains(&id) && rng.next_u64().is_multiple_of(3) {
-                let sa = sad.remove(SaId(id)).expect("installed");
-                assert_eq!((sa.id, sa.config.spi), (SaId(id), id + 1));
-                live.remove(&id);
-            } else if !live.contains(&id) {
-                sad.insert(SaId(id), config(id + 1), 0).unwrap();
-                live.insert(id);
-            }
-        }
-        assert_eq!(sad.len(), live.len());
-        for id in 0..ids as u32 {
+        let check = |sad: &Sad, live: &std::collections::BTreeSet<u32>, id: u32| {
             let got = sad.get(SaId(id)).map(|sa| (sa.id, sa.config.spi));
             let want = live.contains(&id).then_some((SaId(id), id + 1));
             assert_eq!(got, want, "id {id}");
-            assert_eq!(sad.lookup_inbound(id + 1), want.map(|w| w.0));
+            let inbound = want.filter(|_| direction_of(id) == Direction::Inbound);
+            assert_eq!(sad.lookup_inbound(id + 1), inbound.map(|w| w.0));
+            let found = sad.find_inbound(id + 1).and_then(|pos| sad.at(pos));
+            assert_eq!(
+                found.map(|sa| (sa.id, sa.config.spi)),
+                inbound,
+                "SPI {}",
+                id + 1
+            );
+        };
+        let (mut removed, mut moved_inbound) = (0, 0);
+        for _ in 0..3 * ids {
+            let id = (rng.next_u64() % ids) as u32;
+            if live.contains(&id) && rng.next_u64().is_multiple_of(3) {
+                let last = sad.arena.get(sad.len() as u32 - 1).map(|sa| sa.id);
+                let sa = sad.remove(SaId(id)).expect("installed");
+                assert_eq!((sa.id, sa.config.spi), (SaId(id), id + 1));
+                live.remove(&id);
+                removed += 1;
+                if let Some(moved) = last.filter(|&m| m != SaId(id)) {
+                    moved_inbound += (direction_of(moved.0) == Direction::Inbound) as u32;
+                    check(&sad, &live, moved.0);
+                }
+            } else if !live.contains(&id) {
+                let config = config_of(id + 1, direction_of(id));
+                sad.insert(SaId(id), config, 0).unwrap();
+                live.insert(id);
+            }
+            check(&sad, &live, id);
+        }
+        assert!(
+            removed > 1000 && moved_inbound > 500,
+            "{removed} {moved_inbound}"
+        );
+        assert_eq!(sad.len(), live.len());
+        for id in 0..ids as u32 {
+            check(&sad, &live, id);
         }
         let ids_seen: Vec<u32> = sad.iter().map(|sa| sa.id.0).collect();
         assert_eq!(ids_seen, live.iter().copied().collect::<Vec<_>>(), "by id");

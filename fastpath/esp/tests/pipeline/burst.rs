@@ -1,6 +1,6 @@
 //! Bursts mixing SAs, transforms and good and bad packets: each verdict belongs to its packet,
 //! a duplicate inside one burst is a replay, bursts longer than MAX_BURST work, and a burst
-//! leaves at most one HA snapshot per SA.
+//! leaves at most one HA snapshot per SA, and SPIs find their SAs through removals.
 
 use crate::common::Rng;
 use crate::util::*;
@@ -400,4 +400,86 @@ fn noted_snapshots_are_taken_once_each_and_never_lost() {
     }
     node.lc.flush_snapshots(&mut node.sad, node.now);
     assert!(node.lc.snapshots.is_empty());
+}
+
+/// Removals move the last SA of the receiver's SAD into the hole, and removed ids come back
+/// with new SPIs: after each change a burst with a packet for every SPI ever used (each SA
+/// with keys of its own, so a packet handed to another SA fails its ICV) finds each live SA
+/// by its SPI, and a removed SPI finds none.
+#[test]
+fn spis_find_their_sas_through_removals_and_reused_ids() {
+    let mut rng = Rng::new(0x5a_d0);
+    let mut tx = Node::quiet();
+    let mut rx = Node::quiet();
+    let tfs = transforms();
+    const IDS: u32 = 40;
+    // Per id: its current SPI, if installed, and every SPI it has had.
+    let mut live: Vec<Option<u32>> = vec![None; IDS as usize];
+    let mut gone: Vec<(u32, ModeKind, SaId)> = Vec::new();
+    let mut next_spi = 0x7000u32;
+    let mode_of = |id: u32| MODES[id as usize % MODES.len()];
+    let mut install = |tx: &mut Node, rx: &mut Node, id: u32, rng: &mut Rng| {
+        let keys = tfs[id as usize % tfs.len()].keys(rng);
+        let (o, i) = sa_pair(next_spi, &keys, mode_of(id), false, false);
+        tx.add(1000 + id, o);
+        rx.add(id, i);
+        next_spi += 1;
+        next_spi - 1
+    };
+    for id in 0..IDS {
+        live[id as usize] = Some(install(&mut tx, &mut rx, id, &mut rng));
+    }
+    let mut reused = 0;
+    for round in 0..60 {
+        let id = (rng.next_u64() % u64::from(IDS)) as u32;
+        match live[id as usize] {
+            Some(spi) => {
+                let removed = rx.sad.remove(SaId(id)).expect("installed");
+                assert_eq!(removed.config.spi, spi);
+                // The sender keeps its SA: its packets now meet an unknown SPI.
+                gone.push((spi, mode_of(id), SaId(1000 + id)));
+                live[id as usize] = None;
+                let stale = tx.sad.get(SaId(1000 + id)).map(|sa| sa.config.spi);
+                assert_eq!(stale, Some(spi));
+            }
+            None => {
+                tx.sad.remove(SaId(1000 + id));
+                gone.retain(|&(_, _, o)| o != SaId(1000 + id));
+                live[id as usize] = Some(install(&mut tx, &mut rx, id, &mut rng));
+                reused += 1;
+            }
+        }
+        let mut pkts = Vec::new();
+        let mut want = Vec::new();
+        for (id, spi) in live.iter().enumerate() {
+            let Some(spi) = *spi else { continue };
+            let mode = mode_of(id as u32);
+            let plain = inner_packet(mode, 20 + round, id as u16, &mut rng);
+            pkts.push(tx.seal(&plain, SaId(1000 + id as u32)));
+            let back = if mode.tunnel() {
+                ttl_decremented(&plain)
+            } else {
+                plain
+            };
+            want.push((Verdict::Forward, Some((back, SaId(id as u32), spi))));
+        }
+        for &(_, mode, o) in &gone {
+            pkts.push(tx.seal(&inner_packet(mode, 30, 7, &mut rng), o));
+            want.push((Verdict::Drop(DropReason::UnknownSpi), None));
+        }
+        let before: Vec<u64> = (0..IDS)
+            .map(|id| rx.sad.get(SaId(id)).map_or(0, |sa| sa.counters().packets))
+            .collect();
+        let got = rx.decrypt(&pkts);
+        for (k, ((v, bytes), (wv, w))) in got.iter().zip(&want).enumerate() {
+            assert_eq!(v, wv, "round {round}, packet {k}");
+            if let Some((back, id, spi)) = w {
+                assert_eq!(bytes, back, "round {round}, packet {k}");
+                let sa = rx.sad.get(*id).unwrap();
+                assert_eq!(sa.config.spi, *spi);
+                assert_eq!(sa.counters().packets, before[id.0 as usize] + 1, "{id:?}");
+            }
+        }
+    }
+    assert!(reused > 10 && !gone.is_empty(), "{reused} {}", gone.len());
 }
