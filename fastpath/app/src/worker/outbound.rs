@@ -39,11 +39,8 @@ impl Worker {
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
         let mut keyed = ArrayVec::<usize, BURST>::new();
         for mut m in rx.take_all() {
-            match outbound_flow(&self.locals, &mut m) {
-                Ok(key) => {
-                    keyed.push(pkts.len());
-                    keys.push(key);
-                }
+            match outbound_flow(&self.locals, &mut m, &mut keys) {
+                Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
             }
             let _ = pkts.push(m);
@@ -139,9 +136,16 @@ impl Worker {
     }
 }
 
-/// Strips the Ethernet header of an IP frame and gives its flow, for the outbound SPD;
-/// frames that are not IP or are for the node go to the kernel as they came.
-fn outbound_flow(locals: &[IpAddr], m: &mut Mbuf) -> Result<FlowKey, Outbound> {
+/// Strips the Ethernet header of an IP frame and adds its flow to `keys`, for the outbound
+/// SPD; frames that are not IP or are for the node go to the kernel as they came. The key is
+/// built where it goes: returned inside a `Result` and then copied, it was written a field at
+/// a time and read back whole, which stalls store forwarding once per packet.
+#[inline(always)]
+fn outbound_flow(
+    locals: &[IpAddr],
+    m: &mut Mbuf,
+    keys: &mut ArrayVec<FlowKey, BURST>,
+) -> Result<(), Outbound> {
     if !is_ip(m) {
         return Err(Outbound::Exception);
     }
@@ -153,7 +157,8 @@ fn outbound_flow(locals: &[IpAddr], m: &mut Mbuf) -> Result<FlowKey, Outbound> {
         let _ = m.prepend(ether::HEADER_LEN as u16);
         return Err(Outbound::Exception);
     }
-    Ok(flow_key(&h, m.data()))
+    keys.push(flow_key(&h, m.data()));
+    Ok(())
 }
 
 /// What the outbound SPD's answer for a flow does with its packet.
