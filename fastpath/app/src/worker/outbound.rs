@@ -3,7 +3,7 @@
 use super::exception::for_node;
 use super::{is_ip, View, Worker, BURST};
 use crate::ether;
-use crate::mtu::{fits_any_sa, Fit};
+use crate::mtu::{fits_any_sa, fits_sa, Fit};
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
@@ -50,6 +50,9 @@ impl Worker {
         for (&i, hit) in keyed.iter().zip(found) {
             fates[i] = policy_fate(hit);
         }
+        // The longest packet of the burst known to fit with its SA, and that SA: a packet of
+        // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
+        let mut fitted: Option<(SaId, usize)> = None;
         for (mut m, fate) in pkts.take_all().zip(fates) {
             match fate {
                 Outbound::Protect(sa) => match self.foreign_owner(sa) {
@@ -62,10 +65,17 @@ impl Worker {
                         let mtu = self.ports[self.unprotected].mtu;
                         // The SA is read only near the MTU: the others' first touch of it
                         // is encrypt_burst's, which asks for the whole burst's SAs at once.
-                        let fit = if fits_any_sa(m.data().len(), mtu) {
+                        let len = m.data().len();
+                        let fit = if fits_any_sa(len, mtu)
+                            || fitted.is_some_and(|(s, l)| s == sa && len <= l)
+                        {
                             Fit::Fits
                         } else {
                             match self.tables.sad.get(sa) {
+                                Some(s) if fits_sa(s, len, mtu) => {
+                                    fitted = Some((sa, len));
+                                    Fit::Fits
+                                }
                                 Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
                                 None => Fit::Fits,
                             }
