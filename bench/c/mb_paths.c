@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cbc_job.h"
+#include "gcm_job.h"
 #include "timing.h"
 
 #define B 64
@@ -54,25 +55,7 @@ static void fill_cbc(IMB_JOB *j, int i, int dec)
 
 static void fill_gcm(IMB_JOB *j, int i, int dec)
 {
-	j->cipher_direction = dec ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
-	j->chain_order = dec ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
-	j->cipher_mode = IMB_CIPHER_GCM;
-	j->hash_alg = IMB_AUTH_AES_GMAC;
-	j->enc_keys = &gcm_key;
-	j->dec_keys = &gcm_key;
-	j->key_len_in_bytes = 16;
-	j->src = buf[i];
-	j->dst = buf[i] + HEAD;
-	j->cipher_start_src_offset_in_bytes = HEAD;
-	j->msg_len_to_cipher_in_bytes = lens[i];
-	j->hash_start_src_offset_in_bytes = HEAD;
-	j->msg_len_to_hash_in_bytes = lens[i];
-	j->iv = iv[i];
-	j->iv_len_in_bytes = 12;
-	j->u.GCM.aad = aad[i];
-	j->u.GCM.aad_len_in_bytes = 8;
-	j->auth_tag_output = tag[i];
-	j->auth_tag_output_len_in_bytes = 16;
+	gcm_job(j, buf[i], HEAD, lens[i], dec, &gcm_key, iv[i], aad[i], tag[i]);
 	j->user_data = NULL;
 }
 

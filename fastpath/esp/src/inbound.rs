@@ -143,11 +143,8 @@ fn decrypt_chunk<P: PacketBuf>(
         let Some(l) = located[i] else { continue };
         let new_run = last != Some(l.parsed.sa);
         last = Some(l.parsed.sa);
-        verdicts[i] = match check(sad, l, new_run) {
-            Ok(p) => {
-                parsed[i] = Some(p);
-                Verdict::Forward
-            }
+        verdicts[i] = match check(sad, &l, new_run, &mut parsed[i]) {
+            Ok(()) => Verdict::Forward,
             Err(v) => v,
         };
     }
@@ -247,8 +244,16 @@ fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
 }
 
 /// The second pass: the SA's state, lengths, and the replay pre-check; the keys asked for
-/// when the packet starts a run of packets on its SA.
-fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
+/// when the packet starts a run of packets on its SA. What passes goes straight into `out`,
+/// the burst's slot for it: returned and then stored, the `Parsed` went through the stack,
+/// written a field at a time and read back whole, a store-forwarding stall per packet.
+#[inline(always)]
+fn check(
+    sad: &mut Sad,
+    l: &Located,
+    new_run: bool,
+    out: &mut Option<Parsed>,
+) -> Result<(), Verdict> {
     let mut p = l.parsed;
     let sa = sad
         .at_mut(p.sa)
@@ -287,7 +292,8 @@ fn check(sad: &mut Sad, l: Located, new_run: bool) -> Result<Parsed, Verdict> {
     if new_run {
         sa.session.prefetch_keys(false, esp_len);
     }
-    Ok(p)
+    *out = Some(p);
+    Ok(())
 }
 
 fn replay_reason(e: ReplayError) -> DropReason {

@@ -3,7 +3,7 @@
 use super::exception::for_node;
 use super::{is_ip, View, Worker, BURST};
 use crate::ether;
-use crate::mtu::{fits_any_sa, Fit};
+use crate::mtu::{fits_any_sa, fits_sa, Fit};
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
@@ -39,11 +39,8 @@ impl Worker {
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
         let mut keyed = ArrayVec::<usize, BURST>::new();
         for mut m in rx.take_all() {
-            match outbound_flow(&self.locals, &mut m) {
-                Ok(key) => {
-                    keyed.push(pkts.len());
-                    keys.push(key);
-                }
+            match outbound_flow(&self.locals, &mut m, &mut keys) {
+                Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
             }
             let _ = pkts.push(m);
@@ -53,6 +50,9 @@ impl Worker {
         for (&i, hit) in keyed.iter().zip(found) {
             fates[i] = policy_fate(hit);
         }
+        // The longest packet of the burst known to fit with its SA, and that SA: a packet of
+        // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
+        let mut fitted: Option<(SaId, usize)> = None;
         for (mut m, fate) in pkts.take_all().zip(fates) {
             match fate {
                 Outbound::Protect(sa) => match self.foreign_owner(sa) {
@@ -65,10 +65,17 @@ impl Worker {
                         let mtu = self.ports[self.unprotected].mtu;
                         // The SA is read only near the MTU: the others' first touch of it
                         // is encrypt_burst's, which asks for the whole burst's SAs at once.
-                        let fit = if fits_any_sa(m.data().len(), mtu) {
+                        let len = m.data().len();
+                        let fit = if fits_any_sa(len, mtu)
+                            || fitted.is_some_and(|(s, l)| s == sa && len <= l)
+                        {
                             Fit::Fits
                         } else {
                             match self.tables.sad.get(sa) {
+                                Some(s) if fits_sa(s, len, mtu) => {
+                                    fitted = Some((sa, len));
+                                    Fit::Fits
+                                }
                                 Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
                                 None => Fit::Fits,
                             }
@@ -139,9 +146,16 @@ impl Worker {
     }
 }
 
-/// Strips the Ethernet header of an IP frame and gives its flow, for the outbound SPD;
-/// frames that are not IP or are for the node go to the kernel as they came.
-fn outbound_flow(locals: &[IpAddr], m: &mut Mbuf) -> Result<FlowKey, Outbound> {
+/// Strips the Ethernet header of an IP frame and adds its flow to `keys`, for the outbound
+/// SPD; frames that are not IP or are for the node go to the kernel as they came. The key is
+/// built where it goes: returned inside a `Result` and then copied, it was written a field at
+/// a time and read back whole, which stalls store forwarding once per packet.
+#[inline(always)]
+fn outbound_flow(
+    locals: &[IpAddr],
+    m: &mut Mbuf,
+    keys: &mut ArrayVec<FlowKey, BURST>,
+) -> Result<(), Outbound> {
     if !is_ip(m) {
         return Err(Outbound::Exception);
     }
@@ -153,7 +167,8 @@ fn outbound_flow(locals: &[IpAddr], m: &mut Mbuf) -> Result<FlowKey, Outbound> {
         let _ = m.prepend(ether::HEADER_LEN as u16);
         return Err(Outbound::Exception);
     }
-    Ok(flow_key(&h, m.data()))
+    keys.push(flow_key(&h, m.data()));
+    Ok(())
 }
 
 /// What the outbound SPD's answer for a flow does with its packet.

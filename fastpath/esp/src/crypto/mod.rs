@@ -289,9 +289,17 @@ impl Session {
         let Some(iv) = iv.get_mut(..self.iv_len()) else {
             return;
         };
-        iv.fill(0);
-        if let Some(c) = iv.get_mut(..8) {
-            c.copy_from_slice(&counter.to_be_bytes());
+        // The IV lengths there are (GCM's 8, CBC's 16) as one store each: a fill of a slice
+        // whose length the compiler does not know is a call to memset per packet.
+        match iv.len() {
+            8 => iv.copy_from_slice(&counter.to_be_bytes()),
+            16 => iv.copy_from_slice(&(u128::from(counter) << 64).to_be_bytes()),
+            _ => {
+                iv.fill(0);
+                if let Some(c) = iv.get_mut(..8) {
+                    c.copy_from_slice(&counter.to_be_bytes());
+                }
+            }
         }
     }
 
