@@ -17,7 +17,10 @@ impl Worker {
     /// ESP (and anything else) from the unprotected port: decrypt, frame, send.
     pub(super) fn inbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut ip = MbufBurst::<BURST>::default();
+        // Received bytes counted here, in the pass that reads each mbuf anyway.
+        let mut rx_bytes = 0u64;
         for mut m in rx.take_all() {
+            rx_bytes += u64::from(m.pkt_len());
             if !is_ip(&m) {
                 self.exception(from, m);
                 continue;
@@ -29,6 +32,7 @@ impl Worker {
             m.adj(ether::HEADER_LEN as u16);
             let _ = ip.push(m);
         }
+        self.counters.rx_bytes += rx_bytes;
         self.flush_handoff();
         if ip.is_empty() {
             return;

@@ -38,7 +38,10 @@ impl Worker {
         let mut fates = [Outbound::Exception; BURST];
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
         let mut keyed = ArrayVec::<usize, BURST>::new();
+        // Received bytes counted here, in the pass that reads each mbuf anyway.
+        let mut rx_bytes = 0u64;
         for mut m in rx.take_all() {
+            rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m) {
                 Ok(key) => {
                     keyed.push(pkts.len());
@@ -48,6 +51,7 @@ impl Worker {
             }
             let _ = pkts.push(m);
         }
+        self.counters.rx_bytes += rx_bytes;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
         for (&i, hit) in keyed.iter().zip(found) {
