@@ -52,6 +52,9 @@ impl Worker {
             let _ = pkts.push(m);
         }
         self.counters.rx_bytes += rx_bytes;
+        // Whether a packet to encrypt may come out over the MTU (only those that failed the
+        // quick check can): else the pass over the encrypted burst is needed only for drops.
+        let mut near_mtu = false;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
         for (&i, hit) in keyed.iter().zip(found) {
@@ -72,6 +75,7 @@ impl Worker {
                         let fit = if fits_any_sa(m.data().len(), mtu) {
                             Fit::Fits
                         } else {
+                            near_mtu = true;
                             match self.tables.sad.get(sa) {
                                 Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
                                 None => Fit::Fits,
@@ -119,12 +123,14 @@ impl Worker {
             }
             let mtu = self.ports[self.unprotected].mtu;
             let mut oversized = false;
-            let mut i = 0;
-            enc.retain(|m| {
-                i += 1;
-                oversized |= m.pkt_len() as usize > mtu;
-                verdicts[i - 1] == Verdict::Forward
-            });
+            if near_mtu || verdicts[..n].iter().any(|v| *v != Verdict::Forward) {
+                let mut i = 0;
+                enc.retain(|m| {
+                    i += 1;
+                    oversized |= m.pkt_len() as usize > mtu;
+                    verdicts[i - 1] == Verdict::Forward
+                });
+            }
             if oversized {
                 self.fragment_oversized(&mut enc);
             }
