@@ -30,9 +30,11 @@ impl Worker {
     pub(super) fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut enc = MbufBurst::<BURST>::default();
         let mut enc_sa = [SaId(0); BURST];
-        let mut too_big = MbufBurst::<BURST>::default();
-        let mut too_big_for_node = MbufBurst::<BURST>::default();
-        let mut bypass = MbufBurst::<BURST>::default();
+        // Made when first needed: an empty burst is 512 bytes to zero, each burst, for
+        // packets that are rare.
+        let mut too_big: Option<MbufBurst<BURST>> = None;
+        let mut too_big_for_node: Option<MbufBurst<BURST>> = None;
+        let mut bypass: Option<MbufBurst<BURST>> = None;
         // The burst's flows go to the SPD together, so that its lookups' misses overlap.
         let mut pkts = MbufBurst::<BURST>::default();
         let mut fates = [Outbound::Exception; BURST];
@@ -87,10 +89,12 @@ impl Worker {
                                 let _ = enc.push(m);
                             }
                             Fit::TooBigFromNode(Some(icmp)) => {
-                                let _ = too_big_for_node.push(icmp);
+                                let _ = too_big_for_node
+                                    .get_or_insert_with(MbufBurst::default)
+                                    .push(icmp);
                             }
                             Fit::TooBig(Some(icmp)) => {
-                                let _ = too_big.push(icmp);
+                                let _ = too_big.get_or_insert_with(MbufBurst::default).push(icmp);
                             }
                             Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
                                 self.mtu.counters.dropped += 1
@@ -99,7 +103,7 @@ impl Worker {
                     }
                 },
                 Outbound::Bypass => {
-                    let _ = bypass.push(m);
+                    let _ = bypass.get_or_insert_with(MbufBurst::default).push(m);
                 }
                 Outbound::Exception => self.exception(from, m),
                 Outbound::Drop(reason) => self.esp.counters.drop(reason),
@@ -136,15 +140,15 @@ impl Worker {
             }
             self.frame_and_send(self.unprotected, &mut enc);
         }
-        if !bypass.is_empty() {
+        if let Some(bypass) = bypass.as_mut().filter(|b| !b.is_empty()) {
             self.counters.bypassed += bypass.len() as u64;
-            self.frame_and_send(self.unprotected, &mut bypass);
+            self.frame_and_send(self.unprotected, bypass);
         }
-        if !too_big.is_empty() {
-            self.frame_and_send(self.protected, &mut too_big);
+        if let Some(too_big) = too_big.as_mut().filter(|b| !b.is_empty()) {
+            self.frame_and_send(self.protected, too_big);
         }
-        if !too_big_for_node.is_empty() {
-            self.give_to_kernel(self.unprotected, &mut too_big_for_node);
+        if let Some(t) = too_big_for_node.as_mut().filter(|b| !b.is_empty()) {
+            self.give_to_kernel(self.unprotected, t);
         }
     }
 }
