@@ -82,10 +82,14 @@ impl Mbuf {
         unsafe { self.0.as_mut() }
     }
 
-    /// The last segment of the chain (`rte_pktmbuf_lastseg`).
+    /// The last segment of the chain (`rte_pktmbuf_lastseg`): the mbuf itself when `nb_segs`
+    /// says it is alone, read from the mbuf's first cache line (`next` is on its second).
     #[inline(always)]
     fn last_seg(&mut self) -> *mut sys::rte_mbuf {
         let mut m = self.0.as_ptr();
+        if self.is_contiguous() {
+            return m;
+        }
         // SAFETY: the chain is made of valid mbufs owned through self; `next` is null at the end.
         unsafe {
             while !(*m).next.is_null() {

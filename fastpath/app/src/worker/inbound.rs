@@ -17,7 +17,10 @@ impl Worker {
     /// ESP (and anything else) from the unprotected port: decrypt, frame, send.
     pub(super) fn inbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut ip = MbufBurst::<BURST>::default();
+        // Received bytes counted here, in the pass that reads each mbuf anyway.
+        let mut rx_bytes = 0u64;
         for mut m in rx.take_all() {
+            rx_bytes += u64::from(m.pkt_len());
             if !is_ip(&m) {
                 self.exception(from, m);
                 continue;
@@ -29,6 +32,7 @@ impl Worker {
             m.adj(ether::HEADER_LEN as u16);
             let _ = ip.push(m);
         }
+        self.counters.rx_bytes += rx_bytes;
         self.flush_handoff();
         if ip.is_empty() {
             return;
@@ -74,14 +78,15 @@ impl Worker {
                 now_ns,
             );
         }
-        let mut for_node = MbufBurst::<BURST>::default();
+        // (made when first needed: rare, and 512 bytes to zero)
+        let mut for_node: Option<MbufBurst<BURST>> = None;
         for (m, v) in ip.take_all().zip(verdicts) {
             match v {
                 Verdict::Forward if !is_for_node(&self.locals, m.data()) => {
                     let _ = out.push(m);
                 }
                 Verdict::Forward => {
-                    let _ = for_node.push(m);
+                    let _ = for_node.get_or_insert_with(MbufBurst::default).push(m);
                 }
                 Verdict::Exception => match plaintext_policy(&self.tables.spd_in, &self.locals, &m)
                 {
@@ -111,9 +116,9 @@ impl Worker {
                 Verdict::Dummy | Verdict::Drop(_) => {}
             }
         }
-        if !for_node.is_empty() {
+        if let Some(for_node) = for_node.as_mut().filter(|b| !b.is_empty()) {
             self.counters.to_node += for_node.len() as u64;
-            self.give_to_kernel(from, &mut for_node);
+            self.give_to_kernel(from, for_node);
         }
     }
 }

@@ -192,11 +192,14 @@ impl Worker {
                 };
                 got += n;
                 self.counters.rx_packets += n as u64;
-                self.counters.rx_bytes += rx
-                    .as_slice()
-                    .iter()
-                    .map(|m| m.pkt_len() as u64)
-                    .sum::<u64>();
+                // (the two directions count their bytes in their first pass over the burst)
+                if matches!(self.ports[p].job, PortJob::Exception { .. }) {
+                    self.counters.rx_bytes += rx
+                        .as_slice()
+                        .iter()
+                        .map(|m| m.pkt_len() as u64)
+                        .sum::<u64>();
+                }
                 match self.ports[p].job {
                     PortJob::Protected => self.outbound(p, &mut rx, now_ns),
                     PortJob::Unprotected => self.inbound(p, &mut rx, now_ns),

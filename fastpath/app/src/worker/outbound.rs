@@ -30,21 +30,30 @@ impl Worker {
     pub(super) fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut enc = MbufBurst::<BURST>::default();
         let mut enc_sa = [SaId(0); BURST];
-        let mut too_big = MbufBurst::<BURST>::default();
-        let mut too_big_for_node = MbufBurst::<BURST>::default();
-        let mut bypass = MbufBurst::<BURST>::default();
+        // Made when first needed: an empty burst is 512 bytes to zero, each burst, for
+        // packets that are rare.
+        let mut too_big: Option<MbufBurst<BURST>> = None;
+        let mut too_big_for_node: Option<MbufBurst<BURST>> = None;
+        let mut bypass: Option<MbufBurst<BURST>> = None;
         // The burst's flows go to the SPD together, so that its lookups' misses overlap.
         let mut pkts = MbufBurst::<BURST>::default();
         let mut fates = [Outbound::Exception; BURST];
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
         let mut keyed = ArrayVec::<usize, BURST>::new();
+        // Received bytes counted here, in the pass that reads each mbuf anyway.
+        let mut rx_bytes = 0u64;
         for mut m in rx.take_all() {
+            rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m, &mut keys) {
                 Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
             }
             let _ = pkts.push(m);
         }
+        self.counters.rx_bytes += rx_bytes;
+        // Whether a packet to encrypt may come out over the MTU (only those that failed the
+        // quick check can): else the pass over the encrypted burst is needed only for drops.
+        let mut near_mtu = false;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
         for (&i, hit) in keyed.iter().zip(found) {
@@ -71,6 +80,7 @@ impl Worker {
                         {
                             Fit::Fits
                         } else {
+                            near_mtu = true;
                             match self.tables.sad.get(sa) {
                                 Some(s) if fits_sa(s, len, mtu) => {
                                     fitted = Some((sa, len));
@@ -86,10 +96,12 @@ impl Worker {
                                 let _ = enc.push(m);
                             }
                             Fit::TooBigFromNode(Some(icmp)) => {
-                                let _ = too_big_for_node.push(icmp);
+                                let _ = too_big_for_node
+                                    .get_or_insert_with(MbufBurst::default)
+                                    .push(icmp);
                             }
                             Fit::TooBig(Some(icmp)) => {
-                                let _ = too_big.push(icmp);
+                                let _ = too_big.get_or_insert_with(MbufBurst::default).push(icmp);
                             }
                             Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
                                 self.mtu.counters.dropped += 1
@@ -98,7 +110,7 @@ impl Worker {
                     }
                 },
                 Outbound::Bypass => {
-                    let _ = bypass.push(m);
+                    let _ = bypass.get_or_insert_with(MbufBurst::default).push(m);
                 }
                 Outbound::Exception => self.exception(from, m),
                 Outbound::Drop(reason) => self.esp.counters.drop(reason),
@@ -122,26 +134,28 @@ impl Worker {
             }
             let mtu = self.ports[self.unprotected].mtu;
             let mut oversized = false;
-            let mut i = 0;
-            enc.retain(|m| {
-                i += 1;
-                oversized |= m.pkt_len() as usize > mtu;
-                verdicts[i - 1] == Verdict::Forward
-            });
+            if near_mtu || verdicts[..n].iter().any(|v| *v != Verdict::Forward) {
+                let mut i = 0;
+                enc.retain(|m| {
+                    i += 1;
+                    oversized |= m.pkt_len() as usize > mtu;
+                    verdicts[i - 1] == Verdict::Forward
+                });
+            }
             if oversized {
                 self.fragment_oversized(&mut enc);
             }
             self.frame_and_send(self.unprotected, &mut enc);
         }
-        if !bypass.is_empty() {
+        if let Some(bypass) = bypass.as_mut().filter(|b| !b.is_empty()) {
             self.counters.bypassed += bypass.len() as u64;
-            self.frame_and_send(self.unprotected, &mut bypass);
+            self.frame_and_send(self.unprotected, bypass);
         }
-        if !too_big.is_empty() {
-            self.frame_and_send(self.protected, &mut too_big);
+        if let Some(too_big) = too_big.as_mut().filter(|b| !b.is_empty()) {
+            self.frame_and_send(self.protected, too_big);
         }
-        if !too_big_for_node.is_empty() {
-            self.give_to_kernel(self.unprotected, &mut too_big_for_node);
+        if let Some(t) = too_big_for_node.as_mut().filter(|b| !b.is_empty()) {
+            self.give_to_kernel(self.unprotected, t);
         }
     }
 }

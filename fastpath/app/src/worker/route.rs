@@ -345,8 +345,8 @@ pub(super) fn send_group<const N: usize>(
     mac: [u8; 6],
     g: &mut MbufBurst<N>,
 ) {
-    frame(g, mac, w.ports[at].mac);
-    w.transmit(at, g);
+    let bytes = frame(g, mac, w.ports[at].mac);
+    w.transmit_counted(at, g, bytes);
 }
 
 #[cfg(test)]
