@@ -211,9 +211,13 @@ impl Mbuf {
     }
 
     /// Removes `len` bytes from the end of the last segment (`rte_pktmbuf_trim`); false if it
-    /// holds fewer than `len` bytes.
+    /// holds fewer than `len` bytes. Trimming nothing, the common case of a packet without
+    /// padding after its IP datagram, reads and writes nothing.
     #[inline]
     pub fn trim(&mut self, len: u16) -> bool {
+        if len == 0 {
+            return true;
+        }
         let last = self.last_seg();
         // SAFETY: `last` is a valid segment of our chain; no other reference to it is live.
         unsafe {

@@ -222,10 +222,7 @@ fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
         Classified::Fragment => return Err(Verdict::Fragment),
     };
     let extra = pkt.len() - outer.total_len;
-    // (mostly nothing: a trim of 0 bytes would still walk the mbuf's chain)
-    if extra != 0 {
-        pkt.trim(extra);
-    }
+    pkt.trim(extra);
     let data = pkt.data();
     if data.len() < esp_at + ESP_HEADER_LEN {
         return Err(Verdict::Drop(DropReason::TooShort));

@@ -156,10 +156,7 @@ fn prepare<P: PacketBuf>(
     }
     let inner = IpHeader::parse(pkt.data()).map_err(|_| DropReason::Malformed)?;
     let extra = pkt.len() - inner.total_len;
-    // (mostly nothing: a trim of 0 bytes would still walk the mbuf's chain)
-    if extra != 0 {
-        pkt.trim(extra);
-    }
+    pkt.trim(extra);
     let inner_len = inner.total_len;
     if let Some(ev) = sa.hard_limit_reached(inner_len as u64) {
         lc.raise(sa, ev);
