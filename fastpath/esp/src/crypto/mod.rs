@@ -289,17 +289,20 @@ impl Session {
         let Some(iv) = iv.get_mut(..self.iv_len()) else {
             return;
         };
-        // The IV lengths there are (GCM's 8, CBC's 16) as one store each: a fill of a slice
-        // whose length the compiler does not know is a call to memset per packet.
-        match iv.len() {
-            8 => iv.copy_from_slice(&counter.to_be_bytes()),
-            16 => iv.copy_from_slice(&(u128::from(counter) << 64).to_be_bytes()),
-            _ => {
-                iv.fill(0);
-                if let Some(c) = iv.get_mut(..8) {
-                    c.copy_from_slice(&counter.to_be_bytes());
-                }
-            }
+        // The IV lengths there are (GCM's 8, CBC's 16) as constant-size stores: a fill of a
+        // slice whose length the compiler does not know is a call to memset per packet, and
+        // two copies of 8 and 16 bytes from the stack merged into one memcpy call of either
+        // size (`perf` put 5 % of an outbound CBC worker in it at 64 bytes).
+        let (head, rest) = iv.split_at_mut(iv.len().min(8));
+        if let Ok(counter_half) = <&mut [u8; 8]>::try_from(&mut *head) {
+            *counter_half = counter.to_be_bytes();
+        } else {
+            head.fill(0);
+        }
+        if let Ok(tail) = <&mut [u8; 8]>::try_from(&mut *rest) {
+            *tail = [0; 8];
+        } else {
+            rest.fill(0);
         }
     }
 
