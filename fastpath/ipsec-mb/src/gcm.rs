@@ -132,14 +132,8 @@ impl Mgr {
 
 #[cfg(test)]
 mod tests {
+    use crate::unhex::unhex;
     use crate::{Cipher, Dir, GcmKey, Job, JobStatus, Mgr};
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn the_gcm_spec_test_case_4() {

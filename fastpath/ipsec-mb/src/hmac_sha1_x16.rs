@@ -5,8 +5,8 @@
 //! move finished inner digests into outer blocks, flush): on 64-byte packets, `perf` put about
 //! 60 % of the library's time there and 30 % in the SHA-1 rounds. Here a group of 16 jobs is
 //! hashed block by block in one pass: each lane reads its message in place, its padded tail
-//! from a scratch block, and the outer hash takes the inner digests straight from the
-//! registers, so there is nothing to manage.
+//! too (a masked load, the padding set in the register), and the outer hash takes the inner
+//! digests straight from the registers, so there is nothing to manage and nothing to copy.
 
 use crate::sys;
 use std::arch::x86_64::*;
@@ -14,9 +14,12 @@ use std::arch::x86_64::*;
 /// Lanes of one group: one 32-bit word of each in a 512-bit register.
 const LANES: usize = 16;
 
-/// Whether this CPU runs [`hmac_sha1_jobs`] (AVX-512 F and BW).
+/// Whether this CPU runs [`hmac_sha1_jobs`] (AVX-512 F, BW and VL: VL for the masked
+/// 16-byte stores of the tags).
 pub(crate) fn available() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
 }
 
 /// Messages of this many bytes or more are hashed faster by the library's lanes: bursts
@@ -56,28 +59,54 @@ pub(crate) unsafe fn hmac_sha1_jobs(jobs: &mut [sys::IMB_JOB]) {
     }
 }
 
-/// A lane's padded tail: up to two blocks.
-#[repr(C, align(64))]
-struct Tail([u8; 128]);
-
 /// Where each lane's blocks are: `full` blocks of the message in place, then its padded
-/// tail, up to `blocks` in all.
-struct Lanes {
-    msg: [*const u8; LANES],
-    full: [usize; LANES],
-    blocks: [usize; LANES],
-    tails: [Tail; LANES],
+/// tail, `blocks` in all.
+#[derive(Clone, Copy)]
+struct Lane {
+    msg: *const u8,
+    full: usize,
+    blocks: usize,
+    /// Bytes of the message in its last, partial block (0 to 63).
+    rem: usize,
+    /// The inner hash's length in bits, big-endian as it ends the padding.
+    bits: u64,
 }
 
-#[target_feature(enable = "avx512f,avx512bw")]
+impl Lane {
+    const IDLE: Lane = Lane {
+        msg: std::ptr::null(),
+        full: 0,
+        blocks: 0,
+        rem: 0,
+        bits: 0,
+    };
+
+    /// Block `r` of the padded tail (`full <= r < blocks`), built in a register: the message's
+    /// last bytes read in place by a masked load (which reads nothing past them), the 0x80
+    /// byte after them, and the length in the last 8 bytes of the last block.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn tail_block(&self, r: usize) -> __m512i {
+        let last = r + 1 == self.blocks;
+        let x = if r == self.full {
+            // SAFETY: the mask covers the `rem` bytes after the full blocks, inside the
+            // message; the masked-off bytes are not read (AVX-512 masked loads do not fault).
+            let x = unsafe {
+                _mm512_maskz_loadu_epi8((1u64 << self.rem) - 1, self.msg.add(64 * r).cast())
+            };
+            _mm512_mask_set1_epi8(x, 1u64 << self.rem, 0x80u8 as i8)
+        } else {
+            _mm512_setzero_si512()
+        };
+        // The 64-bit word 7 holds bytes 56..64: the length, big-endian.
+        _mm512_mask_set1_epi64(x, if last { 0x80 } else { 0 }, self.bits as i64)
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
     let n = group.len();
-    let mut lanes = Lanes {
-        msg: [std::ptr::null(); LANES],
-        full: [0; LANES],
-        blocks: [0; LANES],
-        tails: [const { Tail([0; 128]) }; LANES],
-    };
+    let mut lanes = [Lane::IDLE; LANES];
     let mut ipad = [[0u32; LANES]; 5];
     let mut opad = [[0u32; LANES]; 5];
     for (l, job) in group.iter().enumerate() {
@@ -106,20 +135,19 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
         }
         let full = len / 64;
         let rem = len % 64;
+        // The 0x80 byte and the 8-byte length fit after the message's last bytes, or spill
+        // into one more block.
         let pad = if rem + 9 <= 64 { 1 } else { 2 };
-        let tail = &mut lanes.tails[l].0;
-        // SAFETY: msg + 64 * full .. + rem lies inside the message.
-        unsafe { std::ptr::copy_nonoverlapping(msg.add(64 * full), tail.as_mut_ptr(), rem) };
-        tail[rem] = 0x80;
-        let end = 64 * pad;
-        // The inner hash began with the ipad block.
-        let bits = (64 + len as u64) * 8;
-        tail[end - 8..end].copy_from_slice(&bits.to_be_bytes());
-        lanes.msg[l] = msg;
-        lanes.full[l] = full;
-        lanes.blocks[l] = full + pad;
+        lanes[l] = Lane {
+            msg,
+            full,
+            blocks: full + pad,
+            rem,
+            // The inner hash began with the ipad block.
+            bits: ((64 + len as u64) * 8).swap_bytes(),
+        };
     }
-    let max = lanes.blocks[..n].iter().copied().max().unwrap_or(0);
+    let max = lanes[..n].iter().map(|l| l.blocks).max().unwrap_or(0);
     // SAFETY: the state arrays hold 16 words each.
     let mut st: [__m512i; 5] =
         std::array::from_fn(|w| unsafe { _mm512_loadu_si512(ipad[w].as_ptr().cast()) });
@@ -127,17 +155,16 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
         let mut rows = [_mm512_setzero_si512(); LANES];
         let mut active: __mmask16 = 0;
         for (l, row) in rows.iter_mut().enumerate().take(n) {
-            let p = if r < lanes.full[l] {
+            let lane = &lanes[l];
+            *row = if r < lane.full {
                 // SAFETY: block r of the message is inside it.
-                unsafe { lanes.msg[l].add(64 * r) }
-            } else if r < lanes.blocks[l] {
-                lanes.tails[l].0[64 * (r - lanes.full[l])..].as_ptr()
+                unsafe { _mm512_loadu_si512(lane.msg.add(64 * r).cast()) }
+            } else if r < lane.blocks {
+                lane.tail_block(r)
             } else {
                 continue;
             };
             active |= 1 << l;
-            // SAFETY: p points at 64 readable bytes.
-            *row = unsafe { _mm512_loadu_si512(p.cast()) };
         }
         let w = big_endian_words(transpose(rows));
         let next = compress(st, w);
@@ -153,20 +180,49 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
     // SAFETY: as above.
     let outer: [__m512i; 5] =
         std::array::from_fn(|i| unsafe { _mm512_loadu_si512(opad[i].as_ptr().cast()) });
-    let digest = compress(outer, w);
-    let mut words = [[0u32; LANES]; 5];
-    for (i, d) in digest.iter().enumerate() {
-        // SAFETY: words[i] holds 16 words.
-        unsafe { _mm512_storeu_si512(words[i].as_mut_ptr().cast(), *d) };
+    // SAFETY: forwarded from the caller.
+    unsafe { write_tags(group, compress(outer, w)) };
+}
+
+/// Writes each job's tag, the first `auth_tag_output_len_in_bytes` (at most 20) bytes of its
+/// lane's `digest`, with masked stores (a copy of a run-time length was a libc call per job),
+/// and marks the job completed.
+///
+/// # Safety
+/// Each job's tag output must be valid for its length.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn write_tags(group: &mut [sys::IMB_JOB], digest: [__m512i; 5]) {
+    let [d0, d1, d2, d3, d4] = big_endian_words(digest);
+    // A 4x4 transpose within each 128-bit lane: head[l % 4], 128-bit lane l / 4, holds the
+    // digest's words 0 to 3 of lane l.
+    let t0 = _mm512_unpacklo_epi32(d0, d1);
+    let t1 = _mm512_unpackhi_epi32(d0, d1);
+    let t2 = _mm512_unpacklo_epi32(d2, d3);
+    let t3 = _mm512_unpackhi_epi32(d2, d3);
+    let mut head = [[0u32; LANES]; 4];
+    let mut last = [0u32; LANES];
+    // SAFETY: each array holds 16 words.
+    unsafe {
+        _mm512_storeu_si512(head[0].as_mut_ptr().cast(), _mm512_unpacklo_epi64(t0, t2));
+        _mm512_storeu_si512(head[1].as_mut_ptr().cast(), _mm512_unpackhi_epi64(t0, t2));
+        _mm512_storeu_si512(head[2].as_mut_ptr().cast(), _mm512_unpacklo_epi64(t1, t3));
+        _mm512_storeu_si512(head[3].as_mut_ptr().cast(), _mm512_unpackhi_epi64(t1, t3));
+        _mm512_storeu_si512(last.as_mut_ptr().cast(), d4);
     }
     for (l, job) in group.iter_mut().enumerate() {
-        let mut tag = [0u8; 20];
-        for (i, out) in tag.chunks_exact_mut(4).enumerate() {
-            out.copy_from_slice(&words[i][l].to_be_bytes());
-        }
         let len = (job.auth_tag_output_len_in_bytes as usize).min(20);
-        // SAFETY: the caller vouches for the tag output's length.
-        unsafe { std::ptr::copy_nonoverlapping(tag.as_ptr(), job.auth_tag_output, len) };
+        let out = job.auth_tag_output;
+        // SAFETY: head[l % 4][4 * (l / 4)..][..4] lies in the array; the masks cover `len`
+        // bytes of the tag output, which the caller vouches for.
+        unsafe {
+            let h = _mm_loadu_si128(head[l % 4].as_ptr().add(4 * (l / 4)).cast());
+            _mm_mask_storeu_epi8(out.cast(), ((1u32 << len.min(16)) - 1) as u16, h);
+            if len > 16 {
+                let x = _mm_cvtsi32_si128(last[l] as i32);
+                _mm_mask_storeu_epi8(out.add(16).cast(), (1u16 << (len - 16)) - 1, x);
+            }
+        }
         job.status = sys::IMB_STATUS_COMPLETED;
     }
 }
@@ -208,7 +264,7 @@ fn transpose(r: [__m512i; 16]) -> [__m512i; 16] {
 /// SHA-1 reads its message as big-endian words.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn big_endian_words(mut w: [__m512i; 16]) -> [__m512i; 16] {
+fn big_endian_words<const N: usize>(mut w: [__m512i; N]) -> [__m512i; N] {
     let swap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
     for x in w.iter_mut() {
         *x = _mm512_shuffle_epi8(*x, swap);
@@ -273,6 +329,7 @@ mod tests {
     use crate::job::{Auth, Job, JobStatus};
     use crate::keys::{HmacAlg, HmacKey};
     use crate::mgr::Mgr;
+    use crate::unhex::unhex;
 
     /// The library's tag of `msg` (job queue, no cipher).
     fn library_tag(mgr: &mut Mgr, key: &HmacKey, msg: &[u8], tag_len: usize) -> Vec<u8> {
@@ -288,6 +345,130 @@ mod tests {
         let (st, tag) = mgr.run_one(job).unwrap();
         assert_eq!(st, JobStatus::Done);
         tag[..tag_len].to_vec()
+    }
+
+    /// A job hashing `msg` with `key` into `tag` (`tag_len` bytes).
+    fn job(msg: &[u8], key: &HmacKey, tag: &mut [u8], tag_len: usize) -> sys::IMB_JOB {
+        let mut j = sys::IMB_JOB::default();
+        j.__bindgen_anon_1.src = msg.as_ptr();
+        j.__bindgen_anon_5.msg_len_to_hash_in_bytes = msg.len() as u64;
+        j.u.HMAC._hashed_auth_key_xor_ipad = key.ipad.as_ptr();
+        j.u.HMAC._hashed_auth_key_xor_opad = key.opad.as_ptr();
+        j.auth_tag_output = tag.as_mut_ptr();
+        j.auth_tag_output_len_in_bytes = tag_len as u64;
+        j.status = sys::IMB_STATUS_BEING_PROCESSED;
+        j
+    }
+
+    #[test]
+    fn rfc_2202_test_cases_1_to_5_in_one_group() {
+        if !available() {
+            eprintln!("no AVX-512 here: nothing to check");
+            return;
+        }
+        // RFC 2202 §3: key, data, digest (cases 6 and 7 have keys longer than a block,
+        // hashed first, which `HmacKey::new` leaves to its caller).
+        let cases: [(Vec<u8>, Vec<u8>, &str); 5] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b617318655057264e28bc0b6fb378c8ef146be00",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?".to_vec(),
+                "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+            ),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "125d7342b9ac11cd91a39af48aa17b4f63f175d3",
+            ),
+            (
+                (1..=25).collect(),
+                vec![0xcd; 50],
+                "4c9007f4026250c6bc8414f9bf50c86c2d7235da",
+            ),
+            (
+                vec![0x0c; 20],
+                b"Test With Truncation".to_vec(),
+                "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04",
+            ),
+        ];
+        let keys: Vec<Box<HmacKey>> = cases
+            .iter()
+            .map(|(k, _, _)| HmacKey::new(HmacAlg::Sha1, k).unwrap())
+            .collect();
+        let mut tags = [[0u8; 20]; 5];
+        let mut jobs: Vec<sys::IMB_JOB> = tags
+            .iter_mut()
+            .zip(&cases)
+            .zip(&keys)
+            .map(|((t, (_, data, _)), k)| job(data, k, t, 20))
+            .collect();
+        // SAFETY: available() holds; every job points at live buffers of its lengths.
+        unsafe { hmac_sha1_jobs(&mut jobs) };
+        for (i, (_, _, digest)) in cases.iter().enumerate() {
+            assert_eq!(tags[i][..], unhex(digest)[..], "test case {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn a_message_that_ends_at_an_unmapped_page_is_read_up_to_its_last_byte_only() {
+        if !available() {
+            eprintln!("no AVX-512 here: nothing to compare");
+            return;
+        }
+        const PAGE: usize = 4096;
+        // SAFETY: a fresh anonymous mapping of two pages, the second made inaccessible: a
+        // read past the first page's end faults.
+        let base = unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            assert_eq!(
+                libc::mprotect(p.cast::<u8>().add(PAGE).cast(), PAGE, libc::PROT_NONE),
+                0
+            );
+            p.cast::<u8>()
+        };
+        // SAFETY: the first page is mapped read-write and only read through this slice.
+        let page = unsafe { std::slice::from_raw_parts_mut(base, PAGE) };
+        for (i, b) in page.iter_mut().enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+        let mut mgr = Mgr::new().unwrap();
+        let key = HmacKey::new(HmacAlg::Sha1, b"guard page").unwrap();
+        // Every length of a partial last block, in groups of 16, each message's last byte
+        // the page's last.
+        let lens: Vec<usize> = (1..=160).collect();
+        for group in lens.chunks(LANES) {
+            let mut tags = [[0u8; 20]; LANES];
+            let mut jobs: Vec<sys::IMB_JOB> = group
+                .iter()
+                .zip(tags.iter_mut())
+                .map(|(&n, t)| job(&page[PAGE - n..], &key, t, 20))
+                .collect();
+            // SAFETY: available() holds; every job points at live buffers of its lengths.
+            unsafe { hmac_sha1_jobs(&mut jobs) };
+            for (&n, tag) in group.iter().zip(&tags) {
+                // library_tag hashes from the message's fourth byte.
+                let msg = [&[0u8; 3][..], &page[PAGE - n..]].concat();
+                assert_eq!(
+                    tag[..],
+                    library_tag(&mut mgr, &key, &msg, 20)[..],
+                    "{n} bytes"
+                );
+            }
+        }
+        // SAFETY: the mapping made above, no longer borrowed.
+        assert_eq!(unsafe { libc::munmap(base.cast(), 2 * PAGE) }, 0);
     }
 
     #[test]
@@ -340,20 +521,12 @@ mod tests {
                     .collect();
                 let tag_len = if count % 2 == 0 { 20 } else { 12 };
                 let mut tags = vec![[0xeeu8; 24]; count];
-                let mut jobs: Vec<sys::IMB_JOB> = (0..count)
-                    .map(|i| {
-                        let k = &keys[i % keys.len()];
-                        let mut j = sys::IMB_JOB::default();
+                let mut jobs: Vec<sys::IMB_JOB> = tags
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, t)| {
                         let off = 3.min(msgs[i].len() - 1);
-                        j.__bindgen_anon_1.src = msgs[i].as_ptr();
-                        j.hash_start_src_offset_in_bytes = off as u64;
-                        j.__bindgen_anon_5.msg_len_to_hash_in_bytes = (msgs[i].len() - off) as u64;
-                        j.u.HMAC._hashed_auth_key_xor_ipad = k.ipad.as_ptr();
-                        j.u.HMAC._hashed_auth_key_xor_opad = k.opad.as_ptr();
-                        j.auth_tag_output = tags[i].as_mut_ptr();
-                        j.auth_tag_output_len_in_bytes = tag_len as u64;
-                        j.status = sys::IMB_STATUS_BEING_PROCESSED;
-                        j
+                        job(&msgs[i][off..], &keys[i % keys.len()], t, tag_len)
                     })
                     .collect();
                 // SAFETY: available() holds; every job points at live buffers of its lengths.

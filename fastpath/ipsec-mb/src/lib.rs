@@ -22,6 +22,8 @@ mod keys;
 mod mgr;
 mod prefetch;
 mod sync;
+#[cfg(test)]
+mod unhex;
 
 pub use huge_pages::{advise_huge_pages, HUGE_PAGE};
 pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
