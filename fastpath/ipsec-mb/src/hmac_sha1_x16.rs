@@ -148,40 +148,49 @@ unsafe fn hmac_sha1_group(group: &mut [sys::IMB_JOB]) {
         };
     }
     let max = lanes[..n].iter().map(|l| l.blocks).max().unwrap_or(0);
-    // SAFETY: the state arrays hold 16 words each.
-    let mut st: [__m512i; 5] =
-        std::array::from_fn(|w| unsafe { _mm512_loadu_si512(ipad[w].as_ptr().cast()) });
-    for r in 0..max {
-        let mut rows = [_mm512_setzero_si512(); LANES];
-        let mut active: __mmask16 = 0;
-        for (l, row) in rows.iter_mut().enumerate().take(n) {
-            let lane = &lanes[l];
-            *row = if r < lane.full {
-                // SAFETY: block r of the message is inside it.
-                unsafe { _mm512_loadu_si512(lane.msg.add(64 * r).cast()) }
-            } else if r < lane.blocks {
-                lane.tail_block(r)
-            } else {
-                continue;
-            };
-            active |= 1 << l;
-        }
-        let w = big_endian_words(transpose(rows));
-        let next = compress(st, w);
+    let pad = |p: &[[u32; LANES]; 5]| -> [__m512i; 5] {
+        // SAFETY: the state arrays hold 16 words each.
+        std::array::from_fn(|w| unsafe { _mm512_loadu_si512(p[w].as_ptr().cast()) })
+    };
+    let mut st = pad(&ipad);
+    // Rounds 0..max hash the inner blocks, round max the outer one: one call of `compress`,
+    // which is then inlined.
+    for r in 0..=max {
+        let (base, w, active) = if r < max {
+            let mut rows = [_mm512_setzero_si512(); LANES];
+            let mut active: __mmask16 = 0;
+            // Lane by lane with constant indices, so that the rows stay in registers.
+            macro_rules! each_lane {
+                ($($l:literal)*) => {$(
+                    let lane = &lanes[$l];
+                    if r < lane.full {
+                        // SAFETY: block r of the message is inside it.
+                        rows[$l] = unsafe { _mm512_loadu_si512(lane.msg.add(64 * r).cast()) };
+                        active |= 1 << $l;
+                    } else if r < lane.blocks {
+                        rows[$l] = lane.tail_block(r);
+                        active |= 1 << $l;
+                    }
+                )*};
+            }
+            each_lane!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+            (st, big_endian_words(transpose(rows)), active)
+        } else {
+            // The outer block: the inner digest, 0x80, zeros, and the length of ipad block
+            // + digest.
+            let mut w = [_mm512_setzero_si512(); 16];
+            w[..5].copy_from_slice(&st);
+            w[5] = _mm512_set1_epi32(0x8000_0000u32 as i32);
+            w[15] = _mm512_set1_epi32((64 + 20) * 8);
+            (pad(&opad), w, !0)
+        };
+        let next = compress(base, w);
         for i in 0..5 {
             st[i] = _mm512_mask_blend_epi32(active, st[i], next[i]);
         }
     }
-    // The outer block: the inner digest, 0x80, zeros, and the length of ipad block + digest.
-    let mut w = [_mm512_setzero_si512(); 16];
-    w[..5].copy_from_slice(&st);
-    w[5] = _mm512_set1_epi32(0x8000_0000u32 as i32);
-    w[15] = _mm512_set1_epi32((64 + 20) * 8);
-    // SAFETY: as above.
-    let outer: [__m512i; 5] =
-        std::array::from_fn(|i| unsafe { _mm512_loadu_si512(opad[i].as_ptr().cast()) });
     // SAFETY: forwarded from the caller.
-    unsafe { write_tags(group, compress(outer, w)) };
+    unsafe { write_tags(group, st) };
 }
 
 /// Writes each job's tag, the first `auth_tag_output_len_in_bytes` (at most 20) bytes of its
