@@ -193,7 +193,11 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
                     if cipher_stage {
                         cipher_fn(m, p, n as u32, sys::IMB_CIPHER_CBC, dir, key);
                     } else if own_sha1 && kind.hmac == HmacAlg::Sha1 {
-                        hmac_sha1_x16::hmac_sha1_jobs(jobs);
+                        let k = hmac_sha1_x16::library_share(jobs);
+                        if k > 0 {
+                            hash_fn(m, p, k as u32, hash);
+                        }
+                        hmac_sha1_x16::hmac_sha1_jobs(&mut jobs[k..]);
                     } else {
                         hash_fn(m, p, n as u32, hash);
                     }
@@ -313,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn hmac_sha1_in_own_lanes_matches_the_job_queue_short_and_long_sorted_or_not() {
+    fn hmac_sha1_split_between_the_library_and_own_lanes_matches_the_job_queue() {
         let mut mgr = Mgr::new().unwrap();
         let keys = AesKeys::new(&[5; 16]).unwrap();
         let h = HmacKey::new(HmacAlg::Sha1, &[6; 20]).unwrap();
@@ -322,10 +326,11 @@ mod tests {
             cbc_key_len: 16,
             hmac: HmacAlg::Sha1,
         };
-        // Longest first (as the ESP backend submits them), buffers of 1,636 down to 1,012 bytes:
-        // groups of lanes of up to 26 blocks, of different lengths.
+        let long = crate::hmac_sha1_x16::LIBRARY_FROM as usize;
+        // Longest first, across the length from which the library hashes: a split burst.
         let sorted: Vec<usize> = (0..40).map(|i| 24 + 16 * (100 - i) + 12).collect();
-        // Not sorted: one short job in the first group, one long in the last.
+        assert!(sorted[16] - 12 >= long && sorted[39] - 12 < long);
+        // Not sorted: long jobs among the short ones in the own lanes.
         let mut mixed = sorted.clone();
         mixed.swap(0, 39);
         for lens in [sorted, mixed] {
