@@ -13,9 +13,9 @@
 //! n blocks multiplies by the table's last n entries. Whether the table is in that form is
 //! checked once, against the library, before this path is used ([`usable`]).
 
+use crate::agreement::Agreement;
 use crate::keys::GcmKey;
 use std::arch::x86_64::*;
-use std::sync::OnceLock;
 
 /// Texts of up to this many bytes take this path, longer ones the library's. In the real
 /// process, bursts alternated between the two (`bench/ab_interleaved.sh`, both orders), time
@@ -44,20 +44,20 @@ pub(crate) fn cpu_has() -> bool {
         && is_x86_feature_detected!("vpclmulqdq")
 }
 
-static AGREES: OnceLock<bool> = OnceLock::new();
+static AGREES: Agreement = Agreement::new();
 
 /// Whether this path may be used: the CPU has it and it gave the library's ciphertext and tag
 /// on the check [`check_once`] ran (at the first key's preparation, off the packet path).
 #[inline(always)]
 pub(crate) fn usable() -> bool {
-    AGREES.get() == Some(&true)
+    AGREES.holds()
 }
 
 /// Compares this path with the library once, for both key sizes, both directions and
 /// lengths across block edges: the library's key table layout is its own business, and a
 /// build of it whose VAES code path keeps the powers elsewhere must not be read as this one.
 pub(crate) fn check_once() {
-    AGREES.get_or_init(|| cpu_has() && agrees_with_library());
+    AGREES.check_once(cpu_has, agrees_with_library);
 }
 
 fn agrees_with_library() -> bool {

@@ -69,7 +69,16 @@ const _: () = assert!(std::mem::offset_of!(AesKeys, dec_size) == 256);
 
 impl AesKeys {
     /// Expands a 16- or 32-byte AES key; `None` for other lengths or if the library is unusable.
+    /// The first call also checks, once, whether CBC encryption may take `aes_cbc_x16`'s lanes.
     pub fn new(key: &[u8]) -> Option<Box<AesKeys>> {
+        let k = AesKeys::prepare(key)?;
+        use crate::aes_cbc_x16::{agrees_with_library, cpu_has, CHECKED};
+        CHECKED.check_once(cpu_has, agrees_with_library);
+        Some(k)
+    }
+
+    /// [`AesKeys::new`] without the check.
+    pub(crate) fn prepare(key: &[u8]) -> Option<Box<AesKeys>> {
         let f = fns()?;
         let size = AesSize::of(key)?;
         let exp = match size {

@@ -7,12 +7,15 @@
 //!   and skip the job queue's cost; texts of up to 256 bytes in this crate's own AVX-512 code
 //!   (VAES, VPCLMULQDQ) where the CPU has it.
 //! - [`Mgr::sync_burst`]: AES-CBC + HMAC jobs of one kind through the library's synchronous burst
-//!   functions, which feed the lanes without the job queue.
+//!   functions, which feed the lanes without the job queue; HMAC-SHA1 and AES-CBC encryption
+//!   in this crate's own AVX-512 lanes where the CPU has them.
 //! - [`AesKeys`], [`GcmKey`], [`HmacKey`]: prepared key material, as the job API expects it.
 //! - [`prefetch`] and [`advise_huge_pages`]: memory hints for the ESP core's per-SA tables.
 //!
 //! All `unsafe` of the crypto stack lives in this crate.
 
+mod aes_cbc_x16;
+mod agreement;
 mod gcm;
 mod gcm_short;
 mod hmac_sha1_x16;
