@@ -5,13 +5,14 @@
 //! 0.59, 0.73 and 0.82 (`bench/c/mb_paths.c`, medians of 9 alternated rounds).
 //!
 //! Short texts, where even the direct call's fixed work is most of the time, go to this
-//! crate's own AVX-512 code instead (`gcm_short`), where the CPU has it.
+//! crate's own AVX-512 code instead (`gcm_short`), where the CPU has it; longer ones to its
+//! code that reads fewer of the key's lines (`gcm_long`).
 
-use crate::gcm_short;
 use crate::job::Dir;
 use crate::keys::GcmKey;
 use crate::mgr::Mgr;
 use crate::sys;
+use crate::{gcm_long, gcm_short};
 
 type EncDec = unsafe extern "C" fn(
     *const sys::gcm_key_data,
@@ -33,8 +34,12 @@ pub(crate) struct Gcm {
     enc256: EncDec,
     dec256: EncDec,
     ctx: sys::gcm_context_data,
-    /// Short texts through `gcm_short` rather than the library, where the CPU has it.
-    own_short: bool,
+    /// Texts through `gcm_short` and `gcm_long` rather than the library, where the CPU has it.
+    own: bool,
+    /// Whether the next key may be out of cache: texts longer than `gcm_short`'s then go to
+    /// `gcm_long`, which reads fewer of the key's lines; with the key in cache the library is
+    /// faster but for opening long texts (`gcm_long::OPEN_HOT_FROM`).
+    cold_key: bool,
 }
 
 impl Gcm {
@@ -45,7 +50,8 @@ impl Gcm {
             enc256: m.gcm256_enc?,
             dec256: m.gcm256_dec?,
             ctx: Default::default(),
-            own_short: gcm_short::cpu_has(),
+            own: gcm_short::cpu_has(),
+            cold_key: true,
         })
     }
 }
@@ -56,11 +62,20 @@ fn lengths_ok(text: usize, tag: usize) -> bool {
 }
 
 impl Mgr {
-    /// Whether texts of up to `gcm_short::UP_TO` bytes are sealed and opened by this crate's
-    /// AVX-512 code (where the CPU has it and it agreed with the library) rather than by the
+    /// Whether texts are sealed and opened by this crate's AVX-512 code (where the CPU has it
+    /// and it agreed with the library; up to `gcm_long::LONGEST` bytes) rather than by the
     /// library's direct functions; on by default where it can.
     pub fn set_own_gcm(&mut self, on: bool) {
-        self.gcm.own_short = on && gcm_short::cpu_has();
+        self.gcm.own = on && gcm_short::cpu_has();
+    }
+
+    /// Whether the keys of the calls that follow may be out of cache (the default). Texts
+    /// longer than 256 bytes then go to this crate's code that reads 5 lines of the key's
+    /// hash-key table rather than 13; with the key in cache (the call before used the same
+    /// key) to the library, which is faster there, but for opening texts of
+    /// `gcm_long::OPEN_HOT_FROM` bytes or more, where this crate's code is faster either way.
+    pub fn set_gcm_cold_key(&mut self, cold: bool) {
+        self.gcm.cold_key = cold;
     }
 
     /// AES-GCM on one buffer, at once and outside the lanes: `Encrypt` encrypts `text` in place
@@ -80,15 +95,24 @@ impl Mgr {
             return false;
         }
         let g = &mut self.gcm;
-        if g.own_short
-            && text.len() <= gcm_short::UP_TO
-            && aad.len() <= gcm_short::AAD_MAX
-            && gcm_short::usable()
-        {
-            // SAFETY: usable() implies cpu_has(); the lengths were checked just above.
+        let len = text.len();
+        let own: Option<unsafe fn(&GcmKey, gcm_short::Msg<'_>)> =
+            if !g.own || aad.len() > gcm_short::AAD_MAX || !gcm_short::usable() {
+                None
+            } else if len <= gcm_short::UP_TO {
+                Some(gcm_short::seal_or_open)
+            } else if gcm_long::takes(len)
+                && (g.cold_key || (dir == Dir::Decrypt && len >= gcm_long::OPEN_HOT_FROM))
+            {
+                Some(gcm_long::seal_or_open)
+            } else {
+                None
+            };
+        if let Some(seal_or_open) = own {
+            let seal = dir == Dir::Encrypt;
+            // SAFETY: usable() implies cpu_has(); the lengths were checked above and just here.
             unsafe {
-                let seal = dir == Dir::Encrypt;
-                gcm_short::seal_or_open(
+                seal_or_open(
                     key,
                     gcm_short::Msg {
                         seal,

@@ -201,14 +201,15 @@ impl GcmKey {
     /// round keys the key's size uses (3 lines for AES-128), and the hash-key powers its
     /// GHASH multiplies by. The AVX-512 code keeps the powers from the 48th down to the
     /// first, and a message of n blocks uses the last n (at most 48): a 64-byte packet reads
-    /// one or two lines of the table, not all twelve. Reads `size`, on [`GcmKey::SIZE_AT`]'s
-    /// line, which the stage before asked for.
+    /// one or two lines of the table, not all twelve; a text that `gcm_long` seals or opens
+    /// reads the last 17 (5 lines) whatever its length. Reads `size`, on
+    /// [`GcmKey::SIZE_AT`]'s line, which the stage before asked for.
     #[inline(always)]
     pub fn prefetch(&self, len: usize, reach: Reach) {
         let d = &self.data;
         prefetch_to(&d.expanded_keys, self.size.round_key_bytes(), reach);
         let table: &[u8] = hash_key_table(d);
-        let used = len.div_ceil(16).clamp(1, 48) * 16;
+        let used = powers_read(len) * 16;
         let mut at = table.len().saturating_sub(used);
         while at < table.len() {
             prefetch_line_to(table[at..].as_ptr(), reach);
@@ -217,6 +218,17 @@ impl GcmKey {
         // The table does not start on a line: the last power's line may be one more.
         prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
     }
+}
+
+/// How many of the table's last powers sealing or opening `len` bytes reads.
+#[inline(always)]
+fn powers_read(len: usize) -> usize {
+    let most = if crate::gcm_long::reads_few_powers(len) {
+        crate::gcm_long::POWERS_READ
+    } else {
+        48
+    };
+    len.div_ceil(16).clamp(1, most)
 }
 
 /// The hash-key table of a GCM key, as bytes (whatever the arch's layout).
@@ -332,6 +344,21 @@ mod tests {
                 assert_eq!(k.key_len(dir), key.len());
             }
         }
+    }
+
+    #[test]
+    fn a_1400_byte_gcm_packet_asks_for_5_lines_of_powers_or_fewer_where_gcm_long_runs() {
+        let k = GcmKey::new(&[3; 16]).unwrap();
+        let table = hash_key_table(&k.data);
+        let lines_of = |len: usize| {
+            let used = powers_read(len) * 16;
+            let end = table.as_ptr() as usize + table.len();
+            (end - 1) / LINE - (end - used) / LINE + 1
+        };
+        let want = if crate::gcm_short::usable() { 5 } else { 13 };
+        assert!(lines_of(1400) <= want, "{} lines", lines_of(1400));
+        assert_eq!(powers_read(64), 4);
+        assert_eq!(lines_of(crate::gcm_long::LONGEST + 1), 13);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   a packet; the multi-buffer code gets its speed from doing up to 8-16 packets at once).
 //! - [`Mgr::gcm`]: AES-GCM on one buffer through the direct functions, which have no lanes to share
 //!   and skip the job queue's cost; texts of up to 256 bytes in this crate's own AVX-512 code
-//!   (VAES, VPCLMULQDQ) where the CPU has it.
+//!   (VAES, VPCLMULQDQ) where the CPU has it; longer ones (to 4064 bytes), under a key that may
+//!   be out of cache, in its own code that reads 5 lines of the key's hash-key table, not 13.
 //! - [`Mgr::sync_burst`]: AES-CBC + HMAC jobs of one kind through the library's synchronous burst
 //!   functions, which feed the lanes without the job queue; HMAC-SHA1 and AES-CBC encryption
 //!   in this crate's own AVX-512 lanes where the CPU has them.
@@ -17,6 +18,7 @@
 mod aes_cbc_x16;
 mod agreement;
 mod gcm;
+mod gcm_long;
 mod gcm_short;
 mod hmac_sha1_x16;
 mod huge_pages;
