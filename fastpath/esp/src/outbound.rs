@@ -69,10 +69,13 @@ fn encrypt_chunk<P: PacketBuf>(
         }
     }
     let mut prepared = [Prepared::default(); MAX_BURST];
+    // GCM nonces and AADs, written by `prepare` a whole burst before the crypto reads them
+    // (crypto::Staged).
+    let mut staged = [Staged::default(); MAX_BURST];
     for i in 0..pkts.len() {
         verdicts[i] = match sad.get_mut(sas[i]) {
             None => Verdict::Drop(DropReason::UnknownSpi),
-            Some(sa) => match prepare(lc, sa, &mut pkts[i], now_ns) {
+            Some(sa) => match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
                 Ok(p) => {
                     // Stage two: the keys, read by the seal after the whole burst is prepared.
                     if new_run(sas, i) {
@@ -93,8 +96,6 @@ fn encrypt_chunk<P: PacketBuf>(
     let sad_ro: &Sad = sad;
     let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
     let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
-    // GCM nonces and AADs, written a whole burst before the crypto reads them (crypto::Staged).
-    let mut staged = [Staged::default(); MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
         if verdicts[i] != Verdict::Forward {
             continue;
@@ -104,7 +105,10 @@ fn encrypt_chunk<P: PacketBuf>(
         };
         let p = prepared[i];
         let esp = &mut pkt.data_mut()[p.esp_at..];
-        sa.session.stage_into(&mut staged[ops.len()], esp, p.esn_hi);
+        // (staged by prepare at the packet's index: moved up only behind a dropped one)
+        if ops.len() != i {
+            staged[ops.len()] = staged[i];
+        }
         ops.push(CryptoOp {
             session: &sa.session,
             esp,
@@ -147,6 +151,7 @@ fn prepare<P: PacketBuf>(
     lc: &mut Lcore,
     sa: &mut Sa,
     pkt: &mut P,
+    staged: &mut Staged,
     now_ns: u64,
 ) -> Result<Prepared, DropReason> {
     match sa.state() {
@@ -271,13 +276,18 @@ fn prepare<P: PacketBuf>(
     sa.session
         .write_iv(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
 
+    let esn_hi = sa.config.esn.then_some((seq >> 32) as u32);
+    // From the values, not read back from the header and IV just written: a pass less over
+    // the burst's ESP headers, and no load of bytes whose stores are still in flight.
+    sa.session
+        .stage_sealed(staged, sa.config.spi, seq, counter, esn_hi);
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);
     }
     lc.note_snapshot(sa, now_ns);
     Ok(Prepared {
         esp_at,
-        esn_hi: sa.config.esn.then_some((seq >> 32) as u32),
+        esn_hi,
         udp6: udp_len > 0 && outer_v6,
     })
 }

@@ -305,6 +305,37 @@ impl Session {
         }
     }
 
+    /// [`Session::write_iv`] into `st` from the values the IV and the ESP header are made
+    /// of, not read back from the packet: GCM's nonce (salt || IV) and AAD (SPI || [SeqHi ||]
+    /// SeqLo); nothing for other transforms.
+    #[inline]
+    pub fn stage_sealed(
+        &self,
+        st: &mut Staged,
+        spi: u32,
+        seq: u64,
+        counter: u64,
+        esn_hi: Option<u32>,
+    ) {
+        if !is_gcm(self.enc) {
+            return;
+        }
+        let mut nonce = [0u8; 16];
+        nonce[..4].copy_from_slice(&self.salt);
+        nonce[4..12].copy_from_slice(&counter.to_be_bytes());
+        let mut aad = [0u8; 16];
+        aad[..4].copy_from_slice(&spi.to_be_bytes());
+        match esn_hi {
+            Some(hi) => {
+                aad[4..8].copy_from_slice(&hi.to_be_bytes());
+                aad[8..12].copy_from_slice(&(seq as u32).to_be_bytes());
+            }
+            None => aad[4..8].copy_from_slice(&(seq as u32).to_be_bytes()),
+        }
+        st.nonce = nonce;
+        st.aad = aad;
+    }
+
     /// Checks the packet length against the transform: a non-empty ciphertext of whole blocks.
     fn frame(&self, len: usize) -> Result<Frame, CryptoError> {
         let ct = 8 + self.iv_len();
