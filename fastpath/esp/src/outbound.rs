@@ -75,21 +75,29 @@ fn encrypt_chunk<P: PacketBuf>(
     for i in 0..pkts.len() {
         verdicts[i] = match sad.get_mut(sas[i]) {
             None => Verdict::Drop(DropReason::UnknownSpi),
-            Some(sa) => match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
-                Ok(p) => {
-                    // Stage two: the keys, read by the seal after the whole burst is prepared.
-                    if new_run(sas, i) {
-                        sa.session
-                            .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+            Some(sa) => {
+                let v = match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
+                    Ok(p) => {
+                        // Stage two: the keys, read by the seal after the whole burst is prepared.
+                        if new_run(sas, i) {
+                            sa.session
+                                .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+                        }
+                        prepared[i] = p;
+                        Verdict::Forward
                     }
-                    prepared[i] = p;
-                    Verdict::Forward
+                    Err(reason) => {
+                        sa.count_drop(reason);
+                        Verdict::Drop(reason)
+                    }
+                };
+                // Once per run of packets on one SA, after its last: whether a record is
+                // due only grows along the run, and the record is taken at the burst's end.
+                if i + 1 == sas.len() || sas[i + 1] != sas[i] {
+                    lc.note_snapshot(sa, now_ns);
                 }
-                Err(reason) => {
-                    sa.count_drop(reason);
-                    Verdict::Drop(reason)
-                }
-            },
+                v
+            }
         };
     }
 
@@ -284,7 +292,6 @@ fn prepare<P: PacketBuf>(
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);
     }
-    lc.note_snapshot(sa, now_ns);
     Ok(Prepared {
         esp_at,
         esn_hi,
