@@ -15,6 +15,9 @@
 # SAS=N: each cell on N SAs and N policies instead of the harness's one, its pcap of SAS_PACKETS
 # packets (default 2 * N) each of a random SA, as side_by_side.sh's SAS=N builds them
 # (bench/src/bin/sa_scale_inputs.rs); sizes in bytes only.
+# ROUTE=1: the configs hold side_by_side.sh's `route` (its default), so that every packet sent
+# is looked up in the FIB as there (not with SAS=N); ROUTE=0 (the default, as before): each
+# port sends to its one next hop.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 ID=$1; shift
@@ -37,6 +40,12 @@ trap 'rm -rf "$TMP" "/var/run/dpdk/$PREFIX"' EXIT
 (cd "$ROOT" && cargo build --release -q -p fastpath --features ab --target-dir target/ab)
 BIN=$ROOT/target/ab/release/fastpath
 write_fastpath_configs "$TMP" aes-128-gcm aes-128-cbc-sha1
+add_routes() {
+    [ "${ROUTE:-0}" = 1 ] || return 0
+    echo "route 198.51.100.0/24 via 198.51.100.1 port 0" >> "$1/out_$2.conf"
+    echo "route 192.0.2.0/24 via 192.0.2.254 port 0" >> "$1/in_$2.conf"
+}
+for c in aes-128-gcm aes-128-cbc-sha1; do add_routes "$TMP" "$c"; done
 MEM_MB=1024
 SCALE_OPTS=()
 if [ -n "$SAS" ]; then

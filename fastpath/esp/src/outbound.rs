@@ -69,32 +69,41 @@ fn encrypt_chunk<P: PacketBuf>(
         }
     }
     let mut prepared = [Prepared::default(); MAX_BURST];
+    // GCM nonces and AADs, written by `prepare` a whole burst before the crypto reads them
+    // (crypto::Staged).
+    let mut staged = [Staged::default(); MAX_BURST];
     for i in 0..pkts.len() {
         verdicts[i] = match sad.get_mut(sas[i]) {
             None => Verdict::Drop(DropReason::UnknownSpi),
-            Some(sa) => match prepare(lc, sa, &mut pkts[i], now_ns) {
-                Ok(p) => {
-                    // Stage two: the keys, read by the seal after the whole burst is prepared.
-                    if new_run(sas, i) {
-                        sa.session
-                            .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+            Some(sa) => {
+                let v = match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
+                    Ok(p) => {
+                        // Stage two: the keys, read by the seal after the whole burst is prepared.
+                        if new_run(sas, i) {
+                            sa.session
+                                .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
+                        }
+                        prepared[i] = p;
+                        Verdict::Forward
                     }
-                    prepared[i] = p;
-                    Verdict::Forward
+                    Err(reason) => {
+                        sa.count_drop(reason);
+                        Verdict::Drop(reason)
+                    }
+                };
+                // Once per run of packets on one SA, after its last: whether a record is
+                // due only grows along the run, and the record is taken at the burst's end.
+                if i + 1 == sas.len() || sas[i + 1] != sas[i] {
+                    lc.note_snapshot(sa, now_ns);
                 }
-                Err(reason) => {
-                    sa.count_drop(reason);
-                    Verdict::Drop(reason)
-                }
-            },
+                v
+            }
         };
     }
 
     let sad_ro: &Sad = sad;
     let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
     let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
-    // GCM nonces and AADs, written a whole burst before the crypto reads them (crypto::Staged).
-    let mut staged = [Staged::default(); MAX_BURST];
     for (i, pkt) in pkts.iter_mut().enumerate() {
         if verdicts[i] != Verdict::Forward {
             continue;
@@ -104,7 +113,10 @@ fn encrypt_chunk<P: PacketBuf>(
         };
         let p = prepared[i];
         let esp = &mut pkt.data_mut()[p.esp_at..];
-        sa.session.stage_into(&mut staged[ops.len()], esp, p.esn_hi);
+        // (staged by prepare at the packet's index: moved up only behind a dropped one)
+        if ops.len() != i {
+            staged[ops.len()] = staged[i];
+        }
         ops.push(CryptoOp {
             session: &sa.session,
             esp,
@@ -147,6 +159,7 @@ fn prepare<P: PacketBuf>(
     lc: &mut Lcore,
     sa: &mut Sa,
     pkt: &mut P,
+    staged: &mut Staged,
     now_ns: u64,
 ) -> Result<Prepared, DropReason> {
     match sa.state() {
@@ -271,13 +284,17 @@ fn prepare<P: PacketBuf>(
     sa.session
         .write_iv(counter, &mut esp[ESP_HEADER_LEN..ESP_HEADER_LEN + iv_len]);
 
+    let esn_hi = sa.config.esn.then_some((seq >> 32) as u32);
+    // From the values, not read back from the header and IV just written: a pass less over
+    // the burst's ESP headers, and no load of bytes whose stores are still in flight.
+    sa.session
+        .stage_sealed(staged, sa.config.spi, seq, counter, esn_hi);
     if let Some(ev) = sa.account(inner_len as u64, now_ns) {
         lc.raise(sa, ev);
     }
-    lc.note_snapshot(sa, now_ns);
     Ok(Prepared {
         esp_at,
-        esn_hi: sa.config.esn.then_some((seq >> 32) as u32),
+        esn_hi,
         udp6: udp_len > 0 && outer_v6,
     })
 }

@@ -56,8 +56,10 @@ impl Worker {
         let mut near_mtu = false;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
-        for (&i, hit) in keyed.iter().zip(found) {
-            fates[i] = policy_fate(hit);
+        // (by reference: `zip(found)` moved the 1 KB array into the iterator, a memcpy call
+        // whose stores the loop then read back at once)
+        for (&i, hit) in keyed.iter().zip(found.iter()) {
+            fates[i] = policy_fate(*hit);
         }
         // The longest packet of the burst known to fit with its SA, and that SA: a packet of
         // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
@@ -121,8 +123,12 @@ impl Worker {
         if n > 0 {
             let mut verdicts = [Verdict::Forward; BURST];
             {
-                let mut views: ArrayVec<View<'_>, BURST> =
-                    enc.as_mut_slice().iter_mut().map(View).collect();
+                // Pushed in place: collected, the views were built aside and then moved,
+                // another memcpy call read back at once.
+                let mut views = ArrayVec::<View<'_>, BURST>::new();
+                for m in enc.as_mut_slice() {
+                    views.push(View(m));
+                }
                 encrypt_burst(
                     &mut self.esp,
                     &mut self.tables.sad,

@@ -796,6 +796,41 @@ fn keys_and_ivs() {
     assert_eq!((g.iv_len(), g.icv_len(), g.block_len()), (8, 16, 4));
 }
 
+/// The nonce and AAD staged from the values an outbound packet's ESP header and IV are made
+/// of are the ones staged from that packet's bytes, with and without ESN; CBC stages nothing.
+#[test]
+fn stage_sealed_stages_what_stage_into_reads_from_the_packet() {
+    let mut rng = Rng(23);
+    for enc in [
+        EncAlg::AesGcm16_128,
+        EncAlg::AesGcm16_256,
+        EncAlg::AesCbc128,
+    ] {
+        let integ = if is_gcm(enc) {
+            IntegAlg::None
+        } else {
+            IntegAlg::HmacSha1_96
+        };
+        let s = Session::new(&random_keys(&mut rng, enc, integ), Backend::Auto).unwrap();
+        for _ in 0..64 {
+            let (spi, seq, counter) = (rng.next() as u32, rng.next(), rng.next());
+            let esn_hi = (rng.next() & 1 == 1).then_some((seq >> 32) as u32);
+            let mut esp = rng.bytes(64);
+            esp[..4].copy_from_slice(&spi.to_be_bytes());
+            esp[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
+            s.write_iv(counter, &mut esp[8..8 + s.iv_len()]);
+            let mut want = Staged::default();
+            s.stage_into(&mut want, &esp, esn_hi);
+            let mut got = Staged::default();
+            s.stage_sealed(&mut got, spi, seq, counter, esn_hi);
+            assert_eq!((got.nonce, got.aad), (want.nonce, want.aad), "{enc:?}");
+            if !is_gcm(enc) {
+                assert_eq!((got.nonce, got.aad), ([0; 16], [0; 16]));
+            }
+        }
+    }
+}
+
 /// A CBC packet's IV is its counter block encrypted under the SA's key (NIST SP 800-38A,
 /// appendix C), whichever backend seals it (ipsec-mb: in its lanes, as the chain's first
 /// block); and the rest of the packet is plain CBC from that IV.
