@@ -1,8 +1,11 @@
 //! The inbound anti-replay window (RFC 4303 section 3.4.3) and the reconstruction of extended
 //! sequence numbers (RFC 4303 Appendix A2.1).
 //!
-//! The window is kept as in RFC 6479: a ring of 64-bit blocks one block longer than the window,
-//! so that moving the right edge only zeroes the blocks it enters and never shifts the bitmap.
+//! The window is kept as in RFC 6479, a ring of 64-bit blocks that is never shifted, with one
+//! difference: moving the right edge clears the bits of the sequence numbers it passes, not
+//! whole blocks, so the ring needs no block beyond the window (RFC 6479's extra block is there
+//! only so that whole blocks can be zeroed). A 1024-packet window is then 16 blocks, 128 bytes,
+//! and windows up to [`INLINE_WINDOW`] keep them inline, on their SA's own lines.
 //! Every sequence number here is the full 64-bit one; with ESN off the high half is simply 0.
 //!
 //! Per packet: [`esn_reconstruct`] (if ESN), [`ReplayWindow::check`] before the ICV is verified
@@ -30,6 +33,10 @@ const SNAPSHOT_WORDS: usize = SNAPSHOT_BITS / 64;
 pub const MIN_WINDOW: u32 = 32;
 /// The largest window accepted by [`ReplayWindow::new`].
 pub const MAX_WINDOW: u32 = 65536;
+/// The largest window whose ring is inline (the default window, 1024, and all below); larger
+/// ones are an allocation of their own, one more page per SA for a packet to touch.
+pub const INLINE_WINDOW: u32 = 1024;
+const INLINE_BLOCKS: usize = INLINE_WINDOW as usize / 64;
 
 /// The right edge of a window and the state of its 256 newest sequence numbers, for HA sync.
 ///
@@ -52,45 +59,72 @@ impl WindowSnapshot {
 }
 
 /// The anti-replay window of one inbound SA.
+///
+/// `repr(C)`: the top, size and mask come first (what every packet reads), then the inline
+/// ring on lines of its own (a packet reads the one its sequence number falls in).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct ReplayWindow {
-    /// Window size in packets: a multiple of 64, or 0 when anti-replay is disabled.
-    size: u32,
     /// Highest authenticated sequence number, 0 if none yet.
     top: u64,
-    /// Bit `seq % 64` of block `(seq / 64) % ring.len()` is set when `seq` was received.
-    /// Empty when anti-replay is disabled.
-    ring: Box<[u64]>,
-    /// `ring.len() - 1`; the length is a power of two so that indexing is a mask.
-    mask: u64,
+    /// Window size in packets: a multiple of 64, or 0 when anti-replay is disabled.
+    size: u32,
+    /// The ring's length in blocks minus one; the length is a power of two so that indexing is
+    /// a mask.
+    mask: u32,
+    /// The ring of a window of up to [`INLINE_WINDOW`] packets: bit `seq % 64` of block
+    /// `(seq / 64) & mask` is set when `seq` was received, for the ring's last
+    /// `64 * (mask + 1)` sequence numbers up to the top.
+    inline: [u64; INLINE_BLOCKS],
+    /// The ring of a larger window (empty otherwise, and with anti-replay disabled).
+    spill: Box<[u64]>,
 }
 
 impl ReplayWindow {
+    /// Where the inline ring starts in the window, for the SA's layout.
+    pub(crate) const RING_AT: usize = std::mem::offset_of!(ReplayWindow, inline);
+
     /// A window of `size` packets: 0 disables anti-replay (everything passes, the top is still
     /// tracked for ESN); otherwise `MIN_WINDOW..=MAX_WINDOW`, rounded up to a multiple of 64.
     /// Any other size is refused with `None`.
     pub fn new(size: u32) -> Option<ReplayWindow> {
-        if size == 0 {
-            return Some(ReplayWindow {
-                size: 0,
-                top: 0,
-                ring: Box::new([]),
-                mask: 0,
-            });
-        }
-        if !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
+        if size != 0 && !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
             return None;
         }
         let size = size.div_ceil(64) * 64;
-        // One block more than the window: the window's oldest and newest partial blocks then
-        // never share a slot, so advancing can zero whole blocks (RFC 6479).
-        let blocks = (size as usize / 64 + 1).next_power_of_two();
+        // As many blocks as the window, rounded up to a power of two.
+        let blocks = (size as usize / 64).next_power_of_two();
+        let spill = if blocks > INLINE_BLOCKS {
+            vec![0; blocks].into_boxed_slice()
+        } else {
+            Box::default()
+        };
         Some(ReplayWindow {
-            size,
             top: 0,
-            ring: vec![0; blocks].into_boxed_slice(),
-            mask: blocks as u64 - 1,
+            size,
+            mask: blocks as u32 - 1,
+            inline: [0; INLINE_BLOCKS],
+            spill,
         })
+    }
+
+    /// The ring's blocks, inline or not.
+    #[cfg(test)]
+    fn ring(&self) -> &[u64] {
+        if self.spill.is_empty() {
+            &self.inline[..=self.mask as usize]
+        } else {
+            &self.spill
+        }
+    }
+
+    #[inline(always)]
+    fn ring_mut(&mut self) -> &mut [u64] {
+        if self.spill.is_empty() {
+            &mut self.inline[..=self.mask as usize]
+        } else {
+            &mut self.spill
+        }
     }
 
     /// The window size in packets after rounding (0: anti-replay disabled).
@@ -105,6 +139,7 @@ impl ReplayWindow {
 
     /// Whether `seq` may be accepted, without changing anything: call it before verifying the
     /// ICV. Sequence number 0 is never valid.
+    #[inline]
     pub fn check(&self, seq: u64) -> Result<(), ReplayError> {
         if seq == 0 {
             return Err(ReplayError::TooOld);
@@ -126,6 +161,15 @@ impl ReplayWindow {
     /// with the same number may have been accepted between `check` and here.
     pub fn update(&mut self, seq: u64) -> Result<(), ReplayError> {
         self.check(seq)?;
+        if self.size != 0 && seq > self.top && seq >> 6 == self.top >> 6 {
+            // In order, the common case: the bits the edge passes and the packet's own in one
+            // write (a second write of the same block would wait on the first).
+            let passed = (u64::MAX << ((self.top + 1) & 63)) & (u64::MAX >> (63 - (seq & 63)));
+            let block = self.block_mut(seq);
+            *block = (*block & !passed) | 1 << (seq & 63);
+            self.top = seq;
+            return Ok(());
+        }
         if seq > self.top {
             self.advance(seq);
         }
@@ -159,7 +203,7 @@ impl ReplayWindow {
     /// received, since the snapshot does not say: a few valid packets may be dropped, a replay
     /// is never accepted.
     pub fn restore(&mut self, snap: &WindowSnapshot) {
-        self.ring.fill(0);
+        self.ring_mut().fill(0);
         self.top = snap.top;
         self.absorb(snap);
     }
@@ -174,14 +218,16 @@ impl ReplayWindow {
         self.absorb(snap);
     }
 
-    /// Moves the right edge up to `seq` (> top), zeroing the blocks it enters.
+    /// Moves the right edge up to `seq` (> top), clearing the bits of the sequence numbers it
+    /// passes: their ring positions held numbers a whole ring older.
+    #[inline]
     fn advance(&mut self, seq: u64) {
         if self.size != 0 {
-            let from = self.top >> 6;
-            // More blocks than the ring holds: each slot is zeroed once, not once per lap.
-            let blocks = ((seq >> 6) - from).min(self.mask + 1);
-            for b in 1..=blocks {
-                self.ring[((from + b) & self.mask) as usize] = 0;
+            let ring_bits = 64 * (u64::from(self.mask) + 1);
+            if seq - self.top >= ring_bits {
+                self.ring_mut().fill(0);
+            } else {
+                self.clear_range(self.top + 1, seq);
             }
         }
         self.top = seq;
@@ -214,30 +260,69 @@ impl ReplayWindow {
         }
     }
 
+    #[inline(always)]
     fn slot(&self, seq: u64) -> usize {
-        ((seq >> 6) & self.mask) as usize
+        ((seq >> 6) & u64::from(self.mask)) as usize
     }
 
     /// The block that holds `seq`'s bit (none with anti-replay off), for a stage ahead of
-    /// [`ReplayWindow::update`] to ask for its line: the ring is an allocation of its own.
+    /// [`ReplayWindow::update`] to ask for its line.
     #[inline]
     pub fn block_of(&self, seq: u64) -> Option<&u64> {
-        self.ring.get(self.slot(seq))
+        (self.size != 0).then(|| self.block(seq))
     }
 
-    fn is_set(&self, seq: u64) -> bool {
-        (self.ring[self.slot(seq)] >> (seq & 63)) & 1 == 1
-    }
-
-    fn set(&mut self, seq: u64) {
+    /// The block that holds `seq`'s bit (the slot masked again for the inline ring, so that
+    /// its index needs no bounds check).
+    #[inline(always)]
+    fn block(&self, seq: u64) -> &u64 {
         let slot = self.slot(seq);
-        self.ring[slot] |= 1 << (seq & 63);
+        if self.spill.is_empty() {
+            &self.inline[slot & (INLINE_BLOCKS - 1)]
+        } else {
+            &self.spill[slot]
+        }
     }
 
-    /// Sets `lo..=hi`, which must lie inside the window (so no two blocks share a slot).
+    #[inline(always)]
+    fn block_mut(&mut self, seq: u64) -> &mut u64 {
+        let slot = self.slot(seq);
+        if self.spill.is_empty() {
+            &mut self.inline[slot & (INLINE_BLOCKS - 1)]
+        } else {
+            &mut self.spill[slot]
+        }
+    }
+
+    #[inline]
+    fn is_set(&self, seq: u64) -> bool {
+        (*self.block(seq) >> (seq & 63)) & 1 == 1
+    }
+
+    #[inline]
+    fn set(&mut self, seq: u64) {
+        *self.block_mut(seq) |= 1 << (seq & 63);
+    }
+
+    /// Sets `lo..=hi`, fewer numbers than the ring holds (so no two share a bit).
     fn set_range(&mut self, lo: u64, hi: u64) {
-        let (first, last) = (lo >> 6, hi >> 6);
-        for b in first..=last {
+        for (slot, bits) in self.blocks(lo, hi) {
+            self.ring_mut()[slot] |= bits;
+        }
+    }
+
+    /// Clears `lo..=hi`, fewer numbers than the ring holds.
+    fn clear_range(&mut self, lo: u64, hi: u64) {
+        for (slot, bits) in self.blocks(lo, hi) {
+            self.ring_mut()[slot] &= !bits;
+        }
+    }
+
+    /// The ring slots and bits of `lo..=hi`. Its first and last blocks may share a slot (the
+    /// ring is no longer than the window), with disjoint bits.
+    fn blocks(&self, lo: u64, hi: u64) -> impl Iterator<Item = (usize, u64)> {
+        let (first, last, mask) = (lo >> 6, hi >> 6, u64::from(self.mask));
+        (first..=last).map(move |b| {
             let mut bits = u64::MAX;
             if b == first {
                 bits &= u64::MAX << (lo & 63);
@@ -245,8 +330,8 @@ impl ReplayWindow {
             if b == last {
                 bits &= u64::MAX >> (63 - (hi & 63));
             }
-            self.ring[(b & self.mask) as usize] |= bits;
-        }
+            ((b & mask) as usize, bits)
+        })
     }
 }
 
@@ -384,8 +469,13 @@ mod tests {
         ] {
             let w = win(asked);
             assert_eq!(w.size(), got);
-            assert!(w.ring.len().is_power_of_two());
-            assert!(w.ring.len() * 64 > got as usize);
+            assert!(w.ring().len().is_power_of_two());
+            assert!(w.ring().len() * 64 >= got as usize);
+            assert_eq!(
+                w.spill.is_empty(),
+                got <= INLINE_WINDOW,
+                "inline up to 1024"
+            );
             assert_eq!(w.top(), 0);
         }
     }
@@ -420,6 +510,33 @@ mod tests {
             }
             for seq in 1..=top - n {
                 assert_eq!(w.check(seq), Err(ReplayError::TooOld), "{size} {seq}");
+            }
+        }
+    }
+
+    /// A ring exactly as long as the window: when the top is inside a block, that block's slot
+    /// holds the newest numbers in its low bits and the window's oldest in its high ones; a
+    /// jump keeps the old ones still in the window (zeroing whole blocks would forget them).
+    #[test]
+    fn the_oldest_and_newest_blocks_share_a_slot() {
+        for size in [64, 1024, 4096] {
+            let mut w = win(size);
+            let n = u64::from(w.size());
+            assert_eq!(w.ring().len() as u64 * 64, n);
+            for seq in 1..=n {
+                w.update(seq).unwrap();
+            }
+            for jump in [1, 63, 64, 65, n - 1] {
+                let mut w = w.clone();
+                let top = n + jump;
+                w.update(top).unwrap();
+                for seq in top - n + 1..=n {
+                    assert_eq!(w.check(seq), Err(ReplayError::Duplicate), "{size} {jump}");
+                }
+                for seq in (n + 1).max(top - n + 1)..top {
+                    assert_eq!(w.check(seq), Ok(()), "{size} {jump} {seq}");
+                }
+                assert_eq!(w.check(top - n), Err(ReplayError::TooOld));
             }
         }
     }
@@ -481,7 +598,7 @@ mod tests {
         for size in [32, 64, 128, 1024] {
             let probe = win(size);
             let n = u64::from(probe.size());
-            let ring_bits = probe.ring.len() as u64 * 64;
+            let ring_bits = probe.ring().len() as u64 * 64;
             let mut jumps: Vec<u64> = (1..=2 * ring_bits + 130).collect();
             jumps.extend([n - 1, n, n + 1, ring_bits, ring_bits + 1, 1 << 20, 1 << 40]);
             if size == 1024 {

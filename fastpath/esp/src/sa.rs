@@ -166,17 +166,39 @@ pub struct SaCounters {
     pub drops: [u64; DropReason::ALL.len()],
 }
 
-/// The bytes at the start of an outbound [`Sa`] that a packet reads: its hot line, the outer
-/// template, and the configuration up to the first bytes of its mode (the variant, and the
-/// address family of a tunnel's local end).
-const OUTBOUND_HOT_BYTES: usize =
-    std::mem::offset_of!(Sa, config) + std::mem::offset_of!(SaConfig, mode) + 2;
+/// Where the window's inline ring starts in an SA: the bytes before it are the hot line, the
+/// outer template and the window's top and size, which a packet of either direction reads
+/// (its line of the ring it asks for a stage later, [`Sa::prefetch_replay`]).
+const RING_AT: usize = std::mem::offset_of!(Sa, window) + ReplayWindow::RING_AT;
 
-/// The same for an inbound [`Sa`]: on to the end of the selectors (a pair of prefixes inline,
-/// or the list's pointer).
-const INBOUND_HOT_BYTES: usize = std::mem::offset_of!(Sa, config)
-    + std::mem::offset_of!(SaConfig, selectors)
-    + std::mem::size_of::<Selectors>();
+/// Where the configuration starts in an SA.
+const CONFIG_AT: usize = std::mem::offset_of!(Sa, config);
+
+/// The end of the configuration's bytes that an outbound packet reads: up to the first bytes
+/// of its mode (the variant, and the address family of a tunnel's local end).
+const OUTBOUND_CONFIG_END: usize = CONFIG_AT + std::mem::offset_of!(SaConfig, mode) + 2;
+
+/// The same for an inbound packet: on to the end of the selectors (a pair of prefixes
+/// inline, or the list's pointer).
+const INBOUND_CONFIG_END: usize =
+    CONFIG_AT + std::mem::offset_of!(SaConfig, selectors) + std::mem::size_of::<Selectors>();
+
+/// The byte ranges of an SA that a packet of `direction` reads before its session, which
+/// [`Sa::prefetch`] asks for: the head up to the ring, and the configuration's per-packet
+/// fields (the ring's lines lie between them).
+const fn hot_spans(direction: Direction) -> [(usize, usize); 2] {
+    let config_end = match direction {
+        Direction::Outbound => OUTBOUND_CONFIG_END,
+        Direction::Inbound => INBOUND_CONFIG_END,
+    };
+    [(0, RING_AT), (CONFIG_AT, config_end)]
+}
+
+/// How many lines [`hot_spans`] covers.
+const fn hot_lines(direction: Direction) -> usize {
+    let [(a, b), (c, d)] = hot_spans(direction);
+    (b - 1) / 64 - a / 64 + 1 + (d - 1) / 64 - c / 64 + 1
+}
 
 /// Where the session starts in an SA.
 const SESSION_AT: usize = std::mem::offset_of!(Sa, session);
@@ -189,9 +211,16 @@ const KEY_KIND_AT: usize = SESSION_AT + Session::KEYS_AT + ipsec_mb::GcmKey::SIZ
 #[cfg(not(feature = "ipsec-mb"))]
 const KEY_KIND_AT: usize = SESSION_AT + Session::KEYS_AT;
 
-// A packet reads 3 lines of an outbound SA and 4 of an inbound one before its session (the
-// layout map in the tests prints each field's line).
-const _: () = assert!(OUTBOUND_HOT_BYTES <= 3 * 64 && INBOUND_HOT_BYTES <= 4 * 64);
+// A packet reads 3 lines of an outbound SA and 4 of an inbound one before its session, and an
+// inbound one a line of its ring (the layout map in the tests prints each field's line). The
+// ring starts on a line, so that a window of 1024 takes two lines of its own and shares none.
+const _: () = assert!(
+    hot_lines(Direction::Outbound) <= 3
+        && hot_lines(Direction::Inbound) <= 4
+        && RING_AT.is_multiple_of(64)
+);
+// The ring lies between the two spans: a packet does not ask for all of its lines.
+const _: () = assert!(RING_AT + crate::replay::INLINE_WINDOW as usize / 8 <= CONFIG_AT);
 
 /// Bits of the IV counter left for the sequence number: the top 16 carry the generation.
 pub const IV_SEQ_BITS: u32 = 48;
@@ -246,18 +275,19 @@ fn watch(lifetime: &Lifetime, soft_raised: bool) -> (u64, u64) {
 /// methods below, since a step backward would send a (key, nonce) pair twice or let a replay
 /// through (invariants 2, 3 and 4 of the design).
 ///
-/// Laid out for 100,000 SAs (`repr(C)`, in this order): the hot line; the anti-replay
-/// window (inbound) and the outer template (outbound); the configuration, whose per-packet
-/// fields come first; the session with its key material inline; then what no packet reads.
-/// [`Sa::prefetch`] asks for exactly the lines before the session that a packet of the
-/// SA's direction reads, and the session's first two.
+/// Laid out for 100,000 SAs (`repr(C)`, in this order): the hot line; the outer template
+/// (outbound) and the anti-replay window (inbound), its ring inline; the configuration, whose
+/// per-packet fields come first; the session with its key material inline; then what no packet
+/// reads. [`Sa::prefetch`] asks for exactly the lines before the session that a packet of the
+/// SA's direction reads but the ring's, and the session's first two.
 #[repr(C, align(64))]
 pub struct Sa {
     hot: Hot,
-    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number).
-    window: ReplayWindow,
     /// Tunnel mode: the outer header, built once.
     pub outer: Option<crate::tunnel::OuterTemplate>,
+    /// Inbound: the anti-replay window (its top is the highest authenticated sequence number),
+    /// its ring inline up to 1024 packets.
+    window: ReplayWindow,
     pub config: SaConfig,
     /// The keys, inline: on the SA's own pages, reached without a pointer.
     pub session: Session,
@@ -376,19 +406,16 @@ impl Sa {
     /// reading the SA.
     #[inline(always)]
     pub fn prefetch(&self, direction: Direction) {
-        prefetch(
-            self,
-            match direction {
-                Direction::Outbound => OUTBOUND_HOT_BYTES,
-                Direction::Inbound => INBOUND_HOT_BYTES,
-            },
-        );
+        for (from, to) in hot_spans(direction) {
+            prefetch_span(self, from, to);
+        }
         prefetch_at(self, SESSION_AT);
         prefetch_at(self, KEY_KIND_AT);
     }
 
     /// Inbound: asks for the line of the window's ring that accepting `seq` writes, a stage
-    /// before [`Sa::replay_update`] (the second stage, beside the keys).
+    /// before [`Sa::replay_update`] (the second stage, beside the keys): one line of the SA
+    /// for a window of up to 1024 packets.
     #[inline(always)]
     pub fn prefetch_replay(&self, seq: u64) {
         if let Some(block) = self.window.block_of(seq) {
@@ -680,6 +707,16 @@ fn prefetch_at<T>(value: &T, offset: usize) {
     ipsec_mb::prefetch_line((value as *const T).cast::<u8>().wrapping_add(offset));
     #[cfg(not(feature = "ipsec-mb"))]
     let _ = (value, offset);
+}
+
+/// Asks for the cache lines of bytes `from..to` of `value` (at most its last byte).
+#[inline(always)]
+fn prefetch_span<T>(value: &T, from: usize, to: usize) {
+    let mut line = from & !63;
+    while line < to {
+        prefetch_at(value, line.max(from));
+        line += 64;
+    }
 }
 
 /// Asks for the cache lines of the first `bytes` bytes of `value` (a hint, never a fault).

@@ -165,8 +165,10 @@ fn layout_map() {
             true,
             true,
         ),
-        ("window", offset_of!(Sa, window), false, true),
         ("outer", offset_of!(Sa, outer), true, false),
+        ("window (top, size)", offset_of!(Sa, window), false, true),
+        // Its line is asked for a stage later, once the sequence number is known.
+        ("window ring (one line)", RING_AT, false, false),
         (
             "config.spi",
             config + offset_of!(SaConfig, spi),
@@ -243,17 +245,19 @@ fn layout_map() {
             mark(inb)
         );
         // What a packet reads lies in the lines the prefetch asks for.
-        let asked = |hot_bytes: usize| {
-            at / 64 < hot_bytes.div_ceil(64)
+        let asked = |direction: Direction| {
+            hot_spans(direction)
+                .iter()
+                .any(|&(from, to)| (from / 64..to.div_ceil(64)).contains(&(at / 64)))
                 || at / 64 == session / 64
                 || at / 64 == (session + crate::crypto::Session::KEYS_AT) / 64
         };
         assert!(
-            !out || asked(OUTBOUND_HOT_BYTES),
+            !out || asked(Direction::Outbound),
             "{name} not prefetched for outbound"
         );
         assert!(
-            !inb || asked(INBOUND_HOT_BYTES),
+            !inb || asked(Direction::Inbound),
             "{name} not prefetched for inbound"
         );
     }
@@ -261,9 +265,14 @@ fn layout_map() {
         "Sa {} B, Session {} B; lines asked for: outbound {}, inbound {} (+2 of the session)",
         std::mem::size_of::<Sa>(),
         std::mem::size_of::<crate::crypto::Session>(),
-        OUTBOUND_HOT_BYTES.div_ceil(64),
-        INBOUND_HOT_BYTES.div_ceil(64),
+        hot_lines(Direction::Outbound),
+        hot_lines(Direction::Inbound),
     );
+    // Each line of the spans is asked for once, and none of the ring's.
+    for direction in [Direction::Outbound, Direction::Inbound] {
+        let [(_, head_end), (config_at, _)] = hot_spans(direction);
+        assert!(head_end <= RING_AT && RING_AT + 128 <= config_at);
+    }
     assert_eq!(offset_of!(Sa, hot), 0);
     assert_eq!(std::mem::size_of::<Hot>(), 64);
 }
