@@ -230,6 +230,28 @@ impl Mbuf {
         true
     }
 
+    /// Keeps the `len` bytes at `at` and drops the rest (`adj` of `at` and `trim` of the
+    /// tail); false (and no change) if the packet is shorter than `at + len`. One segment,
+    /// the common case: its three fields written once each, none read back.
+    #[inline]
+    pub fn keep(&mut self, at: u16, len: u16) -> bool {
+        let total = u32::from(at) + u32::from(len);
+        if !self.is_contiguous() {
+            let Some(tail) = self.pkt_len().checked_sub(total) else {
+                return false;
+            };
+            return u16::try_from(tail).is_ok_and(|t| self.trim(t)) && self.adj(at);
+        }
+        let m = self.raw_mut();
+        if total > u32::from(m.data_len) {
+            return false;
+        }
+        m.data_off += at;
+        m.data_len = len;
+        m.pkt_len = u32::from(len);
+        true
+    }
+
     /// Offload flags (`RTE_MBUF_F_*`).
     #[inline]
     pub fn ol_flags(&self) -> u64 {
@@ -545,6 +567,28 @@ mod tests {
         m.data_mut()[0] = 7;
         assert_eq!(buf[128], 7);
         assert_eq!(m.rss_hash(), None);
+    }
+
+    #[test]
+    fn keep_is_adj_and_trim_in_one() {
+        let mut buf = vec![0u8; 256];
+        let mut raw = fake(&mut buf, 64, 100);
+        // SAFETY: `raw` is a valid single-segment mbuf; ManuallyDrop avoids rte_pktmbuf_free.
+        let mut m = ManuallyDrop::new(unsafe { Mbuf::from_raw(&mut raw).unwrap() });
+        m.data_mut()[30] = 9;
+        assert!(!m.keep(30, 71));
+        assert!(!m.keep(101, 0));
+        assert_eq!((m.headroom(), m.data_len(), m.pkt_len()), (64, 100, 100));
+        assert!(m.keep(30, 70));
+        assert_eq!((m.headroom(), m.data_len(), m.pkt_len()), (94, 70, 70));
+        assert_eq!(m.data()[0], 9);
+        assert!(m.keep(0, 10));
+        assert_eq!(
+            (m.headroom(), m.data_len(), m.pkt_len(), m.tailroom()),
+            (94, 10, 10, 152)
+        );
+        assert!(m.keep(10, 0));
+        assert_eq!((m.headroom(), m.pkt_len()), (104, 0));
     }
 
     #[test]

@@ -15,6 +15,14 @@ pub trait PacketBuf {
     fn adj(&mut self, len: usize) -> bool;
     /// Removes `len` bytes from the back; `false` (and no change) if the packet is shorter.
     fn trim(&mut self, len: usize) -> bool;
+    /// Keeps the `len` bytes at `at` and drops the rest: `adj(at)` and a trim of what follows
+    /// them, in one. `false` (and no change) if the packet is shorter than `at + len`.
+    fn keep(&mut self, at: usize, len: usize) -> bool {
+        match self.len().checked_sub(at + len) {
+            Some(tail) => self.trim(tail) && self.adj(at),
+            None => false,
+        }
+    }
     /// The packet's length.
     fn len(&self) -> usize {
         self.data().len()
@@ -122,5 +130,16 @@ mod tests {
         assert!(!b.adj(4));
         assert!(!b.trim(4));
         assert_eq!(b.len(), 3);
+    }
+
+    #[test]
+    fn keep_leaves_the_bytes_asked_for_or_nothing_changed() {
+        let mut b = VecBuf::new(&[1, 2, 3, 4, 5], 0, 0);
+        assert!(!b.keep(2, 4));
+        assert_eq!(b.data(), &[1, 2, 3, 4, 5]);
+        assert!(b.keep(1, 3));
+        assert_eq!(b.data(), &[2, 3, 4]);
+        assert!(b.keep(3, 0));
+        assert!(b.is_empty());
     }
 }

@@ -137,16 +137,16 @@ fn decrypt_chunk<P: PacketBuf>(
         }
     }
     // Stage two: the SA checks; each passing packet's keys are asked for, for the cipher.
-    let mut parsed: [Option<Parsed>; MAX_BURST] = [None; MAX_BURST];
+    // What fails leaves the burst: from here `located[i]` is there only for packets in play.
     let mut last = None;
     for i in 0..pkts.len() {
-        let Some(l) = located[i] else { continue };
+        let Some(l) = &mut located[i] else { continue };
         let new_run = last != Some(l.parsed.sa);
         last = Some(l.parsed.sa);
-        verdicts[i] = match check(sad, &l, new_run, &mut parsed[i]) {
-            Ok(()) => Verdict::Forward,
-            Err(v) => v,
-        };
+        if let Err(v) = check(sad, l, new_run) {
+            verdicts[i] = v;
+            located[i] = None;
+        }
     }
 
     let mut results: [Result<(), CryptoError>; MAX_BURST] = [Ok(()); MAX_BURST];
@@ -158,7 +158,9 @@ fn decrypt_chunk<P: PacketBuf>(
         // (crypto::Staged).
         let mut staged = [Staged::default(); MAX_BURST];
         for (i, pkt) in pkts.iter_mut().enumerate() {
-            let Some(p) = parsed[i] else { continue };
+            let Some(Located { parsed: p, .. }) = &located[i] else {
+                continue;
+            };
             let Some(sa) = sad_ro.at(p.sa) else { continue };
             let esn_hi = sa.config.esn.then_some((p.seq >> 32) as u32);
             let esp = &mut pkt.data_mut()[p.esp_at..p.outer_total_len];
@@ -178,14 +180,16 @@ fn decrypt_chunk<P: PacketBuf>(
     }
 
     for (i, pkt) in pkts.iter_mut().enumerate() {
-        let Some(p) = parsed[i] else { continue };
+        let Some(Located { parsed: p, .. }) = &located[i] else {
+            continue;
+        };
         let Some(sa) = sad.at_mut(p.sa) else {
             continue;
         };
         verdicts[i] = match results[i] {
             Err(CryptoError::IcvMismatch) => Verdict::Drop(DropReason::IcvFailure),
             Err(_) => Verdict::Drop(DropReason::TooShort),
-            Ok(()) => finish(lc, sa, pkt, &p, now_ns),
+            Ok(()) => finish(lc, sa, pkt, p, now_ns),
         };
         if let Verdict::Drop(reason) = verdicts[i] {
             sa.count_drop(reason);
@@ -205,8 +209,8 @@ fn decrypt_chunk<P: PacketBuf>(
 /// What the first pass found of an ESP packet before reading its SA.
 #[derive(Debug, Clone, Copy)]
 struct Located {
-    /// Complete but for `seq`, which holds the low 32 bits as received, and `sa`, which the
-    /// SPI lookup fills in (a placeholder until then).
+    /// Complete but for `seq`, which holds the low 32 bits as received until [`check`]
+    /// widens it, and `sa`, which the SPI lookup fills in (a placeholder until then).
     parsed: Parsed,
     spi: u32,
     /// The outer destination, which a tunnel-mode SA checks.
@@ -244,17 +248,14 @@ fn locate<P: PacketBuf>(pkt: &mut P) -> Result<Located, Verdict> {
 }
 
 /// The second pass: the SA's state, lengths, and the replay pre-check; the keys asked for
-/// when the packet starts a run of packets on its SA. What passes goes straight into `out`,
-/// the burst's slot for it: returned and then stored, the `Parsed` went through the stack,
-/// written a field at a time and read back whole, a store-forwarding stall per packet.
+/// when the packet starts a run of packets on its SA. `l.parsed` is completed where it lies,
+/// in the burst's slot (the sequence number widened), and the later passes read it there:
+/// no second array of `Parsed` to clear each burst, no copy of each. (Returned and then
+/// stored, a `Parsed` went through the stack, written a field at a time and read back
+/// whole, a store-forwarding stall per packet.)
 #[inline(always)]
-fn check(
-    sad: &mut Sad,
-    l: &Located,
-    new_run: bool,
-    out: &mut Option<Parsed>,
-) -> Result<(), Verdict> {
-    let mut p = l.parsed;
+fn check(sad: &mut Sad, l: &mut Located, new_run: bool) -> Result<(), Verdict> {
+    let p = &mut l.parsed;
     let sa = sad
         .at_mut(p.sa)
         .ok_or(Verdict::Drop(DropReason::UnknownSpi))?;
@@ -279,12 +280,9 @@ fn check(
     if esp_len < fixed + block || (esp_len - fixed) & (block - 1) != 0 {
         return Err(fail(sa, DropReason::TooShort));
     }
-    let seq_lo = p.seq as u32;
-    p.seq = if sa.config.esn {
-        esn_reconstruct(seq_lo, sa.window().top(), sa.window().size())
-    } else {
-        seq_lo as u64
-    };
+    if sa.config.esn {
+        p.seq = esn_reconstruct(p.seq as u32, sa.window().top(), sa.window().size());
+    }
     if let Err(e) = sa.window().check(p.seq) {
         return Err(fail(sa, replay_reason(e)));
     }
@@ -292,7 +290,6 @@ fn check(
     if new_run {
         sa.session.prefetch_keys(false, esp_len);
     }
-    *out = Some(p);
     Ok(())
 }
 
@@ -357,7 +354,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
                 Ok(_) => return Verdict::Drop(DropReason::BadNextHeader),
                 Err(_) => return Verdict::Drop(DropReason::Malformed),
             };
-            if !sa.config.selectors.is_any() && !sa.selectors_allow(&flow_key(inner, payload)) {
+            if !sa.config.selectors.allow_packet(inner, payload) {
                 return Verdict::Drop(DropReason::PolicyMismatch);
             }
             match ecn::decapsulate(inner.tos, p.outer_tos) {
@@ -368,9 +365,7 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
                 Some(_) => {}
             }
             // TFC padding (RFC 4303 §2.7) may follow the inner packet: drop it too.
-            let tail = pkt.len() - (pt_at + inner.total_len);
-            pkt.trim(tail);
-            pkt.adj(pt_at);
+            pkt.keep(pt_at, inner.total_len);
             Verdict::Forward
         }
         Mode::Transport => {
@@ -379,16 +374,14 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
             let data = pkt.data_mut();
             data.copy_within(0..hl, shift);
             data[shift + p.outer_protocol_at] = next_header;
-            let tail = pkt.len() - (pt_at + payload_len);
-            pkt.trim(tail);
-            pkt.adj(shift);
+            pkt.keep(shift, hl + payload_len);
             let total = pkt.len();
             let data = pkt.data_mut();
             fix_lengths(&mut data[..hl], p.outer_version, total);
             let Ok(rebuilt) = IpHeader::parse(data) else {
                 return Verdict::Drop(DropReason::Malformed);
             };
-            if !sa.config.selectors.is_any() && !sa.selectors_allow(&flow_key(&rebuilt, data)) {
+            if !sa.config.selectors.allow_packet(&rebuilt, data) {
                 return Verdict::Drop(DropReason::PolicyMismatch);
             }
             Verdict::Forward

@@ -57,6 +57,29 @@ const PADDING: [u8; 255] = {
     p
 };
 
+/// Byte `16 + i` is `i + 1`: bytes `pad_len..pad_len + 16` are the 16 bytes that end with
+/// `pad_len` bytes of padding, 0 in front of them.
+const PAD_RAMP: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut i = 16;
+    while i < 32 {
+        t[i] = (i - 15) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Bytes `pad_len..pad_len + 16`: 0xff over the last `pad_len` of 16 bytes, 0 in front.
+const PAD_MASK: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut i = 16;
+    while i < 32 {
+        t[i] = 0xff;
+        i += 1;
+    }
+    t
+};
+
 /// Writes padding 1, 2, 3, ..., the pad length and the next header at the start of `tail`
 /// (`pad_len + 2` bytes; `pad_len` at most 255). Bytes of `tail` after those may be
 /// overwritten (up to 16 from its start): pass the room for the ICV with it, and padding up
@@ -101,6 +124,20 @@ pub fn read_trailer(plaintext: &[u8]) -> Option<(usize, u8)> {
     }
     let pad_len = plaintext[n - 2] as usize;
     let next_header = plaintext[n - 1];
+    if pad_len == 0 {
+        return Some((n - 2, next_header));
+    }
+    if let (Some(&last), true) = (plaintext[..n - 2].last_chunk::<16>(), pad_len <= 16) {
+        // Up to 16 bytes of padding in one compare: the 16 bytes before the pad length
+        // against the ramp 1..=pad_len, the bytes in front of the padding masked off.
+        let window = |t: &[u8; 32]| {
+            let mut w = [0u8; 16];
+            w.copy_from_slice(&t[pad_len..pad_len + 16]);
+            u128::from_le_bytes(w)
+        };
+        let d = (u128::from_le_bytes(last) ^ window(&PAD_RAMP)) & window(&PAD_MASK);
+        return (d == 0).then_some((n - 2 - pad_len, next_header));
+    }
     let payload_len = n.checked_sub(2 + pad_len)?;
     // No early exit and no memcmp call: the padding is a few bytes.
     let pad = &plaintext[payload_len..n - 2];
@@ -139,6 +176,31 @@ mod tests {
                 write_trailer(&mut pt[len..], t.pad_len, 41);
                 assert_eq!(read_trailer(&pt[..t.ciphertext_len]), Some((len, 41)));
                 assert!(pt[..len].iter().all(|&b| b == 0xaa), "len {len}");
+            }
+        }
+    }
+
+    /// Every pad length the field can hold (up to 16 in one compare, longer in the loop),
+    /// after payloads of several lengths, some ending in bytes that look like padding: the
+    /// trailer is read, a padding byte changed anywhere is refused, and so is a pad length
+    /// longer than the text.
+    #[test]
+    fn every_pad_length_is_checked_to_the_byte() {
+        for pad_len in 0..=255usize {
+            for payload in [0usize, 1, 13, 14, 15, 16, 17, 40] {
+                let mut pt: Vec<u8> = (0..payload).map(|i| (payload - i) as u8).collect();
+                pt.extend_from_slice(&PADDING[..pad_len]);
+                pt.extend_from_slice(&[pad_len as u8, 41]);
+                assert_eq!(read_trailer(&pt), Some((payload, 41)), "pad {pad_len}");
+                for i in payload..payload + pad_len {
+                    let mut bad = pt.clone();
+                    bad[i] ^= 0x80;
+                    assert_eq!(read_trailer(&bad), None, "pad {pad_len} byte {i}");
+                }
+                let short = &pt[payload + 1..];
+                if pad_len > 0 {
+                    assert_eq!(read_trailer(short), None, "pad {pad_len} one short");
+                }
             }
         }
     }

@@ -38,31 +38,34 @@ impl Worker {
             return;
         }
         let mut out = MbufBurst::<BURST>::default();
-        let mut fragments = MbufBurst::<BURST>::default();
+        // (made when the first outer fragment comes: rare, and 512 bytes to zero)
+        let mut fragments = None;
         self.decrypt_and_dispatch(from, &mut ip, &mut out, &mut fragments, now_ns);
         // Outer fragments: whole packets once reassembled, then decrypted like the others.
-        let mut whole = MbufBurst::<BURST>::default();
-        for m in fragments.take_all() {
-            if let Some(w) = self.mtu.reassemble(m, now_ns) {
-                let _ = whole.push(w);
+        if let Some(fragments) = fragments.as_mut() {
+            let mut whole = MbufBurst::<BURST>::default();
+            for m in fragments.take_all() {
+                if let Some(w) = self.mtu.reassemble(m, now_ns) {
+                    let _ = whole.push(w);
+                }
             }
-        }
-        if !whole.is_empty() {
-            let mut nested = MbufBurst::<BURST>::default();
-            self.decrypt_and_dispatch(from, &mut whole, &mut out, &mut nested, now_ns);
-            self.mtu.counters.dropped += nested.len() as u64;
+            if !whole.is_empty() {
+                let mut nested = None;
+                self.decrypt_and_dispatch(from, &mut whole, &mut out, &mut nested, now_ns);
+                self.mtu.counters.dropped += nested.map_or(0, |b| b.len()) as u64;
+            }
         }
         self.frame_and_send(self.protected, &mut out);
     }
 
     /// Decrypts a burst of IP packets: what is forwarded goes into `out`, outer fragments into
-    /// `fragments`, the rest to the kernel or away.
+    /// `fragments` (made by the first), the rest to the kernel or away.
     pub(super) fn decrypt_and_dispatch(
         &mut self,
         from: usize,
         ip: &mut MbufBurst<BURST>,
         out: &mut MbufBurst<BURST>,
-        fragments: &mut MbufBurst<BURST>,
+        fragments: &mut Option<MbufBurst<BURST>>,
         now_ns: u64,
     ) {
         let n = ip.len();
@@ -111,7 +114,7 @@ impl Worker {
                     Plaintext::NoPolicy => self.esp.counters.drop(DropReason::NoPolicy),
                 },
                 Verdict::Fragment => {
-                    let _ = fragments.push(m);
+                    let _ = fragments.get_or_insert_with(MbufBurst::default).push(m);
                 }
                 Verdict::Dummy | Verdict::Drop(_) => {}
             }

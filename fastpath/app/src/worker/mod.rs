@@ -150,6 +150,12 @@ impl PacketBuf for View<'_> {
     fn trim(&mut self, len: usize) -> bool {
         u16::try_from(len).is_ok_and(|l| self.0.trim(l))
     }
+    fn keep(&mut self, at: usize, len: usize) -> bool {
+        match (u16::try_from(at), u16::try_from(len)) {
+            (Ok(at), Ok(len)) => self.0.keep(at, len),
+            _ => false,
+        }
+    }
 }
 
 /// Empty polls before the idle sleep starts (keeps bursts of traffic on the busy path).
