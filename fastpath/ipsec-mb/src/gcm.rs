@@ -96,32 +96,26 @@ impl Mgr {
         }
         let g = &mut self.gcm;
         let len = text.len();
-        let own: Option<unsafe fn(&GcmKey, gcm_short::Msg<'_>)> =
-            if !g.own || aad.len() > gcm_short::AAD_MAX || !gcm_short::usable() {
-                None
-            } else if len <= gcm_short::UP_TO {
-                Some(gcm_short::seal_or_open)
-            } else if gcm_long::takes(len)
-                && (g.cold_key || (dir == Dir::Decrypt && len >= gcm_long::OPEN_HOT_FROM))
-            {
-                Some(gcm_long::seal_or_open)
-            } else {
-                None
+        let own = g.own && aad.len() <= gcm_short::AAD_MAX && gcm_short::usable();
+        let short = own && len <= gcm_short::UP_TO;
+        let long = own
+            && gcm_long::takes(len)
+            && (g.cold_key || (dir == Dir::Decrypt && len >= gcm_long::OPEN_HOT_FROM));
+        if short || long {
+            let m = gcm_short::Msg {
+                seal: dir == Dir::Encrypt,
+                nonce,
+                aad,
+                text,
+                tag,
             };
-        if let Some(seal_or_open) = own {
-            let seal = dir == Dir::Encrypt;
             // SAFETY: usable() implies cpu_has(); the lengths were checked above and just here.
             unsafe {
-                seal_or_open(
-                    key,
-                    gcm_short::Msg {
-                        seal,
-                        nonce,
-                        aad,
-                        text,
-                        tag,
-                    },
-                )
+                if short {
+                    gcm_short::seal_or_open(key, m)
+                } else {
+                    gcm_long::seal_or_open(key, m)
+                }
             };
             return true;
         }

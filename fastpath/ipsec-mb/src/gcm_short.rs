@@ -567,33 +567,29 @@ pub(crate) mod tests {
                     let aad: Vec<u8> = (0..aad_len).map(|i| (i * 5 + len + 1) as u8).collect();
                     let plain: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
                     let tag_len = [16, 12, 8][len % 3];
-                    let what = format!("key {} len {len} aad {aad_len}", key.key_len);
-                    let sealed =
-                        library(&mut mgr, key, Dir::Encrypt, &nonce, &aad, &plain, tag_len);
-                    assert_eq!(
-                        run_on_copy(seal_or_open, key, true, &nonce, &aad, &plain, tag_len),
-                        sealed,
-                        "seal, {what}"
-                    );
-                    let opened = library(
-                        &mut mgr,
-                        key,
-                        Dir::Decrypt,
-                        &nonce,
-                        &aad,
-                        &sealed.0,
-                        tag_len,
-                    );
-                    assert_eq!(opened.0, plain);
-                    assert_eq!(opened.1, sealed.1);
-                    assert_eq!(
-                        run_on_copy(seal_or_open, key, false, &nonce, &aad, &sealed.0, tag_len),
-                        opened,
-                        "open, {what}"
-                    );
+                    both_ways(seal_or_open, &mut mgr, key, &nonce, &aad, &plain, tag_len);
                 }
             }
         }
+    }
+
+    /// `own` against the library on `plain`: sealed, then the sealed text opened.
+    pub(crate) fn both_ways(
+        own: unsafe fn(&GcmKey, Msg<'_>),
+        mgr: &mut Mgr,
+        key: &GcmKey,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plain: &[u8],
+        tag_len: usize,
+    ) {
+        let what = format!("key {} len {} aad {}", key.key_len, plain.len(), aad.len());
+        let sealed = library(mgr, key, Dir::Encrypt, nonce, aad, plain, tag_len);
+        let mine = |seal, text: &[u8]| run_on_copy(own, key, seal, nonce, aad, text, tag_len);
+        assert_eq!(mine(true, plain), sealed, "seal, {what}");
+        let opened = library(mgr, key, Dir::Decrypt, nonce, aad, &sealed.0, tag_len);
+        assert_eq!((&opened.0[..], &opened.1), (plain, &sealed.1));
+        assert_eq!(mine(false, &sealed.0), opened, "open, {what}");
     }
 
     #[test]
