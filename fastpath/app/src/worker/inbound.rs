@@ -83,8 +83,13 @@ impl Worker {
         }
         // (made when first needed: rare, and 512 bytes to zero)
         let mut for_node: Option<MbufBurst<BURST>> = None;
+        // (the node's addresses, once per burst: without any, nothing decrypted is for it)
+        let no_locals = self.locals.is_empty();
         for (m, v) in ip.take_all().zip(verdicts) {
             match v {
+                Verdict::Forward if no_locals => {
+                    let _ = out.push(m);
+                }
                 Verdict::Forward if !is_for_node(&self.locals, m.data()) => {
                     let _ = out.push(m);
                 }
