@@ -72,8 +72,14 @@ fn encrypt_chunk<P: PacketBuf>(
     // GCM nonces and AADs, written by `prepare` a whole burst before the crypto reads them
     // (crypto::Staged).
     let mut staged = [Staged::default(); MAX_BURST];
+    // The SA is looked up once per run of packets on it (the slot, then the arena's chunk),
+    // here and in the ops pass below.
+    let mut run_sa: Option<&mut Sa> = None;
     for i in 0..pkts.len() {
-        verdicts[i] = match sad.get_mut(sas[i]) {
+        if new_run(sas, i) {
+            run_sa = sad.get_mut(sas[i]);
+        }
+        verdicts[i] = match run_sa.as_deref_mut() {
             None => Verdict::Drop(DropReason::UnknownSpi),
             Some(sa) => {
                 let v = match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
@@ -104,11 +110,15 @@ fn encrypt_chunk<P: PacketBuf>(
     let sad_ro: &Sad = sad;
     let mut ops: ArrayVec<CryptoOp<'_>, MAX_BURST> = ArrayVec::new();
     let mut index: ArrayVec<usize, MAX_BURST> = ArrayVec::new();
+    let mut run_sa: Option<&Sa> = None;
     for (i, pkt) in pkts.iter_mut().enumerate() {
+        if new_run(sas, i) {
+            run_sa = sad_ro.get(sas[i]);
+        }
         if verdicts[i] != Verdict::Forward {
             continue;
         }
-        let Some(sa) = sad_ro.get(sas[i]) else {
+        let Some(sa) = run_sa else {
             continue;
         };
         let p = prepared[i];

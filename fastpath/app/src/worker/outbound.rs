@@ -42,12 +42,16 @@ impl Worker {
         let mut keyed = ArrayVec::<usize, BURST>::new();
         // Received bytes counted here, in the pass that reads each mbuf anyway.
         let mut rx_bytes = 0u64;
+        // Each packet's length as classified, for the MTU check: that pass need not read the
+        // mbuf again (its first read in a pass was among the worker's hottest loads).
+        let mut lens = [0u16; BURST];
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m, &mut keys) {
                 Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
             }
+            lens[pkts.len()] = m.data_len();
             let _ = pkts.push(m);
         }
         self.counters.rx_bytes += rx_bytes;
@@ -64,7 +68,7 @@ impl Worker {
         // The longest packet of the burst known to fit with its SA, and that SA: a packet of
         // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
         let mut fitted: Option<(SaId, usize)> = None;
-        for (mut m, fate) in pkts.take_all().zip(fates) {
+        for (k, (mut m, fate)) in pkts.take_all().zip(fates).enumerate() {
             match fate {
                 Outbound::Protect(sa) => match self.foreign_owner(sa) {
                     Some(v) => {
@@ -76,7 +80,7 @@ impl Worker {
                         let mtu = self.ports[self.unprotected].mtu;
                         // The SA is read only near the MTU: the others' first touch of it
                         // is encrypt_burst's, which asks for the whole burst's SAs at once.
-                        let len = m.data().len();
+                        let len = usize::from(lens[k]);
                         let fit = if fits_any_sa(len, mtu)
                             || fitted.is_some_and(|(s, l)| s == sa && len <= l)
                         {
