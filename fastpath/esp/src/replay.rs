@@ -159,17 +159,26 @@ impl ReplayWindow {
 
     /// Marks `seq` as received once its ICV checked out. Checks again, since another packet
     /// with the same number may have been accepted between `check` and here.
+    #[inline]
     pub fn update(&mut self, seq: u64) -> Result<(), ReplayError> {
-        self.check(seq)?;
         if self.size != 0 && seq > self.top && seq >> 6 == self.top >> 6 {
-            // In order, the common case: the bits the edge passes and the packet's own in one
-            // write (a second write of the same block would wait on the first).
+            // In order, the common case (nothing to check above the top): the bits the edge
+            // passes and the packet's own in one write (a second write of the same block would
+            // wait on the first), inline in the caller.
             let passed = (u64::MAX << ((self.top + 1) & 63)) & (u64::MAX >> (63 - (seq & 63)));
             let block = self.block_mut(seq);
             *block = (*block & !passed) | 1 << (seq & 63);
             self.top = seq;
             return Ok(());
         }
+        self.update_other(seq)
+    }
+
+    /// [`ReplayWindow::update`] of anything but an in-order number: out of line, so that the
+    /// caller's common case does not pay for its registers.
+    #[inline(never)]
+    fn update_other(&mut self, seq: u64) -> Result<(), ReplayError> {
+        self.check(seq)?;
         if seq > self.top {
             self.advance(seq);
         }

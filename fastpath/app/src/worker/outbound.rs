@@ -9,7 +9,7 @@ use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
 use esp::inbound::flow_key;
 use esp::outbound::encrypt_burst;
-use esp::sa::SaId;
+use esp::sa::{Direction, SaId};
 use esp::spd::{Action, FlowKey, Policy, PolicyId};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
@@ -45,8 +45,16 @@ impl Worker {
         // Each packet's length as classified, for the MTU check: that pass need not read the
         // mbuf again (its first read in a pass was among the worker's hottest loads).
         let mut lens = [0u16; BURST];
+        let mtu = self.ports[self.unprotected].mtu;
+        // Whether a frame may be past `fits_any_sa` (its IP packet is shorter than the frame):
+        // a burst of short packets skips the per-packet check of the SA prefetch below.
+        let mut long = false;
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
+            long |= !fits_any_sa(
+                (m.pkt_len() as usize).saturating_sub(ether::HEADER_LEN),
+                mtu,
+            );
             match outbound_flow(&self.locals, &mut m, &mut keys) {
                 Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
@@ -60,10 +68,22 @@ impl Worker {
         let mut near_mtu = false;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
+        // A packet past `fits_any_sa` reads its SA in the MTU pass below, one dependent miss
+        // after another with 100,000 SAs: its SA's lines are asked for here, a pass ahead
+        // (once per run of packets on one SA).
+        let mut asked: Option<SaId> = None;
         // (by reference: `zip(found)` moved the 1 KB array into the iterator, a memcpy call
         // whose stores the loop then read back at once)
         for (&i, hit) in keyed.iter().zip(found.iter()) {
             fates[i] = policy_fate(*hit);
+            if long {
+                if let Outbound::Protect(sa) = fates[i] {
+                    if asked != Some(sa) && !fits_any_sa(usize::from(lens[i]), mtu) {
+                        self.tables.sad.prefetch(sa, Direction::Outbound);
+                        asked = Some(sa);
+                    }
+                }
+            }
         }
         // The longest packet of the burst known to fit with its SA, and that SA: a packet of
         // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
@@ -77,7 +97,6 @@ impl Worker {
                         self.hand_off(v, false, m);
                     }
                     None => {
-                        let mtu = self.ports[self.unprotected].mtu;
                         // The SA is read only near the MTU: the others' first touch of it
                         // is encrypt_burst's, which asks for the whole burst's SAs at once.
                         let len = usize::from(lens[k]);
