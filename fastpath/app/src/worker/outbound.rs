@@ -46,20 +46,18 @@ impl Worker {
         // mbuf again (its first read in a pass was among the worker's hottest loads).
         let mut lens = [0u16; BURST];
         let mtu = self.ports[self.unprotected].mtu;
-        // Whether a frame may be past `fits_any_sa` (its IP packet is shorter than the frame):
-        // a burst of short packets skips the per-packet check of the SA prefetch below.
+        // Whether any packet is past `fits_any_sa`: a burst of short packets skips the
+        // per-packet check of the SA prefetch below.
         let mut long = false;
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
-            long |= !fits_any_sa(
-                (m.pkt_len() as usize).saturating_sub(ether::HEADER_LEN),
-                mtu,
-            );
             match outbound_flow(&self.locals, &mut m, &mut keys) {
                 Ok(()) => keyed.push(pkts.len()),
                 Err(fate) => fates[pkts.len()] = fate,
             }
-            lens[pkts.len()] = m.data_len();
+            let len = m.data_len();
+            long |= !fits_any_sa(usize::from(len), mtu);
+            lens[pkts.len()] = len;
             let _ = pkts.push(m);
         }
         self.counters.rx_bytes += rx_bytes;
