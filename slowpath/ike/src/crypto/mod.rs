@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod dh;
 pub mod error;
+pub mod iana;
 pub mod keys;
 pub mod nat;
 pub mod prf;

@@ -18,6 +18,7 @@ use crate::rng::random_vec;
 use crate::sa::core::SaCore;
 use crate::sa::ctx::Ctx;
 use crate::sa::dh::DhPrivate;
+use crate::sa::exchange::init_data::InitExchange;
 use crate::sa::ike_sa::{IkeSa, IkeState};
 use crate::sa::{nat, proposals};
 
@@ -25,24 +26,6 @@ use crate::sa::{nat, proposals};
 pub const NONCE_LEN: usize = 32;
 /// COOKIE and INVALID_KE_PAYLOAD retries before giving up.
 const MAX_INIT_RETRIES: u8 = 4;
-
-/// IKE_SA_INIT data that IKE_AUTH still needs (both messages are signed by AUTH).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct InitExchange {
-    pub spi_i: u64,
-    pub spi_r: u64,
-    pub ni: Vec<u8>,
-    pub nr: Vec<u8>,
-    /// Initiator, until the response: our key exchange.
-    pub dh: Option<DhPrivate>,
-    pub cookie: Option<Vec<u8>>,
-    /// The request as last sent (or received): the initiator's AUTH signs it.
-    pub request: Vec<u8>,
-    /// The response: the responder's AUTH signs it.
-    pub response: Vec<u8>,
-    pub retransmit: Option<Retransmit>,
-    pub retries: u8,
-}
 
 /// SIGNATURE_HASH_ALGORITHMS (RFC 7427 4) data.
 fn hash_algorithms_notify() -> Payload {

@@ -21,25 +21,9 @@ use crate::retransmit::{Expiry, Retransmit};
 use crate::rng::random_u32;
 use crate::sa::core::{OpenError, Opened};
 use crate::sa::ctx::Ctx;
+use crate::sa::exchange::mid_sync_state::MidSyncRequest;
 use crate::sa::exchange::{InfoRequest, Pending, Task};
 use crate::sa::ike_sa::{IkeSa, IkeState};
-
-/// The RFC 6311 state of one IKE SA.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct MidSyncState {
-    /// Our sync request, from a takeover or the caller, until its answer.
-    pub request: Option<MidSyncRequest>,
-    /// The nonce of the last sync request we answered, and the answer: a retransmitted
-    /// request gets the same one (our IDs may have moved on since).
-    pub answered: Option<(u32, Vec<Vec<u8>>)>,
-}
-
-/// Our sync request: due at `due`, then sent with `values` until answered.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct MidSyncRequest {
-    pub due: Duration,
-    pub sent: Option<(MessageIdSync, Retransmit)>,
-}
 
 /// Our announcement for IKE_AUTH, when configured.
 pub(crate) fn support_notify(ctx: &Ctx) -> Option<Payload> {

@@ -7,7 +7,9 @@ pub mod ike_auth;
 pub mod ike_rekey;
 pub mod ike_sa_init;
 pub mod informational;
+pub mod init_data;
 pub mod message_id_sync;
+pub mod mid_sync_state;
 
 use crate::action::ChildId;
 use crate::config::Mode;
