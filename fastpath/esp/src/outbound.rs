@@ -72,6 +72,9 @@ fn encrypt_chunk<P: PacketBuf>(
     // GCM nonces and AADs, written by `prepare` a whole burst before the crypto reads them
     // (crypto::Staged).
     let mut staged = [Staged::default(); MAX_BURST];
+    // Drops are counted where they are decided, and the encrypted packets from the ops: no
+    // pass over the verdicts after the seal, but for the rare IPv6 UDP checksums.
+    let mut any_udp6 = false;
     // The SA is looked up once per run of packets on it (the slot, then the arena's chunk),
     // here and in the ops pass below.
     let mut run_sa: Option<&mut Sa> = None;
@@ -80,7 +83,10 @@ fn encrypt_chunk<P: PacketBuf>(
             run_sa = sad.get_mut(sas[i]);
         }
         verdicts[i] = match run_sa.as_deref_mut() {
-            None => Verdict::Drop(DropReason::UnknownSpi),
+            None => {
+                lc.counters.drop(DropReason::UnknownSpi);
+                Verdict::Drop(DropReason::UnknownSpi)
+            }
             Some(sa) => {
                 let v = match prepare(lc, sa, &mut pkts[i], &mut staged[i], now_ns) {
                     Ok(p) => {
@@ -89,11 +95,13 @@ fn encrypt_chunk<P: PacketBuf>(
                             sa.session
                                 .prefetch_keys(true, pkts[i].len().saturating_sub(p.esp_at));
                         }
+                        any_udp6 |= p.udp6;
                         prepared[i] = p;
                         Verdict::Forward
                     }
                     Err(reason) => {
                         sa.count_drop(reason);
+                        lc.counters.drop(reason);
                         Verdict::Drop(reason)
                     }
                 };
@@ -136,22 +144,21 @@ fn encrypt_chunk<P: PacketBuf>(
         index.push(i);
     }
     lc.engine.seal_burst_staged(&mut ops, &staged);
+    let mut failed = 0;
     for (op, &i) in ops.iter().zip(index.iter()) {
         if op.result.is_err() {
             verdicts[i] = Verdict::Drop(DropReason::TooShort);
+            failed += 1;
+            lc.counters.drop(DropReason::TooShort);
         }
     }
+    lc.counters.encrypted += (ops.len() - failed) as u64;
     drop(ops);
-    for (i, v) in verdicts.iter().enumerate() {
-        match v {
-            Verdict::Forward => {
-                lc.counters.encrypted += 1;
-                if prepared[i].udp6 {
-                    fill_udp6_checksum(pkts[i].data_mut());
-                }
+    if any_udp6 {
+        for (i, v) in verdicts.iter().enumerate() {
+            if *v == Verdict::Forward && prepared[i].udp6 {
+                fill_udp6_checksum(pkts[i].data_mut());
             }
-            Verdict::Drop(reason) => lc.counters.drop(*reason),
-            _ => {}
         }
     }
     lc.flush_snapshots(sad, now_ns);
@@ -455,18 +462,20 @@ mod tests {
         })
     }
 
+    /// An lcore that takes no HA snapshots.
+    fn lcore() -> Lcore {
+        let sync = SyncPolicy {
+            period_packets_inbound: 0,
+            period_packets_outbound: 0,
+            period_ns: 0,
+            oseq_shift: 0,
+        };
+        Lcore::new(sync, 64, 64)
+    }
+
     #[test]
     fn encapsulated_len_matches_encrypt_burst_its_bound_holds_and_max_inner_len_is_tight() {
-        let mut lc = Lcore::new(
-            SyncPolicy {
-                period_packets_inbound: 0,
-                period_packets_outbound: 0,
-                period_ns: 0,
-                oseq_shift: 0,
-            },
-            64,
-            64,
-        );
+        let mut lc = lcore();
         let mut sad = Sad::new();
         let mut id = 0;
         let mut checked = 0;
@@ -546,5 +555,54 @@ mod tests {
             }
         }
         assert_eq!(checked, 8 * 2 * (3 * 1481 + 2 * 1461 + 2 * 1453));
+    }
+
+    #[test]
+    fn counters_add_up_and_ipv6_udp_checksums_are_filled_in_a_mixed_burst() {
+        let mut lc = lcore();
+        let mut sad = Sad::new();
+        let keys = transforms().remove(0);
+        let v4: (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let v6: (IpAddr, IpAddr) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        for (id, (local, remote)) in [(0, v4), (1, v6)] {
+            let mut cfg =
+                SaConfig::tunnel(0x200 + id, Direction::Outbound, local, remote, keys.clone());
+            cfg.backend = Backend::RustCrypto;
+            // The IPv6 SA with UDP encapsulation: its checksum is filled after sealing.
+            cfg.encap = (id == 1).then_some(UdpEncap {
+                local_port: 4500,
+                remote_port: 4500,
+            });
+            sad.insert(SaId(id), cfg, 0).unwrap();
+        }
+        let good = inner(false, false, 100).unwrap();
+        // Not an IP packet: dropped by prepare as malformed.
+        let bad = vec![0u8; 40];
+        let pkts = [&good, &bad, &good, &good, &good, &good, &good];
+        let sas = [0, 0, 9, 1, 1, 9, 0].map(SaId);
+        let mut bufs: Vec<VecBuf> = pkts.iter().map(|p| VecBuf::new(p, 128, 128)).collect();
+        let mut v = vec![Verdict::Exception; bufs.len()];
+        encrypt_burst(&mut lc, &mut sad, &mut bufs, &sas, &mut v, 0);
+        let forwarded = v.iter().filter(|v| **v == Verdict::Forward).count();
+        assert_eq!(forwarded, 4);
+        assert_eq!(lc.counters.encrypted, 4);
+        assert_eq!(lc.counters.drops_of(DropReason::Malformed), 1);
+        assert_eq!(lc.counters.drops_of(DropReason::UnknownSpi), 2);
+        for k in [3, 4] {
+            let data = bufs[k].data();
+            let at = IPV6_HEADER_LEN;
+            let udp_len = data.len() - at;
+            assert_ne!(data[at + 6..at + 8], [0, 0]);
+            let acc =
+                checksum::pseudo_header(&data[8..24], &data[24..40], proto::UDP, udp_len as u32);
+            assert_eq!(
+                checksum::finish(checksum::sum(acc, &data[at..])),
+                0,
+                "packet {k}"
+            );
+        }
     }
 }

@@ -24,36 +24,73 @@ enum Outbound {
     Drop(DropReason),
 }
 
+/// The packets a burst sends on, sorted by the classify pass: those to encrypt with their
+/// SAs, the rare ones (bypass, too big), and what the MTU check learnt.
+#[derive(Default)]
+struct Sorted {
+    enc: MbufBurst<BURST>,
+    enc_sa: ArrayVec<SaId, BURST>,
+    // Made when first needed: an empty burst is 512 bytes to zero, each burst, for
+    // packets that are rare.
+    too_big: Option<MbufBurst<BURST>>,
+    too_big_for_node: Option<MbufBurst<BURST>>,
+    bypass: Option<MbufBurst<BURST>>,
+    /// The longest packet of the burst known to fit with its SA, and that SA: a packet of
+    /// 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
+    fitted: Option<(SaId, usize)>,
+    /// Whether a packet to encrypt may come out over the MTU (only those that failed the
+    /// quick check can): else the pass over the encrypted burst is needed only for drops.
+    near_mtu: bool,
+}
+
 impl Worker {
     /// Plaintext from the protected port (or the node's own, from its kernel): SPD, encrypt,
     /// frame, send.
     pub(super) fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
-        let mut enc = MbufBurst::<BURST>::default();
-        let mut enc_sa = [SaId(0); BURST];
-        // Made when first needed: an empty burst is 512 bytes to zero, each burst, for
-        // packets that are rare.
-        let mut too_big: Option<MbufBurst<BURST>> = None;
-        let mut too_big_for_node: Option<MbufBurst<BURST>> = None;
-        let mut bypass: Option<MbufBurst<BURST>> = None;
-        // The burst's flows go to the SPD together, so that its lookups' misses overlap.
+        let mut s = Sorted::default();
+        let mtu = self.ports[self.unprotected].mtu;
+        if self.tables.spd_out.prefers_bursts() {
+            self.sort_burst(from, rx, mtu, &mut s);
+        } else {
+            // An SPD in cache: each packet classified, looked up and sorted in one visit,
+            // while its lines are hot (the burst's lookups gain only from overlapped misses).
+            let mut rx_bytes = 0u64;
+            for mut m in rx.take_all() {
+                rx_bytes += u64::from(m.pkt_len());
+                let fate = match classify(&self.locals, &mut m) {
+                    Ok(h) => policy_fate(self.tables.spd_out.lookup(&flow_key(&h, m.data()))),
+                    Err(fate) => fate,
+                };
+                let len = usize::from(m.data_len());
+                self.sort(from, fate, m, len, mtu, &mut s);
+            }
+            self.counters.rx_bytes += rx_bytes;
+        }
+        self.flush_handoff();
+        self.encrypt_and_send(&mut s, now_ns);
+    }
+
+    /// The classify pass of an SPD too large for the cache: the burst's flows go to the SPD
+    /// together, so that its lookups' misses overlap.
+    fn sort_burst(&mut self, from: usize, rx: &mut MbufBurst<BURST>, mtu: usize, s: &mut Sorted) {
         let mut pkts = MbufBurst::<BURST>::default();
-        let mut fates = [Outbound::Exception; BURST];
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
-        let mut keyed = ArrayVec::<usize, BURST>::new();
-        // Received bytes counted here, in the pass that reads each mbuf anyway.
+        // Bit i: packet i has a flow key (its SPD answer is the next in `found`); the
+        // others' fates in order.
+        let mut keyed = 0u64;
+        let mut unkeyed = ArrayVec::<Outbound, BURST>::new();
         let mut rx_bytes = 0u64;
         // Each packet's length as classified, for the MTU check: that pass need not read the
         // mbuf again (its first read in a pass was among the worker's hottest loads).
         let mut lens = [0u16; BURST];
-        let mtu = self.ports[self.unprotected].mtu;
         // Whether any packet is past `fits_any_sa`: a burst of short packets skips the
         // per-packet check of the SA prefetch below.
         let mut long = false;
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m, &mut keys) {
-                Ok(()) => keyed.push(pkts.len()),
-                Err(fate) => fates[pkts.len()] = fate,
+                Ok(()) => keyed |= 1 << pkts.len(),
+                Err(fate) => unkeyed.push(fate),
             }
             let len = m.data_len();
             long |= !fits_any_sa(usize::from(len), mtu);
@@ -61,85 +98,108 @@ impl Worker {
             let _ = pkts.push(m);
         }
         self.counters.rx_bytes += rx_bytes;
-        // Whether a packet to encrypt may come out over the MTU (only those that failed the
-        // quick check can): else the pass over the encrypted burst is needed only for drops.
-        let mut near_mtu = false;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
-        // A packet past `fits_any_sa` reads its SA in the MTU pass below, one dependent miss
-        // after another with 100,000 SAs: its SA's lines are asked for here, a pass ahead
-        // (once per run of packets on one SA).
+        // The answers' fates, in the keys' order (the answers borrow the SPD).
+        let mut policy = ArrayVec::<Outbound, BURST>::new();
+        // A packet past `fits_any_sa` reads its SA in the MTU check, one dependent miss after
+        // another with 100,000 SAs: its SA's lines are asked for here, a pass ahead (once per
+        // run of packets on one SA).
         let mut asked: Option<SaId> = None;
-        // (by reference: `zip(found)` moved the 1 KB array into the iterator, a memcpy call
-        // whose stores the loop then read back at once)
-        for (&i, hit) in keyed.iter().zip(found.iter()) {
-            fates[i] = policy_fate(*hit);
+        let keyed_at = (0..pkts.len()).filter(|&i| keyed & (1 << i) != 0);
+        for (i, hit) in keyed_at.zip(found.iter()) {
+            let fate = policy_fate(*hit);
             if long {
-                if let Outbound::Protect(sa) = fates[i] {
+                if let Outbound::Protect(sa) = fate {
                     if asked != Some(sa) && !fits_any_sa(usize::from(lens[i]), mtu) {
                         self.tables.sad.prefetch(sa, Direction::Outbound);
                         asked = Some(sa);
                     }
                 }
             }
+            policy.push(fate);
         }
-        // The longest packet of the burst known to fit with its SA, and that SA: a packet of
-        // 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
-        let mut fitted: Option<(SaId, usize)> = None;
-        for (k, (mut m, fate)) in pkts.take_all().zip(fates).enumerate() {
-            match fate {
-                Outbound::Protect(sa) => match self.foreign_owner(sa) {
-                    Some(v) => {
-                        // The owner classifies it again: give it the frame as received.
-                        let _ = m.prepend(ether::HEADER_LEN as u16);
-                        self.hand_off(v, false, m);
-                    }
-                    None => {
-                        // The SA is read only near the MTU: the others' first touch of it
-                        // is encrypt_burst's, which asks for the whole burst's SAs at once.
-                        let len = usize::from(lens[k]);
-                        let fit = if fits_any_sa(len, mtu)
-                            || fitted.is_some_and(|(s, l)| s == sa && len <= l)
-                        {
-                            Fit::Fits
-                        } else {
-                            near_mtu = true;
-                            match self.tables.sad.get(sa) {
-                                Some(s) if fits_sa(s, len, mtu) => {
-                                    fitted = Some((sa, len));
-                                    Fit::Fits
-                                }
-                                Some(s) => self.mtu.check(s, m.data(), mtu, &self.locals),
-                                None => Fit::Fits,
+        let mut hits = policy.into_iter();
+        let mut others = unkeyed.into_iter();
+        for (k, m) in pkts.take_all().enumerate() {
+            let fate = if keyed & (1 << k) != 0 {
+                hits.next()
+            } else {
+                others.next()
+            };
+            let fate = fate.unwrap_or(Outbound::Exception);
+            self.sort(from, fate, m, usize::from(lens[k]), mtu, s);
+        }
+    }
+
+    /// Sends a classified packet where its fate says; one to protect joins the burst to
+    /// encrypt if it fits the MTU (`len`: its length as classified).
+    #[inline(always)]
+    fn sort(
+        &mut self,
+        from: usize,
+        fate: Outbound,
+        mut m: Mbuf,
+        len: usize,
+        mtu: usize,
+        s: &mut Sorted,
+    ) {
+        match fate {
+            Outbound::Protect(sa) => match self.foreign_owner(sa) {
+                Some(v) => {
+                    // The owner classifies it again: give it the frame as received.
+                    let _ = m.prepend(ether::HEADER_LEN as u16);
+                    self.hand_off(v, false, m);
+                }
+                None => {
+                    // The SA is read only near the MTU: the others' first touch of it is
+                    // encrypt_burst's, which asks for the whole burst's SAs at once.
+                    let fit = if fits_any_sa(len, mtu)
+                        || s.fitted.is_some_and(|(f, l)| f == sa && len <= l)
+                    {
+                        Fit::Fits
+                    } else {
+                        s.near_mtu = true;
+                        match self.tables.sad.get(sa) {
+                            Some(x) if fits_sa(x, len, mtu) => {
+                                s.fitted = Some((sa, len));
+                                Fit::Fits
                             }
-                        };
-                        match fit {
-                            Fit::Fits | Fit::FragmentAfter => {
-                                enc_sa[enc.len()] = sa;
-                                let _ = enc.push(m);
-                            }
-                            Fit::TooBigFromNode(Some(icmp)) => {
-                                let _ = too_big_for_node
-                                    .get_or_insert_with(MbufBurst::default)
-                                    .push(icmp);
-                            }
-                            Fit::TooBig(Some(icmp)) => {
-                                let _ = too_big.get_or_insert_with(MbufBurst::default).push(icmp);
-                            }
-                            Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
-                                self.mtu.counters.dropped += 1
-                            }
+                            Some(x) => self.mtu.check(x, m.data(), mtu, &self.locals),
+                            None => Fit::Fits,
+                        }
+                    };
+                    match fit {
+                        Fit::Fits | Fit::FragmentAfter => {
+                            s.enc_sa.push(sa);
+                            let _ = s.enc.push(m);
+                        }
+                        Fit::TooBigFromNode(Some(icmp)) => {
+                            let _ = s
+                                .too_big_for_node
+                                .get_or_insert_with(MbufBurst::default)
+                                .push(icmp);
+                        }
+                        Fit::TooBig(Some(icmp)) => {
+                            let _ = s.too_big.get_or_insert_with(MbufBurst::default).push(icmp);
+                        }
+                        Fit::TooBig(None) | Fit::TooBigFromNode(None) => {
+                            self.mtu.counters.dropped += 1
                         }
                     }
-                },
-                Outbound::Bypass => {
-                    let _ = bypass.get_or_insert_with(MbufBurst::default).push(m);
                 }
-                Outbound::Exception => self.exception(from, m),
-                Outbound::Drop(reason) => self.esp.counters.drop(reason),
+            },
+            Outbound::Bypass => {
+                let _ = s.bypass.get_or_insert_with(MbufBurst::default).push(m);
             }
+            Outbound::Exception => self.exception(from, m),
+            Outbound::Drop(reason) => self.esp.counters.drop(reason),
         }
-        self.flush_handoff();
+    }
+
+    /// Encrypts the sorted burst, frames and sends it, and the rare bursts after it.
+    fn encrypt_and_send(&mut self, s: &mut Sorted, now_ns: u64) {
+        let enc = &mut s.enc;
         let n = enc.len();
         if n > 0 {
             let mut verdicts = [Verdict::Forward; BURST];
@@ -154,14 +214,14 @@ impl Worker {
                     &mut self.esp,
                     &mut self.tables.sad,
                     &mut views,
-                    &enc_sa[..n],
+                    &s.enc_sa,
                     &mut verdicts[..n],
                     now_ns,
                 );
             }
             let mtu = self.ports[self.unprotected].mtu;
             let mut oversized = false;
-            if near_mtu || verdicts[..n].iter().any(|v| *v != Verdict::Forward) {
+            if s.near_mtu || verdicts[..n].iter().any(|v| *v != Verdict::Forward) {
                 let mut i = 0;
                 enc.retain(|m| {
                     i += 1;
@@ -170,33 +230,27 @@ impl Worker {
                 });
             }
             if oversized {
-                self.fragment_oversized(&mut enc);
+                self.fragment_oversized(enc);
             }
-            self.frame_and_send(self.unprotected, &mut enc);
+            self.frame_and_send(self.unprotected, enc);
         }
-        if let Some(bypass) = bypass.as_mut().filter(|b| !b.is_empty()) {
+        if let Some(bypass) = s.bypass.as_mut().filter(|b| !b.is_empty()) {
             self.counters.bypassed += bypass.len() as u64;
             self.frame_and_send(self.unprotected, bypass);
         }
-        if let Some(too_big) = too_big.as_mut().filter(|b| !b.is_empty()) {
+        if let Some(too_big) = s.too_big.as_mut().filter(|b| !b.is_empty()) {
             self.frame_and_send(self.protected, too_big);
         }
-        if let Some(t) = too_big_for_node.as_mut().filter(|b| !b.is_empty()) {
+        if let Some(t) = s.too_big_for_node.as_mut().filter(|b| !b.is_empty()) {
             self.give_to_kernel(self.unprotected, t);
         }
     }
 }
 
-/// Strips the Ethernet header of an IP frame and adds its flow to `keys`, for the outbound
-/// SPD; frames that are not IP or are for the node go to the kernel as they came. The key is
-/// built where it goes: returned inside a `Result` and then copied, it was written a field at
-/// a time and read back whole, which stalls store forwarding once per packet.
+/// Strips the Ethernet header of an IP frame and parses its IP header, for the outbound SPD;
+/// frames that are not IP or are for the node go to the kernel as they came.
 #[inline(always)]
-fn outbound_flow(
-    locals: &[IpAddr],
-    m: &mut Mbuf,
-    keys: &mut ArrayVec<FlowKey, BURST>,
-) -> Result<(), Outbound> {
+fn classify(locals: &[IpAddr], m: &mut Mbuf) -> Result<IpHeader, Outbound> {
     if !is_ip(m) {
         return Err(Outbound::Exception);
     }
@@ -208,6 +262,19 @@ fn outbound_flow(
         let _ = m.prepend(ether::HEADER_LEN as u16);
         return Err(Outbound::Exception);
     }
+    Ok(h)
+}
+
+/// [`classify`], the flow's key built in `keys`, where the SPD reads it: returned inside a
+/// `Result` and then copied, it was written a field at a time and read back whole, which
+/// stalls store forwarding once per packet.
+#[inline(always)]
+fn outbound_flow(
+    locals: &[IpAddr],
+    m: &mut Mbuf,
+    keys: &mut ArrayVec<FlowKey, BURST>,
+) -> Result<(), Outbound> {
+    let h = classify(locals, m)?;
     keys.push(flow_key(&h, m.data()));
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! unresolved waits ([`super::holding`]).
 
 use super::holding::{Holding, Waiting};
-use super::transmit::frame;
+use super::transmit::{frame, frame_one};
 use super::unreachable::Unreachable;
 use super::{PortJob, Worker, BURST};
 use arrayvec::ArrayVec;
@@ -158,9 +158,10 @@ impl Router {
 /// A packet's group in `route_and_send` when it is not sent.
 const DROP: u8 = u8::MAX;
 
-/// The (port index, destination MAC) groups of one burst, in the order first seen.
+/// The (port index, destination MAC) groups of one burst, in the order first seen, and the
+/// bytes of each group's packets framed so far.
 #[derive(Default)]
-struct Groups(ArrayVec<(usize, [u8; 6]), BURST>);
+struct Groups(ArrayVec<(usize, [u8; 6]), BURST>, ArrayVec<u64, BURST>);
 
 impl Groups {
     /// The index of the group of (at, mac), added if new (a burst has at most BURST packets,
@@ -171,6 +172,7 @@ impl Groups {
             Some(s) => s as u8,
             None => {
                 self.0.push((at, mac));
+                self.1.push(0);
                 (self.0.len() - 1) as u8
             }
         }
@@ -204,7 +206,11 @@ impl Worker {
         // same id joins that group without its hop, MAC and group looked at again (a burst
         // mostly goes to one next hop).
         let mut same_as_before: Option<(u32, u8)> = None;
-        for (i, m) in burst.as_slice().iter().enumerate().take(n) {
+        // The destination and source MACs of the last gateway's group: a packet is framed as
+        // soon as its group is known, in this pass, instead of in a pass of its own before
+        // sending (each packet's mbuf and first line read again).
+        let mut last_frame = ([0u8; 6], [0u8; 6]);
+        for (i, m) in burst.as_mut_slice().iter_mut().enumerate().take(n) {
             if routable & (1 << i) == 0 {
                 self.counters.no_route += 1;
                 continue;
@@ -212,6 +218,7 @@ impl Worker {
             if let Some((id, g)) = same_as_before {
                 if id == found[i] {
                     group[i] = g;
+                    groups.1[usize::from(g)] += frame_one(m, last_frame.0, last_frame.1);
                     continue;
                 }
             }
@@ -239,7 +246,10 @@ impl Worker {
             };
             match mac {
                 Ok(mac) => {
-                    group[i] = groups.of(at, mac);
+                    let g = groups.of(at, mac);
+                    group[i] = g;
+                    last_frame = (mac, self.ports[at].mac);
+                    groups.1[usize::from(g)] += frame_one(m, mac, self.ports[at].mac);
                     same_as_before =
                         matches!(hop, Hop::Gateway(..)).then_some((found[i], group[i]));
                 }
@@ -299,8 +309,8 @@ impl Worker {
     }
 }
 
-/// Sends each packet of `burst` in its group; the others are freed. One group (the usual
-/// case) leaves as the burst itself: no packet moves.
+/// Sends each packet of `burst` in its group (framed for it when its group was found); the
+/// others are freed. One group (the usual case) leaves as the burst itself: no packet moves.
 fn send_groups<const N: usize>(
     w: &mut Worker,
     burst: &mut MbufBurst<N>,
@@ -315,18 +325,18 @@ fn send_groups<const N: usize>(
                 group.get(i - 1).is_some_and(|&g| g != DROP)
             });
         }
-        if let Some(&(at, mac)) = groups.0.first() {
-            send_group(w, at, mac, burst);
+        if let Some(&(at, _)) = groups.0.first() {
+            w.transmit_counted(at, burst, groups.1[0]);
         }
         return;
     }
     let mut left: ArrayVec<Option<Mbuf>, BURST> = burst.take_all().take(BURST).map(Some).collect();
-    for (g, &(at, mac)) in groups.0.iter().enumerate() {
+    for (g, &(at, _)) in groups.0.iter().enumerate() {
         let mut out = MbufBurst::<BURST>::default();
         take_group(&mut left, group, g, |m| {
             let _ = out.push(m);
         });
-        send_group(w, at, mac, &mut out);
+        w.transmit_counted(at, &mut out, groups.1[g]);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Worker;
 use crate::ether;
-use dpdk::mbuf::MbufBurst;
+use dpdk::mbuf::{Mbuf, MbufBurst};
 use std::sync::atomic::Ordering;
 
 impl Worker {
@@ -54,11 +54,17 @@ impl Worker {
 pub(super) fn frame<const N: usize>(burst: &mut MbufBurst<N>, dst: [u8; 6], src: [u8; 6]) -> u64 {
     let mut bytes = 0u64;
     for m in burst.as_mut_slice() {
-        let version = m.data().first().map_or(4, |b| b >> 4);
-        if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
-            ether::write_header(h, dst, src, version);
-        }
-        bytes += u64::from(m.pkt_len());
+        bytes += frame_one(m, dst, src);
     }
     bytes
+}
+
+/// Prepends an Ethernet header to one IP packet; returns the bytes of the frame.
+#[inline(always)]
+pub(super) fn frame_one(m: &mut Mbuf, dst: [u8; 6], src: [u8; 6]) -> u64 {
+    let version = m.data().first().map_or(4, |b| b >> 4);
+    if let Some(h) = m.prepend(ether::HEADER_LEN as u16) {
+        ether::write_header(h, dst, src, version);
+    }
+    u64::from(m.pkt_len())
 }

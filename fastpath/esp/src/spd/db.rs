@@ -314,6 +314,12 @@ impl Spd {
             .map(|e| (PolicyId(e.id), &e.policy))
     }
 
+    /// Whether [`Spd::lookup_burst`] gains over one [`Spd::lookup`] per packet: only when
+    /// the tables are larger than a core's cache (its probes are asked for a pass ahead).
+    pub fn prefers_bursts(&self) -> bool {
+        self.large
+    }
+
     /// [`Spd::lookup`] of every key, into `out` (as many as both hold). When the tables are
     /// larger than a core's cache, the first probes of a burst are hashed and their cache
     /// lines asked for before any is read, so that the misses of a burst overlap instead of
