@@ -75,10 +75,10 @@ impl Worker {
     fn sort_burst(&mut self, from: usize, rx: &mut MbufBurst<BURST>, mtu: usize, s: &mut Sorted) {
         let mut pkts = MbufBurst::<BURST>::default();
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
-        // Bit i: packet i has a flow key (its SPD answer is the next in `found`); the
-        // others' fates in order.
-        let mut keyed = 0u64;
-        let mut unkeyed = ArrayVec::<Outbound, BURST>::new();
+        // Each packet's fate; those with a flow key get theirs from the SPD answers, in the
+        // keys' order (`keyed`: their indices).
+        let mut fates = [Outbound::Exception; BURST];
+        let mut keyed = ArrayVec::<usize, BURST>::new();
         let mut rx_bytes = 0u64;
         // Each packet's length as classified, for the MTU check: that pass need not read the
         // mbuf again (its first read in a pass was among the worker's hottest loads).
@@ -89,8 +89,8 @@ impl Worker {
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m, &mut keys) {
-                Ok(()) => keyed |= 1 << pkts.len(),
-                Err(fate) => unkeyed.push(fate),
+                Ok(()) => keyed.push(pkts.len()),
+                Err(fate) => fates[pkts.len()] = fate,
             }
             let len = m.data_len();
             long |= !fits_any_sa(usize::from(len), mtu);
@@ -100,15 +100,13 @@ impl Worker {
         self.counters.rx_bytes += rx_bytes;
         let mut found = [None; BURST];
         self.tables.spd_out.lookup_burst(&keys, &mut found);
-        // The answers' fates, in the keys' order (the answers borrow the SPD).
-        let mut policy = ArrayVec::<Outbound, BURST>::new();
         // A packet past `fits_any_sa` reads its SA in the MTU check, one dependent miss after
         // another with 100,000 SAs: its SA's lines are asked for here, a pass ahead (once per
         // run of packets on one SA).
         let mut asked: Option<SaId> = None;
-        let keyed_at = (0..pkts.len()).filter(|&i| keyed & (1 << i) != 0);
-        for (i, hit) in keyed_at.zip(found.iter()) {
+        for (&i, hit) in keyed.iter().zip(found.iter()) {
             let fate = policy_fate(*hit);
+            fates[i] = fate;
             if long {
                 if let Outbound::Protect(sa) = fate {
                     if asked != Some(sa) && !fits_any_sa(usize::from(lens[i]), mtu) {
@@ -117,18 +115,9 @@ impl Worker {
                     }
                 }
             }
-            policy.push(fate);
         }
-        let mut hits = policy.into_iter();
-        let mut others = unkeyed.into_iter();
         for (k, m) in pkts.take_all().enumerate() {
-            let fate = if keyed & (1 << k) != 0 {
-                hits.next()
-            } else {
-                others.next()
-            };
-            let fate = fate.unwrap_or(Outbound::Exception);
-            self.sort(from, fate, m, usize::from(lens[k]), mtu, s);
+            self.sort(from, fates[k], m, usize::from(lens[k]), mtu, s);
         }
     }
 
