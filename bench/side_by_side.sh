@@ -34,12 +34,15 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY SAS
+#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY SAS ZIPF
 # SAS=N (with SELF=1): many tunnels. Our binary runs a config of N SAs and N policies on a pcap
 # whose packets each belong to a random one of them (bench/src/bin/sa_scale_inputs.rs: the
 # policy of SA i protects destination 10.0.0.0 + i, inbound packets come encrypted under SA i),
 # against itself on the same number of packets, all of one SA: the ratios are N SAs / 1 SA.
 # Both pcaps hold SAS_PACKETS packets (default 2 * N), every one in an mbuf of its own.
+# ZIPF=S (with SAS=N): the N-SA side's packets pick their SA from a Zipf distribution of
+# exponent S (1.0: the SA of rank k carries a share proportional to 1 / k), as real users'
+# traffic is skewed, instead of uniformly.
 # BINARY=PATH: that fastpath binary as ours instead of the tree's (say, a previous commit's).
 # AUTOGROUP_NICE=N (say -10): the run in a session of its own at that niceness, so that other
 # sessions' builds take less of the CPUs from both sides (bench/lib/side_runs.sh).
@@ -87,7 +90,9 @@ trap cleanup EXIT
 [ -x "$BIN" ] || { echo "no ipsec-secgw at $BIN: run bench/vs_secgw.sh once first" >&2; exit 2; }
 side_prepare
 SAS=${SAS:-}
+ZIPF=${ZIPF:-}
 SCALE_OPTS=()
+[ -z "$ZIPF" ] || [ -n "$SAS" ] || { echo "ZIPF=S skews the SAs of SAS=N: set SAS" >&2; exit 2; }
 if [ -n "$SAS" ]; then
     [ "$SELF" = 1 ] || { echo "SAS=N compares N SAs with 1 of our own: set SELF=1" >&2; exit 2; }
     SAS_PACKETS=${SAS_PACKETS:-$((SAS * 2))}
@@ -97,9 +102,11 @@ if [ -n "$SAS" ]; then
     for dir in $DIRS; do for c in $CIPHERS; do for s in $SIZES; do
         [ "$s" != imix ] || { echo "SAS=N: sizes in bytes only" >&2; exit 2; }
         for n in "$SAS" 1; do
-            at=$TMP; [ "$n" != 1 ] || at=$TMP/one
+            at=$TMP; skew=(); [ -z "$ZIPF" ] || skew=(--zipf "$ZIPF")
+            [ "$n" != 1 ] || { at=$TMP/one; skew=(); }
             "$ROOT/target/release/sa_scale_inputs" --dir "$dir" --cipher "$c" --sas "$n" --size "$s" \
-                --count "$SAS_PACKETS" --conf "$at/${dir}_$c.conf" --pcap "$at/in_${dir}_${c}_$s.pcap"
+                --count "$SAS_PACKETS" --conf "$at/${dir}_$c.conf" --pcap "$at/in_${dir}_${c}_$s.pcap" \
+                "${skew[@]}"
         done
     done; done; done
     # Every packet of the pcap sits in an mbuf: the pool must hold them and the rings (a

@@ -5,4 +5,5 @@
 pub mod cpu_clock;
 pub mod pcap;
 pub mod rng;
+pub mod spread;
 pub mod sync_off;

@@ -32,6 +32,7 @@
 use bench::cpu_clock::thread_cpu;
 use bench::pcap;
 use bench::rng::Rng;
+use bench::spread::{draw_order, Spread};
 use clap::Parser;
 use esp::buf::{PacketBuf, VecBuf};
 use esp::crypto::{CryptoOp, EncAlg, IntegAlg, Session, TransformKeys};
@@ -149,44 +150,6 @@ struct SaSet {
     order: Vec<SaId>,
 }
 
-/// How the packets of a large set pick their SA.
-#[derive(Clone, Copy)]
-enum Spread {
-    Uniform,
-    Zipf(f64),
-}
-
-/// `len` SA ids of `n`, each drawn as `spread` says.
-fn draw_order(n: usize, len: usize, spread: Spread, rng: &mut Rng) -> Vec<SaId> {
-    let unit = |rng: &mut Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    match spread {
-        Spread::Uniform => (0..len)
-            .map(|_| SaId((rng.next_u64() % n as u64) as u32))
-            .collect(),
-        Spread::Zipf(s) => {
-            // Cumulative weights of the ranks, then a binary search per draw; the ranks are
-            // shuffled over the ids so that the popular SAs are not neighbours in memory.
-            let mut cdf = Vec::with_capacity(n);
-            let mut total = 0.0;
-            for k in 1..=n {
-                total += 1.0 / (k as f64).powf(s);
-                cdf.push(total);
-            }
-            let mut ids: Vec<u32> = (0..n as u32).collect();
-            for i in (1..n).rev() {
-                ids.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-            }
-            (0..len)
-                .map(|_| {
-                    let x = unit(rng) * total;
-                    let rank = cdf.partition_point(|&c| c < x).min(n - 1);
-                    SaId(ids[rank])
-                })
-                .collect()
-        }
-    }
-}
-
 fn sa_set(t: &Transform, n: usize, spread: Spread, rng: &mut Rng) -> SaSet {
     let a: IpAddr = "192.0.2.1".parse().expect("addr");
     let b: IpAddr = "192.0.2.2".parse().expect("addr");
@@ -214,6 +177,9 @@ fn sa_set(t: &Transform, n: usize, spread: Spread, rng: &mut Rng) -> SaSet {
         vec![SaId(0); 1024]
     } else {
         draw_order(n, (n * 2).next_power_of_two().max(1024), spread, rng)
+            .into_iter()
+            .map(SaId)
+            .collect()
     };
     SaSet {
         n,
@@ -642,10 +608,7 @@ fn main() {
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
     let cell = Duration::from_millis(args.cell_ms.unwrap_or(if args.quick { 40 } else { 200 }));
     let big = args.sas.max(2);
-    let spread = match args.zipf {
-        Some(s) if s > 0.0 => Spread::Zipf(s),
-        _ => Spread::Uniform,
-    };
+    let spread = Spread::of(args.zipf);
     // Pool sizes: multiples of 12 (IMIX) and of the burst. The large set's re-used pool is
     // larger so that a pass touches many SAs, not the same few thousand.
     let unit = 12 * BURST;

@@ -1,6 +1,6 @@
 //! `sa_scale_inputs`: the inputs of one side-by-side cell of our fastpath with many tunnels:
 //! a config with N SAs and N policies, and a pcap whose packets each belong to one of them
-//! (uniformly at random). Outbound: plaintext UDP frames 198.51.100.1 -> 10.x.y.z, the policy
+//! (uniformly at random, or with `--zipf S` skewed as real users' traffic is). Outbound: plaintext UDP frames 198.51.100.1 -> 10.x.y.z, the policy
 //! of SA i protecting the one destination 10.0.0.0 + i. Inbound: those frames, each encrypted
 //! under its SA (SPI 0x1000 + i) as the peer would, 192.0.2.1 -> 192.0.2.2 on the wire, window 0 as
 //! in the 1-SA harness. Every SA has keys of its own, so that the key schedules are as
@@ -13,6 +13,7 @@
 
 use bench::pcap;
 use bench::rng::Rng;
+use bench::spread::{draw_order, Spread};
 use clap::Parser;
 use esp::buf::{PacketBuf, VecBuf};
 use esp::crypto::{EncAlg, IntegAlg, TransformKeys};
@@ -45,6 +46,10 @@ struct Args {
     conf: PathBuf,
     #[arg(long)]
     pcap: PathBuf,
+    /// Packets pick their SA from a Zipf distribution of this exponent (1.0: the SA of rank k
+    /// carries a share proportional to 1 / k) instead of uniformly.
+    #[arg(long)]
+    zipf: Option<f64>,
 }
 
 const SPI_BASE: u32 = 0x1000;
@@ -145,10 +150,8 @@ fn main() {
         fail(&format!("{}: {e}", a.conf.display()));
     }
 
-    // The plaintext frames, each to the destination of a random SA.
-    let picks: Vec<u32> = (0..count)
-        .map(|_| (rng.next_u64() % a.sas as u64) as u32)
-        .collect();
+    // The plaintext frames, each to the destination of an SA drawn as `--zipf` says.
+    let picks = draw_order(a.sas as usize, count, Spread::of(a.zipf), &mut rng);
     let mut frames: Vec<Vec<u8>> = picks
         .iter()
         .enumerate()
