@@ -158,21 +158,26 @@ impl Router {
 /// A packet's group in `route_and_send` when it is not sent.
 const DROP: u8 = u8::MAX;
 
-/// The (port index, destination MAC) groups of one burst, in the order first seen, and the
-/// bytes of each group's packets framed so far.
+/// One next hop's packets in a burst: where they leave, to whom, and the bytes framed so far.
+struct Group {
+    at: usize,
+    mac: [u8; 6],
+    bytes: u64,
+}
+
+/// The groups of one burst, in the order their first packet came.
 #[derive(Default)]
-struct Groups(ArrayVec<(usize, [u8; 6]), BURST>, ArrayVec<u64, BURST>);
+struct Groups(ArrayVec<Group, BURST>);
 
 impl Groups {
     /// The index of the group of (at, mac), added if new (a burst has at most BURST packets,
     /// so it never runs out).
     #[inline]
     fn of(&mut self, at: usize, mac: [u8; 6]) -> u8 {
-        match self.0.iter().position(|g| *g == (at, mac)) {
+        match self.0.iter().position(|g| g.at == at && g.mac == mac) {
             Some(s) => s as u8,
             None => {
-                self.0.push((at, mac));
-                self.1.push(0);
+                self.0.push(Group { at, mac, bytes: 0 });
                 (self.0.len() - 1) as u8
             }
         }
@@ -218,7 +223,7 @@ impl Worker {
             if let Some((id, g)) = same_as_before {
                 if id == found[i] {
                     group[i] = g;
-                    groups.1[usize::from(g)] += frame_one(m, last_frame.0, last_frame.1);
+                    groups.0[usize::from(g)].bytes += frame_one(m, last_frame.0, last_frame.1);
                     continue;
                 }
             }
@@ -249,7 +254,7 @@ impl Worker {
                     let g = groups.of(at, mac);
                     group[i] = g;
                     last_frame = (mac, self.ports[at].mac);
-                    groups.1[usize::from(g)] += frame_one(m, mac, self.ports[at].mac);
+                    groups.0[usize::from(g)].bytes += frame_one(m, mac, self.ports[at].mac);
                     same_as_before =
                         matches!(hop, Hop::Gateway(..)).then_some((found[i], group[i]));
                 }
@@ -325,18 +330,18 @@ fn send_groups<const N: usize>(
                 group.get(i - 1).is_some_and(|&g| g != DROP)
             });
         }
-        if let Some(&(at, _)) = groups.0.first() {
-            w.transmit_counted(at, burst, groups.1[0]);
+        if let Some(g) = groups.0.first() {
+            w.transmit_counted(g.at, burst, g.bytes);
         }
         return;
     }
     let mut left: ArrayVec<Option<Mbuf>, BURST> = burst.take_all().take(BURST).map(Some).collect();
-    for (g, &(at, _)) in groups.0.iter().enumerate() {
+    for (g, to) in groups.0.iter().enumerate() {
         let mut out = MbufBurst::<BURST>::default();
         take_group(&mut left, group, g, |m| {
             let _ = out.push(m);
         });
-        w.transmit_counted(at, &mut out, groups.1[g]);
+        w.transmit_counted(to.at, &mut out, to.bytes);
     }
 }
 
@@ -385,8 +390,8 @@ mod tests {
         assert_eq!(groups.0.len(), 3);
         let mut left: Vec<Option<usize>> = (0..BURST).map(Some).collect();
         let mut seen = Vec::new();
-        for (g, &(at, mac)) in groups.0.iter().enumerate() {
-            let h = hops.iter().position(|&x| x == (at, mac)).unwrap();
+        for (g, Group { at, mac, .. }) in groups.0.iter().enumerate() {
+            let h = hops.iter().position(|&x| x == (*at, *mac)).unwrap();
             let mut out = Vec::new();
             take_group(&mut left, &group, g, |i| out.push(i));
             let want: Vec<usize> = (0..BURST).filter(|&i| plan[i] == h).collect();
