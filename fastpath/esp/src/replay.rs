@@ -6,6 +6,9 @@
 //! whole blocks, so the ring needs no block beyond the window (RFC 6479's extra block is there
 //! only so that whole blocks can be zeroed). A 1024-packet window is then 16 blocks, 128 bytes,
 //! and windows up to [`INLINE_WINDOW`] keep them inline, on their SA's own lines.
+//! The bits of the 32 numbers around the top (its group) live in the window's head, beside
+//! the top, and reach the ring only when the top moves to another group: a packet in order
+//! reads and writes no line of the ring but once every 32 packets.
 //! Every sequence number here is the full 64-bit one; with ESN off the high half is simply 0.
 //!
 //! Per packet: [`esn_reconstruct`] (if ESN), [`ReplayWindow::check`] before the ICV is verified
@@ -60,25 +63,43 @@ impl WindowSnapshot {
 
 /// The anti-replay window of one inbound SA.
 ///
-/// `repr(C)`: the top, size and mask come first (what every packet reads), then the inline
-/// ring on lines of its own (a packet reads the one its sequence number falls in).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `repr(C)`: the top, size, mask and the top's group come first (what every packet reads,
+/// 16 bytes), then the inline ring on lines of its own (read by a packet out of order, and
+/// written when the top moves to another group).
+#[derive(Debug, Clone)]
 #[repr(C)]
 pub struct ReplayWindow {
     /// Highest authenticated sequence number, 0 if none yet.
     top: u64,
-    /// Window size in packets: a multiple of 64, or 0 when anti-replay is disabled.
-    size: u32,
+    /// Window size in blocks of 64 packets, 0 when anti-replay is disabled (at most 1024).
+    blocks: u16,
     /// The ring's length in blocks minus one; the length is a power of two so that indexing is
     /// a mask.
-    mask: u32,
+    mask: u16,
+    /// The top's group (the 32 numbers `top & !31 ..`): bit `seq % 32` set when `seq` was
+    /// received; none above the top. Its half of the ring's block is stale.
+    group: u32,
     /// The ring of a window of up to [`INLINE_WINDOW`] packets: bit `seq % 64` of block
     /// `(seq / 64) & mask` is set when `seq` was received, for the ring's last
-    /// `64 * (mask + 1)` sequence numbers up to the top.
+    /// `64 * (mask + 1)` sequence numbers up to the top, but for the top's group.
     inline: [u64; INLINE_BLOCKS],
     /// The ring of a larger window (empty otherwise, and with anti-replay disabled).
     spill: Box<[u64]>,
 }
+
+/// Windows are equal when they are of one size and accept the same numbers: the ring's stale
+/// bits (above the top, and the top's group's half) do not count.
+impl PartialEq for ReplayWindow {
+    fn eq(&self, other: &Self) -> bool {
+        self.top == other.top
+            && self.blocks == other.blocks
+            && self.mask == other.mask
+            && (self.top.saturating_sub(u64::from(self.size()))..=self.top)
+                .all(|seq| self.check(seq) == other.check(seq))
+    }
+}
+
+impl Eq for ReplayWindow {}
 
 impl ReplayWindow {
     /// Where the inline ring starts in the window, for the SA's layout.
@@ -101,8 +122,9 @@ impl ReplayWindow {
         };
         Some(ReplayWindow {
             top: 0,
-            size,
-            mask: blocks as u32 - 1,
+            blocks: (size / 64) as u16,
+            mask: (blocks - 1) as u16,
+            group: 0,
             inline: [0; INLINE_BLOCKS],
             spill,
         })
@@ -128,8 +150,9 @@ impl ReplayWindow {
     }
 
     /// The window size in packets after rounding (0: anti-replay disabled).
+    #[inline(always)]
     pub fn size(&self) -> u32 {
-        self.size
+        u32::from(self.blocks) * 64
     }
 
     /// The highest authenticated sequence number (full 64 bits); 0 if none yet.
@@ -144,10 +167,10 @@ impl ReplayWindow {
         if seq == 0 {
             return Err(ReplayError::TooOld);
         }
-        if self.size == 0 || seq > self.top {
+        if self.blocks == 0 || seq > self.top {
             return Ok(());
         }
-        if self.top - seq >= u64::from(self.size) {
+        if self.top - seq >= u64::from(self.size()) {
             return Err(ReplayError::TooOld);
         }
         if self.is_set(seq) {
@@ -161,13 +184,10 @@ impl ReplayWindow {
     /// with the same number may have been accepted between `check` and here.
     #[inline]
     pub fn update(&mut self, seq: u64) -> Result<(), ReplayError> {
-        if self.size != 0 && seq > self.top && seq >> 6 == self.top >> 6 {
-            // In order, the common case (nothing to check above the top): the bits the edge
-            // passes and the packet's own in one write (a second write of the same block would
-            // wait on the first), inline in the caller.
-            let passed = (u64::MAX << ((self.top + 1) & 63)) & (u64::MAX >> (63 - (seq & 63)));
-            let block = self.block_mut(seq);
-            *block = (*block & !passed) | 1 << (seq & 63);
+        if self.blocks != 0 && seq > self.top && same_group(seq, self.top) {
+            // In order, the common case (nothing to check above the top, and no bit set above
+            // it in the group): one bit in the head, inline in the caller.
+            self.group |= 1 << (seq & 31);
             self.top = seq;
             return Ok(());
         }
@@ -182,7 +202,7 @@ impl ReplayWindow {
         if seq > self.top {
             self.advance(seq);
         }
-        if self.size != 0 {
+        if self.blocks != 0 {
             self.set(seq);
         }
         Ok(())
@@ -194,7 +214,7 @@ impl ReplayWindow {
             top: self.top,
             bits: [0; SNAPSHOT_WORDS],
         };
-        let span = SNAPSHOT_BITS.min(self.size as usize);
+        let span = SNAPSHOT_BITS.min(self.size() as usize);
         for i in 0..span {
             // Sequence numbers start at 1.
             if i as u64 >= self.top {
@@ -214,6 +234,7 @@ impl ReplayWindow {
     pub fn restore(&mut self, snap: &WindowSnapshot) {
         self.ring_mut().fill(0);
         self.top = snap.top;
+        self.group = 0;
         self.absorb(snap);
     }
 
@@ -228,27 +249,54 @@ impl ReplayWindow {
     }
 
     /// Moves the right edge up to `seq` (> top), clearing the bits of the sequence numbers it
-    /// passes: their ring positions held numbers a whole ring older.
+    /// passes: their ring positions held numbers a whole ring older. Into another group, the
+    /// top's group goes to the ring first; the new group starts empty (every number in it up to
+    /// `seq` is above the old top), its stale half of the ring overwritten when it leaves.
     #[inline]
     fn advance(&mut self, seq: u64) {
-        if self.size != 0 {
+        if self.blocks != 0 && !same_group(seq, self.top) {
             let ring_bits = 64 * (u64::from(self.mask) + 1);
             if seq - self.top >= ring_bits {
                 self.ring_mut().fill(0);
             } else {
-                self.clear_range(self.top + 1, seq);
+                self.flush_group();
+                // The groups passed whole; the rest of the old one is clear in the head.
+                let first = (self.top | 31) + 1;
+                let last = (seq & !31).wrapping_sub(1);
+                if first <= last {
+                    self.clear_range(first, last);
+                }
             }
+            self.group = 0;
         }
         self.top = seq;
+    }
+
+    /// Writes the top's group into its half of the ring's block.
+    #[inline]
+    fn flush_group(&mut self) {
+        let shift = self.top & 32;
+        let group = u64::from(self.group) << shift;
+        let block = self.block_mut(self.top);
+        *block = (*block & !(0xffff_ffff << shift)) | group;
+    }
+
+    /// Reads the top's group back from the ring (after [`ReplayWindow::flush_group`] and
+    /// changes made on the ring), without the stale bits above the top.
+    fn load_group(&mut self) {
+        let bits = (*self.block(self.top) >> (self.top & 32)) as u32;
+        self.group = bits & (u32::MAX >> (31 - (self.top & 31)));
     }
 
     /// Marks, inside the current window, what a window restored from `snap` would refuse.
     /// Requires `snap.top <= self.top`.
     fn absorb(&mut self, snap: &WindowSnapshot) {
-        if self.size == 0 || snap.top == 0 || snap.top > self.top {
+        if self.blocks == 0 || snap.top == 0 || snap.top > self.top {
             return;
         }
-        let reach = u64::from(self.size) - 1;
+        // On the ring alone, the top's group with it.
+        self.flush_group();
+        let reach = u64::from(self.size()) - 1;
         // Oldest sequence number inside this window; `snap`'s own window starts no later.
         let floor = self.top.saturating_sub(reach).max(1);
         // Older than the snapshot's 256 bits but inside its window: unknown, so received.
@@ -258,15 +306,16 @@ impl ReplayWindow {
                 self.set_range(lo, hi);
             }
         }
-        for i in 0..SNAPSHOT_BITS.min(self.size as usize) {
+        for i in 0..SNAPSHOT_BITS.min(self.size() as usize) {
             if i as u64 >= snap.top {
                 break;
             }
             let seq = snap.top - i as u64;
             if seq >= floor && snap.received(i) {
-                self.set(seq);
+                *self.block_mut(seq) |= 1 << (seq & 63);
             }
         }
+        self.load_group();
     }
 
     #[inline(always)]
@@ -274,11 +323,14 @@ impl ReplayWindow {
         ((seq >> 6) & u64::from(self.mask)) as usize
     }
 
-    /// The block that holds `seq`'s bit (none with anti-replay off), for a stage ahead of
-    /// [`ReplayWindow::update`] to ask for its line.
+    /// The ring block that [`ReplayWindow::update`] of `seq` (checked) writes, for a stage
+    /// ahead to ask for its line: the top's, when `seq` moves the top to another group; none
+    /// when it stays in the group, below the top (`check` read the block already) and with
+    /// anti-replay off.
     #[inline]
-    pub fn block_of(&self, seq: u64) -> Option<&u64> {
-        (self.size != 0).then(|| self.block(seq))
+    pub fn block_to_write(&self, seq: u64) -> Option<&u64> {
+        (self.blocks != 0 && seq > self.top && !same_group(seq, self.top))
+            .then(|| self.block(self.top))
     }
 
     /// The block that holds `seq`'s bit (the slot masked again for the inline ring, so that
@@ -303,14 +355,24 @@ impl ReplayWindow {
         }
     }
 
+    /// Whether `seq` (at most the top) was received.
     #[inline]
     fn is_set(&self, seq: u64) -> bool {
-        (*self.block(seq) >> (seq & 63)) & 1 == 1
+        if same_group(seq, self.top) {
+            (self.group >> (seq & 31)) & 1 == 1
+        } else {
+            (*self.block(seq) >> (seq & 63)) & 1 == 1
+        }
     }
 
+    /// Marks `seq` (at most the top) received.
     #[inline]
     fn set(&mut self, seq: u64) {
-        *self.block_mut(seq) |= 1 << (seq & 63);
+        if same_group(seq, self.top) {
+            self.group |= 1 << (seq & 31);
+        } else {
+            *self.block_mut(seq) |= 1 << (seq & 63);
+        }
     }
 
     /// Sets `lo..=hi`, fewer numbers than the ring holds (so no two share a bit).
@@ -342,6 +404,12 @@ impl ReplayWindow {
             ((b & mask) as usize, bits)
         })
     }
+}
+
+/// Whether `a` and `b` are in one group of 32 numbers (one half of a ring block).
+#[inline(always)]
+fn same_group(a: u64, b: u64) -> bool {
+    a >> 5 == b >> 5
 }
 
 /// RFC 4303 Appendix A2.1: the full 64-bit sequence number of a received packet that carries
@@ -958,6 +1026,78 @@ mod tests {
                 assert_eq!(m, again);
                 m.merge(&WindowSnapshot::default());
                 assert_eq!(m, again);
+            }
+        }
+    }
+
+    /// In order, a packet writes the ring only when it leaves the top's group of 32, and then
+    /// the block that [`ReplayWindow::block_to_write`] named (the one a stage ahead asks for).
+    #[test]
+    fn in_order_writes_the_ring_once_a_group() {
+        for size in [64, 1024, 4096] {
+            let mut w = win(size);
+            for seq in 1..=3000u64 {
+                let ring = w.ring().to_vec();
+                let named = w.block_to_write(seq).map(|b| b as *const u64);
+                assert_eq!(named.is_some(), seq % 32 == 0, "size {size} seq {seq}");
+                w.update(seq).unwrap();
+                for (i, (old, new)) in ring.iter().zip(w.ring()).enumerate() {
+                    if old != new {
+                        assert_eq!(
+                            named,
+                            Some(&w.ring()[i] as *const u64),
+                            "size {size} seq {seq}"
+                        );
+                    }
+                }
+                // Below the top, in its group or not, nothing is asked for: `check` read it.
+                assert_eq!(w.block_to_write(seq), None);
+                assert_eq!(w.block_to_write(seq.saturating_sub(40)), None);
+            }
+            // Every number of the window is refused, from the group and from the ring.
+            for seq in 3001 - u64::from(w.size())..=3000 {
+                assert_eq!(
+                    w.check(seq),
+                    Err(ReplayError::Duplicate),
+                    "size {size} seq {seq}"
+                );
+            }
+        }
+        assert_eq!(win(0).block_to_write(32), None);
+    }
+
+    /// The top's group, rebuilt from the ring by a restore or a merge, keeps its bits when the
+    /// top later leaves it, and holds none above the top.
+    #[test]
+    fn group_survives_restore_merge_and_leaving() {
+        for size in [64, 128, 1024] {
+            let mut a = win(size);
+            // Top mid-group (100 = 96 + 4), 98 missing, numbers above the top never received.
+            for seq in (80..=100).filter(|&s| s != 98) {
+                a.update(seq).unwrap();
+            }
+            let snap = a.snapshot();
+            let mut restored = win(size);
+            restored.restore(&snap);
+            let mut merged = win(size);
+            merged.update(90).unwrap();
+            merged.merge(&snap);
+            for w in [&mut a, &mut restored, &mut merged] {
+                assert_eq!(w.check(98), Ok(()));
+                assert_eq!(w.check(99), Err(ReplayError::Duplicate));
+                for seq in [101, 127, 128, 140] {
+                    w.update(seq).unwrap();
+                }
+                for seq in [80, 97, 99, 100, 101, 127, 128, 140] {
+                    assert_eq!(
+                        w.check(seq),
+                        Err(ReplayError::Duplicate),
+                        "size {size} {seq}"
+                    );
+                }
+                for seq in [98, 102, 126, 129, 139] {
+                    assert_eq!(w.check(seq), Ok(()), "size {size} {seq}");
+                }
             }
         }
     }

@@ -415,10 +415,11 @@ impl Sa {
 
     /// Inbound: asks for the line of the window's ring that accepting `seq` writes, a stage
     /// before [`Sa::replay_update`] (the second stage, beside the keys): one line of the SA
-    /// for a window of up to 1024 packets.
+    /// for a window of up to 1024 packets, and only when `seq` leaves the top's group of 32
+    /// (in order, one packet in 32).
     #[inline(always)]
     pub fn prefetch_replay(&self, seq: u64) {
-        if let Some(block) = self.window.block_of(seq) {
+        if let Some(block) = self.window.block_to_write(seq) {
             prefetch(block, 8);
         }
     }
