@@ -7,13 +7,10 @@
 //! counter blocks through the rounds in four 512-bit registers, its ciphertext hashed
 //! against H^16..H^1 (four registers, loaded once), the products summed unreduced, reduced
 //! lane by lane once a group and folded, the running GHASH value added to the group's first
-//! block (Horner's rule over groups); the last 1-16 blocks and the length block take
-//! H^17..H^1, H^17 computed from H^16 when a tail of 16 blocks needs it. Those are the
-//! table's last 256 bytes, 5 lines; an AES-128 key keeps a copy of H^16 on its last round
-//! keys' line (`GcmKey::H16_COPY_AT`), and this path then reads only H^15..H^1 of the table,
-//! 4 lines. The round keys and powers are the library's (`gcm_key_data`), as in `gcm_short`,
-//! whose helpers this uses and whose one-time check against the library covers this path
-//! too.
+//! block (Horner's rule over groups); the last 0-15 blocks and the length block take
+//! H^17..H^1. Those are the table's last 272 bytes, 5 lines. The round keys and powers are
+//! the library's (`gcm_key_data`), as in `gcm_short`, whose helpers this uses and whose
+//! one-time check against the library covers this path too.
 //!
 //! With the key in cache the library is faster at sealing (the chain of one reduction a
 //! group is what this path pays for reading fewer powers), so `Mgr::gcm` takes this path
@@ -21,7 +18,7 @@
 
 use crate::gcm_short::{
     add_one, aes, counters, finish, first_bytes, power_at, reflect_mask, round_keys, step, Msg,
-    Sums, UP_TO,
+    Sums,
 };
 use crate::keys::GcmKey;
 use std::arch::x86_64::*;
@@ -29,9 +26,9 @@ use std::arch::x86_64::*;
 /// Blocks a group hashes against H^16..H^1 with one reduction.
 pub(crate) const GROUP_BLOCKS: usize = 16;
 
-/// The powers of the table this path reads, H^16..H^1 (an AES-128 key's H^16 from its copy
-/// instead; `keys.rs` counts the lines).
-pub(crate) const POWERS_READ: usize = GROUP_BLOCKS;
+/// The powers this path reads, H^17..H^1: a tail of 16 blocks and the length block take
+/// H^17, which the library's table keeps on H^16's line (`keys.rs` counts the lines).
+pub(crate) const POWERS_READ: usize = GROUP_BLOCKS + 1;
 const GROUP: usize = GROUP_BLOCKS * 16;
 
 /// Opening texts of this many bytes or more takes this path even with the key in cache. In
@@ -49,13 +46,12 @@ pub(crate) fn takes(len: usize) -> bool {
     len > crate::gcm_short::UP_TO && len <= LONGEST
 }
 
-/// Whether sealing or opening a text of `len` bytes or up to 40 fewer (an ESP packet's
-/// length: header, IV and ICV around the text) under a key that may be out of cache reads
-/// only H^16..H^1 (this path runs, not `gcm_short`'s, whose longest texts read up to H^18,
-/// nor the library's), for the prefetch of a key's lines.
+/// Whether sealing or opening a text of about `len` bytes under a key that may be out of
+/// cache reads only H^17..H^1 (this path runs, not the library's code), for the prefetch of
+/// a key's lines.
 #[inline(always)]
 pub(crate) fn reads_few_powers(len: usize) -> bool {
-    len > UP_TO + 40 && len <= LONGEST && crate::gcm_short::usable()
+    takes(len) && crate::gcm_short::usable()
 }
 
 /// Encrypts (`seal`) or decrypts `text` in place under `key`, the 12-byte `nonce` and
@@ -149,20 +145,6 @@ unsafe fn powers(first: *const u8, lanes: usize) -> __m512i {
     unsafe { _mm512_maskz_loadu_epi64(((1u32 << (2 * lanes)) - 1) as u8, first.cast()) }
 }
 
-/// H^(k+1) from `hk`, whose first lane is H^k, and `h1` = H, in the table's form (the
-/// library builds its table so, each power from the one before).
-#[inline]
-#[target_feature(enable = "avx512f,avx512vl,pclmulqdq")]
-fn next_power(hk: __m512i, h1: __m128i) -> __m128i {
-    let mut s = (
-        _mm_setzero_si128(),
-        _mm_setzero_si128(),
-        _mm_setzero_si128(),
-    );
-    add_one(&mut s, _mm512_castsi512_si128(hk), h1);
-    finish(s)
-}
-
 /// Blocks `x` (reflected) with the running GHASH value `acc` added to the first lane.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -181,23 +163,9 @@ unsafe fn run<const NR: usize>(key: &GcmKey, m: Msg<'_>) {
     let rk = round_keys::<NR>(key);
     let power = power_at(key);
     // H^16..H^13, H^12..H^9, H^8..H^5, H^4..H^1: a whole group's powers.
-    let h: [__m512i; 4] = std::array::from_fn(|j| {
-        if j == 0 && NR == 10 {
-            // H^16 from its copy, H^15..H^13 from the table: not the table's line of H^16.
-            // SAFETY: the copy's 16 bytes are in the expanded key; powers 15..12 in the table.
-            let (copy, below) = unsafe {
-                let at = key.expanded_keys.as_ptr().add(GcmKey::H16_COPY_AT);
-                (
-                    _mm_loadu_si128(at.cast()),
-                    _mm512_loadu_si512(power(15).cast()),
-                )
-            };
-            _mm512_alignr_epi64::<6>(below, _mm512_broadcast_i32x4(copy))
-        } else {
-            // SAFETY: powers 16 down to 1 are the table's last 256 bytes.
-            unsafe { _mm512_loadu_si512(power(16 - 4 * j).cast()) }
-        }
-    });
+    // SAFETY: powers 16 down to 1 are the table's last 256 bytes.
+    let h: [__m512i; 4] =
+        std::array::from_fn(|j| unsafe { _mm512_loadu_si512(power(16 - 4 * j).cast()) });
     let h1 = _mm512_extracti32x4_epi32::<3>(h[3]);
     let (j0, mut ctr) = counters(m.nonce);
     let sixteen = step(16);
@@ -223,7 +191,7 @@ unsafe fn run<const NR: usize>(key: &GcmKey, m: Msg<'_>) {
     let p = text.as_mut_ptr();
     let groups = len / GROUP;
     // The last 0..255 bytes, r blocks, hashed with the length block after them: powers
-    // H^(r+1)..H^1, up to H^17.
+    // H^(r+1)..H^1, up to H^17, which is on H^16's line.
     let at = groups * GROUP;
     let rest = len - at;
     let r = rest.div_ceil(16);
@@ -243,31 +211,18 @@ unsafe fn run<const NR: usize>(key: &GcmKey, m: Msg<'_>) {
     }
 
     let tail_ks = aes_regs::<NR>(&rk, ctr, regs);
-    // Tail block 4j + i takes the power r + 1 - 4j - i: consecutive table entries from the
-    // lane's first; lanes past the text are zeros and read no power. The first register's
-    // powers start at H^16 for a tail of 15 blocks (the group's) and at H^17 for one of 16
-    // (H^17 computed, and three of the group's).
-    let lead_powers = match r {
-        // SAFETY: powers r + 1 <= 15 down to 2 are in the table (none for r = 0).
-        ..15 => unsafe { powers(power(r + 1), r.min(4)) },
-        15 => h[0],
-        _ => _mm512_alignr_epi64::<6>(h[0], _mm512_broadcast_i32x4(next_power(h[0], h1))),
-    };
     let mut sums = Sums::zero();
     for (j, ks) in tail_ks.iter().enumerate().take(regs) {
         let at = at + 64 * j;
         // SAFETY: the mask covers only bytes at..len of the text.
         let ct = unsafe { xor_in_place(p.add(at), first_bytes(len - at), *ks, seal) };
         let ct = _mm512_shuffle_epi8(ct, reflect4);
-        let (x, hj) = match j {
-            0 => (lead(ct, acc), lead_powers),
-            // SAFETY: the first lane's power, r + 1 - 4j <= 13, is in the table, and the
-            // lanes' powers down from it too.
-            _ => (ct, unsafe {
-                powers(power(r + 1 - 4 * j), (r - 4 * j).min(4))
-            }),
-        };
-        sums.add(x, hj);
+        // Tail block 4j + i takes the power r + 1 - 4j - i: consecutive table entries
+        // from the lane's first; lanes past the text are zeros and read no power.
+        // SAFETY: the first lane's power, r + 1 - 4j <= 17, is in the table, and the
+        // lanes' powers down from it too.
+        let hj = unsafe { powers(power(r + 1 - 4 * j), (r - 4 * j).min(4)) };
+        sums.add(if j == 0 { lead(ct, acc) } else { ct }, hj);
     }
     // The length block (bit lengths of AAD and text, big-endian), reflected, times H: in the
     // tail's sums, or with the running value when there is no tail.
@@ -296,11 +251,11 @@ mod tests {
     use crate::{Dir, Mgr};
 
     #[test]
-    fn every_length_matches_the_library_both_key_sizes_directions_aads_and_tags() {
+    fn every_length_to_2000_matches_the_library_both_key_sizes_directions_aads_and_tags() {
         let Some(keys) = keys() else { return };
         let mut mgr = Mgr::new().unwrap();
         for key in &keys[..2] {
-            for len in 1..=LONGEST {
+            for len in 1..=2000 {
                 for aad_len in [0, 8, 12, 16] {
                     let nonce: [u8; 12] = std::array::from_fn(|i| (i * 5 + len) as u8);
                     let aad: Vec<u8> = (0..aad_len).map(|i| (i * 3 + len + 2) as u8).collect();
@@ -323,24 +278,6 @@ mod tests {
                 let want = library(&mut mgr, key, Dir::Encrypt, &nonce, &[], &plain, 16);
                 let got = run_on_copy(seal_or_open, key, true, &nonce, &[], &plain, 16);
                 assert_eq!(got, want, "len {len}");
-            }
-        }
-    }
-
-    #[test]
-    fn each_power_from_the_one_before_is_the_tables() {
-        let Some(keys) = keys() else { return };
-        for key in &keys[..2] {
-            let power = power_at(key);
-            // SAFETY: cpu_has() held (keys() checks it); every power read is in the table.
-            unsafe {
-                let h1 = _mm_loadu_si128(power(1).cast());
-                for k in 1..crate::gcm_short::POWERS {
-                    let hk = _mm512_zextsi128_si512(_mm_loadu_si128(power(k).cast()));
-                    let got: [u8; 16] = std::mem::transmute(next_power(hk, h1));
-                    let want: [u8; 16] = std::mem::transmute(_mm_loadu_si128(power(k + 1).cast()));
-                    assert_eq!(got, want, "H^{}", k + 1);
-                }
             }
         }
     }

@@ -72,7 +72,7 @@ fn agrees_with_library() -> bool {
         };
         let long = crate::gcm_long::LONGEST;
         for len in [
-            1, 15, 16, 17, 52, 63, 64, 65, 200, UP_TO, 257, 511, 512, 1400, 1417, 1520, 1530, long,
+            1, 15, 16, 17, 52, 63, 64, 65, 200, UP_TO, 257, 511, 512, 1400, 1417, long,
         ] {
             let own = if len <= UP_TO {
                 seal_or_open

@@ -170,10 +170,6 @@ pub struct GcmKey {
     /// last).
     pub(crate) table: [u8; 48 * 16],
     size: AesSize,
-    /// How many of the table's last powers `gcm_long` reads (H^15..H^1 under an AES-128 key,
-    /// which keeps H^16 at [`GcmKey::H16_COPY_AT`]; H^16..H^1 under AES-256): on the size's
-    /// line, so that the prefetch reads it from the line it reads the size from.
-    long_powers: u8,
     /// Unused: keeps the key at the 17 lines it took with its size on a line of its own, and
     /// so an SA at 29 lines. With the key at 16 (an SA of 28 lines, 1,792 bytes) `bench
     /// --bin esp --quick --only AES-128-GCM` ran 3-8 % slower at 100,000 SAs and 5 % slower
@@ -195,12 +191,6 @@ impl GcmKey {
     /// Where the key's size is: a stage ahead asks for this line first.
     pub const SIZE_AT: usize = std::mem::offset_of!(GcmKey, size);
 
-    /// Where an AES-128 key keeps a copy of H^16: in the expanded key's bytes past its 11
-    /// round keys (AES-256's, unread by AES-128), on the line of its last round keys. In the
-    /// table H^16 is alone on a line of powers (with H^19..H^17), which `gcm_long` then
-    /// does not read.
-    pub(crate) const H16_COPY_AT: usize = 11 * 16;
-
     /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt). The first call also
     /// checks, once, whether short texts may take `gcm_short`'s path.
     pub fn new(key: &[u8]) -> Option<Box<GcmKey>> {
@@ -221,19 +211,12 @@ impl GcmKey {
         // SAFETY: key holds as many bytes as its size says; data is a properly aligned
         // gcm_key_data.
         unsafe { pre(key.as_ptr().cast(), &mut data) };
-        let mut k = Box::new(GcmKey {
+        let k = Box::new(GcmKey {
             expanded_keys: data.expanded_keys,
             table: hash_key_table(&data).try_into().ok()?,
             size,
-            long_powers: crate::gcm_long::POWERS_READ as u8,
             _spare: [0; 64],
         });
-        if size == AesSize::Aes128 {
-            let h16 = (crate::gcm_short::POWERS - 16) * 16;
-            let at = GcmKey::H16_COPY_AT;
-            k.expanded_keys[at..at + 16].copy_from_slice(&k.table[h16..h16 + 16]);
-            k.long_powers -= 1;
-        }
         Some(k)
     }
 
@@ -254,14 +237,13 @@ impl GcmKey {
     /// GHASH multiplies by. The AVX-512 code keeps the powers from the 48th down to the
     /// first, and a message of n blocks uses the last n (at most 48): a 64-byte packet reads
     /// one or two lines of the table, not all twelve; a text that `gcm_long` seals or opens
-    /// reads the last 15 (4 lines) under an AES-128 key whatever its length, the last 16 (5
-    /// lines) under AES-256. Reads `size` and `long_powers`, on
+    /// reads the last 17 (5 lines) whatever its length. Reads `size`, on
     /// [`GcmKey::SIZE_AT`]'s line, which the stage before asked for.
     #[inline(always)]
     pub fn prefetch(&self, len: usize, reach: Reach) {
         prefetch_to(&self.expanded_keys, self.size.round_key_bytes(), reach);
         let table: &[u8] = &self.table;
-        let used = self.powers_read(len) * 16;
+        let used = powers_read(len) * 16;
         let mut at = table.len().saturating_sub(used);
         while at < table.len() {
             prefetch_line_to(table[at..].as_ptr(), reach);
@@ -270,19 +252,17 @@ impl GcmKey {
         // The table does not start on a line: the last power's line may be one more.
         prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
     }
+}
 
-    /// How many of the table's last powers sealing or opening about `len` bytes reads.
-    #[inline(always)]
-    fn powers_read(&self, len: usize) -> usize {
-        let most = if crate::gcm_long::reads_few_powers(len) {
-            self.long_powers as usize
-        } else {
-            48
-        };
-        // Not `clamp`, whose check that 1 <= most is a panic path in every burst function
-        // this is inlined into (about 200 bytes more in each).
-        len.div_ceil(16).max(1).min(most)
-    }
+/// How many of the table's last powers sealing or opening `len` bytes reads.
+#[inline(always)]
+fn powers_read(len: usize) -> usize {
+    let most = if crate::gcm_long::reads_few_powers(len) {
+        crate::gcm_long::POWERS_READ
+    } else {
+        48
+    };
+    len.div_ceil(16).clamp(1, most)
 }
 
 /// The hash-key table of the library's GCM key data, as bytes (whatever the arch's layout).
@@ -400,48 +380,18 @@ mod tests {
     }
 
     #[test]
-    fn a_long_gcm_op_asks_for_4_lines_of_powers_under_aes_128_and_5_under_aes_256() {
-        let few = crate::gcm_short::usable();
-        for (key, want) in [(&[3u8; 16][..], 4), (&[3u8; 32][..], 5)] {
-            let k = GcmKey::new(key).unwrap();
-            let table = &k.table;
-            let lines_of = |len: usize| {
-                let used = k.powers_read(len) * 16;
-                let end = table.as_ptr() as usize + table.len();
-                (end - 1) / LINE - (end - used) / LINE + 1
-            };
-            // Every length whose text gcm_long may seal or open (the library's otherwise).
-            for len in crate::gcm_short::UP_TO + 41..=crate::gcm_long::LONGEST {
-                if few {
-                    assert_eq!(lines_of(len), want, "len {len}");
-                }
-            }
-            // Shorter: gcm_short's powers (up to H^18 for a text of 16 blocks and its AAD).
-            assert_eq!(k.powers_read(64), 4);
-            for len in crate::gcm_short::UP_TO - 15..=crate::gcm_short::UP_TO + 40 {
-                assert!(k.powers_read(len) >= len.div_ceil(16).min(48), "len {len}");
-            }
-            assert_eq!(lines_of(crate::gcm_long::LONGEST + 1), 13);
-        }
-    }
-
-    #[test]
-    fn an_aes_128_gcm_key_keeps_h16_on_its_last_round_keys_line() {
-        let k = GcmKey::new(&[9; 16]).unwrap();
-        let h16 = (crate::gcm_short::POWERS - 16) * 16;
-        let at = GcmKey::H16_COPY_AT;
-        assert_eq!(k.expanded_keys[at..at + 16], k.table[h16..h16 + 16]);
-        let read = [
-            (k.expanded_keys.as_ptr(), AesSize::Aes128.round_key_bytes()),
-            (k.expanded_keys[at..].as_ptr(), 16),
-        ];
-        assert_eq!(lines(&*k, &read).len(), 3);
-        // AES-256 uses those bytes: its key is as the library made it.
-        let k = GcmKey::new(&[9; 32]).unwrap();
-        let mut data = sys::gcm_key_data::default();
-        // SAFETY: 32 key bytes; data is a properly aligned gcm_key_data.
-        unsafe { (fns().unwrap().gcm256_pre)([9u8; 32].as_ptr().cast(), &mut data) };
-        assert_eq!(k.expanded_keys, data.expanded_keys);
+    fn a_1400_byte_gcm_packet_asks_for_5_lines_of_powers_or_fewer_where_gcm_long_runs() {
+        let k = GcmKey::new(&[3; 16]).unwrap();
+        let table = &k.table;
+        let lines_of = |len: usize| {
+            let used = powers_read(len) * 16;
+            let end = table.as_ptr() as usize + table.len();
+            (end - 1) / LINE - (end - used) / LINE + 1
+        };
+        let want = if crate::gcm_short::usable() { 5 } else { 13 };
+        assert!(lines_of(1400) <= want, "{} lines", lines_of(1400));
+        assert_eq!(powers_read(64), 4);
+        assert_eq!(lines_of(crate::gcm_long::LONGEST + 1), 13);
     }
 
     #[test]
@@ -451,11 +401,11 @@ mod tests {
         for (key, len, want) in [
             (&[3u8; 16][..], 64, 3 + 2),
             (&[3u8; 32][..], 64, 4 + 2),
-            (&[3u8; 16][..], 1400, if few { 3 + 4 } else { 3 + 13 }),
+            (&[3u8; 16][..], 1400, if few { 3 + 5 } else { 3 + 13 }),
             (&[3u8; 32][..], 1400, if few { 4 + 5 } else { 4 + 13 }),
         ] {
             let k = GcmKey::new(key).unwrap();
-            let powers = k.powers_read(len) * 16;
+            let powers = powers_read(len) * 16;
             let read = [
                 (k.expanded_keys.as_ptr(), k.size.round_key_bytes()),
                 (k.table[k.table.len() - powers..].as_ptr(), powers),
