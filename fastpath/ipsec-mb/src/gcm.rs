@@ -119,7 +119,7 @@ impl Mgr {
             };
             return true;
         }
-        let f = match (dir, key.key_len) {
+        let f = match (dir, key.key_len()) {
             (Dir::Encrypt, 16) => g.enc128,
             (Dir::Decrypt, 16) => g.dec128,
             (Dir::Encrypt, _) => g.enc256,
@@ -132,7 +132,7 @@ impl Mgr {
         // scratch it initialises itself. All are borrowed for the call, which completes the work.
         unsafe {
             f(
-                &key.data,
+                key.lib(),
                 &mut g.ctx,
                 p,
                 p,

@@ -67,7 +67,7 @@ pub(crate) unsafe fn seal_or_open(key: &GcmKey, m: Msg<'_>) {
     debug_assert!(m.aad.len() <= crate::gcm_short::AAD_MAX && m.tag.len() <= 16);
     // SAFETY: forwarded from the caller.
     unsafe {
-        match key.key_len {
+        match key.key_len() {
             16 => run::<10>(key, m),
             _ => run::<14>(key, m),
         }

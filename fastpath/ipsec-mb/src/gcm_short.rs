@@ -126,7 +126,7 @@ pub(crate) unsafe fn seal_or_open(key: &GcmKey, m: Msg<'_>) {
     debug_assert!(m.aad.len() <= AAD_MAX && m.tag.len() <= 16);
     // SAFETY: forwarded from the caller.
     unsafe {
-        match key.key_len {
+        match key.key_len() {
             16 => run::<10>(key, m),
             _ => run::<14>(key, m),
         }
@@ -289,12 +289,11 @@ pub(crate) fn aes<const NR: usize, const N: usize>(
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn round_keys<const NR: usize>(key: &GcmKey) -> [__m512i; 15] {
-    let d = &key.data;
     let mut rk = [_mm512_setzero_si512(); 15];
     for (r, k) in rk.iter_mut().enumerate().take(NR + 1) {
         // SAFETY: expanded_keys holds 15 round keys of 16 bytes.
         *k = _mm512_broadcast_i32x4(unsafe {
-            _mm_loadu_si128(d.expanded_keys.as_ptr().add(16 * r).cast())
+            _mm_loadu_si128(key.expanded_keys.as_ptr().add(16 * r).cast())
         });
     }
     rk
@@ -304,9 +303,8 @@ pub(crate) fn round_keys<const NR: usize>(key: &GcmKey) -> [__m512i; 15] {
 /// last.
 #[inline(always)]
 pub(crate) fn power_at(key: &GcmKey) -> impl Fn(usize) -> *const u8 + '_ {
-    // SAFETY: every variant of the union is plain bytes; the VAES one spans all of it, and
     // `check_once` found the powers where this reads them.
-    let table: &[u8] = unsafe { &key.data.ghash_keys.vaes_avx512.shifted_hkey };
+    let table: &[u8] = &key.table;
     move |p| table[(POWERS - p) * 16..].as_ptr()
 }
 
@@ -583,7 +581,12 @@ pub(crate) mod tests {
         plain: &[u8],
         tag_len: usize,
     ) {
-        let what = format!("key {} len {} aad {}", key.key_len, plain.len(), aad.len());
+        let what = format!(
+            "key {} len {} aad {}",
+            key.key_len(),
+            plain.len(),
+            aad.len()
+        );
         let sealed = library(mgr, key, Dir::Encrypt, nonce, aad, plain, tag_len);
         let mine = |seal, text: &[u8]| run_on_copy(own, key, seal, nonce, aad, text, tag_len);
         assert_eq!(mine(true, plain), sealed, "seal, {what}");

@@ -270,10 +270,10 @@ impl Job<'_> {
             } => {
                 raw.cipher_mode = sys::IMB_CIPHER_GCM;
                 raw.hash_alg = sys::IMB_AUTH_AES_GMAC;
-                let k: *const sys::gcm_key_data = &key.data;
+                let k = key.lib();
                 raw.enc_keys = k.cast();
                 raw.dec_keys = k.cast();
-                raw.key_len_in_bytes = key.key_len as u64;
+                raw.key_len_in_bytes = key.key_len() as u64;
                 slot.iv[..12].copy_from_slice(&iv);
                 raw.iv = slot.iv.as_ptr();
                 raw.iv_len_in_bytes = 12;

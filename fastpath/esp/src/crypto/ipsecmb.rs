@@ -31,6 +31,11 @@ pub(super) enum Keys {
     Null { hmac: HmacKey },
 }
 
+// The kind of keys is in the GCM key's size (`GcmKey::SIZE_AT`, on a line of powers every
+// GCM op reads): the enum's tag takes no room of its own, and the size is the only field of
+// a `GcmKey` with spare values to hold it.
+const _: () = assert!(std::mem::size_of::<Keys>() == std::mem::size_of::<GcmKey>());
+
 impl Keys {
     pub(super) fn new(k: &TransformKeys) -> Result<Keys, CryptoError> {
         let e = &k.enc_key;
