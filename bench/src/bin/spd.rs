@@ -216,7 +216,7 @@ fn measure_burst(flows: &[FlowKey], budget: Duration, spd: &Spd) -> f64 {
         for chunk in flows.chunks(BURST) {
             spd.lookup_burst(black_box(chunk), &mut out);
             for hit in &out[..chunk.len()] {
-                sum = sum.wrapping_add(tag(hit.map(|(_, p)| p)));
+                sum = sum.wrapping_add(tag(hit.map(|h| h.policy)));
             }
         }
         done += flows.len() as u64;
@@ -265,7 +265,7 @@ fn main() {
         spd.lookup_burst(check, &mut burst);
         for (f, b) in check.iter().zip(&burst) {
             assert_eq!(spd.lookup(f).map(|(_, p)| p), linear.lookup(f), "{f:?}");
-            assert_eq!(b.map(|(_, p)| p), linear.lookup(f), "{f:?}");
+            assert_eq!(b.map(|h| h.policy), linear.lookup(f), "{f:?}");
         }
         let row = |what: &str, rate: f64| {
             println!(

@@ -7,8 +7,8 @@ use crate::counters::DropReason;
 use crate::crypto::{CryptoOp, Staged};
 use crate::ecn;
 use crate::lcore::Lcore;
-use crate::sa::{DfMode, Direction, DscpMode, Mode, Sa, SaId, SaState};
-use crate::sad::Sad;
+use crate::sa::{DfMode, Direction, DscpMode, Mode, Sa, SaState};
+use crate::sad::{SaRef, Sad};
 use crate::verdict::{write_trailer, TrailerLayout, Verdict, MAX_BURST};
 use crate::wire::checksum;
 use crate::wire::ip::{decrement_ttl, fix_lengths, IpHeader, IpVersion};
@@ -24,14 +24,14 @@ struct Prepared {
     udp6: bool,
 }
 
-/// Encrypts `pkts` (each a whole IP packet, from its IP header on) with `sas[i]`;
-/// `verdicts[i]` says what became of each. On `Forward` the buffer holds the ESP packet from
-/// its outer IP header on.
-pub fn encrypt_burst<P: PacketBuf>(
+/// Encrypts `pkts` (each a whole IP packet, from its IP header on) with `sas[i]` (ids, or
+/// positions taken since the SAD last changed); `verdicts[i]` says what became of each. On
+/// `Forward` the buffer holds the ESP packet from its outer IP header on.
+pub fn encrypt_burst<P: PacketBuf, R: SaRef>(
     lc: &mut Lcore,
     sad: &mut Sad,
     pkts: &mut [P],
-    sas: &[SaId],
+    sas: &[R],
     verdicts: &mut [Verdict],
     now_ns: u64,
 ) {
@@ -51,11 +51,11 @@ pub fn encrypt_burst<P: PacketBuf>(
     }
 }
 
-fn encrypt_chunk<P: PacketBuf>(
+fn encrypt_chunk<P: PacketBuf, R: SaRef>(
     lc: &mut Lcore,
     sad: &mut Sad,
     pkts: &mut [P],
-    sas: &[SaId],
+    sas: &[R],
     verdicts: &mut [Verdict],
     now_ns: u64,
 ) {
@@ -63,9 +63,9 @@ fn encrypt_chunk<P: PacketBuf>(
     // misses overlap (asking a few packets ahead of the one prepared measured slower). Once
     // per run of packets on one SA: with one SA the lines are there, and the asking alone
     // cost a few per cent of the time per packet.
-    for (i, &id) in sas.iter().enumerate() {
+    for (i, &sa) in sas.iter().enumerate() {
         if new_run(sas, i) {
-            sad.prefetch(id, Direction::Outbound);
+            sad.prefetch_at(sa.position(sad), Direction::Outbound);
         }
     }
     let mut prepared = [Prepared::default(); MAX_BURST];
@@ -75,12 +75,13 @@ fn encrypt_chunk<P: PacketBuf>(
     // Drops are counted where they are decided, and the encrypted packets from the ops: no
     // pass over the verdicts after the seal, but for the rare IPv6 UDP checksums.
     let mut any_udp6 = false;
-    // The SA is looked up once per run of packets on it (the slot, then the arena's chunk),
-    // here and in the ops pass below.
+    // The SA is looked up once per run of packets on it (by id: the slot, then the arena's
+    // chunk), here and in the ops pass below.
     let mut run_sa: Option<&mut Sa> = None;
     for i in 0..pkts.len() {
         if new_run(sas, i) {
-            run_sa = sad.get_mut(sas[i]);
+            let at = sas[i].position(sad);
+            run_sa = sad.at_mut(at);
         }
         verdicts[i] = match run_sa.as_deref_mut() {
             None => {
@@ -121,7 +122,7 @@ fn encrypt_chunk<P: PacketBuf>(
     let mut run_sa: Option<&Sa> = None;
     for (i, pkt) in pkts.iter_mut().enumerate() {
         if new_run(sas, i) {
-            run_sa = sad_ro.get(sas[i]);
+            run_sa = sad_ro.at(sas[i].position(sad_ro));
         }
         if verdicts[i] != Verdict::Forward {
             continue;
@@ -167,7 +168,7 @@ fn encrypt_chunk<P: PacketBuf>(
 /// Whether packet `i` of a burst is on another SA than the one before it: the SA's lines are
 /// asked for once per such run.
 #[inline(always)]
-fn new_run(sas: &[SaId], i: usize) -> bool {
+fn new_run<R: SaRef>(sas: &[R], i: usize) -> bool {
     i == 0 || sas[i - 1] != sas[i]
 }
 
@@ -404,11 +405,11 @@ fn fill_udp6_checksum(data: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::buf::VecBuf;
     use crate::crypto::{Backend, EncAlg, IntegAlg, TransformKeys};
-    use crate::sa::{Direction, SaConfig, UdpEncap};
+    use crate::sa::{Direction, SaConfig, SaId, UdpEncap};
     use crate::snapshot::SyncPolicy;
     use crate::wire::fragment::tests::{ipv4_packet, ipv6_packet};
     use std::net::IpAddr;
@@ -463,7 +464,7 @@ mod tests {
     }
 
     /// An lcore that takes no HA snapshots.
-    fn lcore() -> Lcore {
+    pub(crate) fn lcore() -> Lcore {
         let sync = SyncPolicy {
             period_packets_inbound: 0,
             period_packets_outbound: 0,

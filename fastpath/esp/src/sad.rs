@@ -6,10 +6,12 @@
 //! SPI index: a received packet's SA is found without reading its slot.
 
 mod arena;
+mod sa_ref;
 mod spi_table;
 
 use crate::sa::{Direction, Sa, SaConfig, SaError, SaId};
 use arena::SaArena;
+pub use sa_ref::SaRef;
 use spi_table::SpiTable;
 
 /// The highest SA id a SAD takes. Slots are indexed by id, so the bound is what keeps an id
@@ -38,6 +40,9 @@ pub struct Sad {
     arena: SaArena,
     inbound_by_spi: SpiTable,
     len: usize,
+    /// Counts the inserts and removals, which may move SAs: a position taken at one count
+    /// is good while the count stays (`Sad::layout`).
+    layout: u64,
 }
 
 /// A slot without an SA.
@@ -46,14 +51,15 @@ const VACANT: u32 = u32::MAX;
 /// SAs beyond which a burst's SA reads are staged (`Sad::prefers_stages`).
 const STAGES_FROM: usize = 1024;
 
-/// Where an SA is in its SAD's arena, as the SPI index gives it: valid until the next insert
-/// or removal (a removal moves the last SA into the hole), so only within one burst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SaPos(u32);
+/// Where an SA is in its SAD's arena, as the SPI index and the outbound SPD give it: valid
+/// until the next insert or removal (a removal moves the last SA into the hole), that is
+/// while [`Sad::layout`] stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SaPos(u32);
 
 impl SaPos {
-    /// No SA's position.
-    pub(crate) const NONE: SaPos = SaPos(VACANT);
+    /// No SA's position: finds none.
+    pub const NONE: SaPos = SaPos(VACANT);
 }
 
 impl Sad {
@@ -79,6 +85,7 @@ impl Sad {
             self.slots.resize(index + 1, VACANT);
         }
         let at = self.arena.push(sa);
+        self.layout += 1;
         self.slots[index] = at;
         if let Some(spi) = inbound_spi {
             self.inbound_by_spi.insert(spi, at);
@@ -92,6 +99,7 @@ impl Sad {
         let slot = self.slots.get_mut(id.0 as usize)?;
         let at = std::mem::replace(slot, VACANT);
         let (sa, moved) = self.arena.swap_remove(at)?;
+        self.layout += 1;
         debug_assert_eq!(sa.id, id, "an SA's id is the slot it is found by");
         if let Some(moved) = moved {
             self.slots[moved.0 as usize] = at;
@@ -156,19 +164,32 @@ impl Sad {
         self.inbound_by_spi.get(spi).map(SaPos)
     }
 
+    /// Where SA `id` is, until the next insert or removal.
+    #[inline]
+    pub fn position(&self, id: SaId) -> Option<SaPos> {
+        let at = *self.slots.get(id.0 as usize)?;
+        (at != VACANT).then_some(SaPos(at))
+    }
+
+    /// How many inserts and removals the SAD has seen: positions taken since it last
+    /// changed are good.
+    pub fn layout(&self) -> u64 {
+        self.layout
+    }
+
     #[inline(always)]
-    pub(crate) fn at(&self, pos: SaPos) -> Option<&Sa> {
+    pub fn at(&self, pos: SaPos) -> Option<&Sa> {
         self.arena.get(pos.0)
     }
 
     #[inline(always)]
-    pub(crate) fn at_mut(&mut self, pos: SaPos) -> Option<&mut Sa> {
+    pub fn at_mut(&mut self, pos: SaPos) -> Option<&mut Sa> {
         self.arena.get_mut(pos.0)
     }
 
-    /// [`Sad::prefetch`] of the SA at `pos`.
+    /// [`Sad::prefetch`] of the SA at `pos`: no slot to read first.
     #[inline(always)]
-    pub(crate) fn prefetch_at(&self, pos: SaPos, direction: Direction) {
+    pub fn prefetch_at(&self, pos: SaPos, direction: Direction) {
         if let Some(sa) = self.arena.get(pos.0) {
             sa.prefetch(direction);
         }

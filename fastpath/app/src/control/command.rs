@@ -203,13 +203,13 @@ pub fn apply(
             if owner != worker {
                 return Reply::NotMine;
             }
-            match tables.sad.insert(id, *config, now_ns) {
+            match tables.install_sa(id, *config, now_ns) {
                 Ok(()) => Reply::Done,
                 Err(e) => Reply::Failed(e.to_string()),
             }
         }
         Command::DelSa { id } => {
-            let removed = tables.sad.remove(id);
+            let removed = tables.remove_sa(id);
             if let (Some(sa), Some(map)) = (&removed, spi_owner) {
                 if sa.config.direction == Direction::Inbound {
                     map.remove(&sa.config.spi);
@@ -251,7 +251,7 @@ pub fn apply(
             Reply::SaCounters { rows, next }
         }
         Command::AddSp { direction, policy } => {
-            Reply::SpAdded(spd(tables, direction).insert(policy))
+            Reply::SpAdded(tables.insert_policy(direction, policy))
         }
         Command::DelSp { direction, id } => match spd(tables, direction).remove(id) {
             Some(_) => Reply::Done,

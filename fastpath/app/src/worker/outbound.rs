@@ -10,15 +10,17 @@ use esp::counters::DropReason;
 use esp::inbound::flow_key;
 use esp::outbound::encrypt_burst;
 use esp::sa::{Direction, SaId};
-use esp::spd::{Action, FlowKey, Policy, PolicyId};
+use esp::sad::SaPos;
+use esp::spd::{Action, FlowKey, Hit};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
 use std::net::IpAddr;
 
-/// Where the outbound classifier sends a packet.
+/// Where the outbound classifier sends a packet: one to protect with its SA's id (which
+/// worker owns it) and position in this worker's SAD (its lines, without its slot).
 #[derive(Clone, Copy)]
 enum Outbound {
-    Protect(SaId),
+    Protect(SaId, SaPos),
     Bypass,
     Exception,
     Drop(DropReason),
@@ -29,7 +31,7 @@ enum Outbound {
 #[derive(Default)]
 struct Sorted {
     enc: MbufBurst<BURST>,
-    enc_sa: ArrayVec<SaId, BURST>,
+    enc_sa: ArrayVec<SaPos, BURST>,
     // Made when first needed: an empty burst is 512 bytes to zero, each burst, for
     // packets that are rare.
     too_big: Option<MbufBurst<BURST>>,
@@ -37,7 +39,7 @@ struct Sorted {
     bypass: Option<MbufBurst<BURST>>,
     /// The longest packet of the burst known to fit with its SA, and that SA: a packet of
     /// 1400 bytes or so is past `fits_any_sa`, and the packets of a run on one SA are alike.
-    fitted: Option<(SaId, usize)>,
+    fitted: Option<(SaPos, usize)>,
     /// Whether a packet to encrypt may come out over the MTU (only those that failed the
     /// quick check can): else the pass over the encrypted burst is needed only for drops.
     near_mtu: bool,
@@ -49,6 +51,11 @@ impl Worker {
     pub(super) fn outbound(&mut self, from: usize, rx: &mut MbufBurst<BURST>, now_ns: u64) {
         let mut s = Sorted::default();
         let mtu = self.ports[self.unprotected].mtu;
+        if !self.tables.spd_out.placed_against(&self.tables.sad) {
+            // The SAD changed past the SPD (never through the control path): no position
+            // of it is used before all are right again.
+            self.tables.spd_out.place_all(&self.tables.sad);
+        }
         if self.tables.spd_out.prefers_bursts() {
             self.sort_burst(from, rx, mtu, &mut s);
         } else {
@@ -58,7 +65,7 @@ impl Worker {
             for mut m in rx.take_all() {
                 rx_bytes += u64::from(m.pkt_len());
                 let fate = match classify(&self.locals, &mut m) {
-                    Ok(h) => policy_fate(self.tables.spd_out.lookup(&flow_key(&h, m.data()))),
+                    Ok(h) => policy_fate(self.tables.spd_out.lookup_hit(&flow_key(&h, m.data()))),
                     Err(fate) => fate,
                 };
                 let len = usize::from(m.data_len());
@@ -102,16 +109,16 @@ impl Worker {
         self.tables.spd_out.lookup_burst(&keys, &mut found);
         // A packet past `fits_any_sa` reads its SA in the MTU check, one dependent miss after
         // another with 100,000 SAs: its SA's lines are asked for here, a pass ahead (once per
-        // run of packets on one SA).
-        let mut asked: Option<SaId> = None;
+        // run of packets on one SA), from the position the SPD gave.
+        let mut asked = SaPos::NONE;
         for (&i, hit) in keyed.iter().zip(found.iter()) {
             let fate = policy_fate(*hit);
             fates[i] = fate;
             if long {
-                if let Outbound::Protect(sa) = fate {
-                    if asked != Some(sa) && !fits_any_sa(usize::from(lens[i]), mtu) {
-                        self.tables.sad.prefetch(sa, Direction::Outbound);
-                        asked = Some(sa);
+                if let Outbound::Protect(_, at) = fate {
+                    if asked != at && !fits_any_sa(usize::from(lens[i]), mtu) {
+                        self.tables.sad.prefetch_at(at, Direction::Outbound);
+                        asked = at;
                     }
                 }
             }
@@ -134,7 +141,7 @@ impl Worker {
         s: &mut Sorted,
     ) {
         match fate {
-            Outbound::Protect(sa) => match self.foreign_owner(sa) {
+            Outbound::Protect(sa, at) => match self.foreign_owner(sa) {
                 Some(v) => {
                     // The owner classifies it again: give it the frame as received.
                     let _ = m.prepend(ether::HEADER_LEN as u16);
@@ -144,14 +151,14 @@ impl Worker {
                     // The SA is read only near the MTU: the others' first touch of it is
                     // encrypt_burst's, which asks for the whole burst's SAs at once.
                     let fit = if fits_any_sa(len, mtu)
-                        || s.fitted.is_some_and(|(f, l)| f == sa && len <= l)
+                        || s.fitted.is_some_and(|(f, l)| f == at && len <= l)
                     {
                         Fit::Fits
                     } else {
                         s.near_mtu = true;
-                        match self.tables.sad.get(sa) {
+                        match self.tables.sad.at(at) {
                             Some(x) if fits_sa(x, len, mtu) => {
-                                s.fitted = Some((sa, len));
+                                s.fitted = Some((at, len));
                                 Fit::Fits
                             }
                             Some(x) => self.mtu.check(x, m.data(), mtu, &self.locals),
@@ -160,7 +167,7 @@ impl Worker {
                     };
                     match fit {
                         Fit::Fits | Fit::FragmentAfter => {
-                            s.enc_sa.push(sa);
+                            s.enc_sa.push(at);
                             let _ = s.enc.push(m);
                         }
                         Fit::TooBigFromNode(Some(icmp)) => {
@@ -269,10 +276,10 @@ fn outbound_flow(
 }
 
 /// What the outbound SPD's answer for a flow does with its packet.
-fn policy_fate(hit: Option<(PolicyId, &Policy)>) -> Outbound {
+fn policy_fate(hit: Option<Hit<'_>>) -> Outbound {
     match hit {
-        Some((_, p)) => match p.action {
-            Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first())),
+        Some(h) => match h.policy.action {
+            Action::Protect(bundle) => Outbound::Protect(SaId(bundle.first()), h.sa_at),
             Action::Bypass => Outbound::Bypass,
             Action::Discard => Outbound::Drop(DropReason::PolicyDiscard),
         },

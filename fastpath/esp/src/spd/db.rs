@@ -4,11 +4,14 @@
 
 use super::table::{Entry, Pair, Probe, ShapeTable, Slot, NIL};
 use super::{
-    addr_bits, family_pair, prefix_mask, rank, FlowKey, Policy, PolicyId, Rank, Selector,
+    addr_bits, family_pair, prefix_mask, rank, Action, FlowKey, Policy, PolicyId, Rank, Selector,
     FAMILY_PAIRS, NO_RANK,
 };
+use crate::sad::SaPos;
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+
+mod placement;
 
 /// Up to this many policies, lookups scan [`Spd`]'s linear list instead of the tuple space.
 pub const SMALL_SPD: usize = 8;
@@ -20,6 +23,9 @@ const BURST_PASS: usize = 32;
 /// the core's own cache (1 MiB of L2 here), and a prefetch pass costs more than it hides.
 /// The tests take the prefetching pass at every size, to check it against the reference.
 const PREFETCH_FROM_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
+
+/// A `placed_layout` that no SAD's layout is.
+const UNPLACED: u64 = u64::MAX;
 
 /// How many groups of a family pair a burst lookup hashes and prefetches ahead: the best
 /// ones, where most lookups end.
@@ -60,6 +66,25 @@ struct Location {
     pair: Pair,
 }
 
+/// What a lookup found: the policy, and where the SAD it was placed against holds its first
+/// SA ([`Spd::install_sa`]; [`SaPos::NONE`] if that SAD has no such SA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit<'a> {
+    pub id: PolicyId,
+    pub policy: &'a Policy,
+    pub sa_at: SaPos,
+}
+
+impl<'a> Hit<'a> {
+    fn of(e: &'a Entry) -> Hit<'a> {
+        Hit {
+            id: PolicyId(e.id),
+            policy: &e.policy,
+            sa_at: e.sa_at,
+        }
+    }
+}
+
 /// One direction's security policy database (the caller keeps an outbound and an inbound one).
 #[derive(Clone, Debug, Default)]
 pub struct Spd {
@@ -72,6 +97,10 @@ pub struct Spd {
     free: Vec<u32>,
     /// Every policy by id: for `get`, `remove` and `iter` in id order.
     index: BTreeMap<u32, Location>,
+    /// The PROTECT policies by their first SA: (SA id, policy id), for `place_sa`.
+    by_sa: BTreeSet<(u32, u32)>,
+    /// The [`crate::sad::Sad::layout`] the positions are right for (`placement`).
+    placed_layout: u64,
     /// The last id handed out.
     pub(super) last_id: u32,
     /// Insertion counter, for the tie rule.
@@ -89,6 +118,7 @@ pub struct Spd {
 struct Compiled {
     rank: Rank,
     id: u32,
+    sa_at: SaPos,
     pair: u8,
     src_net: u128,
     src_mask: u128,
@@ -98,7 +128,8 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new(rank: Rank, id: u32, policy: Policy) -> Compiled {
+    fn new(e: &Entry) -> Compiled {
+        let (rank, id, policy) = (e.rank(), e.id, e.policy);
         let (src_v6, src) = addr_bits(policy.selector.src.network());
         let (dst_v6, dst) = addr_bits(policy.selector.dst.network());
         let src_mask = prefix_mask(src_v6, policy.selector.src.prefix_len());
@@ -106,6 +137,7 @@ impl Compiled {
         Compiled {
             rank,
             id,
+            sa_at: e.sa_at,
             pair: family_pair(src_v6, dst_v6) as u8,
             src_net: src & src_mask,
             src_mask,
@@ -166,6 +198,7 @@ impl Spd {
             next: NIL,
             seq,
             policy,
+            sa_at: SaPos::NONE,
         };
         let (overflow, free) = (&mut self.overflow, &mut self.free);
         match group.table.get_mut(pair) {
@@ -205,6 +238,11 @@ impl Spd {
                 pair,
             },
         );
+        if let Action::Protect(bundle) = policy.action {
+            self.by_sa.insert((bundle.first(), id));
+            // Not pointed at its SA: no SAD's positions are all right any more.
+            self.placed_layout = UNPLACED;
+        }
         self.rebuild_small();
         PolicyId(id)
     }
@@ -239,10 +277,7 @@ impl Spd {
         let mut small: Vec<Compiled> = self
             .index
             .keys()
-            .filter_map(|&id| {
-                let e = self.entry(id)?;
-                Some(Compiled::new(e.rank(), id, e.policy))
-            })
+            .filter_map(|&id| self.entry(id).map(Compiled::new))
             .collect();
         small.sort_by_key(|c| c.rank);
         self.small = small;
@@ -277,6 +312,9 @@ impl Spd {
             self.free.push(at);
             removed
         };
+        if let Action::Protect(bundle) = removed.policy.action {
+            self.by_sa.remove(&(bundle.first(), id.0));
+        }
         let rank = removed.rank();
         group.ranks.remove(&rank);
         if group.best == rank {
@@ -306,12 +344,17 @@ impl Spd {
 
     /// The first policy in SPD order whose selector matches the flow. Allocates nothing.
     pub fn lookup(&self, key: &FlowKey) -> Option<(PolicyId, &Policy)> {
+        self.lookup_hit(key).map(|h| (h.id, h.policy))
+    }
+
+    /// [`Spd::lookup`], with where its first SA is.
+    #[inline]
+    pub fn lookup_hit(&self, key: &FlowKey) -> Option<Hit<'_>> {
         let (family, src, dst) = flow_bits(key);
         if !self.small.is_empty() {
             return self.lookup_small(family, src, dst, key);
         }
-        self.find(family, src, dst, key, &[])
-            .map(|e| (PolicyId(e.id), &e.policy))
+        self.find(family, src, dst, key, &[]).map(Hit::of)
     }
 
     /// Whether [`Spd::lookup_burst`] gains over one [`Spd::lookup`] per packet: only when
@@ -324,24 +367,20 @@ impl Spd {
     /// larger than a core's cache, the first probes of a burst are hashed and their cache
     /// lines asked for before any is read, so that the misses of a burst overlap instead of
     /// adding up. Allocates nothing.
-    pub fn lookup_burst<'a>(
-        &'a self,
-        keys: &[FlowKey],
-        out: &mut [Option<(PolicyId, &'a Policy)>],
-    ) {
+    pub fn lookup_burst<'a>(&'a self, keys: &[FlowKey], out: &mut [Option<Hit<'a>>]) {
         for (keys, out) in keys.chunks(BURST_PASS).zip(out.chunks_mut(BURST_PASS)) {
             if self.large {
                 self.lookup_pass(keys, out);
             } else {
                 for (key, out) in keys.iter().zip(out) {
-                    *out = self.lookup(key);
+                    *out = self.lookup_hit(key);
                 }
             }
         }
     }
 
     /// One pass of [`Spd::lookup_burst`], at most `BURST_PASS` keys.
-    fn lookup_pass<'a>(&'a self, keys: &[FlowKey], out: &mut [Option<(PolicyId, &'a Policy)>]) {
+    fn lookup_pass<'a>(&'a self, keys: &[FlowKey], out: &mut [Option<Hit<'a>>]) {
         let mut probes = [[None; PREFETCH_GROUPS]; BURST_PASS];
         for (key, probes) in keys.iter().zip(&mut probes) {
             let (family, src, dst) = flow_bits(key);
@@ -349,9 +388,7 @@ impl Spd {
         }
         for ((key, probes), out) in keys.iter().zip(&probes).zip(out) {
             let (family, src, dst) = flow_bits(key);
-            *out = self
-                .find(family, src, dst, key, probes)
-                .map(|e| (PolicyId(e.id), &e.policy));
+            *out = self.find(family, src, dst, key, probes).map(Hit::of);
         }
     }
 
@@ -380,13 +417,7 @@ impl Spd {
         probes
     }
 
-    fn lookup_small(
-        &self,
-        family: usize,
-        src: u128,
-        dst: u128,
-        key: &FlowKey,
-    ) -> Option<(PolicyId, &Policy)> {
+    fn lookup_small(&self, family: usize, src: u128, dst: u128, key: &FlowKey) -> Option<Hit<'_>> {
         self.small
             .iter()
             .find(|c| {
@@ -395,7 +426,11 @@ impl Spd {
                     && dst & c.dst_mask == c.dst_net
                     && c.policy.selector.matches_next_layer(key)
             })
-            .map(|c| (PolicyId(c.id), &c.policy))
+            .map(|c| Hit {
+                id: PolicyId(c.id),
+                policy: &c.policy,
+                sa_at: c.sa_at,
+            })
     }
 
     /// The first policy in SPD order that matches. `probes` are the probes of the family's

@@ -13,12 +13,14 @@
 
 use std::net::IpAddr;
 
-pub use db::{Spd, SMALL_SPD};
+pub use db::{Hit, Spd, SMALL_SPD};
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 mod db;
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod placement_tests;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -260,7 +260,7 @@ fn scale_100k() {
     let mut out = vec![None; keys.len()];
     spd.lookup_burst(&keys, &mut out);
     for ((key, id), got) in expect.iter().zip(&out) {
-        assert_eq!(got.map(|(got, _)| got), Some(*id), "{key:?}");
+        assert_eq!(got.map(|h| h.id), Some(*id), "{key:?}");
     }
     // Misses fall to the catch-alls.
     let mut misses = Vec::new();

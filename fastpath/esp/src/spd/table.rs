@@ -7,6 +7,7 @@
 //! hash: addresses come from the network.
 
 use super::{rank, Action, IpNet, Ipv4Net, Policy, Rank, Selector};
+use crate::sad::SaPos;
 use foldhash::fast::FixedState;
 use std::hash::{BuildHasher, RandomState};
 
@@ -28,6 +29,10 @@ pub(super) struct Entry {
     /// Insertion sequence, the rank's tie-breaker.
     pub(super) seq: u64,
     pub(super) policy: Policy,
+    /// A PROTECT policy's first SA, where the SAD it was placed against holds it
+    /// ([`super::Spd::install_sa`]): read with the policy, so that the SA's lines can be
+    /// asked for without its slot.
+    pub(super) sa_at: SaPos,
 }
 
 impl Entry {
@@ -55,6 +60,7 @@ fn vacant() -> Slot {
             id: 0,
             next: NIL,
             seq: 0,
+            sa_at: SaPos::NONE,
             policy: Policy {
                 priority: 0,
                 selector: Selector::between(any, any),

@@ -95,7 +95,8 @@ pub(super) fn hit(spd: &Spd, key: &FlowKey) -> Option<PolicyId> {
     let one = spd.lookup(key);
     let mut burst = [None];
     spd.lookup_burst(std::slice::from_ref(key), &mut burst);
-    assert_eq!(burst[0], one, "{key:?}");
+    assert_eq!(burst[0].map(|h| (h.id, h.policy)), one, "{key:?}");
+    assert_eq!(spd.lookup_hit(key), burst[0], "{key:?}");
     one.map(|(id, _)| id)
 }
 
@@ -104,9 +105,9 @@ pub(super) fn burst_agrees(spd: &Spd, naive: &Naive, keys: &[FlowKey]) {
     let mut out = vec![None; keys.len()];
     spd.lookup_burst(keys, &mut out);
     for (key, got) in keys.iter().zip(&out) {
-        let got = got.map(|(id, p)| {
-            assert_eq!(spd.get(id), Some(p));
-            id
+        let got = got.map(|h| {
+            assert_eq!(spd.get(h.id), Some(h.policy));
+            h.id
         });
         assert_eq!(got, naive.lookup(key), "{key:?}");
     }
