@@ -76,7 +76,7 @@ fn encrypt_chunk<P: PacketBuf, R: SaRef>(
     // pass over the verdicts after the seal, but for the rare IPv6 UDP checksums.
     let mut any_udp6 = false;
     // The SA is looked up once per run of packets on it (by id: the slot, then the arena's
-    // chunk), here and in the ops pass below.
+    // chunk; by position: the chunk alone), here and in the ops pass below.
     let mut run_sa: Option<&mut Sa> = None;
     for i in 0..pkts.len() {
         if new_run(sas, i) {

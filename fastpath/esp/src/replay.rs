@@ -312,7 +312,7 @@ impl ReplayWindow {
             }
             let seq = snap.top - i as u64;
             if seq >= floor && snap.received(i) {
-                *self.block_mut(seq) |= 1 << (seq & 63);
+                self.set_in_ring(seq);
             }
         }
         self.load_group();
@@ -371,8 +371,14 @@ impl ReplayWindow {
         if same_group(seq, self.top) {
             self.group |= 1 << (seq & 31);
         } else {
-            *self.block_mut(seq) |= 1 << (seq & 63);
+            self.set_in_ring(seq);
         }
+    }
+
+    /// Marks `seq` received in the ring, whatever the top's group holds.
+    #[inline]
+    fn set_in_ring(&mut self, seq: u64) {
+        *self.block_mut(seq) |= 1 << (seq & 63);
     }
 
     /// Sets `lo..=hi`, fewer numbers than the ring holds (so no two share a bit).

@@ -10,7 +10,7 @@
 
 use super::{Entry, Spd};
 use crate::sa::{Sa, SaConfig, SaId};
-use crate::sad::{SaPos, Sad, SadError};
+use crate::sad::{SaPos, SaRef, Sad, SadError};
 use crate::spd::{Action, Policy, PolicyId};
 
 impl Spd {
@@ -24,7 +24,7 @@ impl Spd {
     ) -> Result<(), SadError> {
         let placed = self.placed_against(sad);
         sad.insert(id, config, now_ns)?;
-        self.place_sa(id, sad.position(id).unwrap_or(SaPos::NONE));
+        self.place_sa(id, id.position(sad));
         self.stamp(sad, placed);
         Ok(())
     }
@@ -49,7 +49,7 @@ impl Spd {
         let id = self.insert(policy);
         if let Action::Protect(b) = policy.action {
             let sa = SaId(b.first());
-            self.place_sa(sa, sad.position(sa).unwrap_or(SaPos::NONE));
+            self.place_sa(sa, sa.position(sad));
         }
         self.stamp(sad, placed);
         id
@@ -93,11 +93,19 @@ impl Spd {
     #[cold]
     #[inline(never)]
     pub fn place_all(&mut self, sad: &Sad) {
-        let sas: Vec<u32> = self.by_sa.iter().map(|&(sa, _)| sa).collect();
-        for (n, &sa) in sas.iter().enumerate() {
-            if n == 0 || sas[n - 1] != sa {
-                let at = sad.position(SaId(sa)).unwrap_or(SaPos::NONE);
-                self.place_sa(SaId(sa), at);
+        let placed: Vec<(u32, SaPos)> = self
+            .by_sa
+            .iter()
+            .map(|&(sa, id)| (id, SaId(sa).position(sad)))
+            .collect();
+        for (id, at) in placed {
+            if let Some(e) = self.entry_mut(id) {
+                e.sa_at = at;
+            }
+        }
+        for c in &mut self.small {
+            if let Action::Protect(b) = c.policy.action {
+                c.sa_at = SaId(b.first()).position(sad);
             }
         }
         self.placed_layout = sad.layout();
@@ -106,7 +114,7 @@ impl Spd {
     /// The first PROTECT policy (by id) whose position is not where `sad` holds its first
     /// SA, if any: for tests of the writer that keeps them right.
     pub fn misplaced(&self, sad: &Sad) -> Option<(u32, SaPos)> {
-        let want = |sa: u32| sad.position(SaId(sa)).unwrap_or(SaPos::NONE);
+        let want = |sa: u32| SaId(sa).position(sad);
         let big = self.by_sa.iter().find_map(|&(sa, id)| {
             let e = self.entry(id)?;
             (e.sa_at != want(sa)).then_some((id, e.sa_at))
