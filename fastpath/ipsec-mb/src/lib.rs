@@ -34,7 +34,7 @@ pub use huge_pages::{advise_huge_pages, HUGE_PAGE};
 pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
 pub use keys::{AesKeys, AesSize, GcmKey, HmacAlg, HmacKey};
 pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
-pub use prefetch::{prefetch, prefetch_line, Reach, LINE};
+pub use prefetch::{prefetch, prefetch_line, prefetch_line_to, Reach, LINE};
 pub use sync::{SyncBurst, SyncKind};
 
 /// Raw bindgen output (only the items the safe layer uses).
