@@ -146,6 +146,18 @@ fn each_page_says_what_its_control_socket_says() {
                 "{reason}"
             );
         }
+        // IKEv1's half-open responder SAs, apart from IKEv2's.
+        let v1 = c["half_open_v1"].as_object().unwrap();
+        assert!(v1.contains_key("current"), "{c}");
+        for (event, n) in v1 {
+            let on_page = if event == "current" {
+                s["slowpath_ike_v1_half_open"]
+            } else {
+                let label = format!("event=\"{event}\"");
+                sum(&s, "slowpath_ike_v1_half_open_events_total", &[&label])
+            };
+            assert_eq!(Some(on_page as u64), n.as_u64(), "{event}");
+        }
     }
 
     // The responder's pool, as `pools` has it (the initiator asked for no address).

@@ -311,6 +311,20 @@ fn ike<W: Write>(e: &mut Encoder<W>, ike: &IkeInputs) -> io::Result<()> {
         "Half-open IKE SAs now.",
         c.half_open.get("current").copied().unwrap_or(0),
     )?;
+    let mut f = e.family(
+        "slowpath_ike_v1_half_open_events_total",
+        Kind::Counter,
+        "IKEv1 responder SAs whose phase 1 was not done: expired, and evicted at the cap.",
+    )?;
+    for (event, n) in c.half_open_v1.iter().filter(|(k, _)| *k != "current") {
+        f.sample(&[("event", event)], *n)?;
+    }
+    e.single(
+        "slowpath_ike_v1_half_open",
+        Kind::Gauge,
+        "IKEv1 responder SAs whose phase 1 is not done, now.",
+        c.half_open_v1.get("current").copied().unwrap_or(0),
+    )?;
     e.single(
         "slowpath_ike_fastpath_subscribed",
         Kind::Gauge,

@@ -171,6 +171,62 @@ fn trap_receivers_have_their_counters_on_the_page() {
     assert_eq!(at(&format!("slowpath_snmp_traps_failed_total{v6}")), 1.0);
 }
 
+#[test]
+fn ikev1_half_open_sas_are_on_the_page_beside_ikev2s() {
+    let counters = IkeCounters {
+        ike_sas: 5,
+        fastpath_child_sas: 2,
+        received: 40,
+        sent: 38,
+        send_errors: 0,
+        drops: BTreeMap::new(),
+        retransmits: 1,
+        answered_from_cache: 0,
+        half_open: BTreeMap::from([("current".to_string(), 3), ("expired".to_string(), 4)]),
+        half_open_v1: BTreeMap::from([
+            ("expired".to_string(), 7),
+            ("evicted".to_string(), 378),
+            ("current".to_string(), 50),
+        ]),
+        fastpath_errors: 0,
+        fastpath_events: 0,
+        fastpath_subscribed: true,
+        child_install_failures: 0,
+        quarantined_sa_ids: 0,
+        fastpath_orphans: 0,
+    };
+    let inputs = PageInputs {
+        uptime: Duration::from_secs(1),
+        instances: Vec::new(),
+        ha_groups: Vec::new(),
+        ike: Some(IkeInputs {
+            sas: Vec::new(),
+            counters,
+            pools: Vec::new(),
+        }),
+        crypto_groups: Vec::new(),
+        traps: Vec::new(),
+    };
+    let (page, s) = checked_page(&inputs);
+    let at = |k: &str| *s.get(k).unwrap_or_else(|| panic!("no {k} in\n{page}"));
+    assert_eq!(at("slowpath_ike_v1_half_open"), 50.0);
+    assert_eq!(
+        at("slowpath_ike_v1_half_open_events_total{event=\"evicted\"}"),
+        378.0
+    );
+    assert_eq!(
+        at("slowpath_ike_v1_half_open_events_total{event=\"expired\"}"),
+        7.0
+    );
+    assert!(!page.contains("slowpath_ike_v1_half_open_events_total{event=\"current\"}"));
+    // IKEv2's stay apart.
+    assert_eq!(at("slowpath_ike_half_open"), 3.0);
+    assert_eq!(
+        at("slowpath_ike_half_open_events_total{event=\"expired\"}"),
+        4.0
+    );
+}
+
 /// The page written from `inputs`, checked as promtool would, and its samples.
 fn checked_page(inputs: &PageInputs) -> (String, BTreeMap<String, f64>) {
     let mut out = Vec::new();
