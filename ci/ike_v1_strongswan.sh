@@ -13,6 +13,8 @@
 #   4. we delete: strongSwan's SAs go away
 #   5. IPsec SA rekeys by a new Quick Mode before expiry (ours, every 6 s) under a continuous
 #      ping: `figure: N of M pings lost during the rekey`
+#   6. we initiate with an IKE proposal strongSwan does not take: its NO-PROPOSAL-CHOSEN (in
+#      clear) ends our half-made SA at once, with that reason, not at the 30 s setup timeout
 # Every wait is bounded; everything is cleaned up (KEEP=1 keeps the work directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,8 @@ conn pfs local 192.0.2.1 remote 192.0.2.2 local-id fqdn:pfs.gw remote-id ip:192.
 child pnet conn pfs local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha256-modp2048
 conn rk local 192.0.2.1 remote 192.0.2.2 local-id fqdn:rk.gw remote-id ip:192.0.2.2 auth psk gw ike aes128-sha1-modp1024 version 1 dpd 0s add
 child rknet conn rk local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha1 rekey 6s life 20s
+conn np local 192.0.2.1 remote 192.0.2.2 local-id fqdn:np.gw remote-id ip:192.0.2.2 auth psk gw ike aes128-sha256-modp1024 version 1 dpd 0s add
+child npnet conn np local-ts 10.1.0.0/16 remote-ts 10.2.0.0/16 esp aes128-sha1
 CONF
 start_slowpath
 start_charon
@@ -95,5 +99,15 @@ check "rk: the fast path holds one pair afterwards" wait_for 10 fp_sas_is 2
 check "rk: the tunnel still carries traffic" wait_for 10 ping_through
 ctl terminate rk >/dev/null || true
 wait_for 10 our_ike_none || true
+
+echo "== 6. we initiate with an IKE proposal strongSwan does not take"
+t0=$(date +%s%N)
+np_sa=$(ctl initiate np | python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sa"])' || true)
+# The SA never came up, so its `ike_down` event names it by id only.
+np_refused() { grep '"event":"ike_down"' "$work/sp.log" | grep "\"ike_sa\":${np_sa:-none}," | grep -q NoProposalChosen && our_ike_none; }
+check "np: our SA ends on strongSwan's NO-PROPOSAL-CHOSEN, well before the 30 s setup timeout" wait_for 5 np_refused
+echo "figure: refused IKEv1 proposal ended in $(( ($(date +%s%N) - t0) / 1000000 )) ms (setup timeout 30 s)"
+check "np: strongSwan refused it" grep -q "no proposal found" "$work/charon.log"
+grep '"ike_sa":'"${np_sa:-none}," "$work/sp.log" | sed 's/.*event: //'
 
 ike_summary ike_v1_strongswan

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::engine_tests::{assert_mirrored, exchange_of, pair_configs, World};
 use super::super::wire::{self, exchange};
-use crate::action::DropReason;
+use crate::action::{DownReason, DropReason};
 use crate::config::{AuthConfig, IkeConfig, IkeVersion};
 use crate::tests::harness::esp_cbc;
 
@@ -96,10 +96,12 @@ fn a_wrong_key_makes_no_sa() {
     w.run();
     assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
     // HASH_R does not prove A's key: A tells B (INVALID-HASH-INFORMATION, in clear) and
-    // its SA is gone; B's half-made one waits for its setup timeout.
+    // its SA is gone; B's half-made one goes at once, on that notification.
     assert_eq!(w.a.total_counters().dropped(DropReason::BadIcv), 1);
     assert!(w.a.sa_ids().is_empty());
-    assert_eq!(w.b.total_counters().dropped(DropReason::Unprotected), 1);
+    assert!(w.b.sa_ids().is_empty());
+    assert_eq!(w.seen_b.down, vec![DownReason::AuthenticationFailed]);
+    assert_eq!(w.b.total_counters().dropped(DropReason::Unprotected), 0);
     for _ in 0..40 {
         w.advance(Duration::from_secs(2));
         w.run();
@@ -128,6 +130,9 @@ fn a_connection_without_aggressive_refuses_it() {
     assert_eq!(refusals, 1);
     assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
     assert!(w.b.sa_ids().is_empty());
+    // The initiator's SA ends on the refusal, not at its setup timeout.
+    assert!(w.a.sa_ids().is_empty());
+    assert_eq!(w.seen_a.down, vec![DownReason::NoProposalChosen]);
     let c = w.b.total_counters();
     assert_eq!(c.dropped(DropReason::AggressiveRefused), 1);
     // Nor does an `aggressive` connection answer a Main Mode.
@@ -137,4 +142,83 @@ fn a_connection_without_aggressive_refuses_it() {
     w.run();
     assert_eq!((w.seen_a.up, w.seen_b.up), (0, 0));
     assert_eq!(w.b.total_counters().dropped(DropReason::NoConfig), 1);
+}
+
+#[test]
+fn an_error_in_clear_ends_no_established_sa_and_a_status_in_clear_no_half_made_one() {
+    let (a, b) = aggressive_pair();
+    let mut w = World::new(a, b);
+    w.initiate();
+    // The first message, kept to name the SA by its cookies.
+    let mut first = None;
+    w.run_with(|p| {
+        if first.is_none() && exchange_of(&p.bytes) == exchange::AGGRESSIVE {
+            first = Some((p.from, p.to, p.bytes.clone()));
+        }
+        Some(p)
+    });
+    assert_eq!((w.seen_a.up, w.seen_b.up), (1, 1));
+    let (from, to, bytes) = first.unwrap();
+    let h = wire::parse_header(&bytes).unwrap();
+    // B's answer carries its cookie: forge a refusal in clear under both cookies.
+    let ids = w.a.sa_ids();
+    assert_eq!(ids.len(), 1);
+    let refusal = clear_notify(
+        h.icookie,
+        w.a.sa(ids[0]).unwrap().rcookie,
+        wire::notify_type::NO_PROPOSAL_CHOSEN,
+    );
+    w.deliver(super::super::engine_tests::Packet {
+        from: to,
+        to: from,
+        bytes: refusal,
+    });
+    w.collect();
+    // Anyone could have sent it: the SA stays up.
+    assert_eq!(w.a.sa_ids(), ids);
+    assert!(w.seen_a.down.is_empty());
+    assert_eq!(w.a.total_counters().dropped(DropReason::Unprotected), 1);
+
+    // A status type in clear during phase 1 ends nothing either.
+    let (a, b) = aggressive_pair();
+    let mut w = World::new(a, b);
+    w.initiate();
+    let mut sent_first = None;
+    w.run_with(|p| {
+        if sent_first.is_none() && exchange_of(&p.bytes) == exchange::AGGRESSIVE {
+            sent_first = Some(p);
+            return None;
+        }
+        Some(p)
+    });
+    let first = sent_first.unwrap();
+    let h = wire::parse_header(&first.bytes).unwrap();
+    let status =
+        super::super::conn_select::refusal_message(&h, wire::notify_type::INITIAL_CONTACT).unwrap();
+    w.deliver(super::super::engine_tests::Packet {
+        from: first.to,
+        to: first.from,
+        bytes: status,
+    });
+    w.collect();
+    assert_eq!(w.a.sa_ids().len(), 1);
+    assert!(w.seen_a.down.is_empty());
+    assert_eq!(w.a.total_counters().dropped(DropReason::Unprotected), 1);
+}
+
+/// An Informational in clear under both cookies, carrying notification `kind`.
+fn clear_notify(icookie: [u8; 8], rcookie: [u8; 8], kind: u16) -> Vec<u8> {
+    let n = super::super::auth_refusal::notification(icookie, rcookie, kind);
+    let (first, body) = wire::encode_payloads(&[n]).unwrap();
+    let h = wire::Header {
+        icookie,
+        rcookie,
+        next_payload: first,
+        version: 0x10,
+        exchange: exchange::INFORMATIONAL,
+        flags: 0,
+        message_id: 0,
+        length: 0,
+    };
+    wire::encode_message(&h, &body)
 }

@@ -10,7 +10,8 @@ use super::wire::{
     self, doi, exchange, notify_type, payload_type, protocol, Deletion, Header, Notification,
     Payload,
 };
-use crate::action::{Action, ChildId, DownReason, DropReason};
+use crate::action::{Action, ChildId, DownReason, DropReason, Event};
+use crate::message::NotifyType;
 use crate::rng::random_u32;
 use crate::sa::child_sa::ChildState;
 
@@ -118,8 +119,10 @@ pub fn on_message(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u
     {
         return super::quick_mode::on_connected(sa, ctx, header, body);
     }
-    // Unprotected notifications (a phase 1 error from the peer) change nothing: anyone
-    // could have sent them.
+    if !header.is_encrypted() && !sa.is_established() {
+        return on_phase1_refusal(sa, ctx, header, body);
+    }
+    // Other unprotected notifications change nothing: anyone could have sent them.
     if !header.is_encrypted() || !sa.is_established() || header.next_payload != payload_type::HASH {
         return sa.drop_message(DropReason::Unprotected);
     }
@@ -150,6 +153,47 @@ pub fn on_message(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u
         if sa.is_closed() {
             return;
         }
+    }
+}
+
+/// An Informational in clear while phase 1 is not done: the peer refusing our proposal or
+/// our proof (RFC 2408 3.14.1), before it had keys or with keys it could not trust, as a
+/// wrong pre-shared key makes them. The first error notification closes the SA at once,
+/// with its reason, rather than leaving it to wait for its setup timeout, as strongSwan
+/// does: the message names the SA by its cookies, ours random, so only a peer that saw our
+/// messages can send it. Status types and malformed messages are dropped as before.
+fn on_phase1_refusal(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u8]) {
+    let error = wire::parse_payloads(header.next_payload, body)
+        .ok()
+        .and_then(|payloads| {
+            payloads.into_iter().find_map(|p| match p {
+                Payload::Notify(n) if notify_type::is_error(n.kind) => Some(n.kind),
+                _ => None,
+            })
+        });
+    let Some(kind) = error else {
+        return sa.drop_message(DropReason::Unprotected);
+    };
+    sa.event(Event::PeerNotify(NotifyType(kind)));
+    let reason = refusal_reason(kind);
+    sa.close(reason, ctx.now);
+    // `close` tells the end of an SA that was up; this one never was, but its caller should
+    // know why the negotiation ended, as IKEv2's does.
+    sa.push(Action::IkeSaDown { sa: sa.id, reason });
+}
+
+/// Why the peer refused phase 1, by its error notification.
+fn refusal_reason(kind: u16) -> DownReason {
+    match kind {
+        notify_type::NO_PROPOSAL_CHOSEN => DownReason::NoProposalChosen,
+        notify_type::AUTHENTICATION_FAILED
+        | notify_type::INVALID_HASH_INFORMATION
+        | notify_type::INVALID_SIGNATURE
+        | notify_type::INVALID_ID_INFORMATION
+        | notify_type::INVALID_CERTIFICATE
+        | notify_type::INVALID_CERT_AUTHORITY
+        | notify_type::CERTIFICATE_UNAVAILABLE => DownReason::AuthenticationFailed,
+        other => DownReason::PeerError(NotifyType(other)),
     }
 }
 
