@@ -21,6 +21,7 @@ pub mod cookie;
 pub mod engine;
 pub mod half_open;
 pub mod informational;
+mod informational_received;
 pub mod isakmp_sa;
 pub mod main_mode;
 pub mod phase1;
