@@ -189,12 +189,8 @@ impl Payload {
             }
             PayloadType::IDI | PayloadType::IDR => {
                 let (id_type, data) = id::parse(body)?;
-                let kind = match ptype {
-                    PayloadType::IDI => Side::Initiator,
-                    _ => Side::Responder,
-                };
                 Payload::Id {
-                    kind,
+                    kind: side(ptype),
                     id_type,
                     data,
                 }
@@ -237,12 +233,8 @@ impl Payload {
             PayloadType::VENDOR_ID => Payload::VendorId(body.to_vec()),
             PayloadType::TSI | PayloadType::TSR => {
                 let (selectors, unknown) = ts::parse(body)?;
-                let kind = match ptype {
-                    PayloadType::TSI => Side::Initiator,
-                    _ => Side::Responder,
-                };
                 Payload::Ts {
-                    kind,
+                    kind: side(ptype),
                     selectors,
                     unknown,
                 }
@@ -319,6 +311,15 @@ impl Payload {
             } => cp::emit(out, *cfg_type, attributes)?,
         }
         Ok(())
+    }
+}
+
+/// The side an ID or TS payload of type `ptype` speaks for: IDi and TSi are the initiator's.
+fn side(ptype: PayloadType) -> Side {
+    if matches!(ptype, PayloadType::IDI | PayloadType::TSI) {
+        Side::Initiator
+    } else {
+        Side::Responder
     }
 }
 
