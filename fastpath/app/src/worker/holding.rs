@@ -2,12 +2,9 @@
 //! kernel resolves it (as Linux holds `unres_qlen` packets per neighbour): without it the
 //! first packets to a host whose entry expired are lost, the first ping of a flow too. The
 //! queue is a fixed ring (no allocation per packet), owned by one worker; each poll loop
-//! sends what became resolved and drops what waited too long.
+//! sends what became resolved and drops what waited too long (`route::release_held`).
 
-use super::route::{neighbour_mac, send_group, Router};
-use super::{Worker, BURST};
 use arrayvec::ArrayVec;
-use dpdk::mbuf::{Mbuf, MbufBurst};
 use std::net::IpAddr;
 
 /// Packets held per worker: enough for a few neighbours resolving at once, few enough that
@@ -157,58 +154,6 @@ impl<T> Holding<T> {
         self.used = w;
         if w == 0 {
             self.head = 0;
-        }
-    }
-}
-
-impl Worker {
-    /// Once per poll loop: sends the held packets whose neighbour became known, drops those
-    /// that waited too long. Costs a branch while nothing is held.
-    pub(super) fn release_held(&mut self, now_ns: u64) {
-        let Some(router) = self.router.as_mut() else {
-            return;
-        };
-        router.now_ns = now_ns;
-        if router.holding.is_empty() {
-            return;
-        }
-        let Router {
-            holding,
-            neighbours,
-            ..
-        } = router;
-        let ports = &self.ports;
-        let mut out = Released::new();
-        let expired = holding.release(
-            now_ns,
-            |w| neighbour_mac(neighbours, ports, w.at, w.port, w.addr),
-            &mut out,
-        );
-        self.counters.held_dropped += expired as u64;
-        self.counters.held_sent += out.len() as u64;
-        let mut group = MbufBurst::<BURST>::default();
-        let mut group_to = None;
-        for (w, mac, m) in out {
-            if group_to != Some((w.at, mac)) {
-                self.send_held(group_to, &mut group);
-                group_to = Some((w.at, mac));
-            }
-            let _ = group.push(m);
-        }
-        self.send_held(group_to, &mut group);
-    }
-
-    fn send_held(&mut self, to: Option<(usize, [u8; 6])>, group: &mut MbufBurst<BURST>) {
-        if let Some((at, mac)) = to {
-            send_group(self, at, mac, group);
-        }
-    }
-
-    /// A packet whose neighbour is unresolved: held (what it pushes out is dropped).
-    pub(super) fn hold(&mut self, router: &mut Router, key: Waiting, m: Mbuf) {
-        self.counters.held += 1;
-        if router.holding.hold(key, m, router.now_ns).is_some() {
-            self.counters.held_dropped += 1;
         }
     }
 }

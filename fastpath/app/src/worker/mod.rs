@@ -13,11 +13,12 @@ mod holding;
 mod inbound;
 mod outbound;
 mod route;
+mod router;
 mod transmit;
 mod unreachable;
 
 pub use handoff::Handoff;
-pub use route::{ResolveRequests, Router};
+pub use router::{ResolveRequests, Router};
 
 use crate::config::PortRole;
 use crate::control::command::Inbox;

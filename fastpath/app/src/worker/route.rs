@@ -3,157 +3,20 @@
 //! in the neighbour table; packets leave grouped by (port, MAC). Without routes a port sends
 //! everything to its one next hop (`transmit::frame_and_send`), as before. A packet without a
 //! route gets its sender an ICMP error ([`super::unreachable`]); one whose neighbour is
-//! unresolved waits ([`super::holding`]).
+//! unresolved waits ([`super::holding`]). What a worker routes with (the FIB, the
+//! neighbours, the lookups) is [`super::router`]; here is the worker's side: the burst, the
+//! held packets released, the errors sent.
 
-use super::holding::{Holding, Waiting};
+use super::holding::{Released, Waiting};
+use super::router::{destination, neighbour_mac, Hop, Router};
 use super::transmit::{frame, frame_one};
-use super::unreachable::Unreachable;
-use super::{PortJob, Worker, BURST};
+use super::unreachable::{error_source, source};
+use super::{Worker, BURST};
+use crate::ether;
 use arrayvec::ArrayVec;
-use crossbeam_queue::ArrayQueue;
 use dpdk::mbuf::{Mbuf, MbufBurst};
-use fib::{FibReader, NextHopKind, NhId, NO_ROUTE};
-use mirror::NeighbourReader;
-use std::net::IpAddr;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-/// Destinations a worker asks the resolver to solicit, at most one per burst (the resolver
-/// paces the solicitations itself); a full queue drops the request, a later burst asks again.
-pub type ResolveRequests = Arc<ArrayQueue<(u16, IpAddr)>>;
-
-/// What a worker reads to route: the FIB, the neighbours, and where to ask for resolution;
-/// and what it keeps for the exceptions: packets held for their neighbour, the no-route
-/// errors, and the poll loop's clock they are timed by. (Boxed: the router moves out of the
-/// worker and back for each burst, a few words, not the 3.5 kB of those two.)
-pub struct Router {
-    pub fib: FibReader,
-    pub neighbours: NeighbourReader,
-    pub resolve: ResolveRequests,
-    pub holding: Box<Holding<Mbuf>>,
-    pub unreachable: Box<Unreachable>,
-    pub now_ns: u64,
-}
-
-/// A packet's destination address (the IP header starts the data).
-fn destination(m: &Mbuf) -> Option<IpAddr> {
-    let d = m.data();
-    match d.first()? >> 4 {
-        4 => {
-            let a: [u8; 4] = d.get(16..20)?.try_into().ok()?;
-            Some(IpAddr::from(a))
-        }
-        6 => {
-            let a: [u8; 16] = d.get(24..40)?.try_into().ok()?;
-            Some(IpAddr::from(a))
-        }
-        _ => None,
-    }
-}
-
-/// Where packets of one next hop go: the port's index and, for a gateway, its MAC (`None`
-/// while unresolved); a connected next hop's MAC depends on each destination.
-#[derive(Clone, Copy)]
-enum Hop {
-    Gateway(usize, u16, IpAddr, Option<[u8; 6]>),
-    Connected(usize, u16),
-    Nowhere,
-}
-
-/// The MAC of `addr` on port `port` (the index `at` in `ports`); an unspecified address is
-/// the port's own next hop (`peer-mac` / `next-hop`, the default route it stands for).
-pub(super) fn neighbour_mac(
-    neighbours: &NeighbourReader,
-    ports: &[super::PortIo],
-    at: usize,
-    port: u16,
-    addr: IpAddr,
-) -> Option<[u8; 6]> {
-    if addr.is_unspecified() {
-        let resolved = ports[at].next_hop_mac.load(Ordering::Relaxed);
-        return Some(if resolved != 0 {
-            toolkit::mac::MacAddr::from_u64(resolved).octets()
-        } else {
-            ports[at].peer_mac
-        });
-    }
-    neighbours.mac(port, addr).map(|m| m.octets())
-}
-
-impl Router {
-    pub fn new(fib: FibReader, neighbours: NeighbourReader, resolve: ResolveRequests) -> Router {
-        Router {
-            fib,
-            neighbours,
-            resolve,
-            holding: Box::default(),
-            unreachable: Box::default(),
-            now_ns: 0,
-        }
-    }
-
-    fn mac(&self, ports: &[super::PortIo], at: usize, port: u16, addr: IpAddr) -> Option<[u8; 6]> {
-        neighbour_mac(&self.neighbours, ports, at, port, addr)
-    }
-
-    /// The next-hop id of each packet of `burst` into `found` (`NO_ROUTE`: none); returns
-    /// the set of packets with an IP destination (bit i for packet i). IPv4 in one batch
-    /// lookup (the table reads overlap), IPv6 one by one.
-    fn look_up(&self, burst: &[Mbuf], found: &mut [u32]) -> u64 {
-        let mut v4 = [0u32; BURST];
-        let mut v4_at = [0u8; BURST];
-        let mut n4 = 0;
-        let mut routable = 0u64;
-        for (i, (m, f)) in burst.iter().zip(found.iter_mut()).enumerate().take(BURST) {
-            match destination(m) {
-                Some(IpAddr::V4(a)) => {
-                    v4[n4] = a.into();
-                    v4_at[n4] = i as u8;
-                    n4 += 1;
-                }
-                Some(IpAddr::V6(a)) => *f = self.fib.lookup_v6(a.into()).map_or(NO_ROUTE, |i| i.0),
-                None => continue,
-            }
-            routable |= 1 << i;
-        }
-        if n4 == found.len() {
-            // All IPv4 (the usual burst): straight into place.
-            self.fib.lookup_v4_burst_ids(&v4[..n4], found);
-        } else {
-            let mut found4 = [NO_ROUTE; BURST];
-            self.fib.lookup_v4_burst_ids(&v4[..n4], &mut found4[..n4]);
-            for (&at, id) in v4_at[..n4].iter().zip(found4) {
-                found[at as usize] = id;
-            }
-        }
-        routable
-    }
-
-    /// The hop of a destination without a route: port `to`'s own next hop, if it has one.
-    fn default_hop(&self, ports: &[super::PortIo], to: usize) -> Hop {
-        if !ports[to].default_route {
-            return Hop::Nowhere;
-        }
-        let (port, any) = (ports[to].port, IpAddr::from([0u8; 4]));
-        Hop::Gateway(to, port, any, self.mac(ports, to, port, any))
-    }
-
-    fn hop(&self, ports: &[super::PortIo], id: NhId) -> Hop {
-        let Some(nh) = self.fib.next_hop(id) else {
-            return Hop::Nowhere;
-        };
-        let at = ports
-            .iter()
-            .position(|p| p.port == nh.port && !matches!(p.job, PortJob::Exception { .. }));
-        match (at, nh.kind) {
-            (Some(at), NextHopKind::Gateway(g)) => {
-                Hop::Gateway(at, nh.port, g, self.mac(ports, at, nh.port, g))
-            }
-            (Some(at), NextHopKind::Connected) => Hop::Connected(at, nh.port),
-            _ => Hop::Nowhere,
-        }
-    }
-}
+use esp::icmp::IPV6_MIN_MTU;
+use fib::{NhId, NO_ROUTE};
 
 /// A packet's group in `route_and_send` when it is not sent.
 const DROP: u8 = u8::MAX;
@@ -362,6 +225,114 @@ pub(super) fn send_group<const N: usize>(
 ) {
     let bytes = frame(g, mac, w.ports[at].mac);
     w.transmit_counted(at, g, bytes);
+}
+
+impl Worker {
+    /// Once per poll loop: sends the held packets whose neighbour became known, drops those
+    /// that waited too long. Costs a branch while nothing is held.
+    pub(super) fn release_held(&mut self, now_ns: u64) {
+        let Some(router) = self.router.as_mut() else {
+            return;
+        };
+        router.now_ns = now_ns;
+        if router.holding.is_empty() {
+            return;
+        }
+        let Router {
+            holding,
+            neighbours,
+            ..
+        } = router;
+        let ports = &self.ports;
+        let mut out = Released::new();
+        let expired = holding.release(
+            now_ns,
+            |w| neighbour_mac(neighbours, ports, w.at, w.port, w.addr),
+            &mut out,
+        );
+        self.counters.held_dropped += expired as u64;
+        self.counters.held_sent += out.len() as u64;
+        let mut group = MbufBurst::<BURST>::default();
+        let mut group_to = None;
+        for (w, mac, m) in out {
+            if group_to != Some((w.at, mac)) {
+                self.send_held(group_to, &mut group);
+                group_to = Some((w.at, mac));
+            }
+            let _ = group.push(m);
+        }
+        self.send_held(group_to, &mut group);
+    }
+
+    fn send_held(&mut self, to: Option<(usize, [u8; 6])>, group: &mut MbufBurst<BURST>) {
+        if let Some((at, mac)) = to {
+            send_group(self, at, mac, group);
+        }
+    }
+
+    /// A packet whose neighbour is unresolved: held (what it pushes out is dropped).
+    pub(super) fn hold(&mut self, router: &mut Router, key: Waiting, m: Mbuf) {
+        self.counters.held += 1;
+        if router.holding.hold(key, m, router.now_ns).is_some() {
+            self.counters.held_dropped += 1;
+        }
+    }
+}
+
+impl Worker {
+    /// A packet without a route: counted, and its sender told if the rules and the bucket
+    /// allow (never the node itself: its own packets have no one else to tell).
+    pub(super) fn no_route(&mut self, router: &mut Router, m: &Mbuf) {
+        self.counters.no_route += 1;
+        let p = m.data();
+        let Some(from) = source(p).filter(|s| !self.locals.contains(s)) else {
+            return;
+        };
+        let Some(src) = error_source(&self.locals, from) else {
+            return;
+        };
+        let mut buf = [0u8; IPV6_MIN_MTU];
+        let Some(len) = esp::icmp::unreachable(src, p, &mut buf) else {
+            return;
+        };
+        if !router.unreachable.bucket.take(router.now_ns) {
+            self.counters.icmp_unreachable_rate_limited += 1;
+            return;
+        }
+        let Some(mut e) = self.mtu.pool.alloc() else {
+            self.mtu.counters.dropped += 1;
+            return;
+        };
+        let Some(out) = e.append(len as u16) else {
+            self.mtu.counters.dropped += 1;
+            return;
+        };
+        out.copy_from_slice(&buf[..len]);
+        if router.unreachable.pending.push(e).is_ok() {
+            self.counters.icmp_unreachable_sent += 1;
+        }
+    }
+
+    /// Sends the errors of a burst that was going to port `to`: what went to the
+    /// unprotected side came from the protected one (or the node) and its errors go back
+    /// there by the FIB; what went to the protected side was decrypted, and its errors go
+    /// through the outbound policy, to be protected like any reply.
+    pub(super) fn send_unreachable(&mut self, to: usize, errors: &mut MbufBurst<BURST>) {
+        if to != self.protected {
+            let back = self.protected;
+            return self.route_and_send(back, errors);
+        }
+        // The outbound path takes frames as received: give each one an Ethernet header.
+        for e in errors.as_mut_slice() {
+            let version = e.data().first().map_or(4, |b| b >> 4);
+            if let Some(h) = e.prepend(ether::HEADER_LEN as u16) {
+                ether::write_header(h, [0; 6], [0; 6], version);
+            }
+        }
+        let now_ns = self.router.as_ref().map_or(0, |r| r.now_ns);
+        let from = self.protected;
+        self.outbound(from, errors, now_ns);
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,12 @@
 //! unreachable (v4 net unreachable, v6 no route) from the node, as from a router, at most
 //! [`UNREACHABLE_PER_SECOND`] per worker (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). The errors
 //! of a burst are sent after it: toward the protected side by the FIB, or, for a decrypted
-//! packet, through the outbound policy (back through the tunnel it came from).
+//! packet, through the outbound policy (back through the tunnel it came from). Here: the
+//! rate limit and the choice of addresses; the worker's side is `route::no_route` and
+//! `route::send_unreachable`.
 
-use super::route::Router;
-use super::{Worker, BURST};
-use crate::ether;
-use dpdk::mbuf::{Mbuf, MbufBurst};
-use esp::icmp::IPV6_MIN_MTU;
+use super::BURST;
+use dpdk::mbuf::MbufBurst;
 use std::net::IpAddr;
 
 /// Errors per second and per worker, and the burst allowed after a quiet time: what Linux
@@ -89,67 +88,11 @@ pub fn error_source(locals: &[IpAddr], to: IpAddr) -> Option<IpAddr> {
 }
 
 /// The source address of an IP packet.
-fn source(p: &[u8]) -> Option<IpAddr> {
+pub(super) fn source(p: &[u8]) -> Option<IpAddr> {
     match p.first()? >> 4 {
         4 => Some(IpAddr::from(<[u8; 4]>::try_from(p.get(12..16)?).ok()?)),
         6 => Some(IpAddr::from(<[u8; 16]>::try_from(p.get(8..24)?).ok()?)),
         _ => None,
-    }
-}
-
-impl Worker {
-    /// A packet without a route: counted, and its sender told if the rules and the bucket
-    /// allow (never the node itself: its own packets have no one else to tell).
-    pub(super) fn no_route(&mut self, router: &mut Router, m: &Mbuf) {
-        self.counters.no_route += 1;
-        let p = m.data();
-        let Some(from) = source(p).filter(|s| !self.locals.contains(s)) else {
-            return;
-        };
-        let Some(src) = error_source(&self.locals, from) else {
-            return;
-        };
-        let mut buf = [0u8; IPV6_MIN_MTU];
-        let Some(len) = esp::icmp::unreachable(src, p, &mut buf) else {
-            return;
-        };
-        if !router.unreachable.bucket.take(router.now_ns) {
-            self.counters.icmp_unreachable_rate_limited += 1;
-            return;
-        }
-        let Some(mut e) = self.mtu.pool.alloc() else {
-            self.mtu.counters.dropped += 1;
-            return;
-        };
-        let Some(out) = e.append(len as u16) else {
-            self.mtu.counters.dropped += 1;
-            return;
-        };
-        out.copy_from_slice(&buf[..len]);
-        if router.unreachable.pending.push(e).is_ok() {
-            self.counters.icmp_unreachable_sent += 1;
-        }
-    }
-
-    /// Sends the errors of a burst that was going to port `to`: what went to the
-    /// unprotected side came from the protected one (or the node) and its errors go back
-    /// there by the FIB; what went to the protected side was decrypted, and its errors go
-    /// through the outbound policy, to be protected like any reply.
-    pub(super) fn send_unreachable(&mut self, to: usize, errors: &mut MbufBurst<BURST>) {
-        if to != self.protected {
-            let back = self.protected;
-            return self.route_and_send(back, errors);
-        }
-        // The outbound path takes frames as received: give each one an Ethernet header.
-        for e in errors.as_mut_slice() {
-            let version = e.data().first().map_or(4, |b| b >> 4);
-            if let Some(h) = e.prepend(ether::HEADER_LEN as u16) {
-                ether::write_header(h, [0; 6], [0; 6], version);
-            }
-        }
-        let now_ns = self.router.as_ref().map_or(0, |r| r.now_ns);
-        let from = self.protected;
-        self.outbound(from, errors, now_ns);
     }
 }
 

@@ -8,7 +8,8 @@ use super::Engine;
 use crate::action::IkeSaId;
 use crate::config::Identity;
 use crate::rng::RngSource;
-use crate::sa::exchange::{Pending, Task};
+use crate::sa::core::Pending;
+use crate::sa::exchange::Task;
 use crate::sa::IkeState;
 
 /// What `flush_half_open` removed, and what it could not (the operator's reply as is).

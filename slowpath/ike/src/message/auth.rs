@@ -2,7 +2,6 @@
 
 use super::code::code_point;
 use super::error::{EmitError, ParseError};
-use super::payload::Payload;
 use super::reader::{fit_u8, Reader};
 
 code_point! {
@@ -61,14 +60,11 @@ code_point! {
     }
 }
 
-pub(crate) fn parse_auth(body: &[u8]) -> Result<Payload, ParseError> {
+pub(crate) fn parse_auth(body: &[u8]) -> Result<(AuthMethod, Vec<u8>), ParseError> {
     let mut r = Reader::new(body, "AUTH payload");
     let method = AuthMethod(r.u8()?);
     r.reserved(3)?;
-    Ok(Payload::Auth {
-        method,
-        data: r.rest().to_vec(),
-    })
+    Ok((method, r.rest().to_vec()))
 }
 
 /// CERT and CERTREQ share their layout: the encoding, then the data.
@@ -121,7 +117,8 @@ pub fn digital_signature_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_payload_chain, parse_payload_chain, PayloadType};
+    use crate::message::payload::{emit_payload_chain, parse_payload_chain, Payload};
+    use crate::message::payload_type::PayloadType;
 
     #[test]
     fn round_trips() {

@@ -4,7 +4,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::code::code_point;
 use super::error::{EmitError, ParseError};
-use super::payload::Payload;
 use super::reader::{fit_u16, Reader};
 
 code_point! {
@@ -125,7 +124,7 @@ fn length_ok(attr_type: CpAttrType, len: usize) -> bool {
     }
 }
 
-pub(crate) fn parse(body: &[u8]) -> Result<Payload, ParseError> {
+pub(crate) fn parse(body: &[u8]) -> Result<(CfgType, Vec<CpAttribute>), ParseError> {
     let mut r = Reader::new(body, "CP payload");
     let cfg_type = CfgType(r.u8()?);
     r.reserved(3)?;
@@ -141,10 +140,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Payload, ParseError> {
         }
         attributes.push(CpAttribute { attr_type, value });
     }
-    Ok(Payload::Cp {
-        cfg_type,
-        attributes,
-    })
+    Ok((cfg_type, attributes))
 }
 
 pub(crate) fn emit(
@@ -171,7 +167,8 @@ pub(crate) fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_payload_chain, parse_payload_chain, PayloadType};
+    use crate::message::payload::{emit_payload_chain, parse_payload_chain, Payload};
+    use crate::message::payload_type::PayloadType;
 
     fn round_trip(p: Payload) -> Vec<u8> {
         let (first, bytes) = emit_payload_chain(std::slice::from_ref(&p)).unwrap();

@@ -1,11 +1,10 @@
 //! The Delete payload (RFC 7296 3.11).
 
 use super::error::{EmitError, ParseError};
-use super::payload::Payload;
 use super::reader::{fit_u16, Reader};
 use super::sa::ProtocolId;
 
-pub(crate) fn parse(body: &[u8]) -> Result<Payload, ParseError> {
+pub(crate) fn parse(body: &[u8]) -> Result<(ProtocolId, u8, Vec<Vec<u8>>), ParseError> {
     let mut r = Reader::new(body, "Delete payload");
     let protocol = ProtocolId(r.u8()?);
     let spi_size = r.u8()?;
@@ -37,11 +36,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     for _ in 0..count {
         spis.push(r.bytes(usize::from(spi_size))?.to_vec());
     }
-    Ok(Payload::Delete {
-        protocol,
-        spi_size,
-        spis,
-    })
+    Ok((protocol, spi_size, spis))
 }
 
 pub(crate) fn emit(
@@ -72,7 +67,8 @@ pub(crate) fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_payload_chain, parse_payload_chain, PayloadType};
+    use crate::message::payload::{emit_payload_chain, parse_payload_chain, Payload};
+    use crate::message::payload_type::PayloadType;
 
     #[test]
     fn round_trips() {

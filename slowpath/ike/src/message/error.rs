@@ -1,6 +1,6 @@
 //! Why a message could not be parsed or built, and what RFC 7296 wants answered.
 
-use super::notify::NotifyType;
+use super::notify_type::NotifyType;
 
 /// Why a received message (or a decrypted payload chain) was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -4,8 +4,9 @@
 use super::auth::AuthMethod;
 use super::cp::{CfgType, CpAttribute};
 use super::id::IdType;
-use super::notify::NotifyType;
-use super::payload::{Payload, PayloadType, Side};
+use super::notify_type::NotifyType;
+use super::payload::Payload;
+use super::payload_type::{PayloadType, Side};
 use super::sa::{DhGroup, Proposal, ProtocolId};
 use super::ts::TrafficSelector;
 

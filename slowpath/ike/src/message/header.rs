@@ -2,7 +2,7 @@
 
 use super::code::code_point;
 use super::error::ParseError;
-use super::payload::PayloadType;
+use super::payload_type::PayloadType;
 use super::reader::Reader;
 
 code_point! {

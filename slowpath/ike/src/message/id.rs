@@ -4,7 +4,6 @@ use std::net::IpAddr;
 
 use super::code::code_point;
 use super::error::ParseError;
-use super::payload::{Payload, Side};
 use super::reader::Reader;
 
 code_point! {
@@ -49,7 +48,7 @@ pub fn rest_of_id_payload(id_type: IdType, data: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn parse(kind: Side, body: &[u8]) -> Result<Payload, ParseError> {
+pub(crate) fn parse(body: &[u8]) -> Result<(IdType, Vec<u8>), ParseError> {
     let mut r = Reader::new(body, "ID payload");
     let id_type = IdType(r.u8()?);
     r.reserved(3)?;
@@ -63,11 +62,7 @@ pub(crate) fn parse(kind: Side, body: &[u8]) -> Result<Payload, ParseError> {
     if want.is_some_and(|n| n != data.len()) {
         return Err(ParseError::BadLength { what: "ID address" });
     }
-    Ok(Payload::Id {
-        kind,
-        id_type,
-        data,
-    })
+    Ok((id_type, data))
 }
 
 pub(crate) fn emit(out: &mut Vec<u8>, id_type: IdType, data: &[u8]) {
@@ -78,7 +73,8 @@ pub(crate) fn emit(out: &mut Vec<u8>, id_type: IdType, data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_payload_chain, parse_payload_chain, PayloadType};
+    use crate::message::payload::{emit_payload_chain, parse_payload_chain, Payload};
+    use crate::message::payload_type::{PayloadType, Side};
 
     #[test]
     fn round_trips() {
@@ -132,15 +128,15 @@ mod tests {
             vec![2, 0, 0, 0, b'x']
         );
         assert_eq!(
-            parse(Side::Initiator, &[1, 0, 0, 0, 1, 2, 3]),
+            parse(&[1, 0, 0, 0, 1, 2, 3]),
             Err(ParseError::BadLength { what: "ID address" })
         );
         assert_eq!(
-            parse(Side::Initiator, &[5, 0, 0, 0, 1, 2, 3, 4]),
+            parse(&[5, 0, 0, 0, 1, 2, 3, 4]),
             Err(ParseError::BadLength { what: "ID address" })
         );
         assert_eq!(
-            parse(Side::Initiator, &[2, 0, 0]),
+            parse(&[2, 0, 0]),
             Err(ParseError::Truncated { what: "ID payload" })
         );
         // Reserved octets are ignored.

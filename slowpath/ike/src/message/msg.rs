@@ -4,8 +4,8 @@ use std::ops::Range;
 
 use super::error::{EmitError, ParseError};
 use super::header::{ExchangeType, Header, HEADER_LEN, MAX_MESSAGE_LEN};
-use super::payload::{emit_chain, parse_chain, Chain, Payload, PayloadType};
-use super::sa::check_sa_spi_sizes;
+use super::payload::{emit_chain, parse_chain, Chain, Payload};
+use super::payload_type::PayloadType;
 use super::sk::SkLayout;
 
 /// An IKE message. When built, `header.next_payload` and `header.length` are computed by the
@@ -151,4 +151,17 @@ impl Message {
     pub fn is_encrypted(&self) -> bool {
         self.payloads.last().is_some_and(Payload::is_encrypted)
     }
+}
+
+/// Checks every proposal of every SA payload against the exchange (see
+/// `Proposal::check_spi_for_exchange`); `Message::parse` does it for IKE_SA_INIT.
+pub fn check_sa_spi_sizes(exchange: ExchangeType, payloads: &[Payload]) -> Result<(), ParseError> {
+    for p in payloads {
+        if let Payload::Sa(proposals) = p {
+            for prop in proposals {
+                prop.check_spi_for_exchange(exchange)?;
+            }
+        }
+    }
+    Ok(())
 }

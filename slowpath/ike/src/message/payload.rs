@@ -1,63 +1,21 @@
 //! The generic payload header (RFC 7296 3.2), the typed `Payload` enum and the payload chain:
-//! each payload names the type of the next one, the IKE header names the first.
+//! each payload names the type of the next one (`payload_type`), the IKE header names the
+//! first.
 
 use std::ops::Range;
 
 use super::auth::{self, AuthMethod, CertEncoding};
-use super::code::code_point;
 use super::cp::{self, CfgType, CpAttribute};
 use super::delete;
 use super::error::{EmitError, ParseError};
 use super::id::{self, IdType};
-use super::notify::{self, NotifyType};
+use super::notify;
+use super::notify_type::NotifyType;
+use super::payload_type::{PayloadType, Side};
 use super::reader::{fill_length, placeholder_u16, Reader};
 use super::sa::{self, DhGroup, Proposal, ProtocolId};
 use super::sk;
 use super::ts::{self, OpaqueSelector, TrafficSelector};
-
-code_point! {
-    /// Payload Type (RFC 7296 3.2; IANA "IKEv2 Payload Types").
-    PayloadType(u8) {
-        NO_NEXT_PAYLOAD = 0,
-        SA = 33,
-        KE = 34,
-        IDI = 35,
-        IDR = 36,
-        CERT = 37,
-        CERTREQ = 38,
-        AUTH = 39,
-        NONCE = 40,
-        NOTIFY = 41,
-        DELETE = 42,
-        VENDOR_ID = 43,
-        TSI = 44,
-        TSR = 45,
-        SK = 46,
-        CP = 47,
-        EAP = 48,
-        /// RFC 6467; not parsed (kept as `Unknown`).
-        GSPM = 49,
-        /// RFC 7383.
-        SKF = 53,
-        /// RFC 8019; not parsed (kept as `Unknown`).
-        PS = 54,
-    }
-}
-
-impl PayloadType {
-    /// The types this codec parses. Only these are "understood" in the sense of the critical
-    /// bit (RFC 7296 2.5): any other type is skipped, or refused when critical.
-    pub fn is_understood(self) -> bool {
-        matches!(self.0, 33..=48 | 53)
-    }
-}
-
-/// Which end a payload speaks for: IDi/IDr, TSi/TSr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Initiator,
-    Responder,
-}
 
 /// Octets in the generic payload header.
 pub const PAYLOAD_HEADER_LEN: usize = 4;
@@ -229,8 +187,14 @@ impl Payload {
                     data: r.rest().to_vec(),
                 }
             }
-            PayloadType::IDI => id::parse(Side::Initiator, body)?,
-            PayloadType::IDR => id::parse(Side::Responder, body)?,
+            PayloadType::IDI | PayloadType::IDR => {
+                let (id_type, data) = id::parse(body)?;
+                Payload::Id {
+                    kind: side(ptype),
+                    id_type,
+                    data,
+                }
+            }
             PayloadType::CERT => {
                 let (encoding, data) = auth::parse_cert(body)?;
                 Payload::Cert { encoding, data }
@@ -239,19 +203,49 @@ impl Payload {
                 let (encoding, data) = auth::parse_cert(body)?;
                 Payload::CertReq { encoding, data }
             }
-            PayloadType::AUTH => auth::parse_auth(body)?,
+            PayloadType::AUTH => {
+                let (method, data) = auth::parse_auth(body)?;
+                Payload::Auth { method, data }
+            }
             PayloadType::NONCE => {
                 if !(NONCE_MIN_LEN..=NONCE_MAX_LEN).contains(&body.len()) {
                     return Err(ParseError::BadNonceLength(body.len()));
                 }
                 Payload::Nonce(body.to_vec())
             }
-            PayloadType::NOTIFY => notify::parse(body)?,
-            PayloadType::DELETE => delete::parse(body)?,
+            PayloadType::NOTIFY => {
+                let (protocol, spi, notify_type, data) = notify::parse(body)?;
+                Payload::Notify {
+                    protocol,
+                    spi,
+                    notify_type,
+                    data,
+                }
+            }
+            PayloadType::DELETE => {
+                let (protocol, spi_size, spis) = delete::parse(body)?;
+                Payload::Delete {
+                    protocol,
+                    spi_size,
+                    spis,
+                }
+            }
             PayloadType::VENDOR_ID => Payload::VendorId(body.to_vec()),
-            PayloadType::TSI => ts::parse(Side::Initiator, body)?,
-            PayloadType::TSR => ts::parse(Side::Responder, body)?,
-            PayloadType::CP => cp::parse(body)?,
+            PayloadType::TSI | PayloadType::TSR => {
+                let (selectors, unknown) = ts::parse(body)?;
+                Payload::Ts {
+                    kind: side(ptype),
+                    selectors,
+                    unknown,
+                }
+            }
+            PayloadType::CP => {
+                let (cfg_type, attributes) = cp::parse(body)?;
+                Payload::Cp {
+                    cfg_type,
+                    attributes,
+                }
+            }
             PayloadType::EAP => Payload::Eap(body.to_vec()),
             _ if critical => return Err(ParseError::UnsupportedCriticalPayload(ptype.0)),
             _ => Payload::Unknown {
@@ -320,6 +314,15 @@ impl Payload {
     }
 }
 
+/// The side an ID or TS payload of type `ptype` speaks for: IDi and TSi are the initiator's.
+fn side(ptype: PayloadType) -> Side {
+    if matches!(ptype, PayloadType::IDI | PayloadType::TSI) {
+        Side::Initiator
+    } else {
+        Side::Responder
+    }
+}
+
 /// Where a chain comes from: the message itself (SK/SKF allowed, last), or the plaintext of an
 /// SK payload (no SK/SKF at all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,7 +361,7 @@ pub(crate) fn parse_chain(
             if !r.is_empty() {
                 return Err(ParseError::PayloadAfterSk);
             }
-            let (payload, skip) = sk::parse(ptype, next, body)?;
+            let (payload, skip) = encrypted(ptype, next, body)?;
             let body_start = start + PAYLOAD_HEADER_LEN + skip;
             payloads.push(payload);
             return Ok((payloads, Some(body_start..start + len)));
@@ -371,6 +374,30 @@ pub(crate) fn parse_chain(
         });
     }
     Ok((payloads, None))
+}
+
+/// An SK or SKF body; `next` is the payload header's Next Payload (the first inner payload's
+/// type). Returns the payload and how many octets precede IV/ciphertext/ICV.
+fn encrypted(
+    ptype: PayloadType,
+    next: PayloadType,
+    body: &[u8],
+) -> Result<(Payload, usize), ParseError> {
+    if ptype == PayloadType::SK {
+        let p = Payload::Sk {
+            iv_ciphertext_icv: body.to_vec(),
+            inner_first_payload: next,
+        };
+        return Ok((p, 0));
+    }
+    let (fragment_number, total_fragments, data) = sk::parse_skf(body)?;
+    let p = Payload::Skf {
+        fragment_number,
+        total_fragments,
+        data,
+        inner_first_payload: next,
+    };
+    Ok((p, sk::SKF_FIELDS_LEN))
 }
 
 /// Parses the decrypted content of an SK payload (after the crypto module removed IV, padding

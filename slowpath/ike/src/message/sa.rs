@@ -4,7 +4,6 @@
 use super::code::code_point;
 use super::error::{EmitError, ParseError};
 use super::header::ExchangeType;
-use super::payload::Payload;
 use super::reader::{fill_length, fit_u16, fit_u8, placeholder_u16, Reader};
 
 code_point! {
@@ -271,19 +270,6 @@ impl Proposal {
         }
         Ok(())
     }
-}
-
-/// Checks every proposal of every SA payload against the exchange (see
-/// `Proposal::check_spi_for_exchange`); `Message::parse` does it for IKE_SA_INIT.
-pub fn check_sa_spi_sizes(exchange: ExchangeType, payloads: &[Payload]) -> Result<(), ParseError> {
-    for p in payloads {
-        if let Payload::Sa(proposals) = p {
-            for prop in proposals {
-                prop.check_spi_for_exchange(exchange)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The SPI sizes a protocol allows whatever the exchange: IKE 0 (IKE_SA_INIT) or 8, AH and ESP 4

@@ -1,6 +1,8 @@
 //! Tests of `sa.rs`.
 
 use super::*;
+use crate::message::msg::check_sa_spi_sizes;
+use crate::message::payload::Payload;
 
 fn ike_proposal(number: u8) -> Proposal {
     Proposal {

@@ -5,26 +5,14 @@
 use std::ops::Range;
 
 use super::error::ParseError;
-use super::payload::{Payload, PayloadType};
 use super::reader::Reader;
 
 /// Octets of the SKF payload before its IV: Fragment Number and Total Fragments.
 pub const SKF_FIELDS_LEN: usize = 4;
 
-/// Parses an SK or SKF body; `next` is the payload header's Next Payload (the first inner
-/// payload's type). Returns the payload and how many octets precede IV/ciphertext/ICV.
-pub(crate) fn parse(
-    ptype: PayloadType,
-    next: PayloadType,
-    body: &[u8],
-) -> Result<(Payload, usize), ParseError> {
-    if ptype == PayloadType::SK {
-        let p = Payload::Sk {
-            iv_ciphertext_icv: body.to_vec(),
-            inner_first_payload: next,
-        };
-        return Ok((p, 0));
-    }
+/// Parses an SKF body's own fields: Fragment Number, Total Fragments, and the rest (IV,
+/// ciphertext, ICV), which starts `SKF_FIELDS_LEN` octets in.
+pub(crate) fn parse_skf(body: &[u8]) -> Result<(u16, u16, Vec<u8>), ParseError> {
     let mut r = Reader::new(body, "SKF payload");
     let fragment_number = r.u16()?;
     let total_fragments = r.u16()?;
@@ -32,14 +20,7 @@ pub(crate) fn parse(
     if fragment_number == 0 || total_fragments == 0 || fragment_number > total_fragments {
         return Err(ParseError::InvalidSyntax("SKF fragment numbering"));
     }
-    let data = r.rest().to_vec();
-    let p = Payload::Skf {
-        fragment_number,
-        total_fragments,
-        data,
-        inner_first_payload: next,
-    };
-    Ok((p, SKF_FIELDS_LEN))
+    Ok((fragment_number, total_fragments, r.rest().to_vec()))
 }
 
 /// A message laid out with a last SK (or SKF) payload whose body (IV, ciphertext, ICV) is
@@ -98,7 +79,8 @@ impl SkLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_chain, parse_chain, Chain};
+    use crate::message::payload::{emit_chain, parse_chain, Chain, Payload};
+    use crate::message::payload_type::PayloadType;
 
     fn round_trip(p: Payload) -> Vec<u8> {
         let mut out = Vec::new();
@@ -143,14 +125,10 @@ mod tests {
             (0, 0, false),
         ] {
             let body = [0, n, 0, t];
-            assert_eq!(
-                parse(PayloadType::SKF, PayloadType::SA, &body).is_ok(),
-                ok,
-                "{n}/{t}"
-            );
+            assert_eq!(parse_skf(&body).is_ok(), ok, "{n}/{t}");
         }
         assert_eq!(
-            parse(PayloadType::SKF, PayloadType::SA, &[0, 1, 0]),
+            parse_skf(&[0, 1, 0]),
             Err(ParseError::Truncated {
                 what: "SKF payload"
             })

@@ -4,7 +4,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::code::code_point;
 use super::error::{EmitError, ParseError};
-use super::payload::{Payload, Side};
 use super::reader::{fill_length, fit_u8, placeholder_u16, Reader};
 
 code_point! {
@@ -120,7 +119,9 @@ pub struct OpaqueSelector {
     pub body: Vec<u8>,
 }
 
-pub(crate) fn parse(kind: Side, body: &[u8]) -> Result<Payload, ParseError> {
+pub(crate) fn parse(
+    body: &[u8],
+) -> Result<(Vec<TrafficSelector>, Vec<OpaqueSelector>), ParseError> {
     let mut r = Reader::new(body, "TS payload");
     let count = r.u8()?;
     r.reserved(3)?;
@@ -173,11 +174,7 @@ pub(crate) fn parse(kind: Side, body: &[u8]) -> Result<Payload, ParseError> {
     if !r.is_empty() {
         return Err(ParseError::BadLength { what: "TS payload" });
     }
-    Ok(Payload::Ts {
-        kind,
-        selectors,
-        unknown,
-    })
+    Ok((selectors, unknown))
 }
 
 pub(crate) fn emit(
@@ -231,7 +228,8 @@ pub(crate) fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::payload::{emit_payload_chain, parse_payload_chain, PayloadType};
+    use crate::message::payload::{emit_payload_chain, parse_payload_chain, Payload};
+    use crate::message::payload_type::{PayloadType, Side};
 
     fn round_trip(p: Payload) -> Vec<u8> {
         let (first, bytes) = emit_payload_chain(std::slice::from_ref(&p)).unwrap();
@@ -301,7 +299,7 @@ mod tests {
             let mut b = vec![count, 0, 0, 0, 7, 0];
             b.extend_from_slice(&len.to_be_bytes());
             b.extend(std::iter::repeat_n(0u8, 12 + extra));
-            parse(Side::Initiator, &b)
+            parse(&b)
         };
         assert!(v4(1, 16, 0).is_ok());
         assert_eq!(
@@ -342,13 +340,13 @@ mod tests {
         let mut b = vec![1, 0, 0, 0, 8, 0, 0, 16];
         b.extend_from_slice(&[0; 12]);
         assert_eq!(
-            parse(Side::Initiator, &b),
+            parse(&b),
             Err(ParseError::BadLength {
                 what: "traffic selector"
             })
         );
         assert_eq!(
-            parse(Side::Initiator, &[1, 0, 0]),
+            parse(&[1, 0, 0]),
             Err(ParseError::Truncated { what: "TS payload" })
         );
         // Emitting: type and family must agree; address types are never opaque.

@@ -1,18 +1,22 @@
 //! One IKE SA's cryptographic context and message-ID state (RFC 7296 2.1-2.3): what a rekey
 //! replaces as a whole. Requests we send and requests we answer have separate ID spaces; we
-//! keep one request in flight (window size 1) and the last response for retransmissions.
+//! keep one request in flight (window size 1), with what its answer needs (`Pending`: plain
+//! data, HA exports it; an IKE rekey's collision holds a whole `SaCore`, so it lives here),
+//! and the last response for retransmissions.
 
 use std::ops::Range;
 
+use crate::action::ChildId;
+use crate::config::Mode;
 use crate::crypto::keys::IkeKeys;
 use crate::crypto::sk::{sk_ciphers, SkCipher};
 use crate::crypto::transform::Suite;
 use crate::message::{
     emit_payload_chain, parse_payload_chain, ExchangeType, Flags, Header, Message, Payload,
-    PayloadType, HEADER_LEN, SKF_FIELDS_LEN,
+    PayloadType, TrafficSelector, HEADER_LEN, SKF_FIELDS_LEN,
 };
 use crate::retransmit::Retransmit;
-use crate::sa::exchange::Pending;
+use crate::sa::dh::DhPrivate;
 
 /// A request of ours waiting for its response.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -21,6 +25,71 @@ pub struct Outstanding {
     pub exchange: ExchangeType,
     pub retransmit: Retransmit,
     pub pending: Pending,
+}
+
+/// What a request in flight needs when its answer comes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum Pending {
+    IkeAuth {
+        child: Option<ChildRequest>,
+        vip_requested: bool,
+    },
+    CreateChild(ChildRequest),
+    RekeyIke(IkeRekeyRequest),
+    Informational(InfoRequest),
+}
+
+/// A CHILD SA we asked for (new, or a rekey of `rekey`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildRequest {
+    pub config: String,
+    pub spi_in: u32,
+    pub ni: Vec<u8>,
+    pub dh: Option<DhPrivate>,
+    pub rekey: Option<ChildId>,
+    pub mode: Mode,
+    pub tsi: Vec<TrafficSelector>,
+    pub tsr: Vec<TrafficSelector>,
+    pub suites: Vec<Suite>,
+    /// The peer's rekey of the same CHILD SA that we answered meanwhile (RFC 7296 2.8.1).
+    pub collision: Option<ChildCollision>,
+    pub ke_retries: u8,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildCollision {
+    /// The CHILD SA we made answering the peer (a shadow until resolved).
+    pub peer_child: ChildId,
+    pub peer_ni: Vec<u8>,
+    pub our_nr: Vec<u8>,
+}
+
+/// An IKE SA rekey we asked for.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IkeRekeyRequest {
+    pub spi_i: u64,
+    pub ni: Vec<u8>,
+    pub dh: DhPrivate,
+    pub suites: Vec<Suite>,
+    #[serde(deserialize_with = "crate::sa::record::one_collision_deep")]
+    pub collision: Option<Box<IkeCollision>>,
+    pub ke_retries: u8,
+}
+
+/// The peer's IKE SA rekey that we answered while ours was in flight.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IkeCollision {
+    pub core: SaCore,
+    pub peer_ni: Vec<u8>,
+    pub our_nr: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum InfoRequest {
+    /// An empty INFORMATIONAL: liveness check.
+    Dpd,
+    DeleteChildren(Vec<ChildId>),
+    DeleteIke,
 }
 
 /// The last response we sent, for a retransmitted request.

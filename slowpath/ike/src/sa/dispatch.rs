@@ -8,9 +8,9 @@ use std::ops::Range;
 use crate::action::{DropReason, Event};
 use crate::message::{ExchangeType, Message, NotifyType, Payload};
 use crate::retransmit::Retransmit;
-use crate::sa::core::{OpenError, Opened, Outstanding, SaCore};
+use crate::sa::core::{InfoRequest, OpenError, Opened, Outstanding, Pending, SaCore};
 use crate::sa::ctx::Ctx;
-use crate::sa::exchange::{InfoRequest, Pending};
+
 use crate::sa::fragment::{Added, Reassembly};
 use crate::sa::ike_sa::{IkeSa, IkeState};
 

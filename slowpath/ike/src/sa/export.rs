@@ -29,7 +29,7 @@ impl IkeSa {
 
     /// The inbound ESP SPIs this SA holds or has asked for.
     pub fn esp_spis(&self) -> Vec<u32> {
-        use crate::sa::exchange::Pending;
+        use crate::sa::core::Pending;
         let mut v: Vec<u32> = self.children.iter().map(|c| c.spi_in).collect();
         let pending = self
             .core

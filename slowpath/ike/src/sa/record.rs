@@ -203,7 +203,7 @@ thread_local! {
 /// is refused, so that a forged record cannot nest them until the stack overflows.
 pub(crate) fn one_collision_deep<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<Option<Box<crate::sa::exchange::IkeCollision>>, D::Error> {
+) -> Result<Option<Box<crate::sa::core::IkeCollision>>, D::Error> {
     let depth = COLLISION_DEPTH.get();
     if depth > 0 {
         return Err(serde::de::Error::custom("IKE rekey collisions nested"));
@@ -217,7 +217,7 @@ pub(crate) fn one_collision_deep<'de, D: serde::Deserializer<'de>>(
 /// Every instant of the caller's clock an SA holds (deadlines, and when things happened),
 /// always in the same order.
 fn for_each_instant(sa: &mut IkeSa, f: &mut dyn FnMut(&mut Duration)) {
-    use crate::sa::exchange::Pending;
+    use crate::sa::core::Pending;
     fn core(c: &mut crate::sa::core::SaCore, f: &mut dyn FnMut(&mut Duration)) {
         if let Some(o) = c.outstanding.as_mut() {
             f(&mut o.retransmit.deadline);
@@ -270,7 +270,7 @@ fn for_each_instant(sa: &mut IkeSa, f: &mut dyn FnMut(&mut Duration)) {
 /// Moves every AEAD explicit IV counter of the SA's keys (current, retiring, and a colliding
 /// rekey's) up.
 pub(crate) fn shift_seal_counters(sa: &mut IkeSa, shift: u64) {
-    use crate::sa::exchange::Pending;
+    use crate::sa::core::Pending;
     fn core(c: &mut crate::sa::core::SaCore, shift: u64) {
         c.seal_counter = c.seal_counter.saturating_add(shift);
         if let Some(Pending::RekeyIke(r)) = c.outstanding.as_mut().map(|o| &mut o.pending) {

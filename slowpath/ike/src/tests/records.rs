@@ -362,7 +362,7 @@ fn bad_records_are_errors() {
 
 #[test]
 fn nested_rekey_collisions_are_refused() {
-    use crate::sa::exchange::{IkeCollision, Pending};
+    use crate::sa::core::{IkeCollision, Pending};
     let (a, b) = configs(ike_gcm128_ecp256(), esp_gcm(128));
     let mut w = World::new(a, b);
     let id = w.establish();

@@ -31,13 +31,6 @@ pub fn start(sa: &mut IsakmpSa, ctx: &mut V1Ctx) {
     sa.dpd.set_peer_supports(supports);
 }
 
-/// When the SA's DPD next needs its timer (only while the SA is up).
-pub fn deadline(sa: &IsakmpSa) -> Option<Duration> {
-    sa.dpd
-        .next_deadline()
-        .filter(|_| sa.is_established() && !sa.reauth.retired)
-}
-
 /// Sends the R-U-THERE that is due, or takes the SA down when the peer did not answer.
 /// True when the peer was found dead.
 pub fn on_timer(sa: &mut IsakmpSa, ctx: &mut V1Ctx) -> bool {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use super::conn_select::{self, Refusal};
 use super::isakmp_sa::{IsakmpSa, Phase1State, V1Ctx};
 use super::wire::{self, exchange, HEADER_LEN};
-use super::{aggressive_mode, informational, main_mode, quick_mode};
+use super::{aggressive_mode, informational, informational_received, main_mode, quick_mode};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId};
 use crate::config::IkeConfig;
 use crate::esp_spis::EspSpis;
@@ -282,7 +282,7 @@ impl V1Engine {
                     aggressive_mode::on_message(sa, ctx, (local, remote), raw, &h, body)
                 }
                 exchange::QUICK_MODE => quick_mode::on_message(sa, ctx, raw, &h, body),
-                exchange::INFORMATIONAL => informational::on_message(sa, ctx, &h, body),
+                exchange::INFORMATIONAL => informational_received::on_message(sa, ctx, &h, body),
                 _ => sa.drop_message(DropReason::WrongState),
             }
         });

@@ -13,7 +13,6 @@ use super::cookie::CookieSecrets;
 use super::crypt::{self, PayloadCipher};
 use super::dpd::{Dpd, DpdSnapshot};
 use super::keymat::Phase1Keys;
-use super::reauth::Reauth;
 use super::wire::Phase2Transform;
 use super::wire::{self, Header, Payload};
 use crate::action::{Action, ChildId, Counters, DownReason, DropReason, Event, IkeSaId, IkeSaInfo};
@@ -24,7 +23,7 @@ use crate::esp_spis::EspSpis;
 use crate::message::with_non_esp_marker;
 use crate::message::TrafficSelector;
 use crate::retransmit::{Expiry, Retransmit};
-use crate::rng::RngSource;
+use crate::rng::{random_vec, RngSource};
 use crate::sa::child_sa::{ChildSa, ChildState};
 use crate::sa::ike_sa::NATT_PORT;
 
@@ -166,6 +165,11 @@ pub struct V1Ctx<'a> {
 }
 
 impl<'a> V1Ctx<'a> {
+    /// A fresh nonce (RFC 2409 5: 8 to 256 bytes).
+    pub fn nonce(&mut self) -> Vec<u8> {
+        random_vec(self.rng, 32)
+    }
+
     /// The context at `now`; `unix_epoch_offset` is the Unix time at `now` zero.
     pub fn new(
         now: Duration,
@@ -201,6 +205,32 @@ impl<'a> V1Ctx<'a> {
     /// A fresh inbound SPI (never below 256, RFC 4303 2.1).
     pub fn new_esp_spi(&mut self) -> u32 {
         self.esp_spis.take_new(self.rng)
+    }
+}
+
+/// An ISAKMP SA's part in a reauthentication.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reauth {
+    /// When this side starts a new Main Mode (none: not this side's, or already started).
+    pub at: Option<Duration>,
+    /// This SA is our new Main Mode that replaces SA `of` once it is up.
+    pub of: Option<IkeSaId>,
+    /// It just came up: the engine looks for the SA it replaces.
+    pub fresh: bool,
+    /// An old phase 1 whose IPsec SAs went to its successor: it runs no timer of its own
+    /// and only waits for the peer's delete (or its lifetime).
+    pub retired: bool,
+}
+
+impl Reauth {
+    /// When the SA's timer is needed for its reauthentication.
+    pub fn deadline(&self, established: bool) -> Option<Duration> {
+        self.at.filter(|_| established && !self.retired)
+    }
+
+    /// Whether the reauthentication is due.
+    pub fn due(&self, established: bool, now: Duration) -> bool {
+        self.deadline(established).is_some_and(|t| t <= now)
     }
 }
 
@@ -519,7 +549,10 @@ impl IsakmpSa {
             self.retransmit.as_ref().map(|r| r.deadline),
             qm,
             children,
-            super::dpd_probe::deadline(self),
+            // DPD's probes, only while the SA is up.
+            self.dpd
+                .next_deadline()
+                .filter(|_| self.is_established() && !self.reauth.retired),
             self.reauth.deadline(self.is_established()),
         ]
         .into_iter()

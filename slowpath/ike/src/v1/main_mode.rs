@@ -25,7 +25,6 @@ use super::wire::{self, exchange, payload_type, Header, Payload};
 use super::{dpd_probe, phase1};
 use crate::action::DropReason;
 use crate::config::IkeConfig;
-use crate::rng::random_vec;
 
 /// Initiator: a new ISAKMP SA and its first message (our SA offer).
 pub fn initiate(
@@ -255,9 +254,4 @@ fn ke_payloads(sa: &mut IsakmpSa, ctx: &mut V1Ctx, initiator: bool) -> Option<Ve
 /// An unencrypted Main Mode message of `payloads`.
 fn plain_message(sa: &IsakmpSa, payloads: &[Payload]) -> Option<Vec<u8>> {
     phase1::plain_message(sa, exchange::IDENTITY_PROTECTION, payloads)
-}
-
-/// A fresh nonce (RFC 2409 5: 8 to 256 bytes).
-pub fn nonce(ctx: &mut V1Ctx) -> Vec<u8> {
-    random_vec(ctx.rng, 32)
 }

@@ -160,7 +160,7 @@ pub fn ke_nonce_payloads(
 ) -> Option<Vec<Payload>> {
     let group = sa.suite.as_ref()?.transform.group;
     let dh = KeyExchange::generate(group).ok()?;
-    let nonce = super::main_mode::nonce(ctx);
+    let nonce = ctx.nonce();
     let ke = dh.public_value().to_vec();
     let x = sa.exchange.as_mut()?;
     if initiator {

@@ -102,7 +102,7 @@ pub fn initiate(sa: &mut IsakmpSa, ctx: &mut V1Ctx, name: &str, replaces: Option
             transforms,
         }],
     };
-    let ni = super::main_mode::nonce(ctx);
+    let ni = ctx.nonce();
     let mut payloads = vec![Payload::Sa(sa_payload), Payload::Nonce(ni.clone())];
     // PFS when the preferred offer asks for it (all offers of a child share its group).
     let dh = match offers[0].group {
@@ -262,7 +262,7 @@ fn respond(sa: &mut IsakmpSa, ctx: &mut V1Ctx, raw: &[u8], header: &Header, body
         return sa.drop_message(DropReason::Malformed);
     }
     let spi_in = ctx.new_esp_spi();
-    let nr = super::main_mode::nonce(ctx);
+    let nr = ctx.nonce();
     let mut reply = vec![
         Payload::Sa(SaPayload {
             proposals: vec![Proposal {

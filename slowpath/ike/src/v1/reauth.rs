@@ -8,36 +8,9 @@
 
 use std::time::Duration;
 
-use super::isakmp_sa::{IsakmpSa, V1Ctx};
-use crate::action::IkeSaId;
+use super::isakmp_sa::{IsakmpSa, Reauth, V1Ctx};
 use crate::sa::child_sa::ChildState;
 use crate::timers::jittered;
-
-/// An ISAKMP SA's part in a reauthentication.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reauth {
-    /// When this side starts a new Main Mode (none: not this side's, or already started).
-    pub at: Option<Duration>,
-    /// This SA is our new Main Mode that replaces SA `of` once it is up.
-    pub of: Option<IkeSaId>,
-    /// It just came up: the engine looks for the SA it replaces.
-    pub fresh: bool,
-    /// An old phase 1 whose IPsec SAs went to its successor: it runs no timer of its own
-    /// and only waits for the peer's delete (or its lifetime).
-    pub retired: bool,
-}
-
-impl Reauth {
-    /// When the SA's timer is needed for its reauthentication.
-    pub fn deadline(&self, established: bool) -> Option<Duration> {
-        self.at.filter(|_| established && !self.retired)
-    }
-
-    /// Whether the reauthentication is due.
-    pub fn due(&self, established: bool, now: Duration) -> bool {
-        self.deadline(established).is_some_and(|t| t <= now)
-    }
-}
 
 /// The SA is up: when this side reauthenticates it, `rekey` of the conn less up to
 /// `rekey-jitter` (as IKEv2 rekeys), and always before its lifetime ends. Only a side that can

@@ -10,11 +10,12 @@ use crate::message::{
 };
 use crate::rng::random_vec;
 use crate::sa::child_sa::{ChildSa, ChildState};
+use crate::sa::core::{ChildCollision, ChildRequest, Pending};
 use crate::sa::ctx::Ctx;
 use crate::sa::dh::DhPrivate;
 use crate::sa::exchange::ike_auth::{child_payloads, host_ts};
 use crate::sa::exchange::ike_sa_init::NONCE_LEN;
-use crate::sa::exchange::{ours_is_redundant, ChildCollision, ChildRequest, Pending, Task};
+use crate::sa::exchange::{ours_is_redundant, Task};
 use crate::sa::ike_sa::IkeSa;
 use crate::sa::{proposals, ts};
 use crate::timers::{deadline, jittered};

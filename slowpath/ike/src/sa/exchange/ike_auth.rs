@@ -11,8 +11,8 @@ use crate::message::{
     Payload, Payloads, ProtocolId, Side, TrafficSelector,
 };
 use crate::sa::auth::{our_auth, verify_peer};
+use crate::sa::core::{ChildRequest, InfoRequest, Pending};
 use crate::sa::ctx::Ctx;
-use crate::sa::exchange::{ChildRequest, Pending};
 use crate::sa::ike_sa::{IkeSa, IkeState};
 use crate::sa::proposals;
 use crate::timers::{deadline, jittered};
@@ -332,7 +332,7 @@ impl IkeSa {
                 ctx,
                 ExchangeType::INFORMATIONAL,
                 p,
-                Pending::Informational(super::InfoRequest::DeleteIke),
+                Pending::Informational(InfoRequest::DeleteIke),
             );
             return self.close(ctx, DownReason::AuthenticationFailed);
         }

@@ -10,11 +10,11 @@ use crate::message::{
     invalid_ke_data, DhGroup, ExchangeType, NotifyType, Payload, Payloads, ProtocolId,
 };
 use crate::rng::random_vec;
-use crate::sa::core::SaCore;
+use crate::sa::core::{IkeCollision, IkeRekeyRequest, InfoRequest, Pending, SaCore};
 use crate::sa::ctx::Ctx;
 use crate::sa::dh::DhPrivate;
 use crate::sa::exchange::ike_sa_init::NONCE_LEN;
-use crate::sa::exchange::{ours_is_redundant, IkeCollision, IkeRekeyRequest, InfoRequest, Pending};
+use crate::sa::exchange::ours_is_redundant;
 use crate::sa::ike_sa::{IkeSa, Retiring, RETIRING_TIMEOUT};
 use crate::sa::proposals;
 use crate::timers::{deadline, jittered};

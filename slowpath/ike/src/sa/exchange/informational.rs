@@ -4,9 +4,9 @@
 use crate::action::{ChildId, DownReason, Event};
 use crate::message::{ExchangeType, Payload, Payloads, ProtocolId};
 use crate::sa::child_sa::ChildState;
+use crate::sa::core::{InfoRequest, Pending};
 use crate::sa::ctx::Ctx;
 use crate::sa::exchange::ike_rekey::delete_ike;
-use crate::sa::exchange::{InfoRequest, Pending};
 use crate::sa::ike_sa::{IkeSa, IkeState};
 
 impl IkeSa {

@@ -19,10 +19,10 @@ use crate::config::IkeConfig;
 use crate::message::{ExchangeType, Message, MessageIdSync, NotifyType, Payload, Payloads};
 use crate::retransmit::{Expiry, Retransmit};
 use crate::rng::random_u32;
-use crate::sa::core::{OpenError, Opened};
+use crate::sa::core::{InfoRequest, OpenError, Opened, Pending};
 use crate::sa::ctx::Ctx;
 use crate::sa::exchange::mid_sync_state::MidSyncRequest;
-use crate::sa::exchange::{InfoRequest, Pending, Task};
+use crate::sa::exchange::Task;
 use crate::sa::ike_sa::{IkeSa, IkeState};
 
 /// Our announcement for IKE_AUTH, when configured.
