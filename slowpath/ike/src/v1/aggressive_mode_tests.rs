@@ -163,11 +163,12 @@ fn an_error_in_clear_ends_no_established_sa_and_a_status_in_clear_no_half_made_o
     // B's answer carries its cookie: forge a refusal in clear under both cookies.
     let ids = w.a.sa_ids();
     assert_eq!(ids.len(), 1);
-    let refusal = clear_notify(
+    let refusal = super::super::conn_select::clear_notification(
         h.icookie,
         w.a.sa(ids[0]).unwrap().rcookie,
         wire::notify_type::NO_PROPOSAL_CHOSEN,
-    );
+    )
+    .unwrap();
     w.deliver(super::super::engine_tests::Packet {
         from: to,
         to: from,
@@ -204,21 +205,4 @@ fn an_error_in_clear_ends_no_established_sa_and_a_status_in_clear_no_half_made_o
     assert_eq!(w.a.sa_ids().len(), 1);
     assert!(w.seen_a.down.is_empty());
     assert_eq!(w.a.total_counters().dropped(DropReason::Unprotected), 1);
-}
-
-/// An Informational in clear under both cookies, carrying notification `kind`.
-fn clear_notify(icookie: [u8; 8], rcookie: [u8; 8], kind: u16) -> Vec<u8> {
-    let n = super::super::auth_refusal::notification(icookie, rcookie, kind);
-    let (first, body) = wire::encode_payloads(&[n]).unwrap();
-    let h = wire::Header {
-        icookie,
-        rcookie,
-        next_payload: first,
-        version: 0x10,
-        exchange: exchange::INFORMATIONAL,
-        flags: 0,
-        message_id: 0,
-        length: 0,
-    };
-    wire::encode_message(&h, &body)
 }

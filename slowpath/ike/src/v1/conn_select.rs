@@ -242,11 +242,16 @@ fn peek_identity(sa: &IsakmpSa, header: &Header, body: &[u8]) -> Option<(Identif
 /// The refusal of a first message (`header` is its header): an Informational in clear with
 /// the notification, for the initiator's cookie.
 pub fn refusal_message(header: &Header, kind: u16) -> Option<Vec<u8>> {
+    clear_notification(header.icookie, [0; 8], kind)
+}
+
+/// An Informational in clear under the cookies given, carrying notification `kind`.
+pub fn clear_notification(icookie: [u8; 8], rcookie: [u8; 8], kind: u16) -> Option<Vec<u8>> {
     let (first, body) =
-        wire::encode_payloads(&[auth_refusal::notification(header.icookie, [0; 8], kind)]).ok()?;
+        wire::encode_payloads(&[auth_refusal::notification(icookie, rcookie, kind)]).ok()?;
     let h = Header {
-        icookie: header.icookie,
-        rcookie: [0; 8],
+        icookie,
+        rcookie,
         next_payload: first,
         version: 0x10,
         exchange: exchange::INFORMATIONAL,
