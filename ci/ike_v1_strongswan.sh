@@ -103,8 +103,8 @@ wait_for 10 our_ike_none || true
 echo "== 6. we initiate with an IKE proposal strongSwan does not take"
 t0=$(date +%s%N)
 np_sa=$(ctl initiate np | python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sa"])' || true)
-# The SA never came up, so its `ike_down` event names it by id only.
-np_refused() { grep '"event":"ike_down"' "$work/sp.log" | grep "\"ike_sa\":${np_sa:-none}," | grep -q NoProposalChosen && our_ike_none; }
+# Its `ike_down` event names it by id and by conn, with the reason.
+np_refused() { grep '"event":"ike_down"' "$work/sp.log" | grep "\"ike_sa\":${np_sa:-none}," | grep '"conn":"np"' | grep -q NoProposalChosen && our_ike_none; }
 check "np: our SA ends on strongSwan's NO-PROPOSAL-CHOSEN, well before the 30 s setup timeout" wait_for 5 np_refused
 echo "figure: refused IKEv1 proposal ended in $(( ($(date +%s%N) - t0) / 1000000 )) ms (setup timeout 30 s)"
 check "np: strongSwan refused it" grep -q "no proposal found" "$work/charon.log"

@@ -206,3 +206,24 @@ fn an_error_in_clear_ends_no_established_sa_and_a_status_in_clear_no_half_made_o
     assert!(w.seen_a.down.is_empty());
     assert_eq!(w.a.total_counters().dropped(DropReason::Unprotected), 1);
 }
+
+#[test]
+fn a_refused_sa_is_named_by_its_conn_until_its_actions_are_read() {
+    let (a, b) = pair_configs(esp_cbc());
+    let mut w = World::new(aggressive(a), b);
+    let id = w.a.initiate(w.now, &mut w.rng, "to-b").unwrap();
+    // A's first message to B, B's refusal (in clear) back to A.
+    w.collect();
+    let first = w.wire.pop().unwrap();
+    w.deliver(first);
+    w.collect();
+    let refusal = w.wire.pop().unwrap();
+    assert!(w.wire.is_empty());
+    w.deliver(refusal);
+    // Gone from the engine, its end not read yet: still named.
+    assert!(w.a.sa(id).is_none());
+    assert_eq!(w.a.conn_name(id), Some("to-b"));
+    w.collect();
+    assert_eq!(w.seen_a.down, vec![DownReason::NoProposalChosen]);
+    assert_eq!(w.a.conn_name(id), None);
+}

@@ -340,7 +340,7 @@ impl IkeRunner {
             .get(&sa)
             .map(|i| i.config.clone())
             .or_else(|| self.engine.sa(sa).map(|s| s.config.clone()))
-            .or_else(|| self.v1.sa(sa).map(|s| s.config.name.clone()))
+            .or_else(|| self.v1.conn_name(sa).map(str::to_string))
     }
 
     fn window_of(&self, sa: IkeSaId, child: &str) -> Option<u32> {
