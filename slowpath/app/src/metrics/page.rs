@@ -297,39 +297,52 @@ fn ike<W: Write>(e: &mut Encoder<W>, ike: &IkeInputs) -> io::Result<()> {
     for (reason, n) in &c.drops {
         f.sample(&[("reason", reason)], *n)?;
     }
-    let mut f = e.family(
-        "slowpath_ike_half_open_events_total",
-        Kind::Counter,
-        "Cookies sent, valid and invalid, and half-open IKE SAs expired.",
+    half_open(
+        e,
+        (
+            "slowpath_ike_half_open_events_total",
+            "Cookies sent, valid and invalid, and half-open IKE SAs expired.",
+        ),
+        ("slowpath_ike_half_open", "Half-open IKE SAs now."),
+        &c.half_open,
     )?;
-    for (event, n) in c.half_open.iter().filter(|(k, _)| *k != "current") {
-        f.sample(&[("event", event)], *n)?;
-    }
-    e.single(
-        "slowpath_ike_half_open",
-        Kind::Gauge,
-        "Half-open IKE SAs now.",
-        c.half_open.get("current").copied().unwrap_or(0),
-    )?;
-    let mut f = e.family(
-        "slowpath_ike_v1_half_open_events_total",
-        Kind::Counter,
-        "IKEv1 responder SAs whose phase 1 was not done: expired, and evicted at the cap.",
-    )?;
-    for (event, n) in c.half_open_v1.iter().filter(|(k, _)| *k != "current") {
-        f.sample(&[("event", event)], *n)?;
-    }
-    e.single(
-        "slowpath_ike_v1_half_open",
-        Kind::Gauge,
-        "IKEv1 responder SAs whose phase 1 is not done, now.",
-        c.half_open_v1.get("current").copied().unwrap_or(0),
+    half_open(
+        e,
+        (
+            "slowpath_ike_v1_half_open_events_total",
+            "IKEv1 responder SAs whose phase 1 was not done: expired, and evicted at the cap.",
+        ),
+        (
+            "slowpath_ike_v1_half_open",
+            "IKEv1 responder SAs whose phase 1 is not done, now.",
+        ),
+        &c.half_open_v1,
     )?;
     e.single(
         "slowpath_ike_fastpath_subscribed",
         Kind::Gauge,
         "1 while the fast path's event stream is open.",
         c.fastpath_subscribed,
+    )
+}
+
+/// A half-open table of `ike-counters` (IKEv2's `half_open`, IKEv1's `half_open_v1`): its
+/// events as a counter family `events` (name, help), its `current` as the gauge `now`.
+fn half_open<W: Write>(
+    e: &mut Encoder<W>,
+    (events, events_help): (&str, &str),
+    (now, now_help): (&str, &str),
+    table: &BTreeMap<String, u64>,
+) -> io::Result<()> {
+    let mut f = e.family(events, Kind::Counter, events_help)?;
+    for (event, n) in table.iter().filter(|(k, _)| *k != "current") {
+        f.sample(&[("event", event)], *n)?;
+    }
+    e.single(
+        now,
+        Kind::Gauge,
+        now_help,
+        table.get("current").copied().unwrap_or(0),
     )
 }
 

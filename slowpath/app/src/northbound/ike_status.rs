@@ -102,7 +102,7 @@ pub struct FastpathSaCounters {
 }
 
 /// IKE's counters (`ike_counters`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IkeCounters {
     pub ike_sas: usize,
     pub fastpath_child_sas: usize,

@@ -174,26 +174,13 @@ fn trap_receivers_have_their_counters_on_the_page() {
 #[test]
 fn ikev1_half_open_sas_are_on_the_page_beside_ikev2s() {
     let counters = IkeCounters {
-        ike_sas: 5,
-        fastpath_child_sas: 2,
-        received: 40,
-        sent: 38,
-        send_errors: 0,
-        drops: BTreeMap::new(),
-        retransmits: 1,
-        answered_from_cache: 0,
         half_open: BTreeMap::from([("current".to_string(), 3), ("expired".to_string(), 4)]),
         half_open_v1: BTreeMap::from([
             ("expired".to_string(), 7),
             ("evicted".to_string(), 378),
             ("current".to_string(), 50),
         ]),
-        fastpath_errors: 0,
-        fastpath_events: 0,
-        fastpath_subscribed: true,
-        child_install_failures: 0,
-        quarantined_sa_ids: 0,
-        fastpath_orphans: 0,
+        ..IkeCounters::default()
     };
     let inputs = PageInputs {
         uptime: Duration::from_secs(1),
