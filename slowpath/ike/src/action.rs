@@ -24,8 +24,11 @@ pub enum Action {
         bytes: Vec<u8>,
     },
     IkeSaUp(IkeSaInfo),
+    /// The SA is gone. `conn` names its connection: the SA has left its engine by the time
+    /// the caller reads this, so it cannot be looked up (an SA that never came up included).
     IkeSaDown {
         sa: IkeSaId,
+        conn: String,
         reason: DownReason,
     },
     /// Install both directions.

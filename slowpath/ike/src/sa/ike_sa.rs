@@ -323,6 +323,7 @@ impl IkeSa {
         if was_up || reason != DownReason::Timeout {
             self.actions.push_back(Action::IkeSaDown {
                 sa: self.id,
+                conn: self.config.clone(),
                 reason,
             });
         }

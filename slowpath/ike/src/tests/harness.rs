@@ -280,7 +280,7 @@ impl World {
                         out.push(p);
                     }
                     Action::IkeSaUp(i) => node.ike_up.push(i),
-                    Action::IkeSaDown { sa, reason } => node.ike_down.push((sa, reason)),
+                    Action::IkeSaDown { sa, reason, .. } => node.ike_down.push((sa, reason)),
                     Action::ChildSaUp(info) => {
                         assert!(node.fast_path.insert(info.child.spi_in, *info).is_none());
                     }

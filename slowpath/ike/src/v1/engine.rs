@@ -52,9 +52,6 @@ pub struct V1Engine {
     ha: ha::HaState,
     /// Responder cookies and the half-open cap (`admission`).
     admission: admission::Admission,
-    /// The connection of each SA closed since the actions were last drained: its end is read
-    /// after it left `sas` (`conn_name`).
-    closed_conns: HashMap<IkeSaId, String>,
 }
 
 #[path = "ha.rs"]
@@ -80,7 +77,6 @@ impl V1Engine {
             unix_epoch_offset: 0,
             ha: ha::HaState::default(),
             admission: admission::Admission::default(),
-            closed_conns: HashMap::new(),
         }
     }
 
@@ -113,20 +109,7 @@ impl V1Engine {
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
-        let action = self.actions.pop_front();
-        if action.is_none() {
-            self.closed_conns.clear();
-        }
-        action
-    }
-
-    /// The connection of SA `id`: a live one, or one closed whose actions are not all drained
-    /// yet (its `IkeSaDown` names it by id only).
-    pub fn conn_name(&self, id: IkeSaId) -> Option<&str> {
-        self.sas
-            .get(&id)
-            .map(|sa| sa.config.name.as_str())
-            .or_else(|| self.closed_conns.get(&id).map(String::as_str))
+        self.actions.pop_front()
     }
 
     /// Everything counted: the engine's, and its SAs'.
@@ -203,7 +186,6 @@ impl V1Engine {
         self.note_half_open(&sa);
         let id = sa.id;
         if sa.is_closed() {
-            self.closed_conns.insert(id, sa.config.name.clone());
             self.unlink_cookie(id, sa.icookie);
             for c in &sa.children {
                 self.esp_spis.remove(&c.spi_in);

@@ -580,6 +580,7 @@ impl IsakmpSa {
         if was_up {
             self.actions.push(Action::IkeSaDown {
                 sa: self.id,
+                conn: self.config.name.clone(),
                 reason,
             });
         }

@@ -28,7 +28,11 @@ pub fn on_message(sa: &mut IsakmpSa, ctx: &mut V1Ctx, header: &Header, body: &[u
     sa.close(reason, ctx.now);
     // `close` tells the end of an SA that was up; this one never was, but its caller should
     // know why the negotiation ended, as IKEv2's does.
-    sa.push(Action::IkeSaDown { sa: sa.id, reason });
+    sa.push(Action::IkeSaDown {
+        sa: sa.id,
+        conn: sa.config.name.clone(),
+        reason,
+    });
 }
 
 /// Why the peer refused phase 1, by its error notification.

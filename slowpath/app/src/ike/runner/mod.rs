@@ -340,7 +340,7 @@ impl IkeRunner {
             .get(&sa)
             .map(|i| i.config.clone())
             .or_else(|| self.engine.sa(sa).map(|s| s.config.clone()))
-            .or_else(|| self.v1.conn_name(sa).map(str::to_string))
+            .or_else(|| self.v1.sa(sa).map(|s| s.config.name.clone()))
     }
 
     fn window_of(&self, sa: IkeSaId, child: &str) -> Option<u32> {
@@ -418,10 +418,9 @@ impl IkeRunner {
                 );
                 self.ike_sas.insert(info.sa, info);
             }
-            Action::IkeSaDown { sa, reason } => {
+            Action::IkeSaDown { sa, conn, reason } => {
                 // A group moves its traffic before this SA's policies go.
                 self.group_ike_down(sa, reason);
-                let conn = self.conn_of(sa);
                 self.ike_sas.remove(&sa);
                 self.remove_children_of(sa);
                 self.event(
