@@ -2,7 +2,8 @@
 //! the offsets they return stay inside the packet (the inbound path slices with them).
 #![no_main]
 
-use esp::inbound::{classify, flow_key, Classified};
+use esp::inbound::{classify, Classified};
+use esp::spd::FlowKey;
 use esp::wire::ip::{decrement_ttl, set_tos, IpHeader, IpVersion};
 use esp::wire::{ESP_HEADER_LEN, IPV4_HEADER_LEN, IPV6_HEADER_LEN};
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
 
     let _ = h.ports(data);
     let _ = h.ports(&data[..h.total_len]);
-    let key = flow_key(&h, data);
+    let key = FlowKey::of(&h, data);
     assert_eq!(
         (key.src, key.dst, key.proto),
         (h.src(data), h.dst(data), h.protocol)

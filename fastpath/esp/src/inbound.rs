@@ -11,7 +11,6 @@ use crate::lcore::Lcore;
 use crate::replay::{esn_reconstruct, ReplayError};
 use crate::sa::{Direction, Mode, Sa, SaState};
 use crate::sad::{SaPos, Sad};
-use crate::spd::FlowKey;
 use crate::verdict::{read_trailer, Verdict, MAX_BURST};
 use crate::wire::ip::{fix_lengths, set_tos, IpHeader, IpVersion};
 use crate::wire::{be16, be32, proto, ESP_HEADER_LEN, NAT_T_PORT, UDP_HEADER_LEN};
@@ -411,18 +410,5 @@ fn decapsulate<P: PacketBuf>(sa: &Sa, pkt: &mut P, p: &Parsed) -> Verdict {
             }
             Verdict::Forward
         }
-    }
-}
-
-/// The RFC 4301 selector fields of a packet.
-#[inline]
-pub fn flow_key(h: &IpHeader, packet: &[u8]) -> FlowKey {
-    let (sport, dport) = h.ports(packet);
-    FlowKey {
-        src: h.src(packet),
-        dst: h.dst(packet),
-        proto: h.protocol,
-        sport,
-        dport,
     }
 }

@@ -5,8 +5,7 @@ use super::transmit::frame;
 use super::{Worker, BURST};
 use crate::ether;
 use dpdk::mbuf::{Mbuf, MbufBurst};
-use esp::inbound::flow_key;
-use esp::spd::Action;
+use esp::spd::{Action, FlowKey};
 use esp::wire::ip::IpHeader;
 use esp::wire::{proto, IKE_PORT, NAT_T_PORT};
 use std::net::IpAddr;
@@ -22,7 +21,7 @@ impl Worker {
         for m in rx.take_all() {
             let covered = protectable_ip(m.data()).is_some_and(|(h, ip)| {
                 matches!(
-                    self.tables.spd_out.lookup(&flow_key(&h, ip)),
+                    self.tables.spd_out.lookup(&FlowKey::of(&h, ip)),
                     Some((_, p)) if matches!(p.action, Action::Protect(_))
                 )
             });

@@ -7,8 +7,8 @@ use crate::ether;
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
-use esp::inbound::{decrypt_burst, flow_key};
-use esp::spd::{Action, Spd};
+use esp::inbound::decrypt_burst;
+use esp::spd::{Action, FlowKey, Spd};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
 use std::net::IpAddr;
@@ -145,7 +145,7 @@ fn plaintext_policy(spd: &Spd, locals: &[IpAddr], m: &Mbuf) -> Plaintext {
     if for_node(locals, h.dst(m.data())) {
         return Plaintext::ForNode;
     }
-    match spd.lookup(&flow_key(&h, m.data())) {
+    match spd.lookup(&FlowKey::of(&h, m.data())) {
         Some((_, p)) => Plaintext::Policy(p.action),
         None => Plaintext::NoPolicy,
     }

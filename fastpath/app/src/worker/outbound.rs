@@ -7,7 +7,6 @@ use crate::mtu::{fits_any_sa, fits_sa, Fit};
 use arrayvec::ArrayVec;
 use dpdk::mbuf::{Mbuf, MbufBurst};
 use esp::counters::DropReason;
-use esp::inbound::flow_key;
 use esp::outbound::encrypt_burst;
 use esp::sa::{Direction, SaId};
 use esp::sad::SaPos;
@@ -65,7 +64,9 @@ impl Worker {
             for mut m in rx.take_all() {
                 rx_bytes += u64::from(m.pkt_len());
                 let fate = match classify(&self.locals, &mut m) {
-                    Ok(h) => policy_fate(self.tables.spd_out.lookup_hit(&flow_key(&h, m.data()))),
+                    Ok(h) => {
+                        policy_fate(self.tables.spd_out.lookup_hit(&FlowKey::of(&h, m.data())))
+                    }
                     Err(fate) => fate,
                 };
                 let len = usize::from(m.data_len());
@@ -271,7 +272,7 @@ fn outbound_flow(
     keys: &mut ArrayVec<FlowKey, BURST>,
 ) -> Result<(), Outbound> {
     let h = classify(locals, m)?;
-    keys.push(flow_key(&h, m.data()));
+    keys.push(FlowKey::of(&h, m.data()));
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! prefixes with any protocol and ports, inline in the SA's per-packet lines; anything else
 //! in a list of its own (one more line to read, not prefetched).
 
-use crate::inbound::flow_key;
 use crate::spd::{net_contains, FlowKey, IpNet, PortRange, Selector};
 use crate::wire::ip::{IpHeader, IpVersion};
 
@@ -104,7 +103,7 @@ impl Selectors {
                 };
                 within(s, word(0)) & within(d, word(4))
             }
-            _ => self.allow(&flow_key(h, packet)),
+            _ => self.allow(&FlowKey::of(h, packet)),
         }
     }
 }
@@ -266,9 +265,9 @@ mod tests {
                     (f.src, f.dst)
                 {
                     // one header holds one family: the packet's flow is the mapped one
-                    f = flow_key(&h, &p);
+                    f = FlowKey::of(&h, &p);
                 }
-                assert_eq!(flow_key(&h, &p), f);
+                assert_eq!(FlowKey::of(&h, &p), f);
                 let want = s.allow(&f);
                 assert_eq!(s.allow_packet(&h, &p), want, "{list:?} {f:?}");
                 if matches!(s.0, Repr::Pair { .. }) && h.version == IpVersion::V4 {

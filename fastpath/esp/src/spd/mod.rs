@@ -11,6 +11,7 @@
 //! policies; with 100,000 policies it is the cache misses of those probes, which a burst
 //! lookup overlaps (`Spd::lookup_burst`).
 
+use crate::wire::ip::IpHeader;
 use std::net::IpAddr;
 
 pub use db::{Hit, Spd, SMALL_SPD};
@@ -195,6 +196,21 @@ pub struct FlowKey {
     pub sport: u16,
     /// Destination port (ICMP: code).
     pub dport: u16,
+}
+
+impl FlowKey {
+    /// The RFC 4301 selector fields of a packet whose IP header is `h`.
+    #[inline]
+    pub fn of(h: &IpHeader, packet: &[u8]) -> FlowKey {
+        let (sport, dport) = h.ports(packet);
+        FlowKey {
+            src: h.src(packet),
+            dst: h.dst(packet),
+            proto: h.protocol,
+            sport,
+            dport,
+        }
+    }
 }
 
 /// A policy's place in the SPD order: priority, then insertion sequence. Unique per policy.
