@@ -11,49 +11,41 @@
 use crate::job::Dir;
 use crate::keys::GcmKey;
 use crate::mgr::Mgr;
-use crate::sys;
+use crate::prefetch::{prefetch_line_to, prefetch_to, Reach, LINE};
 use crate::{gcm_long, gcm_short};
 
-type EncDec = unsafe extern "C" fn(
-    *const sys::gcm_key_data,
-    *mut sys::gcm_context_data,
-    *mut u8,
-    *const u8,
-    u64,
-    *const u8,
-    *const u8,
-    u64,
-    *mut u8,
-    u64,
-);
-
-/// The direct GCM functions of a manager's code path, and their scratch state.
-pub(crate) struct Gcm {
-    enc128: EncDec,
-    dec128: EncDec,
-    enc256: EncDec,
-    dec256: EncDec,
-    ctx: sys::gcm_context_data,
-    /// Texts through `gcm_short` and `gcm_long` rather than the library, where the CPU has it.
-    own: bool,
-    /// Whether the next key may be out of cache: texts longer than `gcm_short`'s then go to
-    /// `gcm_long`, which reads fewer of the key's lines; with the key in cache the library is
-    /// faster but for opening long texts (`gcm_long::OPEN_HOT_FROM`).
-    cold_key: bool,
+impl GcmKey {
+    /// Asks for what sealing or opening `len` bytes (text and AAD) reads, a stage ahead: the
+    /// round keys the key's size uses (3 lines for AES-128), and the hash-key powers its
+    /// GHASH multiplies by. The AVX-512 code keeps the powers from the 48th down to the
+    /// first, and a message of n blocks uses the last n (at most 48): a 64-byte packet reads
+    /// one or two lines of the table, not all twelve; a text that `gcm_long` seals or opens
+    /// reads the last 17 (5 lines) whatever its length. Reads `size`, on
+    /// [`GcmKey::SIZE_AT`]'s line, which the stage before asked for.
+    #[inline(always)]
+    pub fn prefetch(&self, len: usize, reach: Reach) {
+        prefetch_to(&self.expanded_keys, self.size.round_key_bytes(), reach);
+        let table: &[u8] = &self.table;
+        let used = powers_read(len) * 16;
+        let mut at = table.len().saturating_sub(used);
+        while at < table.len() {
+            prefetch_line_to(table[at..].as_ptr(), reach);
+            at += LINE;
+        }
+        // The table does not start on a line: the last power's line may be one more.
+        prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
+    }
 }
 
-impl Gcm {
-    pub(crate) fn of(m: &sys::IMB_MGR) -> Option<Gcm> {
-        Some(Gcm {
-            enc128: m.gcm128_enc?,
-            dec128: m.gcm128_dec?,
-            enc256: m.gcm256_enc?,
-            dec256: m.gcm256_dec?,
-            ctx: Default::default(),
-            own: gcm_short::cpu_has(),
-            cold_key: true,
-        })
-    }
+/// How many of the table's last powers sealing or opening `len` bytes reads.
+#[inline(always)]
+fn powers_read(len: usize) -> usize {
+    let most = if gcm_long::reads_few_powers(len) {
+        gcm_long::POWERS_READ
+    } else {
+        48
+    };
+    len.div_ceil(16).clamp(1, most)
 }
 
 /// Whether the library takes these lengths: some text, and a tag length ESP uses (RFC 4106).
@@ -150,6 +142,10 @@ impl Mgr {
 
 #[cfg(test)]
 mod tests {
+    use super::powers_read;
+    use crate::keys::tests::lines;
+    use crate::keys::AesSize;
+    use crate::prefetch::LINE;
     use crate::unhex::unhex;
     use crate::{Cipher, Dir, GcmKey, Job, JobStatus, Mgr};
 
@@ -250,5 +246,50 @@ mod tests {
         let mut tag = [9u8; 16];
         assert!(!m.gcm(Dir::Encrypt, &key, &[0; 12], &[], &mut [], &mut tag));
         assert_eq!((text, tag), ([5; 32], [9; 16]));
+    }
+
+    #[test]
+    fn a_1400_byte_gcm_packet_asks_for_5_lines_of_powers_or_fewer_where_gcm_long_runs() {
+        let k = GcmKey::new(&[3; 16]).unwrap();
+        let table = &k.table;
+        let lines_of = |len: usize| {
+            let used = powers_read(len) * 16;
+            let end = table.as_ptr() as usize + table.len();
+            (end - 1) / LINE - (end - used) / LINE + 1
+        };
+        let want = if crate::gcm_short::usable() { 5 } else { 13 };
+        assert!(lines_of(1400) <= want, "{} lines", lines_of(1400));
+        assert_eq!(powers_read(64), 4);
+        assert_eq!(lines_of(crate::gcm_long::LONGEST + 1), 13);
+    }
+
+    #[test]
+    fn a_gcm_op_reads_its_key_size_on_a_line_of_powers_it_reads_anyway() {
+        // (key bytes, text length, lines: round keys + powers, the size among them)
+        let few = crate::gcm_short::usable();
+        for (key, len, want) in [
+            (&[3u8; 16][..], 64, 3 + 2),
+            (&[3u8; 32][..], 64, 4 + 2),
+            (&[3u8; 16][..], 1400, if few { 3 + 5 } else { 3 + 13 }),
+            (&[3u8; 32][..], 1400, if few { 4 + 5 } else { 4 + 13 }),
+        ] {
+            let k = GcmKey::new(key).unwrap();
+            let powers = powers_read(len) * 16;
+            let read = [
+                (k.expanded_keys.as_ptr(), k.size.round_key_bytes()),
+                (k.table[k.table.len() - powers..].as_ptr(), powers),
+                ((&k.size as *const AesSize).cast(), 1),
+            ];
+            assert_eq!(
+                lines(&*k, &read).len(),
+                want,
+                "{} bytes, len {len}",
+                key.len()
+            );
+            assert_eq!(k.key_len(), key.len());
+        }
+        // The library's data and ours are one: its functions take ours.
+        let k = GcmKey::new(&[5; 16]).unwrap();
+        assert_eq!(k.lib().cast::<u8>(), k.expanded_keys.as_ptr());
     }
 }

@@ -44,73 +44,15 @@ pub(crate) fn cpu_has() -> bool {
         && is_x86_feature_detected!("vpclmulqdq")
 }
 
-static AGREES: Agreement = Agreement::new();
+/// Whether this path and `gcm_long`'s agreed with the library, on the check that
+/// `GcmKey::new` runs once (`library_checks`).
+pub(crate) static AGREES: Agreement = Agreement::new();
 
 /// Whether this path may be used: the CPU has it and it gave the library's ciphertext and tag
-/// on the check [`check_once`] ran (at the first key's preparation, off the packet path).
+/// on the check [`AGREES`] holds (run at the first key's preparation, off the packet path).
 #[inline(always)]
 pub(crate) fn usable() -> bool {
     AGREES.holds()
-}
-
-/// Compares this path and `gcm_long`'s with the library once, for both key sizes, both
-/// directions and lengths across block and group edges: the library's key table layout is its own business, and a
-/// build of it whose VAES code path keeps the powers elsewhere must not be read as this one.
-pub(crate) fn check_once() {
-    AGREES.check_once(cpu_has, agrees_with_library);
-}
-
-fn agrees_with_library() -> bool {
-    let Some(mut mgr) = crate::Mgr::new() else {
-        return false;
-    };
-    mgr.set_own_gcm(false);
-    for key_len in [16, 32] {
-        let bytes: Vec<u8> = (0..key_len).map(|i| (i * 29 + 5) as u8).collect();
-        let Some(key) = GcmKey::prepare(&bytes) else {
-            return false;
-        };
-        let long = crate::gcm_long::LONGEST;
-        for len in [
-            1, 15, 16, 17, 52, 63, 64, 65, 200, UP_TO, 257, 511, 512, 1400, 1417, long,
-        ] {
-            let own = if len <= UP_TO {
-                seal_or_open
-            } else {
-                crate::gcm_long::seal_or_open
-            };
-            let nonce = [len as u8; 12];
-            let aad = [0xa5u8; 12];
-            let plain: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
-            let (mut want, mut mine) = (plain.clone(), plain.clone());
-            let (mut want_tag, mut my_tag) = ([0u8; 16], [0u8; 16]);
-            for seal in [true, false] {
-                let dir = if seal {
-                    crate::Dir::Encrypt
-                } else {
-                    crate::Dir::Decrypt
-                };
-                mgr.gcm(dir, &key, &nonce, &aad, &mut want, &mut want_tag);
-                // SAFETY: cpu_has() held (the caller checks it first); the lengths are in range.
-                unsafe {
-                    own(
-                        &key,
-                        Msg {
-                            seal,
-                            nonce: &nonce,
-                            aad: &aad,
-                            text: &mut mine,
-                            tag: &mut my_tag,
-                        },
-                    )
-                };
-                if (&want, want_tag) != (&mine, my_tag) {
-                    return false;
-                }
-            }
-        }
-    }
-    true
 }
 
 /// Encrypts (`seal`) or decrypts `text` in place under `key`, the 12-byte `nonce` and

@@ -5,6 +5,9 @@
 use crate::keys::{AesKeys, GcmKey, HmacAlg, HmacKey};
 use crate::sys;
 
+/// Jobs in one burst at most (the library's queue holds 256; a DPDK burst is 32).
+pub const MAX_BURST: usize = 64;
+
 /// Cipher direction. Encrypt runs cipher then hash; decrypt runs hash then cipher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Dir {

@@ -1,8 +1,8 @@
 //! Prepared key material in the layout the job API expects: expanded AES keys, GCM hash-key
 //! tables, HMAC inner/outer hash states. Built once per SA, then shared read-only by all lcores.
 
-use crate::mgr::Mgr;
-use crate::prefetch::{prefetch_line_to, prefetch_to, Reach, LINE};
+use crate::prefetch::{prefetch_to, Reach};
+use crate::raw_mgr::RawMgr;
 use crate::sys;
 use std::ffi::c_void;
 use std::sync::OnceLock;
@@ -26,8 +26,8 @@ struct KeyFns {
 fn fns() -> Option<&'static KeyFns> {
     static FNS: OnceLock<Option<KeyFns>> = OnceLock::new();
     FNS.get_or_init(|| {
-        let m = Mgr::new()?;
-        let r = m.raw();
+        let (m, _) = RawMgr::new()?;
+        let r = m.as_ref();
         Some(KeyFns {
             keyexp_128: r.keyexp_128?,
             keyexp_256: r.keyexp_256?,
@@ -68,16 +68,7 @@ const _: () = assert!(std::mem::size_of::<AesKeys>() == 512);
 const _: () = assert!(std::mem::offset_of!(AesKeys, dec_size) == 256);
 
 impl AesKeys {
-    /// Expands a 16- or 32-byte AES key; `None` for other lengths or if the library is unusable.
-    /// The first call also checks, once, whether CBC encryption may take `aes_cbc_x16`'s lanes.
-    pub fn new(key: &[u8]) -> Option<Box<AesKeys>> {
-        let k = AesKeys::prepare(key)?;
-        use crate::aes_cbc_x16::{agrees_with_library, cpu_has, CHECKED};
-        CHECKED.check_once(cpu_has, agrees_with_library);
-        Some(k)
-    }
-
-    /// [`AesKeys::new`] without the check.
+    /// [`AesKeys::new`] without the check (`library_checks`).
     pub(crate) fn prepare(key: &[u8]) -> Option<Box<AesKeys>> {
         let f = fns()?;
         let size = AesSize::of(key)?;
@@ -146,7 +137,7 @@ impl AesSize {
     /// The bytes of its expanded encryption key: 11 round keys for AES-128 (3 lines), 15 for
     /// AES-256 (4 lines).
     #[inline(always)]
-    fn round_key_bytes(self) -> usize {
+    pub(crate) fn round_key_bytes(self) -> usize {
         match self {
             AesSize::Aes128 => 11 * 16,
             AesSize::Aes256 => 15 * 16,
@@ -169,7 +160,7 @@ pub struct GcmKey {
     /// The hash-key powers, in the layout of the library's code path (VAES: H^48 first, H^1
     /// last).
     pub(crate) table: [u8; 48 * 16],
-    size: AesSize,
+    pub(crate) size: AesSize,
     /// Unused: keeps the key at the 17 lines it took with its size on a line of its own, and
     /// so an SA at 29 lines. With the key at 16 (an SA of 28 lines, 1,792 bytes) `bench
     /// --bin esp --quick --only AES-128-GCM` ran 3-8 % slower at 100,000 SAs and 5 % slower
@@ -191,15 +182,7 @@ impl GcmKey {
     /// Where the key's size is: a stage ahead asks for this line first.
     pub const SIZE_AT: usize = std::mem::offset_of!(GcmKey, size);
 
-    /// Prepares a 16- or 32-byte AES-GCM key (without the ESP salt). The first call also
-    /// checks, once, whether short texts may take `gcm_short`'s path.
-    pub fn new(key: &[u8]) -> Option<Box<GcmKey>> {
-        let k = GcmKey::prepare(key)?;
-        crate::gcm_short::check_once();
-        Some(k)
-    }
-
-    /// [`GcmKey::new`] without the check.
+    /// [`GcmKey::new`] without the check (`library_checks`).
     pub(crate) fn prepare(key: &[u8]) -> Option<Box<GcmKey>> {
         let f = fns()?;
         let size = AesSize::of(key)?;
@@ -231,38 +214,6 @@ impl GcmKey {
     pub(crate) fn lib(&self) -> *const sys::gcm_key_data {
         (self as *const GcmKey).cast()
     }
-
-    /// Asks for what sealing or opening `len` bytes (text and AAD) reads, a stage ahead: the
-    /// round keys the key's size uses (3 lines for AES-128), and the hash-key powers its
-    /// GHASH multiplies by. The AVX-512 code keeps the powers from the 48th down to the
-    /// first, and a message of n blocks uses the last n (at most 48): a 64-byte packet reads
-    /// one or two lines of the table, not all twelve; a text that `gcm_long` seals or opens
-    /// reads the last 17 (5 lines) whatever its length. Reads `size`, on
-    /// [`GcmKey::SIZE_AT`]'s line, which the stage before asked for.
-    #[inline(always)]
-    pub fn prefetch(&self, len: usize, reach: Reach) {
-        prefetch_to(&self.expanded_keys, self.size.round_key_bytes(), reach);
-        let table: &[u8] = &self.table;
-        let used = powers_read(len) * 16;
-        let mut at = table.len().saturating_sub(used);
-        while at < table.len() {
-            prefetch_line_to(table[at..].as_ptr(), reach);
-            at += LINE;
-        }
-        // The table does not start on a line: the last power's line may be one more.
-        prefetch_line_to(table[table.len() - 1..].as_ptr(), reach);
-    }
-}
-
-/// How many of the table's last powers sealing or opening `len` bytes reads.
-#[inline(always)]
-fn powers_read(len: usize) -> usize {
-    let most = if crate::gcm_long::reads_few_powers(len) {
-        crate::gcm_long::POWERS_READ
-    } else {
-        48
-    };
-    len.div_ceil(16).clamp(1, most)
 }
 
 /// The hash-key table of the library's GCM key data, as bytes (whatever the arch's layout).
@@ -340,12 +291,13 @@ impl HmacKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::prefetch::LINE;
     use crate::Dir;
 
     /// The lines of `value` that hold `fields` (address, length).
-    fn lines<T>(value: &T, fields: &[(*const u8, usize)]) -> Vec<usize> {
+    pub(crate) fn lines<T>(value: &T, fields: &[(*const u8, usize)]) -> Vec<usize> {
         let base = (value as *const T) as usize;
         let mut l: Vec<usize> = fields
             .iter()
@@ -377,51 +329,6 @@ mod tests {
                 assert_eq!(k.key_len(dir), key.len());
             }
         }
-    }
-
-    #[test]
-    fn a_1400_byte_gcm_packet_asks_for_5_lines_of_powers_or_fewer_where_gcm_long_runs() {
-        let k = GcmKey::new(&[3; 16]).unwrap();
-        let table = &k.table;
-        let lines_of = |len: usize| {
-            let used = powers_read(len) * 16;
-            let end = table.as_ptr() as usize + table.len();
-            (end - 1) / LINE - (end - used) / LINE + 1
-        };
-        let want = if crate::gcm_short::usable() { 5 } else { 13 };
-        assert!(lines_of(1400) <= want, "{} lines", lines_of(1400));
-        assert_eq!(powers_read(64), 4);
-        assert_eq!(lines_of(crate::gcm_long::LONGEST + 1), 13);
-    }
-
-    #[test]
-    fn a_gcm_op_reads_its_key_size_on_a_line_of_powers_it_reads_anyway() {
-        // (key bytes, text length, lines: round keys + powers, the size among them)
-        let few = crate::gcm_short::usable();
-        for (key, len, want) in [
-            (&[3u8; 16][..], 64, 3 + 2),
-            (&[3u8; 32][..], 64, 4 + 2),
-            (&[3u8; 16][..], 1400, if few { 3 + 5 } else { 3 + 13 }),
-            (&[3u8; 32][..], 1400, if few { 4 + 5 } else { 4 + 13 }),
-        ] {
-            let k = GcmKey::new(key).unwrap();
-            let powers = powers_read(len) * 16;
-            let read = [
-                (k.expanded_keys.as_ptr(), k.size.round_key_bytes()),
-                (k.table[k.table.len() - powers..].as_ptr(), powers),
-                ((&k.size as *const AesSize).cast(), 1),
-            ];
-            assert_eq!(
-                lines(&*k, &read).len(),
-                want,
-                "{} bytes, len {len}",
-                key.len()
-            );
-            assert_eq!(k.key_len(), key.len());
-        }
-        // The library's data and ours are one: its functions take ours.
-        let k = GcmKey::new(&[5; 16]).unwrap();
-        assert_eq!(k.lib().cast::<u8>(), k.expanded_keys.as_ptr());
     }
 
     #[test]

@@ -18,24 +18,29 @@
 mod aes_cbc_x16;
 mod agreement;
 mod gcm;
+mod gcm_fns;
 mod gcm_long;
 mod gcm_short;
 mod hmac_sha1_x16;
 mod huge_pages;
 mod job;
 mod keys;
+mod library_checks;
 mod mgr;
 mod prefetch;
+mod raw_mgr;
 mod sync;
+mod sync_fns;
 #[cfg(test)]
 mod unhex;
 
 pub use huge_pages::{advise_huge_pages, HUGE_PAGE};
-pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus};
+pub use job::{Auth, CbcIv, Cipher, Dir, Job, JobStatus, MAX_BURST};
 pub use keys::{AesKeys, AesSize, GcmKey, HmacAlg, HmacKey};
-pub use mgr::{Arch, Burst, Completed, Mgr, MAX_BURST};
+pub use mgr::{Arch, Burst, Completed, Mgr};
 pub use prefetch::{prefetch, prefetch_line, prefetch_line_to, Reach, LINE};
-pub use sync::{SyncBurst, SyncKind};
+pub use sync::SyncBurst;
+pub use sync_fns::SyncKind;
 
 /// Raw bindgen output (only the items the safe layer uses).
 #[allow(

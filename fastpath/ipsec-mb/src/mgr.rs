@@ -1,8 +1,9 @@
 //! The multi-buffer manager: allocation, architecture selection, and running a burst of jobs.
 
-use crate::gcm::Gcm;
-use crate::job::{Job, JobStatus, Slot};
-use crate::sync::SyncFns;
+use crate::gcm_fns::Gcm;
+use crate::job::{Job, JobStatus, Slot, MAX_BURST};
+use crate::raw_mgr::RawMgr;
+use crate::sync_fns::SyncFns;
 use crate::sys;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -42,7 +43,7 @@ struct Fns {
 /// One `IMB_MGR`: per-lcore mutable state (job queue, lane state), and the slots its jobs'
 /// IVs, AADs and tags live in while they run. Send, not Sync.
 pub struct Mgr {
-    ptr: NonNull<sys::IMB_MGR>,
+    raw: RawMgr,
     arch: Arch,
     fns: Fns,
     pub(crate) gcm: Gcm,
@@ -59,25 +60,15 @@ impl Mgr {
     /// Allocates a manager and initialises it for the best code path of this CPU;
     /// `None` if allocation fails or the CPU is not supported.
     pub fn new() -> Option<Mgr> {
-        // SAFETY: alloc_mb_mgr has no preconditions; it returns NULL on failure.
-        let ptr = NonNull::new(unsafe { sys::alloc_mb_mgr(0) })?;
-        let mut arch: sys::IMB_ARCH = sys::IMB_ARCH_NONE;
-        // SAFETY: ptr is a freshly allocated manager; arch is a valid out-pointer.
-        unsafe { sys::init_mb_mgr_auto(ptr.as_ptr(), &mut arch) };
-        // SAFETY: ptr is an initialised manager; reading its function pointers.
-        let fns = unsafe {
-            let m = ptr.as_ref();
-            (
-                m.get_next_job,
-                m.submit_job_nocheck,
-                m.get_completed_job,
-                m.flush_job,
-            )
-        };
-        // SAFETY: as above.
-        let gcm = Gcm::of(unsafe { ptr.as_ref() });
-        // SAFETY: as above.
-        let sync = SyncFns::of(unsafe { ptr.as_ref() });
+        let (raw, arch) = RawMgr::new()?;
+        let m = raw.as_ref();
+        let fns = (
+            m.get_next_job,
+            m.submit_job_nocheck,
+            m.get_completed_job,
+            m.flush_job,
+        );
+        let (gcm, sync) = (Gcm::of(m), SyncFns::of(m));
         match (Arch::from_raw(arch), fns, gcm, sync) {
             (
                 Some(arch),
@@ -85,7 +76,7 @@ impl Mgr {
                 Some(gcm),
                 Some(sync),
             ) => Some(Mgr {
-                ptr,
+                raw,
                 arch,
                 fns: Fns {
                     get_next,
@@ -100,11 +91,7 @@ impl Mgr {
                 )))
                 .cast(),
             }),
-            _ => {
-                // SAFETY: ptr came from alloc_mb_mgr and is not used afterwards.
-                unsafe { sys::free_mb_mgr(ptr.as_ptr()) };
-                None
-            }
+            _ => None,
         }
     }
 
@@ -115,23 +102,17 @@ impl Mgr {
 
     /// The `IMB_FEATURE_*` bits the library detected.
     pub fn features(&self) -> u64 {
-        // SAFETY: ptr is a valid, initialised manager.
-        unsafe { (*self.ptr.as_ptr()).features }
+        self.raw.as_ref().features
     }
 
     pub(crate) fn raw_ptr(&self) -> *mut sys::IMB_MGR {
-        self.ptr.as_ptr()
+        self.raw.as_ptr()
     }
 
     /// The slot of job `idx` of a burst (the last slot past the end).
     pub(crate) fn slot(&self, idx: usize) -> *mut Slot {
         // SAFETY: slots points at MAX_BURST slots; the index is clamped to them.
         unsafe { self.slots.as_ptr().add(idx.min(MAX_BURST - 1)) }
-    }
-
-    pub(crate) fn raw(&self) -> &sys::IMB_MGR {
-        // SAFETY: ptr is valid for the lifetime of self; shared access only reads fields.
-        unsafe { self.ptr.as_ref() }
     }
 
     /// Starts a burst: jobs pushed into it share the multi-buffer lanes, and all of them are
@@ -154,9 +135,6 @@ impl Mgr {
         Some((done.status(0), *done.tag(0)))
     }
 }
-
-/// Jobs in one burst at most (the library's queue holds 256; a DPDK burst is 32).
-pub const MAX_BURST: usize = 64;
 
 /// A burst of jobs being run. The buffers and keys of its jobs stay borrowed (`'a`) until it
 /// is finished or dropped, which completes every job (the library holds raw pointers into
@@ -194,7 +172,7 @@ impl<'m, 'a> Burst<'m, 'a> {
             return None;
         }
         let idx = self.n;
-        let m = mgr.ptr.as_ptr();
+        let m = mgr.raw.as_ptr();
         let slot = mgr.slot(idx);
         // SAFETY: m is a valid initialised manager, so its function pointers are set (checked
         // non-null at creation); get_next_job returns a job slot of the queue, writable until
@@ -308,7 +286,7 @@ impl Mgr {
 
     /// Completes every outstanding job.
     fn flush(&mut self) {
-        let m = self.ptr.as_ptr();
+        let m = self.raw.as_ptr();
         loop {
             // SAFETY: m is valid; flush completes the earliest outstanding job, NULL when none.
             let done = unsafe { (self.fns.flush)(m) };
@@ -323,9 +301,9 @@ impl Mgr {
 
 impl Drop for Mgr {
     fn drop(&mut self) {
-        // SAFETY: ptr came from alloc_mb_mgr, and no job is outstanding (a burst always
-        // flushes, when finished or dropped, and it borrows the manager until then).
-        unsafe { sys::free_mb_mgr(self.ptr.as_ptr()) };
+        // (The manager itself is freed when `raw` drops, after this: no job is outstanding,
+        // since a burst always flushes, when finished or dropped, and it borrows the manager
+        // until then.)
         // SAFETY: slots came from Box::leak of a [Slot; MAX_BURST] and is not used afterwards.
         drop(unsafe { Box::from_raw(self.slots.as_ptr().cast::<[Slot; MAX_BURST]>()) });
     }
@@ -336,7 +314,7 @@ mod tests {
     use super::*;
     use crate::job::{Auth, CbcIv, Cipher, Dir};
     use crate::keys::{AesKeys, HmacAlg, HmacKey};
-    use crate::sync::SyncKind;
+    use crate::sync_fns::SyncKind;
 
     fn cbc_sha1_job<'a>(keys: &'a AesKeys, h: &'a HmacKey, buf: &'a mut [u8]) -> Job<'a> {
         job(Dir::Encrypt, keys, h, CbcIv::Value([7; 16]), 16, buf)

@@ -12,72 +12,13 @@
 
 use crate::aes_cbc_x16;
 use crate::hmac_sha1_x16;
+use crate::job::MAX_BURST;
 use crate::job::{Auth, Cipher, Dir, Job};
-use crate::keys::{AesKeys, HmacAlg, HmacKey};
-use crate::mgr::{Completed, Mgr, MAX_BURST};
+use crate::keys::HmacAlg;
+use crate::mgr::{Completed, Mgr};
+use crate::sync_fns::SyncKind;
 use crate::sys;
 use std::marker::PhantomData;
-
-type CipherBurst = unsafe extern "C" fn(
-    *mut sys::IMB_MGR,
-    *mut sys::IMB_JOB,
-    u32,
-    sys::IMB_CIPHER_MODE,
-    sys::IMB_CIPHER_DIRECTION,
-    sys::IMB_KEY_SIZE_BYTES,
-) -> u32;
-type HashBurst =
-    unsafe extern "C" fn(*mut sys::IMB_MGR, *mut sys::IMB_JOB, u32, sys::IMB_HASH_ALG) -> u32;
-
-/// The burst functions of a manager's code path, and the array of jobs they run.
-pub(crate) struct SyncFns {
-    cipher: CipherBurst,
-    hash: HashBurst,
-    jobs: Box<[sys::IMB_JOB; MAX_BURST]>,
-    /// The jobs `..primed.1` hold the fields that kind `primed.0` fixes (the library only
-    /// writes their status): a burst of the same kind writes those fields of new jobs only.
-    primed: (Option<SyncKind>, usize),
-    /// HMAC-SHA1 in our own AVX-512 lanes (`hmac_sha1_x16`) instead of the library's burst.
-    own_sha1: bool,
-    /// AES-CBC encryption in our own VAES lanes (`aes_cbc_x16`) instead of the library's burst.
-    /// Bursts alternated in the real process (`bench/ab_interleaved.sh`, both orders), time per
-    /// burst with them over the library's, AES-128-CBC + HMAC-SHA1 out: 0.918 (64-byte frames),
-    /// 0.958 (512), 0.984 (1400), 0.985 (IMIX).
-    own_cbc: bool,
-}
-
-impl SyncFns {
-    pub(crate) fn of(m: &sys::IMB_MGR) -> Option<SyncFns> {
-        Some(SyncFns {
-            cipher: m.submit_cipher_burst_nocheck?,
-            hash: m.submit_hash_burst_nocheck?,
-            jobs: Box::new(std::array::from_fn(|_| sys::IMB_JOB::default())),
-            primed: (None, 0),
-            own_sha1: hmac_sha1_x16::available(),
-            own_cbc: aes_cbc_x16::cpu_has(),
-        })
-    }
-}
-
-/// What every job of a synchronous burst shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyncKind {
-    pub dir: Dir,
-    /// AES key length in bytes: 16 or 32.
-    pub cbc_key_len: usize,
-    pub hmac: HmacAlg,
-}
-
-impl SyncKind {
-    /// The kind of AES-CBC jobs with these keys, in `dir`.
-    pub fn new(dir: Dir, cbc: &AesKeys, hmac: &HmacKey) -> SyncKind {
-        SyncKind {
-            dir,
-            cbc_key_len: cbc.key_len(dir),
-            hmac: hmac.alg,
-        }
-    }
-}
 
 /// Jobs gathered for one synchronous run. Nothing reaches the library before
 /// [`SyncBurst::finish`], which completes them all; dropped unfinished, the jobs never run.
@@ -265,7 +206,7 @@ impl<'m, 'a> SyncBurst<'m, 'a> {
 mod tests {
     use super::*;
     use crate::job::{CbcIv, JobStatus};
-    use crate::keys::GcmKey;
+    use crate::keys::{AesKeys, GcmKey, HmacKey};
 
     fn job<'a>(
         dir: Dir,
