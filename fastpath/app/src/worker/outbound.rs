@@ -10,7 +10,7 @@ use esp::counters::DropReason;
 use esp::outbound::encrypt_burst;
 use esp::sa::{Direction, SaId};
 use esp::sad::SaPos;
-use esp::spd::{Action, FlowKey, Hit};
+use esp::spd::{Action, Asked, FlowKey, Hit};
 use esp::verdict::Verdict;
 use esp::wire::ip::IpHeader;
 use std::net::IpAddr;
@@ -78,8 +78,10 @@ impl Worker {
         self.encrypt_and_send(&mut s, now_ns);
     }
 
-    /// The classify pass of an SPD too large for the cache: the burst's flows go to the SPD
-    /// together, so that its lookups' misses overlap.
+    /// The classify pass of an SPD too large for the cache: each flow's probes are asked for
+    /// as its packet is classified ([`esp::spd::Spd::ask`]), and the burst's flows looked up
+    /// together after the pass, so that its lookups' misses overlap the classifying and each
+    /// other.
     fn sort_burst(&mut self, from: usize, rx: &mut MbufBurst<BURST>, mtu: usize, s: &mut Sorted) {
         let mut pkts = MbufBurst::<BURST>::default();
         let mut keys = ArrayVec::<FlowKey, BURST>::new();
@@ -94,10 +96,17 @@ impl Worker {
         // Whether any packet is past `fits_any_sa`: a burst of short packets skips the
         // per-packet check of the SA prefetch below.
         let mut long = false;
+        // Each flow's SPD probes, asked for as it is classified.
+        let mut asked = ArrayVec::<Asked, BURST>::new();
         for mut m in rx.take_all() {
             rx_bytes += u64::from(m.pkt_len());
             match outbound_flow(&self.locals, &mut m, &mut keys) {
-                Ok(()) => keyed.push(pkts.len()),
+                Ok(()) => {
+                    keyed.push(pkts.len());
+                    if let Some(k) = keys.last() {
+                        asked.push(self.tables.spd_out.ask(k));
+                    }
+                }
                 Err(fate) => fates[pkts.len()] = fate,
             }
             let len = m.data_len();
@@ -107,7 +116,7 @@ impl Worker {
         }
         self.counters.rx_bytes += rx_bytes;
         let mut found = [None; BURST];
-        self.tables.spd_out.lookup_burst(&keys, &mut found);
+        self.tables.spd_out.lookup_asked(&keys, &asked, &mut found);
         // A packet past `fits_any_sa` reads its SA in the MTU check, one dependent miss after
         // another with 100,000 SAs: its SA's lines are asked for here, a pass ahead (once per
         // run of packets on one SA), from the position the SPD gave.

@@ -14,7 +14,7 @@
 use crate::wire::ip::IpHeader;
 use std::net::IpAddr;
 
-pub use db::{Hit, Spd, SMALL_SPD};
+pub use db::{Asked, Hit, Spd, SMALL_SPD};
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 mod db;
