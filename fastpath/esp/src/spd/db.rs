@@ -401,17 +401,19 @@ impl Spd {
         Asked(self.prefetch_probes(family, src, dst))
     }
 
-    /// [`Spd::lookup`] of every key, into `out`, each with what [`Spd::ask`] gave for it.
+    /// [`Spd::lookup`] of every key, into `out` (as many as both hold), each with what
+    /// [`Spd::ask`] gave for it, `asked[i]` for `keys[i]` (a key past `asked` is hashed again).
     pub fn lookup_asked<'a>(
         &'a self,
         keys: &[FlowKey],
         asked: &[Asked],
         out: &mut [Option<Hit<'a>>],
     ) {
-        for ((key, asked), out) in keys.iter().zip(asked).zip(out) {
+        for (i, (key, out)) in keys.iter().zip(out).enumerate() {
             *out = if self.large {
                 let (family, src, dst) = flow_bits(key);
-                self.find(family, src, dst, key, &asked.0).map(Hit::of)
+                let probes = asked.get(i).map_or(&[][..], |a| &a.0[..]);
+                self.find(family, src, dst, key, probes).map(Hit::of)
             } else {
                 self.lookup_hit(key)
             };

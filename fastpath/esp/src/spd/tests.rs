@@ -100,7 +100,9 @@ pub(super) fn hit(spd: &Spd, key: &FlowKey) -> Option<PolicyId> {
     one.map(|(id, _)| id)
 }
 
-/// Burst lookups of `keys` (several passes' worth), each answer the reference's.
+/// Burst lookups of `keys` (several passes' worth), each answer the reference's; and the
+/// same through [`Spd::ask`] and [`Spd::lookup_asked`], the second half of the keys not
+/// asked for (looked up without probes).
 pub(super) fn burst_agrees(spd: &Spd, naive: &Naive, keys: &[FlowKey]) {
     let mut out = vec![None; keys.len()];
     spd.lookup_burst(keys, &mut out);
@@ -111,6 +113,10 @@ pub(super) fn burst_agrees(spd: &Spd, naive: &Naive, keys: &[FlowKey]) {
         });
         assert_eq!(got, naive.lookup(key), "{key:?}");
     }
+    let asked: Vec<Asked> = keys[..keys.len() / 2].iter().map(|k| spd.ask(k)).collect();
+    let mut again = vec![None; keys.len()];
+    spd.lookup_asked(keys, &asked, &mut again);
+    assert_eq!(again, out);
 }
 
 /// The reference: the policies in insertion order, scanned in full.
