@@ -9,8 +9,9 @@
 //! lane by lane once a group and folded, the running GHASH value added to the group's first
 //! block (Horner's rule over groups); the last 0-15 blocks and the length block take
 //! H^17..H^1. Those are the table's last 272 bytes, 5 lines. The round keys and powers are
-//! the library's (`gcm_key_data`), as in `gcm_short`, whose helpers this uses and whose
-//! one-time check against the library covers this path too.
+//! the library's (`gcm_key_data`), as in `gcm_short`, whose helpers this uses; the one-time
+//! check against the library (`library_checks`) covers both paths, and [`gcm_short::usable`]
+//! holds for both.
 //!
 //! With the key in cache the library is faster at sealing (the chain of one reduction a
 //! group is what this path pays for reading fewer powers), so `Mgr::gcm` takes this path

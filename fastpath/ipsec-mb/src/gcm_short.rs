@@ -245,7 +245,7 @@ pub(crate) fn round_keys<const NR: usize>(key: &GcmKey) -> [__m512i; 15] {
 /// last.
 #[inline(always)]
 pub(crate) fn power_at(key: &GcmKey) -> impl Fn(usize) -> *const u8 + '_ {
-    // `check_once` found the powers where this reads them.
+    // The check in `library_checks` found the powers where this reads them.
     let table: &[u8] = &key.table;
     move |p| table[(POWERS - p) * 16..].as_ptr()
 }
