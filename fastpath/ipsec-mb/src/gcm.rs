@@ -6,7 +6,8 @@
 //!
 //! Short texts, where even the direct call's fixed work is most of the time, go to this
 //! crate's own AVX-512 code instead (`gcm_short`), where the CPU has it; longer ones to its
-//! code that reads fewer of the key's lines (`gcm_long`).
+//! code that reads fewer of the key's lines (`gcm_long`). Which of a key's lines a text reads
+//! follows that choice, so the key's prefetch (`GcmKey::prefetch`) is here too.
 
 use crate::job::Dir;
 use crate::keys::GcmKey;
