@@ -32,7 +32,7 @@
 # trigger; the outbound cells measure records taken (their records/packet column says which).
 #
 # Inputs: the pcaps that bench/vs_secgw.sh leaves in $WORK/data (run it once first).
-# Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS PERIOD_PACKETS=2
+# Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS PERIOD_PACKETS=2 HUGE
 #        PERIOD_MS=1000 CONSUME=1 LATENCY=1 AUTOGROUP_NICE=-10 OFF_MODE=idle CONTROL=0 WORK
 #        SKIP_CARGO
 # LATENCY=1: both sides run with --latency (the per-burst ratio below). CONTROL=1: the "on"
@@ -78,9 +78,10 @@ PROBE=$RESDIR/$STAMP-hasync-probe.jsonl
 TMP=$(mktemp -d /tmp/ha_sync_cost.XXXXXX)
 PREFIX_BASE=hsc$$
 
-trap 'rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true' EXIT
+trap 'rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true; release_huge_pages' EXIT
 
 side_prepare
+reserve_huge_pages
 : > "$ON"
 : > "$OFF"
 : > "$PROBE"

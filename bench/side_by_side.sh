@@ -34,7 +34,9 @@
 # Inputs: the pcaps and ipsec-secgw configs that bench/vs_secgw.sh (the anchor) left in
 # $WORK/data: run it once first. The ESP inputs are copied before the runs start.
 # Knobs: DURATION=8 WARMUP=3 REPEAT=4 MEM_MB=1024 SIZES CIPHERS DIRS WORK ANCHOR SKIP_CARGO SELF
-#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY SAS ZIPF
+#        OTHER PERF ROUTE AUTOGROUP_NICE BINARY SAS ZIPF HUGE
+# HUGE=1: both sides on 2 MiB hugetlbfs pages (reserved and mounted if need be, as root)
+# instead of --no-huge's ordinary 4 KiB pages: the memory a NIC-bound deployment runs on.
 # SAS=N (with SELF=1): many tunnels. Our binary runs a config of N SAs and N policies on a pcap
 # whose packets each belong to a random one of them (bench/src/bin/sa_scale_inputs.rs: the
 # policy of SA i protects destination 10.0.0.0 + i, inbound packets come encrypted under SA i),
@@ -83,6 +85,7 @@ PERF_PID=
 cleanup() {
     [ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null || true
     rm -rf "$TMP" /var/run/dpdk/${PREFIX_BASE}_* 2>/dev/null || true
+    release_huge_pages
 }
 trap cleanup EXIT
 
@@ -117,6 +120,7 @@ if [ -n "$SAS" ]; then
     [ "$MEM_MB" -ge $((pool / 128)) ] || MEM_MB=$((pool / 128))
 fi
 if [ -n "${BINARY:-}" ]; then cp "$BINARY" "$FP"; fi
+reserve_huge_pages
 if [ "${ROUTE:-1}" = 1 ]; then
     for c in $CIPHERS; do
         for at in "$TMP" "$TMP/one"; do
@@ -146,18 +150,18 @@ secgw() {
     local pcapdev="net_pcap0,rx_pcap=$TMP/in_$2_$3_$4.pcap,infinite_rx=1"
     if [ "$2" = out ]; then v0=$pcapdev; v1=net_null0; rxp=0; txp=1
     else v0=net_null0; v1=$pcapdev; rxp=1; txp=0; umask="-u 0x2"; fi
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     timeout -s KILL $((run + 60)) "$PY" "$ANCHOR/measure.py" --prefix "$prefix" \
         --rxport $rxp --txport $txp --lcore 1 --dir "$2" --warmup "$WARMUP" \
         --duration "$DURATION" --harness-cpu $((1 - $5)) --log "$TMP/secgw_$1_$2_$3_$4.log" -- \
-        timeout -k 5 -s INT $((run + 40)) "$BIN" --lcores "1@$5" --no-huge -m "$MEM_MB" \
+        timeout -k 5 -s INT $((run + 40)) "$BIN" --lcores "1@$5" $(eal_memory) \
             --file-prefix "$prefix" --no-pci \
             --vdev "$v0" --vdev "$v1" --vdev crypto_aesni_mb0 \
             -- -p 0x3 -P $umask --config "($rxp,0,1)" -f "$DATA/$2_$3.cfg" || true
     rm -rf "/var/run/dpdk/$prefix"
 }
 
-log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT ROUTE=${ROUTE:-1}, git $(cd "$ROOT" && git rev-parse --short HEAD)"
+log "side by side (CPUs swapped every other repetition): fastpath and $([ "$SELF" = 1 ] && echo "fastpath ${OTHER:-again}" || echo ipsec-secgw), DURATION=$DURATION WARMUP=$WARMUP REPEAT=$REPEAT ROUTE=${ROUTE:-1} HUGE=$HUGE, git $(cd "$ROOT" && git rev-parse --short HEAD)"
 if [ "$PERF" = 1 ]; then
     [ "$SELF" != 1 ] || { echo "PERF=1 compares with ipsec-secgw: not with SELF=1" >&2; exit 2; }
     command -v perf > /dev/null || { echo "PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }

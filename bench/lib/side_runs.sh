@@ -9,6 +9,7 @@ side_defaults() {
     WARMUP=${WARMUP:-3}
     REPEAT=${REPEAT:-4}
     MEM_MB=${MEM_MB:-1024}
+    HUGE=${HUGE:-0}
     CIPHERS=${CIPHERS:-"aes-128-gcm aes-128-cbc-sha1"}
     DIRS=${DIRS:-"out in"}
     IMIX_ALIAS=9999
@@ -17,6 +18,36 @@ side_defaults() {
     DATA=$WORK/data
     STAMP=$(date -u +%Y%m%dT%H%M%SZ)
     RESDIR=$ROOT/bench/results
+}
+
+# eal_memory: the EAL's memory options of both sides: ordinary process memory (the default),
+# or with HUGE=1 hugetlbfs pages, as a NIC-bound deployment runs (each side then takes MEM_MB
+# of them up front and unlinks its files).
+eal_memory() {
+    if [ "$HUGE" = 1 ]; then echo "-m $MEM_MB --huge-unlink"; else echo "--no-huge -m $MEM_MB"; fi
+}
+
+# reserve_huge_pages: with HUGE=1, enough 2 MiB pages for two sides of MEM_MB MiB each, and
+# a few spare (and hugetlbfs mounted), or an exit with what is missing. Pages it reserves are
+# handed back by release_huge_pages (the caller's exit trap).
+HUGE_PAGES_BEFORE=
+reserve_huge_pages() {
+    [ "$HUGE" = 1 ] || return 0
+    local want=$((MEM_MB + 64)) have
+    have=$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)
+    if [ "$have" -lt "$want" ]; then
+        HUGE_PAGES_BEFORE=$have
+        echo "$want" > /proc/sys/vm/nr_hugepages 2> /dev/null || true
+        have=$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)
+    fi
+    [ "$have" -ge "$want" ] || { echo "HUGE=1 needs $want 2 MiB pages, the kernel gave $have" >&2; exit 2; }
+    grep -q ' hugetlbfs ' /proc/mounts || { mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages; } \
+        || { echo "HUGE=1 needs hugetlbfs mounted" >&2; exit 2; }
+}
+
+# release_huge_pages: the page count reserve_huge_pages found, back (if it raised it).
+release_huge_pages() {
+    [ -z "$HUGE_PAGES_BEFORE" ] || echo "$HUGE_PAGES_BEFORE" > /proc/sys/vm/nr_hugepages 2> /dev/null || true
 }
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -64,13 +95,13 @@ fastpath_side() {
     shift 7
     local prefix=${PREFIX_BASE}_${name}_$rep run
     run=$(side_run_seconds)
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     timeout -s KILL $((run + 60)) "$PY" "$HELPER" ours --dir "$dir" --cipher "$cipher" --size "$size" \
         --in-pcap "$TMP/in_${dir}_${cipher}_$size.pcap" --rep "$rep" --warmup "$WARMUP" --duration "$DURATION" \
         --rxport 0 --txport 1 --lcore 1 --harness-cpu $((1 - cpu)) --log "$TMP/${name}_${rep}_${dir}_${cipher}_$size.log" -- \
         timeout -k 5 -s INT $((run + 30)) "$bin" --config "$TMP/${dir}_$cipher.conf" --json \
             --stats-ms 500 --duration "$run" "$@" -- \
-            --lcores "0@$cpu,1@$cpu" --main-lcore 0 --no-huge -m "$MEM_MB" --file-prefix "$prefix" \
+            --lcores "0@$cpu,1@$cpu" --main-lcore 0 $(eal_memory) --file-prefix "$prefix" \
             --no-pci --log-level=warning \
             --vdev "net_pcap0,rx_pcap=$TMP/in_${dir}_${cipher}_$size.pcap,infinite_rx=1,tx_pcap=/dev/null" \
             --vdev net_null0 || true
