@@ -28,9 +28,10 @@ eal_memory() {
 }
 
 # reserve_huge_pages: with HUGE=1, enough 2 MiB pages for two sides of MEM_MB MiB each, and
-# a few spare (and hugetlbfs mounted), or an exit with what is missing. Pages it reserves are
-# handed back by release_huge_pages (the caller's exit trap).
+# a few spare (and hugetlbfs mounted), or an exit with what is missing. Pages it reserves and
+# a mount it makes are undone by release_huge_pages (the caller's exit trap).
 HUGE_PAGES_BEFORE=
+HUGE_MOUNTED=
 reserve_huge_pages() {
     [ "$HUGE" = 1 ] || return 0
     local want=$((MEM_MB + 64)) have
@@ -41,12 +42,17 @@ reserve_huge_pages() {
         have=$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)
     fi
     [ "$have" -ge "$want" ] || { echo "HUGE=1 needs $want 2 MiB pages, the kernel gave $have" >&2; exit 2; }
-    grep -q ' hugetlbfs ' /proc/mounts || { mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages; } \
-        || { echo "HUGE=1 needs hugetlbfs mounted" >&2; exit 2; }
+    if ! grep -q ' hugetlbfs ' /proc/mounts; then
+        mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages \
+            || { echo "HUGE=1 needs hugetlbfs mounted" >&2; exit 2; }
+        HUGE_MOUNTED=/dev/hugepages
+    fi
 }
 
-# release_huge_pages: the page count reserve_huge_pages found, back (if it raised it).
+# release_huge_pages: what reserve_huge_pages changed, back: its mount, and the page count it
+# found (if it raised it).
 release_huge_pages() {
+    [ -z "$HUGE_MOUNTED" ] || umount "$HUGE_MOUNTED" 2> /dev/null || true
     [ -z "$HUGE_PAGES_BEFORE" ] || echo "$HUGE_PAGES_BEFORE" > /proc/sys/vm/nr_hugepages 2> /dev/null || true
 }
 
